@@ -1,0 +1,112 @@
+"""``airgap inspect``: what each file is and what it carries, by content."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+
+from airgap.cli.output import Format, FormatOption, begin, emit_json, err, note, out
+from airgap.errors import ExitCode, worst
+
+
+def inspect(
+    paths: Annotated[list[str], typer.Argument(help="Files and folders to inspect.")],
+    fmt: FormatOption = Format.TEXT,
+) -> None:
+    """Identify each file by its content and summarise it: devices (PID/SN), report ids,
+    entitlement tags, measurements, policy, accounts and hostnames.
+
+    Kinds: usage, rum-fragment, import, policy, slac-request, show-license-<command>.
+    A named file of no known kind exits 3; one that is broken exits 1.
+    """
+    from airgap import config, inputs
+
+    begin("inspect", fmt)
+    settings = config.load()
+    results: list[dict[str, Any]] = []
+    codes: list[int] = []
+    for entry in inputs.walk(paths, settings["exclude"]):
+        if isinstance(entry, inputs.Skipped):
+            if fmt is Format.TEXT:
+                note(f"skipped {entry.path}: {entry.reason}")
+            continue
+        if isinstance(entry, inputs.Unreadable):
+            summary, code = {"kind": None, "error": f"cannot read: {entry.reason}"}, 3
+        else:
+            summary, code = _summarise(entry)
+        summary = {"path": entry.path, **summary}
+        results.append(summary)
+        codes.append(code)
+        if fmt is Format.TEXT:
+            _print(summary)
+    code = worst(*codes)
+    if fmt is Format.JSON:
+        emit_json(code == ExitCode.OK, results)
+    raise typer.Exit(code)
+
+
+def _summarise(item: Any) -> tuple[dict[str, Any], int]:
+    from airgap import formats, xml
+    from airgap.formats import summary
+    from airgap.formats.imports import ImportFile, SlacRequest
+
+    if item.sniff.family == "capture":
+        text = item.data.decode("utf-8", errors="replace")
+        return summary.capture(item.sniff.kind, text), ExitCode.OK
+    if item.sniff.family is None:
+        why = "empty file" if not item.data.strip() else "no kind airgap knows"
+        return {"kind": None, "error": why}, ExitCode.CANNOT_RUN
+    try:
+        doc = formats.read_xml(xml.parse(item.data))
+    except xml.XmlSyntaxError as exc:
+        where = f"line {exc.line}: " if exc.line else ""
+        return {"kind": None, "error": f"{where}{exc}"}, ExitCode.FINDINGS
+    if doc is None:
+        return {"kind": None, "error": "no kind airgap knows"}, ExitCode.CANNOT_RUN
+    if isinstance(doc.model, ImportFile):
+        return summary.import_file(doc.kind, doc.model), ExitCode.OK
+    if isinstance(doc.model, SlacRequest):
+        return summary.slac_request(doc.kind, doc.model), ExitCode.OK
+    return summary.usage(doc.kind, doc.model), ExitCode.OK
+
+
+def _when(epoch: int | None) -> str:
+    if epoch is None:
+        return "?"
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _print(s: dict[str, Any]) -> None:
+    if s.get("error"):
+        err().print(f"error: {s['error']}: {s['path']}", markup=False, style="bold red")
+        return
+    console = out()
+    console.print(f"{s['path']}: {s['kind']}", markup=False, style="bold")
+
+    def line(label: str, values: Any) -> None:
+        if values:
+            shown = ", ".join(str(v) for v in values) if isinstance(values, list) else values
+            console.print(f"  {label}: {shown}", markup=False)
+
+    line("devices", [f"{d['pid']} {d['sn']}" for d in s["devices"]])
+    line("report ids", s["report_ids"])
+    line("layouts", s.get("layouts"))
+    line("entitlement tags", s["entitlement_tags"])
+    m = s["measurements"]
+    if m and m["count"]:
+        line("measurements", f"{m['count']} from {_when(m['start'])} to {_when(m['end'])}, "
+                             f"values {', '.join(str(v) for v in m['values'])}")
+    line("parts", s.get("parts"))
+    line("unknown parts", s.get("unknown_parts"))
+    policy = s["policy"]
+    if policy:
+        terms = "; ".join(f"{block} " + "/".join("-" if v is None else str(v)
+                                                 for v in days.values())
+                          for block, days in policy["terms"].items())
+        line("policy", f"{policy['name']} (ack required: {policy['ack_required']}); "
+                       f"days first/ongoing/on change: {terms}")
+    line("accounts", [f"{a['smart_account']} / {a['virtual_account']}" for a in s["accounts"]])
+    line("commands", [f"{c['kind']} (line {c['line']})" for c in s.get("commands", [])])
+    console.print(f"  hostnames: {', '.join(s['hostnames']) or 'none'}", markup=False)

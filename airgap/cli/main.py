@@ -1,0 +1,76 @@
+"""The ``airgap`` app, its commands in workflow order, and the one error boundary."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from airgap import __version__
+from airgap.cli import config as config_cmd
+from airgap.cli import inspect as inspect_cmd
+from airgap.cli import validate as validate_cmd
+from airgap.cli.output import Format, current, emit_json, err
+from airgap.errors import AirgapError, ExitCode
+
+app = typer.Typer(
+    name="airgap",
+    help="Move Cisco Smart Licensing files across an air gap: inspect and validate usage "
+    "reports, ACKs and captures before they cross.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.command("inspect", epilog="Example: airgap inspect samples/usage-c9300-ios-xe-17.6-v1.xml")(
+    inspect_cmd.inspect)
+app.command("validate", epilog="Example: airgap validate samples/ --exclude 'invalid/*'")(
+    validate_cmd.validate)
+app.command("rules", epilog="Example: airgap rules --format json")(validate_cmd.rules)
+app.add_typer(config_cmd.app, name="config")
+
+_debug = {"on": bool(os.environ.get("AIRGAP_DEBUG"))}
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"airgap {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                         help="Show the version and exit.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")]
+    = False,
+) -> None:
+    if debug:
+        _debug["on"] = True
+
+
+def _fail(code: int, message: str, hint: str = "") -> None:
+    err().print(f"error: {message}", markup=False, style="bold red")
+    if hint:
+        err().print(f"hint: {hint}", markup=False)
+    if current.format is Format.JSON:
+        emit_json(False, [], error={"message": message, "hint": hint, "exit_code": code})
+    sys.exit(code)
+
+
+def main() -> None:
+    """Run the CLI; every error ends here as one line and an exit code from DESIGN.md."""
+    try:
+        app()
+    except AirgapError as exc:
+        _fail(exc.exit_code, exc.message, exc.hint)
+    except KeyboardInterrupt:
+        _fail(ExitCode.INTERRUPTED, "interrupted")
+    except Exception as exc:
+        if _debug["on"]:
+            raise
+        _fail(ExitCode.INTERNAL,
+              f"internal error ({type(exc).__name__}); this is a bug in airgap",
+              "rerun with --debug and report the traceback")

@@ -1,0 +1,83 @@
+"""Output: the ``--format`` option, the versioned JSON envelope, and terminal consoles.
+
+Results go to stdout, everything else (progress, notes, errors) to stderr. Colour only on a
+terminal and never when ``NO_COLOR`` is set (rich honours both).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from airgap import __version__
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+JSON_VERSION = 1
+
+
+class Format(StrEnum):
+    """Output formats every command offers."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
+FormatOption = Annotated[
+    Format, typer.Option("--format", help="Output format: text for people, json for scripts.")
+]
+
+
+class _Current:
+    """What the running command is, so the error boundary can answer in its format."""
+
+    command: str = ""
+    format: Format = Format.TEXT
+
+
+current = _Current()
+
+
+def begin(command: str, fmt: Format) -> None:
+    """Record the running command and its output format."""
+    current.command, current.format = command, fmt
+
+
+def envelope(ok: bool, results: list[Any], **extra: Any) -> dict[str, Any]:
+    """The JSON envelope every command's ``--format json`` output shares."""
+    return {"airgap": __version__, "json_version": JSON_VERSION, "command": current.command,
+            "ok": ok, **extra, "results": results}
+
+
+def emit_json(ok: bool, results: list[Any], **extra: Any) -> None:
+    """Write the envelope to stdout."""
+    json.dump(envelope(ok, results, **extra), sys.stdout, indent=2, sort_keys=False)
+    sys.stdout.write("\n")
+
+
+@functools.cache
+def _console(stderr: bool) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def out() -> Console:
+    """The console for results (stdout)."""
+    return _console(stderr=False)
+
+
+def err() -> Console:
+    """The console for notes, progress and errors (stderr)."""
+    return _console(stderr=True)
+
+
+def note(message: str) -> None:
+    """A note on stderr, e.g. a file skipped while walking a folder."""
+    err().print(f"note: {message}", markup=False, style="dim")

@@ -1,0 +1,84 @@
+"""``airgap validate`` and ``airgap rules``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from airgap.cli.output import Format, FormatOption, begin, emit_json, note, out
+from airgap.errors import ExitCode, worst
+
+
+def validate(
+    paths: Annotated[list[str], typer.Argument(help="Files and folders to validate.")],
+    fmt: FormatOption = Format.TEXT,
+    privacy: Annotated[str | None, typer.Option(
+        "--privacy", help="normal, or strict: a hostname in an outbound file is an error.",
+        show_default=False)] = None,
+    exclude: Annotated[list[str] | None, typer.Option(
+        "--exclude", help="Glob pattern of paths to skip while walking folders (repeatable).",
+        show_default=False)] = None,
+) -> None:
+    """Validate usage, import and SLAC request files: hardened parse, XSD, JSON Schema and rules.
+
+    Each finding prints as 'path:line: level: message [RULE]'. Folders are walked; files of
+    no known kind met there are skipped with a note. Exit 0 when no finding is an error.
+    """
+    from airgap import config, inputs
+    from airgap.validate.engine import FileReport, Validator
+
+    begin("validate", fmt)
+    settings = config.load({"privacy": privacy})
+    validator = Validator(privacy=settings["privacy"], levels=settings["rules"])
+    reports: list[FileReport] = []
+    skipped: list[dict[str, str]] = []
+    unreadable: list[dict[str, str]] = []
+    for entry in inputs.walk(paths, [*settings["exclude"], *(exclude or [])]):
+        if isinstance(entry, inputs.Unreadable):
+            unreadable.append({"path": entry.path, "reason": entry.reason})
+            if fmt is Format.TEXT:
+                out().print(f"{entry.path}: error: cannot read: {entry.reason}", markup=False)
+            continue
+        if isinstance(entry, inputs.Skipped) or entry.sniff.family == "capture":
+            reason = entry.reason if isinstance(entry, inputs.Skipped) else (
+                f"{entry.sniff.kind} capture: nothing to validate")
+            skipped.append({"path": entry.path, "reason": reason})
+            if fmt is Format.TEXT:
+                note(f"skipped {entry.path}: {reason}")
+            continue
+        report = validator.validate(entry.data, entry.path)
+        reports.append(report)
+        if fmt is Format.TEXT:
+            for finding in report.findings:
+                out().print(str(finding), markup=False,
+                            style="red" if finding.level == "error" else "yellow")
+
+    errors = sum(f.level == "error" for r in reports for f in r.findings)
+    warnings = sum(f.level == "warning" for r in reports for f in r.findings)
+    code = worst(ExitCode.FINDINGS if errors else ExitCode.OK,
+                 ExitCode.CANNOT_RUN if unreadable else ExitCode.OK)
+    if fmt is Format.JSON:
+        emit_json(code == ExitCode.OK, [r.to_dict() for r in reports],
+                  summary={"files": len(reports), "errors": errors, "warnings": warnings,
+                           "skipped": len(skipped), "unreadable": len(unreadable)},
+                  skipped=skipped, unreadable=unreadable)
+    else:
+        invalid = sum(not r.ok for r in reports)
+        out().print(f"{len(reports)} files validated: {invalid} invalid, {errors} errors, "
+                    f"{warnings} warnings, {len(skipped)} skipped", markup=False)
+    raise typer.Exit(code)
+
+
+def rules(fmt: FormatOption = Format.TEXT) -> None:
+    """List every validation rule: its stable id, default level and meaning."""
+    from airgap.validate.rules import RULES
+
+    begin("rules", fmt)
+    if fmt is Format.JSON:
+        emit_json(True, [r.to_dict() for r in RULES.values()])
+        return
+    width = max(len(r) for r in RULES)
+    for r in RULES.values():
+        out().print(f"{r.id:<{width}}  {r.level.value:<7}  {r.summary}", markup=False)
+        out().print(f"{'':<{width}}           {r.help}", markup=False, style="dim")

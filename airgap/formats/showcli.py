@@ -1,0 +1,89 @@
+"""Which ``show license ...`` command a text capture holds, from its content.
+
+The command line itself decides when the capture kept it (``host#show license status``, or
+an abbreviation such as ``sh lic stat``); otherwise the headings each command prints do.
+Parsing a capture into a device state is ``airgap.state``'s job; this module only names it.
+"""
+
+from __future__ import annotations
+
+import re
+
+# (words of the command after "show license", kind suffix); the first prefix match wins.
+COMMANDS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("status",), "status"),
+    (("summary",), "summary"),
+    (("usage",), "usage"),
+    (("all",), "all"),
+    (("tech", "support"), "tech-support"),
+    (("tech-support",), "tech-support"),
+    (("rum", "id", "all"), "rum-id-all"),
+    (("rum", "id", "#", "detail"), "rum-id-detail"),
+    (("udi",), "udi"),
+    (("history", "message"), "history-message"),
+    (("eventlog",), "eventlog"),
+)
+KINDS = tuple(dict.fromkeys(f"show-license-{suffix}" for _, suffix in COMMANDS))
+
+_COMMAND_LINE = re.compile(
+    r"^(?:[\w.\-()/:]*[#>]\s*)?sh(?:o|ow)?\s+lic(?:e|en|ens|ense)?\s+(?P<rest>\S.*)$",
+    re.IGNORECASE,
+)
+
+# Headings each command prints, most specific first.
+_HEADINGS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^Smart Licensing Tech Support info", re.M), "tech-support"),
+    (re.compile(r"^Smart Licensing Usage Report Detail:", re.M), "rum-id-detail"),
+    (re.compile(r"^Smart Licensing Usage Report:", re.M), "rum-id-all"),
+    (re.compile(r"^Smart Licensing Status\s*\n=+", re.M), "all"),
+    (re.compile(r"^\s*Message History", re.M), "history-message"),
+    (re.compile(r"\*+ Event Log \*+|No EventLog Found", re.M), "eventlog"),
+    (re.compile(r"^SlotID\s+PID\s+SN\s+UDI", re.M), "udi"),
+    (re.compile(r"\AUDI: PID:\S+|^HA UDI List:", re.M), "udi"),
+    (re.compile(r"^\s*License Usage:\s*\n\s*License\s+Entitlement Tag\s+Count\s+Status", re.M),
+     "summary"),
+    (re.compile(r"^(Smart Licensing Using Policy:|Smart Licensing is (EN|DIS)ABLED|Utility:)",
+                re.M), "status"),
+    (re.compile(r"^License Authorization:\s*$", re.M), "usage"),
+)
+
+_NOISE = re.compile(r"^(Load for five secs:|Time source is )")
+
+
+def command_kind(words: str) -> str | None:
+    """The kind for the words typed after ``show license`` (abbreviations allowed)."""
+    typed = words.split()
+    for expected, suffix in COMMANDS:
+        if len(typed) < len(expected):
+            continue
+        if all(
+            (want == "#" and word.isdigit()) or (want != "#" and want.startswith(word.lower()))
+            for want, word in zip(expected, typed, strict=False)
+        ):
+            return f"show-license-{suffix}"
+    return None
+
+
+def commands_in(text: str) -> list[tuple[int, str]]:
+    """Every ``show license ...`` command line in a capture: (line number, kind)."""
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = _COMMAND_LINE.match(line.strip())
+        if match and (kind := command_kind(match["rest"])):
+            found.append((number, kind))
+    return found
+
+
+def capture_kind(text: str) -> str | None:
+    """The kind of the first command a capture holds, or None when it is no known capture."""
+    if "\x00" in text:
+        return None
+    commands = commands_in(text)
+    if commands:
+        return commands[0][1]
+    body = "\n".join(line for line in text.splitlines() if not _NOISE.match(line.strip()))
+    body = body.replace("\r", "")
+    for pattern, suffix in _HEADINGS:
+        if pattern.search(body.lstrip("\n")):
+            return f"show-license-{suffix}"
+    return None

@@ -1,0 +1,129 @@
+"""``airgap inspect`` on real field files, samples and files of no known kind."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from airgap.formats import showcli
+from tests.conftest import FIELD, Cli, need_field, wrap_fragment
+
+
+def field_files(pattern: str) -> list[Path]:
+    return sorted(FIELD.glob(pattern)) if FIELD.exists() else []
+
+
+def test_field_rum_element_wrapped(tmp_path: Path, cli: Cli) -> None:
+    fragment = need_field("rum", "c9800cl_17.09.02__RUMReport_element.xml").read_bytes()
+    usage = tmp_path / "usage.xml"
+    usage.write_bytes(wrap_fragment(fragment))
+    run = cli("inspect", "--format", "json", usage)
+    assert run.code == 0, run.err
+    doc = json.loads(run.out)
+    assert doc["command"] == "inspect" and doc["ok"] is True
+    (result,) = doc["results"]
+    assert result["kind"] == "usage"
+    assert result["devices"] == [{"pid": "C9800-CL-K9", "sn": "9NTUEA8FIIH"}]
+    assert result["report_ids"] == [1671840750]
+    measurements = result["measurements"]
+    assert measurements["count"] == 3
+    assert (measurements["start"], measurements["end"]) == (1671880245, 1673790212)
+    assert measurements["values"] == ["2", "3", "3"]
+    (report,) = result["reports"]
+    assert [m["value"] for m in report["measurements"]] == ["2", "3", "3"]
+    assert report["layout"] == "2.0"
+
+
+def test_field_rum_element_alone_is_a_fragment(cli: Cli) -> None:
+    path = need_field("rum", "c9800cl_17.09.02__RUMReport_element.xml")
+    run = cli("inspect", "--format", "json", path)
+    assert run.code == 0
+    assert json.loads(run.out)["results"][0]["kind"] == "rum-fragment"
+
+
+def expected_capture_kind(path: Path) -> str:
+    """The kind a field capture's file name says (genieparser's class name)."""
+    name = path.name
+    if name.startswith("ntc-templates__cisco_ios_show_license_status"):
+        return "show-license-status"
+    command = name.split("__")[0].removeprefix("ShowLicense").rstrip("0123456789")
+    words = {"All": "all", "Eventlog": "eventlog", "HistoryMessage": "history-message",
+             "RumIdAll": "rum-id-all", "RumIdDetail": "rum-id-detail", "Status": "status",
+             "Summary": "summary", "TechSupport": "tech-support", "Udi": "udi",
+             "Usage": "usage"}
+    return f"show-license-{words[command]}"
+
+
+CAPTURES = field_files("show/*_output.txt") + field_files("show/*.raw")
+
+
+@pytest.mark.parametrize("path", CAPTURES, ids=[p.name for p in CAPTURES])
+def test_every_field_capture_gets_its_kind(path: Path, cli: Cli) -> None:
+    run = cli("inspect", "--format", "json", path)
+    assert run.code == 0, run.err
+    assert json.loads(run.out)["results"][0]["kind"] == expected_capture_kind(path)
+
+
+def test_field_xml_files_get_their_kind(cli: Cli) -> None:
+    ack = need_field("ack")
+    run = cli("inspect", "--format", "json", *sorted(ack.glob("*.xml")))
+    assert run.code == 0, run.err
+    results = json.loads(run.out)["results"]
+    assert [r["kind"] for r in results] == ["import", "import"]
+    rum_ack = results[0]
+    assert rum_ack["parts"] == ["smartLicenseAuthorization", "smartLicensePolicy",
+                                "smartLicenseRumAck", "smartLicenseAccountInfo", "correlationID"]
+    assert rum_ack["policy"]["terms"]["perpetual"] == {
+        "firstTimeReport": 90, "onGoingReporting": 356, "reportOnMACD": 90}
+    assert rum_ack["policy"]["ack_required"] is True
+
+
+@pytest.mark.parametrize(
+    "name", ["screenshot_redacted_rum_ack.png", "screenshot_redacted_slac.png"]
+)
+def test_file_of_no_known_kind_exits_3_in_one_line(name: str, cli: Cli) -> None:
+    run = cli("inspect", need_field("ack", name))
+    assert run.code == 3
+    assert run.out == ""
+    assert run.err.count("\n") == 1 and "no kind airgap knows" in run.err
+
+
+def test_walking_a_folder_skips_unknown_files_with_a_note(cli: Cli) -> None:
+    run = cli("inspect", need_field("ack"))
+    assert run.code == 0
+    assert "note: skipped" in run.err and "screenshot_redacted_slac.png" in run.err
+
+
+def test_kind_comes_from_content_not_name(tmp_path: Path, cli: Cli) -> None:
+    text = "Router#sh lic rum id all\nSmart Licensing Usage Report:\n"
+    misleading = tmp_path / "usage.xml"
+    misleading.write_text(text)
+    run = cli("inspect", "--format", "json", misleading)
+    assert json.loads(run.out)["results"][0]["kind"] == "show-license-rum-id-all"
+    assert json.loads(run.out)["results"][0]["hostnames"] == ["Router"]
+
+
+def test_broken_xml_is_exit_1(tmp_path: Path, cli: Cli) -> None:
+    path = tmp_path / "cut.xml"
+    path.write_bytes(b"<smartLicense><RUMReport>")
+    run = cli("inspect", path)
+    assert run.code == 1
+    assert "Traceback" not in run.err and run.err.startswith("error: ")
+
+
+def test_missing_path_exits_3(tmp_path: Path, cli: Cli) -> None:
+    run = cli("inspect", tmp_path / "nope.xml")
+    assert run.code == 3 and "no such file" in run.err
+
+
+@pytest.mark.parametrize(("words", "kind"), [
+    ("status", "show-license-status"), ("stat", "show-license-status"),
+    ("tech support", "show-license-tech-support"), ("rum id all", "show-license-rum-id-all"),
+    ("rum id 1634211151 detail", "show-license-rum-id-detail"), ("udi", "show-license-udi"),
+    ("history message", "show-license-history-message"), ("eventlog 2", "show-license-eventlog"),
+    ("bogus", None),
+])
+def test_command_words(words: str, kind: str | None) -> None:
+    assert showcli.command_kind(words) == kind
