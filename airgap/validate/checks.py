@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from airgap.formats.common import EmbeddedJson, find_key
 from airgap.formats.imports import ImportFile, SlacRequest
@@ -51,12 +51,13 @@ def report(rum: RumReport) -> Iterator[Hit]:
     yield from embedded_json(rum.envelope, "RUM report envelope", jsonschemas.ENVELOPE)
     if rum.payload is None:
         return
-    layout = rum.layout
+    layout, payload = rum.layout, rum.payload
     if layout is not None and layout not in KNOWN_LAYOUTS:
         yield Hit("payload-version", rum.line,
                   f"payload layout version {layout!r} is unknown; checked as 2.0")
+        payload = replace(payload, value={**payload.value, "version": "2.0"})
     schema = jsonschemas.PAYLOAD_V1 if layout == "v1" else jsonschemas.PAYLOAD_V2
-    yield from embedded_json(rum.payload, "RUM report payload", schema)
+    yield from embedded_json(payload, "RUM report payload", schema)
     if not rum.envelope.ok or not rum.payload.ok:
         return
     yield from signer(rum)

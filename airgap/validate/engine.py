@@ -93,10 +93,12 @@ class Validator:
             udi, report_id = rum.udi, rum.report_id
             if udi is None or report_id is None:
                 continue
-            first = self._reports_seen.setdefault((udi, report_id), f"{path}:{rum.line}")
-            if first != f"{path}:{rum.line}":
+            first = self._reports_seen.get((udi, report_id))
+            if first:
                 yield checks.Hit("duplicate-report", rum.line,
                                  f"report {report_id} of {udi} also at {first}")
+            else:
+                self._reports_seen[(udi, report_id)] = f"{path}:{rum.line}"
 
 
 def _schema_hits(doc: formats.XmlDocument) -> Iterable[checks.Hit]:

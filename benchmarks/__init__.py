@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print numbers against a baseline on the same data."""

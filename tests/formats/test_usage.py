@@ -1,0 +1,88 @@
+"""The usage (RUM) reader: both payload layouts, optional parts, byte-exact payloads."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from airgap import formats, xml
+from airgap.formats.common import Udi
+from airgap.formats.usage import UsageFile
+from tests.formats.helpers import envelope, payload, report_xml, usage_xml
+
+
+def read(data: bytes) -> tuple[str, UsageFile]:
+    doc = formats.read_xml(xml.parse(data))
+    assert doc is not None and isinstance(doc.model, UsageFile)
+    return doc.kind, doc.model
+
+
+def test_v1_layout() -> None:
+    kind, doc = read(report_xml(payload(1646687408, layout="v1")))
+    (rum,) = doc.reports
+    assert kind == "usage"
+    assert (rum.layout, rum.report_id, rum.udi) == ("v1", 1646687408, Udi("C9300-24UX",
+                                                                         "FOC9999X0AA"))
+
+
+def test_v2_layout() -> None:
+    _, doc = read(report_xml(payload(1671840750, layout="2.0")))
+    (rum,) = doc.reports
+    assert (rum.layout, rum.report_id) == ("2.0", 1671840750)
+    assert rum.measurements[0].value == "1"
+
+
+def test_declaration_pretty_printing_and_header_do_not_matter() -> None:
+    text = json.dumps(payload())
+    variants = [
+        usage_xml(envelope(text)),
+        usage_xml(envelope(text), declaration=True),
+        usage_xml(envelope(text), pretty=True),
+        usage_xml(envelope(text, header=False), declaration=True, pretty=True),
+    ]
+    seen = {(r.report_id, r.udi, r.payload_text) for v in variants for r in read(v)[1].reports}
+    assert len(seen) == 1
+
+
+def test_system_info_is_read() -> None:
+    info = {"sudi": {"udi_pid": "C9300-24UX", "udi_serial_number": "FOC9999X0AA"},
+            "timestamp": 1700000000, "nonce": "1234", "hostname": "sw1"}
+    _, doc = read(usage_xml(envelope(json.dumps(payload())), system_info=info))
+    assert doc.system_info is not None and doc.system_info.value == info
+
+
+def test_bare_report_is_a_fragment() -> None:
+    kind, doc = read(f"<RUMReport><![CDATA[{envelope(json.dumps(payload()))}]]></RUMReport>"
+                     .encode())
+    assert kind == "rum-fragment" and doc.fragment and len(doc.reports) == 1
+
+
+def test_broken_json_is_recorded_not_raised() -> None:
+    _, doc = read(usage_xml('{"payload": "{not json", "signature": {}}'))
+    (rum,) = doc.reports
+    assert rum.envelope.ok and rum.payload is not None and not rum.payload.ok
+    assert rum.report_id is None and rum.measurements == []
+
+
+# Payload text a device might write: any JSON formatting, escapes, non-ASCII, odd spacing.
+# Strings avoid control characters (not allowed in XML) and "]]>" (cannot sit in CDATA).
+xml_text = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=8).filter(
+    lambda t: "]]>" not in t)
+json_text = st.recursive(
+    st.none() | st.booleans() | st.integers() | xml_text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(xml_text, inner, max_size=3),
+    max_leaves=8,
+).flatmap(lambda value: st.sampled_from([
+    json.dumps(value), json.dumps(value, indent=1), json.dumps(value, ensure_ascii=False),
+    json.dumps(value, separators=(",", ":")), " " + json.dumps(value) + "\n",
+])).filter(lambda t: "]]>" not in t)
+
+
+@settings(max_examples=200)
+@given(json_text)
+def test_payload_string_is_kept_byte_exact(text: str) -> None:
+    for pretty in (False, True):
+        _, doc = read(usage_xml(envelope(text), pretty=pretty))
+        assert doc.reports[0].payload_text == text

@@ -1,0 +1,117 @@
+"""The validation engine: each rule fires on what it is about, levels and privacy apply,
+and duplicates are found within a file and across files."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from airgap.validate.engine import Validator
+from airgap.validate.rules import RULES
+from tests.conftest import need_field, wrap_fragment
+from tests.formats.helpers import envelope, payload, report_xml, usage_xml
+
+
+def rules_of(data: bytes, validator: Validator | None = None, path: str = "f.xml") -> list[str]:
+    return [f.rule for f in (validator or Validator()).validate(data, path).findings]
+
+
+def test_a_clean_file_has_no_findings() -> None:
+    for layout in ("v1", "2.0"):
+        assert rules_of(report_xml(payload(layout=layout))) == []
+
+
+@pytest.mark.parametrize(("data", "rule"), [
+    (b"", "empty-file"),
+    (b"  \n", "empty-file"),
+    (b"<smartLicense><RUMReport>", "not-xml"),
+    (b"<!DOCTYPE smartLicense><smartLicense/>", "doctype"),
+    (b"<licenseReport/>", "unknown-root"),
+    (b"<smartLicense><RUMReport><x/></RUMReport></smartLicense>", "xml-schema"),
+    (usage_xml("{not json"), "json-syntax"),
+    (usage_xml(envelope("{not json")), "json-syntax"),
+    (usage_xml(json.dumps({"payload": json.dumps(payload())})), "json-schema"),
+    (report_xml(payload(extra={"measurements": "none"})), "json-schema"),
+    (usage_xml(envelope(json.dumps(payload()), sn="OTHER")), "sudi-mismatch"),
+    (usage_xml(envelope(json.dumps(payload())), envelope(json.dumps(payload()))),
+     "duplicate-report"),
+    (report_xml(payload(start=200, end=100)), "start-after-end"),
+    (usage_xml(envelope(json.dumps(payload()), value="not base64!")), "signature-value"),
+    (usage_xml(envelope(json.dumps(payload()), value=base64.b64encode(b"x" * 16).decode())),
+     "signature-value"),
+    (report_xml(payload(interval=5)), "sample-interval"),
+    (usage_xml(envelope(json.dumps(payload())), system_info={"hostname": "plc-gw-3"}),
+     "hostname-present"),
+    (report_xml(payload(extra={"meta": {"entitlement_tag": "t", "report_id": 1,
+                                        "hostname": "sw9"}})), "hostname-present"),
+    (b"<smartLicense><smartLicenseTrustCode/></smartLicense>", "unknown-part"),
+    (f"<RUMReport><![CDATA[{envelope(json.dumps(payload()))}]]></RUMReport>".encode(),
+     "rum-fragment"),
+    (b"<smartLicense/>", "no-reports"),
+    (report_xml(payload(layout="2.1")), "payload-version"),
+])
+def test_rule_fires(data: bytes, rule: str) -> None:
+    assert rule in rules_of(data)
+
+
+def test_every_rule_has_a_trigger_above() -> None:
+    (mark,) = test_rule_fires.pytestmark  # type: ignore[attr-defined]
+    assert {rule for _, rule in mark.args[1]} == set(RULES)
+
+
+def test_unknown_layout_is_checked_as_2_0_and_only_warned() -> None:
+    found = Validator().validate(report_xml(payload(layout="2.1")), "f.xml").findings
+    assert [(f.rule, f.level) for f in found] == [("payload-version", "warning")]
+
+
+def test_empty_hostname_is_fine() -> None:
+    data = usage_xml(envelope(json.dumps(payload())), system_info={"hostname": ""})
+    assert rules_of(data) == []
+
+
+def test_duplicates_across_files_name_the_first_place() -> None:
+    validator = Validator()
+    data = report_xml(payload(1700000009))
+    assert rules_of(data, validator, "a.xml") == []
+    (finding,) = validator.validate(data, "b.xml").findings
+    assert finding.rule == "duplicate-report" and "a.xml:1" in finding.message
+
+
+def test_same_report_id_on_two_devices_is_not_a_duplicate() -> None:
+    one = envelope(json.dumps(payload(7, sn="SN1")), sn="SN1")
+    two = envelope(json.dumps(payload(7, sn="SN2")), sn="SN2")
+    assert rules_of(usage_xml(one, two)) == []
+
+
+def test_privacy_strict_makes_hostname_an_error() -> None:
+    data = usage_xml(envelope(json.dumps(payload())), system_info={"hostname": "plc-gw-3"})
+    (normal,) = Validator().validate(data, "f").findings
+    (strict,) = Validator(privacy="strict").validate(data, "f").findings
+    assert (normal.level, strict.level) == ("warning", "error")
+
+
+def test_rule_levels_from_settings_apply() -> None:
+    data = report_xml(payload(interval=5))
+    assert [f.level for f in Validator(levels={"sample-interval": "error"})
+            .validate(data, "f").findings] == ["error"]
+    assert Validator(levels={"sample-interval": "off"}).validate(data, "f").findings == []
+
+
+def test_xsd_reports_every_violation_with_lines() -> None:
+    data = b"<smartLicense>\n<RUMReport><a/></RUMReport>\n<RUMReport><b/></RUMReport>\n</smartLicense>"
+    found = [f for f in Validator().validate(data, "f").findings if f.rule == "xml-schema"]
+    assert [f.line for f in found] == [2, 3]
+
+
+def test_field_rum_element_is_valid_once_wrapped() -> None:
+    fragment = need_field("rum", "c9800cl_17.09.02__RUMReport_element.xml").read_bytes()
+    assert rules_of(wrap_fragment(fragment)) == []
+    assert rules_of(fragment) == ["rum-fragment"]
+
+
+def test_field_ack_transcriptions_pass_the_import_schema() -> None:
+    for path in sorted(need_field("ack").glob("*.xml")):
+        found = Validator().validate(path.read_bytes(), str(path)).findings
+        assert "xml-schema" not in [f.rule for f in found], found
