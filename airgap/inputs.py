@@ -1,8 +1,11 @@
-"""Turn the paths a user names into the files to look at: folders are walked, kinds sniffed.
+"""Turn the paths a user names into the files to look at: folders and archives are walked,
+kinds sniffed.
 
-Files named on the command line are always examined. Files met while walking a folder are
-examined only when their content is of a kind airgap knows; the others are skipped with a
-note, as are symbolic links, hidden folders and paths matching an exclude pattern.
+Files named on the command line are always examined. Files met while walking a folder or an
+archive are examined only when their content is of a kind airgap knows; the others are skipped
+with a note, as are symbolic links, hidden folders and paths matching an exclude pattern.
+Archive members are read in memory (``airgap.bundle.archive``), never extracted, and shown as
+``archive!member``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 from airgap import formats
+from airgap.bundle import archive
+from airgap.errors import AirgapError, ExitCode
 
 HEAD_BYTES = 64 * 1024
 MAX_FILE_BYTES = 1 << 30
@@ -38,33 +43,38 @@ class Skipped:
 
 
 @dataclass(frozen=True)
-class Unreadable:
-    """A named path that is missing or cannot be read (exit 3)."""
+class Problem:
+    """A path that could not be examined: missing or unreadable (exit 3), a corrupt archive
+    (exit 1), or an unsafe archive member (exit 4)."""
 
     path: str
     reason: str
+    code: ExitCode = ExitCode.CANNOT_RUN
+    hint: str = ""
 
 
-Entry = Item | Skipped | Unreadable
+Entry = Item | Skipped | Problem
 
 
-def walk(paths: Iterable[str], exclude: Iterable[str] = ()) -> Iterator[Entry]:
+def walk(paths: Iterable[str], exclude: Iterable[str] = (),
+         limits: archive.Limits | None = None) -> Iterator[Entry]:
     """Every file under ``paths``, in a stable order, with its bytes and sniffed kind."""
     patterns = tuple(exclude)
     for name in paths:
         path = Path(name)
         if path.is_dir():
-            yield from _walk_folder(path, patterns)
+            yield from _walk_folder(path, patterns, limits)
         elif path.exists() or path.is_symlink():
-            yield _read(path, named=True)
+            yield from _entries(path, named=True, limits=limits)
         else:
-            yield Unreadable(name, "no such file or folder")
+            yield Problem(name, "no such file or folder")
 
 
-def _walk_folder(top: Path, patterns: tuple[str, ...]) -> Iterator[Entry]:
+def _walk_folder(top: Path, patterns: tuple[str, ...],
+                 limits: archive.Limits | None) -> Iterator[Entry]:
     errors: list[OSError] = []
     for folder, subfolders, files in os.walk(top, onerror=errors.append):
-        yield from (Unreadable(e.filename or str(top), e.strerror or str(e)) for e in errors)
+        yield from (Problem(e.filename or str(top), e.strerror or str(e)) for e in errors)
         errors.clear()
         base = Path(folder)
         keep = []
@@ -86,8 +96,8 @@ def _walk_folder(top: Path, patterns: tuple[str, ...]) -> Iterator[Entry]:
             if path.is_symlink():
                 yield Skipped(str(path), "symbolic link")
                 continue
-            yield _read(path, named=False)
-    yield from (Unreadable(e.filename or str(top), e.strerror or str(e)) for e in errors)
+            yield from _entries(path, named=False, limits=limits)
+    yield from (Problem(e.filename or str(top), e.strerror or str(e)) for e in errors)
 
 
 def _excluded(path: Path, top: Path, patterns: tuple[str, ...]) -> bool:
@@ -95,22 +105,45 @@ def _excluded(path: Path, top: Path, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch(relative, p) or fnmatch(path.as_posix(), p) for p in patterns)
 
 
-def _read(path: Path, *, named: bool) -> Entry:
-    """Read a file's head, sniff it, and read the rest only when it is worth examining."""
+def _entries(path: Path, *, named: bool, limits: archive.Limits | None) -> Iterator[Entry]:
+    """One file, or every member when it is an archive."""
     if not path.is_file():  # checked before opening: a FIFO would block the open
         if named:
-            return Unreadable(str(path), "not a regular file")
-        return Skipped(str(path), "not a regular file")
+            yield Problem(str(path), "not a regular file")
+        else:
+            yield Skipped(str(path), "not a regular file")
+        return
     try:
         with path.open("rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            if size > MAX_FILE_BYTES:
-                return Unreadable(str(path), f"{size} bytes, over the {MAX_FILE_BYTES} limit")
-            data = handle.read(HEAD_BYTES)
-            sniff = formats.sniff(data)
-            if sniff.family is None and not named:
-                return Skipped(str(path), "no known kind")
-            data += handle.read()
+            head = handle.read(HEAD_BYTES)
+            sniff = None if archive.archive_type(head) else formats.sniff(head)
+            if sniff is not None:
+                if sniff.family is None and not named:
+                    yield Skipped(str(path), "no known kind")
+                    return
+                size = os.fstat(handle.fileno()).st_size
+                if size > MAX_FILE_BYTES:
+                    yield Problem(str(path), f"{size} bytes, over the {MAX_FILE_BYTES} limit")
+                    return
+                data = head + handle.read()
     except OSError as exc:
-        return Unreadable(str(path), exc.strerror or str(exc))
-    return Item(str(path), data, sniff, named)
+        yield Problem(str(path), exc.strerror or str(exc))
+        return
+    if sniff is not None:
+        yield Item(str(path), data, sniff, named)
+    else:
+        yield from _members(path, limits)
+
+
+def _members(path: Path, limits: archive.Limits | None) -> Iterator[Entry]:
+    """The members of an archive, each sniffed; a refusal ends the archive."""
+    try:
+        for member in archive.read_members(path, str(path), limits):
+            sniff = formats.sniff(member.data[:HEAD_BYTES])
+            if sniff.family is None:
+                yield Skipped(member.path, "no known kind")
+            else:
+                yield Item(member.path, member.data, sniff, named=False)
+    except AirgapError as exc:
+        reason = f"{exc.what}: {exc.why}" if exc.why else exc.what
+        yield Problem(exc.path or str(path), reason, exc.exit_code, exc.hint)

@@ -27,13 +27,17 @@ def inspect(
     settings = config.load()
     results: list[dict[str, Any]] = []
     codes: list[int] = []
+    skipped: list[dict[str, str]] = []
     for entry in inputs.walk(paths, settings["exclude"]):
         if isinstance(entry, inputs.Skipped):
-            if fmt is Format.TEXT:
-                note(f"skipped {entry.path}: {entry.reason}")
+            skipped.append({"path": entry.path, "reason": entry.reason})
+            note(f"skipped {entry.path}: {entry.reason}")
             continue
-        if isinstance(entry, inputs.Unreadable):
-            summary, code = {"kind": None, "error": f"cannot read: {entry.reason}"}, 3
+        code: int
+        if isinstance(entry, inputs.Problem):
+            summary, code = {"kind": None, "error": entry.reason}, entry.code
+            if entry.hint:
+                note(f"hint: {entry.hint}")
         else:
             summary, code = _summarise(entry)
         summary = {"path": entry.path, **summary}
@@ -43,7 +47,7 @@ def inspect(
             _print(summary)
     code = worst(*codes)
     if fmt is Format.JSON:
-        emit_json(code == ExitCode.OK, results)
+        emit_json(code == ExitCode.OK, results, skipped=skipped)
     raise typer.Exit(code)
 
 

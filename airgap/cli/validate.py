@@ -33,19 +33,23 @@ def validate(
     validator = Validator(privacy=settings["privacy"], levels=settings["rules"])
     reports: list[FileReport] = []
     skipped: list[dict[str, str]] = []
-    unreadable: list[dict[str, str]] = []
+    problems: list[dict[str, object]] = []
+    problem_codes: list[int] = []
     for entry in inputs.walk(paths, [*settings["exclude"], *(exclude or [])]):
-        if isinstance(entry, inputs.Unreadable):
-            unreadable.append({"path": entry.path, "reason": entry.reason})
+        if isinstance(entry, inputs.Problem):
+            problems.append({"path": entry.path, "reason": entry.reason, "exit_code": entry.code,
+                             "hint": entry.hint})
+            problem_codes.append(entry.code)
             if fmt is Format.TEXT:
-                out().print(f"{entry.path}: error: cannot read: {entry.reason}", markup=False)
+                out().print(f"{entry.path}: error: {entry.reason}", markup=False, style="red")
+            if entry.hint:
+                note(f"hint: {entry.hint}")
             continue
         if isinstance(entry, inputs.Skipped) or entry.sniff.family == "capture":
             reason = entry.reason if isinstance(entry, inputs.Skipped) else (
                 f"{entry.sniff.kind} capture: nothing to validate")
             skipped.append({"path": entry.path, "reason": reason})
-            if fmt is Format.TEXT:
-                note(f"skipped {entry.path}: {reason}")
+            note(f"skipped {entry.path}: {reason}")
             continue
         report = validator.validate(entry.data, entry.path)
         reports.append(report)
@@ -56,13 +60,12 @@ def validate(
 
     errors = sum(f.level == "error" for r in reports for f in r.findings)
     warnings = sum(f.level == "warning" for r in reports for f in r.findings)
-    code = worst(ExitCode.FINDINGS if errors else ExitCode.OK,
-                 ExitCode.CANNOT_RUN if unreadable else ExitCode.OK)
+    code = worst(ExitCode.FINDINGS if errors else ExitCode.OK, *problem_codes)
     if fmt is Format.JSON:
         emit_json(code == ExitCode.OK, [r.to_dict() for r in reports],
                   summary={"files": len(reports), "errors": errors, "warnings": warnings,
-                           "skipped": len(skipped), "unreadable": len(unreadable)},
-                  skipped=skipped, unreadable=unreadable)
+                           "skipped": len(skipped), "problems": len(problems)},
+                  skipped=skipped, problems=problems)
     else:
         invalid = sum(not r.ok for r in reports)
         out().print(f"{len(reports)} files validated: {invalid} invalid, {errors} errors, "
