@@ -6,12 +6,13 @@ import gzip
 import io
 import tarfile
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
 GOOD = b"<smartLicense></smartLicense>"
 
 
-def tar_bytes(members: list[tarfile.TarInfo | tuple[str, bytes]], *, gz: bool = True) -> bytes:
+def tar_bytes(members: Sequence[tarfile.TarInfo | tuple[str, bytes]], *, gz: bool = True) -> bytes:
     """A tar (gzip-compressed unless ``gz`` is false) of the given members."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz" if gz else "w") as tar:

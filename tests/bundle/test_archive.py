@@ -31,7 +31,8 @@ def refused(cli: Cli, path: Path, member: str) -> str:
     return run.out + run.err
 
 
-CASES = {
+Members = list[tarfile.TarInfo | tuple[str, bytes]]
+CASES: dict[str, tuple[Members, str, str]] = {
     "dotdot": ([("../evil.xml", hostile.GOOD)], "../evil.xml", "'..'"),
     "absolute": ([("/etc/evil.xml", hostile.GOOD)], "/etc/evil.xml", "absolute"),
     "symlink": ([hostile.special("link.xml", tarfile.SYMTYPE, "/etc/passwd")], "link.xml",

@@ -100,7 +100,8 @@ def test_rule_levels_from_settings_apply() -> None:
 
 
 def test_xsd_reports_every_violation_with_lines() -> None:
-    data = b"<smartLicense>\n<RUMReport><a/></RUMReport>\n<RUMReport><b/></RUMReport>\n</smartLicense>"
+    data = (b"<smartLicense>\n<RUMReport><a/></RUMReport>\n<RUMReport><b/></RUMReport>\n"
+            b"</smartLicense>")
     found = [f for f in Validator().validate(data, "f").findings if f.rule == "xml-schema"]
     assert [f.line for f in found] == [2, 3]
 
