@@ -81,3 +81,8 @@ def err() -> Console:
 def note(message: str) -> None:
     """A note on stderr, e.g. a file skipped while walking a folder."""
     err().print(f"note: {message}", markup=False, style="dim")
+
+
+def plural(count: int, word: str) -> str:
+    """``1 error``, ``2 errors``."""
+    return f"{count} {word}{'' if count == 1 else 's'}"

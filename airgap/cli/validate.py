@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from airgap.cli.output import Format, FormatOption, begin, emit_json, note, out
+from airgap.cli.output import Format, FormatOption, begin, emit_json, note, out, plural
 from airgap.errors import ExitCode, worst
 
 
@@ -68,8 +68,9 @@ def validate(
                   skipped=skipped, problems=problems)
     else:
         invalid = sum(not r.ok for r in reports)
-        out().print(f"{len(reports)} files validated: {invalid} invalid, {errors} errors, "
-                    f"{warnings} warnings, {len(skipped)} skipped", markup=False)
+        out().print(f"{plural(len(reports), 'file')} validated: {invalid} invalid, "
+                    f"{plural(errors, 'error')}, {plural(warnings, 'warning')}, "
+                    f"{len(skipped)} skipped", markup=False)
     raise typer.Exit(code)
 
 
