@@ -83,6 +83,6 @@ def note(message: str) -> None:
     err().print(f"note: {message}", markup=False, style="dim")
 
 
-def plural(count: int, word: str) -> str:
-    """``1 error``, ``2 errors``."""
-    return f"{count} {word}{'' if count == 1 else 's'}"
+def plural(count: int, word: str, words: str = "") -> str:
+    """``1 error``, ``2 errors``; ``words`` for a plural that is not ``word + "s"``."""
+    return f"{count} {word if count == 1 else words or word + 's'}"

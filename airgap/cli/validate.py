@@ -22,8 +22,9 @@ def validate(
 ) -> None:
     """Validate usage, import and SLAC request files: hardened parse, XSD, JSON Schema and rules.
 
-    Each finding prints as 'path:line: level: message [RULE]'. Folders are walked; files of
-    no known kind met there are skipped with a note. Exit 0 when no finding is an error.
+    Each finding prints as 'path:line: level: message [RULE]'. Folders and archives are
+    walked; files of no known kind met there are skipped with a note, and 'show license'
+    captures are counted (nothing to validate in them). Exit 0 when no finding is an error.
     """
     from airgap import config, inputs
     from airgap.validate.engine import FileReport, Validator
@@ -33,6 +34,7 @@ def validate(
     validator = Validator(privacy=settings["privacy"], levels=settings["rules"])
     reports: list[FileReport] = []
     skipped: list[dict[str, str]] = []
+    captures: list[dict[str, str]] = []
     problems: list[dict[str, object]] = []
     problem_codes: list[int] = []
     for entry in inputs.walk(paths, [*settings["exclude"], *(exclude or [])]):
@@ -45,11 +47,12 @@ def validate(
             if entry.hint:
                 note(f"hint: {entry.hint}")
             continue
-        if isinstance(entry, inputs.Skipped) or entry.sniff.family == "capture":
-            reason = entry.reason if isinstance(entry, inputs.Skipped) else (
-                f"{entry.sniff.kind} capture: nothing to validate")
-            skipped.append({"path": entry.path, "reason": reason})
-            note(f"skipped {entry.path}: {reason}")
+        if isinstance(entry, inputs.Skipped):
+            skipped.append({"path": entry.path, "reason": entry.reason})
+            note(f"skipped {entry.path}: {entry.reason}")
+            continue
+        if entry.sniff.family == "capture":  # nothing to validate; counted, not noted
+            captures.append({"path": entry.path, "kind": str(entry.sniff.kind)})
             continue
         report = validator.validate(entry.data, entry.path)
         reports.append(report)
@@ -64,13 +67,17 @@ def validate(
     if fmt is Format.JSON:
         emit_json(code == ExitCode.OK, [r.to_dict() for r in reports],
                   summary={"files": len(reports), "errors": errors, "warnings": warnings,
-                           "skipped": len(skipped), "problems": len(problems)},
-                  skipped=skipped, problems=problems)
+                           "captures": len(captures), "skipped": len(skipped),
+                           "problems": len(problems)},
+                  captures=captures, skipped=skipped, problems=problems)
     else:
         invalid = sum(not r.ok for r in reports)
+        aside = [plural(len(found), *what) for found, what in (
+            (captures, ("capture",)), (skipped, ("file skipped", "files skipped")),
+            (problems, ("problem",))) if found]
         out().print(f"{plural(len(reports), 'file')} validated: {invalid} invalid, "
-                    f"{plural(errors, 'error')}, {plural(warnings, 'warning')}, "
-                    f"{len(skipped)} skipped", markup=False)
+                    f"{plural(errors, 'error')}, {plural(warnings, 'warning')}"
+                    + (f" ({', '.join(aside)})" if aside else ""), markup=False)
     raise typer.Exit(code)
 
 
