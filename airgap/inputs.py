@@ -26,12 +26,26 @@ MAX_FILE_BYTES = 1 << 30
 
 @dataclass(frozen=True)
 class Item:
-    """A file to examine: its bytes and what a look at them says it is."""
+    """A file to examine and what a look at its head says it is.
+
+    A file on disk is read when :meth:`read` is called (in a worker process, when there are
+    many); an archive member comes with its bytes.
+    """
 
     path: str
-    data: bytes
     sniff: formats.Sniff
     named: bool
+    data: bytes | None = None
+
+    def read(self) -> bytes:
+        """The whole file; OSError when it went away or became unreadable since the walk."""
+        if self.data is not None:
+            return self.data
+        with Path(self.path).open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > MAX_FILE_BYTES:
+                raise OSError(f"{size} bytes, over the {MAX_FILE_BYTES} limit")
+            return handle.read()
 
 
 @dataclass(frozen=True)
@@ -116,23 +130,17 @@ def _entries(path: Path, *, named: bool, limits: archive.Limits | None) -> Itera
     try:
         with path.open("rb") as handle:
             head = handle.read(HEAD_BYTES)
-            sniff = None if archive.archive_type(head) else formats.sniff(head)
-            if sniff is not None:
-                if sniff.family is None and not named:
-                    yield Skipped(str(path), "no known kind")
-                    return
-                size = os.fstat(handle.fileno()).st_size
-                if size > MAX_FILE_BYTES:
-                    yield Problem(str(path), f"{size} bytes, over the {MAX_FILE_BYTES} limit")
-                    return
-                data = head + handle.read()
     except OSError as exc:
         yield Problem(str(path), exc.strerror or str(exc))
         return
-    if sniff is not None:
-        yield Item(str(path), data, sniff, named)
-    else:
+    if archive.archive_type(head):
         yield from _members(path, limits)
+        return
+    sniff = formats.sniff(head)
+    if sniff.family is None and not named:
+        yield Skipped(str(path), "no known kind")
+    else:
+        yield Item(str(path), sniff, named)
 
 
 def _members(path: Path, limits: archive.Limits | None) -> Iterator[Entry]:
@@ -143,7 +151,7 @@ def _members(path: Path, limits: archive.Limits | None) -> Iterator[Entry]:
             if sniff.family is None:
                 yield Skipped(member.path, "no known kind")
             else:
-                yield Item(member.path, member.data, sniff, named=False)
+                yield Item(member.path, sniff, named=False, data=member.data)
     except AirgapError as exc:
         reason = f"{exc.what}: {exc.why}" if exc.why else exc.what
         yield Problem(exc.path or str(path), reason, exc.exit_code, exc.hint)

@@ -56,14 +56,18 @@ def _summarise(item: Any) -> tuple[dict[str, Any], int]:
     from airgap.formats import summary
     from airgap.formats.imports import ImportFile, SlacRequest
 
+    try:
+        data = item.read()
+    except OSError as exc:
+        return {"kind": None, "error": f"cannot read: {exc.strerror or exc}"}, ExitCode.CANNOT_RUN
     if item.sniff.family == "capture":
-        text = item.data.decode("utf-8", errors="replace")
+        text = data.decode("utf-8", errors="replace")
         return summary.capture(item.sniff.kind, text), ExitCode.OK
     if item.sniff.family is None:
-        why = "empty file" if not item.data.strip() else "no kind airgap knows"
+        why = "empty file" if not data.strip() else "no kind airgap knows"
         return {"kind": None, "error": why}, ExitCode.CANNOT_RUN
     try:
-        doc = formats.read_xml(xml.parse(item.data))
+        doc = formats.read_xml(xml.parse(data))
     except xml.XmlSyntaxError as exc:
         where = f"line {exc.line}: " if exc.line else ""
         return {"kind": None, "error": f"{where}{exc}"}, ExitCode.FINDINGS

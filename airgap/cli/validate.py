@@ -19,6 +19,8 @@ def validate(
     exclude: Annotated[list[str] | None, typer.Option(
         "--exclude", help="Glob pattern of paths to skip while walking folders (repeatable).",
         show_default=False)] = None,
+    jobs: Annotated[int, typer.Option(
+        "--jobs", "-j", min=0, help="Worker processes; 0 uses every core, 1 none.")] = 0,
 ) -> None:
     """Validate usage, import and SLAC request files: hardened parse, XSD, JSON Schema and rules.
 
@@ -27,7 +29,8 @@ def validate(
     captures are counted (nothing to validate in them). Exit 0 when no finding is an error.
     """
     from airgap import config, inputs
-    from airgap.validate.engine import FileReport, Validator
+    from airgap.validate.engine import Checked, FileReport, Validator
+    from airgap.validate.parallel import check_entries
 
     begin("validate", fmt)
     settings = config.load({"privacy": privacy})
@@ -37,29 +40,28 @@ def validate(
     captures: list[dict[str, str]] = []
     problems: list[dict[str, object]] = []
     problem_codes: list[int] = []
-    for entry in inputs.walk(paths, [*settings["exclude"], *(exclude or [])]):
-        if isinstance(entry, inputs.Problem):
-            problems.append({"path": entry.path, "reason": entry.reason, "exit_code": entry.code,
-                             "hint": entry.hint})
-            problem_codes.append(entry.code)
+    entries = inputs.walk(paths, [*settings["exclude"], *(exclude or [])])
+    for result in check_entries(entries, validator.levels, jobs):
+        if isinstance(result, Checked):
+            report = validator.finish(result)
+            reports.append(report)
             if fmt is Format.TEXT:
-                out().print(f"{entry.path}: error: {entry.reason}", markup=False, style="red")
-            if entry.hint:
-                note(f"hint: {entry.hint}")
-            continue
-        if isinstance(entry, inputs.Skipped):
-            skipped.append({"path": entry.path, "reason": entry.reason})
-            note(f"skipped {entry.path}: {entry.reason}")
-            continue
-        if entry.sniff.family == "capture":  # nothing to validate; counted, not noted
-            captures.append({"path": entry.path, "kind": str(entry.sniff.kind)})
-            continue
-        report = validator.validate(entry.data, entry.path)
-        reports.append(report)
-        if fmt is Format.TEXT:
-            for finding in report.findings:
-                out().print(str(finding), markup=False,
-                            style="red" if finding.level == "error" else "yellow")
+                for finding in report.findings:
+                    out().print(str(finding), markup=False,
+                                style="red" if finding.level == "error" else "yellow")
+        elif isinstance(result, inputs.Problem):
+            problems.append({"path": result.path, "reason": result.reason,
+                             "exit_code": result.code, "hint": result.hint})
+            problem_codes.append(result.code)
+            if fmt is Format.TEXT:
+                out().print(f"{result.path}: error: {result.reason}", markup=False, style="red")
+            if result.hint:
+                note(f"hint: {result.hint}")
+        elif isinstance(result, inputs.Skipped):
+            skipped.append({"path": result.path, "reason": result.reason})
+            note(f"skipped {result.path}: {result.reason}")
+        else:  # a capture: nothing to validate; counted, not noted
+            captures.append({"path": result.path, "kind": str(result.sniff.kind)})
 
     errors = sum(f.level == "error" for r in reports for f in r.findings)
     warnings = sum(f.level == "warning" for r in reports for f in r.findings)

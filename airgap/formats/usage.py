@@ -10,12 +10,19 @@ Both payload layouts are read: v1 (``meta.report_id``) and v2.0 (``version: "2.0
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import Any, TypeVar
 
 from airgap.formats.common import EmbeddedJson, Udi, dig, element_text
 
+T = TypeVar("T")
 REPORT = "RUMReport"
 SYSTEM_INFO = "smartLicenseSystemInfo"
+
+
+def _typed(value: Any, kind: type[T]) -> T | None:
+    """``value`` when it has the JSON type ``kind`` (a bool is not an int), else None."""
+    return value if isinstance(value, kind) and not isinstance(value, bool) else None
 
 
 @dataclass(frozen=True)
@@ -35,24 +42,21 @@ class Measurement:
     @classmethod
     def from_json(cls, item: Any) -> Measurement:
         """Read one entry of ``measurements``, tolerating wrong types (validation reports them)."""
-        def integer(key: str) -> int | None:
-            value = dig(item, key)
-            return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-        def text(*keys: str) -> str | None:
-            value = dig(item, *keys)
-            return value if isinstance(value, str) else None
-
-        meta = dig(item, "meta")
+        if not isinstance(item, dict):
+            item = {}
+        value = item.get("value")
+        if not isinstance(value, dict):
+            value = {}
+        meta = item.get("meta")
         return cls(
-            metric_name=text("metric_name"),
-            start_time=integer("start_time"),
-            end_time=integer("end_time"),
-            sample_interval=integer("sample_interval"),
-            num_samples=integer("num_samples"),
-            log_time=integer("log_time"),
-            value_type=text("value", "type"),
-            value=text("value", "value"),
+            metric_name=_typed(item.get("metric_name"), str),
+            start_time=_typed(item.get("start_time"), int),
+            end_time=_typed(item.get("end_time"), int),
+            sample_interval=_typed(item.get("sample_interval"), int),
+            num_samples=_typed(item.get("num_samples"), int),
+            log_time=_typed(item.get("log_time"), int),
+            value_type=_typed(value.get("type"), str),
+            value=_typed(value.get("value"), str),
             meta=meta if isinstance(meta, dict) else {},
         )
 
@@ -82,7 +86,7 @@ class RumReport:
         """The signed payload string, exactly as the device wrote it."""
         return self.payload.text if self.payload else None
 
-    @property
+    @cached_property
     def layout(self) -> str | None:
         """``"v1"``, ``"2.0"`` or whatever ``version`` the payload declares."""
         if self.payload is None or not isinstance(self.payload.value, dict):
@@ -90,7 +94,7 @@ class RumReport:
         version = self.payload.value.get("version")
         return "v1" if version is None else str(version)
 
-    @property
+    @cached_property
     def report_id(self) -> int | None:
         """The report id, from where the payload's layout keeps it."""
         data = self.payload.value if self.payload else None
@@ -98,42 +102,42 @@ class RumReport:
                  else dig(data, "asset_identification", "report_id"))
         return found if isinstance(found, int) and not isinstance(found, bool) else None
 
-    @property
+    @cached_property
     def udi(self) -> Udi | None:
         """The device the payload says it measured (``asset_identification.instance.sudi``)."""
         data = self.payload.value if self.payload else None
         return Udi.from_sudi(dig(data, "asset_identification", "instance", "sudi"))
 
-    @property
+    @cached_property
     def signer(self) -> Udi | None:
         """The device the envelope says signed the payload (``signature.sudi``)."""
         return Udi.from_sudi(dig(self.envelope.value, "signature", "sudi"))
 
-    @property
+    @cached_property
     def signature_value(self) -> Any:
         """The envelope's ``signature.value`` as found (normally base64 of 32 bytes)."""
         return dig(self.envelope.value, "signature", "value")
 
-    @property
+    @cached_property
     def entitlement_tag(self) -> str | None:
         """The license's regid tag."""
         tag = dig(self.payload.value if self.payload else None, "meta", "entitlement_tag")
         return tag if isinstance(tag, str) else None
 
-    @property
+    @cached_property
     def product_tag(self) -> str | None:
         """The product's regid tag (``asset_identification.asset.name``)."""
         data = self.payload.value if self.payload else None
         tag = dig(data, "asset_identification", "asset", "name")
         return tag if isinstance(tag, str) else None
 
-    @property
+    @cached_property
     def software_version(self) -> str | None:
         """The software release the device ran."""
         version = dig(self.payload.value if self.payload else None, "meta", "software_version")
         return version if isinstance(version, str) else None
 
-    @property
+    @cached_property
     def measurements(self) -> list[Measurement]:
         """The measurements, in file order."""
         items = dig(self.payload.value if self.payload else None, "measurements")

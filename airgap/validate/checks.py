@@ -11,7 +11,7 @@ import binascii
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from airgap.formats.common import EmbeddedJson, find_key
+from airgap.formats.common import EmbeddedJson, dig, find_key
 from airgap.formats.imports import ImportFile, SlacRequest
 from airgap.formats.usage import RumReport, UsageFile
 from airgap.validate import jsonschemas
@@ -39,8 +39,8 @@ def embedded_json(item: EmbeddedJson, what: str, schema: str | None) -> Iterator
 
 def hostnames(item: EmbeddedJson | None, what: str) -> Iterator[Hit]:
     """Every non-empty ``hostname`` value anywhere in an outbound file's JSON."""
-    if item is None or not item.ok:
-        return
+    if item is None or not item.ok or ("hostname" not in item.text and "\\u" not in item.text):
+        return  # the key cannot be there: skip the walk (escapes could spell it otherwise)
     for name in find_key(item.value, "hostname"):
         if isinstance(name, str) and name.strip():
             yield Hit("hostname-present", item.line, f"{what} carries hostname {name!r}")
@@ -92,18 +92,24 @@ def signature_value(rum: RumReport) -> Iterator[Hit]:
 
 
 def measurements(rum: RumReport) -> Iterator[Hit]:
-    """Each measurement's time range is ordered and its sample interval adds up."""
-    for number, m in enumerate(rum.measurements, start=1):
-        if m.start_time is None or m.end_time is None:
+    """Each measurement's time range is ordered and its sample interval adds up.
+
+    Reads the decoded payload directly: this runs for every measurement of every report.
+    """
+    items = dig(rum.payload.value if rum.payload else None, "measurements")
+    for number, m in enumerate(items if isinstance(items, list) else [], start=1):
+        if not isinstance(m, dict):
             continue
-        where = f"report {rum.report_id} measurement {number}"
-        if m.start_time > m.end_time:
-            yield Hit("start-after-end", rum.line,
-                      f"{where}: start_time {m.start_time} is after end_time {m.end_time}")
-        elif m.sample_interval is not None and m.sample_interval != m.end_time - m.start_time:
-            yield Hit("sample-interval", rum.line,
-                      f"{where}: sample_interval {m.sample_interval} but end_time - start_time "
-                      f"is {m.end_time - m.start_time}")
+        start, end, interval = m.get("start_time"), m.get("end_time"), m.get("sample_interval")
+        if type(start) is not int or type(end) is not int:  # not bool either
+            continue
+        if start > end:
+            yield Hit("start-after-end", rum.line, f"report {rum.report_id} measurement "
+                      f"{number}: start_time {start} is after end_time {end}")
+        elif type(interval) is int and interval != end - start:
+            yield Hit("sample-interval", rum.line, f"report {rum.report_id} measurement "
+                      f"{number}: sample_interval {interval} but end_time - start_time is "
+                      f"{end - start}")
 
 
 def usage(doc: UsageFile) -> Iterator[Hit]:

@@ -1,4 +1,8 @@
-"""Apply every rule to a file's bytes, and the cross-file rules to everything given at once."""
+"""Apply every rule to a file's bytes, and the cross-file rules to everything given at once.
+
+:func:`check_file` is pure (bytes in, findings out) so that it can run in worker processes;
+:class:`Validator` adds what needs every file seen so far: duplicate reports across files.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airgap import formats, xml
-from airgap.formats.common import Udi
 from airgap.formats.imports import ImportFile, SlacRequest
 from airgap.formats.usage import UsageFile
 from airgap.validate import checks
 from airgap.validate.rules import RULES, Finding, Level
 
 OFF = "off"
-PRIVACY_LEVELS = ("normal", "strict")
 OUTBOUND_RULES = ("hostname-present",)
+
+ReportKey = tuple[str, str, int]  # (PID, serial, report id): a report's identity
 
 
 @dataclass(frozen=True)
@@ -38,67 +42,72 @@ class FileReport:
                 "findings": [f.to_dict() for f in self.findings]}
 
 
-class Validator:
-    """Validates files one at a time while remembering what cross-file rules need.
+@dataclass(frozen=True)
+class Checked:
+    """One file's own findings, and the reports it holds (for the cross-file rules)."""
 
-    ``levels`` maps rule ids to ``error``, ``warning`` or ``off`` (from ``airgap.toml``);
-    ``privacy="strict"`` makes a hostname in an outbound file an error.
-    """
+    report: FileReport
+    reports: list[tuple[ReportKey, int]]  # (identity, line) in file order
 
-    def __init__(self, *, privacy: str = "normal",
-                 levels: Mapping[str, str] | None = None) -> None:
-        self._levels: dict[str, str] = {rid: r.level.value for rid, r in RULES.items()}
-        if privacy == "strict":
-            self._levels.update(dict.fromkeys(OUTBOUND_RULES, Level.ERROR.value))
-        self._levels.update(levels or {})
-        self._reports_seen: dict[tuple[Udi, int], str] = {}
 
-    def validate(self, data: bytes, path: str) -> FileReport:
-        """Every finding for one file, plus duplicates of reports in files validated before."""
-        kind, hits = self._hits(data, path)
-        findings = [
-            Finding(hit.rule, Level(level), path, hit.line, hit.message)
-            for hit in hits
-            if (level := self._levels[hit.rule]) != OFF
-        ]
-        return FileReport(path, kind, findings)
+def rule_levels(privacy: str = "normal", levels: Mapping[str, str] | None = None
+                ) -> dict[str, str]:
+    """The level of every rule: defaults, then privacy, then ``airgap.toml`` overrides."""
+    result = {rid: r.level.value for rid, r in RULES.items()}
+    if privacy == "strict":
+        result.update(dict.fromkeys(OUTBOUND_RULES, Level.ERROR.value))
+    result.update(levels or {})
+    return result
 
-    def _hits(self, data: bytes, path: str) -> tuple[str | None, list[checks.Hit]]:
-        if not data.strip():
-            return None, [checks.Hit("empty-file", None, "the file is empty")]
-        try:
-            root = xml.parse(data)
-        except xml.DoctypeError as exc:
-            return None, [checks.Hit("doctype", exc.line, str(exc))]
-        except xml.XmlSyntaxError as exc:
-            return None, [checks.Hit("not-xml", exc.line, f"not well-formed XML: {exc}")]
-        doc = formats.read_xml(root)
-        if doc is None:
-            return None, [checks.Hit("unknown-root", root.sourceline,
-                                     f"unknown root element <{root.tag}>")]
-        hits = list(_schema_hits(doc))
-        model = doc.model
-        if isinstance(model, UsageFile):
-            hits += checks.usage(model)
-            hits += self._duplicates(model, path)
-        elif isinstance(model, SlacRequest):
-            hits += checks.slac_request(model)
-        elif isinstance(model, ImportFile):
-            hits += checks.import_file(model)
-        return doc.kind, hits
 
-    def _duplicates(self, doc: UsageFile, path: str) -> Iterable[checks.Hit]:
-        """A report is (UDI, report id); the same pair twice is a replay, here or across files."""
-        for rum in doc.reports:
-            udi, report_id = rum.udi, rum.report_id
-            if udi is None or report_id is None:
-                continue
-            first = self._reports_seen.get((udi, report_id))
-            if first:
-                yield checks.Hit("duplicate-report", rum.line,
-                                 f"report {report_id} of {udi} also at {first}")
-            else:
-                self._reports_seen[(udi, report_id)] = f"{path}:{rum.line}"
+def finding(levels: Mapping[str, str], path: str, hit: checks.Hit) -> Finding | None:
+    """A hit at the level in force, or None when its rule is off."""
+    level = levels[hit.rule]
+    return None if level == OFF else Finding(hit.rule, Level(level), path, hit.line, hit.message)
+
+
+def check_file(data: bytes, path: str, levels: Mapping[str, str]) -> Checked:
+    """Every finding that one file's bytes give on their own."""
+    kind, hits, reports = _hits(data)
+    found = [f for hit in hits if (f := finding(levels, path, hit))]
+    return Checked(FileReport(path, kind, found), reports)
+
+
+def _hits(data: bytes) -> tuple[str | None, list[checks.Hit], list[tuple[ReportKey, int]]]:
+    if not data.strip():
+        return None, [checks.Hit("empty-file", None, "the file is empty")], []
+    try:
+        root = xml.parse(data)
+    except xml.DoctypeError as exc:
+        return None, [checks.Hit("doctype", exc.line, str(exc))], []
+    except xml.XmlSyntaxError as exc:
+        return None, [checks.Hit("not-xml", exc.line, f"not well-formed XML: {exc}")], []
+    doc = formats.read_xml(root)
+    if doc is None:
+        return None, [checks.Hit("unknown-root", root.sourceline,
+                                 f"unknown root element <{root.tag}>")], []
+    hits = list(_schema_hits(doc))
+    reports: list[tuple[ReportKey, int]] = []
+    model = doc.model
+    if isinstance(model, UsageFile):
+        hits += checks.usage(model)
+        reports = [((r.udi.pid, r.udi.sn, r.report_id), r.line) for r in model.reports
+                   if r.udi is not None and r.report_id is not None]
+    elif isinstance(model, SlacRequest):
+        hits += checks.slac_request(model)
+    elif isinstance(model, ImportFile):
+        hits += checks.import_file(model)
+    return doc.kind, hits, reports
+
+
+def warm() -> None:
+    """Load every schema now (before worker processes fork, so they inherit them)."""
+    from airgap.validate import jsonschemas
+
+    for name in set(formats.XSD_FOR_KIND.values()):
+        xml.xml_schema(name)
+    for name in jsonschemas.ALL:
+        jsonschemas.violation(name, None)
 
 
 def _schema_hits(doc: formats.XmlDocument) -> Iterable[checks.Hit]:
@@ -114,3 +123,44 @@ def _schema_hits(doc: formats.XmlDocument) -> Iterable[checks.Hit]:
         return
     for error in schema.error_log:
         yield checks.Hit("xml-schema", error.line or None, " ".join(error.message.split()))
+
+
+class Validator:
+    """Validates files one at a time while remembering what cross-file rules need.
+
+    ``levels`` maps rule ids to ``error``, ``warning`` or ``off`` (from ``airgap.toml``);
+    ``privacy="strict"`` makes a hostname in an outbound file an error. The memory it keeps
+    is one entry per report seen: the index of (UDI, report id) pairs.
+    """
+
+    def __init__(self, *, privacy: str = "normal",
+                 levels: Mapping[str, str] | None = None) -> None:
+        self.levels = rule_levels(privacy, levels)
+        self._paths: list[str] = []
+        self._seen: dict[ReportKey, tuple[int, int]] = {}
+
+    def validate(self, data: bytes, path: str) -> FileReport:
+        """Every finding for one file, plus duplicates of reports in files validated before."""
+        return self.finish(check_file(data, path, self.levels))
+
+    def finish(self, checked: Checked) -> FileReport:
+        """Add the cross-file findings to a file checked on its own (perhaps elsewhere)."""
+        report = checked.report
+        self._paths.append(report.path)
+        here = len(self._paths) - 1
+        duplicates = []
+        for key, line in checked.reports:
+            first = self._seen.get(key)
+            if first is None:
+                self._seen[key] = (here, line)
+            else:
+                pid, sn, report_id = key
+                where = f"{self._paths[first[0]]}:{first[1]}"
+                hit = checks.Hit("duplicate-report", line,
+                                 f"report {report_id} of PID:{pid},SN:{sn} also at {where}")
+                if found := finding(self.levels, report.path, hit):
+                    duplicates.append(found)
+        if not duplicates:
+            return report
+        findings = sorted([*report.findings, *duplicates], key=lambda f: f.line or 0)
+        return FileReport(report.path, report.kind, findings)

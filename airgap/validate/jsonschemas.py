@@ -18,6 +18,7 @@ PAYLOAD_V1 = "rum-payload-v1.schema.json"
 PAYLOAD_V2 = "rum-payload-v2.schema.json"
 SYSTEM_INFO = "system-info.schema.json"
 SLAC_REQUEST_DATA = "slac-request-data.schema.json"
+ALL = (ENVELOPE, PAYLOAD_V1, PAYLOAD_V2, SYSTEM_INFO, SLAC_REQUEST_DATA)
 
 
 @functools.cache
