@@ -29,7 +29,6 @@ def report(device: int, number: int) -> str:
     report_id = 1_700_000_000 + number
     start = 1_700_000_000 + number * 3600
     digest = hashlib.sha256(f"{device}/{number}".encode()).digest()
-    end = start + 3 * 86_400
     payload = {
         "version": "2.0",
         "asset_identification": {"report_id": report_id, "asset": {"name": product},
