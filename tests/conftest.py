@@ -33,10 +33,11 @@ def hermetic(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
     """HOME, config folders and the working folder in a temp dir; no AIRGAP_* from outside."""
     home = tmp_path_factory.mktemp("home")
     for name in list(os.environ):
-        if name.startswith("AIRGAP_") or name == "NO_COLOR":
+        if name.startswith("AIRGAP_") or name in ("NO_COLOR", "SOURCE_DATE_EPOCH"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
     monkeypatch.setenv("AIRGAP_SYSTEM_CONFIG", str(home / "etc" / "config.toml"))
     monkeypatch.chdir(home)
     return home

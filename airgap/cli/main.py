@@ -11,6 +11,7 @@ import typer
 from airgap import __version__
 from airgap.cli import config as config_cmd
 from airgap.cli import inspect as inspect_cmd
+from airgap.cli import keys as keys_cmd
 from airgap.cli import validate as validate_cmd
 from airgap.cli.output import Format, current, emit_json, err
 from airgap.errors import AirgapError, ExitCode
@@ -29,6 +30,11 @@ app.command("inspect", epilog="Example: airgap inspect samples/usage-c9300-ios-x
 app.command("validate", epilog="Example: airgap validate samples/ --exclude 'invalid/*'")(
     validate_cmd.validate)
 app.command("rules", epilog="Example: airgap rules --format json")(validate_cmd.rules)
+app.command("sign", epilog="Example: airgap sign usage.tar.gz --key ~/keys/operator.key")(
+    keys_cmd.sign)
+app.command("verify", epilog="Example: airgap verify usage.tar.gz --trusted-key alice.pub")(
+    keys_cmd.verify)
+app.add_typer(keys_cmd.app, name="key")
 app.add_typer(config_cmd.app, name="config")
 
 _debug = {"on": bool(os.environ.get("AIRGAP_DEBUG"))}
