@@ -136,22 +136,25 @@ class _Counting(io.RawIOBase):
         return len(data)
 
 
-def read_members(source: Path | bytes, name: str, limits: Limits | None = None) -> Iterator[Member]:
-    """Every regular file in an archive (a path on disk, or bytes), nested archives expanded."""
+def read_members(source: Path | bytes, name: str, limits: Limits | None = None, *,
+                 expand: bool = True) -> Iterator[Member]:
+    """Every regular file in an archive (a path on disk, or bytes); nested archives are
+    expanded unless ``expand`` is false (a bundle carries archives as payload files)."""
     limits = limits or Limits()
     budget = _Budget(limits)
     if isinstance(source, bytes):
-        yield from _members(io.BytesIO(source), name, budget, 0)
+        yield from _members(io.BytesIO(source), name, budget, 0, expand)
         return
     try:
         handle = source.open("rb")
     except OSError as exc:
         raise InputError("cannot read", source, exc.strerror or str(exc)) from None
     with handle:
-        yield from _members(handle, name, budget, 0)
+        yield from _members(handle, name, budget, 0, expand)
 
 
-def _members(handle: IO[bytes], where: str, budget: _Budget, depth: int) -> Iterator[Member]:
+def _members(handle: IO[bytes], where: str, budget: _Budget, depth: int,
+             expand: bool = True) -> Iterator[Member]:
     head = handle.read(512)
     handle.seek(0)
     kind = archive_type(head)
@@ -162,7 +165,7 @@ def _members(handle: IO[bytes], where: str, budget: _Budget, depth: int) -> Iter
     else:
         raise CorruptArchiveError("not an archive", where)
     for member in members:
-        if archive_type(member.data[:512]) is None:
+        if not expand or archive_type(member.data[:512]) is None:
             yield member
             continue
         if depth + 1 >= budget.limits.depth:

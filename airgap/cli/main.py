@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from airgap import __version__
+from airgap.cli import bundle as bundle_cmd
 from airgap.cli import config as config_cmd
 from airgap.cli import inspect as inspect_cmd
 from airgap.cli import keys as keys_cmd
@@ -34,6 +35,7 @@ app.command("sign", epilog="Example: airgap sign usage.tar.gz --key ~/keys/opera
     keys_cmd.sign)
 app.command("verify", epilog="Example: airgap verify usage.tar.gz --trusted-key alice.pub")(
     keys_cmd.verify)
+app.add_typer(bundle_cmd.app, name="bundle")
 app.add_typer(keys_cmd.app, name="key")
 app.add_typer(config_cmd.app, name="config")
 

@@ -291,14 +291,18 @@ class Signature:
 
     def verify(self, key: PublicKey, message: Iterable[bytes], path: str | Path) -> None:
         """Check the signature over ``message`` and the trusted comment; raise if either fails."""
+        signed = (blake2b_file(message) if self.algorithm == SIG_PREHASHED
+                  else b"".join(message))
+        self.verify_signed(key, signed, path)
+
+    def verify_signed(self, key: PublicKey, signed: bytes, path: str | Path) -> None:
+        """:meth:`verify` given what was signed: the BLAKE2b-512 digest for ``ED``."""
         from cryptography.exceptions import InvalidSignature
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
         if not hmac.compare_digest(self.key_id, key.key_id):
             raise SignatureError("signature by another key", path,
                                  f"signed by key {self.key_hex}, not {key.id}")
-        signed = (blake2b_file(message) if self.algorithm == SIG_PREHASHED
-                  else b"".join(message))
         public = Ed25519PublicKey.from_public_bytes(key.key)
         try:
             public.verify(self.signature, signed)

@@ -1,0 +1,326 @@
+"""Verify transfer bundles, always in the same order (DESIGN.md "Transfer bundle"):
+
+1. copy the archive from the medium into a private staging folder;
+2. check the outer signature against the trusted keys (and its ``ctx:``);
+3. only then read members, within the size and count the signature vouches for, accepting
+   regular files only (the archive reader refuses ``..``, absolute names, links, devices,
+   duplicates and bombs);
+4. check the bag: exactly the expected files, the inner signature, both manifests;
+5. validate every payload file.
+
+Every problem is reported, not only the first. :func:`extract` writes a verified bag into a
+temporary folder beside the destination and renames it into place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from airgap.bundle import archive, bag
+from airgap.errors import AirgapError, ExitCode, InputError, worst
+from airgap.fsutil import fsync_dir
+from airgap.signing.minisign import Signature, SignatureError
+from airgap.signing.trust import Trusted
+from airgap.validate.engine import FileReport, Validator
+from airgap.validate.rules import Finding
+
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong with a bundle, and the exit code it calls for."""
+
+    code: ExitCode
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"exit_code": int(self.code), "message": self.message}
+
+
+@dataclass
+class Verified:
+    """What verifying one bundle found."""
+
+    bundle: Path
+    staged: Path | None = None
+    signer: dict[str, Any] = field(default_factory=dict)
+    fields: dict[str, str] = field(default_factory=dict)
+    info: dict[str, str] = field(default_factory=dict)
+    payload: dict[str, tuple[int, str]] = field(default_factory=dict)  # name -> (size, sha256)
+    tags: dict[str, bytes] = field(default_factory=dict)
+    reports: list[FileReport] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def problem(self, code: ExitCode, message: str) -> None:
+        """Record a problem."""
+        self.problems.append(Problem(code, message))
+
+    @property
+    def findings(self) -> list[Finding]:
+        """Validation findings of the payload files."""
+        return [f for r in self.reports for f in r.findings]
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """The worst of the problems and payload validation."""
+        invalid = ExitCode.FINDINGS if any(not r.ok for r in self.reports) else ExitCode.OK
+        return worst(invalid, *(p.code for p in self.problems))
+
+    @property
+    def bundle_id(self) -> str | None:
+        """The bundle id the signature vouches for."""
+        return self.fields.get("bundle")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form for ``bundle verify`` and ``bundle list``."""
+        return {
+            "bundle": str(self.bundle), "ok": self.exit_code == ExitCode.OK,
+            "bundle_id": self.bundle_id, "signer": self.signer,
+            "group_id": self.info.get("Bag-Group-Identifier"),
+            "bag_count": self.info.get("Bag-Count"),
+            "direction": self.info.get("Airgap-Direction"),
+            "answers": self.info.get("Airgap-Answers"),
+            "contents": self.info.get("Airgap-Contents"),
+            "files": [{"name": name, "size": size, "sha256": digest}
+                      for name, (size, digest) in sorted(self.payload.items())],
+            "problems": [p.to_dict() for p in self.problems],
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+def stage(bundle: Path, staging: Path) -> tuple[Path, bytes]:
+    """Copy the archive into the private staging folder; BLAKE2b-512 of what was copied."""
+    staged = staging / "bundle"
+    digest = hashlib.blake2b()
+    try:
+        with bundle.open("rb") as source, staged.open("xb") as target:
+            os.fchmod(target.fileno(), 0o600)
+            while chunk := source.read(CHUNK):
+                digest.update(chunk)
+                target.write(chunk)
+    except OSError as exc:
+        raise InputError("cannot read bundle", bundle, exc.strerror or str(exc)) from None
+    return staged, digest.digest()
+
+
+def verify(bundle: Path, trusted: Trusted, staging: Path, validator: Validator,
+           signature: Path | None = None) -> Verified:
+    """Verify one bundle into ``staging`` (a private folder the caller removes)."""
+    result = Verified(bundle)
+    sig_path = signature or Path(f"{bundle}.minisig")
+    try:
+        sig = Signature.parse(sig_path.read_text(encoding="utf-8"), sig_path)
+    except (OSError, UnicodeDecodeError) as exc:
+        result.problem(ExitCode.TRUST, f"missing signature: {sig_path} - "
+                                       f"{getattr(exc, 'strerror', None) or exc}")
+        return result
+    except SignatureError as exc:
+        result.problem(ExitCode.TRUST, exc.message)
+        return result
+    result.staged, digest = stage(bundle, staging)
+    result.fields = sig.fields()
+    try:
+        if result.fields.get("ctx") != bag.BUNDLE_CTX:
+            raise SignatureError("signature for another purpose", sig_path,
+                                 f"made for ctx:{result.fields.get('ctx')}, not for a bundle")
+        key, entry = trusted.signer(sig, sig_path)
+        sig.verify_signed(key, digest if sig.algorithm == b"ED"
+                          else result.staged.read_bytes(), bundle)
+    except SignatureError as exc:
+        result.problem(ExitCode.TRUST, exc.message)
+        return result
+    result.signer = {"key_id": key.id, "name": entry.name if entry else None,
+                     "role": entry.role if entry else None,
+                     "trusted_comment": sig.trusted_comment}
+    budget = _budget(result)
+    if budget is None:
+        return result
+    try:
+        for name, data in _bag_members(result, budget):
+            _take(result, name, data, validator)
+    except AirgapError as exc:
+        result.problem(exc.exit_code, exc.message)
+        return result
+    _check_bag(result, trusted)
+    return result
+
+
+def _budget(result: Verified) -> archive.Limits | None:
+    try:
+        size, files = int(result.fields["size"]), int(result.fields["files"])
+        if not result.bundle_id:
+            raise KeyError("bundle")
+    except (KeyError, ValueError):
+        result.problem(ExitCode.TRUST, "the signature's trusted comment lacks bundle, size or "
+                                       "files: not an airgap bundle signature")
+        return None
+    return archive.Limits(total_bytes=size, members=files, depth=1)
+
+
+def _bag_members(result: Verified, limits: archive.Limits) -> Iterator[tuple[str, bytes]]:
+    """(name inside the bag, bytes) for every member, all inside ``<bundle id>/``."""
+    assert result.staged is not None
+    prefix = f"{result.bundle_id}/"
+    for member in archive.read_members(result.staged, str(result.bundle), limits, expand=False):
+        name = member.path.split(archive.SEP, 1)[1]
+        if not name.startswith(prefix):
+            result.problem(ExitCode.TRUST, f"unexpected file outside the bag folder {prefix}: "
+                                           f"{name}")
+            continue
+        yield name.removeprefix(prefix), member.data
+
+
+def _take(result: Verified, name: str, data: bytes, validator: Validator) -> None:
+    if name.startswith(bag.DATA):
+        result.payload[name] = (len(data), bag.sha256(data))
+        display = f"{result.bundle}!{result.bundle_id}/{name}"
+        kind, reports = validate_payload(data, display, validator)
+        result.reports.extend(reports)
+        if kind is None:
+            result.problem(ExitCode.FINDINGS, f"{display}: a payload file of no known kind")
+    elif name in bag.ALL_TAG_FILES:
+        result.tags[name] = data
+    else:
+        result.problem(ExitCode.TRUST, f"unexpected file in the bag: {name}")
+
+
+def validate_payload(data: bytes, path: str, validator: Validator
+                     ) -> tuple[str | None, list[FileReport]]:
+    """A payload file's kind and validation reports: an archive's members are each validated,
+    a capture has nothing to validate, None is a file of no known kind."""
+    from airgap import formats
+
+    if archive.archive_type(data[:512]):
+        reports = [validator.validate(m.data, m.path) for m in archive.read_members(data, path)
+                   if formats.sniff(m.data[:65536]).family == "xml"]
+        return "archive", reports
+    sniff = formats.sniff(data[:65536])
+    if sniff.family == "capture":
+        return sniff.kind, []
+    if sniff.family is None:
+        return None, []
+    report = validator.validate(data, path)
+    return report.kind or "xml", [report]
+
+
+def _check_bag(result: Verified, trusted: Trusted) -> None:
+    tags = result.tags
+    for name in bag.ALL_TAG_FILES:
+        if name not in tags:
+            result.problem(ExitCode.TRUST, f"missing from the bag: {name}")
+    if bag.TAG_MANIFEST in tags:
+        _check_manifest(result, bag.TAG_MANIFEST, {n: (len(d), bag.sha256(d))
+                                                   for n, d in tags.items()
+                                                   if n in bag.TAG_FILES})
+        _check_inner_signature(result, trusted)
+    if bag.MANIFEST in tags:
+        _check_manifest(result, bag.MANIFEST, result.payload)
+    if tags.get(bag.BAGIT, bag.BAGIT_TEXT.encode()) != bag.BAGIT_TEXT.encode():
+        result.problem(ExitCode.TRUST, f"{bag.BAGIT} is not the BagIt 1.0 declaration")
+    result.info = bag.parse_info(tags.get(bag.BAG_INFO, b"").decode("utf-8", "replace"))
+    if bag.BAG_INFO in tags:
+        info = result.info
+        oxum = f"{sum(s for s, _ in result.payload.values())}.{len(result.payload)}"
+        if info.get("Payload-Oxum") != oxum:
+            result.problem(ExitCode.TRUST, f"Payload-Oxum {info.get('Payload-Oxum')} but the "
+                                           f"payload is {oxum}")
+        if info.get("Airgap-Bundle-Id") != result.bundle_id:
+            result.problem(ExitCode.TRUST, f"bag-info names bundle {info.get('Airgap-Bundle-Id')}"
+                                           f", the signature {result.bundle_id}")
+        if info.get("Airgap-Direction") not in bag.DIRECTIONS:
+            result.problem(ExitCode.TRUST, "bag-info has no valid Airgap-Direction")
+
+
+def _check_manifest(result: Verified, name: str, present: dict[str, tuple[int, str]]) -> None:
+    digests, bad = bag.parse_manifest(result.tags[name].decode("utf-8", "replace"))
+    for line in bad:
+        result.problem(ExitCode.TRUST, f"{name}: malformed or repeated line {line!r}")
+    for path, digest in sorted(digests.items()):
+        if path not in present:
+            result.problem(ExitCode.TRUST, f"{name} lists {path}, which is not in the bag")
+        elif present[path][1] != digest:
+            result.problem(ExitCode.TRUST, f"manifest mismatch: {path} does not have the "
+                                           f"SHA-256 {name} lists")
+    for path in sorted(set(present) - set(digests)):
+        result.problem(ExitCode.TRUST, f"{path} is in the bag but not in {name}")
+
+
+def _check_inner_signature(result: Verified, trusted: Trusted) -> None:
+    where = f"{result.bundle}!{bag.INNER_SIGNATURE}"
+    try:
+        text = result.tags.get(bag.INNER_SIGNATURE, b"").decode("utf-8")
+        inner = Signature.parse(text, where)
+        fields = inner.fields()
+        if fields.get("ctx") != bag.BAG_CTX or fields.get("bundle") != result.bundle_id:
+            raise SignatureError("inner signature for another purpose", where,
+                                 f"made for ctx:{fields.get('ctx')} bundle:"
+                                 f"{fields.get('bundle')}")
+        if inner.key_hex != result.signer.get("key_id"):
+            raise SignatureError("inner signature by another key", where,
+                                 f"{inner.key_hex}, the archive by {result.signer.get('key_id')}")
+        key, _ = trusted.signer(inner, where)
+        inner.verify(key, [result.tags[bag.TAG_MANIFEST]], where)
+    except (SignatureError, UnicodeDecodeError) as exc:
+        message = exc.message if isinstance(exc, SignatureError) else f"{where}: not text"
+        result.problem(ExitCode.TRUST, message)
+
+
+def extract(result: Verified, destination: Path, *, force: bool = False) -> Path:
+    """Write a verified bag to ``destination`` atomically: all of it, or nothing."""
+    if result.exit_code != ExitCode.OK or result.staged is None:
+        raise InputError("refusing to extract", result.bundle, "it did not verify")
+    if destination.exists() and not force:
+        raise InputError("refusing to extract", destination, "it exists (use --force)")
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
+    try:
+        expected = {**result.payload, **{n: (len(d), bag.sha256(d))
+                                         for n, d in result.tags.items()}}
+        limits = archive.Limits(total_bytes=int(result.fields["size"]),
+                                members=int(result.fields["files"]), depth=1)
+        written = set()
+        for name, data in _bag_members(result, limits):
+            if expected.get(name) != (len(data), bag.sha256(data)):
+                raise InputError("refusing to extract", result.bundle,
+                                 f"{name} differs from what was verified")
+            target = work / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with target.open("xb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            written.add(name)
+        if written != set(expected):
+            raise InputError("refusing to extract", result.bundle, "members changed since "
+                                                                   "they were verified")
+        work.chmod(0o755)
+        _replace(work, destination, force=force)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return destination
+
+
+def _replace(work: Path, destination: Path, *, force: bool) -> None:
+    old = None
+    if destination.exists() and force:
+        old = destination.with_name(f".{destination.name}.old.{os.getpid()}")
+        destination.rename(old)
+    try:
+        work.rename(destination)
+    except OSError:
+        if old is not None:
+            old.rename(destination)
+        raise
+    fsync_dir(destination.parent)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,255 @@
+"""``airgap bundle create/verify/list/extract``: signed transfer bundles."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from airgap.cli.keys import TrustedKeyOption, TrustedKeysOption, load_secret, signing_time
+from airgap.cli.keys import trusted_keys as load_trusted
+from airgap.cli.output import Format, FormatOption, begin, emit_json, err, note, out
+from airgap.errors import ExitCode, InputError, worst
+
+if TYPE_CHECKING:
+    from airgap.bundle.verify import Verified
+
+app = typer.Typer(help="Signed transfer bundles: BagIt bags in reproducible archives.",
+                  no_args_is_help=True)
+
+SignatureOption = Annotated[Path | None, typer.Option(
+    "--sig", help="Signature file; BUNDLE.minisig by default.", show_default=False)]
+_SIZE = re.compile(r"(?i)(\d+)\s*([kmgt]?)i?b?")
+
+
+def parse_size(text: str) -> int:
+    """``700M``, ``4G``, ``1500000``: bytes (powers of 1024)."""
+    match = _SIZE.fullmatch(text.strip())
+    if not match:
+        raise typer.BadParameter(f"{text!r} is not a size like 700M or 4G")
+    power = " kmgt".index(match[2].lower() or " ")
+    return int(match[1]) * (1 << (10 * power))
+
+
+@app.command("create", epilog="Example: airgap bundle create usage-2026-11.tar.gz usage/ "
+             "--key ~/keys/operator.key")
+def create(
+    out_path: Annotated[Path, typer.Argument(metavar="OUT", help="The bundle to write.")],
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH...", help="Files and folders.")],
+    key: Annotated[Path, typer.Option("--key", help="Your secret key file.")],
+    direction: Annotated[str, typer.Option(
+        help="outbound (usage to CSSM) or inbound (ACKs back).")] = "outbound",
+    answers: Annotated[str | None, typer.Option(
+        "--answers", help="Inbound: the outbound bundle id this answers.",
+        show_default=False)] = None,
+    archive: Annotated[str, typer.Option(
+        "--archive", help="tar.gz, tar or 7z (7z output is not byte-reproducible).")] = "tar.gz",
+    max_size: Annotated[str | None, typer.Option(
+        "--max-size", help="Split into whole bags of at most this much payload (e.g. 700M).",
+        show_default=False)] = None,
+    allow_invalid: Annotated[bool, typer.Option(
+        "--allow-invalid", help="Bundle files that fail validation.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite OUT if it exists.")] = False,
+    fmt: FormatOption = Format.TEXT,
+) -> None:
+    """Validate the files, bag them (BagIt 1.0), sign, and write OUT and OUT.minisig.
+
+    Invalid files are refused unless --allow-invalid; files of no known kind in a folder are
+    left out with a note. Same inputs, key and SOURCE_DATE_EPOCH give the same bytes.
+    Not yet: refusing reports already sent in an earlier bundle (needs the audit ledger).
+    """
+    from airgap import config
+    from airgap.bundle import bag
+    from airgap.bundle.create import ARCHIVES, payload_names, read_payload
+    from airgap.bundle.create import create as create_bundle
+    from airgap.bundle.verify import validate_payload
+    from airgap.validate.engine import Validator
+
+    begin("bundle create", fmt)
+    if direction not in bag.DIRECTIONS:
+        raise typer.BadParameter("outbound or inbound", param_hint="--direction")
+    if archive not in ARCHIVES:
+        raise typer.BadParameter(", ".join(ARCHIVES), param_hint="--archive")
+    if answers and direction != "inbound":
+        raise typer.BadParameter("only an inbound bundle answers", param_hint="--answers")
+    limit = parse_size(max_size) if max_size else None
+    settings = config.load()
+    validator = Validator(privacy=settings["privacy"], levels=settings["rules"])
+    payload, kinds, code = [], Counter[str](), ExitCode.OK
+    for name, source in payload_names(paths):
+        item = read_payload(name, source)
+        kind, reports = validate_payload(source.read_bytes(), str(source), validator)
+        if kind is None and not allow_invalid:
+            if source in paths:
+                raise InputError("cannot bundle", source, "no kind airgap knows")
+            note(f"left out {source}: no kind airgap knows")
+            continue
+        for report in reports:
+            for finding in report.findings:
+                err().print(str(finding), markup=False)
+            if not report.ok:
+                code = ExitCode.FINDINGS
+        kinds[kind or "unknown"] += 1
+        payload.append(item)
+    if code and not allow_invalid:
+        raise InputError("refusing to bundle invalid files", None, "see the findings above",
+                         "fix them, or --allow-invalid to carry them anyway")
+    if not payload:
+        raise InputError("nothing to bundle", None, "no file of a known kind")
+    contents = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
+    created = create_bundle(out_path, payload, load_secret(key), direction=direction,
+                            answers=answers, epoch=signing_time(), archive=archive,
+                            max_bytes=limit, contents=contents, overwrite=force)
+    if fmt is Format.JSON:
+        emit_json(True, [c.to_dict() for c in created])
+    else:
+        for c in created:
+            part = f" part {c.part} of {c.parts}," if c.parts > 1 else ""
+            out().print(f"{c.archive}: bundle {c.bundle_id} ({direction},{part} {c.files} "
+                        f"files, {c.payload_bytes} bytes) and {c.signature}", markup=False)
+
+
+def _verify_all(bundles: list[Path], trusted_key: list[Path] | None, folder: Path | None,
+                sig: Path | None) -> list[Verified]:
+    from airgap import config
+    from airgap.bundle.verify import verify
+    from airgap.validate.engine import Validator
+
+    trusted = load_trusted(trusted_key, folder)
+    settings = config.load()
+    results = []
+    for bundle in bundles:
+        staging = Path(tempfile.mkdtemp(prefix="airgap-staging-"))
+        try:
+            validator = Validator(privacy=settings["privacy"], levels=settings["rules"])
+            results.append(verify(bundle, trusted, staging, validator,
+                                  sig if len(bundles) == 1 else None))
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    _check_groups(results)
+    return results
+
+
+def _check_groups(results: list[Verified]) -> None:
+    """Parts of one group given together: every part once, none missing."""
+    groups: dict[str, list[Verified]] = {}
+    for result in results:
+        if group := result.info.get("Bag-Group-Identifier"):
+            groups.setdefault(group, []).append(result)
+    for group, members in groups.items():
+        counts = {m.info.get("Bag-Count", "") for m in members}
+        parts = [int(c.split(" of ")[0]) for c in (m.info.get("Bag-Count", "") for m in members)
+                 if re.fullmatch(r"\d+ of \d+", c)]
+        totals = {int(c.split(" of ")[1]) for c in counts if re.fullmatch(r"\d+ of \d+", c)}
+        if len(totals) != 1:
+            members[0].problem(ExitCode.TRUST, f"group {group}: parts disagree on Bag-Count")
+            continue
+        (total,) = totals
+        if len(members) == 1:
+            continue  # one part alone verifies alone; a group is checked when given together
+        seen = Counter(parts)
+        for part in sorted(p for p, n in seen.items() if n > 1):
+            members[0].problem(ExitCode.TRUST, f"group {group}: part {part} of {total} given "
+                                               f"{seen[part]} times")
+        for part in sorted(set(range(1, total + 1)) - set(seen)):
+            members[0].problem(ExitCode.TRUST, f"group {group}: part {part} of {total} is "
+                                               "missing")
+
+
+def _report(results: list[Verified], fmt: Format, *, listing: bool = False) -> int:
+    code = worst(*(r.exit_code for r in results))
+    if fmt is Format.JSON:
+        emit_json(code == ExitCode.OK, [r.to_dict() for r in results])
+        return code
+    for r in results:
+        for problem in r.problems:
+            out().print(f"{r.bundle}: error: {problem.message}", markup=False, style="red")
+        for finding in r.findings:
+            out().print(str(finding), markup=False)
+        signer = r.signer
+        who = (f" signed by key {signer['key_id']}"
+               + (f" ({signer['name']}, {signer['role']})" if signer.get("name") else "")
+               if signer else "")
+        state = "verified" if r.exit_code == ExitCode.OK else "NOT verified"
+        out().print(f"{r.bundle}: {state}: bundle {r.bundle_id or '?'}"
+                    f" ({r.info.get('Airgap-Direction', '?')}, "
+                    f"{r.info.get('Bag-Count', '?')}, {len(r.payload)} files){who}", markup=False)
+        if listing:
+            for name, (size, digest) in sorted(r.payload.items()):
+                out().print(f"  {name}  {size}  sha256:{digest}", markup=False)
+    return code
+
+
+@app.command("verify", epilog="Example: airgap bundle verify /media/usb/usage-2026-11.tar.gz "
+             "--trusted-keys /etc/airgap/trusted")
+def verify_cmd(
+    bundles: Annotated[list[Path], typer.Argument(metavar="BUNDLE...")],
+    trusted_key: TrustedKeyOption = None,
+    folder: TrustedKeysOption = None,
+    sig: SignatureOption = None,
+    fmt: FormatOption = Format.TEXT,
+) -> None:
+    """Verify bundles: signature, trusted signer, safe members, bag, manifests, payload.
+
+    Exit 4 on any trust failure, 1 when a payload file is invalid. Parts of a split bundle
+    given together are checked as a group: every part, once.
+    """
+    begin("bundle verify", fmt)
+    raise typer.Exit(_report(_verify_all(bundles, trusted_key, folder, sig), fmt))
+
+
+@app.command("list", epilog="Example: airgap bundle list usage-2026-11.tar.gz --trusted-key "
+             "alice.pub")
+def list_cmd(
+    bundle: Annotated[Path, typer.Argument(metavar="BUNDLE")],
+    trusted_key: TrustedKeyOption = None,
+    folder: TrustedKeysOption = None,
+    sig: SignatureOption = None,
+    fmt: FormatOption = Format.TEXT,
+) -> None:
+    """Show a bundle's signer and files (after verifying it)."""
+    begin("bundle list", fmt)
+    raise typer.Exit(_report(_verify_all([bundle], trusted_key, folder, sig), fmt,
+                             listing=True))
+
+
+@app.command("extract", epilog="Example: airgap bundle extract usage-2026-11.tar.gz ./incoming "
+             "--trusted-keys /etc/airgap/trusted")
+def extract_cmd(
+    bundle: Annotated[Path, typer.Argument(metavar="BUNDLE")],
+    destination: Annotated[Path, typer.Argument(metavar="DEST")],
+    trusted_key: TrustedKeyOption = None,
+    folder: TrustedKeysOption = None,
+    sig: SignatureOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace DEST if it exists.")] = False,
+    fmt: FormatOption = Format.TEXT,
+) -> None:
+    """Verify a bundle fully, then write its bag to DEST atomically (all or nothing)."""
+    from airgap import config
+    from airgap.bundle.verify import extract, verify
+    from airgap.validate.engine import Validator
+
+    begin("bundle extract", fmt)
+    if destination.exists() and not force:
+        raise InputError("refusing to extract", destination, "it exists (use --force)")
+    trusted = load_trusted(trusted_key, folder)
+    settings = config.load()
+    staging = Path(tempfile.mkdtemp(prefix="airgap-staging-"))
+    try:
+        result = verify(bundle, trusted, staging,
+                        Validator(privacy=settings["privacy"], levels=settings["rules"]), sig)
+        if result.exit_code != ExitCode.OK:
+            raise typer.Exit(_report([result], fmt))
+        extract(result, destination, force=force)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    if fmt is Format.JSON:
+        emit_json(True, [{**result.to_dict(), "extracted_to": str(destination)}])
+    else:
+        out().print(f"{bundle}: verified bundle {result.bundle_id}; extracted to {destination}",
+                    markup=False)

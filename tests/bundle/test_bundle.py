@@ -1,0 +1,320 @@
+"""Transfer bundles end to end: round trip, reproducibility, stock tools, and every tampering
+the issue lists, each refused with exit 4 and named."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from airgap.bundle import bag
+from airgap.signing.minisign import SecretKey, Signature, blake2b_file
+from tests.bundle import hostile
+from tests.conftest import SAMPLES, Cli, need_tool
+
+EPOCH = "1795800000"
+PAYLOAD = sorted(SAMPLES.glob("*.xml"))
+
+
+@pytest.fixture
+def keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, SecretKey]:
+    """An unencrypted operator key at tmp/op.key (and op.pub); SOURCE_DATE_EPOCH fixed."""
+    key = SecretKey.generate()
+    (tmp_path / "op.key").write_text(key.text(None))
+    (tmp_path / "op.pub").write_text(key.public.text())
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    return tmp_path / "op.key", key
+
+
+@pytest.fixture
+def bundle(tmp_path: Path, cli: Cli, keys: tuple[Path, SecretKey]) -> Path:
+    out = tmp_path / "out" / "usage.tar.gz"
+    run = cli("bundle", "create", out, *PAYLOAD, SAMPLES / "show", "--key", keys[0])
+    assert run.code == 0, run.err
+    return out
+
+
+def verify(cli: Cli, path: Path, *extra: str | Path) -> tuple[int, str]:
+    run = cli("bundle", "verify", path, "--trusted-key", path.parent.parent / "op.pub", *extra)
+    return run.code, run.out + run.err
+
+
+def resign(path: Path, key: SecretKey, members: list[tuple[str, bytes]] | None = None,
+           ctx: str = bag.BUNDLE_CTX, size: int | None = None) -> None:
+    """Rewrite ``path`` (optionally with new members) and sign it with ``key``, as a
+    trusted but careless or compromised sender would."""
+    if members is not None:
+        path.write_bytes(hostile.tar_bytes(members))
+    bundle_id = bundle_id_of(path)
+    total = size if size is not None else sum(len(d) for _, d in members or [])
+    comment = (f"timestamp:{EPOCH}\tfile:{path.name}\tctx:{ctx}\tbundle:{bundle_id}"
+               f"\tsize:{total or 1 << 20}\tfiles:{len(members or []) or 100}")
+    signature = Signature.create(key, blake2b_file([path.read_bytes()]), comment)
+    Path(f"{path}.minisig").write_text(signature.text())
+
+
+def bundle_id_of(path: Path) -> str:
+    text = Path(f"{path}.minisig").read_text() if Path(f"{path}.minisig").exists() else ""
+    for field in text.replace("\n", "\t").split("\t"):
+        if field.startswith("bundle:"):
+            return field.removeprefix("bundle:")
+    return "AG20261127-000000000000"
+
+
+def members_of(path: Path) -> list[tuple[str, bytes]]:
+    with tarfile.open(path) as tar:
+        return [(m.name, tar.extractfile(m).read()) for m in tar.getmembers()  # type: ignore[union-attr]
+                if m.isfile()]
+
+
+def test_round_trip_is_byte_identical(bundle: Path, cli: Cli, tmp_path: Path) -> None:
+    assert verify(cli, bundle)[0] == 0
+    dest = tmp_path / "incoming"
+    run = cli("bundle", "extract", bundle, dest, "--trusted-key", tmp_path / "op.pub")
+    assert run.code == 0, run.out + run.err
+    for source in PAYLOAD:
+        assert (dest / "data" / source.name).read_bytes() == source.read_bytes()
+    for source in (SAMPLES / "show").iterdir():
+        assert (dest / "data" / "show" / source.name).read_bytes() == source.read_bytes()
+
+
+@pytest.mark.parametrize("archive", ["tar.gz", "tar"])
+def test_same_inputs_same_bytes(archive: str, tmp_path: Path, cli: Cli,
+                                keys: tuple[Path, SecretKey]) -> None:
+    first, second = tmp_path / "a" / f"b.{archive}", tmp_path / "b" / f"b.{archive}"
+    for out in (first, second):
+        assert cli("bundle", "create", out, *PAYLOAD, "--key", keys[0], "--archive",
+                   archive).code == 0
+        time.sleep(1.1)  # a second later: only SOURCE_DATE_EPOCH may set times
+    assert first.read_bytes() == second.read_bytes()
+    assert Path(f"{first}.minisig").read_bytes() == Path(f"{second}.minisig").read_bytes()
+
+
+@pytest.mark.tool
+def test_stock_tools_check_the_bundle(bundle: Path, tmp_path: Path) -> None:
+    minisign = need_tool("minisign")
+    need_tool("sha256sum")
+    pub = tmp_path / "op.pub"
+    subprocess.run([minisign, "-Vm", str(bundle), "-p", str(pub)], check=True,
+                   capture_output=True)
+    unpacked = tmp_path / "unpacked"
+    unpacked.mkdir()
+    subprocess.run(["tar", "xzf", str(bundle), "-C", str(unpacked)], check=True)
+    (bag_dir,) = unpacked.iterdir()
+    result = subprocess.run(["sha256sum", "-c", "--strict", bag.TAG_MANIFEST, bag.MANIFEST],
+                            cwd=bag_dir, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    subprocess.run([minisign, "-Vm", str(bag_dir / bag.TAG_MANIFEST), "-p", str(pub)],
+                   check=True, capture_output=True)
+    import bagit
+
+    bagit.Bag(str(bag_dir)).validate()
+
+
+def test_flipped_byte_is_refused(bundle: Path, cli: Cli) -> None:
+    data = bytearray(bundle.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    bundle.write_bytes(bytes(data))
+    code, output = verify(cli, bundle)
+    assert code == 4 and "bad signature" in output and "the file changed" in output
+
+
+def test_untrusted_another_and_revoked_keys(bundle: Path, cli: Cli, tmp_path: Path) -> None:
+    stranger = SecretKey.generate()
+    (tmp_path / "stranger.pub").write_text(stranger.public.text())
+    run = cli("bundle", "verify", bundle, "--trusted-key", tmp_path / "stranger.pub")
+    assert run.code == 4 and "untrusted key" in run.out
+    resign(bundle, stranger, members_of(bundle))
+    code, output = verify(cli, bundle)
+    assert code == 4 and f"signed by key {stranger.public.id}" in output
+    folder = tmp_path / "trusted"
+    cli("key", "trust", tmp_path / "op.pub", "--name", "O", "--role", "operator",
+        "--trusted-keys", folder, "--yes")
+    op_id = SecretKey.load(tmp_path / "op.key", None).public.id
+    cli("key", "revoke", op_id, "--trusted-keys", folder)
+    resign(bundle, SecretKey.load(tmp_path / "op.key", None), members_of(bundle))
+    run = cli("bundle", "verify", bundle, "--trusted-keys", folder)
+    assert run.code == 4 and "revoked key" in run.out
+
+
+def test_signature_for_another_purpose_is_refused(bundle: Path, cli: Cli, tmp_path: Path
+                                                  ) -> None:
+    Path(f"{bundle}.minisig").unlink()
+    assert cli("sign", bundle, "--key", tmp_path / "op.key").code == 0
+    code, output = verify(cli, bundle)
+    assert code == 4 and "another purpose" in output and "airgap-file/v1" in output
+
+
+@pytest.mark.parametrize("change", ["add", "remove", "rename", "manifest", "tagmanifest"])
+def test_bag_changes_are_named_even_when_resigned(change: str, bundle: Path, cli: Cli,
+                                                  keys: tuple[Path, SecretKey]) -> None:
+    members = members_of(bundle)
+    prefix = members[0][0].split("/")[0]
+    payload = next(i for i, (n, _) in enumerate(members) if "/data/" in n)
+    name = members[payload][0]
+    if change == "add":
+        members.append((f"{prefix}/data/extra.xml", b"<smartLicense/>"))
+        expect = "data/extra.xml is in the bag but not in manifest-sha256.txt"
+    elif change == "remove":
+        del members[payload]
+        expect = f"lists {name.removeprefix(prefix + '/')}, which is not in the bag"
+    elif change == "rename":
+        members[payload] = (name.replace(".xml", "-x.xml"), members[payload][1])
+        expect = "not in manifest-sha256.txt"
+    elif change == "manifest":
+        index = next(i for i, (n, _) in enumerate(members) if n.endswith(bag.MANIFEST)
+                     and "tag" not in n)
+        text = members[index][1].decode()
+        first = text.splitlines()[0]
+        edited = ("0" if first[0] != "0" else "1") + first[1:]
+        members[index] = (members[index][0], text.replace(first, edited).encode())
+        expect = "manifest mismatch"
+    else:
+        index = next(i for i, (n, _) in enumerate(members) if n.endswith(bag.TAG_MANIFEST))
+        members[index] = (members[index][0], members[index][1] + b"\n")
+        expect = "bad signature"
+    resign(bundle, keys[1], members)
+    code, output = verify(cli, bundle)
+    assert code == 4, output
+    assert expect in output, output
+
+
+Build = Callable[[str], list[tarfile.TarInfo | tuple[str, bytes]]]
+HOSTILE: dict[str, tuple[Build, str]] = {
+    "dotdot": (lambda p: [(f"{p}/../evil.xml", hostile.GOOD)], "'..'"),
+    "absolute": (lambda p: [("/etc/evil.xml", hostile.GOOD)], "absolute"),
+    "symlink": (lambda p: [hostile.special(f"{p}/data/l.xml", tarfile.SYMTYPE, "/etc/passwd")],
+                "symbolic link"),
+    "hardlink": (lambda p: [(f"{p}/data/a.xml", hostile.GOOD),
+                            hostile.special(f"{p}/data/b.xml", tarfile.LNKTYPE,
+                                            f"{p}/data/a.xml")], "hard link"),
+    "device": (lambda p: [hostile.special(f"{p}/data/d.xml", tarfile.CHRTYPE)], "device"),
+    "duplicate": (lambda p: [(f"{p}/data/a.xml", hostile.GOOD),
+                             (f"{p}/data/a.xml", hostile.GOOD)], "duplicate"),
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE)
+def test_hostile_archive_signed_by_a_trusted_key(case: str, bundle: Path, cli: Cli,
+                                                 keys: tuple[Path, SecretKey],
+                                                 tmp_path: Path) -> None:
+    build, why = HOSTILE[case]
+    prefix = bundle_id_of(bundle)
+    members: list[tarfile.TarInfo | tuple[str, bytes]] = [*members_of(bundle), *build(prefix)]
+    bundle.write_bytes(hostile.tar_bytes(members))
+    resign(bundle, keys[1], None, size=1 << 20)
+    before = set(tmp_path.rglob("*"))
+    dest = tmp_path / "dest"
+    run = cli("bundle", "extract", bundle, dest, "--trusted-key", tmp_path / "op.pub")
+    assert run.code == 4 and why in run.out, run.out
+    assert not dest.exists()
+    assert set(tmp_path.rglob("*")) == before
+    assert not (tmp_path.parent / "evil.xml").exists() and not Path("/etc/evil.xml").exists()
+
+
+def test_bomb_beyond_the_signed_size(bundle: Path, cli: Cli, keys: tuple[Path, SecretKey],
+                                     tmp_path: Path) -> None:
+    prefix = bundle_id_of(bundle)
+    members = members_of(bundle)
+    signed_size = sum(len(d) for _, d in members)
+    members.append((f"{prefix}/data/zeros.xml", bytes(64 << 20)))
+    bundle.write_bytes(hostile.tar_bytes(members))
+    resign(bundle, keys[1], None, size=signed_size)
+    code, output = verify(cli, bundle)
+    assert code == 4 and "budget" in output
+
+
+def test_split_group(tmp_path: Path, cli: Cli, keys: tuple[Path, SecretKey]) -> None:
+    out = tmp_path / "out" / "cycle.tar.gz"
+    three = [p for p in PAYLOAD if p.name.startswith("usage-")][:3]
+    run = cli("bundle", "create", out, *three, "--key", keys[0], "--max-size", "1",
+              "--format", "json")
+    assert run.code == 0, run.err
+    parts = [Path(r["archive"]) for r in json.loads(run.out)["results"]]
+    assert len(parts) == 3 and all("part" in p.name for p in parts)
+    for part in parts:
+        assert verify(cli, part)[0] == 0
+    assert verify(cli, parts[0], parts[1], parts[2])[0] == 0
+    code, output = verify(cli, parts[0], parts[2])
+    assert code == 4 and "part 2 of 3 is missing" in output
+    code, output = verify(cli, parts[0], parts[1], parts[1], parts[2])
+    assert code == 4 and "part 2 of 3 given 2 times" in output
+
+
+def test_invalid_input_is_refused_unless_allowed(tmp_path: Path, cli: Cli,
+                                                 keys: tuple[Path, SecretKey]) -> None:
+    bad = SAMPLES / "invalid" / "sudi-mismatch.xml"
+    run = cli("bundle", "create", tmp_path / "x.tar.gz", bad, "--key", keys[0])
+    assert run.code == 3 and "sudi-mismatch" in run.err and not (tmp_path / "x.tar.gz").exists()
+    run = cli("bundle", "create", tmp_path / "x.tar.gz", bad, "--key", keys[0],
+              "--allow-invalid")
+    assert run.code == 0
+    run = cli("bundle", "verify", tmp_path / "x.tar.gz", "--trusted-key", tmp_path / "op.pub")
+    assert run.code == 1 and "sudi-mismatch" in run.out
+
+
+def test_extract_never_over_an_existing_destination(bundle: Path, cli: Cli,
+                                                     tmp_path: Path) -> None:
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    (dest / "mine.txt").write_text("keep")
+    run = cli("bundle", "extract", bundle, dest, "--trusted-key", tmp_path / "op.pub")
+    assert run.code == 3 and (dest / "mine.txt").read_text() == "keep"
+    run = cli("bundle", "extract", bundle, dest, "--trusted-key", tmp_path / "op.pub",
+              "--force")
+    assert run.code == 0 and not (dest / "mine.txt").exists() and (dest / bag.BAGIT).exists()
+
+
+KILL = """
+import os, sys, threading, time
+from pathlib import Path
+sys.argv = sys.argv[1:]
+def kill():
+    time.sleep(float(os.environ["KILL_AFTER"]))
+    os.kill(os.getpid(), 9)
+threading.Thread(target=kill, daemon=True).start()
+from airgap.cli.main import main
+main()
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["create", "extract"])
+def test_kill_9_leaves_nothing_at_the_target(command: str, tmp_path: Path, cli: Cli,
+                                             keys: tuple[Path, SecretKey]) -> None:
+    big = tmp_path / "big"
+    big.mkdir()
+    for number in range(40):  # ~40 MB of usage files: slow enough to be killed midway
+        (big / f"u{number}.xml").write_bytes(
+            PAYLOAD[0].read_bytes().replace(b"</smartLicense>", b"<!--"
+                                            + os.urandom(1 << 19).hex().encode()
+                                            + b"--></smartLicense>"))
+    source = tmp_path / "src.tar.gz"
+    if command == "extract":
+        assert cli("bundle", "create", source, big, "--key", keys[0]).code == 0
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    killed = 0
+    for delay in (0.3, 0.6, 0.9, 1.2):
+        target = tmp_path / f"target-{delay}"
+        if command == "create":
+            argv = ["airgap", "bundle", "create", str(target), str(big), "--key", str(keys[0])]
+        else:
+            argv = ["airgap", "bundle", "extract", str(source), str(target), "--trusted-key",
+                    str(tmp_path / "op.pub")]
+        process = subprocess.run([sys.executable, "-c", KILL, *argv],
+                                 env={**env, "KILL_AFTER": str(delay)}, capture_output=True)
+        if process.returncode == -signal.SIGKILL:
+            killed += 1
+            assert not target.exists(), (command, delay)
+        else:  # finished before the kill: then the result is whole
+            assert process.returncode == 0, process.stderr
+            assert command == "create" or (target / bag.BAGIT).exists()
+    assert killed >= 2, "the work finished before any kill: make it bigger"
