@@ -14,7 +14,7 @@ import io
 import os
 import tarfile
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +28,11 @@ from airgap.signing.minisign import SecretKey, Signature, blake2b_file, read_chu
 
 ARCHIVES = ("tar.gz", "tar", "7z")
 CHUNK = 1 << 20
+Progress = Callable[[int], None]  # called with each count of payload bytes done
+
+
+def no_progress(_: int) -> None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -120,8 +125,8 @@ def part_path(out: Path, part: int, parts: int, archive: str) -> Path:
 
 def create(out: Path, files: Sequence[PayloadFile], key: SecretKey, *, direction: str,
            answers: str | None, epoch: int, archive: str = "tar.gz",
-           max_bytes: int | None = None, contents: str = "", overwrite: bool = False
-           ) -> list[Created]:
+           max_bytes: int | None = None, contents: str = "", overwrite: bool = False,
+           progress: Progress = no_progress) -> list[Created]:
     """Write the bundle (several whole bags when ``max_bytes`` splits the payload)."""
     groups = split(files, max_bytes)
     group_id, ids = bundle_ids(groups, key, epoch, direction, answers)
@@ -136,7 +141,7 @@ def create(out: Path, files: Sequence[PayloadFile], key: SecretKey, *, direction
         info = bag.BagInfo(bundle_id, group_id, number, len(groups), direction, answers,
                            datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d"),
                            sum(f.size for f in group), len(group), contents)
-        created.append(_write(target, group, info, key, epoch, archive))
+        created.append(_write(target, group, info, key, epoch, archive, progress))
     return created
 
 
@@ -159,7 +164,7 @@ def _tag_files(files: Sequence[PayloadFile], info: bag.BagInfo, key: SecretKey, 
 
 
 def _write(target: Path, files: Sequence[PayloadFile], info: bag.BagInfo, key: SecretKey,
-           epoch: int, archive: str) -> Created:
+           epoch: int, archive: str, progress: Progress) -> Created:
     tags = _tag_files(files, info, key, epoch, target.name)
     members: list[tuple[str, int, Any]] = [(name, len(data), data) for name, data in tags.items()]
     members += [(bag.DATA + f.name, f.size, f) for f in files]
@@ -174,9 +179,10 @@ def _write(target: Path, files: Sequence[PayloadFile], info: bag.BagInfo, key: S
     try:
         with os.fdopen(fd, "wb") as raw:
             if archive == "7z":
-                _write_7z(raw, prefix, members)
+                _write_7z(raw, prefix, _contents(members, progress))
             else:
-                _write_tar(raw, prefix, members, epoch, compress=archive == "tar.gz")
+                _write_tar(raw, prefix, _contents(members, progress), epoch,
+                           compress=archive == "tar.gz")
             raw.flush()
             os.fsync(raw.fileno())
         comment = (f"timestamp:{epoch}\tfile:{target.name}\tctx:{bag.BUNDLE_CTX}"
@@ -196,8 +202,9 @@ def _write(target: Path, files: Sequence[PayloadFile], info: bag.BagInfo, key: S
 class _Verified(io.RawIOBase):
     """Reads a payload file while hashing it; the hash must still be the one validated."""
 
-    def __init__(self, item: PayloadFile) -> None:
+    def __init__(self, item: PayloadFile, progress: Progress) -> None:
         self.item = item
+        self.progress = progress
         self.handle = item.source.open("rb")
         self.digest = hashlib.sha256()
         self.read_bytes = 0
@@ -210,6 +217,7 @@ class _Verified(io.RawIOBase):
         buffer[: len(data)] = data
         self.digest.update(data)
         self.read_bytes += len(data)
+        self.progress(len(data))
         return len(data)
 
     def check(self) -> None:
@@ -219,23 +227,26 @@ class _Verified(io.RawIOBase):
                              "the file changed after it was validated")
 
 
-def _contents(members: list[tuple[str, int, Any]]) -> Iterator[tuple[str, int, Any]]:
+Contents = Iterator[tuple[str, int, Any]]
+
+
+def _contents(members: list[tuple[str, int, Any]], progress: Progress) -> Contents:
     """Each member's name, size and a reader; payload files are re-hashed as they are read."""
     for name, size, body in members:
         if isinstance(body, PayloadFile):
-            reader = _Verified(body)
+            reader = _Verified(body, progress)
             yield name, size, reader
             reader.check()
         else:
             yield name, size, io.BytesIO(body)
 
 
-def _write_tar(raw: IO[bytes], prefix: str, members: list[tuple[str, int, Any]], epoch: int,
-               *, compress: bool) -> None:
+def _write_tar(raw: IO[bytes], prefix: str, members: Contents, epoch: int, *,
+               compress: bool) -> None:
     stream: Any = (gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0,
                                        compresslevel=6) if compress else raw)
     with tarfile.open(fileobj=stream, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for name, size, handle in _contents(members):
+        for name, size, handle in members:
             info = tarfile.TarInfo(prefix + name)
             info.size, info.mtime, info.mode = size, epoch, 0o644
             info.uid = info.gid = 0
@@ -245,14 +256,14 @@ def _write_tar(raw: IO[bytes], prefix: str, members: list[tuple[str, int, Any]],
         stream.close()
 
 
-def _write_7z(raw: IO[bytes], prefix: str, members: list[tuple[str, int, Any]]) -> None:
+def _write_7z(raw: IO[bytes], prefix: str, members: Contents) -> None:
     try:
         import py7zr
     except ImportError:
         raise InputError("cannot write 7z", None, "7z support is not installed",
                          "pip install 'airgap[7z]'") from None
     with py7zr.SevenZipFile(raw, "w") as archive:
-        for name, _, handle in _contents(members):
+        for name, _, handle in members:
             archive.writef(handle, prefix + name)
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from airgap.bundle import archive, bag
+from airgap.bundle.create import Progress, no_progress
 from airgap.errors import AirgapError, ExitCode, InputError, worst
 from airgap.fsutil import fsync_dir
 from airgap.signing.minisign import Signature, SignatureError
@@ -97,7 +98,8 @@ class Verified:
         }
 
 
-def stage(bundle: Path, staging: Path) -> tuple[Path, bytes]:
+def stage(bundle: Path, staging: Path, progress: Progress = no_progress
+          ) -> tuple[Path, bytes]:
     """Copy the archive into the private staging folder; BLAKE2b-512 of what was copied."""
     staged = staging / "bundle"
     digest = hashlib.blake2b()
@@ -107,13 +109,14 @@ def stage(bundle: Path, staging: Path) -> tuple[Path, bytes]:
             while chunk := source.read(CHUNK):
                 digest.update(chunk)
                 target.write(chunk)
+                progress(len(chunk))
     except OSError as exc:
         raise InputError("cannot read bundle", bundle, exc.strerror or str(exc)) from None
     return staged, digest.digest()
 
 
 def verify(bundle: Path, trusted: Trusted, staging: Path, validator: Validator,
-           signature: Path | None = None) -> Verified:
+           signature: Path | None = None, progress: Progress = no_progress) -> Verified:
     """Verify one bundle into ``staging`` (a private folder the caller removes)."""
     result = Verified(bundle)
     sig_path = signature or Path(f"{bundle}.minisig")
@@ -126,7 +129,7 @@ def verify(bundle: Path, trusted: Trusted, staging: Path, validator: Validator,
     except SignatureError as exc:
         result.problem(ExitCode.TRUST, exc.message)
         return result
-    result.staged, digest = stage(bundle, staging)
+    result.staged, digest = stage(bundle, staging, progress)
     result.fields = sig.fields()
     try:
         if result.fields.get("ctx") != bag.BUNDLE_CTX:

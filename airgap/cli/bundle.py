@@ -13,7 +13,7 @@ import typer
 
 from airgap.cli.keys import TrustedKeyOption, TrustedKeysOption, load_secret, signing_time
 from airgap.cli.keys import trusted_keys as load_trusted
-from airgap.cli.output import Format, FormatOption, begin, emit_json, err, note, out
+from airgap.cli.output import Format, FormatOption, begin, emit_json, err, note, out, progress
 from airgap.errors import ExitCode, InputError, worst
 
 if TYPE_CHECKING:
@@ -102,9 +102,12 @@ def create(
     if not payload:
         raise InputError("nothing to bundle", None, "no file of a known kind")
     contents = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
-    created = create_bundle(out_path, payload, load_secret(key), direction=direction,
-                            answers=answers, epoch=signing_time(), archive=archive,
-                            max_bytes=limit, contents=contents, overwrite=force)
+    secret = load_secret(key)
+    with progress(sum(p.size for p in payload), "bundling") as advance:
+        created = create_bundle(out_path, payload, secret, direction=direction,
+                                answers=answers, epoch=signing_time(), archive=archive,
+                                max_bytes=limit, contents=contents, overwrite=force,
+                                progress=advance)
     if fmt is Format.JSON:
         emit_json(True, [c.to_dict() for c in created])
     else:
@@ -127,12 +130,20 @@ def _verify_all(bundles: list[Path], trusted_key: list[Path] | None, folder: Pat
         staging = Path(tempfile.mkdtemp(prefix="airgap-staging-"))
         try:
             validator = Validator(privacy=settings["privacy"], levels=settings["rules"])
-            results.append(verify(bundle, trusted, staging, validator,
-                                  sig if len(bundles) == 1 else None))
+            with progress(_size(bundle), "verifying") as advance:
+                results.append(verify(bundle, trusted, staging, validator,
+                                      sig if len(bundles) == 1 else None, advance))
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     _check_groups(results)
     return results
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # verify reports the missing bundle
 
 
 def _check_groups(results: list[Verified]) -> None:
@@ -241,8 +252,9 @@ def extract_cmd(
     settings = config.load()
     staging = Path(tempfile.mkdtemp(prefix="airgap-staging-"))
     try:
-        result = verify(bundle, trusted, staging,
-                        Validator(privacy=settings["privacy"], levels=settings["rules"]), sig)
+        with progress(_size(bundle), "verifying") as advance:
+            result = verify(bundle, trusted, staging, Validator(
+                privacy=settings["privacy"], levels=settings["rules"]), sig, advance)
         if result.exit_code != ExitCode.OK:
             raise typer.Exit(_report([result], fmt))
         extract(result, destination, force=force)

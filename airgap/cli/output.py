@@ -6,9 +6,11 @@ terminal and never when ``NO_COLOR`` is set (rich honours both).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -86,3 +88,27 @@ def note(message: str) -> None:
 def plural(count: int, word: str, words: str = "") -> str:
     """``1 error``, ``2 errors``; ``words`` for a plural that is not ``word + "s"``."""
     return f"{count} {word if count == 1 else words or word + 's'}"
+
+
+PROGRESS_BYTES = 64 << 20  # smaller work finishes before a bar would help
+
+
+@contextlib.contextmanager
+def progress(total: int, description: str) -> Iterator[Callable[[int], None]]:
+    """A byte-count progress bar on stderr for long work on a terminal; else a no-op."""
+    if total < PROGRESS_BYTES or not sys.stderr.isatty():
+        yield lambda _: None
+        return
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    columns = (description, BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+               TimeRemainingColumn())
+    with Progress(*columns, console=err(), transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda done: bar.advance(task, done)
