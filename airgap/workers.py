@@ -1,0 +1,75 @@
+"""Work spread over every core, results in input order, memory bounded by a window.
+
+Used where the work per item is CPU-bound Python (validation, ledger signatures). Worker
+processes are forked on Linux so they inherit what the parent loaded; they ignore Ctrl-C,
+which the parent handles.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+import signal
+import sys
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def default_jobs() -> int:
+    """The cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _start(initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if initializer is not None:
+        initializer(*initargs)
+
+
+class _Ready:
+    """A result already at hand, in the same queue as the futures."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def result(self) -> Any:
+        return self.value
+
+
+def ordered_map(fn: Callable[[T], R], items: Iterable[T], *, jobs: int = 0, window: int = 64,
+                needs_work: Callable[[T], bool] = lambda _: True, serial_below: int = 16,
+                initializer: Callable[..., None] | None = None,
+                initargs: tuple[Any, ...] = ()) -> Iterator[R | T]:
+    """``fn(item)`` for items that need work, the item itself otherwise, in input order.
+
+    Runs in this process when ``jobs`` is 1 or fewer than ``serial_below`` of the first
+    ``window`` items need work; else in ``jobs`` worker processes (0: every core).
+    """
+    items = iter(items)
+    jobs = jobs or default_jobs()
+    head = list(itertools.islice(items, window))
+    if jobs == 1 or sum(map(needs_work, head)) < serial_below:
+        if initializer is not None:
+            initializer(*initargs)
+        for item in itertools.chain(head, items):
+            yield fn(item) if needs_work(item) else item
+        return
+    context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start,
+                             initargs=(initializer, initargs)) as pool:
+        pending: deque[Future[R] | _Ready] = deque()
+        for item in itertools.chain(head, items):
+            pending.append(pool.submit(fn, item) if needs_work(item) else _Ready(item))
+            if len(pending) >= window:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
