@@ -13,6 +13,7 @@ from airgap.cli import bundle as bundle_cmd
 from airgap.cli import config as config_cmd
 from airgap.cli import inspect as inspect_cmd
 from airgap.cli import keys as keys_cmd
+from airgap.cli import ledger as ledger_cmd
 from airgap.cli import media as media_cmd
 from airgap.cli import validate as validate_cmd
 from airgap.cli.output import Format, current, emit_json, err
@@ -39,6 +40,7 @@ app.command("verify", epilog="Example: airgap verify usage.tar.gz --trusted-key 
 app.add_typer(bundle_cmd.app, name="bundle")
 app.add_typer(media_cmd.app, name="media")
 app.add_typer(keys_cmd.app, name="key")
+app.add_typer(ledger_cmd.app, name="ledger")
 app.add_typer(config_cmd.app, name="config")
 
 _debug = {"on": bool(os.environ.get("AIRGAP_DEBUG"))}
