@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,7 +52,7 @@ def ledger(big: tuple[Path, SecretKey], tmp_path: Path) -> tuple[Path, SecretKey
     return path, big[1]
 
 
-def verify(cli: Cli, path: Path, *extra: str | Path) -> tuple[int, str, dict[str, object]]:
+def verify(cli: Cli, path: Path, *extra: str | Path) -> tuple[int, str, dict[str, Any]]:
     run = cli("ledger", "verify", "--ledger", path, "--trusted-key", path.parent / "op.pub",
               "--format", "json", *extra)
     return run.code, run.err, json.loads(run.out)["results"][0] if run.out else {}
@@ -61,8 +62,8 @@ def lines(path: Path) -> list[bytes]:
     return path.read_bytes().splitlines(keepends=True)
 
 
-def named(report: dict[str, object], seq: int) -> bool:
-    return any(f["seq"] == seq or f["line"] == seq for f in report["findings"])  # type: ignore[attr-defined]
+def named(report: dict[str, Any], seq: int) -> bool:
+    return any(f["seq"] == seq or f["line"] == seq for f in report["findings"])
 
 
 def test_ten_thousand_entries_verify(ledger: tuple[Path, SecretKey], cli: Cli) -> None:
@@ -78,12 +79,12 @@ def test_one_field_edited(ledger: tuple[Path, SecretKey], cli: Cli) -> None:
     path.write_bytes(b"".join(all_lines))
     code, _, report = verify(cli, path)
     assert code == 4 and named(report, 5000)
-    assert any("bad signature" in f["message"] for f in report["findings"])  # type: ignore[attr-defined]
+    assert any("bad signature" in f["message"] for f in report["findings"])
 
 
 @pytest.mark.parametrize("change", ["deleted", "swapped", "forged", "signature"])
 def test_line_changes(change: str, ledger: tuple[Path, SecretKey], cli: Cli) -> None:
-    path, key = ledger
+    path = ledger[0]
     all_lines = lines(path)
     if change == "deleted":
         del all_lines[6999]
@@ -127,7 +128,7 @@ def test_older_copy_is_caught_against_a_saved_checkpoint(ledger: tuple[Path, Sec
     shutil.copy(older, path)
     code, _, report = verify(cli, path, "--since-checkpoint", checkpoint)
     assert code == 4
-    assert any("rolled back" in f["message"] for f in report["findings"])  # type: ignore[attr-defined]
+    assert any("rolled back" in f["message"] for f in report["findings"])
 
 
 def test_torn_tail(ledger: tuple[Path, SecretKey], cli: Cli) -> None:
@@ -136,7 +137,7 @@ def test_torn_tail(ledger: tuple[Path, SecretKey], cli: Cli) -> None:
     path.write_bytes(data[: len(data) - 40])  # the last entry cut mid-line
     code, _, report = verify(cli, path)
     assert code == 1 and report["entries"] == ENTRIES - 1
-    (finding,) = report["findings"]  # type: ignore[misc]
+    (finding,) = report["findings"]
     assert "torn tail" in finding["message"]
     with pytest.raises(Exception, match="torn tail"):
         Ledger(path).append("note", key)
@@ -195,7 +196,6 @@ def test_kill_9_mid_append_fifty_times(tmp_path: Path, cli: Cli) -> None:
     path = tmp_path / "ledger.jsonl"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     before = 0
-    torn_seen = 0
     for _ in range(50):
         process = subprocess.Popen([sys.executable, "-c", KILLED_APPENDER, str(path),
                                     str(tmp_path / "op.key")], env=env)
@@ -203,12 +203,11 @@ def test_kill_9_mid_append_fifty_times(tmp_path: Path, cli: Cli) -> None:
             pass  # wait until it has appended something new
         process.send_signal(signal.SIGKILL)
         process.wait()
-        code, err, report = verify(cli, path)
-        entries = int(report["entries"])  # type: ignore[call-overload]
+        code, _, report = verify(cli, path)
+        entries = int(report["entries"])
         assert entries > before, "an earlier entry was lost"
         if code == 1:
-            torn_seen += 1
-            assert [f["message"][:9] for f in report["findings"]] == ["torn tail"]  # type: ignore[attr-defined]
+            assert [f["message"][:9] for f in report["findings"]] == ["torn tail"]
             Ledger(path).repair(key)
             entries += 1
         else:
