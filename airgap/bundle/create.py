@@ -126,7 +126,7 @@ def part_path(out: Path, part: int, parts: int, archive: str) -> Path:
 def create(out: Path, files: Sequence[PayloadFile], key: SecretKey, *, direction: str,
            answers: str | None, epoch: int, archive: str = "tar.gz",
            max_bytes: int | None = None, contents: str = "", overwrite: bool = False,
-           progress: Progress = no_progress) -> list[Created]:
+           progress: Progress = no_progress, checkpoint: bytes = b"") -> list[Created]:
     """Write the bundle (several whole bags when ``max_bytes`` splits the payload)."""
     groups = split(files, max_bytes)
     group_id, ids = bundle_ids(groups, key, epoch, direction, answers)
@@ -141,18 +141,18 @@ def create(out: Path, files: Sequence[PayloadFile], key: SecretKey, *, direction
         info = bag.BagInfo(bundle_id, group_id, number, len(groups), direction, answers,
                            datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d"),
                            sum(f.size for f in group), len(group), contents)
-        created.append(_write(target, group, info, key, epoch, archive, progress))
+        created.append(_write(target, group, info, key, epoch, archive, progress, checkpoint))
     return created
 
 
 def _tag_files(files: Sequence[PayloadFile], info: bag.BagInfo, key: SecretKey, epoch: int,
-               archive_name: str) -> dict[str, bytes]:
+               archive_name: str, checkpoint: bytes) -> dict[str, bytes]:
     tags = {
         bag.BAGIT: bag.BAGIT_TEXT.encode(),
         bag.BAG_INFO: info.text(__version__).encode(),
         bag.MANIFEST: bag.manifest_text({bag.DATA + f.name: f.sha256 for f in files}).encode(),
         bag.VERIFY: bag.verify_text(info.bundle_id, archive_name).encode(),
-        bag.CHECKPOINT: b"",  # the sender's ledger checkpoint: written once the ledger exists
+        bag.CHECKPOINT: checkpoint,  # the sender's ledger checkpoint, when it keeps a ledger
     }
     tagmanifest = bag.manifest_text({name: bag.sha256(data) for name, data in tags.items()})
     tags[bag.TAG_MANIFEST] = tagmanifest.encode()
@@ -164,8 +164,8 @@ def _tag_files(files: Sequence[PayloadFile], info: bag.BagInfo, key: SecretKey, 
 
 
 def _write(target: Path, files: Sequence[PayloadFile], info: bag.BagInfo, key: SecretKey,
-           epoch: int, archive: str, progress: Progress) -> Created:
-    tags = _tag_files(files, info, key, epoch, target.name)
+           epoch: int, archive: str, progress: Progress, checkpoint: bytes) -> Created:
+    tags = _tag_files(files, info, key, epoch, target.name, checkpoint)
     members: list[tuple[str, int, Any]] = [(name, len(data), data) for name, data in tags.items()]
     members += [(bag.DATA + f.name, f.size, f) for f in files]
     members.sort(key=lambda m: m[0])

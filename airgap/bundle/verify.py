@@ -60,6 +60,7 @@ class Verified:
     tags: dict[str, bytes] = field(default_factory=dict)
     reports: list[FileReport] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    witnessed: dict[str, Any] | None = None  # the sender checkpoint, once checked
 
     def problem(self, code: ExitCode, message: str) -> None:
         """Record a problem."""
@@ -93,6 +94,7 @@ class Verified:
             "contents": self.info.get("Airgap-Contents"),
             "files": [{"name": name, "size": size, "sha256": digest}
                       for name, (size, digest) in sorted(self.payload.items())],
+            "witnessed": self.witnessed,
             "problems": [p.to_dict() for p in self.problems],
             "findings": [f.to_dict() for f in self.findings],
         }

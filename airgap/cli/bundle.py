@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from airgap.cli import ledger as ledger_cmd
 from airgap.cli.keys import TrustedKeyOption, TrustedKeysOption, load_secret, signing_time
 from airgap.cli.keys import trusted_keys as load_trusted
 from airgap.cli.output import Format, FormatOption, begin, emit_json, err, note, out, progress
@@ -103,11 +104,21 @@ def create(
         raise InputError("nothing to bundle", None, "no file of a known kind")
     contents = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
     secret = load_secret(key)
+    store = ledger_cmd.configured()
+    checkpoint = ledger_cmd.sender_checkpoint(store) if store else b""
     with progress(sum(p.size for p in payload), "bundling") as advance:
         created = create_bundle(out_path, payload, secret, direction=direction,
                                 answers=answers, epoch=signing_time(), archive=archive,
                                 max_bytes=limit, contents=contents, overwrite=force,
-                                progress=advance)
+                                progress=advance, checkpoint=checkpoint)
+    for c in created:
+        ledger_cmd.record_step(
+            "bundle.create", key=secret,
+            materials={str(p.source): f"sha256:{p.sha256}" for p in payload},
+            products={str(c.archive): ledger_cmd.file_digest(c.archive),
+                      str(c.signature): ledger_cmd.file_digest(c.signature)},
+            note=f"bundle {c.bundle_id} ({direction}"
+                 + (f", answers {answers}" if answers else "") + f"): {contents}")
     if fmt is Format.JSON:
         emit_json(True, [c.to_dict() for c in created])
     else:
@@ -136,7 +147,47 @@ def _verify_all(bundles: list[Path], trusted_key: list[Path] | None, folder: Pat
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     _check_groups(results)
+    for result in results:
+        _check_sender(result)
+        _record(result, "bundle.verify")
     return results
+
+
+def _check_sender(result: Verified) -> None:
+    """Check a verified bundle's sender checkpoint against the last one seen from that sender
+    (only once everything else verified); a rollback or fork is a problem (exit 4)."""
+    from airgap.bundle import bag
+    from airgap.errors import TrustError
+    from airgap.ledger import witness
+
+    content = result.tags.get(bag.CHECKPOINT, b"")
+    if result.exit_code != ExitCode.OK or not content.strip():
+        return
+    try:
+        seen = witness.witness(content, ledger_cmd.witnessed_dir(ledger_cmd.configured()),
+                               str(result.bundle))
+    except TrustError as exc:
+        result.problem(ExitCode.TRUST, exc.message)
+        return
+    result.witnessed = seen.to_dict()
+
+
+def _record(result: Verified, step: str, products: dict[str, str] | None = None) -> None:
+    """Record a verify or extract in this host's ledger, when one is configured."""
+    note = f"bundle {result.bundle_id} signed by {result.signer.get('key_id')}"
+    if result.witnessed:
+        note += f"; sender checkpoint {result.witnessed['origin']} at {result.witnessed['size']}"
+    problems = "; ".join(p.message for p in result.problems)
+    ledger_cmd.record_step(step, materials={str(result.bundle): _digest(result)},
+                           products=products, note=note + (f": {problems}" if problems else ""),
+                           result="ok" if result.exit_code == ExitCode.OK else "refused")
+
+
+def _digest(result: Verified) -> str:
+    for path in (result.staged, result.bundle):
+        if path is not None and path.is_file():
+            return ledger_cmd.file_digest(path)
+    return "unreadable"
 
 
 def _size(path: Path) -> int:
@@ -255,9 +306,14 @@ def extract_cmd(
         with progress(_size(bundle), "verifying") as advance:
             result = verify(bundle, trusted, staging, Validator(
                 privacy=settings["privacy"], levels=settings["rules"]), sig, advance)
+        _check_sender(result)
         if result.exit_code != ExitCode.OK:
+            _record(result, "bundle.extract")
             raise typer.Exit(_report([result], fmt))
         extract(result, destination, force=force)
+        _record(result, "bundle.extract", {
+            str(destination / name): f"sha256:{digest}"
+            for name, (_, digest) in sorted(result.payload.items())})
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     if fmt is Format.JSON:

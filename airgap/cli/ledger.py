@@ -68,6 +68,59 @@ def verifying_keys(files: list[Path] | None, folder: Path | None) -> dict[str, P
     return keys
 
 
+def configured() -> Ledger | None:
+    """The ledger when one is configured (flag, AIRGAP_LEDGER or the user config), else None."""
+    from airgap import config
+    from airgap.ledger.store import Ledger
+
+    setting = config.load()["ledger"]
+    return Ledger(Path(setting)) if setting else None
+
+
+def record_step(step: str, *, key: SecretKey | None = None,
+                materials: dict[str, str] | None = None, products: dict[str, str] | None = None,
+                note: str = "", result: str = "ok") -> dict[str, Any] | None:
+    """Record a step airgap itself performed, when a ledger is configured (else nothing)."""
+    from airgap.signing.trust import host_key
+
+    store = configured()
+    if store is None:
+        return None
+    entry = store.append(step, key or host_key(), materials=materials, products=products,
+                         note=note, result=result)
+    err().print(f"recorded ledger entry {entry['seq']}: {step}", markup=False, style="dim")
+    return entry
+
+
+def sender_checkpoint(store: Ledger) -> bytes:
+    """``airgap-checkpoint.txt`` for a bundle: this host's ledger, verified and checkpointed."""
+    from airgap.errors import TrustError
+    from airgap.ledger import checkpoint, witness
+    from airgap.ledger.verify import verify
+    from airgap.signing.trust import host_key
+
+    if store.tail().count in (0, None):
+        return b""
+    keys = verifying_keys(None, None)
+    last = checkpoint.latest(store)
+    since = checkpoint.open_checkpoint(last, list(keys.values()), store.path) if last else None
+    report = verify(store, keys, since=since)
+    if report.exit_code != ExitCode.OK:
+        raise TrustError("own ledger does not verify", store.path,
+                         f"{len(report.findings)} findings", "run 'airgap ledger verify'")
+    host = host_key()
+    point, note, _ = checkpoint.make(store, host, report)
+    return witness.export(store, note, point, host.public)
+
+
+def witnessed_dir(store: Ledger | None) -> Path:
+    """Where a receiver keeps the last checkpoint seen from each sender."""
+    from airgap.signing.trust import data_home
+
+    return (store.path.with_name(f"{store.path.name}.witnessed") if store
+            else data_home() / "witnessed")
+
+
 def file_digest(path: Path) -> str:
     """``sha256:<hex>`` of a file, for materials and products."""
     digest = hashlib.sha256()

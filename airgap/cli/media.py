@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from airgap.cli import ledger as ledger_cmd
 from airgap.cli.output import Format, FormatOption, begin, emit_json, out
 from airgap.errors import ExitCode
 
@@ -27,6 +28,10 @@ def write(
     begin("media write", fmt)
     written = media.write(bundle, destination)
     medium = media.identity(destination)
+    ledger_cmd.record_step(
+        "media.write", materials={str(w.source): f"sha256:{w.sha256}" for w in written},
+        products={str(w.target): f"sha256:{w.sha256}" for w in written},
+        note="medium: " + (", ".join(f"{k} {v}" for k, v in medium.items() if v) or "unknown"))
     if fmt is Format.JSON:
         emit_json(True, [w.to_dict() for w in written], medium=medium)
         return

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from airgap.cli.output import Format, FormatOption, begin, emit_json, note, out, plural
-from airgap.errors import ExitCode, worst
+from airgap.errors import ConfigError, ExitCode, worst
 
 
 def validate(
@@ -21,6 +21,9 @@ def validate(
         show_default=False)] = None,
     jobs: Annotated[int, typer.Option(
         "--jobs", "-j", min=0, help="Worker processes; 0 uses every core, 1 none.")] = 0,
+    record: Annotated[bool, typer.Option(
+        "--record", help="Record the validation in the audit ledger (when one is set).")]
+    = False,
 ) -> None:
     """Validate usage, import and SLAC request files: hardened parse, XSD, JSON Schema and rules.
 
@@ -66,6 +69,16 @@ def validate(
     errors = sum(f.level == "error" for r in reports for f in r.findings)
     warnings = sum(f.level == "warning" for r in reports for f in r.findings)
     code = worst(ExitCode.FINDINGS if errors else ExitCode.OK, *problem_codes)
+    if record:
+        from airgap.cli import ledger as ledger_cmd
+
+        if ledger_cmd.configured() is None:
+            raise ConfigError("no ledger configured", None, "--record needs AIRGAP_LEDGER or "
+                              "'ledger' in your user config")
+        ledger_cmd.record_step(
+            "validate", materials={r.path: f"sha256:{r.sha256}" for r in reports if r.sha256},
+            note=f"{len(reports)} files: {errors} errors, {warnings} warnings",
+            result="ok" if code == ExitCode.OK else "failed")
     if fmt is Format.JSON:
         emit_json(code == ExitCode.OK, [r.to_dict() for r in reports],
                   summary={"files": len(reports), "errors": errors, "warnings": warnings,

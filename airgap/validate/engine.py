@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,7 @@ class FileReport:
     path: str
     kind: str | None
     findings: list[Finding] = field(default_factory=list)
+    sha256: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -38,7 +40,7 @@ class FileReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form for ``validate``."""
-        return {"path": self.path, "kind": self.kind, "ok": self.ok,
+        return {"path": self.path, "kind": self.kind, "ok": self.ok, "sha256": self.sha256,
                 "findings": [f.to_dict() for f in self.findings]}
 
 
@@ -70,7 +72,7 @@ def check_file(data: bytes, path: str, levels: Mapping[str, str]) -> Checked:
     """Every finding that one file's bytes give on their own."""
     kind, hits, reports = _hits(data)
     found = [f for hit in hits if (f := finding(levels, path, hit))]
-    return Checked(FileReport(path, kind, found), reports)
+    return Checked(FileReport(path, kind, found, hashlib.sha256(data).hexdigest()), reports)
 
 
 def _hits(data: bytes) -> tuple[str | None, list[checks.Hit], list[tuple[ReportKey, int]]]:
@@ -163,4 +165,4 @@ class Validator:
         if not duplicates:
             return report
         findings = sorted([*report.findings, *duplicates], key=lambda f: f.line or 0)
-        return FileReport(report.path, report.kind, findings)
+        return FileReport(report.path, report.kind, findings, report.sha256)

@@ -1,0 +1,113 @@
+"""Cross-gap witnessing: each bundle carries its sender's ledger checkpoint, and the receiver
+checks it against the last checkpoint it saw from that sender.
+
+Senders are told apart by their host key: one host key, one ledger history. The sender writes
+``airgap-checkpoint.txt``: its signed checkpoint, its host public key, and
+consistency proofs from every checkpoint it exported before (the last ``KEEP``). The bag's inner
+signature covers the file, so the trusted bundle signer vouches for the host key in it. The
+receiver refuses a smaller tree than it saw (a rollback) and a tree the earlier one is not a
+prefix of (a fork: two histories shown to the gap).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from airgap.errors import TrustError
+from airgap.fsutil import write_atomic
+from airgap.ledger import merkle
+from airgap.ledger.checkpoint import open_checkpoint
+from airgap.ledger.note import Checkpoint
+from airgap.ledger.store import Ledger, canonical
+from airgap.signing.minisign import PublicKey
+
+VERSION = "airgap-checkpoint/v1"
+KEEP = 16
+
+
+def exported_path(ledger: Ledger) -> Path:
+    """The sender's list of checkpoints it put in bundles."""
+    return ledger.path.with_name(f"{ledger.path.name}.exported")
+
+
+def export(ledger: Ledger, note: str, checkpoint: Checkpoint, host: PublicKey) -> bytes:
+    """``airgap-checkpoint.txt`` for a bundle: the checkpoint and proofs from earlier ones."""
+    path = exported_path(ledger)
+    try:
+        earlier = json.loads(path.read_text())
+    except (OSError, ValueError):
+        earlier = []
+    leaves = [merkle.leaf_hash(line) for number, line in ledger.lines()
+              if number <= checkpoint.size]
+    proofs = []
+    for item in earlier[-KEEP:]:
+        if item["size"] <= checkpoint.size:
+            proof = merkle.consistency_proof(leaves, item["size"])
+            proofs.append({"size": item["size"], "root": item["root"],
+                           "proof": [base64.b64encode(h).decode() for h in proof]})
+    mine = {"size": checkpoint.size, "root": base64.b64encode(checkpoint.root).decode()}
+    if mine not in earlier:
+        write_atomic(path, json.dumps([*earlier, mine][-KEEP:]).encode())
+    content = {"version": VERSION, "checkpoint": note, "host_key": host.text(),
+               "consistency": proofs}
+    return canonical(content) + b"\n"
+
+
+@dataclass(frozen=True)
+class Witnessed:
+    """What a receiver made of a bundle's checkpoint."""
+
+    origin: str
+    size: int
+    previous: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"origin": self.origin, "size": self.size, "previous_size": self.previous}
+
+
+def witness(content: bytes, store: Path, where: str) -> Witnessed:
+    """Check a bundle's checkpoint against the last one seen from its sender, then keep it."""
+    try:
+        data = json.loads(content)
+        host = PublicKey.parse(data["host_key"])
+        note = data["checkpoint"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise TrustError("malformed sender checkpoint", where, str(exc)) from None
+    checkpoint = open_checkpoint(note, [host], where)
+    seen_path = store / f"{host.id}.json"  # one sender host, one ledger history
+    try:
+        seen = json.loads(seen_path.read_text())
+    except (OSError, ValueError):
+        seen = None
+    if seen is not None:
+        if seen["origin"] != checkpoint.origin:
+            raise TrustError("sender ledger replaced", where,
+                             f"host key {host.id} showed {seen['origin']} before, now "
+                             f"{checkpoint.origin}")
+        size, root = int(seen["size"]), base64.b64decode(seen["root"])
+        if checkpoint.size < size:
+            raise TrustError("sender ledger rolled back", where,
+                             f"{checkpoint.origin} now has {checkpoint.size} entries; "
+                             f"{size} were seen before")
+        proof = next((p for p in data.get("consistency", []) if p.get("size") == size), None)
+        if checkpoint.size > size and proof is None:
+            raise TrustError("sender ledger not proven consistent", where,
+                             f"no proof from the {size} entries seen before")
+        try:
+            merkle.verify_consistency(size, checkpoint.size, root, checkpoint.root,
+                                      [base64.b64decode(h) for h in
+                                       (proof or {}).get("proof", [])])
+        except (merkle.ProofError, ValueError) as exc:
+            raise TrustError("sender ledger forked", where,
+                             f"{checkpoint.origin}: its history differs from the one seen "
+                             f"before ({exc})") from None
+    write_atomic(seen_path, canonical({"origin": checkpoint.origin, "size": checkpoint.size,
+                                       "root": base64.b64encode(checkpoint.root).decode(),
+                                       "note": note}))
+    return Witnessed(checkpoint.origin, checkpoint.size,
+                     None if seen is None else int(seen["size"]))
