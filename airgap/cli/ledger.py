@@ -334,26 +334,57 @@ EXPORT_COLUMNS = ("seq", "time", "step", "operator", "host", "device", "result",
                   "materials", "products", "prev", "sig")
 
 
+def in_toto_link(entry: dict[str, Any], key: SecretKey | None) -> dict[str, Any]:
+    """An entry as an in-toto link metablock (v0.9 layout), signed when given a key."""
+    from airgap.ledger.store import canonical
+
+    def artifacts(paths: dict[str, str]) -> dict[str, dict[str, str]]:
+        return {path: {"sha256": str(digest).removeprefix("sha256:")}
+                for path, digest in paths.items()}
+
+    signed: dict[str, Any] = {
+        "_type": "link", "name": entry.get("step"), "command": [],
+        "materials": artifacts(entry.get("materials") or {}),
+        "products": artifacts(entry.get("products") or {}),
+        "byproducts": {"note": entry.get("note"), "result": entry.get("result")},
+        "environment": {k: entry.get(k) for k in ("seq", "time", "host", "device",
+                                                  "operator", "prev", "sig")},
+    }
+    signatures = []
+    if key is not None:
+        signatures.append({"keyid": key.public.id,
+                           "sig": key.sign_digest(canonical(signed)).hex()})
+    return {"signed": signed, "signatures": signatures}
+
+
 @app.command("export", epilog="Example: airgap ledger export --as csv --out audit.csv")
 def export(
-    kind: Annotated[str, typer.Option("--as", help="jsonl or csv (in-toto: not yet).")]
-    = "jsonl",
+    kind: Annotated[str, typer.Option("--as", help="jsonl, csv or in-toto.")] = "jsonl",
     out_file: Annotated[Path | None, typer.Option("--out", help="Write here, not to stdout.",
                                                   show_default=False)] = None,
+    key: Annotated[Path | None, typer.Option(
+        "--key", help="in-toto: sign each link with this key.", show_default=False)] = None,
     ledger: LedgerOption = None,
 ) -> None:
-    """Export the ledger for auditors: JSON Lines (exact copies) or CSV."""
+    """Export the ledger for auditors: JSON Lines (exact copies), CSV, or in-toto links (one
+    JSON metablock per line; each link's environment keeps the entry's seq, chain and sig)."""
     from airgap.fsutil import atomic_file
 
     begin("ledger export", Format.TEXT)
-    if kind not in ("jsonl", "csv"):
-        raise typer.BadParameter("jsonl or csv", param_hint="--as")
+    if kind not in ("jsonl", "csv", "in-toto"):
+        raise typer.BadParameter("jsonl, csv or in-toto", param_hint="--as")
     store = open_ledger(ledger)
+    signer = load_secret(key) if key else None
 
     def write(handle: Any) -> None:
         if kind == "jsonl":
             for _, line in store.lines():
                 handle.write(line.decode() + "\n")
+            return
+        if kind == "in-toto":
+            for _, line in store.lines():
+                link = in_toto_link(json.loads(line), signer)
+                handle.write(json.dumps(link, sort_keys=True) + "\n")
             return
         writer = csv.writer(handle)
         writer.writerow(EXPORT_COLUMNS)
