@@ -59,15 +59,23 @@ def load_secret(path: Path) -> SecretKey:
     return SecretKey.parse(text, secret, path)
 
 
-def trusted_keys(files: list[Path] | None, folder: Path | None) -> Trusted:
-    """The trusted keys from flags, else from the settings (``trusted_keys``)."""
+def trust_folder(folder: Path | None, *, required: bool = False) -> Path | None:
+    """The trusted-keys folder: the flag, else the ``trusted_keys`` setting."""
     from airgap import config
+
+    if folder is None and (setting := config.load()["trusted_keys"]):
+        folder = Path(setting)
+    if folder is None and required:
+        raise ConfigError("no trusted-keys folder", None, "give --trusted-keys DIR or set "
+                          "trusted_keys in your user config")
+    return folder
+
+
+def trusted_keys(files: list[Path] | None, folder: Path | None) -> Trusted:
+    """The keys given one by one, else the trusted-keys folder (flag or settings)."""
     from airgap.signing.trust import trusted
 
-    if not files and folder is None:
-        setting = config.load()["trusted_keys"]
-        folder = Path(setting) if setting else None
-    return trusted(files or [], folder)
+    return trusted(files or [], folder if files else trust_folder(folder))
 
 
 def signing_time() -> int:
@@ -113,12 +121,10 @@ def generate(
 @app.command("list", epilog="Example: airgap key list --trusted-keys /etc/airgap/trusted")
 def list_keys(folder: TrustedKeysOption = None, fmt: FormatOption = Format.TEXT) -> None:
     """List the trusted keys with their holder, role and state, and this host's key."""
-    from airgap import config
     from airgap.signing.trust import TrustStore, host_key
 
     begin("key list", fmt)
-    if folder is None and (setting := config.load()["trusted_keys"]):
-        folder = Path(setting)
+    folder = trust_folder(folder)
     store = TrustStore(folder).load() if folder else None
     rows = [
         entry.to_dict() if (entry := store.roster.get(key_id)) else {"key_id": key_id}
@@ -175,22 +181,19 @@ def trust(
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Trust a public key: shows its key id and asks to confirm it with its holder."""
-    from airgap import config
+    from airgap.cli.ledger import record_step
     from airgap.signing.minisign import PublicKey
     from airgap.signing.trust import TrustStore
 
     begin("key trust", fmt)
-    if folder is None:
-        setting = config.load()["trusted_keys"]
-        if not setting:
-            raise ConfigError("no trusted-keys folder", None, "give --trusted-keys DIR or set "
-                              "trusted_keys in your user config")
-        folder = Path(setting)
+    folder = trust_folder(folder, required=True)
+    assert folder is not None
     key = PublicKey.load(public_file)
     err().print(f"key id {key.id} from {public_file}, for {name} ({role})", markup=False)
     if not yes and not typer.confirm("Is this the key id its holder reads out to you?"):
         raise typer.Exit(1)
     entry = TrustStore(folder).trust(key, name, role)
+    record_step("key.trust", note=f"trusted key {entry.key_id} for {name} ({role})")
     if fmt is Format.JSON:
         emit_json(True, [entry.to_dict()])
     else:
@@ -206,16 +209,15 @@ def revoke(
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Revoke a trusted key: its signatures are refused from now on."""
-    from airgap import config
+    from airgap.cli.ledger import record_step
     from airgap.signing.trust import TrustStore
 
     begin("key revoke", fmt)
-    if folder is None:
-        setting = config.load()["trusted_keys"]
-        if not setting:
-            raise ConfigError("no trusted-keys folder", None, "give --trusted-keys DIR")
-        folder = Path(setting)
+    folder = trust_folder(folder, required=True)
+    assert folder is not None
     entry = TrustStore(folder).revoke(key_id, reason)
+    record_step("key.revoke", note=f"revoked key {entry.key_id} ({entry.name}, {entry.role})"
+                + (f": {reason}" if reason else ""))
     if fmt is Format.JSON:
         emit_json(True, [entry.to_dict()])
     else:

@@ -50,12 +50,11 @@ def signing_key(key: Path | None) -> SecretKey:
 
 def verifying_keys(files: list[Path] | None, folder: Path | None) -> dict[str, PublicKey]:
     """This host's key plus the trusted keys (revoked ones left out)."""
-    from airgap import config
+    from airgap.cli.keys import trust_folder
     from airgap.signing.trust import TrustStore, host_key
 
     keys = {host_key().public.id: host_key().public}
-    if folder is None and not files and (setting := config.load()["trusted_keys"]):
-        folder = Path(setting)
+    folder = folder if files else trust_folder(folder)
     if folder:
         store = TrustStore(folder).load()
         keys.update({k: v for k, v in store.keys.items()
