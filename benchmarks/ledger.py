@@ -42,7 +42,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=1_000_000)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="airgap-ledger-bench-", dir=Path.cwd()))
+    work = Path(tempfile.mkdtemp(prefix="airgap-ledger-bench-"))
     try:
         key = SecretKey.generate()
         keys = {key.public.id: key.public}

@@ -15,7 +15,7 @@ from airgap.cli import ledger as ledger_cmd
 from airgap.cli.keys import TrustedKeyOption, TrustedKeysOption, load_secret, signing_time
 from airgap.cli.keys import trusted_keys as load_trusted
 from airgap.cli.output import Format, FormatOption, begin, emit_json, err, note, out, progress
-from airgap.errors import ExitCode, InputError, worst
+from airgap.errors import ExitCode, FindingsError, InputError, worst
 
 if TYPE_CHECKING:
     from airgap.bundle.verify import Verified
@@ -55,20 +55,25 @@ def create(
         show_default=False)] = None,
     allow_invalid: Annotated[bool, typer.Option(
         "--allow-invalid", help="Bundle files that fail validation.")] = False,
+    allow_resend: Annotated[bool, typer.Option(
+        "--allow-resend", help="Bundle usage reports the ledger says went out before.")]
+    = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite OUT if it exists.")] = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Validate the files, bag them (BagIt 1.0), sign, and write OUT and OUT.minisig.
 
     Invalid files are refused unless --allow-invalid; files of no known kind in a folder are
-    left out with a note. Same inputs, key and SOURCE_DATE_EPOCH give the same bytes.
-    Not yet: refusing reports already sent in an earlier bundle (needs the audit ledger).
+    left out with a note. With a ledger configured, usage reports already sent in an earlier
+    bundle are refused unless --allow-resend, and the step is recorded. Same inputs, key and
+    SOURCE_DATE_EPOCH give the same bytes (tar, tar.gz; 7z output is not reproducible).
     """
     from airgap import config
     from airgap.bundle import bag
     from airgap.bundle.create import ARCHIVES, payload_names, read_payload
     from airgap.bundle.create import create as create_bundle
     from airgap.bundle.verify import validate_payload
+    from airgap.ledger.sent import already_sent, remember
     from airgap.validate.engine import Validator
 
     begin("bundle create", fmt)
@@ -98,13 +103,22 @@ def create(
         kinds[kind or "unknown"] += 1
         payload.append(item)
     if code and not allow_invalid:
-        raise InputError("refusing to bundle invalid files", None, "see the findings above",
-                         "fix them, or --allow-invalid to carry them anyway")
+        raise FindingsError("refusing to bundle invalid files", None, "see the findings above",
+                            "fix them, or --allow-invalid to carry them anyway")
     if not payload:
         raise InputError("nothing to bundle", None, "no file of a known kind")
     contents = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
-    secret = load_secret(key)
     store = ledger_cmd.configured()
+    report_keys = validator.reports_seen()
+    if store and (resent := already_sent(store, report_keys)):
+        for (pid, sn, report_id), bundle_id in sorted(resent.items())[:20]:
+            err().print(f"report {report_id} of PID:{pid},SN:{sn} went out in bundle "
+                        f"{bundle_id}", markup=False)
+        if not allow_resend:
+            raise FindingsError("refusing to send reports again", store.path,
+                                f"{len(resent)} reports were in earlier bundles (above)",
+                                "CSSM refuses a report it has; --allow-resend to send anyway")
+    secret = load_secret(key)
     checkpoint = ledger_cmd.sender_checkpoint(store) if store else b""
     with progress(sum(p.size for p in payload), "bundling") as advance:
         created = create_bundle(out_path, payload, secret, direction=direction,
@@ -112,6 +126,8 @@ def create(
                                 max_bytes=limit, contents=contents, overwrite=force,
                                 progress=advance, checkpoint=checkpoint)
     for c in created:
+        if store:
+            remember(store, report_keys, c.group_id)
         ledger_cmd.record_step(
             "bundle.create", key=secret,
             materials={str(p.source): f"sha256:{p.sha256}" for p in payload},

@@ -141,6 +141,10 @@ class Validator:
         self._paths: list[str] = []
         self._seen: dict[ReportKey, tuple[int, int]] = {}
 
+    def reports_seen(self) -> list[ReportKey]:
+        """Every (PID, serial, report id) in the files validated so far."""
+        return list(self._seen)
+
     def validate(self, data: bytes, path: str) -> FileReport:
         """Every finding for one file, plus duplicates of reports in files validated before."""
         return self.finish(check_file(data, path, self.levels))

@@ -253,7 +253,7 @@ def test_invalid_input_is_refused_unless_allowed(tmp_path: Path, cli: Cli,
                                                  keys: tuple[Path, SecretKey]) -> None:
     bad = SAMPLES / "invalid" / "sudi-mismatch.xml"
     run = cli("bundle", "create", tmp_path / "x.tar.gz", bad, "--key", keys[0])
-    assert run.code == 3 and "sudi-mismatch" in run.err and not (tmp_path / "x.tar.gz").exists()
+    assert run.code == 1 and "sudi-mismatch" in run.err and not (tmp_path / "x.tar.gz").exists()
     run = cli("bundle", "create", tmp_path / "x.tar.gz", bad, "--key", keys[0],
               "--allow-invalid")
     assert run.code == 0
@@ -302,7 +302,7 @@ def test_kill_9_leaves_nothing_at_the_target(command: str, tmp_path: Path, cli: 
         assert cli("bundle", "create", source, big, "--key", keys[0]).code == 0
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     killed = 0
-    for delay in (0.3, 0.6, 0.9, 1.2):
+    for delay in (0.2 + 0.15 * step for step in range(10)):
         target = tmp_path / f"target-{delay}"
         if command == "create":
             argv = ["airgap", "bundle", "create", str(target), str(big), "--key", str(keys[0])]
@@ -317,4 +317,4 @@ def test_kill_9_leaves_nothing_at_the_target(command: str, tmp_path: Path, cli: 
         else:  # finished before the kill: then the result is whole
             assert process.returncode == 0, process.stderr
             assert command == "create" or (target / bag.BAGIT).exists()
-    assert killed >= 2, "the work finished before any kill: make it bigger"
+    assert killed >= 3, "the work finished before most kills: make it bigger"

@@ -34,7 +34,8 @@ def send(cli: Cli, sides: dict[str, Path], name: str, monkeypatch: pytest.Monkey
          ledger: Path | None = None) -> Path:
     monkeypatch.setenv("AIRGAP_LEDGER", str(ledger or sides["jump"]))
     out = sides["root"] / "usb" / f"{name}.tar.gz"
-    run = cli("bundle", "create", out, *PAYLOAD, "--key", sides["root"] / "op.key")
+    run = cli("bundle", "create", out, *PAYLOAD, "--key", sides["root"] / "op.key",
+              "--allow-resend")  # the same sample reports go out in every test bundle
     assert run.code == 0, run.err
     return out
 
@@ -128,3 +129,16 @@ def test_media_write_and_validate_record_themselves(sides: dict[str, Path], cli:
     assert [e["step"] for e in entries] == ["bundle.create", "media.write", "validate"]
     assert set(entries[2]["materials"]) == {str(p) for p in PAYLOAD}
     assert all(v.startswith("sha256:") for e in entries for v in e["products"].values())
+
+
+def test_reports_already_sent_are_refused_unless_allowed(sides: dict[str, Path], cli: Cli,
+                                                         monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    send(cli, sides, "b1", monkeypatch)
+    out = sides["root"] / "usb" / "again.tar.gz"
+    run = cli("bundle", "create", out, PAYLOAD[0], "--key", sides["root"] / "op.key")
+    assert run.code == 1 and "refusing to send reports again" in run.err
+    assert "went out in bundle AG" in run.err and not out.exists()
+    run = cli("bundle", "create", out, PAYLOAD[0], "--key", sides["root"] / "op.key",
+              "--allow-resend")
+    assert run.code == 0 and out.exists()
