@@ -85,7 +85,7 @@ class NoteSigner:
     @classmethod
     def parse(cls, text: str) -> NoteSigner:
         """Read a Go signer key string ``PRIVATE+KEY+name+hash+base64(0x01 || seed)``."""
-        parts = text.strip().split("+")
+        parts = text.strip().split("+", 4)
         if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
             raise NoteError("malformed signer key")
         raw = base64.b64decode(parts[4])
@@ -118,25 +118,40 @@ class Note:
     signed_by: list[str] = field(default_factory=list)
 
 
-def open_note(message: str, verifiers: list[NoteVerifier]) -> Note:
-    """Split a signed note and verify it; at least one known key must have signed it."""
+MAX_SIGNATURES = 100
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f]")
+
+
+def open_note(message: str | bytes, verifiers: list[NoteVerifier]) -> Note:
+    """Split a signed note and verify it, as golang.org/x/mod/sumdb/note's Open does: a
+    malformed note is refused, signatures by unknown keys are skipped, a bad signature by a
+    known key is refused, and at least one known key must have signed it."""
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+    if isinstance(message, bytes):
+        try:
+            message = message.decode("utf-8")
+        except UnicodeDecodeError:
+            raise NoteError("malformed note: not UTF-8") from None
+    if _CONTROL.search(message):
+        raise NoteError("malformed note: control characters")
     text, sep, signatures = message.rpartition("\n\n")
     if not sep or not signatures.endswith("\n"):
         raise NoteError("malformed note: no signature block")
     text += "\n"
-    signed_by = []
-    for line in signatures.splitlines():
-        prefix = f"{DASH} "
-        if not line.startswith(prefix):
-            raise NoteError(f"malformed signature line {line!r}")
-        name, _, value = line.removeprefix(prefix).rpartition(" ")
+    lines = signatures.splitlines()
+    if len(lines) > MAX_SIGNATURES:
+        raise NoteError(f"malformed note: more than {MAX_SIGNATURES} signatures")
+    signed_by: list[str] = []
+    for line in lines:
+        name, _, value = line.removeprefix(f"{DASH} ").partition(" ")
         try:
             raw = base64.b64decode(value, validate=True)
         except (binascii.Error, ValueError):
-            raise NoteError(f"malformed signature line {line!r}") from None
+            raw = b""
+        if not line.startswith(f"{DASH} ") or not _NAME.fullmatch(name) or len(raw) < 5:
+            raise NoteError(f"malformed note: bad signature line {line!r}")
         for verifier in verifiers:
             if verifier.name != name or not hmac.compare_digest(raw[:4], verifier.hash):
                 continue
@@ -144,8 +159,9 @@ def open_note(message: str, verifiers: list[NoteVerifier]) -> Note:
                 Ed25519PublicKey.from_public_bytes(verifier.public).verify(raw[4:],
                                                                            text.encode())
             except InvalidSignature:
-                raise NoteError(f"bad signature by {name}") from None
-            signed_by.append(name)
+                raise NoteError(f"invalid signature for key {name}") from None
+            if name not in signed_by:
+                signed_by.append(name)
     if not signed_by:
         raise NoteError("no signature by a known key")
     return Note(text, signed_by)
