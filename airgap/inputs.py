@@ -71,15 +71,16 @@ Entry = Item | Skipped | Problem
 
 
 def walk(paths: Iterable[str], exclude: Iterable[str] = (),
-         limits: archive.Limits | None = None) -> Iterator[Entry]:
-    """Every file under ``paths``, in a stable order, with its bytes and sniffed kind."""
+         limits: archive.Limits | None = None, *, strict: bool = True) -> Iterator[Entry]:
+    """Every file under ``paths``, in a stable order, with its sniffed kind. With ``strict``
+    false, files named on the command line of no known kind are skipped like walked ones."""
     patterns = tuple(exclude)
     for name in paths:
         path = Path(name)
         if path.is_dir():
             yield from _walk_folder(path, patterns, limits)
         elif path.exists() or path.is_symlink():
-            yield from _entries(path, named=True, limits=limits)
+            yield from _entries(path, named=strict, limits=limits)
         else:
             yield Problem(name, "no such file or folder")
 

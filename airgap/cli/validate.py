@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -10,9 +12,21 @@ from airgap.cli.output import Format, FormatOption, begin, emit_json, note, out,
 from airgap.errors import ConfigError, ExitCode, worst
 
 
+class ReportFormat(StrEnum):
+    """What ``validate`` can write: the common formats and three for CI."""
+
+    TEXT = "text"
+    JSON = "json"
+    SARIF = "sarif"
+    JUNIT = "junit"
+    GITHUB = "github"
+
+
 def validate(
     paths: Annotated[list[str], typer.Argument(help="Files and folders to validate.")],
-    fmt: FormatOption = Format.TEXT,
+    report_format: Annotated[ReportFormat | None, typer.Option(
+        "--format", help="text, json, sarif (2.1.0), junit (XML) or github (annotations; "
+        "the default when GITHUB_ACTIONS=true).", show_default=False)] = None,
     privacy: Annotated[str | None, typer.Option(
         "--privacy", help="normal, or strict: a hostname in an outbound file is an error.",
         show_default=False)] = None,
@@ -24,6 +38,9 @@ def validate(
     record: Annotated[bool, typer.Option(
         "--record", help="Record the validation in the audit ledger (when one is set).")]
     = False,
+    skip_unknown: Annotated[bool, typer.Option(
+        "--skip-unknown", help="Skip named files of no known kind (for hooks that pass every "
+        "*.xml in a repository) instead of reporting them.")] = False,
 ) -> None:
     """Validate usage, import and SLAC request files: hardened parse, XSD, JSON Schema and rules.
 
@@ -35,6 +52,11 @@ def validate(
     from airgap.validate.engine import Checked, FileReport, Validator
     from airgap.validate.parallel import check_entries
 
+    if report_format is None:
+        report_format = (ReportFormat.GITHUB if os.environ.get("GITHUB_ACTIONS") == "true"
+                         else ReportFormat.TEXT)
+    fmt = Format.JSON if report_format is ReportFormat.JSON else Format.TEXT
+    streaming = report_format is ReportFormat.TEXT
     begin("validate", fmt)
     settings = config.load({"privacy": privacy})
     validator = Validator(privacy=settings["privacy"], levels=settings["rules"])
@@ -43,12 +65,13 @@ def validate(
     captures: list[dict[str, str]] = []
     problems: list[dict[str, object]] = []
     problem_codes: list[int] = []
-    entries = inputs.walk(paths, [*settings["exclude"], *(exclude or [])])
+    entries = inputs.walk(paths, [*settings["exclude"], *(exclude or [])],
+                          strict=not skip_unknown)
     for result in check_entries(entries, validator.levels, jobs):
         if isinstance(result, Checked):
             report = validator.finish(result)
             reports.append(report)
-            if fmt is Format.TEXT:
+            if streaming:
                 for finding in report.findings:
                     out().print(str(finding), markup=False,
                                 style="red" if finding.level == "error" else "yellow")
@@ -56,7 +79,7 @@ def validate(
             problems.append({"path": result.path, "reason": result.reason,
                              "exit_code": result.code, "hint": result.hint})
             problem_codes.append(result.code)
-            if fmt is Format.TEXT:
+            if streaming:
                 out().print(f"{result.path}: error: {result.reason}", markup=False, style="red")
             if result.hint:
                 note(f"hint: {result.hint}")
@@ -79,7 +102,13 @@ def validate(
             "validate", materials={r.path: f"sha256:{r.sha256}" for r in reports if r.sha256},
             note=f"{len(reports)} files: {errors} errors, {warnings} warnings",
             result="ok" if code == ExitCode.OK else "failed")
-    if fmt is Format.JSON:
+    if report_format in (ReportFormat.SARIF, ReportFormat.JUNIT, ReportFormat.GITHUB):
+        from airgap.cli import reporters
+
+        render = {ReportFormat.SARIF: reporters.sarif, ReportFormat.JUNIT: reporters.junit,
+                  ReportFormat.GITHUB: reporters.github}[report_format]
+        reporters.write(render(reports, problems))
+    elif fmt is Format.JSON:
         emit_json(code == ExitCode.OK, [r.to_dict() for r in reports],
                   summary={"files": len(reports), "errors": errors, "warnings": warnings,
                            "captures": len(captures), "skipped": len(skipped),
