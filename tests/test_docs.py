@@ -16,14 +16,16 @@ DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 def command_lines() -> list[str]:
     found = []
     for doc in DOCS:
-        for block in re.findall(r"```(?:console|bash|sh)?\n(.*?)```", doc.read_text(), re.S):
+        for block in re.findall(r"```[a-z]*\n(.*?)```", doc.read_text(),
+                                re.S):
             for line in block.splitlines():
-                line = line.strip().removeprefix("$ ")
+                line = line.strip().removeprefix("$ ").split("  #")[0].strip()
                 for part in line.split("&&"):
                     part = part.strip()
-                    match = re.search(r"(?:^|/)airgap\s.*", part)
-                    if match and not part.startswith(("#", "-")):
-                        found.append(match.group(0).split(" > ")[0].split(" | ")[0])
+                    match = re.search(r"(?:^|/|: |- )airgap\s.*", part)
+                    if match and not part.startswith("#"):
+                        command = match.group(0).split(" > ")[0].split(" | ")[0]
+                        found.append(re.sub(r"^(?:/|: |- )", "", command))
     return sorted(set(found))
 
 
