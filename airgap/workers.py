@@ -48,11 +48,13 @@ class _Ready:
 def ordered_map(fn: Callable[[T], R], items: Iterable[T], *, jobs: int = 0, window: int = 64,
                 needs_work: Callable[[T], bool] = lambda _: True, serial_below: int = 16,
                 initializer: Callable[..., None] | None = None,
-                initargs: tuple[Any, ...] = ()) -> Iterator[R | T]:
+                initargs: tuple[Any, ...] = (),
+                before_fork: Callable[[], None] | None = None) -> Iterator[R | T]:
     """``fn(item)`` for items that need work, the item itself otherwise, in input order.
 
     Runs in this process when ``jobs`` is 1 or fewer than ``serial_below`` of the first
-    ``window`` items need work; else in ``jobs`` worker processes (0: every core).
+    ``window`` items need work; else in ``jobs`` worker processes (0: every core), after
+    ``before_fork`` has loaded in the parent what every worker would otherwise load again.
     """
     items = iter(items)
     jobs = jobs or default_jobs()
@@ -63,6 +65,8 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], *, jobs: int = 0, wind
         for item in itertools.chain(head, items):
             yield fn(item) if needs_work(item) else item
         return
+    if before_fork is not None:
+        before_fork()
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start,
                              initargs=(initializer, initargs)) as pool:

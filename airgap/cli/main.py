@@ -19,28 +19,44 @@ from airgap.cli import validate as validate_cmd
 from airgap.cli.output import Format, current, emit_json, err
 from airgap.errors import AirgapError, ExitCode
 
+WORKFLOW = """Every reporting cycle, in order (each command's --help has more):
+
+\b
+  airgap key generate --out ~/keys/operator           once: your key pair
+  airgap inspect usage/                               what the files hold
+  airgap validate usage/                              are they fit to cross?
+  airgap bundle create usage.tar.gz usage/ --key ~/keys/operator.key
+  airgap media write usage.tar.gz /media/usb          copy, sync, read back
+  airgap media scan /media/usb                        nothing else on the stick
+  airgap bundle verify /media/usb/usage.tar.gz        on the other side
+  airgap bundle extract /media/usb/usage.tar.gz ./in  verified, then unpacked
+  airgap ledger record --step cssm.upload --material usage.tar.gz
+  airgap ledger verify                                the audit trail is intact
+"""
+
 app = typer.Typer(
     name="airgap",
-    help="Move Cisco Smart Licensing files across an air gap: inspect and validate usage "
-    "reports, ACKs and captures before they cross.",
+    help="Move Cisco Smart Licensing files across an air gap: inspect, validate, bundle, sign "
+    "and carry usage reports and ACKs, with an audit ledger of every step.",
+    epilog=WORKFLOW,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+app.add_typer(keys_cmd.app, name="key")
 app.command("inspect", epilog="Example: airgap inspect samples/usage-c9300-ios-xe-17.6-v1.xml")(
     inspect_cmd.inspect)
 app.command("validate", epilog="Example: airgap validate samples/ --exclude 'invalid/*'")(
     validate_cmd.validate)
-app.command("rules", epilog="Example: airgap rules --format json")(validate_cmd.rules)
+app.add_typer(bundle_cmd.app, name="bundle")
+app.add_typer(media_cmd.app, name="media")
+app.add_typer(ledger_cmd.app, name="ledger")
 app.command("sign", epilog="Example: airgap sign usage.tar.gz --key ~/keys/operator.key")(
     keys_cmd.sign)
 app.command("verify", epilog="Example: airgap verify usage.tar.gz --trusted-key alice.pub")(
     keys_cmd.verify)
-app.add_typer(bundle_cmd.app, name="bundle")
-app.add_typer(media_cmd.app, name="media")
-app.add_typer(keys_cmd.app, name="key")
-app.add_typer(ledger_cmd.app, name="ledger")
+app.command("rules", epilog="Example: airgap rules --format json")(validate_cmd.rules)
 app.add_typer(config_cmd.app, name="config")
 
 _debug = {"on": bool(os.environ.get("AIRGAP_DEBUG"))}

@@ -39,7 +39,6 @@ def check_entries(entries: Iterable[Entry], levels: Mapping[str, str],
                   jobs: int = 0) -> Iterator[Result]:
     """Each XML item checked on its own (:class:`engine.Checked`, or a :class:`Problem` when it
     cannot be read any more); other entries unchanged, all in input order."""
-    engine.warm()  # schemas compiled once, then inherited by forked workers
     yield from ordered_map(_check, entries, jobs=jobs,  # type: ignore[arg-type]
-                           needs_work=_validated,
+                           needs_work=_validated, before_fork=engine.warm,
                            initializer=_set_levels, initargs=(dict(levels),))
