@@ -22,10 +22,10 @@ def command_lines() -> list[str]:
                 line = line.strip().removeprefix("$ ").split("  #")[0].strip()
                 for part in line.split("&&"):
                     part = part.strip()
-                    match = re.search(r"(?:^|/|: |- )airgap\s.*", part)
+                    match = re.search(r"(?:^|/|: |- |\$ )airgap\s.*", part)
                     if match and not part.startswith("#"):
                         command = match.group(0).split(" > ")[0].split(" | ")[0]
-                        found.append(re.sub(r"^(?:/|: |- )", "", command))
+                        found.append(re.sub(r"^(?:/|: |- |\$ )", "", command))
     return sorted(set(found))
 
 
