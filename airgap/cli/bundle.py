@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 import tempfile
@@ -70,7 +71,7 @@ def create(
     """
     from airgap import config
     from airgap.bundle import bag
-    from airgap.bundle.create import ARCHIVES, payload_names, read_payload
+    from airgap.bundle.create import ARCHIVES, PayloadFile, payload_names
     from airgap.bundle.create import create as create_bundle
     from airgap.bundle.verify import validate_payload
     from airgap.ledger.sent import already_sent, remember
@@ -88,8 +89,9 @@ def create(
     validator = Validator(privacy=settings["privacy"], levels=settings["rules"])
     payload, kinds, code = [], Counter[str](), ExitCode.OK
     for name, source in payload_names(paths):
-        item = read_payload(name, source)
-        kind, reports = validate_payload(source.read_bytes(), str(source), validator)
+        data = source.read_bytes()  # read once: hashed and validated from the same bytes
+        item = PayloadFile(name, source, len(data), hashlib.sha256(data).hexdigest())
+        kind, reports = validate_payload(data, str(source), validator)
         if kind is None and not allow_invalid:
             if source in paths:
                 raise InputError("cannot bundle", source, "no kind airgap knows")
@@ -125,9 +127,9 @@ def create(
                                 answers=answers, epoch=signing_time(), archive=archive,
                                 max_bytes=limit, contents=contents, overwrite=force,
                                 progress=advance, checkpoint=checkpoint)
+    if store:
+        remember(store, report_keys, created[0].group_id)
     for c in created:
-        if store:
-            remember(store, report_keys, c.group_id)
         ledger_cmd.record_step(
             "bundle.create", key=secret,
             materials={str(p.source): f"sha256:{p.sha256}" for p in payload},
