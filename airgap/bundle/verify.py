@@ -27,7 +27,7 @@ from airgap.bundle import archive, bag
 from airgap.bundle.create import Progress, no_progress
 from airgap.errors import AirgapError, ExitCode, InputError, worst
 from airgap.fsutil import fsync_dir
-from airgap.signing.minisign import Signature, SignatureError
+from airgap.signing.minisign import SIG_PREHASHED, Signature, SignatureError
 from airgap.signing.trust import Trusted
 from airgap.validate.engine import FileReport, Validator
 from airgap.validate.rules import Finding
@@ -138,7 +138,7 @@ def verify(bundle: Path, trusted: Trusted, staging: Path, validator: Validator,
             raise SignatureError("signature for another purpose", sig_path,
                                  f"made for ctx:{result.fields.get('ctx')}, not for a bundle")
         key, entry = trusted.signer(sig, sig_path)
-        sig.verify_signed(key, digest if sig.algorithm == b"ED"
+        sig.verify_signed(key, digest if sig.algorithm == SIG_PREHASHED
                           else result.staged.read_bytes(), bundle)
     except SignatureError as exc:
         result.problem(ExitCode.TRUST, exc.message)
