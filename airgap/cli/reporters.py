@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 from xml.sax.saxutils import quoteattr
@@ -53,8 +54,9 @@ def sarif(reports: Sequence[FileReport], problems: Sequence[dict[str, Any]]) -> 
 
 
 def junit(reports: Sequence[FileReport], problems: Sequence[dict[str, Any]]) -> str:
-    """JUnit XML: one test case per file (failed when it has an error), problems as errors."""
-    cases = []
+    """JUnit XML (the Ant JUnit schema): one test case per file, failed when it has an error;
+    a file that could not be read is an errored case; warnings go to the suite's system-out."""
+    cases, notes = [], []
     failures = 0
     for report in reports:
         errors = [f for f in report.findings if f.level == "error"]
@@ -64,22 +66,22 @@ def junit(reports: Sequence[FileReport], problems: Sequence[dict[str, Any]]) -> 
             text = "\n".join(str(f) for f in report.findings)
             body = (f"<failure message={quoteattr(errors[0].message)} "
                     f"type={quoteattr(errors[0].rule)}>{_text(text)}</failure>")
-        elif report.findings:
-            body = f"<system-out>{_text(chr(10).join(str(f) for f in report.findings))}" \
-                   "</system-out>"
-        cases.append(f'    <testcase classname="airgap.validate" name={quoteattr(report.path)}'
+        else:
+            notes += [str(f) for f in report.findings]
+        cases.append(f'    <testcase name={quoteattr(report.path)} classname="airgap.validate"'
                      f' time="0">{body}</testcase>')
     for problem in problems:
-        cases.append(f'    <testcase classname="airgap.validate" name={quoteattr(problem["path"])}'
-                     f' time="0"><error message={quoteattr(str(problem["reason"]))} '
-                     f'type="problem">{_text(str(problem["reason"]))}</error></testcase>')
-    counts = (f'tests="{len(cases)}" failures="{failures}" errors="{len(problems)}" '
-              f'skipped="0" time="0"')
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
-            f'<testsuites name="airgap validate" {counts}>\n'
-            f'  <testsuite name="airgap validate" {counts} id="0" package="airgap" '
-            f'hostname="localhost" timestamp="1970-01-01T00:00:00">\n'
-            + "\n".join(cases) + "\n  </testsuite>\n</testsuites>\n")
+        reason = str(problem["reason"])
+        cases.append(f'    <testcase name={quoteattr(str(problem["path"]))} '
+                     f'classname="airgap.validate" time="0"><error message={quoteattr(reason)} '
+                     f'type="problem">{_text(reason)}</error></testcase>')
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n'
+            f'  <testsuite name="airgap validate" package="airgap" id="0" hostname="localhost" '
+            f'timestamp="{datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")}" '
+            f'tests="{len(cases)}" failures="{failures}" errors="{len(problems)}" time="0">\n'
+            '    <properties/>\n' + "\n".join(cases) + "\n"
+            f"    <system-out>{_text(chr(10).join(notes))}</system-out>\n"
+            "    <system-err></system-err>\n  </testsuite>\n</testsuites>\n")
 
 
 def _text(value: str) -> str:
