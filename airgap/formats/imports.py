@@ -20,7 +20,6 @@ POLICY = "smartLicensePolicy"
 RUM_ACK = "smartLicenseRumAck"
 ACCOUNT_INFO = "smartLicenseAccountInfo"
 CORRELATION_ID = "correlationID"
-KNOWN_PARTS = (AUTHORIZATION, POLICY, RUM_ACK, ACCOUNT_INFO, CORRELATION_ID)
 POLICY_BLOCKS = ("subscription", "perpetual", "enforced", "export", "generic")
 POLICY_TERMS = ("firstTimeReport", "onGoingReporting", "reportOnMACD")
 

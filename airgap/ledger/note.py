@@ -15,7 +15,7 @@ import hmac
 import re
 from dataclasses import dataclass, field
 
-from airgap.signing.minisign import PublicKey, SecretKey
+from airgap.signing.minisign import SecretKey
 
 ED25519 = b"\x01"
 DASH = "\u2014"
@@ -63,11 +63,6 @@ class NoteVerifier:
         if verifier.hash.hex() != hash_hex.lower():
             raise NoteError("verifier key hash does not match")
         return verifier
-
-    @classmethod
-    def from_minisign(cls, name: str, key: PublicKey) -> NoteVerifier:
-        """The note verifier for a minisign public key under ``name``."""
-        return cls(name, key.key)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ reported and blocks appends until :meth:`Ledger.repair` moves it aside and recor
 from __future__ import annotations
 
 import base64
-import binascii
 import contextlib
 import fcntl
 import hashlib
@@ -24,10 +23,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from airgap.errors import ExitCode, FindingsError, InputError
+from airgap.errors import FindingsError, InputError
 from airgap.fsutil import write_atomic
-from airgap.ledger import merkle
-from airgap.signing.minisign import PublicKey, SecretKey
+from airgap.signing.minisign import SecretKey
 
 STEPS = (
     "usage.save", "usage.collect", "validate", "bundle.create", "media.write", "media.read",
@@ -59,20 +57,6 @@ def sign_entry(fields: Mapping[str, Any], key: SecretKey) -> bytes:
     unsigned = {k: v for k, v in fields.items() if k != "sig"}
     signature = base64.b64encode(key.sign_digest(canonical(unsigned))).decode()
     return canonical({**unsigned, "sig": signature})
-
-
-def check_signature(entry: Mapping[str, Any], key: PublicKey) -> bool:
-    """Whether ``entry['sig']`` is ``key``'s signature over the rest of the entry."""
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-    try:
-        signature = base64.b64decode(str(entry.get("sig", "")), validate=True)
-        unsigned = {k: v for k, v in entry.items() if k != "sig"}
-        Ed25519PublicKey.from_public_bytes(key.key).verify(signature, canonical(unsigned))
-    except (InvalidSignature, binascii.Error, ValueError):
-        return False
-    return True
 
 
 def now() -> str:
@@ -198,18 +182,3 @@ class Ledger:
                     note=f"moved a torn tail of {len(tail.torn)} bytes after entry "
                          f"{tail.count or 0} to {side.name}")
         return side
-
-
-def exit_code_of(torn: bool, broken: bool) -> ExitCode:
-    """Tampering beats a torn tail."""
-    return ExitCode.TRUST if broken else ExitCode.FINDINGS if torn else ExitCode.OK
-
-
-def root_of(ledger: Ledger, size: int | None = None) -> tuple[int, bytes]:
-    """(size, tree root) over the first ``size`` whole lines (all when None)."""
-    compact = merkle.CompactRange()
-    for number, line in ledger.lines():
-        if size is not None and number > size:
-            break
-        compact.append(merkle.leaf_hash(line))
-    return compact.size, compact.root()
