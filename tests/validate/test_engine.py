@@ -116,3 +116,19 @@ def test_field_ack_transcriptions_pass_the_import_schema() -> None:
     for path in sorted(need_field("ack").glob("*.xml")):
         found = Validator().validate(path.read_bytes(), str(path)).findings
         assert "xml-schema" not in [f.rule for f in found], found
+
+
+def test_inlined_schemas_mean_the_same() -> None:
+    from airgap.validate.jsonschemas import inline_definitions
+
+    schema = {"type": "object", "properties": {"a": {"$ref": "#/definitions/n"},
+                                               "t": {"$ref": "#/definitions/tree"}},
+              "definitions": {"n": {"type": "integer"},
+                              "tree": {"type": "array", "items": {"$ref": "#/definitions/tree"}}}}
+    flat = inline_definitions(schema)
+    assert flat["properties"]["a"] == {"type": "integer"}
+    assert flat["properties"]["t"]["items"] == {"$ref": "#/definitions/tree"}  # a cycle stays
+    assert "definitions" in flat  # still referred to by the cycle
+    assert "definitions" not in inline_definitions({"properties": {"a": {"$ref":
+                                                    "#/definitions/n"}},
+                                                    "definitions": {"n": {"type": "string"}}})
