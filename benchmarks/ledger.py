@@ -21,21 +21,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from airgap.ledger import checkpoint
-from airgap.ledger.store import GENESIS, Ledger, line_hash, now, sign_entry
+from airgap.ledger.store import Ledger, now, write_entries
 from airgap.ledger.verify import verify
 from airgap.signing.minisign import SecretKey
 
 
 def build(path: Path, key: SecretKey, count: int) -> None:
-    prev = GENESIS
-    with path.open("wb") as handle:
-        for seq in range(1, count + 1):
-            line = sign_entry({"seq": seq, "prev": prev, "time": now(), "step": "bundle.create",
+    write_entries(path, key, ({"time": now(), "step": "bundle.create",
                                "operator": key.public.id, "host": "jump-1", "device": None,
                                "materials": {f"usage/dev_{seq:07d}.xml": "sha256:" + "ab" * 32},
-                               "products": {}, "result": "ok", "note": ""}, key)
-            handle.write(line + b"\n")
-            prev = line_hash(line)
+                               "products": {}, "result": "ok", "note": ""}
+                              for seq in range(1, count + 1)))
 
 
 def main() -> None:

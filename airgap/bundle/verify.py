@@ -53,6 +53,7 @@ class Verified:
 
     bundle: Path
     staged: Path | None = None
+    sha256: str | None = None  # of the archive as copied off the medium
     signer: dict[str, Any] = field(default_factory=dict)
     fields: dict[str, str] = field(default_factory=dict)
     info: dict[str, str] = field(default_factory=dict)
@@ -101,20 +102,22 @@ class Verified:
 
 
 def stage(bundle: Path, staging: Path, progress: Progress = no_progress
-          ) -> tuple[Path, bytes]:
-    """Copy the archive into the private staging folder; BLAKE2b-512 of what was copied."""
+          ) -> tuple[Path, bytes, str]:
+    """Copy the archive into the private staging folder; the BLAKE2b-512 (what a prehashed
+    signature signs) and the SHA-256 (what the ledger records) of what was copied."""
     staged = staging / "bundle"
-    digest = hashlib.blake2b()
+    digest, sha256 = hashlib.blake2b(), hashlib.sha256()
     try:
         with bundle.open("rb") as source, staged.open("xb") as target:
             os.fchmod(target.fileno(), 0o600)
             while chunk := source.read(CHUNK):
                 digest.update(chunk)
+                sha256.update(chunk)
                 target.write(chunk)
                 progress(len(chunk))
     except OSError as exc:
         raise InputError("cannot read bundle", bundle, exc.strerror or str(exc)) from None
-    return staged, digest.digest()
+    return staged, digest.digest(), sha256.hexdigest()
 
 
 def verify(bundle: Path, trusted: Trusted, staging: Path, validator: Validator,
@@ -131,7 +134,7 @@ def verify(bundle: Path, trusted: Trusted, staging: Path, validator: Validator,
     except SignatureError as exc:
         result.problem(ExitCode.TRUST, exc.message)
         return result
-    result.staged, digest = stage(bundle, staging, progress)
+    result.staged, digest, result.sha256 = stage(bundle, staging, progress)
     result.fields = sig.fields()
     try:
         if result.fields.get("ctx") != bag.BUNDLE_CTX:

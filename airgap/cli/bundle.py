@@ -202,10 +202,10 @@ def _record(result: Verified, step: str, products: dict[str, str] | None = None)
 
 
 def _digest(result: Verified) -> str:
-    for path in (result.staged, result.bundle):
-        if path is not None and path.is_file():
-            return ledger_cmd.file_digest(path)
-    return "unreadable"
+    """The bundle's SHA-256 as verified, for the ledger (hashed while it was staged)."""
+    if result.sha256:
+        return f"sha256:{result.sha256}"
+    return ledger_cmd.file_digest(result.bundle) if result.bundle.is_file() else "unreadable"
 
 
 def _size(path: Path) -> int:

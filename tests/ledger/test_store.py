@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from airgap.ledger.store import GENESIS, Ledger, line_hash, now, sign_entry
+from airgap.ledger.store import Ledger, now, sign_entry, write_entries
 from airgap.signing.minisign import SecretKey
 from tests.conftest import Cli
 
@@ -23,16 +23,11 @@ ENTRIES = 10_000
 
 
 def build(path: Path, key: SecretKey, count: int) -> None:
-    """``count`` signed entries written straight through the API (no fsync per line)."""
-    prev = GENESIS
-    with path.open("wb") as handle:
-        for seq in range(1, count + 1):
-            line = sign_entry({"seq": seq, "prev": prev, "time": now(), "step": "note",
-                               "operator": key.public.id, "host": "jump-1", "device": None,
-                               "materials": {}, "products": {}, "result": "ok",
-                               "note": f"entry {seq}"}, key)
-            handle.write(line + b"\n")
-            prev = line_hash(line)
+    """``count`` signed entries written straight through the API."""
+    write_entries(path, key, ({"time": now(), "step": "note", "operator": key.public.id,
+                               "host": "jump-1", "device": None, "materials": {},
+                               "products": {}, "result": "ok", "note": f"entry {seq}"}
+                              for seq in range(1, count + 1)))
 
 
 @pytest.fixture(scope="module")
