@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,3 +49,37 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644, *, replace: bool = 
     """``data`` at ``path``, whole or not at all."""
     with atomic_file(path, mode, replace=replace) as handle:
         handle.write(data)
+
+
+@contextlib.contextmanager
+def staged_folder(destination: Path, *, force: bool = False) -> Iterator[Path]:
+    """A private folder beside ``destination`` that becomes it, whole, when the block ends
+    without an error; on an error it is removed and ``destination`` is left as it was.
+    An existing ``destination`` is replaced only with ``force`` (FileExistsError otherwise)."""
+    if destination.exists() and not force:
+        raise FileExistsError(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
+    try:
+        yield work
+        work.chmod(0o755)
+        _replace(work, destination)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+
+
+def _replace(work: Path, destination: Path) -> None:
+    old = None
+    if destination.exists():
+        old = destination.with_name(f".{destination.name}.old.{os.getpid()}")
+        destination.rename(old)
+    try:
+        work.rename(destination)
+    except OSError:
+        if old is not None:
+            old.rename(destination)
+        raise
+    fsync_dir(destination.parent)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +24,7 @@ from typing import Any
 from airgap.bundle import archive, bag
 from airgap.bundle.create import Progress, no_progress
 from airgap.errors import AirgapError, ExitCode, InputError, worst
-from airgap.fsutil import fsync_dir
+from airgap.fsutil import staged_folder
 from airgap.signing.minisign import SIG_PREHASHED, Signature, SignatureError
 from airgap.signing.trust import Trusted
 from airgap.validate.engine import FileReport, Validator
@@ -286,49 +284,30 @@ def extract(result: Verified, destination: Path, *, force: bool = False) -> Path
     """Write a verified bag to ``destination`` atomically: all of it, or nothing."""
     if result.exit_code != ExitCode.OK or result.staged is None:
         raise InputError("refusing to extract", result.bundle, "it did not verify")
-    if destination.exists() and not force:
-        raise InputError("refusing to extract", destination, "it exists (use --force)")
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
     try:
-        expected = {**result.payload, **{n: (len(d), bag.sha256(d))
-                                         for n, d in result.tags.items()}}
-        limits = archive.Limits(total_bytes=int(result.fields["size"]),
-                                members=int(result.fields["files"]), depth=1)
-        written = set()
-        for name, data in _bag_members(result, limits):
-            if expected.get(name) != (len(data), bag.sha256(data)):
-                raise InputError("refusing to extract", result.bundle,
-                                 f"{name} differs from what was verified")
-            target = work / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with target.open("xb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            written.add(name)
-        if written != set(expected):
-            raise InputError("refusing to extract", result.bundle, "members changed since "
-                                                                   "they were verified")
-        work.chmod(0o755)
-        _replace(work, destination, force=force)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
+        with staged_folder(destination, force=force) as work:
+            _write_bag(result, work)
+    except FileExistsError:
+        raise InputError("refusing to extract", destination, "it exists (use --force)") from None
     return destination
 
 
-def _replace(work: Path, destination: Path, *, force: bool) -> None:
-    old = None
-    if destination.exists() and force:
-        old = destination.with_name(f".{destination.name}.old.{os.getpid()}")
-        destination.rename(old)
-    try:
-        work.rename(destination)
-    except OSError:
-        if old is not None:
-            old.rename(destination)
-        raise
-    fsync_dir(destination.parent)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+def _write_bag(result: Verified, work: Path) -> None:
+    expected = {**result.payload, **{n: (len(d), bag.sha256(d)) for n, d in result.tags.items()}}
+    limits = archive.Limits(total_bytes=int(result.fields["size"]),
+                            members=int(result.fields["files"]), depth=1)
+    written = set()
+    for name, data in _bag_members(result, limits):
+        if expected.get(name) != (len(data), bag.sha256(data)):
+            raise InputError("refusing to extract", result.bundle,
+                             f"{name} differs from what was verified")
+        target = work / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("xb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        written.add(name)
+    if written != set(expected):
+        raise InputError("refusing to extract", result.bundle,
+                         "members changed since they were verified")

@@ -41,6 +41,9 @@ def validate(
     skip_unknown: Annotated[bool, typer.Option(
         "--skip-unknown", help="Skip named files of no known kind (for hooks that pass every "
         "*.xml in a repository) instead of reporting them.")] = False,
+    lab: Annotated[bool, typer.Option(
+        "--lab", help="Accept simulated ACKs from 'airgap lab cssm' (rule simulated-ack off).")]
+    = False,
 ) -> None:
     """Validate usage, import and SLAC request files: hardened parse, XSD, JSON Schema and rules.
 
@@ -59,7 +62,8 @@ def validate(
     streaming = report_format is ReportFormat.TEXT
     begin("validate", fmt)
     settings = config.load({"privacy": privacy})
-    validator = Validator(privacy=settings["privacy"], levels=settings["rules"])
+    levels = {**settings["rules"], **({"simulated-ack": "off"} if lab else {})}
+    validator = Validator(privacy=settings["privacy"], levels=levels)
     reports: list[FileReport] = []
     skipped: list[dict[str, str]] = []
     captures: list[dict[str, str]] = []

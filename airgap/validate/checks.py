@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from airgap.formats.common import EmbeddedJson, dig, find_key
 from airgap.formats.imports import ImportFile, SlacRequest
 from airgap.formats.usage import RumReport, UsageFile
+from airgap.lab import LAB_DOMAIN
 from airgap.validate import jsonschemas
 
 KNOWN_LAYOUTS = ("v1", "2.0")
@@ -143,3 +144,7 @@ def import_file(doc: ImportFile) -> Iterator[Hit]:
         yield Hit("unknown-part", line, f"unknown part <{tag}> kept as it is")
     for ack in doc.rum_acks:
         yield from embedded_json(ack, "RUM ACK data", None)
+    for info in doc.account_infos:
+        if info.smart_account_domain == LAB_DOMAIN:
+            yield Hit("simulated-ack", info.line,
+                      f"made by airgap's simulated CSSM (account domain {LAB_DOMAIN})")

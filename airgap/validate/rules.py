@@ -71,6 +71,9 @@ RULES: dict[str, Rule] = {rule.id: rule for rule in (
          "device or use --privacy strict to make this an error."),
     Rule("unknown-part", W, "an import file holds a part airgap does not know",
          "Kept as it is; its meaning is not public. The device may still accept it."),
+    Rule("simulated-ack", E, "the import file is a simulated ACK from airgap's lab",
+         "Made by 'airgap lab cssm' for training and tests, signed by the lab key; a device "
+         "must never import it. Pass --lab to validate lab output on purpose."),
     Rule("rum-fragment", W, "a bare <RUMReport> element, not a whole usage file",
          "Checked as if wrapped in <smartLicense>; CSSM expects the whole usage file."),
     Rule("no-reports", W, "a usage file holds no RUM report",
