@@ -8,6 +8,7 @@ anything beyond the budget are refused as unsafe (exit 4), naming the member.
 
 from __future__ import annotations
 
+import gzip
 import io
 import posixpath
 import tarfile
@@ -161,7 +162,7 @@ def _members(handle: IO[bytes], where: str, budget: _Budget, depth: int,
     if kind == "7z":
         members = _seven_zip(handle, where, budget)
     elif kind in ("tar", "tar.gz"):
-        members = _tar(handle, where, budget)
+        members = _tar(handle, where, budget, gzipped=kind == "tar.gz")
     else:
         raise CorruptArchiveError("not an archive", where)
     for member in members:
@@ -174,10 +175,16 @@ def _members(handle: IO[bytes], where: str, budget: _Budget, depth: int,
         yield from _members(io.BytesIO(member.data), member.path, budget, depth + 1)
 
 
-def _tar(handle: IO[bytes], where: str, budget: _Budget) -> Iterator[Member]:
+MAX_PADDING = 1 << 20  # tar pads to its record size: 10 KiB by default, 1 MiB at GNU tar -b 2048
+
+
+def _tar(handle: IO[bytes], where: str, budget: _Budget, *, gzipped: bool) -> Iterator[Member]:
     counting = _Counting(handle)
+    raw = io.BufferedReader(counting)
+    # gzip.GzipFile, unlike tarfile's own stream, checks each gzip member's CRC-32 and length.
+    stream: io.BufferedIOBase = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw
     try:
-        with tarfile.open(fileobj=io.BufferedReader(counting), mode="r|*") as tar:
+        with tarfile.open(fileobj=stream, mode="r|") as tar:
             for info in tar:
                 shown = f"{where}{SEP}{info.name}"
                 if not (info.isreg() or info.isdir()):
@@ -193,6 +200,14 @@ def _tar(handle: IO[bytes], where: str, budget: _Budget) -> Iterator[Member]:
                     budget.grow(shown, len(chunk), counting.count)
                     chunks.append(chunk)
                 yield Member(f"{where}{SEP}{clean}", b"".join(chunks))
+        # tar stops at its end marker; read the record padding so the gzip trailer is
+        # checked too, but no more than a tar writer pads with
+        padding = 0
+        while chunk := stream.read(CHUNK):
+            padding += len(chunk)
+            if padding > MAX_PADDING:
+                raise CorruptArchiveError("corrupt archive", where,
+                                          "more than 1 MiB of data after the end of the tar")
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         raise CorruptArchiveError("corrupt archive", where, str(exc) or type(exc).__name__
                                   ) from None

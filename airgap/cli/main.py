@@ -11,10 +11,16 @@ import typer
 from airgap import __version__
 from airgap.cli import bundle as bundle_cmd
 from airgap.cli import config as config_cmd
+from airgap.cli import cslu as cslu_cmd
+from airgap.cli import demo as demo_cmd
+from airgap.cli import diff as diff_cmd
 from airgap.cli import inspect as inspect_cmd
 from airgap.cli import keys as keys_cmd
+from airgap.cli import lab as lab_cmd
 from airgap.cli import ledger as ledger_cmd
 from airgap.cli import media as media_cmd
+from airgap.cli import reconcile as reconcile_cmd
+from airgap.cli import state as state_cmd
 from airgap.cli import validate as validate_cmd
 from airgap.cli.output import Format, current, emit_json, err
 from airgap.errors import AirgapError, ExitCode
@@ -49,13 +55,23 @@ app.command("inspect", epilog="Example: airgap inspect samples/usage-c9300-ios-x
     inspect_cmd.inspect)
 app.command("validate", epilog="Example: airgap validate samples/ --exclude 'invalid/*'")(
     validate_cmd.validate)
+app.command("state", epilog="Example: airgap state samples/show/")(state_cmd.state)
 app.add_typer(bundle_cmd.app, name="bundle")
 app.add_typer(media_cmd.app, name="media")
+app.add_typer(cslu_cmd.app, name="cslu")
 app.add_typer(ledger_cmd.app, name="ledger")
 app.command("sign", epilog="Example: airgap sign usage.tar.gz --key ~/keys/operator.key")(
     keys_cmd.sign)
 app.command("verify", epilog="Example: airgap verify usage.tar.gz --trusted-key alice.pub")(
     keys_cmd.verify)
+app.command("diff", epilog="Example: airgap diff samples/show/before/ samples/show/after/")(
+    diff_cmd.diff)
+app.command("reconcile", epilog="Example: airgap reconcile usage/ acks/ captures/")(
+    reconcile_cmd.reconcile)
+app.command("deadlines", epilog="Example: airgap deadlines captures/ --warn-days 30")(
+    reconcile_cmd.deadlines)
+app.add_typer(lab_cmd.app, name="lab")
+app.command("demo", epilog="Example: airgap demo --devices 5")(demo_cmd.demo)
 app.command("rules", epilog="Example: airgap rules --format json")(validate_cmd.rules)
 app.add_typer(config_cmd.app, name="config")
 

@@ -9,6 +9,7 @@ dropped. A policy may also come alone, as a file whose root is ``<smartLicensePo
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -179,6 +180,11 @@ class ImportFile:
     parts: list[str] = field(default_factory=list)
     unknown_parts: list[tuple[str, int]] = field(default_factory=list)
 
+    @property
+    def devices(self) -> list[Udi]:
+        """The devices the SLAC parts name (``<udi>``): SEEN evidence of whom the ACK is for."""
+        return [a.udi for a in self.authorizations if a.udi is not None]
+
 
 def read_import(root: Any) -> ImportFile:
     """Read a parsed import file, or a policy file (root ``<smartLicensePolicy>``)."""
@@ -224,3 +230,47 @@ def read_slac_request(root: Any) -> SlacRequest:
         else:
             others.append((str(child.tag), child.sourceline or 0))
     return SlacRequest(system_info, requests, others)
+
+
+# RUM ACK statuses read as "acknowledged"; the keys and values are not public (INFERRED).
+ACK_STATUSES = frozenset({"ACK", "ACKED", "ACKNOWLEDGED", "SUCCESS"})
+
+
+@dataclass(frozen=True)
+class AckEntry:
+    """One report a RUM ACK lists: its id, the device named for it, its status."""
+
+    report_id: int
+    udi: Udi | None
+    status: str | None
+
+    @property
+    def acknowledges(self) -> bool:
+        """True unless a status says otherwise."""
+        return self.status is None or self.status.upper() in ACK_STATUSES
+
+
+def _report_id(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    return int(value) if isinstance(value, str) and value.strip().isdigit() else None
+
+
+def rum_entries(doc: ImportFile) -> Iterator[AckEntry]:
+    """Every object in the RUM ACK data that names a report id, in file order. Those keys are
+    not public: anything matched on them is INFERRED."""
+    stack: list[Any] = [ack.value for ack in reversed(doc.rum_acks) if ack.ok]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(reversed(item))
+        elif isinstance(item, dict):
+            rid = _report_id(item.get("report_id", item.get("reportId")))
+            if rid is None:
+                stack.extend(reversed(list(item.values())))
+                continue
+            status = item.get("status")
+            yield AckEntry(rid, Udi.from_sudi(item.get("udi", item.get("sudi"))),
+                           status if isinstance(status, str) else None)

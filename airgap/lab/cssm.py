@@ -17,12 +17,15 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from airgap.formats import cslu
 from airgap.formats.common import Udi
 from airgap.formats.usage import UsageFile
+from airgap.fsutil import staged_folder
 from airgap.lab import LAB_DOMAIN, captures, fleet
 from airgap.state.model import POLICY_KINDS
 
@@ -126,3 +129,29 @@ def answer(name: str, data: bytes, usage: UsageFile, now: datetime) -> Answer:
             last_ack=now, pushed=pushed)).encode())
         for device, rows in by_device.items())
     return Answer(f"ACK_{name}", ack, tuple(by_device), tuple(rid for rid, _ in pairs), after)
+
+
+def answer_archive(upload_name: str, answered: Iterable[tuple[str, Answer]], now: datetime
+                   ) -> tuple[str, bytes]:
+    """CSSM's answer to a CSLU upload archive: ``ACK_<upload name>`` holding, per virtual
+    account archive, the ACK of each usage file in it (FORMATS.md 3)."""
+    by_archive: dict[str, list[tuple[str, bytes]]] = {}
+    for va_archive, item in answered:
+        by_archive.setdefault(va_archive, []).append((item.ack_name, item.ack))
+    return cslu.ack_archive_name(upload_name), cslu.ack_archive(by_archive, when=now)
+
+
+def write(out: Path, loose: Iterable[Answer], answers: Iterable[Answer],
+          archives: Iterable[tuple[str, bytes]] = ()) -> None:
+    """Under ``out``: the ``loose`` ACK files, the ACK ``archives``, and in ``out/after`` the
+    after-import capture of every device ``answers`` cover; whole or not at all. An existing
+    ``out`` is never touched (FileExistsError)."""
+    with staged_folder(out) as work:
+        (work / "after").mkdir()
+        for item in loose:
+            (work / item.ack_name).write_bytes(item.ack)
+        for name, data in archives:
+            (work / name).write_bytes(data)
+        for item in answers:
+            for host, capture in item.after_captures:
+                (work / "after" / f"{host}.txt").write_bytes(capture)

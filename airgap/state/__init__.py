@@ -1,6 +1,8 @@
-"""Device state from ``show license`` captures (groundwork: the section parser).
+"""Device state from ``show license`` captures.
 
-``sections`` turns any ``show license`` capture into a tree of labelled lines by indentation,
-keeping every line it does not understand. The state model, ``diff``, ``reconcile`` and
-``deadlines`` are not built yet; there is no ``airgap state`` command.
+Start with ``model`` (``DeviceState``, the JSON shape of ``airgap state``) and ``parse``
+(``parse_capture``: one state per command a capture holds). ``times`` reads the device's times
+(and ``--tz LABEL=OFFSET``); ``sections`` turns output into a tree of labelled lines by
+indentation; ``parse_blocks`` reads its labelled blocks. Diff, reconcile and deadlines build on
+this model.
 """

@@ -47,6 +47,9 @@ def test_a_clean_file_has_no_findings() -> None:
     (report_xml(payload(extra={"meta": {"entitlement_tag": "t", "report_id": 1,
                                         "hostname": "sw9"}})), "hostname-present"),
     (b"<smartLicense><smartLicenseTrustCode/></smartLicense>", "unknown-part"),
+    (b"<smartLicense><smartLicenseAccountInfo><customerInfo><smartAccountDomain>"
+     b"lab.airgap.invalid</smartAccountDomain></customerInfo></smartLicenseAccountInfo>"
+     b"</smartLicense>", "simulated-ack"),
     (f"<RUMReport><![CDATA[{envelope(json.dumps(payload()))}]]></RUMReport>".encode(),
      "rum-fragment"),
     (b"<smartLicense/>", "no-reports"),

@@ -1,0 +1,278 @@
+"""``airgap demo``: the whole offline round trip, narrated, in a scratch folder.
+
+Every step is a real ``airgap`` command run as the operator would type it, on one of two
+hosts (the jump host inside the air gap, the internet PC outside), each with its own keys,
+trusted-keys folder and audit ledger; the devices and CSSM are the lab's. The demo passes only
+when every command exits as it should; ``--tamper media`` flips a byte on the "USB" to show
+the verify step refusing it (exit 4).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from airgap.cli.output import Format, FormatOption, begin, emit_json, err, out
+from airgap.errors import ExitCode, InputError
+
+JUMP, INTERNET, LAB = "jump host", "internet PC", "lab"
+TAMPER_STEPS = ("media",)
+LAB_CONFIG = """# A training host: simulated ACKs from 'airgap lab cssm' are accepted here.
+[rules]
+simulated-ack = "off"
+"""
+
+
+@dataclass
+class Step:
+    """One command of the round trip and how it went."""
+
+    title: str
+    side: str
+    argv: list[str]
+    expect: int = 0
+    code: int | None = None
+    seconds: float = 0.0
+    output: str = ""  # stdout and stderr, for the narration
+    stdout: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.code == self.expect
+
+    @property
+    def command(self) -> str:
+        shown = ["airgap", *self.argv[1:]] if self.argv[0] == "airgap" else self.argv
+        return " ".join(f"'{a}'" if " " in a else a for a in shown)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"title": self.title, "side": self.side, "command": self.command,
+                "exit_code": self.code, "expected": self.expect, "ok": self.ok,
+                "seconds": round(self.seconds, 3)}
+
+
+@dataclass
+class Demo:
+    """The scratch folder, each host's environment, and the steps run so far."""
+
+    root: Path
+    fmt: Format
+    steps: list[Step] = field(default_factory=list)
+
+    def env(self, side: str) -> dict[str, str]:
+        """A host of its own: HOME, config, keys, trusted keys and ledger under root/<host>."""
+        home = self.root / ("jump" if side == JUMP else "internet")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AIRGAP_")}
+        env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"),
+                   XDG_DATA_HOME=str(home / ".local/share"),
+                   AIRGAP_SYSTEM_CONFIG=str(home / "no-system-config.toml"),
+                   AIRGAP_LEDGER=str(home / "ledger.jsonl"),
+                   AIRGAP_TRUSTED_KEYS=str(home / "trusted"), NO_COLOR="1")
+        return env
+
+    def run(self, title: str, side: str, *argv: str, expect: int = 0) -> Step:
+        """Run one command in the scratch folder and narrate it; stop the demo when it does
+        not exit as expected."""
+        step = Step(title, side, list(argv), expect)
+        command = [sys.executable, "-m", "airgap", *argv[1:]] if argv[0] == "airgap" else argv
+        started = time.monotonic()
+        done = subprocess.run(command, cwd=self.root, env=self.env(side), capture_output=True,
+                              text=True, check=False)
+        step.seconds = time.monotonic() - started
+        step.code, step.stdout = done.returncode, done.stdout
+        step.output = (done.stdout + done.stderr).strip()
+        self.steps.append(step)
+        self.narrate(step)
+        if not step.ok:
+            raise _Stop(step)
+        return step
+
+    def narrate(self, step: Step) -> None:
+        if self.fmt is Format.JSON:
+            return
+        console = out()
+        console.print(f"\n{len(self.steps):>2}. [{step.side}] {step.title}", markup=False,
+                      style="bold")
+        console.print(f"    $ {step.command}", markup=False)
+        for line in step.output.splitlines()[:8]:
+            console.print(f"      {line}", markup=False, style="dim")
+        verdict = "ok" if step.ok else f"FAILED: exit {step.code}, expected {step.expect}"
+        console.print(f"    -> {verdict}", markup=False, style="green" if step.ok else "red")
+
+    def say(self, text: str) -> None:
+        if self.fmt is Format.TEXT:
+            out().print(f"\n    {text}", markup=False, style="yellow")
+
+
+class _Stop(Exception):
+    def __init__(self, step: Step) -> None:
+        super().__init__(step.title)
+        self.step = step
+
+
+def demo(
+    devices: Annotated[int, typer.Option("--devices", min=1, max=10_000,
+                                         help="How many lab devices.")] = 5,
+    workdir: Annotated[Path | None, typer.Option(
+        "--workdir", help="Keep everything in this new folder (default: a temporary folder, "
+        "removed at the end).", show_default=False)] = None,
+    tamper: Annotated[str | None, typer.Option(
+        "--tamper", help="media: flip one byte of the outbound bundle on the USB; the demo "
+        "must stop at verify with exit 4.", show_default=False)] = None,
+    fmt: FormatOption = Format.TEXT,
+) -> None:
+    """Run the whole offline round trip with lab devices and a simulated CSSM, narrating
+    each command: devices save usage, validate, bundle and sign, write to a 'USB' folder,
+    verify on the internet side (its own keys and ledger), CSLU-style pack, simulated CSSM,
+    ACK bundle back, verify, import, diff before/after, reconcile, deadlines, and the
+    ledgers of both hosts. Exit 0 only when every check passed."""
+    begin("demo", fmt)
+    if tamper is not None and tamper not in TAMPER_STEPS:
+        raise typer.BadParameter(f"{tamper!r}: choose from {', '.join(TAMPER_STEPS)}")
+    if workdir is not None and workdir.exists() and any(workdir.iterdir()):
+        raise InputError("refusing to run the demo in", workdir, "it is not empty")
+    root = (workdir or Path(tempfile.mkdtemp(prefix="airgap-demo-"))).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    run = Demo(root, fmt)
+    code = ExitCode.OK
+    try:
+        _round_trip(run, devices, tamper)
+    except _Stop as stop:
+        code = ExitCode(stop.step.code) if stop.step.code in set(ExitCode) else ExitCode.FINDINGS
+    finally:
+        if workdir is None:
+            shutil.rmtree(root, ignore_errors=True)
+    _finish(run, code, tamper, None if workdir is None else root)
+    raise typer.Exit(code)
+
+
+def _round_trip(run: Demo, devices: int, tamper: str | None) -> None:
+    for home in ("jump", "internet"):
+        config = run.root / home / ".config" / "airgap" / "config.toml"
+        config.parent.mkdir(parents=True)
+        config.write_text(LAB_CONFIG)
+    run.say("Two hosts, each with its own keys, trusted keys and ledger; both are training "
+            "hosts that accept the lab's simulated ACKs.")
+    run.run("the devices save their usage (lab fleet)", LAB, "airgap", "lab", "fleet",
+            "--devices", str(devices), "--out", "devices")
+    for side, home in ((JUMP, "jump"), (INTERNET, "internet")):
+        run.run("make this host's operator key", side, "airgap", "key", "generate",
+                "--out", f"{home}/keys/operator", "--no-passphrase")
+    names = {"jump": "Jump host operator", "internet": "Internet PC operator"}
+    for side, home in ((JUMP, "jump"), (INTERNET, "internet")):
+        for owner in (home, *(h for h in names if h != home)):
+            run.run(f"trust the {'own' if owner == home else 'other host' + chr(39) + 's'} "
+                    "operator key", side, "airgap", "key", "trust",
+                    f"{owner}/keys/operator.pub", "--name", names[owner], "--role", "operator",
+                    "--yes")
+    run.run("validate the usage files", JUMP, "airgap", "validate", "devices/usage", "--record")
+    created = run.run("bundle and sign them (outbound)", JUMP, "airgap", "bundle", "create",
+                      "outbound.tar.gz", "devices/usage", "--key", "jump/keys/operator.key")
+    found = re.search(r"bundle (AG\S+)", created.stdout)
+    outbound = found[1] if found else "?"
+    (run.root / "usb").mkdir()
+    run.run("copy to the USB stick, read back", JUMP, "airgap", "media", "write",
+            "outbound.tar.gz", "usb")
+    if tamper == "media":
+        target = run.root / "usb" / "outbound.tar.gz"
+        data = bytearray(target.read_bytes())
+        data[len(data) // 2] ^= 0x01
+        target.write_bytes(bytes(data))
+        run.say(f"TAMPER: flipped one bit of usb/outbound.tar.gz at byte {len(data) // 2}.")
+    run.run("scan the stick for anything unexpected", INTERNET, "airgap", "media", "scan", "usb")
+    run.run("verify the bundle: signature, manifest, files", INTERNET, "airgap", "bundle",
+            "verify", "usb/outbound.tar.gz")
+    run.run("extract it", INTERNET, "airgap", "bundle", "extract", "usb/outbound.tar.gz",
+            "internet/received")
+    _stock_checks(run)
+    usage = sorted(str(p.relative_to(run.root))
+                   for p in (run.root / "internet/received/data/usage").glob("*.xml"))
+    run.run("pack a CSLU-style upload archive", INTERNET, "airgap", "cslu", "pack",
+            "internet/upload.tar.gz", *usage, "--virtual-account", "LAB-PLANT")
+    run.run("record the upload to CSSM", INTERNET, "airgap", "ledger", "record", "--step",
+            "cssm.upload", "--material", "internet/upload.tar.gz", "--note", "lab CSSM")
+    run.run("CSSM answers (simulated)", LAB, "airgap", "lab", "cssm", "internet/upload.tar.gz",
+            "cssm")
+    acks = sorted(str(p.relative_to(run.root)) for p in (run.root / "cssm").glob("ACK_*"))
+    run.run("record the download from CSSM", INTERNET, "airgap", "ledger", "record", "--step",
+            "cssm.download", *[a for ack in acks for a in ("--product", ack)])
+    run.run("bundle the ACKs (inbound, answering the outbound bundle)", INTERNET, "airgap",
+            "bundle", "create", "inbound.tar.gz", *acks, "--direction", "inbound",
+            "--answers", outbound, "--key", "internet/keys/operator.key")
+    run.run("copy to the USB stick, read back", INTERNET, "airgap", "media", "write",
+            "inbound.tar.gz", "usb")
+    run.run("verify the ACK bundle", JUMP, "airgap", "bundle", "verify", "usb/inbound.tar.gz")
+    run.run("extract it", JUMP, "airgap", "bundle", "extract", "usb/inbound.tar.gz",
+            "jump/received")
+    for answer in sorted((run.root / "jump/received/data").rglob("ACK_*.tar.gz")):
+        run.run("unpack CSSM's ACK archive", JUMP, "airgap", "cslu", "unpack",
+                str(answer.relative_to(run.root)), "jump/acks")
+    run.run("validate the ACKs", JUMP, "airgap", "validate", "jump/acks")
+    _import(run)
+    run.run("did the import take effect?", JUMP, "airgap", "diff", "devices/before",
+            "devices/after")
+    run.run("reconcile reports, ACKs and devices", JUMP, "airgap", "reconcile", "devices/usage",
+            "jump/acks", "devices/after")
+    run.run("when must each device report next?", JUMP, "airgap", "deadlines", "devices/after",
+            "--today", _lab_today())
+    for side in (JUMP, INTERNET):
+        run.run("verify this host's audit ledger", side, "airgap", "ledger", "verify")
+
+
+def _lab_today() -> str:
+    from airgap.lab.fleet import LAB_NOW
+
+    return f"{LAB_NOW:%Y-%m-%d}"
+
+
+def _import(run: Demo) -> None:
+    """The devices' part, which no airgap command does: each device imports its ACK
+    (``license smart import``) and the operator saves its ``show license`` output again."""
+    after = run.root / "devices" / "after"
+    after.mkdir(parents=True)
+    for capture in sorted((run.root / "cssm" / "after").glob("*.txt")):
+        shutil.copyfile(capture, after / capture.name)
+    run.say("Each device imports its ACK (license smart import usbflash0:ACK_...) and shows "
+            "its state again: the lab's after-import captures are in devices/after/.")
+    run.run("record the import", JUMP, "airgap", "ledger", "record", "--step", "import.apply",
+            "--material", "usb/inbound.tar.gz", "--note", "ACKs imported on the lab devices")
+
+
+def _stock_checks(run: Demo) -> None:
+    """The same checks with stock tools, when they are installed: no airgap needed."""
+    if shutil.which("minisign"):
+        run.run("stock minisign checks the signature", INTERNET, "minisign", "-V", "-p",
+                "jump/keys/operator.pub", "-m", "usb/outbound.tar.gz")
+    else:
+        run.say("minisign is not installed: skipping the stock signature check.")
+    if shutil.which("sha256sum"):
+        run.run("stock sha256sum checks the manifest", INTERNET, "sh", "-c",
+                "cd internet/received && sha256sum -c --quiet manifest-sha256.txt")
+
+
+def _finish(run: Demo, code: ExitCode, tamper: str | None, kept: Path | None) -> None:
+    passed = code == ExitCode.OK
+    summary = {"passed": passed, "steps": len(run.steps), "tamper": tamper,
+               "stopped_at": None if passed else run.steps[-1].title,
+               "workdir": str(kept) if kept else None,
+               "seconds": round(sum(s.seconds for s in run.steps), 2)}
+    if run.fmt is Format.JSON:
+        emit_json(passed, [s.to_dict() for s in run.steps], summary=summary)
+        return
+    if passed:
+        out().print(f"\ndemo passed: {len(run.steps)} steps in {summary['seconds']} s"
+                    + (f"; everything is in {kept}" if kept else ""), markup=False, style="bold")
+    else:
+        err().print(f"demo stopped at step {len(run.steps)} ({run.steps[-1].title}) with exit "
+                    f"{int(code)}" + (f"; everything is in {kept}" if kept else ""),
+                    markup=False, style="bold red")

@@ -1,0 +1,137 @@
+"""``airgap diff BEFORE AFTER``: what changed, and whether an ACK import took effect."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from airgap.cli.output import Format, FormatOption, begin, emit_json, err, out
+from airgap.errors import ExitCode, InputError, worst
+
+if TYPE_CHECKING:
+    from airgap.state.evidence import Evidence
+
+TzOption = Annotated[list[str] | None, typer.Option(
+    "--tz", help="How to turn a capture's time-zone label into UTC, e.g. PDT=-07:00 "
+    "(repeatable). Without it only UTC times are converted.", show_default=False)]
+
+
+def diff(
+    before: Annotated[str, typer.Argument(help="Captures, usage files or an ACK before.")],
+    after: Annotated[str, typer.Argument(help="The same kind of files after.")],
+    exit_code: Annotated[bool, typer.Option(
+        "--exit-code", help="Exit 1 when anything differs, not only on a failing verdict.")]
+    = False,
+    tz: TzOption = None,
+    fmt: FormatOption = Format.TEXT,
+) -> None:
+    """Compare two sides and say what changed.
+
+    Captures before and after an import: per device the policy, last ACK received, next ACK
+    deadline, trust codes, report states and licenses that changed, and a verdict: took
+    effect, partly, not applied (exit 1) or unknown. Two usage files or folders: reports
+    added and removed by (UDI, report id). Two ACKs: what differs. An ACK against captures or
+    usage files: whether it belongs to those devices and whether it is older than the last
+    ACK they received (compare with captures taken before the import).
+    """
+    from airgap.state import diff as diffs
+    from airgap.state.devices import group
+    from airgap.state.evidence import load
+    from airgap.state.times import parse_tz_options
+
+    begin("diff", fmt)
+    offsets = parse_tz_options(tz or [])
+    old, new = load([before], offsets), load([after], offsets)
+    codes: list[int] = [_problems(old), _problems(new)]
+    extra: dict[str, Any]
+    if old.states and new.states:
+        found = diffs.diff_devices(group(old.states), group(new.states))
+        verdict = diffs.overall(found)
+        extra = {"mode": "states", "verdict": verdict}
+        results = [d.to_dict() for d in found]
+        codes.append(ExitCode.FINDINGS if verdict in diffs.FAILING else ExitCode.OK)
+        differs = any(d.changes for d in found)
+    elif old.usage and new.usage:
+        changes = diffs.diff_reports(old.exported, new.exported)
+        extra, results, differs = {"mode": "usage"}, [c.to_dict() for c in changes], bool(changes)
+    elif _only_acks(old) and _only_acks(new):
+        changes = diffs.diff_acks(old.acks[0][1], new.acks[0][1])
+        extra, results, differs = {"mode": "acks"}, [c.to_dict() for c in changes], bool(changes)
+    elif _only_acks(old) != _only_acks(new) and _has_devices(new if _only_acks(old) else old):
+        acks, device_side = (old, new) if _only_acks(old) else (new, old)
+        devices = group(device_side.states)
+        checks = [(path, diffs.check_ack(ack, devices, device_side.exported))
+                  for path, ack in acks.acks]
+        extra = {"mode": "ack-against-devices"}
+        results = [{"ack": path, **check.to_dict()} for path, check in checks]
+        bad = any(c.belongs is False or c.stale for _, c in checks)
+        codes.append(ExitCode.FINDINGS if bad else ExitCode.OK)
+        differs = bad
+    else:
+        raise InputError("nothing to compare", f"{before} and {after}",
+                         f"{_holds(old)} against {_holds(new)}",
+                         "give captures on both sides, usage files on both sides, two ACKs, "
+                         "or an ACK and the device's captures or usage files")
+    if exit_code and differs:
+        codes.append(ExitCode.FINDINGS)
+    code = worst(*codes)
+    if fmt is Format.JSON:
+        emit_json(code == ExitCode.OK, results, **extra)
+    else:
+        _print(extra, results)
+    raise typer.Exit(code)
+
+
+def _only_acks(side: Evidence) -> bool:
+    return bool(side.acks) and not side.states and not side.usage
+
+
+def _has_devices(side: Evidence) -> bool:
+    return bool(side.states or side.usage)
+
+
+def _holds(side: Evidence) -> str:
+    parts = [f"{len(side.states)} capture states" if side.states else "",
+             f"{len(side.usage)} usage files" if side.usage else "",
+             f"{len(side.acks)} ACKs" if side.acks else ""]
+    return ", ".join(p for p in parts if p) or "nothing airgap can compare"
+
+
+def _problems(side: Evidence) -> int:
+    for problem in side.problems:
+        err().print(f"error: {problem.reason}: {problem.path}", markup=False, style="bold red")
+    return side.exit_code
+
+
+def _print(extra: dict[str, Any], results: list[dict[str, Any]]) -> None:
+    console = out()
+    mode = extra["mode"]
+    if mode == "states":
+        for device in results:
+            console.print(f"{device['device']}: {device['verdict']}", markup=False, style="bold")
+            for line in device["evidence"]:
+                console.print(f"  evidence: {line}", markup=False)
+            for change in device["changes"]:
+                console.print(f"  {change['field']}: {_short(change['before'])} -> "
+                              f"{_short(change['after'])}", markup=False)
+        console.print(f"verdict: {extra['verdict']}", markup=False, style="bold")
+    elif mode == "ack-against-devices":
+        for check in results:
+            belongs = {True: "belongs to these devices", False: "belongs to NO device given",
+                       None: "names no device"}[check["belongs"]]
+            stale = " and is STALE" if check["stale"] else ""
+            console.print(f"{check['ack']}: {belongs}{stale}", markup=False, style="bold")
+            for line in check["evidence"]:
+                console.print(f"  {line}", markup=False)
+    else:
+        for change in results:
+            console.print(f"{change['field']}: {_short(change['before'])} -> "
+                          f"{_short(change['after'])}", markup=False)
+        if not results:
+            console.print("no differences", markup=False)
+
+
+def _short(value: Any) -> str:
+    text = "none" if value is None else str(value)
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -1,0 +1,175 @@
+"""``airgap reconcile`` and ``airgap deadlines``: what came back, and what is due when."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from airgap.cli.output import Format, FormatOption, begin, emit_json, err, note, out, plural
+from airgap.errors import AirgapError, ExitCode, worst
+
+if TYPE_CHECKING:
+    from airgap.state.deadlines import DeviceDeadlines, DueDate
+    from airgap.state.evidence import Evidence
+    from airgap.state.reconcile import Reconciliation
+
+PathsArgument = Annotated[list[str], typer.Argument(
+    help="Usage files, ACKs, 'show license' captures, archives, bundles and folders.")]
+
+
+class OptionError(AirgapError):
+    """A flag value that cannot be read (exit 2)."""
+
+    exit_code = ExitCode.USAGE
+
+
+def _load(paths: list[str], tz: dict[str, Any] | None = None) -> Evidence:
+    """Everything under ``paths``; problems and skipped files are told on stderr."""
+    from airgap import config
+    from airgap.state import evidence
+
+    found = evidence.load(paths, tz, config.load()["exclude"])
+    for skipped in found.skipped:
+        note(f"skipped {skipped.path}: {skipped.reason}")
+    for problem in found.problems:
+        err().print(f"error: {problem.reason}: {problem.path}", markup=False, style="bold red")
+        if problem.hint:
+            note(f"hint: {problem.hint}")
+    return found
+
+
+def _extra(found: Evidence) -> dict[str, Any]:
+    return {"problems": [{"path": p.path, "error": p.reason, "exit_code": int(p.code)}
+                         for p in found.problems],
+            "skipped": [{"path": s.path, "reason": s.reason} for s in found.skipped]}
+
+
+def reconcile(paths: PathsArgument, fmt: FormatOption = Format.TEXT) -> None:
+    """Per device: reports exported, acknowledged and outstanding; foreign and stale ACKs;
+    reports exported twice; devices that never reported.
+
+    A report is (UDI, report id). It counts as acknowledged when a capture shows it in
+    state ACK or an ACK is named ACK_<usage file name> (seen), or when an ACK's RUM ACK
+    data lists it (inferred: those keys are not public). Exit 1 when anything is
+    outstanding, foreign, stale or exported twice; 0 when all is reconciled.
+    """
+    from airgap.state.reconcile import reconcile as match
+
+    begin("reconcile", fmt)
+    found = _load(paths)
+    result = match(found)
+    code = worst(found.exit_code, ExitCode.OK if result.ok else ExitCode.FINDINGS)
+    if fmt is Format.JSON:
+        emit_json(code == ExitCode.OK, [d.to_dict() for d in result.devices],
+                  counts=result.counts(), findings=[f.to_dict() for f in result.findings],
+                  **_extra(found))
+    else:
+        _print_reconciliation(result)
+    raise typer.Exit(code)
+
+
+def _print_reconciliation(result: Reconciliation) -> None:
+    console = out()
+    width = max((len(d.device) for d in result.devices), default=6)
+    console.print(f"{'DEVICE':<{width}}  EXPORTED  ACKED  OUTSTANDING  HOSTNAME", markup=False)
+    for d in result.devices:
+        acked = sum(r.acknowledged for r in d.reports)
+        inferred = sum(r.inferred for r in d.reports)
+        shown = f"{acked}" + (f" ({inferred}~)" if inferred else "")
+        console.print(f"{d.device:<{width}}  {len(d.reports):>8}  {shown:>5}  "
+                      f"{len(d.outstanding):>11}  {d.hostname or '-'}", markup=False)
+    if result.findings:
+        console.print("findings:", markup=False)
+    for f in result.findings:
+        ids = f" reports {', '.join(map(str, f.report_ids))}" if f.report_ids else ""
+        where = f" in {f.path}" if f.path and f.kind != "outstanding" else ""
+        console.print(f"  {f.kind}: {f.device or '-'}{ids}{where}: {f.message}", markup=False)
+        for line in f.evidence:
+            console.print(f"    {line}", markup=False)
+    c = result.counts()
+    console.print(
+        f"{plural(c['devices'], 'device')}, {c['exported']} reports exported, "
+        f"{c['acknowledged']} acknowledged ({c['inferred']} inferred only, marked ~), "
+        f"{c['outstanding']} outstanding, {plural(c['foreign-ack'], 'foreign ACK')}, "
+        f"{plural(c['stale-ack'], 'stale ACK')}, {c['exported-twice']} exported twice, "
+        f"{c['never-reported']} never reported", markup=False)
+
+
+def _today(value: str | None) -> date:
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise OptionError("invalid --today value", value, "expected YYYY-MM-DD") from None
+
+
+def deadlines(
+    paths: PathsArgument,
+    today: Annotated[str | None, typer.Option(
+        "--today", help="The date to count from, YYYY-MM-DD (default: today).",
+        show_default=False)] = None,
+    warn_days: Annotated[int, typer.Option(
+        "--warn-days", min=0, help="A date this many days away or less is 'due'.")] = 14,
+    tz: Annotated[list[str] | None, typer.Option(
+        "--tz", help="What a capture's time-zone label means, LABEL=OFFSET, e.g. "
+        "PDT=-07:00 (repeatable); other labels are used as local time.",
+        show_default=False)] = None,
+    fmt: FormatOption = Format.TEXT,
+) -> None:
+    """When each device must next report and get an ACK, most urgent first.
+
+    The ACK-by date is the device's own 'Next ACK deadline' when a capture shows it; else
+    an estimate from the policy in force (the device's, the newest imported one, or the
+    default table) and the last ACK received, labelled with the rule it used. Status:
+    overdue (before today), due (within --warn-days), ok, unknown (no date). Exit 1 when
+    any device is overdue or due.
+    """
+    from airgap.state import deadlines as core
+    from airgap.state.times import parse_tz_options
+
+    begin("deadlines", fmt)
+    day = _today(today)
+    zones = parse_tz_options(tz or [])
+    found = _load(paths, zones)
+    result = core.deadlines(found.states, day, warn_days, found.acks)
+    counts = core.counts(result)
+    failing = any(item.status in core.FAILING for item in result)
+    code = worst(found.exit_code, ExitCode.FINDINGS if failing else ExitCode.OK)
+    if fmt is Format.JSON:
+        emit_json(code == ExitCode.OK, [item.to_dict() for item in result],
+                  today=day.isoformat(), warn_days=warn_days, counts=counts, **_extra(found))
+    else:
+        _print_deadlines(result, counts, warn_days)
+    raise typer.Exit(code)
+
+
+def _due(due: DueDate | None) -> str:
+    if due is None:
+        return "-"
+    marks = [m for m, on in (("est", due.estimate), ("local", due.local_time)) if on]
+    return due.date.isoformat() + (f" {','.join(marks)}" if marks else "")
+
+
+def _print_deadlines(result: list[DeviceDeadlines], counts: dict[str, int],
+                     warn_days: int) -> None:
+    console = out()
+    width = max((len(d.device) for d in result), default=6)
+    console.print(f"{'STATUS':<8} {'DAYS':>5}  {'ACK BY':<20}  {'REPORT BY':<20}  "
+                  f"{'DEVICE':<{width}}  HOSTNAME", markup=False)
+    for d in result:
+        days = "-" if d.days_left is None else str(d.days_left)
+        console.print(f"{d.status:<8} {days:>5}  {_due(d.ack_by):<20}  {_due(d.report_by):<20}  "
+                      f"{d.device:<{width}}  {d.hostname or '-'}", markup=False)
+    dates = [due for d in result for due in (d.ack_by, d.report_by) if due is not None]
+    if any(due.estimate for due in dates):
+        console.print("est: an estimate, not the device's own date (--format json gives the "
+                      "rule)", markup=False)
+    if any(due.local_time for due in dates):
+        console.print("local: a local time with no known offset, used as printed (see --tz)",
+                      markup=False)
+    console.print(f"{counts['overdue']} overdue, {counts['due']} due within "
+                  f"{plural(warn_days, 'day')}, {counts['ok']} ok, {counts['unknown']} unknown",
+                  markup=False)

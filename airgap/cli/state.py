@@ -1,0 +1,117 @@
+"""``airgap state``: ``show license`` captures read into device states."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from airgap.cli.output import Format, FormatOption, begin, emit_json, err, note, out, plural
+from airgap.errors import ExitCode, worst
+
+if TYPE_CHECKING:
+    from airgap.state.model import DeviceState
+
+
+def state(
+    paths: Annotated[list[str], typer.Argument(help="Capture files and folders.")],
+    tz: Annotated[list[str] | None, typer.Option(
+        "--tz", metavar="LABEL=OFFSET", help="What a time-zone label the device prints means, "
+        "e.g. PDT=-07:00 or IST=+05:30 (repeatable). Times in other zones than UTC stay local "
+        "time without an offset unless given here.", show_default=False)] = None,
+    fmt: FormatOption = Format.TEXT,
+) -> None:
+    """Read 'show license ...' captures (status, summary, usage, all, tech support, rum id,
+    udi, history message, eventlog) into device states: UDI, policy, ACK times and deadline,
+    transport, trust codes, licenses, RUM report states, history, and the lines not understood.
+
+    One state per command in a capture; a file may hold a whole session. A named file that is
+    no capture exits 3; such files met while walking a folder are skipped with a note.
+    """
+    from airgap import config, inputs
+    from airgap.state.parse import parse_capture
+    from airgap.state.times import parse_tz_options
+
+    begin("state", fmt)
+    zones = parse_tz_options(tz or [])
+    settings = config.load()
+    results: list[dict[str, Any]] = []
+    problems: list[dict[str, str]] = []
+    skipped: list[dict[str, str]] = []
+    codes: list[int] = [ExitCode.OK]
+    for entry in inputs.walk(paths, settings["exclude"]):
+        reason, code = _refusal(entry)
+        if reason is None and isinstance(entry, inputs.Item):
+            try:
+                text = entry.read().decode("utf-8", errors="replace")
+            except OSError as exc:
+                reason, code = f"cannot read: {exc.strerror or exc}", ExitCode.CANNOT_RUN
+            else:
+                states = parse_capture(text, entry.path, zones)
+                results += [s.to_dict() for s in states]
+                if fmt is Format.TEXT:
+                    for s in states:
+                        _print(s)
+                continue
+        if code == ExitCode.OK:
+            skipped.append({"path": entry.path, "reason": reason or ""})
+            note(f"skipped {entry.path}: {reason}")
+            continue
+        problems.append({"path": entry.path, "error": reason or ""})
+        codes.append(code)
+        err().print(f"error: {reason}: {entry.path}", markup=False, style="bold red")
+    code = worst(*codes)
+    if fmt is Format.JSON:
+        emit_json(code == ExitCode.OK, results, skipped=skipped, errors=problems)
+    raise typer.Exit(code)
+
+
+def _refusal(entry: Any) -> tuple[str | None, int]:
+    """Why an entry is not read, and the exit code (OK when it is only skipped)."""
+    from airgap import inputs
+
+    if isinstance(entry, inputs.Skipped):
+        return entry.reason, ExitCode.OK
+    if isinstance(entry, inputs.Problem):
+        return entry.reason, entry.code
+    if entry.sniff.family == "capture":
+        return None, ExitCode.OK
+    reason = "not a 'show license' capture"
+    return reason, ExitCode.CANNOT_RUN if entry.named else ExitCode.OK
+
+
+def _when(stamp: dict[str, Any] | None, name: str) -> str | None:
+    if not stamp:
+        return None
+    return stamp.get(name) or stamp.get(f"{name}_raw")
+
+
+def _print(s: DeviceState) -> None:
+    console = out()
+    console.print(f"{s.path}: {s.kind}", markup=False, style="bold")
+
+    def line(label: str, text: str | None) -> None:
+        if text:
+            console.print(f"  {label}: {text}", markup=False)
+
+    data = s.to_dict()
+    line("device", f"{s.udi.pid} {s.udi.sn}" if s.udi else None)
+    line("hostname", s.hostname)
+    if s.policy:
+        installed = _when(data["policy"], "installed_on")
+        ack = {True: "ACK required", False: "no ACK required", None: None}[s.policy.ack_required]
+        details = ", ".join(x for x in (f"installed {installed}" if installed else None, ack) if x)
+        line("policy", f"{s.policy.name or '(no name)'}" + (f" ({details})" if details else ""))
+    usage = data["usage_reporting"]
+    if usage:
+        line("last ACK", _when(usage, "last_ack_received") or "none")
+        line("next ACK deadline", _when(usage, "next_ack_deadline") or "none")
+    line("transport", " ".join(x for x in (s.transport_type, s.transport_url) if x))
+    line("trust codes", ", ".join(f"{t.role or 'installed'} {t.udi.sn}" for t in s.trust_codes))
+    line("licenses", ", ".join(f"{lic.name} x{lic.count}" if lic.count is not None else lic.name
+                               for lic in s.licenses))
+    states = Counter(r.state or "?" for r in s.reports)
+    line("reports", ", ".join(f"{n} {name}" for name, n in sorted(states.items())))
+    line("history", plural(len(s.history), "entry", "entries") if s.history else None)
+    console.print(f"  unparsed lines: {len(s.unparsed_lines)}", markup=False)

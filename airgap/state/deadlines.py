@@ -1,0 +1,335 @@
+"""When each device must next report and next get an ACK (DESIGN.md ``airgap deadlines``).
+
+A device's own "Next ACK deadline" wins over anything computed (FORMATS.md 2). Without one,
+the ACK-by date is estimated from the policy in force: the policy the device shows, else the
+newest policy imported for it, else the default table of FORMATS.md, and from the last ACK it
+received (plus the smallest non-zero reporting frequency) or, with none, from the policy's
+install time (plus the smallest non-zero first-report days). Every computed date says it is an
+estimate and which rule made it. Dates compare by calendar date; a local time whose offset is
+unknown is used as printed and flagged ``local_time``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from airgap.formats.common import Udi
+from airgap.formats.imports import ImportFile
+from airgap.formats.imports import Policy as ImportedPolicy
+from airgap.state.devices import Device, group
+from airgap.state.model import DeviceState, Stamp
+
+OVERDUE, DUE, OK, UNKNOWN = "overdue", "due", "ok", "unknown"
+STATUSES = (OVERDUE, DUE, OK, UNKNOWN)  # most urgent first
+FAILING = (OVERDUE, DUE)  # statuses that make ``airgap deadlines`` exit 1
+WARN_DAYS = 14
+
+# The default policy of FORMATS.md 2 (the seed product guide): only the last resort.
+DEFAULT_FIRST_REPORT_DAYS = (90, 90, 365, 90)
+DEFAULT_REPORTING_FREQUENCY_DAYS = (90, 90, 0, 90)
+_IMPORTED_KIND = {"subscription": "unenforced_subscription", "perpetual": "unenforced_perpetual",
+                  "enforced": "enforced", "export": "export"}
+
+
+@dataclass(frozen=True)
+class Moment:
+    """A time read from a device or a file: aware when its offset is known, else naive."""
+
+    when: datetime
+    local_time: bool  # no offset known: used as printed
+
+    @classmethod
+    def of(cls, stamp: Stamp | None) -> Moment | None:
+        """The moment a stamp's ISO form names, or None when it has none."""
+        return cls.parse(stamp.iso) if stamp else None
+
+    @classmethod
+    def parse(cls, text: str | None) -> Moment | None:
+        """Read ISO 8601 (``Z``, an offset, or none); None when it is not ISO 8601."""
+        if not text:
+            return None
+        try:
+            when = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        return cls(when, when.tzinfo is None)
+
+    def iso(self) -> str:
+        """ISO 8601 in the form the device's stamps use: ``Z`` for UTC, else as known."""
+        if self.when.tzinfo is not None and self.when.utcoffset() == timedelta(0):
+            return self.when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return self.when.isoformat()
+
+    def plus(self, days: int) -> Moment:
+        """The same wall-clock time ``days`` later."""
+        return Moment(self.when + timedelta(days=days), self.local_time)
+
+
+@dataclass(frozen=True)
+class DueDate:
+    """One date a device must meet: when, where it came from, and by which rule."""
+
+    date: date
+    time: str  # ISO 8601 as known: the device's own, or computed in the same form
+    source: str  # "device", "policy", "imported policy", "default table", "push interval"
+    estimate: bool
+    rule: str
+    local_time: bool
+    raw: str | None = None  # the device's text, for a date the device printed
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"date": self.date.isoformat(), "time": self.time, "raw": self.raw,
+                "source": self.source, "estimate": self.estimate, "rule": self.rule,
+                "local_time": self.local_time}
+
+
+@dataclass(frozen=True)
+class PolicyInForce:
+    """The reporting terms a date is computed from, and where they came from."""
+
+    name: str | None
+    source: str  # "policy", "imported policy" or "default table"
+    origin: str  # in words: "the device's policy", "policy in ACK_x.xml", ...
+    first_report_days: int | None  # smallest non-zero over the license kinds
+    reporting_frequency_days: int | None
+    ack_required: bool | None
+    installed_on: Moment | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"name": self.name, "source": self.source, "origin": self.origin,
+                "first_report_days": self.first_report_days,
+                "reporting_frequency_days": self.reporting_frequency_days,
+                "ack_required": self.ack_required,
+                "installed_on": self.installed_on.iso() if self.installed_on else None}
+
+
+@dataclass(frozen=True)
+class DeviceDeadlines:
+    """A device's next ACK-by and report-by dates and how urgent they are."""
+
+    device: str
+    udi: Udi | None
+    hostname: str | None
+    paths: tuple[str, ...]
+    status: str
+    days_left: int | None  # to the date the status rests on (negative when overdue)
+    basis: str | None  # "ack_by", "report_by", or None when there is no date
+    ack_by: DueDate | None
+    report_by: DueDate | None
+    policy: PolicyInForce
+    notes: tuple[str, ...] = ()
+
+    @property
+    def date(self) -> date | None:
+        """The date the status rests on."""
+        due = self.ack_by if self.basis == "ack_by" else self.report_by
+        return due.date if due else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: one result of ``airgap deadlines``."""
+        return {"device": self.device, "udi": self.udi.to_dict() if self.udi else None,
+                "hostname": self.hostname, "paths": list(self.paths), "status": self.status,
+                "days_left": self.days_left, "basis": self.basis,
+                "ack_by": self.ack_by.to_dict() if self.ack_by else None,
+                "report_by": self.report_by.to_dict() if self.report_by else None,
+                "policy": self.policy.to_dict(), "notes": list(self.notes)}
+
+
+def _smallest(days: Iterable[int | None]) -> int | None:
+    return min((d for d in days if d), default=None)
+
+
+def default_policy() -> PolicyInForce:
+    """FORMATS.md's default table: the last resort when no policy is known."""
+    return PolicyInForce(None, "default table", "the default table of FORMATS.md",
+                         _smallest(DEFAULT_FIRST_REPORT_DAYS),
+                         _smallest(DEFAULT_REPORTING_FREQUENCY_DAYS), True, None)
+
+
+def device_policy(state: DeviceState) -> PolicyInForce | None:
+    """The policy the device shows, when it shows its terms."""
+    policy = state.policy
+    if policy is None or not policy.attributes:
+        return None
+    terms = policy.attributes.values()
+    return PolicyInForce(policy.name, "policy", "the device's policy",
+                         _smallest(t.first_report_days for t in terms),
+                         _smallest(t.reporting_frequency_days for t in terms),
+                         policy.ack_required, Moment.of(policy.installed_on))
+
+
+def imported_policy(policy: ImportedPolicy, path: str) -> PolicyInForce:
+    """The terms of a policy found in an import file (its ``datestamp`` has no zone)."""
+    terms = [days for block, days in policy.terms.items() if block in _IMPORTED_KIND]
+    return PolicyInForce(policy.name, "imported policy", f"the policy in {path}",
+                         _smallest(t.get("firstTimeReport") for t in terms),
+                         _smallest(t.get("onGoingReporting") for t in terms),
+                         policy.ack_required, Moment.parse(policy.datestamp))
+
+
+def import_time(doc: ImportFile) -> Moment | None:
+    """When CSSM made an import file: its account info timestamp, else the SLAC's date stamp,
+    else the policy's date stamp (those two carry no zone)."""
+    stamp = next((a.timestamp_ms for a in doc.account_infos if a.timestamp_ms is not None), None)
+    if stamp is not None:
+        return Moment(datetime.fromtimestamp(stamp / 1000, UTC), False)
+    for text in [a.date_stamp for a in doc.authorizations] + [p.datestamp for p in doc.policies]:
+        if (found := Moment.parse(text)) is not None:
+            return found
+    return None
+
+
+def _sort_time(moment: Moment | None) -> datetime:
+    if moment is None:
+        return datetime.min
+    return moment.when.replace(tzinfo=None) if moment.local_time else \
+        moment.when.astimezone(UTC).replace(tzinfo=None)
+
+
+def imported_policies(imports: Iterable[tuple[str, ImportFile]]
+                      ) -> tuple[dict[Udi, PolicyInForce], PolicyInForce | None]:
+    """The newest imported policy per device whose SLAC ``<udi>`` the import names (SEEN
+    evidence only), and the newest one of the files that name no device."""
+    newest: dict[Udi | None, tuple[tuple[datetime, str], PolicyInForce]] = {}
+    for path, doc in imports:
+        if not doc.policies:
+            continue
+        order = (_sort_time(import_time(doc)), path)
+        policy = imported_policy(doc.policies[-1], path)
+        named: list[Udi | None] = [a.udi for a in doc.authorizations if a.udi is not None]
+        for udi in named or [None]:
+            if udi not in newest or newest[udi][0] < order:
+                newest[udi] = (order, policy)
+    anyone = newest.pop(None, None)
+    return ({udi: p for udi, (_, p) in newest.items() if udi is not None},
+            anyone[1] if anyone else None)
+
+
+def ack_by(state: DeviceState, policy: PolicyInForce) -> tuple[DueDate | None, list[str]]:
+    """The device's next ACK deadline, or an estimate from the policy in force, and notes."""
+    usage = state.usage_reporting
+    deadline = usage.next_ack_deadline if usage else None
+    notes: list[str] = []
+    if (shown := Moment.of(deadline)) is not None and deadline is not None:
+        return DueDate(shown.when.date(), shown.iso(), "device", False,
+                       "the device's own Next ACK deadline", shown.local_time, deadline.raw), notes
+    if deadline is not None:
+        notes.append(f"cannot read the Next ACK deadline {deadline.raw!r}")
+    if policy.ack_required is False:
+        return None, [*notes, f"{policy.origin} requires no ACK"]
+    last = Moment.of(usage.last_ack_received if usage else None)
+    if last is not None and usage is not None and usage.last_ack_received is not None:
+        days = policy.reporting_frequency_days
+        if days is None:
+            return None, [*notes, f"{policy.origin} sets no reporting frequency"]
+        due = last.plus(days)
+        rule = (f"last ACK received ({usage.last_ack_received.raw}) + {days} days, the smallest "
+                f"non-zero reporting frequency of {policy.origin}")
+        return DueDate(due.when.date(), due.iso(), policy.source, True, rule,
+                       due.local_time), notes
+    if policy.installed_on is None:
+        return None, [*notes, f"no last ACK received and no install time for {policy.origin}"]
+    days = policy.first_report_days
+    if days is None:
+        return None, [*notes, f"{policy.origin} sets no first report requirement"]
+    due = policy.installed_on.plus(days)
+    rule = (f"no ACK received yet: policy installed on {policy.installed_on.iso()} + {days} "
+            f"days, the smallest non-zero first report requirement of {policy.origin}")
+    return DueDate(due.when.date(), due.iso(), policy.source, True, rule, due.local_time), notes
+
+
+def report_by(state: DeviceState) -> DueDate | None:
+    """The device's next report push, or the last one plus the push interval."""
+    usage = state.usage_reporting
+    if usage is None:
+        return None
+    if (shown := Moment.of(usage.next_report_push)) is not None and usage.next_report_push:
+        return DueDate(shown.when.date(), shown.iso(), "device", False,
+                       "the device's own Next report push", shown.local_time,
+                       usage.next_report_push.raw)
+    last = Moment.of(usage.last_report_push)
+    days = usage.reporting_push_interval_days
+    if last is None or not days or usage.last_report_push is None:
+        return None
+    due = last.plus(days)
+    rule = f"last report push ({usage.last_report_push.raw}) + {days} days, the push interval"
+    return DueDate(due.when.date(), due.iso(), "push interval", True, rule, due.local_time)
+
+
+def status(due: date | None, today: date, warn_days: int = WARN_DAYS) -> str:
+    """``overdue`` before today, ``due`` within ``warn_days``, ``ok`` later, ``unknown``."""
+    if due is None:
+        return UNKNOWN
+    if due < today:
+        return OVERDUE
+    return DUE if (due - today).days <= warn_days else OK
+
+
+def device_deadlines(device: Device, today: date, warn_days: int = WARN_DAYS,
+                     imported: PolicyInForce | None = None) -> DeviceDeadlines:
+    """One device's dates and status; ``imported`` is the newest policy imported for it."""
+    state = device.state
+    policy = device_policy(state) or imported or default_policy()
+    ack, notes = ack_by(state, policy)
+    report = report_by(state)
+    basis = "ack_by" if ack else "report_by" if report else None
+    due = ack or report
+    return DeviceDeadlines(
+        device.key, device.udi, state.hostname, device.paths,
+        status(due.date if due else None, today, warn_days),
+        (due.date - today).days if due else None, basis, ack, report, policy, tuple(notes))
+
+
+def _urgency(item: DeviceDeadlines) -> tuple[int, date, str]:
+    return (STATUSES.index(item.status), item.date or date.max, item.device)
+
+
+def _newness(state: DeviceState) -> tuple[datetime, datetime]:
+    usage = state.usage_reporting
+    return (_sort_time(Moment.of(usage.last_ack_received if usage else None)),
+            _sort_time(Moment.of(usage.last_report_push if usage else None)))
+
+
+def current(states: Iterable[DeviceState]) -> list[Device]:
+    """The devices of ``states`` (grouped as ``devices.group`` does), each showing the usage
+    reporting and policy of its newest capture: the one with the latest last ACK received,
+    then the latest report push. Captures from before and after an import often meet, and
+    the first one to say something is not always the newest."""
+    states = list(states)
+    by_path: dict[str, list[DeviceState]] = {}
+    for state in states:
+        by_path.setdefault(state.path or "", []).append(state)
+    devices = []
+    for device in group(states):
+        own = [s for p in device.paths for s in by_path.get(p, [])
+               if s.usage_reporting is not None and s.udi in (None, device.udi)]
+        if len(own) > 1:
+            newest = max(own, key=_newness)  # max keeps the first of equals
+            device = replace(device, state=replace(
+                device.state, usage_reporting=newest.usage_reporting,
+                policy=newest.policy or device.state.policy))
+        devices.append(device)
+    return devices
+
+
+def deadlines(states: Iterable[DeviceState], today: date, warn_days: int = WARN_DAYS,
+              imports: Sequence[tuple[str, ImportFile]] = ()) -> list[DeviceDeadlines]:
+    """Every device's dates, most urgent first: overdue, then by date, unknown last."""
+    per_device, general = imported_policies(imports)
+    found = [device_deadlines(d, today, warn_days,
+                              per_device.get(d.udi, general) if d.udi else general)
+             for d in current(states)]
+    return sorted(found, key=_urgency)
+
+
+def counts(found: Iterable[DeviceDeadlines]) -> dict[str, int]:
+    """How many devices have each status."""
+    totals = dict.fromkeys(STATUSES, 0)
+    for item in found:
+        totals[item.status] += 1
+    return totals

@@ -1,0 +1,260 @@
+"""``show license ...`` captures read into :class:`~airgap.state.model.DeviceState`.
+
+A capture file may hold one command's output or a whole session: prompt lines, several
+commands, ``Load for five secs`` banners. :func:`parse_capture` splits it on the command lines
+(``host#show license ...``) and gives one state per command; a capture with no command line is
+one state of the kind its headings show. Nothing here raises on odd input: lines this module
+does not know are kept, in order, in ``unparsed_lines``, and a missing section leaves its
+fields None.
+
+The commands of one file come from one session on one device, so a state that does not name
+its device (``show license status`` does not) takes the UDI and host name another command of
+the same file shows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from airgap.formats import showcli
+from airgap.formats.common import Udi
+from airgap.state import parse_blocks as blocks
+from airgap.state.model import DeviceState, HistoryEntry, License, Report, TrustCode
+from airgap.state.parse_blocks import Builder
+from airgap.state.sections import Node
+from airgap.state.sections import parse as parse_tree
+from airgap.state.times import Zones, search_time, split_time_prefix
+
+UNKNOWN_KIND = "unknown"
+MAX_DEPTH = 20  # titles nested deeper than this are left unread (real output nests 2)
+
+_SEPARATORS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+_PROMPT = re.compile(r"^(?P<host>[\w.\-()/:]+)[#>]")
+_BARE_PROMPT = re.compile(r"^[\w.\-()/:]+[#>]\s*$")
+_UNDERLINE = re.compile(r"^\s*[=\-]{3,}\s*$")
+_EVENT = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d")
+_SYSLOG = re.compile(r"%(?P<category>[A-Z][A-Z0-9_]*-\d-[A-Z0-9_]+)\s*:\s*(?P<message>.*)$")
+_TRUST_DATA = re.compile(r"^P:(?P<pid>[^,\s]+),S:(?P<sn>[^:\s]+):\s*(?P<rest>.*)$")
+_HEADERS = {
+    "license": re.compile(r"^License\s+Entitlement Tag\s+Count\s+Status", re.I),
+    "report": re.compile(r"^Report Id,\s*State,\s*Flag,\s*Feature Name", re.I),
+    "udi": re.compile(r"^SlotID\s+PID\s+SN\s+UDI", re.I),
+}
+_LICENSE_ROW = re.compile(
+    r"^(?P<name>\S.*?)\s+\((?P<tag>.*)\)\s+(?P<count>\d+)\s+(?P<status>\S.*?)\s*$")
+_REPORT_ROW = re.compile(
+    r"^(?P<id>\d+)\s+(?P<state>[A-Z_]+)\s+(?P<flag>\S+)(?:\s+(?P<feature>\S.*?))?\s*$")
+
+# Titles of underlined sections (and a few bare title lines) whose content is read here.
+HEADINGS = frozenset({
+    "smart licensing status", "license usage", "product information",
+    "smart licensing tech support info", "smart licensing usage report",
+    "smart licensing usage report detail", "**** event log ****", "no eventlog found.",
+    "message history (oldest to newest)", "import message history (oldest to newest)",
+})
+# Underlined sections of ``all`` and ``tech support`` that are known but not modelled.
+IGNORED_REGIONS = frozenset({
+    "agent version", "upcoming scheduled jobs", "communication statistics",
+    "license certificates", "ha info", "reservation info", "usage report summary",
+    "telemetry report summary", "device telemetry report summary", "other info",
+    "platform provided mapping table", "license authorizations",
+})
+HISTORY_REGIONS = frozenset({"message history (oldest to newest)",
+                             "import message history (oldest to newest)"})
+
+
+@dataclass(frozen=True)
+class _Segment:
+    """The lines of one command's output, the prompt's host name and the command's kind."""
+
+    kind: str
+    hostname: str | None
+    lines: list[str]
+
+
+def parse_capture(text: str, path: str | None = None, tz: Zones | None = None) -> list[DeviceState]:
+    """One DeviceState per ``show license`` command in ``text`` (none for blank text).
+
+    ``tz`` maps a time-zone label the device prints to its offset east of UTC
+    (``{"PDT": timedelta(hours=-7)}``, see :func:`airgap.state.times.parse_tz`); times in
+    other zones than UTC stay local time without an offset.
+    """
+    builders = [_read(segment, tz) for segment in _segments(_lines(text))]
+    return _finish(builders, path)
+
+
+def _lines(text: str) -> list[str]:
+    """Lines split on CRLF, CR or LF only; other line separators become spaces."""
+    lines = _SEPARATORS.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n")).split("\n")
+    return [line.replace("\x00", "") for line in lines]
+
+
+def _segments(lines: list[str]) -> list[_Segment]:
+    text = "\n".join(lines)
+    if not text.strip():
+        return []
+    commands = showcli.commands_in(text)
+    if not commands:
+        return [_Segment(showcli.capture_kind(text) or UNKNOWN_KIND, None, lines)]
+    segments = []
+    for index, (number, kind) in enumerate(commands):
+        end = commands[index + 1][0] - 1 if index + 1 < len(commands) else len(lines)
+        body = lines[number:end]
+        if index == 0:
+            body = lines[:number - 1] + body  # what came before the first command line
+        prompt = _PROMPT.match(lines[number - 1].strip())
+        segments.append(_Segment(kind, prompt["host"] if prompt else None, body))
+    return segments
+
+
+def _read(segment: _Segment, tz: Zones | None) -> tuple[Builder, Node]:
+    tree = parse_tree("\n".join(segment.lines))
+    builder = Builder(segment.kind, segment.lines, tz=tz, hostname=segment.hostname)
+    _Walker(builder).visit(tree.children)
+    return builder, tree
+
+
+class _Walker:
+    """Walks the top of a tree: underlined sections, tables, event lines, labelled blocks."""
+
+    def __init__(self, builder: Builder) -> None:
+        self.b = builder
+        self.region: str | None = None
+        self.table: str | None = None
+        self.depth = 0
+
+    def visit(self, nodes: Iterable[Node]) -> None:
+        if self.depth > MAX_DEPTH:
+            return  # no real output nests titles this deep; what is left stays unparsed
+        self.depth += 1
+        for node in nodes:
+            self.node(node)
+        self.depth -= 1
+
+    def node(self, node: Node) -> None:
+        if self._line(node):
+            return
+        self.table = None
+        label = node.label.lower()
+        if label in HEADINGS or self._underlined(node):  # summary's "License Usage:" too
+            self.region = label
+            if label in HEADINGS or label in IGNORED_REGIONS:
+                self.b.use(node)
+            self.visit(node.children)
+        elif self.region in IGNORED_REGIONS:
+            blocks.ignore(self.b, node)
+        elif self.region in HISTORY_REGIONS:
+            blocks.history_category(self.b, node)
+        elif label in blocks.SECTIONS:
+            blocks.SECTIONS[label](self.b, node)
+        elif label == "report id":
+            blocks.report_detail(self.b, node)
+        else:
+            blocks.license_block(self.b, node)  # or nothing known: left unparsed
+
+    def _underlined(self, node: Node) -> bool:
+        following = self.b.lines[node.line:node.line + 1]
+        return node.value is None and bool(following) and bool(_UNDERLINE.match(following[0]))
+
+    def _line(self, node: Node) -> bool:
+        """Lines read whole, whatever their labels: table rows, prompts, events, trust data."""
+        text = self.b.text(node)
+        header = next((name for name, pattern in _HEADERS.items() if pattern.match(text)), None)
+        if header is not None:
+            self.table = header
+            self.b.use(node)
+            self.visit(node.children)  # rows indented under the header
+            return True
+        if self.table is not None and _ROWS[self.table](self.b, text):
+            self.b.use(node, subtree=True)
+            return True
+        if self._prompt(text) or self._event(text) or self._trust_data(text):
+            self.b.use(node)
+            return True
+        return False
+
+    def _prompt(self, text: str) -> bool:
+        if not _BARE_PROMPT.match(text):
+            return False
+        self.b.hostname = self.b.hostname or text.rstrip("#> \t")
+        return True
+
+    def _event(self, text: str) -> bool:
+        syslog = _SYSLOG.search(text)
+        if syslog:
+            stamp = search_time(text[:syslog.start()], self.b.tz)
+            self.b.history.append(HistoryEntry(syslog["category"], syslog["message"], stamp))
+            return True
+        timed = split_time_prefix(text, self.b.tz) if _EVENT.match(text) else None
+        if timed is None:
+            return False
+        stamp, message = timed
+        self.b.history.append(HistoryEntry(message.split(" ", 1)[0] or None, message, stamp))
+        return True
+
+    def _trust_data(self, text: str) -> bool:
+        match = _TRUST_DATA.match(text)
+        if not match:
+            return False
+        if re.search(r"\bTrust Data INSTALLED\b", match["rest"], re.I):
+            code = TrustCode(Udi(match["pid"], match["sn"]))
+            if code not in self.b.trust_codes:  # both supervisors of one chassis print it
+                self.b.trust_codes.append(code)
+                self.b.add_udi(blocks.RANK_TRUST, code.udi)
+        return True
+
+
+def _license_row(b: Builder, text: str) -> bool:
+    match = _LICENSE_ROW.match(text)
+    if match:
+        b.licenses.append(License(match["name"], match["tag"] or None, int(match["count"]),
+                                  match["status"]))
+    return match is not None
+
+
+def _report_row(b: Builder, text: str) -> bool:
+    match = _REPORT_ROW.match(text)
+    if match:
+        b.reports.append(Report(int(match["id"]), match["state"], match["flag"],
+                                match["feature"]))
+    return match is not None
+
+
+def _udi_row(b: Builder, text: str) -> bool:
+    words = text.split()
+    if len(words) not in (3, 4) or (len(words) == 4 and words[-1] != f"{words[1]}:{words[2]}"):
+        return False
+    pid, sn = words[-3], words[-2]
+    b.add_udi(blocks.RANK_SLOT if words[0] == "*" else blocks.RANK_MEMBER, Udi(pid, sn))
+    return True
+
+
+_ROWS: dict[str, Callable[[Builder, str], bool]] = {
+    "license": _license_row, "report": _report_row, "udi": _udi_row}
+
+
+def _finish(read: list[tuple[Builder, Node]], path: str | None) -> list[DeviceState]:
+    """States from builders; a state that names no device takes the file's UDI and host."""
+    file_udi = next((udi for b, _ in read if (udi := b.device_udi())), None)
+    file_host = next((b.hostname for b, _ in read if b.hostname), None)
+    states = []
+    for b, tree in read:
+        udi = b.device_udi() or file_udi
+        if b.bare_trust is not None:
+            stamp, line = b.bare_trust
+            if udi is not None:
+                b.trust_codes.append(TrustCode(udi, None, stamp))
+            else:
+                b.used.discard(line)  # a time with no device to pin it on: left for the user
+        unparsed = tuple(b.lines[n.line - 1].rstrip() for n in blocks.descendants(tree)
+                         if n.line not in b.used)
+        states.append(DeviceState(
+            kind=b.kind, path=path, udi=udi, hostname=b.hostname or file_host,
+            smart_account=b.smart_account, virtual_account=b.virtual_account,
+            data_privacy=b.data_privacy, policy=b.policy, transport_type=b.transport_type,
+            transport_url=b.transport_url, usage_reporting=b.usage_reporting,
+            trust_codes=tuple(b.trust_codes), licenses=tuple(b.licenses),
+            reports=tuple(b.reports), history=tuple(b.history), unparsed_lines=unparsed))
+    return states

@@ -1,0 +1,355 @@
+"""The labelled blocks of ``show license`` output, each read into part of a device state.
+
+:class:`Builder` collects what one command's output says; the functions here read one
+labelled block each (``Policy:``, ``Usage Reporting:``, ``Trust Code Installed:``, a license
+block, a ``Report Id:`` detail, a history category). A block marks the lines it knows as used
+(whether or not the model keeps their value); lines it does not know stay unused and end up in
+``unparsed_lines``, so a label that appears in a new release shows up instead of vanishing.
+``airgap.state.parse`` walks the capture and calls these.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from airgap.formats.common import Udi
+from airgap.state.model import (
+    HistoryEntry,
+    License,
+    Policy,
+    PolicyAttributes,
+    Report,
+    Stamp,
+    TrustCode,
+    UsageReporting,
+)
+from airgap.state.sections import Node
+from airgap.state.times import Zones, is_sentinel, parse_time, search_time, split_time_prefix
+
+UDI = re.compile(r"PID:\s*(?P<pid>[^,\s]+)\s*,\s*SN:\s*(?P<sn>[^,\s]+)")
+_ROLE_UDI = re.compile(r"^(?P<role>[A-Za-z][A-Za-z ]*?)\s*:\s*PID:")
+_AS_OF = re.compile(r"\s+As of\s+.*$", re.IGNORECASE)
+_DAYS = re.compile(r"^(?P<days>\d+)\s*(?:\((?P<source>[^)]*)\))?")
+_LICENSE_BLOCK = re.compile(r"^(?P<name>\S.*?)\s+\((?P<tag>.*)\)$")
+_STATUS_CODE = re.compile(r"\s*\(\d+\)$")
+_LEADING_INT = re.compile(r"^\s*(\d+)")
+
+# UDI evidence, best first: the capture's own "UDI:" line, the HA list's active member, the
+# active slot of "show license udi", other members and slots, trust codes, RUM report details.
+RANK_UDI_LINE, RANK_ACTIVE, RANK_SLOT, RANK_MEMBER, RANK_TRUST_ACTIVE, RANK_REPORT, RANK_TRUST = (
+    range(7))
+
+
+@dataclass
+class Builder:
+    """What the output of one command says, collected while walking its tree."""
+
+    kind: str
+    lines: list[str]
+    tz: Zones | None = None
+    hostname: str | None = None
+    used: set[int] = field(default_factory=set)
+    udis: list[tuple[int, Udi]] = field(default_factory=list)
+    smart_account: str | None = None
+    virtual_account: str | None = None
+    data_privacy: dict[str, Any] = field(default_factory=dict)
+    policy: Policy | None = None
+    transport_type: str | None = None
+    transport_url: str | None = None
+    usage_reporting: UsageReporting | None = None
+    trust_codes: list[TrustCode] = field(default_factory=list)
+    bare_trust: tuple[Stamp, int] | None = None
+    licenses: list[License] = field(default_factory=list)
+    reports: list[Report] = field(default_factory=list)
+    history: list[HistoryEntry] = field(default_factory=list)
+
+    def use(self, node: Node, subtree: bool = False) -> None:
+        """Mark a line (and everything under it) as read."""
+        self.used.add(node.line)
+        if subtree:
+            self.used.update(n.line for n in descendants(node))
+
+    def text(self, node: Node) -> str:
+        """The line as printed, without surrounding white space."""
+        return self.lines[node.line - 1].strip()
+
+    def time(self, value: str | None) -> Stamp | None:
+        """A value that is a time (or a sentinel)."""
+        return parse_time(value, self.tz) if value is not None else None
+
+    def add_udi(self, rank: int, udi: Udi) -> None:
+        """Evidence for the device's UDI; :meth:`device_udi` picks the best."""
+        self.udis.append((rank, udi))
+
+    def device_udi(self) -> Udi | None:
+        """The best UDI evidence: lowest rank, then first seen."""
+        return min(self.udis, key=lambda item: item[0])[1] if self.udis else None
+
+
+def descendants(node: Node) -> Iterator[Node]:
+    """Every node below, in output order; unlike ``Node.walk`` safe at any depth."""
+    stack = list(reversed(node.children))
+    while stack:
+        child = stack.pop()
+        yield child
+        stack.extend(reversed(child.children))
+
+
+def value(node: Node | None) -> str | None:
+    """A node's value with the device's "no value" sentinels read as None."""
+    if node is None or node.value is None or is_sentinel(node.value):
+        return None
+    return node.value.strip()
+
+
+def udi_in(text: str) -> Udi | None:
+    """The first ``PID:...,SN:...`` in a line."""
+    match = UDI.search(text)
+    return Udi(match["pid"], match["sn"]) if match else None
+
+
+def leading_int(text: str | None) -> int | None:
+    """``30  days State(4)`` -> 30; None when the text does not start with a number."""
+    match = _LEADING_INT.match(text or "")
+    return int(match[1]) if match else None
+
+
+def known_children(b: Builder, node: Node, known: Collection[str]) -> dict[str, Node]:
+    """Mark the block and its children with a known label as used; the first of each label."""
+    b.use(node)
+    found: dict[str, Node] = {}
+    for child in node.children:
+        label = child.label.lower()
+        if label in known:
+            b.use(child, subtree=True)
+            found.setdefault(label, child)
+    return found
+
+
+def account(b: Builder, node: Node) -> None:
+    """``Account Information:`` (and the older ``Registration:``): account names."""
+    known = {"smart account", "virtual account"}
+    if node.label.lower() == "registration":
+        known |= {"status", "export-controlled functionality", "initial registration",
+                  "last renewal attempt", "next renewal attempt", "registration expires"}
+    found = known_children(b, node, known)
+    if "smart account" in found:
+        name = value(found["smart account"])
+        b.smart_account = _AS_OF.sub("", name) if name else None
+    if "virtual account" in found:
+        b.virtual_account = value(found["virtual account"])
+
+
+def data_privacy(b: Builder, node: Node) -> None:
+    """``Data Privacy:``: every labelled line, snake_case keys; ``yes``/``no`` as booleans."""
+    b.use(node)
+    for child in descendants(node):
+        if child.value is None:
+            continue
+        b.use(child)
+        key = re.sub(r"[^a-z0-9]+", "_", child.label.lower()).strip("_")
+        text = value(child)
+        flag = {"yes": True, "no": False}.get((text or "").lower())
+        b.data_privacy[key] = flag if flag is not None else text
+
+
+def transport(b: Builder, node: Node) -> None:
+    """``Transport:``: the type and the address the device sends to."""
+    found = known_children(b, node, {"type", "url", "cslu address", "proxy", "vrf",
+                                     "server identity check"})
+    if "type" in found:
+        b.transport_type = value(found["type"])
+    url = found.get("url") or found.get("cslu address")
+    if url is not None:
+        b.transport_url = value(url)
+
+
+_POLICY_FIELDS = {"first report": "first_report_days", "reporting frequency":
+                  "reporting_frequency_days", "report on change": "report_on_change_days"}
+
+
+def policy_kind(label: str) -> str | None:
+    """The POLICY_KINDS key of an attribute block title, or None."""
+    words = label.lower()
+    if words.startswith("unenforced"):
+        return "unenforced_perpetual" if "perpetual attributes" in words \
+            else "unenforced_subscription" if "subscription attributes" in words else None
+    if words.startswith("enforced"):
+        return "enforced"
+    return "export" if words.startswith("export") else None
+
+
+def policy(b: Builder, node: Node) -> None:
+    """``Policy:``: name, when it was installed, whether ACKs are required, reporting days."""
+    found = known_children(b, node, {"policy in use", "policy name", "reporting ack required"})
+    installed = value(found.get("policy in use"))
+    ack = (value(found.get("reporting ack required")) or "").lower()
+    attributes = {}
+    for child in node.children:
+        kind = policy_kind(child.label)
+        if kind is not None and child.value is None:
+            attributes[kind] = _attributes(b, child)
+    b.policy = Policy(
+        name=value(found.get("policy name")),
+        installed_on=search_time(installed, b.tz) if installed else None,
+        ack_required=True if ack.startswith("yes") else False if ack.startswith("no") else None,
+        attributes=attributes)
+
+
+def _attributes(b: Builder, node: Node) -> PolicyAttributes:
+    b.use(node)
+    days: dict[str, int] = {}
+    sources: list[str] = []
+    for child in node.children:
+        name = next((f for p, f in _POLICY_FIELDS.items() if child.label.lower().startswith(p)),
+                    None)
+        match = _DAYS.match(child.value or "")
+        if name is None or match is None:
+            continue
+        b.use(child)
+        days[name] = int(match["days"])
+        if match["source"] and match["source"] not in sources:
+            sources.append(match["source"])
+    return PolicyAttributes(**days, source=", ".join(sources) or None)
+
+
+def usage_reporting(b: Builder, node: Node) -> None:
+    """``Usage Reporting:``: the last ACK, the ACK deadline, report pushes and their interval."""
+    if b.usage_reporting is not None:
+        return  # tech support prints a second block of that name: communication statistics
+    found = known_children(b, node, {
+        "last ack received", "next ack deadline", "last report push", "next report push",
+        "reporting push interval", "next ack push check", "last report file write"})
+    b.usage_reporting = UsageReporting(
+        last_ack_received=b.time(value(found.get("last ack received"))),
+        next_ack_deadline=b.time(value(found.get("next ack deadline"))),
+        last_report_push=b.time(value(found.get("last report push"))),
+        next_report_push=b.time(value(found.get("next report push"))),
+        reporting_push_interval_days=leading_int(value(found.get("reporting push interval"))))
+
+
+def trust_code_installed(b: Builder, node: Node) -> None:
+    """``Trust Code Installed:``: ``<none>``, one time for the device, or one block per member."""
+    b.use(node)
+    text = value(node)
+    if text is not None:
+        stamp = search_time(text, b.tz)
+        if stamp is not None:
+            b.bare_trust = (stamp, node.line)  # whose it is: parse decides once the UDI is known
+        else:
+            b.used.discard(node.line)
+    for child in node.children:
+        udi, line = udi_in(b.text(child)), b.text(child)
+        if udi is None:
+            continue
+        b.use(child, subtree=True)
+        role_match = _ROLE_UDI.match(line)
+        role = role_match["role"] if role_match else None
+        notes = " ".join(b.text(n) for n in descendants(child))
+        if "NOT INSTALLED" in notes.upper():
+            continue
+        b.trust_codes.append(TrustCode(udi, role, search_time(notes, b.tz)))
+        b.add_udi(RANK_TRUST_ACTIVE if (role or "").lower() == "active" else RANK_TRUST, udi)
+
+
+def udi_line(b: Builder, node: Node) -> None:
+    """``UDI: PID:...,SN:...``: the device's own identity."""
+    udi = udi_in(node.value or "")
+    if udi is not None:
+        b.use(node)
+        b.add_udi(RANK_UDI_LINE, udi)
+
+
+def ha_udi_list(b: Builder, node: Node) -> None:
+    """``HA UDI List:``: one ``Role:PID:...,SN:...`` line per member."""
+    b.use(node)
+    for child in node.children:
+        udi = udi_in(b.text(child))
+        if udi is not None:
+            b.use(child)
+            b.add_udi(RANK_ACTIVE if b.text(child).lower().startswith("active") else RANK_MEMBER,
+                      udi)
+
+
+_LICENSE_LABELS = {"description", "count", "version", "status", "export status", "feature name",
+                   "feature description", "enforcement type", "license type"}
+_HANDLE_LABELS = _LICENSE_LABELS | {"license", "entitlement tag", "status time", "request time",
+                                    "measurements", "soft enforced"}
+
+
+def license_block(b: Builder, node: Node) -> bool:
+    """``name (tag):`` (``usage``, ``all``) or ``Handle: n`` (tech support); False if neither."""
+    match = _LICENSE_BLOCK.match(node.label)
+    if not {"count", "status"} <= {child.label.lower() for child in node.children}:
+        return False
+    if node.label.lower() == "handle" and (node.value or "").isdigit():
+        found = known_children(b, node, _HANDLE_LABELS)
+        name = value(found.get("license")) or value(found.get("feature name")) or ""
+        tag = value(found.get("entitlement tag"))
+    elif match and node.value is None:
+        found = known_children(b, node, _LICENSE_LABELS)
+        name, tag = match["name"], match["tag"] or None
+    else:
+        return False
+    status = value(found.get("status"))
+    b.licenses.append(License(
+        name=name, entitlement_tag=tag, count=leading_int(value(found.get("count"))),
+        status=_STATUS_CODE.sub("", status) if status else None,
+        enforcement=value(found.get("enforcement type")),
+        export_status=value(found.get("export status"))))
+    return True
+
+
+_DETAIL_LABELS = {"metric name", "feature name", "metric value", "udi", "previous report id",
+                  "state", "start time", "storage state", "transaction id", "transaction message"}
+
+
+def report_detail(b: Builder, node: Node) -> None:
+    """``Report Id: n`` with its detail lines (``rum id <n> detail``)."""
+    if not (node.value or "").isdigit() or not node.children:
+        return
+    found = known_children(b, node, _DETAIL_LABELS)
+    state = (value(found.get("state")) or "").split(",")[0].strip()
+    b.reports.append(Report(int(node.value or 0), state or None, None,
+                            value(found.get("feature name"))))
+    udi = udi_in(value(found.get("udi")) or "")
+    if udi is not None:
+        b.add_udi(RANK_REPORT, udi)
+
+
+def history_category(b: Builder, node: Node) -> None:
+    """One category of ``history message`` (``Import POLICY:``) and its timed messages."""
+    b.use(node)
+    for child in node.children:
+        b.use(child)
+        line = b.text(child)
+        if line.lower().startswith("no past"):
+            continue
+        timed = split_time_prefix(line, b.tz)
+        stamp, message = timed if timed else (None, line)
+        b.history.append(HistoryEntry(node.label, message, stamp))
+
+
+def ignore(b: Builder, node: Node) -> None:
+    """A block whose every line is known and none is kept in the model."""
+    b.use(node, subtree=True)
+
+
+SECTIONS: dict[str, Callable[[Builder, Node], None]] = {
+    "account information": account,
+    "registration": account,
+    "data privacy": data_privacy,
+    "transport": transport,
+    "policy": policy,
+    "usage reporting": usage_reporting,
+    "trust code installed": trust_code_installed,
+    "udi": udi_line,
+    "ha udi list": ha_udi_list,
+    **dict.fromkeys((
+        "utility", "smart licensing using policy", "miscellaneous", "export authorization key",
+        "license conversion", "license authorization", "purchased licenses",
+        "smart licensing is enabled", "smart licensing is disabled"), ignore),
+}

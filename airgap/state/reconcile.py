@@ -1,0 +1,326 @@
+"""Which exported reports came back acknowledged, and which ACKs do not fit (DESIGN.md
+``airgap reconcile``).
+
+Reports are identified by (UDI, report id), never by the id alone (FORMATS.md 1). A report is
+acknowledged on SEEN evidence when a device capture shows it in state ACK or when an ACK file
+is named ``ACK_<the usage file's name>``; on INFERRED evidence when an ACK's RUM ACK data lists
+it, because those keys are not public (FORMATS.md 2). Each match carries its evidence in
+words, seen first. Findings: reports still outstanding, ACKs naming no device in the inputs
+(foreign), ACKs older than the device's "Last ACK received" (stale), reports found in two
+usage files (exported twice), and devices with a capture but no usage file (never reported,
+a warning only). Output is sorted, so the same inputs give the same result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import PurePosixPath
+from typing import Any
+
+from airgap.formats.common import Udi
+from airgap.formats.imports import ImportFile, rum_entries
+from airgap.state.deadlines import Moment, current, import_time
+from airgap.state.devices import Device
+from airgap.state.evidence import Evidence
+from airgap.state.model import DeviceState
+
+OUTSTANDING, FOREIGN, STALE = "outstanding", "foreign-ack", "stale-ack"
+EXPORTED_TWICE, NEVER_REPORTED = "exported-twice", "never-reported"
+KINDS = (OUTSTANDING, FOREIGN, STALE, EXPORTED_TWICE, NEVER_REPORTED)
+FAILING = (OUTSTANDING, FOREIGN, STALE, EXPORTED_TWICE)  # findings that exit 1
+Key = tuple[Udi, int]
+
+
+def file_name(path: str) -> str:
+    """The name of a file on disk or of an archive member (``archive!folder/name``)."""
+    return PurePosixPath(path.rsplit("!", 1)[-1].replace("\\", "/")).name
+
+
+@dataclass(frozen=True)
+class ReportStatus:
+    """One exported report: the usage files carrying it and the evidence it was ACKed."""
+
+    report_id: int
+    exported_in: tuple[str, ...]
+    evidence: tuple[str, ...]
+
+    @property
+    def acknowledged(self) -> bool:
+        """True when any evidence says so."""
+        return bool(self.evidence)
+
+    @property
+    def inferred(self) -> bool:
+        """True when acknowledged on inferred evidence only."""
+        return self.acknowledged and all(e.startswith("inferred") for e in self.evidence)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"report_id": self.report_id, "exported_in": list(self.exported_in),
+                "acknowledged": self.acknowledged, "inferred": self.inferred,
+                "evidence": list(self.evidence)}
+
+
+@dataclass(frozen=True)
+class DeviceReconciliation:
+    """One device: what it exported, what came back, what is still outstanding."""
+
+    device: str  # "PID:...,SN:..." or "folder:<path>" for a capture naming no device
+    udi: Udi | None
+    hostname: str | None
+    captures: tuple[str, ...]
+    last_ack_received: str | None
+    reports: tuple[ReportStatus, ...]
+
+    @property
+    def outstanding(self) -> list[int]:
+        """Report ids exported and not acknowledged."""
+        return [r.report_id for r in self.reports if not r.acknowledged]
+
+    @property
+    def never_reported(self) -> bool:
+        """A capture exists and no usage file carries a report of this device."""
+        return bool(self.captures) and not self.reports
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: one result of ``airgap reconcile``."""
+        return {"device": self.device, "udi": self.udi.to_dict() if self.udi else None,
+                "hostname": self.hostname, "captures": list(self.captures),
+                "last_ack_received": self.last_ack_received,
+                "exported": len(self.reports),
+                "acknowledged": sum(r.acknowledged for r in self.reports),
+                "outstanding": self.outstanding, "never_reported": self.never_reported,
+                "reports": [r.to_dict() for r in self.reports]}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something that does not reconcile, where, and the evidence for it."""
+
+    kind: str
+    message: str
+    device: str | None = None
+    path: str | None = None
+    report_ids: tuple[int, ...] = ()
+    evidence: tuple[str, ...] = ()
+
+    @property
+    def failing(self) -> bool:
+        """True for the kinds that make ``reconcile`` exit 1."""
+        return self.kind in FAILING
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"kind": self.kind, "level": "error" if self.failing else "warning",
+                "device": self.device, "path": self.path, "report_ids": list(self.report_ids),
+                "message": self.message, "evidence": list(self.evidence)}
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """Every device and every finding, sorted."""
+
+    devices: tuple[DeviceReconciliation, ...]
+    findings: tuple[Finding, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing exits 1: all reconciled."""
+        return not any(f.failing for f in self.findings)
+
+    def counts(self) -> dict[str, int]:
+        """Totals for a summary line."""
+        reports = [r for d in self.devices for r in d.reports]
+        totals = {"devices": len(self.devices), "exported": len(reports),
+                  "acknowledged": sum(r.acknowledged for r in reports),
+                  "inferred": sum(r.inferred for r in reports)}
+        totals.update({kind: sum(f.kind == kind for f in self.findings) for kind in KINDS})
+        totals[OUTSTANDING] = totals["exported"] - totals["acknowledged"]
+        return totals
+
+
+class _Index:
+    """(UDI, report id) -> usage files, and the evidence each report was acknowledged."""
+
+    def __init__(self, found: Evidence) -> None:
+        self.exported: dict[Key, list[str]] = {}
+        self.by_file: dict[str, list[Key]] = {}
+        self.by_name: dict[str, list[str]] = {}
+        self.udis: set[Udi] = set()
+        for path, doc in found.usage:
+            self.by_name.setdefault(file_name(path), []).append(path)
+            for report in doc.reports:
+                if report.udi is not None:
+                    self.udis.add(report.udi)
+                if report.udi is None or report.report_id is None:
+                    continue
+                key = (report.udi, report.report_id)
+                paths = self.exported.setdefault(key, [])
+                if path not in paths:
+                    paths.append(path)
+                    self.by_file.setdefault(path, []).append(key)
+        self.evidence: dict[Key, list[str]] = {}
+
+    def acknowledge(self, key: Key, evidence: str) -> None:
+        """Record evidence for an exported report; others are not tracked."""
+        if key in self.exported:
+            found = self.evidence.setdefault(key, [])
+            if evidence not in found:
+                found.append(evidence)
+
+
+def _states_by_path(states: Iterable[DeviceState]) -> dict[str, list[DeviceState]]:
+    found: dict[str, list[DeviceState]] = {}
+    for state in states:
+        found.setdefault(state.path or "", []).append(state)
+    return found
+
+
+def _device_acks(index: _Index, devices: list[Device], found: Evidence) -> None:
+    """SEEN: a capture shows the report in state ACK."""
+    by_path = _states_by_path(found.states)
+    for device in devices:
+        if device.udi is None:
+            continue
+        for path in device.paths:
+            for state in by_path.get(path, []):
+                if state.udi not in (None, device.udi):
+                    continue
+                for report in state.reports:
+                    if report.state == "ACK":
+                        index.acknowledge((device.udi, report.id),
+                                          f"seen: device shows report {report.id} as ACK "
+                                          f"in {path}")
+
+
+def _file_acks(index: _Index, path: str, doc: ImportFile) -> set[Udi]:
+    """Evidence from one ACK file; returns the devices it was matched to on seen evidence."""
+    name = file_name(path)
+    seen: set[Udi] = set()
+    if name.startswith("ACK_"):
+        for usage in index.by_name.get(name.removeprefix("ACK_"), []):
+            for key in index.by_file.get(usage, []):
+                seen.add(key[0])
+                index.acknowledge(key, f"seen: ACK file name {name} answers {usage}")
+    slac = [a.udi for a in doc.authorizations if a.udi is not None]
+    for entry in rum_entries(doc):
+        udi = entry.udi or (slac[0] if len(slac) == 1 else None)
+        if udi is not None and entry.acknowledges:
+            index.acknowledge((udi, entry.report_id),
+                              f"inferred: RUM ACK data in {name} lists report {entry.report_id}")
+    return seen
+
+
+def _named(doc: ImportFile) -> list[tuple[Udi, str]]:
+    """The devices an ACK names, each with how: SLAC ``<udi>`` (seen), RUM ACK (inferred)."""
+    named = {a.udi: f"seen: SLAC udi {a.udi_text}" for a in doc.authorizations
+             if a.udi is not None}
+    for entry in rum_entries(doc):
+        if entry.udi is not None and entry.udi not in named:
+            named[entry.udi] = f"inferred: RUM ACK data names {entry.udi}"
+    return sorted(named.items())
+
+
+def _earlier(ack: Moment, last: Moment) -> bool:
+    """True when ``ack`` is before ``last``; a local time is compared as if it were UTC."""
+    def utc(moment: Moment) -> datetime:
+        when = moment.when
+        return when.replace(tzinfo=UTC) if when.tzinfo is None else when
+    return utc(ack) < utc(last)
+
+
+def _ack_findings(devices: dict[Udi, Device], known: set[Udi], path: str, doc: ImportFile,
+                  seen: set[Udi]) -> Iterator[Finding]:
+    """Foreign and stale findings for one ACK file; ``known`` are the devices the captures
+    and usage files name, ``seen`` those matched to this ACK by its file name."""
+    named = _named(doc)
+    for udi, how in named:
+        if udi not in known:
+            yield Finding(FOREIGN, f"ACK names {udi}, a device not in the inputs",
+                          str(udi), path, evidence=(how,))
+    made = import_time(doc)
+    if made is None:
+        return
+    how_of = dict(named)
+    how_of.update({udi: f"seen: ACK file name {file_name(path)}" for udi in seen
+                   if udi not in how_of or how_of[udi].startswith("inferred")})
+    for udi, how in sorted(how_of.items()):
+        device = devices.get(udi)
+        usage = device.state.usage_reporting if device else None
+        stamp = usage.last_ack_received if usage else None
+        last = Moment.of(stamp)
+        if last is None or stamp is None or not _earlier(made, last):
+            continue
+        local = " (local time, compared as if UTC)" if last.local_time or made.local_time else ""
+        yield Finding(STALE, f"ACK made {made.iso()} is older than the device's last ACK "
+                             f"received ({stamp.raw}){local}", str(udi), path,
+                      evidence=(how, f"seen: device shows Last ACK received {stamp.raw}"))
+
+
+def reconcile(found: Evidence) -> Reconciliation:
+    """Match exported reports with ACKs and device captures, and list what does not fit."""
+    index = _Index(found)
+    grouped = current(found.states)
+    devices = {d.udi: d for d in grouped if d.udi is not None}
+    known = set(devices) | index.udis
+    for device in grouped:  # a stack's members each have a UDI of their own
+        known.update(t.udi for t in device.state.trust_codes)
+    _device_acks(index, grouped, found)
+    findings: list[Finding] = []
+    for path, doc in sorted(found.acks, key=lambda item: item[0]):
+        seen = _file_acks(index, path, doc)
+        findings += _ack_findings(devices, known, path, doc, seen)
+    results = _devices(index, grouped)
+    findings += _report_findings(index, results)
+    order = {kind: n for n, kind in enumerate(KINDS)}
+    findings.sort(key=lambda f: (order[f.kind], f.device or "", f.path or "", f.report_ids))
+    return Reconciliation(tuple(results), tuple(findings))
+
+
+def _devices(index: _Index, grouped: list[Device]) -> list[DeviceReconciliation]:
+    per_udi: dict[Udi, list[ReportStatus]] = {}
+    for (who, rid), paths in index.exported.items():
+        per_udi.setdefault(who, []).append(ReportStatus(
+            rid, tuple(paths), tuple(sorted(index.evidence.get((who, rid), []),
+                                            key=lambda e: (not e.startswith("seen"), e)))))
+    results = []
+    by_key = {d.key: d for d in grouped}
+    udi_of: dict[str, Udi | None] = {str(u): u for u in per_udi}
+    udi_of.update({d.key: d.udi for d in grouped})
+    for key in sorted(udi_of):
+        device = by_key.get(key)
+        udi = udi_of[key]
+        usage = device.state.usage_reporting if device else None
+        last = usage.last_ack_received if usage else None
+        reports = sorted(per_udi.get(udi, []) if udi else [], key=lambda r: r.report_id)
+        results.append(DeviceReconciliation(
+            key, udi, device.state.hostname if device else None,
+            device.paths if device else (), last.iso or last.raw if last else None,
+            tuple(reports)))
+    return results
+
+
+def _report_findings(index: _Index, results: list[DeviceReconciliation]) -> Iterator[Finding]:
+    for device in results:
+        if device.outstanding:
+            ids = tuple(device.outstanding)
+            files = sorted({p for r in device.reports if not r.acknowledged
+                            for p in r.exported_in})
+            yield Finding(OUTSTANDING, f"{len(ids)} exported report(s) without an ACK",
+                          device.device, report_ids=ids,
+                          evidence=tuple(f"seen: exported in {p}" for p in files))
+        for report in device.reports:
+            if len(report.exported_in) > 1:
+                yield Finding(EXPORTED_TWICE,
+                              f"report {report.report_id} is in {len(report.exported_in)} "
+                              "usage files", device.device, report.exported_in[0],
+                              (report.report_id,),
+                              tuple(f"seen: report {report.report_id} of {device.device} in {p}"
+                                    for p in report.exported_in))
+        if device.never_reported:
+            why = ("seen: capture of this device, no usage file names it" if device.udi
+                   else "inferred: the capture names no UDI, so no usage file can match it")
+            yield Finding(NEVER_REPORTED, "a capture exists but no usage file",
+                          device.device, device.captures[0], evidence=(why,))

@@ -1,0 +1,206 @@
+"""``airgap reconcile`` and ``airgap deadlines`` through the real CLI: exit codes, JSON
+envelopes, text tables, and one-line errors for bad flags and missing paths."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from airgap.lab import captures, fleet
+from airgap.state.model import DeviceState, UsageReporting
+from tests.conftest import Cli
+from tests.state.test_reconcile import FOREIGN_UDI, build
+
+
+@pytest.fixture(autouse=True)
+def registered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The commands, registered as main.py does, for as long as main.py does not yet."""
+    from airgap.cli import main
+    from airgap.cli import reconcile as commands
+
+    names = {c.name for c in main.app.registered_commands}
+    if {"reconcile", "deadlines"} <= names:
+        return
+    monkeypatch.setattr(main.app, "registered_commands", list(main.app.registered_commands))
+    main.app.command("reconcile")(commands.reconcile)
+    main.app.command("deadlines")(commands.deadlines)
+
+
+def test_reconcile_reports_every_case_and_exits_1(tmp_path: Path, cli: Cli) -> None:
+    scene = build(tmp_path / "set")
+    run = cli("reconcile", "--format", "json", scene.root)
+    assert run.code == 1, run.err
+    doc = json.loads(run.out)
+    assert doc["command"] == "reconcile" and doc["ok"] is False
+    counts = doc["counts"]
+    assert (counts["foreign-ack"], counts["stale-ack"], counts["never-reported"]) == (1, 1, 1)
+    assert counts["outstanding"] == len(scene.devices["outstanding"].reports)
+    assert counts["exported-twice"] == len(scene.devices["twice"].reports)
+    assert counts["inferred"] == len(scene.devices["inferred"].reports)
+    kinds = {f["kind"]: f for f in doc["findings"]}
+    assert kinds["foreign-ack"]["device"] == str(FOREIGN_UDI)
+    assert kinds["foreign-ack"]["level"] == "error"
+    assert kinds["never-reported"]["level"] == "warning"
+    assert all(f["evidence"] for f in doc["findings"])
+    results = {r["device"]: r for r in doc["results"]}
+    seen = results[scene.key("seen")]
+    assert seen["outstanding"] == [] and seen["acknowledged"] == seen["exported"] > 0
+    assert all(r["evidence"][0].startswith("seen: ") for r in seen["reports"])
+    assert results[scene.key("silent")]["never_reported"] is True
+
+
+def test_reconcile_text(tmp_path: Path, cli: Cli) -> None:
+    scene = build(tmp_path / "set")
+    run = cli("reconcile", scene.root)
+    assert run.code == 1
+    lines = run.out.splitlines()
+    assert lines[0].split()[:2] == ["DEVICE", "EXPORTED"]
+    assert "findings:" in lines
+    assert any(line.startswith(f"  foreign-ack: {FOREIGN_UDI}") for line in lines)
+    assert any(line.strip() == f"seen: SLAC udi P:{FOREIGN_UDI.pid},S:{FOREIGN_UDI.sn}"
+               for line in lines)
+    assert lines[-1].startswith("6 devices, ")
+    assert "1 foreign ACK, 1 stale ACK" in lines[-1]
+
+
+def test_reconcile_all_reconciled_exits_0(tmp_path: Path, cli: Cli) -> None:
+    root = build(tmp_path / "set", problems=False).root
+    run = cli("reconcile", "--format", "json", root)
+    assert run.code == 0, run.out
+    doc = json.loads(run.out)
+    assert doc["ok"] is True and doc["findings"] == []
+
+
+def test_reconcile_missing_path_exits_3(tmp_path: Path, cli: Cli) -> None:
+    root = build(tmp_path / "set", problems=False).root
+    run = cli("reconcile", root, tmp_path / "nowhere")
+    assert run.code == 3
+    assert run.err.strip().splitlines()[-1] == \
+        f"error: no such file or folder: {tmp_path / 'nowhere'}"
+    assert "Traceback" not in run.err
+
+
+def fleet_captures(root: Path, count: int) -> dict[str, int]:
+    """``count`` captures with last ACKs spread over 200 days; every third shows no Next ACK
+    deadline (an estimate from the policy). Returns each device's days since its last ACK."""
+    root.mkdir()
+    ages = {}
+    for number in range(count):
+        dev = fleet.device(5, number)
+        age = (number * 37) % 200
+        state = fleet.device_state(dev.udi, [(r.report_id, r.license, 1, "ACK")
+                                             for r in dev.reports],
+                                   last_ack=fleet.LAB_NOW - timedelta(days=age), pushed=None)
+        if number % 3 == 0:
+            assert state.usage_reporting is not None
+            state = replace(state, usage_reporting=replace(state.usage_reporting,
+                                                           next_ack_deadline=None))
+        (root / f"{dev.hostname}.txt").write_text(captures.render(state))
+        ages[str(dev.udi)] = age
+    return ages
+
+
+def test_deadlines_over_1000_captures_overdue_first(tmp_path: Path, cli: Cli) -> None:
+    ages = fleet_captures(tmp_path / "captures", 1000)
+    run = cli("deadlines", "--format", "json", "--today", "2026-11-02", tmp_path / "captures")
+    assert run.code == 1, run.err
+    doc = json.loads(run.out)
+    assert doc["command"] == "deadlines" and doc["ok"] is False
+    assert (doc["today"], doc["warn_days"]) == ("2026-11-02", 14)
+    results = doc["results"]
+    assert len(results) == 1000
+    overdue = [r for r in results if ages[r["device"]] > 90]  # lab policy: 90 days
+    due = [r for r in results if 76 <= ages[r["device"]] <= 90]
+    assert [r["status"] for r in results] == (
+        ["overdue"] * len(overdue) + ["due"] * len(due)
+        + ["ok"] * (1000 - len(overdue) - len(due)))
+    assert doc["counts"] == {"overdue": len(overdue), "due": len(due),
+                             "ok": 1000 - len(overdue) - len(due), "unknown": 0}
+    dates = [r["ack_by"]["date"] for r in results]
+    assert dates == sorted(dates)
+    assert results[0]["days_left"] == 90 - max(ages.values())
+    for result in results:
+        ack_by = result["ack_by"]
+        if ack_by["estimate"]:
+            assert ack_by["source"] == "policy"
+            assert "smallest non-zero reporting frequency" in ack_by["rule"]
+        else:
+            assert (ack_by["source"], ack_by["rule"]) == ("device",
+                                                          "the device's own Next ACK deadline")
+    assert sum(r["ack_by"]["estimate"] for r in results) == 334
+
+
+def test_deadlines_text_lists_overdue_first(tmp_path: Path, cli: Cli) -> None:
+    fleet_captures(tmp_path / "captures", 30)
+    run = cli("deadlines", "--today", "2026-11-02", "--warn-days", "7", tmp_path / "captures")
+    assert run.code == 1
+    lines = run.out.splitlines()
+    assert lines[0].split()[:4] == ["STATUS", "DAYS", "ACK", "BY"]
+    assert lines[1].startswith("overdue")
+    assert any(" est " in line for line in lines[1:31])
+    assert lines[-2].startswith("est: an estimate")
+    assert re.fullmatch(r"\d+ overdue, \d+ due within 7 days, \d+ ok, 0 unknown", lines[-1])
+
+
+def test_deadlines_ok_exits_0_and_no_policy_falls_back(tmp_path: Path, cli: Cli) -> None:
+    dev = fleet.device(5, 1)
+    state = DeviceState("show-license-status", udi=dev.udi, hostname=dev.hostname,
+                        usage_reporting=UsageReporting(
+                            last_ack_received=captures.stamp(fleet.LAB_NOW)))
+    path = tmp_path / "one.txt"
+    path.write_text(captures.render(state))
+    run = cli("deadlines", "--format", "json", "--today", "2026-11-02", path)
+    assert run.code == 0, run.err
+    (result,) = json.loads(run.out)["results"]
+    assert result["status"] == "ok" and result["days_left"] == 90
+    assert (result["ack_by"]["source"], result["ack_by"]["estimate"]) == ("default table", True)
+
+
+def test_deadlines_tz_converts_local_times(tmp_path: Path, cli: Cli) -> None:
+    capture = ("sw1#show license status\nUsage Reporting:\n"
+               "  Last ACK received: Oct 01 10:00:00 2026 PDT\n"
+               "  Next ACK deadline: Nov 20 23:30:00 2026 PDT\n")
+    path = tmp_path / "sw1.txt"
+    path.write_text(capture)
+    run = cli("deadlines", "--format", "json", "--today", "2026-11-02", path)
+    (local,) = json.loads(run.out)["results"]
+    assert (local["ack_by"]["date"], local["ack_by"]["local_time"]) == ("2026-11-20", True)
+    run = cli("deadlines", "--format", "json", "--today", "2026-11-02", "--tz", "PDT=-07:00",
+              path)
+    (converted,) = json.loads(run.out)["results"]
+    assert (converted["ack_by"]["date"], converted["ack_by"]["local_time"]) == (
+        "2026-11-21", False)
+    assert converted["ack_by"]["time"] == "2026-11-21T06:30:00Z"
+
+
+@pytest.mark.parametrize("flags", [("--today", "2026-13-01"), ("--today", "soon"),
+                                   ("--tz", "PDT"), ("--tz", "PDT=+25:00")])
+def test_deadlines_bad_flag_exits_2_in_one_line(tmp_path: Path, cli: Cli,
+                                                flags: tuple[str, str]) -> None:
+    path = tmp_path / "sw1.txt"
+    path.write_text(captures.render(fleet.before_state(fleet.device(5, 1))))
+    run = cli("deadlines", *flags, path)
+    assert run.code == 2
+    assert run.out == ""
+    assert run.err.startswith(f"error: invalid {flags[0]} value: {flags[1]}")
+    assert len(run.err.strip().splitlines()) == 1
+
+
+def test_deadlines_missing_path_exits_3(tmp_path: Path, cli: Cli) -> None:
+    run = cli("deadlines", "--format", "json", tmp_path / "nowhere")
+    assert run.code == 3
+    doc = json.loads(run.out)
+    assert doc["problems"][0]["exit_code"] == 3 and doc["results"] == []
+
+
+def test_help_has_a_docstring(cli: Cli) -> None:
+    for command in ("reconcile", "deadlines"):
+        run = cli(command, "--help")
+        assert run.code == 0
+        assert "--format" in run.out
+    assert "--warn-days" in cli("deadlines", "--help").out
