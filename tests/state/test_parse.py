@@ -3,7 +3,6 @@ captures and the samples, and on odd input: unknown lines, CRLF, tabs, prompts, 
 
 from __future__ import annotations
 
-import ast
 import re
 from collections.abc import Callable
 from datetime import timedelta
@@ -19,29 +18,12 @@ from airgap.state.model import DeviceState, Stamp
 from airgap.state.parse import parse_capture
 from airgap.state.times import parse_time
 from tests.conftest import FIELD, SAMPLES
+from tests.state.genie import expected, first
 
 SHOW = FIELD / "show"
 CAPTURES = sorted(SHOW.glob("ShowLicense*_output.txt")) if SHOW.exists() else []
 NTC = sorted(SHOW.glob("ntc-templates__*.raw")) if SHOW.exists() else []
 SAMPLE_CAPTURES = sorted((SAMPLES / "show").glob("*.txt"))
-
-
-def expected(path: Path) -> dict[str, Any]:
-    source = path.with_name(path.name.replace("_output.txt", "_expected.py")).read_text()
-    value = ast.literal_eval(source.split("=", 1)[1].strip())
-    assert isinstance(value, dict)
-    return value
-
-
-def first(tree: Any, key: str) -> Any:
-    """genieparser's value for ``key``, depth first."""
-    if isinstance(tree, dict):
-        if key in tree:
-            return tree[key]
-        for value in tree.values():
-            if (found := first(value, key)) is not None:
-                return found
-    return None
 
 
 def one(path: Path) -> DeviceState:

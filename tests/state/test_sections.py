@@ -3,34 +3,15 @@ the state model needs first: policy name, last ACK received, next ACK deadline, 
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from airgap.state.sections import parse
 from tests.conftest import FIELD
+from tests.state.genie import expected, first
 
 CAPTURES = sorted(FIELD.glob("show/ShowLicense*_output.txt")) if FIELD.exists() else []
-
-
-def expected(path: Path) -> dict[str, Any]:
-    source = path.with_name(path.name.replace("_output.txt", "_expected.py")).read_text()
-    value = ast.literal_eval(source.split("=", 1)[1].strip())
-    assert isinstance(value, dict)
-    return value
-
-
-def first(tree: Any, key: str) -> Any:
-    """genieparser's value for ``key``, depth first."""
-    if isinstance(tree, dict):
-        if key in tree:
-            return tree[key]
-        for value in tree.values():
-            if (found := first(value, key)) is not None:
-                return found
-    return None
 
 
 FIELDS = {
