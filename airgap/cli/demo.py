@@ -171,8 +171,8 @@ def _round_trip(run: Demo, devices: int, tamper: str | None) -> None:
     names = {"jump": "Jump host operator", "internet": "Internet PC operator"}
     for side, home in ((JUMP, "jump"), (INTERNET, "internet")):
         for owner in (home, *(h for h in names if h != home)):
-            run.run(f"trust the {'own' if owner == home else 'other host' + chr(39) + 's'} "
-                    "operator key", side, "airgap", "key", "trust",
+            whose = "its own" if owner == home else "the other host's"
+            run.run(f"trust {whose} operator key", side, "airgap", "key", "trust",
                     f"{owner}/keys/operator.pub", "--name", names[owner], "--role", "operator",
                     "--yes")
     run.run("validate the usage files", JUMP, "airgap", "validate", "devices/usage", "--record")
