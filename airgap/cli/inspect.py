@@ -18,7 +18,9 @@ def inspect(
     """Identify each file by its content and summarise it: devices (PID/SN), report ids,
     entitlement tags, measurements, policy, accounts and hostnames.
 
-    Kinds: usage, rum-fragment, import, policy, slac-request, show-license-<command>.
+    Kinds: usage, rum-fragment, import, policy, slac-request, show-license-<command>; an
+    archive is also named as a whole: cslu-upload-archive, cssm-ack-archive, bundle (not
+    verified here: use 'bundle verify') or archive, before the files inside it.
     A named file of no known kind exits 3; one that is broken exits 1.
     """
     from airgap import config, inputs
@@ -28,7 +30,15 @@ def inspect(
     results: list[dict[str, Any]] = []
     codes: list[int] = []
     skipped: list[dict[str, str]] = []
+    archives: set[str] = set()
     for entry in inputs.walk(paths, settings["exclude"]):
+        outer = entry.path.split("!", 1)[0]
+        if "!" in entry.path and outer not in archives:
+            archives.add(outer)
+            if (whole := _archive(outer)) is not None:
+                results.append(whole)
+                if fmt is Format.TEXT:
+                    _print(whole)
         if isinstance(entry, inputs.Skipped):
             skipped.append({"path": entry.path, "reason": entry.reason})
             note(f"skipped {entry.path}: {entry.reason}")
@@ -49,6 +59,15 @@ def inspect(
     if fmt is Format.JSON:
         emit_json(code == ExitCode.OK, results, skipped=skipped)
     raise typer.Exit(code)
+
+
+def _archive(path: str) -> dict[str, Any] | None:
+    from pathlib import Path
+
+    from airgap.formats import summary
+
+    found = summary.archive(Path(path))
+    return None if found is None else {"path": path, **found}
 
 
 def _summarise(item: Any) -> tuple[dict[str, Any], int]:
@@ -117,4 +136,7 @@ def _print(s: dict[str, Any]) -> None:
                        f"days first/ongoing/on change: {terms}")
     line("accounts", [f"{a['smart_account']} / {a['virtual_account']}" for a in s["accounts"]])
     line("commands", [f"{c['kind']} (line {c['line']})" for c in s.get("commands", [])])
+    line("bundle", s.get("bundle_id") and f"{s['bundle_id']} ({s['direction']}: "
+                                            f"{s['contents']}; not verified here)")
+    line("files", s.get("files"))
     console.print(f"  hostnames: {', '.join(s['hostnames']) or 'none'}", markup=False)

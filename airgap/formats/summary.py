@@ -8,6 +8,7 @@ Every summary has the same top-level keys whatever the kind, so scripts can rely
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from airgap.formats import showcli
@@ -97,3 +98,43 @@ def capture(kind: str, text: str) -> dict[str, Any]:
     result.update(devices=_devices(list(udis)), hostnames=hosts,
                   commands=[{"line": line, "kind": k} for line, k in showcli.commands_in(text)])
     return result
+
+
+def archive(path: Path) -> dict[str, Any] | None:
+    """What an archive is as a whole: a CSLU upload archive (its smart account and virtual
+    accounts), a CSSM ACK archive, an airgap bundle (its id and direction, unverified), or a
+    plain archive; None when the file is no archive or cannot be read safely (walking it
+    reports why). Its files are summarised one by one besides."""
+    from airgap.bundle import archive as archives
+    from airgap.bundle.bag import parse_info
+    from airgap.errors import AirgapError
+    from airgap.formats import cslu
+
+    try:
+        with path.open("rb") as handle:
+            if archives.archive_type(handle.read(512)) is None:
+                return None
+        kind = cslu.detect(path)
+        if kind == cslu.UPLOAD:
+            unpacked = cslu.unpack(path, str(path))
+            manifest = unpacked.manifest
+            result = _base(kind)
+            result.update(
+                accounts=[{"smart_account": manifest.smart_account if manifest else None,
+                           "virtual_account": va} for va in sorted(
+                               {f.virtual_account for f in unpacked.files if f.virtual_account})],
+                files=len([f for f in unpacked.files if len(f.parts) > 1]))
+            return result
+        if kind is not None:
+            return _base(kind)
+        for member in archives.read_members(path, str(path), expand=False):
+            if member.path.endswith("/bag-info.txt"):
+                info = parse_info(member.data.decode("utf-8", errors="replace"))
+                result = _base("bundle")
+                result.update(bundle_id=info.get("Airgap-Bundle-Id"),
+                              direction=info.get("Airgap-Direction"),
+                              contents=info.get("Airgap-Contents"), verified=False)
+                return result
+    except (AirgapError, OSError):
+        return None
+    return _base("archive")

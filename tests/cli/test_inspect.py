@@ -127,3 +127,26 @@ def test_missing_path_exits_3(tmp_path: Path, cli: Cli) -> None:
 ])
 def test_command_words(words: str, kind: str | None) -> None:
     assert showcli.command_kind(words) == kind
+
+
+def test_archives_are_named_as_a_whole(cli: Cli, tmp_path: Path) -> None:
+    from airgap.formats import cslu
+    from airgap.lab import fleet
+
+    devices = list(fleet.fleet(2, 3))
+    upload = tmp_path / "UD_SA_x.tar.gz"
+    upload.write_bytes(cslu.pack([(d.file_name, fleet.usage_file(d)) for d in devices], "PLANT",
+                                 when=fleet.LAB_NOW, smart_account="Example"))
+    run = cli("inspect", upload, "--format", "json")
+    assert run.code == 0, run.err
+    results = json.loads(run.out)["results"]
+    assert results[0]["kind"] == "cslu-upload-archive"
+    assert results[0]["accounts"] == [{"smart_account": "Example", "virtual_account": "PLANT"}]
+    assert [r["kind"] for r in results[1:]] == ["usage"] * 3
+    key = tmp_path / "k"
+    assert cli("key", "generate", "--out", key, "--no-passphrase").code == 0
+    assert cli("bundle", "create", tmp_path / "b.tar.gz", upload, "--key", f"{key}.key").code == 0
+    run = cli("inspect", tmp_path / "b.tar.gz")
+    assert run.code == 0, run.err
+    assert run.out.startswith(f"{tmp_path / 'b.tar.gz'}: bundle\n")
+    assert "(outbound:" in run.out and "not verified here" in run.out
