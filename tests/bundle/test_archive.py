@@ -111,8 +111,8 @@ def test_nested_members_are_named_outer_inner_member(tmp_path: Path, cli: Cli) -
                                         ("UD_VA.tar.gz", inner)]))
     run = cli("inspect", "--format", "json", path)
     assert run.code == 0, run
-    assert [r["path"] for r in json.loads(run.out)["results"]] == [
-        f"{path}!UD_VA.tar.gz!dev_1.xml"]
+    assert [(r["path"], r["kind"]) for r in json.loads(run.out)["results"]] == [
+        (str(path), "cslu-upload-archive"), (f"{path}!UD_VA.tar.gz!dev_1.xml", "usage")]
     assert f"skipped {path}!manifest.mf" in run.err
 
 
