@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,9 +45,12 @@ class EmbeddedJson:
 
     @classmethod
     def decode(cls, text: str, line: int) -> EmbeddedJson:
-        """Decode ``text``; a syntax error is recorded, not raised."""
+        """Decode ``text`` as strict RFC 8259 JSON (orjson: no NaN or Infinity; integers beyond
+        64 bits become floats); a syntax error is recorded, not raised."""
+        import orjson
+
         try:
-            return cls(text, line, json.loads(text))
+            return cls(text, line, orjson.loads(text))
         except ValueError as exc:
             return cls(text, line, None, str(exc))
         except RecursionError:

@@ -121,17 +121,19 @@ def test_field_ack_transcriptions_pass_the_import_schema() -> None:
         assert "xml-schema" not in [f.rule for f in found], found
 
 
-def test_inlined_schemas_mean_the_same() -> None:
-    from airgap.validate.jsonschemas import inline_definitions
+def test_schema_violation_names_where_and_what() -> None:
+    from airgap.validate.jsonschemas import PAYLOAD_V2, violation
 
-    schema = {"type": "object", "properties": {"a": {"$ref": "#/definitions/n"},
-                                               "t": {"$ref": "#/definitions/tree"}},
-              "definitions": {"n": {"type": "integer"},
-                              "tree": {"type": "array", "items": {"$ref": "#/definitions/tree"}}}}
-    flat = inline_definitions(schema)
-    assert flat["properties"]["a"] == {"type": "integer"}
-    assert flat["properties"]["t"]["items"] == {"$ref": "#/definitions/tree"}  # a cycle stays
-    assert "definitions" in flat  # still referred to by the cycle
-    assert "definitions" not in inline_definitions({"properties": {"a": {"$ref":
-                                                    "#/definitions/n"}},
-                                                    "definitions": {"n": {"type": "string"}}})
+    found = violation(PAYLOAD_V2, {"version": "2.0", "asset_identification": {
+        "report_id": "12", "asset": {"name": "x"}, "instance": {"sudi": {
+            "udi_pid": "p", "udi_serial_number": "s"}}}, "meta": {"entitlement_tag": "t"},
+        "measurements": []})
+    assert found == ('asset_identification.report_id: "12" is not of type "integer" '
+                     "(rum-payload-v2.schema.json)")
+
+
+def test_strict_json_refuses_nan_and_keeps_64_bit_integers() -> None:
+    from airgap.formats.common import EmbeddedJson
+
+    assert not EmbeddedJson.decode('{"a": NaN}', 1).ok
+    assert EmbeddedJson.decode('{"a": 18446744073709551615}', 1).value == {"a": 2**64 - 1}
