@@ -220,7 +220,7 @@ def _round_trip(run: Demo, devices: int, tamper: str | None) -> None:
     run.run("validate the ACKs", JUMP, "airgap", "validate", "jump/acks")
     _import(run)
     run.run("did the import take effect?", JUMP, "airgap", "diff", "devices/before",
-            "devices/after")
+            "devices/after", "--record")
     run.run("reconcile reports, ACKs and devices", JUMP, "airgap", "reconcile", "devices/usage",
             "jump/acks", "devices/after")
     run.run("when must each device report next?", JUMP, "airgap", "deadlines", "devices/after",
@@ -273,6 +273,8 @@ def _finish(run: Demo, code: ExitCode, tamper: str | None, kept: Path | None) ->
         out().print(f"\ndemo passed: {len(run.steps)} steps in {summary['seconds']} s"
                     + (f"; everything is in {kept}" if kept else ""), markup=False, style="bold")
     else:
+        expected = (" as it should: the tampered bundle was refused"
+                    if tamper and code == ExitCode.TRUST else "")
         err().print(f"demo stopped at step {len(run.steps)} ({run.steps[-1].title}) with exit "
-                    f"{int(code)}" + (f"; everything is in {kept}" if kept else ""),
+                    f"{int(code)}{expected}" + (f"; everything is in {kept}" if kept else ""),
                     markup=False, style="bold red")

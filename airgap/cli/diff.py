@@ -24,6 +24,9 @@ def diff(
         "--exit-code", help="Exit 1 when anything differs, not only on a failing verdict.")]
     = False,
     tz: TzOption = None,
+    record: Annotated[bool, typer.Option(
+        "--record", help="Record the comparison and its verdict in the audit ledger (step "
+        "diff; needs a ledger).")] = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Compare two sides and say what changed.
@@ -76,11 +79,26 @@ def diff(
     if exit_code and differs:
         codes.append(ExitCode.FINDINGS)
     code = worst(*codes)
+    if record:
+        _record(old, new, extra, code)
     if fmt is Format.JSON:
         emit_json(code == ExitCode.OK, results, **extra)
     else:
         _print(extra, results)
     raise typer.Exit(code)
+
+
+def _record(old: Evidence, new: Evidence, extra: dict[str, Any], code: int) -> None:
+    from airgap.cli import ledger as ledger_cmd
+    from airgap.errors import ConfigError
+
+    if ledger_cmd.configured() is None:
+        raise ConfigError("no ledger configured", None, "--record needs AIRGAP_LEDGER or "
+                          "'ledger' in your user config")
+    verdict = f", verdict {extra['verdict']}" if "verdict" in extra else ""
+    ledger_cmd.record_step("diff", materials={**old.sha256, **new.sha256},
+                           note=f"{extra['mode']}{verdict}",
+                           result="ok" if code == ExitCode.OK else "failed")
 
 
 def _only_acks(side: Evidence) -> bool:

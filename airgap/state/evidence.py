@@ -7,6 +7,7 @@ its exit code, never an exception, so one bad file does not hide what the others
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -30,6 +31,7 @@ class Evidence:
     acks: list[tuple[str, ImportFile]] = field(default_factory=list)
     problems: list[inputs.Problem] = field(default_factory=list)
     skipped: list[inputs.Skipped] = field(default_factory=list)
+    sha256: dict[str, str] = field(default_factory=dict)  # every file read, for the ledger
 
     @property
     def exported(self) -> dict[ReportKey, list[str]]:
@@ -65,6 +67,7 @@ def load(paths: Iterable[str], tz: Mapping[str, timedelta] | None = None,
         except OSError as exc:
             found.problems.append(inputs.Problem(entry.path, f"cannot read: {exc}"))
             continue
+        found.sha256[entry.path] = "sha256:" + hashlib.sha256(data).hexdigest()
         if entry.sniff.family == "capture":
             found.states += parse_capture(data.decode("utf-8", errors="replace"), entry.path, tz)
             continue

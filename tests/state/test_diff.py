@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -196,3 +197,15 @@ def test_rendered_after_capture_parses_like_the_state() -> None:
     assert datetime.fromisoformat(last.iso.replace("Z", "+00:00")) == NOW.astimezone(UTC)
     assert Report(5, "ACK", "N", "network-advantage") in parse_capture(
         captures.render(state))[-1].reports
+
+
+def test_record_puts_the_verdict_and_both_sides_in_the_ledger(
+        cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = cli("diff", SAMPLES / "import/before", SAMPLES / "import/after", "--record")
+    assert run.code == 3 and "no ledger configured" in run.err
+    monkeypatch.setenv("AIRGAP_LEDGER", str(tmp_path / "ledger.jsonl"))
+    run = cli("diff", SAMPLES / "import/before", SAMPLES / "import/after", "--record")
+    assert run.code == 0, run.err
+    entry = json.loads((tmp_path / "ledger.jsonl").read_text().splitlines()[-1])
+    assert entry["step"] == "diff" and entry["note"] == "states, verdict took effect"
+    assert len(entry["materials"]) == 2
