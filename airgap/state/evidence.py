@@ -20,6 +20,7 @@ from airgap.formats.usage import UsageFile
 from airgap.state.model import DeviceState
 
 ReportKey = tuple[Udi, int]
+ReportRef = tuple[Udi | None, int | None]  # what a usage file says of a report, maybe partly
 
 
 @dataclass
@@ -27,7 +28,8 @@ class Evidence:
     """Everything read from some paths, by kind, with where each piece came from."""
 
     states: list[DeviceState] = field(default_factory=list)
-    usage: list[tuple[str, UsageFile]] = field(default_factory=list)
+    # Only the (UDI, report id) of each report is kept, so memory stays small for a fleet.
+    usage: list[tuple[str, tuple[ReportRef, ...]]] = field(default_factory=list)
     acks: list[tuple[str, ImportFile]] = field(default_factory=list)
     problems: list[inputs.Problem] = field(default_factory=list)
     skipped: list[inputs.Skipped] = field(default_factory=list)
@@ -37,10 +39,10 @@ class Evidence:
     def exported(self) -> dict[ReportKey, list[str]]:
         """(UDI, report id) -> the usage files that carry it."""
         found: dict[ReportKey, list[str]] = {}
-        for path, doc in self.usage:
-            for report in doc.reports:
-                if report.udi is not None and report.report_id is not None:
-                    found.setdefault((report.udi, report.report_id), []).append(path)
+        for path, refs in self.usage:
+            for udi, rid in refs:
+                if udi is not None and rid is not None:
+                    found.setdefault((udi, rid), []).append(path)
         return found
 
     @property
@@ -51,43 +53,58 @@ class Evidence:
 
 def load(paths: Iterable[str], tz: Mapping[str, timedelta] | None = None,
          exclude: Iterable[str] = ()) -> Evidence:
-    """Read every capture, usage file and import file under ``paths``."""
-    from airgap.state.parse import parse_capture
+    """Read every capture, usage file and import file under ``paths``, in a stable order.
 
+    In one process: sending parsed states back from worker processes costs more than
+    parsing them (measured on 10,000 lab devices)."""
     found = Evidence()
-    for entry in inputs.walk(paths, exclude):
+    for walked in inputs.walk(paths, exclude):
+        entry = _examine(walked, tz) if isinstance(walked, inputs.Item) else walked
         if isinstance(entry, inputs.Skipped):
             found.skipped.append(entry)
-            continue
-        if isinstance(entry, inputs.Problem):
+        elif isinstance(entry, inputs.Problem):
             found.problems.append(entry)
-            continue
-        try:
-            data = entry.read()
-        except OSError as exc:
-            found.problems.append(inputs.Problem(entry.path, f"cannot read: {exc}"))
-            continue
-        found.sha256[entry.path] = "sha256:" + hashlib.sha256(data).hexdigest()
-        if entry.sniff.family == "capture":
-            found.states += parse_capture(data.decode("utf-8", errors="replace"), entry.path, tz)
-            continue
-        _read_xml(found, entry, data)
+        elif isinstance(entry, _Read):
+            found.sha256[entry.path] = entry.sha256
+            found.states += entry.states
+            found.usage += [(entry.path, entry.refs)] if entry.refs is not None else []
+            found.acks += [(entry.path, entry.ack)] if entry.ack is not None else []
     return found
 
 
-def _read_xml(found: Evidence, entry: inputs.Item, data: bytes) -> None:
+@dataclass(frozen=True)
+class _Read:
+    """What one file gave, without its parse tree."""
+
+    path: str
+    sha256: str
+    states: list[DeviceState] = field(default_factory=list)
+    refs: tuple[ReportRef, ...] | None = None
+    ack: ImportFile | None = None
+
+
+def _examine(entry: inputs.Item, tz: Mapping[str, timedelta] | None) -> _Read | inputs.Entry:
+    from airgap.state.parse import parse_capture
+
+    try:
+        data = entry.read()
+    except OSError as exc:
+        return inputs.Problem(entry.path, f"cannot read: {exc}")
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    if entry.sniff.family == "capture":
+        text = data.decode("utf-8", errors="replace")
+        return _Read(entry.path, digest, states=parse_capture(text, entry.path, tz))
     if entry.sniff.family is None:
-        found.problems.append(inputs.Problem(entry.path, "no kind airgap knows"))
-        return
+        return inputs.Problem(entry.path, "no kind airgap knows")
     try:
         doc = formats.read_xml(xml.parse(data))
     except xml.XmlSyntaxError as exc:
-        found.problems.append(inputs.Problem(entry.path, f"not well-formed XML: {exc}",
-                                             ExitCode.FINDINGS))
-        return
+        return inputs.Problem(entry.path, f"not well-formed XML: {exc}", ExitCode.FINDINGS)
     if doc is None:
-        found.problems.append(inputs.Problem(entry.path, "no kind airgap knows"))
-    elif isinstance(doc.model, ImportFile):
-        found.acks.append((entry.path, doc.model))
-    elif isinstance(doc.model, UsageFile):
-        found.usage.append((entry.path, doc.model))
+        return inputs.Problem(entry.path, "no kind airgap knows")
+    if isinstance(doc.model, ImportFile):
+        return _Read(entry.path, digest, ack=doc.model)
+    if isinstance(doc.model, UsageFile):
+        return _Read(entry.path, digest,
+                     refs=tuple((r.udi, r.report_id) for r in doc.model.reports))
+    return _Read(entry.path, digest)  # a SLAC request: outbound, nothing to reconcile

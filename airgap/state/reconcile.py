@@ -149,14 +149,14 @@ class _Index:
         self.by_file: dict[str, list[Key]] = {}
         self.by_name: dict[str, list[str]] = {}
         self.udis: set[Udi] = set()
-        for path, doc in found.usage:
+        for path, refs in found.usage:
             self.by_name.setdefault(file_name(path), []).append(path)
-            for report in doc.reports:
-                if report.udi is not None:
-                    self.udis.add(report.udi)
-                if report.udi is None or report.report_id is None:
+            for udi, rid in refs:
+                if udi is not None:
+                    self.udis.add(udi)
+                if udi is None or rid is None:
                     continue
-                key = (report.udi, report.report_id)
+                key = (udi, rid)
                 paths = self.exported.setdefault(key, [])
                 if path not in paths:
                     paths.append(path)
