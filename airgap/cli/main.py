@@ -37,7 +37,12 @@ WORKFLOW = """Every reporting cycle, in order (each command's --help has more):
   airgap bundle verify /media/usb/usage.tar.gz        on the other side
   airgap bundle extract /media/usb/usage.tar.gz ./in  verified, then unpacked
   airgap ledger record --step cssm.upload --material usage.tar.gz
+  airgap diff before/ after/                          did the ACK import take effect?
+  airgap reconcile usage/ acks/ after/                every report acknowledged?
+  airgap deadlines after/                             when each device reports next
   airgap ledger verify                                the audit trail is intact
+
+To practise the whole round trip with lab devices: airgap demo
 """
 
 app = typer.Typer(
