@@ -6,15 +6,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from airgap.cli.output import Format, FormatOption, begin, emit_json, err, out
+from airgap.cli.output import Format, FormatOption, TzOption, begin, emit_json, err, out
 from airgap.errors import ExitCode, InputError, worst
 
 if TYPE_CHECKING:
     from airgap.state.evidence import Evidence
-
-TzOption = Annotated[list[str] | None, typer.Option(
-    "--tz", help="How to turn a capture's time-zone label into UTC, e.g. PDT=-07:00 "
-    "(repeatable). Without it only UTC times are converted.", show_default=False)]
 
 
 def diff(

@@ -34,6 +34,10 @@ class Format(StrEnum):
 FormatOption = Annotated[
     Format, typer.Option("--format", help="Output format: text for people, json for scripts.")
 ]
+TzOption = Annotated[list[str] | None, typer.Option(
+    "--tz", metavar="LABEL=OFFSET", help="What a time-zone label the device prints means, e.g. "
+    "PDT=-07:00 or IST=+05:30 (repeatable). Labels are set by the operator, so only UTC is "
+    "converted without it; other times stay local time with no offset.", show_default=False)]
 
 
 class _Current:

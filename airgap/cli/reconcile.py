@@ -7,7 +7,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from airgap.cli.output import Format, FormatOption, begin, emit_json, err, note, out, plural
+from airgap.cli.output import (
+    Format,
+    FormatOption,
+    TzOption,
+    begin,
+    emit_json,
+    err,
+    note,
+    out,
+    plural,
+)
 from airgap.errors import AirgapError, ExitCode, worst
 
 if TYPE_CHECKING:
@@ -46,19 +56,23 @@ def _extra(found: Evidence) -> dict[str, Any]:
             "skipped": [{"path": s.path, "reason": s.reason} for s in found.skipped]}
 
 
-def reconcile(paths: PathsArgument, fmt: FormatOption = Format.TEXT) -> None:
+def reconcile(paths: PathsArgument, tz: TzOption = None,
+              fmt: FormatOption = Format.TEXT) -> None:
     """Per device: reports exported, acknowledged and outstanding; foreign and stale ACKs;
     reports exported twice; devices that never reported.
 
     A report is (UDI, report id). It counts as acknowledged when a capture shows it in
     state ACK or an ACK is named ACK_<usage file name> (seen), or when an ACK's RUM ACK
-    data lists it (inferred: those keys are not public). Exit 1 when anything is
-    outstanding, foreign, stale or exported twice; 0 when all is reconciled.
+    data lists it (inferred: those keys are not public). An ACK is stale when it was issued
+    before the device's 'Last ACK received'; check ACKs against captures taken before their
+    import, since a device may stamp that line with the time of the import. Exit 1 when
+    anything is outstanding, foreign, stale or exported twice; 0 when all is reconciled.
     """
     from airgap.state.reconcile import reconcile as match
+    from airgap.state.times import parse_tz_options
 
     begin("reconcile", fmt)
-    found = _load(paths)
+    found = _load(paths, parse_tz_options(tz or []))
     result = match(found)
     code = worst(found.exit_code, ExitCode.OK if result.ok else ExitCode.FINDINGS)
     if fmt is Format.JSON:
@@ -113,10 +127,7 @@ def deadlines(
         show_default=False)] = None,
     warn_days: Annotated[int, typer.Option(
         "--warn-days", min=0, help="A date this many days away or less is 'due'.")] = 14,
-    tz: Annotated[list[str] | None, typer.Option(
-        "--tz", help="What a capture's time-zone label means, LABEL=OFFSET, e.g. "
-        "PDT=-07:00 (repeatable); other labels are used as local time.",
-        show_default=False)] = None,
+    tz: TzOption = None,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """When each device must next report and get an ACK, most urgent first.

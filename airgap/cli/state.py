@@ -7,7 +7,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from airgap.cli.output import Format, FormatOption, begin, emit_json, err, note, out, plural
+from airgap.cli.output import (
+    Format,
+    FormatOption,
+    TzOption,
+    begin,
+    emit_json,
+    err,
+    note,
+    out,
+    plural,
+)
 from airgap.errors import ExitCode, worst
 
 if TYPE_CHECKING:
@@ -16,10 +26,7 @@ if TYPE_CHECKING:
 
 def state(
     paths: Annotated[list[str], typer.Argument(help="Capture files and folders.")],
-    tz: Annotated[list[str] | None, typer.Option(
-        "--tz", metavar="LABEL=OFFSET", help="What a time-zone label the device prints means, "
-        "e.g. PDT=-07:00 or IST=+05:30 (repeatable). Times in other zones than UTC stay local "
-        "time without an offset unless given here.", show_default=False)] = None,
+    tz: TzOption = None,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Read 'show license ...' captures (status, summary, usage, all, tech support, rum id,
