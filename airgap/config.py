@@ -55,6 +55,10 @@ def _patterns(value: Any) -> list[str]:
     return list(value)
 
 
+# Rules a file in a repository or on a stick must not turn down: they keep lab output out.
+HOST_ONLY_RULES = frozenset({"simulated-ack"})
+
+
 @dataclass(frozen=True)
 class Spec:
     """One setting: how to check a value, its default, and where a project file may set it."""
@@ -152,6 +156,12 @@ def load(flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None =
             f"not {', '.join(refused)}",
             "set trusted keys, keys, the ledger and privacy in your user config instead "
             f"({user_config(env)})")
+    host_only = sorted(set(project_values.get("rules") or {}) & HOST_ONLY_RULES)
+    if host_only:
+        raise ConfigError("refused", project, f"a working-folder airgap.toml may not set rule "
+                          f"{', '.join(host_only)}",
+                          "accept simulated ACKs with 'validate --lab', or in the user config of "
+                          "a training host")
     for name, value in project_values.items():
         values[name] = Setting(name, _checked(name, value, str(project)), str(project))
 

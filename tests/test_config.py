@@ -58,6 +58,15 @@ def test_working_folder_file_may_not_set_trust(setting: str, hermetic: Path, cli
     assert "Traceback" not in run.err
 
 
+def test_working_folder_file_may_not_let_lab_acks_through(hermetic: Path, cli: Cli) -> None:
+    write(hermetic / ".config" / "airgap" / "config.toml", '[rules]\nsimulated-ack = "off"\n')
+    assert config.load()["rules"] == {"simulated-ack": "off"}  # a training host may
+    write(hermetic / "airgap.toml", '[rules]\nsimulated-ack = "warning"\n')
+    run = cli("validate", hermetic / "airgap.toml")
+    assert run.code == 3
+    assert "may not set rule simulated-ack" in run.err and "Traceback" not in run.err
+
+
 def test_working_folder_file_sets_rule_levels(hermetic: Path) -> None:
     write(hermetic / "airgap.toml", '[rules]\nsample-interval = "error"\nexclude = []\n')
     with pytest.raises(ConfigError, match=r"unknown rule .exclude."):
