@@ -12,7 +12,7 @@ unknown is used as printed and flagged ``local_time``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -289,41 +289,13 @@ def _urgency(item: DeviceDeadlines) -> tuple[int, date, str]:
     return (STATUSES.index(item.status), item.date or date.max, item.device)
 
 
-def _newness(state: DeviceState) -> tuple[datetime, datetime]:
-    usage = state.usage_reporting
-    return (_sort_time(Moment.of(usage.last_ack_received if usage else None)),
-            _sort_time(Moment.of(usage.last_report_push if usage else None)))
-
-
-def current(states: Iterable[DeviceState]) -> list[Device]:
-    """The devices of ``states`` (grouped as ``devices.group`` does), each showing the usage
-    reporting and policy of its newest capture: the one with the latest last ACK received,
-    then the latest report push. Captures from before and after an import often meet, and
-    the first one to say something is not always the newest."""
-    states = list(states)
-    by_path: dict[str, list[DeviceState]] = {}
-    for state in states:
-        by_path.setdefault(state.path or "", []).append(state)
-    devices = []
-    for device in group(states):
-        own = [s for p in device.paths for s in by_path.get(p, [])
-               if s.usage_reporting is not None and s.udi in (None, device.udi)]
-        if len(own) > 1:
-            newest = max(own, key=_newness)  # max keeps the first of equals
-            device = replace(device, state=replace(
-                device.state, usage_reporting=newest.usage_reporting,
-                policy=newest.policy or device.state.policy))
-        devices.append(device)
-    return devices
-
-
 def deadlines(states: Iterable[DeviceState], today: date, warn_days: int = WARN_DAYS,
               imports: Sequence[tuple[str, ImportFile]] = ()) -> list[DeviceDeadlines]:
     """Every device's dates, most urgent first: overdue, then by date, unknown last."""
     per_device, general = imported_policies(imports)
     found = [device_deadlines(d, today, warn_days,
                               per_device.get(d.udi, general) if d.udi else general)
-             for d in current(states)]
+             for d in group(states)]
     return sorted(found, key=_urgency)
 
 

@@ -2,8 +2,10 @@
 
 A device's state is spread over several commands: ``status`` has the policy and the ACK
 times, ``rum id all`` the reports, ``udi`` the identity. Captures are grouped by the UDI they
-carry, else by the folder they are in; within a device the first capture to say something
-about a field wins, and reports, licenses and trust codes are joined.
+carry, else by the folder they are in. Within a device the newest session wins: the capture
+file whose states show the latest last ACK received (then the latest report push) says first
+what each field is, since captures from before and after an import often meet; reports,
+licenses and trust codes are joined.
 """
 
 from __future__ import annotations
@@ -67,6 +69,22 @@ def _reports(values: list[tuple[Report, ...]]) -> tuple[Report, ...]:
     return tuple(sorted(by_id.values(), key=lambda r: r.id))
 
 
+def _newness(state: DeviceState) -> tuple[str, str]:
+    """ISO times compare as text; a file's session is as new as its newest state."""
+    usage = state.usage_reporting
+    if usage is None:
+        return "", ""
+    return ((usage.last_ack_received.iso or "") if usage.last_ack_received else "",
+            (usage.last_report_push.iso or "") if usage.last_report_push else "")
+
+
+def _newest_first(states: list[DeviceState]) -> list[DeviceState]:
+    session: dict[str | None, tuple[str, str]] = {}
+    for state in states:
+        session[state.path] = max(session.get(state.path, ("", "")), _newness(state))
+    return sorted(states, key=lambda s: session[s.path], reverse=True)  # stable for equals
+
+
 def group(states: Iterable[DeviceState]) -> list[Device]:
     """Devices in the order first met: by UDI when a capture has one, else by folder. A capture
     without a UDI joins the device of its folder when that folder holds exactly one device."""
@@ -86,5 +104,6 @@ def group(states: Iterable[DeviceState]) -> list[Device]:
         keys = folder_of.get(folder, set())
         key = next(iter(keys)) if len(keys) == 1 else f"folder:{folder}"
         by_key.setdefault(key, []).append(state)
-    return [Device(key, merge(found), tuple(dict.fromkeys(s.path or "" for s in found)))
+    return [Device(key, merge(_newest_first(found)),
+                   tuple(dict.fromkeys(s.path or "" for s in found)))
             for key, found in by_key.items()]

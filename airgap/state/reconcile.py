@@ -21,8 +21,8 @@ from typing import Any
 
 from airgap.formats.common import Udi
 from airgap.formats.imports import ImportFile, rum_entries
-from airgap.state.deadlines import Moment, current, import_time
-from airgap.state.devices import Device
+from airgap.state.deadlines import Moment, import_time
+from airgap.state.devices import Device, group
 from airgap.state.evidence import Evidence
 from airgap.state.model import DeviceState
 
@@ -262,7 +262,7 @@ def _ack_findings(devices: dict[Udi, Device], known: set[Udi], path: str, doc: I
 def reconcile(found: Evidence) -> Reconciliation:
     """Match exported reports with ACKs and device captures, and list what does not fit."""
     index = _Index(found)
-    grouped = current(found.states)
+    grouped = group(found.states)
     devices = {d.udi: d for d in grouped if d.udi is not None}
     known = set(devices) | index.udis
     for device in grouped:  # a stack's members each have a UDI of their own
