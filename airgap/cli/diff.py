@@ -59,14 +59,10 @@ def diff(
         extra, results, differs = {"mode": "acks"}, [c.to_dict() for c in changes], bool(changes)
     elif _only_acks(old) != _only_acks(new) and _has_devices(new if _only_acks(old) else old):
         acks, device_side = (old, new) if _only_acks(old) else (new, old)
-        devices = group(device_side.states)
-        checks = [(path, diffs.check_ack(ack, devices, device_side.exported))
-                  for path, ack in acks.acks]
         extra = {"mode": "ack-against-devices"}
-        results = [{"ack": path, **check.to_dict()} for path, check in checks]
-        bad = any(c.belongs is False or c.stale for _, c in checks)
-        codes.append(ExitCode.FINDINGS if bad else ExitCode.OK)
-        differs = bad
+        results = _acks_against(acks, device_side)
+        differs = any(r["belongs"] is False or r["stale"] for r in results)
+        codes.append(ExitCode.FINDINGS if differs else ExitCode.OK)
     else:
         raise InputError("nothing to compare", f"{before} and {after}",
                          f"{_holds(old)} against {_holds(new)}",
@@ -82,6 +78,27 @@ def diff(
     else:
         _print(extra, results)
     raise typer.Exit(code)
+
+
+def _acks_against(acks: Evidence, devices: Evidence) -> list[dict[str, Any]]:
+    """Per ACK: does it belong to the devices of the other side, and is it stale? The same
+    matching and evidence as ``airgap reconcile``."""
+    from airgap.state.evidence import Evidence
+    from airgap.state.reconcile import FOREIGN, STALE, named, reconcile
+
+    findings = reconcile(Evidence(states=devices.states, usage=devices.usage,
+                                  acks=acks.acks)).findings
+    results = []
+    for path, ack in acks.acks:
+        names = named(ack)
+        mine = [f for f in findings if f.path == path and f.kind in (FOREIGN, STALE)]
+        foreign = {f.device for f in mine if f.kind == FOREIGN}
+        results.append({"ack": path,
+                        "belongs": any(str(u) not in foreign for u, _ in names) if names
+                        else None,
+                        "stale": any(f.kind == STALE for f in mine),
+                        "evidence": [how for _, how in names] + [f.message for f in mine]})
+    return results
 
 
 def _record(old: Evidence, new: Evidence, extra: dict[str, Any], code: int) -> None:

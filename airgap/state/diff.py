@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airgap.formats.imports import ImportFile, rum_entries
-from airgap.state.deadlines import Moment, import_time
+from airgap.state.deadlines import import_time
 from airgap.state.devices import Device
 from airgap.state.evidence import ReportKey
 from airgap.state.model import DeviceState
@@ -159,58 +159,3 @@ def diff_acks(before: ImportFile, after: ImportFile) -> list[Change]:
     """What differs between two ACKs."""
     old, new = _ack_fields(before), _ack_fields(after)
     return [Change(name, old[name], new[name]) for name in old if old[name] != new[name]]
-
-
-@dataclass(frozen=True)
-class AckCheck:
-    """Does an ACK belong to the devices given, and is it older than their last ACK?"""
-
-    belongs: bool | None
-    stale: bool | None
-    evidence: tuple[str, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"belongs": self.belongs, "stale": self.stale, "evidence": list(self.evidence)}
-
-
-def check_ack(ack: ImportFile, devices: Iterable[Device], exported: Iterable[ReportKey] = ()
-              ) -> AckCheck:
-    """Match an ACK to devices (captures) and exported reports: SEEN evidence (the SLAC
-    ``<udi>``) first, then the RUM ACK data (INFERRED). Compare it with a capture taken before
-    the import: an ACK issued before the device's last ACK received is stale."""
-    devices = list(devices)
-    known = {d.udi: d for d in devices if d.udi is not None}
-    sent = set(exported)
-    known_udis = set(known) | {udi for udi, _ in sent}
-    evidence: list[str] = []
-    matched = {u for u in ack.devices if u in known_udis}
-    evidence += [f"seen: SLAC <udi> names {u}" for u in sorted(matched, key=str)]
-    listed = [(e.udi, e.report_id) for e in rum_entries(ack) if e.acknowledges]
-    inferred = {(u, rid) for u, rid in listed if u is not None and u in known_udis}
-    if inferred:
-        exported_too = sum(1 for key in inferred if key in sent)
-        evidence.append(f"inferred: RUM ACK data lists {len(inferred)} reports of these devices"
-                        + (f", {exported_too} of them in the usage files" if sent else ""))
-    named = set(ack.devices) | {u for u, _ in listed if u is not None}
-    belongs: bool | None = bool(matched or inferred) if named else None
-    if belongs is False:
-        evidence.append("names only " + ", ".join(sorted(map(str, named)))
-                        + ": no device given")
-    stale = _stale(ack, [known[u] for u in matched | {u for u, _ in inferred} if u in known],
-                   evidence)
-    return AckCheck(belongs, stale, tuple(evidence))
-
-
-def _stale(ack: ImportFile, devices: list[Device], evidence: list[str]) -> bool | None:
-    issued = import_time(ack)
-    lasts = [(moment, d.state.usage_reporting.last_ack_received.raw) for d in devices
-             if d.state.usage_reporting and d.state.usage_reporting.last_ack_received
-             and (moment := Moment.of(d.state.usage_reporting.last_ack_received))
-             and not moment.local_time]
-    if issued is None or issued.local_time or not lasts:
-        return None
-    newest, raw = max(lasts, key=lambda pair: pair[0].when)
-    stale = issued.when < newest.when
-    evidence.append(f"ACK issued {issued.iso()}; device's last ACK received {raw}"
-                    + (": this ACK is older (stale or replayed)" if stale else ""))
-    return stale

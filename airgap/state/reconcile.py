@@ -213,14 +213,14 @@ def _file_acks(index: _Index, path: str, doc: ImportFile) -> set[Udi]:
     return seen
 
 
-def _named(doc: ImportFile) -> list[tuple[Udi, str]]:
+def named(doc: ImportFile) -> list[tuple[Udi, str]]:
     """The devices an ACK names, each with how: SLAC ``<udi>`` (seen), RUM ACK (inferred)."""
-    named = {a.udi: f"seen: SLAC udi {a.udi_text}" for a in doc.authorizations
+    found = {a.udi: f"seen: SLAC udi {a.udi_text}" for a in doc.authorizations
              if a.udi is not None}
     for entry in rum_entries(doc):
-        if entry.udi is not None and entry.udi not in named:
-            named[entry.udi] = f"inferred: RUM ACK data names {entry.udi}"
-    return sorted(named.items())
+        if entry.udi is not None and entry.udi not in found:
+            found[entry.udi] = f"inferred: RUM ACK data names {entry.udi}"
+    return sorted(found.items())
 
 
 def _earlier(ack: Moment, last: Moment) -> bool:
@@ -235,15 +235,15 @@ def _ack_findings(devices: dict[Udi, Device], known: set[Udi], path: str, doc: I
                   seen: set[Udi]) -> Iterator[Finding]:
     """Foreign and stale findings for one ACK file; ``known`` are the devices the captures
     and usage files name, ``seen`` those matched to this ACK by its file name."""
-    named = _named(doc)
-    for udi, how in named:
+    names = named(doc)
+    for udi, how in names:
         if udi not in known:
             yield Finding(FOREIGN, f"ACK names {udi}, a device not in the inputs",
                           str(udi), path, evidence=(how,))
     made = import_time(doc)
     if made is None:
         return
-    how_of = dict(named)
+    how_of = dict(names)
     how_of.update({udi: f"seen: ACK file name {file_name(path)}" for udi in seen
                    if udi not in how_of or how_of[udi].startswith("inferred")})
     for udi, how in sorted(how_of.items()):

@@ -6,16 +6,16 @@ import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from airgap import xml
-from airgap.formats.imports import ImportFile, read_import
+from airgap.formats.usage import read_usage
 from airgap.lab import captures, cssm, fleet
 from airgap.state import diff
-from airgap.state.devices import group
 from airgap.state.model import DeviceState, Report, UsageReporting
 from airgap.state.parse import parse_capture
 from tests.conftest import SAMPLES, Cli
@@ -84,33 +84,35 @@ def test_overall_is_the_worst_verdict() -> None:
     assert diff.overall([made[0]]) == diff.TOOK_EFFECT
 
 
-def ack_for(dev: fleet.LabDevice, when: datetime) -> ImportFile:
-    data = fleet.usage_file(dev)
-    from airgap.formats.usage import read_usage
+def ack_check(cli: Cli, tmp_path: Path, dev: fleet.LabDevice, for_dev: fleet.LabDevice,
+              when: datetime) -> tuple[int, dict[str, Any]]:
+    """``airgap diff ACK captures/``: the exit code and the one result."""
+    data = fleet.usage_file(for_dev)
+    answer = cssm.answer(for_dev.file_name, data, read_usage(xml.parse(data)), when)
+    (tmp_path / "ack.xml").write_bytes(answer.ack)
+    (tmp_path / "captures").mkdir()
+    (tmp_path / "captures" / "before.txt").write_bytes(fleet.before_capture(dev))
+    run = cli("diff", tmp_path / "ack.xml", tmp_path / "captures", "--format", "json")
+    [result] = json.loads(run.out)["results"]
+    return run.code, result
 
-    answer = cssm.answer(dev.file_name, data, read_usage(xml.parse(data)), when)
-    return read_import(xml.parse(answer.ack))
 
-
-def test_ack_against_its_own_device_belongs_and_is_fresh() -> None:
+def test_ack_against_its_own_device_belongs_and_is_fresh(cli: Cli, tmp_path: Path) -> None:
     dev = fleet.device(1, 3)
-    devices = group([dataclasses.replace(fleet.before_state(dev), path="d/s.txt")])
-    check = diff.check_ack(ack_for(dev, NOW), devices)
-    assert check.belongs is True and check.stale is False
-    assert any(e.startswith("seen: SLAC <udi>") for e in check.evidence)
+    code, result = ack_check(cli, tmp_path, dev, dev, NOW)
+    assert code == 0 and result["belongs"] is True and result["stale"] is False
+    assert any(e.startswith("seen: SLAC udi") for e in result["evidence"])
 
 
-def test_ack_for_another_device_does_not_belong() -> None:
-    devices = group([dataclasses.replace(fleet.before_state(fleet.device(1, 3)), path="d/s.txt")])
-    check = diff.check_ack(ack_for(fleet.device(1, 4), NOW), devices)
-    assert check.belongs is False
+def test_ack_for_another_device_does_not_belong(cli: Cli, tmp_path: Path) -> None:
+    code, result = ack_check(cli, tmp_path, fleet.device(1, 3), fleet.device(1, 4), NOW)
+    assert code == 1 and result["belongs"] is False
 
 
-def test_ack_older_than_the_last_one_received_is_stale() -> None:
+def test_ack_older_than_the_last_one_received_is_stale(cli: Cli, tmp_path: Path) -> None:
     dev = fleet.device(1, 3)
-    devices = group([dataclasses.replace(fleet.before_state(dev), path="d/s.txt")])
-    check = diff.check_ack(ack_for(dev, NOW - timedelta(days=200)), devices)
-    assert check.belongs is True and check.stale is True
+    code, result = ack_check(cli, tmp_path, dev, dev, NOW - timedelta(days=200))
+    assert code == 1 and result["belongs"] is True and result["stale"] is True
 
 
 def test_usage_report_diff_by_udi_and_report_id() -> None:
@@ -156,8 +158,6 @@ def test_ack_against_captures(cli: Cli, tmp_path: Path) -> None:
     dev = fleet.device(1, 2)
     (tmp_path / "before.txt").write_bytes(fleet.before_capture(dev))
     data = fleet.usage_file(dev)
-    from airgap.formats.usage import read_usage
-
     old = cssm.answer(dev.file_name, data, read_usage(xml.parse(data)), NOW - timedelta(days=90))
     (tmp_path / "old.xml").write_bytes(old.ack)
     run = cli("diff", tmp_path / "old.xml", tmp_path / "before.txt")
