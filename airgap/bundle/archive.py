@@ -13,7 +13,7 @@ import io
 import posixpath
 import tarfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -211,6 +211,23 @@ def _tar(handle: IO[bytes], where: str, budget: _Budget, *, gzipped: bool) -> It
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         raise CorruptArchiveError("corrupt archive", where, str(exc) or type(exc).__name__
                                   ) from None
+
+
+def write_tar(raw: IO[bytes], members: Iterable[tuple[str, int, IO[bytes]]], epoch: int, *,
+              compress: bool) -> None:
+    """A reproducible tar (or tar.gz) of ``(name, size, reader)`` members in the order given:
+    owner root, mode 0644, mtime ``epoch``, a gzip header with no name or time."""
+    stream: Any = (gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6)
+                   if compress else raw)
+    with tarfile.open(fileobj=stream, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, size, handle in members:
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = size, epoch, 0o644
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            tar.addfile(info, handle)
+    if compress:
+        stream.close()
 
 
 def _tar_type(info: tarfile.TarInfo) -> str:

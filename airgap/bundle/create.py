@@ -8,11 +8,9 @@ only when both are complete: the signature is renamed into place first, then the
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import io
 import os
-import tarfile
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ from typing import IO, Any
 
 from airgap import __version__
 from airgap.bundle import bag
+from airgap.bundle.archive import write_tar
 from airgap.errors import InputError
 from airgap.fsutil import fsync_dir, write_atomic
 from airgap.signing.minisign import SecretKey, Signature, blake2b_file, read_chunks
@@ -181,8 +180,8 @@ def _write(target: Path, files: Sequence[PayloadFile], info: bag.BagInfo, key: S
             if archive == "7z":
                 _write_7z(raw, prefix, _contents(members, progress))
             else:
-                _write_tar(raw, prefix, _contents(members, progress), epoch,
-                           compress=archive == "tar.gz")
+                write_tar(raw, _contents(members, progress, prefix), epoch,
+                          compress=archive == "tar.gz")
             raw.flush()
             os.fsync(raw.fileno())
         comment = (f"timestamp:{epoch}\tfile:{target.name}\tctx:{bag.BUNDLE_CTX}"
@@ -230,30 +229,16 @@ class _Verified(io.RawIOBase):
 Contents = Iterator[tuple[str, int, Any]]
 
 
-def _contents(members: list[tuple[str, int, Any]], progress: Progress) -> Contents:
+def _contents(members: list[tuple[str, int, Any]], progress: Progress, prefix: str = ""
+              ) -> Contents:
     """Each member's name, size and a reader; payload files are re-hashed as they are read."""
     for name, size, body in members:
         if isinstance(body, PayloadFile):
             reader = _Verified(body, progress)
-            yield name, size, reader
+            yield prefix + name, size, reader
             reader.check()
         else:
-            yield name, size, io.BytesIO(body)
-
-
-def _write_tar(raw: IO[bytes], prefix: str, members: Contents, epoch: int, *,
-               compress: bool) -> None:
-    stream: Any = (gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0,
-                                       compresslevel=6) if compress else raw)
-    with tarfile.open(fileobj=stream, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for name, size, handle in members:
-            info = tarfile.TarInfo(prefix + name)
-            info.size, info.mtime, info.mode = size, epoch, 0o644
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            tar.addfile(info, handle)
-    if compress:
-        stream.close()
+            yield prefix + name, size, io.BytesIO(body)
 
 
 def _write_7z(raw: IO[bytes], prefix: str, members: Contents) -> None:

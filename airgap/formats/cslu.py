@@ -28,11 +28,9 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import gzip
 import hashlib
 import io
 import json
-import tarfile
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -341,17 +339,10 @@ def _own_name(name: str) -> str:
 
 
 def tar_gz(members: Sequence[tuple[str, bytes]], when: datetime) -> bytes:
-    """A reproducible tar.gz: members in the order given, owner root, mode 0644, mtime
-    ``when``, gzip header without name or time."""
+    """A reproducible tar.gz of ``(name, bytes)`` members, in the order given."""
     buffer = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0, compresslevel=9) as gz, \
-            tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for name, data in members:
-            info = tarfile.TarInfo(name)
-            info.size, info.mtime, info.mode = len(data), _epoch(when), 0o644
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            tar.addfile(info, io.BytesIO(data))
+    archive.write_tar(buffer, ((name, len(data), io.BytesIO(data)) for name, data in members),
+                      _epoch(when), compress=True)
     return buffer.getvalue()
 
 
