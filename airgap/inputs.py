@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatch
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from airgap import formats
 from airgap.bundle import archive
@@ -68,6 +68,11 @@ class Problem:
 
 
 Entry = Item | Skipped | Problem
+
+
+def file_name(path: str) -> str:
+    """The name of a file on disk or of an archive member (``archive!folder/name``)."""
+    return PurePosixPath(path.rsplit(archive.SEP, 1)[-1].replace("\\", "/")).name
 
 
 def walk(paths: Iterable[str], exclude: Iterable[str] = (),

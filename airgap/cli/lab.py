@@ -149,5 +149,5 @@ def _cssm_inputs(sources: list[str]) -> tuple[list[tuple[str, list[tuple[str, st
         if isinstance(entry, inputs.Item) and entry.sniff.family == "xml":
             data = entry.read()
             if (doc := usage_of(data)) is not None:
-                loose.append((entry.path.rsplit("!", 1)[-1].rsplit("/", 1)[-1], data, doc))
+                loose.append((inputs.file_name(entry.path), data, doc))
     return uploads, loose

@@ -16,11 +16,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import PurePosixPath
 from typing import Any
 
 from airgap.formats.common import Udi
 from airgap.formats.imports import ImportFile, rum_entries
+from airgap.inputs import file_name
 from airgap.state.deadlines import Moment, import_time
 from airgap.state.devices import Device, group
 from airgap.state.evidence import Evidence
@@ -31,11 +31,6 @@ EXPORTED_TWICE, NEVER_REPORTED = "exported-twice", "never-reported"
 KINDS = (OUTSTANDING, FOREIGN, STALE, EXPORTED_TWICE, NEVER_REPORTED)
 FAILING = (OUTSTANDING, FOREIGN, STALE, EXPORTED_TWICE)  # findings that exit 1
 Key = tuple[Udi, int]
-
-
-def file_name(path: str) -> str:
-    """The name of a file on disk or of an archive member (``archive!folder/name``)."""
-    return PurePosixPath(path.rsplit("!", 1)[-1].replace("\\", "/")).name
 
 
 @dataclass(frozen=True)

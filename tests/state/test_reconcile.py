@@ -11,6 +11,7 @@ from pathlib import Path
 from airgap import formats, xml
 from airgap.formats.common import Udi
 from airgap.formats.usage import UsageFile
+from airgap.inputs import file_name
 from airgap.lab import captures, cssm, fleet
 from airgap.state import evidence
 from airgap.state.reconcile import (
@@ -20,7 +21,6 @@ from airgap.state.reconcile import (
     OUTSTANDING,
     STALE,
     Reconciliation,
-    file_name,
     reconcile,
 )
 
