@@ -4,6 +4,7 @@ stock minisign and sha256sum accept what it made."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,9 +12,11 @@ from pathlib import Path
 from tests.conftest import need_tool
 
 
-def demo(*args: str | Path) -> subprocess.CompletedProcess[str]:
+def demo(*args: str | Path, env: dict[str, str] | None = None
+         ) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "airgap", "demo", *map(str, args)],
-                          capture_output=True, text=True, check=False, timeout=600)
+                          capture_output=True, text=True, check=False, timeout=600,
+                          env={**os.environ, **(env or {})})
 
 
 def test_round_trip_passes_and_stock_tools_agree(tmp_path: Path) -> None:
@@ -46,6 +49,11 @@ def test_tampered_media_stops_at_verify_with_exit_4(tmp_path: Path) -> None:
 
 
 def test_temporary_workdir_is_removed_and_bad_flags_exit_2(tmp_path: Path) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    done = demo("--tamper", "media", "--devices", "1", env={"TMPDIR": str(scratch)})
+    assert done.returncode == 4
+    assert not any(scratch.iterdir())  # the demo's temporary folder went with it
     done = demo("--tamper", "cable")
     assert done.returncode == 2 and "Traceback" not in done.stderr
     (tmp_path / "busy").mkdir()

@@ -6,6 +6,8 @@ import base64
 import json
 from pathlib import Path
 
+import pytest
+
 from airgap import xml
 from airgap.formats.imports import read_import, rum_entries
 from airgap.formats.usage import read_usage
@@ -35,13 +37,18 @@ def test_ack_has_cssm_parts_in_order_and_lists_every_report() -> None:
 
 
 def test_signatures_verify_with_the_lab_key_only() -> None:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     _, answer = answer_for(2)
-    root = xml.parse(answer.ack)
-    public = cssm.lab_key().public_key()
-    part = root.find("smartLicenseRumAck")
-    data = part.find("data")
-    signed = f"<data><![CDATA[{data.text}]]></data>".encode()
-    public.verify(base64.b64decode(part.find("signature").text), signed)
+    part = xml.parse(answer.ack).find("smartLicenseRumAck")
+    signed = f"<data><![CDATA[{part.find('data').text}]]></data>".encode()
+    signature = base64.b64decode(part.find("signature").text)
+    cssm.lab_key().public_key().verify(signature, signed)
+    for key, data in ((Ed25519PrivateKey.generate().public_key(), signed),
+                      (cssm.lab_key().public_key(), signed.replace(b"ACK", b"NAK", 1))):
+        with pytest.raises(InvalidSignature):
+            key.verify(signature, data)
 
 
 def test_lab_acks_are_refused_by_validate_unless_lab(cli: Cli, tmp_path: Path) -> None:
