@@ -136,7 +136,7 @@ def _cssm_inputs(sources: list[str]) -> tuple[list[tuple[str, list[tuple[str, st
     rest = []
     for source in sources:
         path = Path(source)
-        if path.is_file() and cslu.detect(path.read_bytes()) == cslu.UPLOAD:
+        if path.is_file() and cslu.detect(path) == cslu.UPLOAD:
             unpacked = cslu.unpack(path, path.name)
             files = [(f.parts[0], f.parts[-1], f.data, doc) for f in unpacked.files
                      if len(f.parts) > 1 and (doc := usage_of(f.data)) is not None]

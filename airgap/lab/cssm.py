@@ -98,12 +98,16 @@ def ack_xml(udi: Udi, reports: Iterable[tuple[int, Udi]], correlation: str,
             f"<correlationID>{correlation}</correlationID></smartLicense>").encode()
 
 
+def saved(usage: Iterable[UsageFile]) -> datetime:
+    """When the usage files were saved: the end of their newest measurement."""
+    return fleet.saved(m.end_time for doc in usage for r in doc.reports for m in r.measurements
+                       if isinstance(m.end_time, int))
+
+
 def processed_at(usage: Iterable[UsageFile]) -> datetime:
-    """When the lab CSSM answers: an hour after the newest measurement it was sent, so the
-    same upload always gets the same answer."""
-    ends = [m.end_time for doc in usage for r in doc.reports for m in r.measurements
-            if isinstance(m.end_time, int)]
-    return fleet.saved(ends) + timedelta(hours=1)
+    """When the lab CSSM answers: an hour after the usage was saved, so the same upload
+    always gets the same answer."""
+    return saved(usage) + timedelta(hours=1)
 
 
 def answer(name: str, data: bytes, usage: UsageFile, now: datetime) -> Answer:
@@ -122,7 +126,7 @@ def answer(name: str, data: bytes, usage: UsageFile, now: datetime) -> Answer:
     udi = next(iter(by_device), None)
     pairs = [(rid, device) for device, rows in by_device.items() for rid, _, _ in rows]
     ack = ack_xml(udi or Udi("UNKNOWN", "UNKNOWN"), pairs, correlation, now)
-    pushed = processed_at([usage]) - timedelta(hours=1)
+    pushed = saved([usage])
     after = tuple(
         (fleet.hostname(device), captures.render(fleet.device_state(
             device, [(rid, lic, count, "ACK") for rid, lic, count in rows],
