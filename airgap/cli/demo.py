@@ -26,6 +26,8 @@ from airgap.cli.output import Format, FormatOption, begin, emit_json, err, out
 from airgap.errors import ExitCode, InputError
 
 JUMP, INTERNET, LAB = "jump host", "internet PC", "lab"
+HOMES = {JUMP: "jump", INTERNET: "internet"}  # each host's folder in the scratch folder
+OPERATORS = {JUMP: "Jump host operator", INTERNET: "Internet PC operator"}
 TAMPER_STEPS = ("media",)
 LAB_CONFIG = """# A training host: simulated ACKs from 'airgap lab cssm' are accepted here.
 [rules]
@@ -71,7 +73,7 @@ class Demo:
 
     def env(self, side: str) -> dict[str, str]:
         """A host of its own: HOME, config, keys, trusted keys and ledger under root/<host>."""
-        home = self.root / ("jump" if side == JUMP else "internet")
+        home = self.root / HOMES.get(side, HOMES[INTERNET])  # the lab works beside CSSM
         env = {k: v for k, v in os.environ.items() if not k.startswith("AIRGAP_")}
         env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"),
                    XDG_DATA_HOME=str(home / ".local/share"),
@@ -157,7 +159,7 @@ def demo(
 
 
 def _round_trip(run: Demo, devices: int, tamper: str | None) -> None:
-    for home in ("jump", "internet"):
+    for home in HOMES.values():
         config = run.root / home / ".config" / "airgap" / "config.toml"
         config.parent.mkdir(parents=True)
         config.write_text(LAB_CONFIG)
@@ -165,16 +167,15 @@ def _round_trip(run: Demo, devices: int, tamper: str | None) -> None:
             "hosts that accept the lab's simulated ACKs.")
     run.run("the devices save their usage (lab fleet)", LAB, "airgap", "lab", "fleet",
             "--devices", str(devices), "--out", "devices")
-    for side, home in ((JUMP, "jump"), (INTERNET, "internet")):
+    for side, home in HOMES.items():
         run.run("make this host's operator key", side, "airgap", "key", "generate",
                 "--out", f"{home}/keys/operator", "--no-passphrase")
-    names = {"jump": "Jump host operator", "internet": "Internet PC operator"}
-    for side, home in ((JUMP, "jump"), (INTERNET, "internet")):
-        for owner in (home, *(h for h in names if h != home)):
-            whose = "its own" if owner == home else "the other host's"
+    for side in HOMES:
+        for owner in (side, *(h for h in HOMES if h != side)):
+            whose = "its own" if owner == side else "the other host's"
             run.run(f"trust {whose} operator key", side, "airgap", "key", "trust",
-                    f"{owner}/keys/operator.pub", "--name", names[owner], "--role", "operator",
-                    "--yes")
+                    f"{HOMES[owner]}/keys/operator.pub", "--name", OPERATORS[owner],
+                    "--role", "operator", "--yes")
     run.run("validate the usage files", JUMP, "airgap", "validate", "devices/usage", "--record")
     created = run.run("bundle and sign them (outbound)", JUMP, "airgap", "bundle", "create",
                       "outbound.tar.gz", "devices/usage", "--key", "jump/keys/operator.key")
@@ -225,7 +226,7 @@ def _round_trip(run: Demo, devices: int, tamper: str | None) -> None:
             "jump/acks", "devices/after")
     run.run("when must each device report next?", JUMP, "airgap", "deadlines", "devices/after",
             "--today", _lab_today())
-    for side in (JUMP, INTERNET):
+    for side in HOMES:
         run.run("verify this host's audit ledger", side, "airgap", "ledger", "verify")
 
 
