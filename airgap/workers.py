@@ -45,9 +45,13 @@ class _Ready:
         return self.value
 
 
+def _each(fn: Callable[[T], R], items: list[T]) -> list[R]:
+    return [fn(item) for item in items]
+
+
 def ordered_map(fn: Callable[[T], R], items: Iterable[T], *, jobs: int = 0, window: int = 64,
-                needs_work: Callable[[T], bool] = lambda _: True, serial_below: int = 16,
-                initializer: Callable[..., None] | None = None,
+                chunk: int = 1, needs_work: Callable[[T], bool] = lambda _: True,
+                serial_below: int = 16, initializer: Callable[..., None] | None = None,
                 initargs: tuple[Any, ...] = (),
                 before_fork: Callable[[], None] | None = None) -> Iterator[R | T]:
     """``fn(item)`` for items that need work, the item itself otherwise, in input order.
@@ -55,10 +59,12 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], *, jobs: int = 0, wind
     Runs in this process when ``jobs`` is 1 or fewer than ``serial_below`` of the first
     ``window`` items need work; else in ``jobs`` worker processes (0: every core), after
     ``before_fork`` has loaded in the parent what every worker would otherwise load again.
+    Up to ``chunk`` items that need work in a row go to a worker together (fewer round trips
+    when each item is quick); at most ``window`` such tasks are in flight.
     """
     items = iter(items)
     jobs = jobs or default_jobs()
-    head = list(itertools.islice(items, window))
+    head = list(itertools.islice(items, window * chunk))
     if jobs == 1 or sum(map(needs_work, head)) < serial_below:
         if initializer is not None:
             initializer(*initargs)
@@ -70,10 +76,24 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], *, jobs: int = 0, wind
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start,
                              initargs=(initializer, initargs)) as pool:
-        pending: deque[Future[R] | _Ready] = deque()
+        pending: deque[Future[list[R]] | _Ready] = deque()
+        batch: list[T] = []
+
+        def send() -> None:
+            if batch:
+                pending.append(pool.submit(_each, fn, batch.copy()))
+                batch.clear()
+
         for item in itertools.chain(head, items):
-            pending.append(pool.submit(fn, item) if needs_work(item) else _Ready(item))
-            if len(pending) >= window:
-                yield pending.popleft().result()
+            if needs_work(item):
+                batch.append(item)
+                if len(batch) >= chunk:
+                    send()
+            else:
+                send()
+                pending.append(_Ready([item]))
+            while len(pending) >= window:
+                yield from pending.popleft().result()
+        send()
         while pending:
-            yield pending.popleft().result()
+            yield from pending.popleft().result()

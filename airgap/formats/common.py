@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 
 @dataclass(frozen=True, order=True)
 class Udi:
@@ -47,8 +49,6 @@ class EmbeddedJson:
     def decode(cls, text: str, line: int) -> EmbeddedJson:
         """Decode ``text`` as strict RFC 8259 JSON (orjson: no NaN or Infinity; integers beyond
         64 bits become floats); a syntax error is recorded, not raised."""
-        import orjson
-
         try:
             return cls(text, line, orjson.loads(text))
         except ValueError as exc:

@@ -10,7 +10,6 @@ Both payload layouts are read: v1 (``meta.report_id``) and v2.0 (``version: "2.0
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any, TypeVar
 
 from airgap.formats.common import EmbeddedJson, Udi, dig, element_text
@@ -75,73 +74,53 @@ class Measurement:
 
 @dataclass(frozen=True)
 class RumReport:
-    """One ``<RUMReport>``: its envelope and its payload, each decoded when it could be."""
+    """One ``<RUMReport>``: its envelope and its payload, each decoded when it could be.
+
+    What validation needs of every report is read once, by :func:`read_report`; the rest is
+    looked up when asked for.
+    """
 
     line: int
     envelope: EmbeddedJson
     payload: EmbeddedJson | None  # None when the envelope has no payload string
+    layout: str | None  # "v1", "2.0" or whatever ``version`` the payload declares
+    report_id: int | None  # from where the payload's layout keeps it
+    udi: Udi | None  # the device measured: ``asset_identification.instance.sudi``
+    signer: Udi | None  # the device that signed: the envelope's ``signature.sudi``
+    signature_value: Any  # the envelope's ``signature.value`` as found (base64 of 32 bytes)
 
     @property
     def payload_text(self) -> str | None:
         """The signed payload string, exactly as the device wrote it."""
         return self.payload.text if self.payload else None
 
-    @cached_property
-    def layout(self) -> str | None:
-        """``"v1"``, ``"2.0"`` or whatever ``version`` the payload declares."""
-        if self.payload is None or not isinstance(self.payload.value, dict):
-            return None
-        version = self.payload.value.get("version")
-        return "v1" if version is None else str(version)
-
-    @cached_property
-    def report_id(self) -> int | None:
-        """The report id, from where the payload's layout keeps it."""
-        data = self.payload.value if self.payload else None
-        found = (dig(data, "meta", "report_id") if self.layout == "v1"
-                 else dig(data, "asset_identification", "report_id"))
-        return found if isinstance(found, int) and not isinstance(found, bool) else None
-
-    @cached_property
-    def udi(self) -> Udi | None:
-        """The device the payload says it measured (``asset_identification.instance.sudi``)."""
-        data = self.payload.value if self.payload else None
-        return Udi.from_sudi(dig(data, "asset_identification", "instance", "sudi"))
-
-    @cached_property
-    def signer(self) -> Udi | None:
-        """The device the envelope says signed the payload (``signature.sudi``)."""
-        return Udi.from_sudi(dig(self.envelope.value, "signature", "sudi"))
-
-    @cached_property
-    def signature_value(self) -> Any:
-        """The envelope's ``signature.value`` as found (normally base64 of 32 bytes)."""
-        return dig(self.envelope.value, "signature", "value")
-
-    @cached_property
+    @property
     def entitlement_tag(self) -> str | None:
         """The license's regid tag."""
-        tag = dig(self.payload.value if self.payload else None, "meta", "entitlement_tag")
+        tag = dig(self._data, "meta", "entitlement_tag")
         return tag if isinstance(tag, str) else None
 
-    @cached_property
+    @property
     def product_tag(self) -> str | None:
         """The product's regid tag (``asset_identification.asset.name``)."""
-        data = self.payload.value if self.payload else None
-        tag = dig(data, "asset_identification", "asset", "name")
+        tag = dig(self._data, "asset_identification", "asset", "name")
         return tag if isinstance(tag, str) else None
 
-    @cached_property
+    @property
     def software_version(self) -> str | None:
         """The software release the device ran."""
-        version = dig(self.payload.value if self.payload else None, "meta", "software_version")
+        version = dig(self._data, "meta", "software_version")
         return version if isinstance(version, str) else None
 
-    @cached_property
+    @property
     def measurements(self) -> list[Measurement]:
         """The measurements, in file order."""
-        items = dig(self.payload.value if self.payload else None, "measurements")
+        items = dig(self._data, "measurements")
         return [Measurement.from_json(m) for m in items] if isinstance(items, list) else []
+
+    @property
+    def _data(self) -> Any:
+        return self.payload.value if self.payload else None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form for ``inspect``."""
@@ -173,7 +152,19 @@ def read_report(element: Any) -> RumReport:
     envelope = EmbeddedJson.decode(element_text(element), element.sourceline or 0)
     text = dig(envelope.value, "payload")
     payload = EmbeddedJson.decode(text, envelope.line) if isinstance(text, str) else None
-    return RumReport(line=envelope.line, envelope=envelope, payload=payload)
+    data = payload.value if payload else None
+    layout = report_id = None
+    if isinstance(data, dict):
+        version = data.get("version")
+        layout = "v1" if version is None else str(version)
+        found = (dig(data, "meta", "report_id") if layout == "v1"
+                 else dig(data, "asset_identification", "report_id"))
+        report_id = found if type(found) is int else None  # not a bool either
+    return RumReport(line=envelope.line, envelope=envelope, payload=payload, layout=layout,
+                     report_id=report_id,
+                     udi=Udi.from_sudi(dig(data, "asset_identification", "instance", "sudi")),
+                     signer=Udi.from_sudi(dig(envelope.value, "signature", "sudi")),
+                     signature_value=dig(envelope.value, "signature", "value"))
 
 
 def read_usage(root: Any) -> UsageFile:

@@ -40,8 +40,8 @@ def embedded_json(item: EmbeddedJson, what: str, schema: str | None) -> Iterator
 
 def hostnames(item: EmbeddedJson | None, what: str) -> Iterator[Hit]:
     """Every non-empty ``hostname`` value anywhere in an outbound file's JSON."""
-    if item is None or not item.ok or ("hostname" not in item.text and "\\u" not in item.text):
-        return  # the key cannot be there: skip the walk (escapes could spell it otherwise)
+    if item is None or not item.ok or ("hostname" not in item.text and "\\" not in item.text):
+        return  # the key cannot be there: skip the walk (an escape could spell it otherwise)
     for name in find_key(item.value, "hostname"):
         if isinstance(name, str) and name.strip():
             yield Hit("hostname-present", item.line, f"{what} carries hostname {name!r}")

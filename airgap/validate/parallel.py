@@ -15,6 +15,9 @@ from airgap.workers import ordered_map
 
 Result = Entry | engine.Checked
 
+CHUNK = 8  # files per task: fewer round trips to the workers
+WINDOW = 8  # tasks in flight: at most 64 files (archive members travel with their bytes)
+
 _levels: dict[str, str] = {}
 
 
@@ -40,5 +43,6 @@ def check_entries(entries: Iterable[Entry], levels: Mapping[str, str],
     """Each XML item checked on its own (:class:`engine.Checked`, or a :class:`Problem` when it
     cannot be read any more); other entries unchanged, all in input order."""
     yield from ordered_map(_check, entries, jobs=jobs,  # type: ignore[arg-type]
-                           needs_work=_validated, before_fork=engine.warm,
-                           initializer=_set_levels, initargs=(dict(levels),))
+                           window=WINDOW, chunk=CHUNK, needs_work=_validated,
+                           before_fork=engine.warm, initializer=_set_levels,
+                           initargs=(dict(levels),))

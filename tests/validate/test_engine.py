@@ -46,6 +46,8 @@ def test_a_clean_file_has_no_findings() -> None:
      "hostname-present"),
     (report_xml(payload(extra={"meta": {"entitlement_tag": "t", "report_id": 1,
                                         "hostname": "sw9"}})), "hostname-present"),
+    (usage_xml(envelope(json.dumps(payload(extra={"meta": {"report_id": 1, "hostname": "sw9"}}))
+                        .replace('"hostname"', '"\\u0068ostname"'))), "hostname-present"),
     (b"<smartLicense><smartLicenseTrustCode/></smartLicense>", "unknown-part"),
     (b"<smartLicense><smartLicenseAccountInfo><customerInfo><smartAccountDomain>"
      b"lab.airgap.invalid</smartAccountDomain></customerInfo></smartLicenseAccountInfo>"

@@ -1,0 +1,46 @@
+"""Work spread over worker processes comes back complete and in input order, and validation
+says the same whatever the number of jobs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from airgap.workers import ordered_map
+from tests.conftest import Cli
+from tests.formats.helpers import payload, report_xml
+
+
+def square(n: int) -> int:
+    return n * n
+
+
+def odd(n: int) -> bool:
+    return n % 2 == 1
+
+
+def test_chunks_keep_input_order_and_pass_other_items_through() -> None:
+    items = list(range(200))
+    expected = [n * n if n % 2 else n for n in items]
+    for chunk in (1, 3, 8):
+        got = list(ordered_map(square, items, jobs=2, window=4, chunk=chunk, needs_work=odd,
+                               serial_below=1))
+        assert got == expected, chunk
+
+
+def test_validate_gives_the_same_report_on_one_core_and_on_two(tmp_path: Path,
+                                                               cli: Cli) -> None:
+    for n in range(60):  # a duplicate across files, a broken file, a skipped file
+        data = report_xml(payload(1700000000 + n % 50, interval=5 if n == 30 else None))
+        (tmp_path / f"u{n:02d}.xml").write_bytes(data)
+    (tmp_path / "u45.xml").write_bytes(b"<smartLicense><RUMReport>")
+    (tmp_path / "notes.txt").write_text("not a licensing file\n")
+    one = cli("validate", "-j1", "--format", "json", tmp_path)
+    two = cli("validate", "-j2", "--format", "json", tmp_path)
+    assert (one.code, one.out) == (two.code, two.out)
+    results = {Path(r["path"]).name: {f["rule"] for f in r["findings"]}
+               for r in json.loads(one.out)["results"]}
+    assert one.code == 1 and len(results) == 60
+    assert results["u30.xml"] == {"sample-interval"}
+    assert results["u45.xml"] == {"not-xml"}
+    assert results["u55.xml"] == {"duplicate-report"}
