@@ -3,8 +3,10 @@
 Generates 100,000 RUM reports in 2,000 usage files (and the same files as one tar.gz), then
 times ``airgap validate`` (XSD, JSON Schema on every envelope and payload, every rule) beside
 ``xmllint --noout --schema schemas/usage.xsd`` (XSD only), and prints the ratio from this run.
-Peak memory is the largest sum of resident memory over airgap's process tree, sampled every
-10 ms. A smaller run (200 files) shows whether memory stays flat as files grow.
+Peak memory is sampled every 10 ms over airgap's process tree, as the sum of RSS (which
+counts pages that forked workers share with the parent once per process) and of PSS (which
+splits them: the memory the tree really holds). A smaller run (200 files) shows whether
+memory stays flat as files grow.
 
     python benchmarks/validate.py [--files 2000] [--reports 50] [--keep DIR]
 """
@@ -26,35 +28,40 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.fleet import write_fleet, write_tar_gz
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def tree_rss(pid: int) -> int:
-    """Resident bytes of ``pid`` and all its descendants, from /proc."""
+def tree_memory(pid: int) -> tuple[int, int]:
+    """Resident bytes of ``pid`` and all its descendants, from /proc: the sum of their RSS
+    (pages shared between forked workers counted once per process) and of their PSS (shared
+    pages split between the processes that share them: the memory the tree really holds)."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             stat = Path(f"/proc/{entry}/stat").read_text()
-            statm = Path(f"/proc/{entry}/statm").read_text()
         except OSError:
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
         children.setdefault(ppid, []).append(int(entry))
-        rss[int(entry)] = int(statm.split()[1]) * PAGE
-    total, stack = 0, [pid]
+    rss = pss = 0
+    stack = [pid]
     while stack:
         current = stack.pop()
-        total += rss.get(current, 0)
         stack.extend(children.get(current, []))
-    return total
+        try:
+            rollup = Path(f"/proc/{current}/smaps_rollup").read_text().splitlines()
+        except OSError:
+            continue
+        fields = {line.split(":")[0]: int(line.split()[1]) * 1024 for line in rollup[1:]}
+        rss += fields.get("Rss", 0)
+        pss += fields.get("Pss", 0)
+    return rss, pss
 
 
-def run(command: list[str]) -> tuple[float, int, int]:
-    """Wall seconds, peak tree memory (bytes) and exit code of one command."""
-    peak = 0
+def run(command: list[str]) -> tuple[float, tuple[int, int], int]:
+    """Wall seconds, peak tree memory (RSS and PSS sums, bytes) and exit code of a command."""
+    peak = (0, 0)
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     done = threading.Event()
@@ -62,7 +69,8 @@ def run(command: list[str]) -> tuple[float, int, int]:
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
-            peak = max(peak, tree_rss(process.pid))
+            rss, pss = tree_memory(process.pid)
+            peak = (max(peak[0], rss), max(peak[1], pss))
             time.sleep(0.01)
 
     sampler = threading.Thread(target=sample)
@@ -74,14 +82,16 @@ def run(command: list[str]) -> tuple[float, int, int]:
     return wall, peak, code
 
 
-def best_of(count: int, command: list[str]) -> tuple[float, int]:
+def best_of(count: int, command: list[str]) -> tuple[float, int, int]:
+    """Best wall time, and the largest peaks (RSS sum, PSS sum), of ``count`` runs."""
     results = []
     for _ in range(count):
         wall, peak, code = run(command)
         if code != 0:
             sys.exit(f"failed ({code}): {' '.join(command)}")
-        results.append((wall, peak))
-    return min(r[0] for r in results), max(r[1] for r in results)
+        results.append((wall, *peak))
+    return (min(r[0] for r in results), max(r[1] for r in results),
+            max(r[2] for r in results))
 
 
 def main() -> None:
@@ -104,21 +114,21 @@ def main() -> None:
         print(f"data: {args.files} usage files, {args.files * args.reports} RUM reports, "
               f"{size / 1e6:.0f} MB ({archive.stat().st_size / 1e6:.0f} MB as tar.gz); "
               f"{os.cpu_count()} cores; best of {args.repeat}")
-        lint_wall, lint_peak = best_of(args.repeat, [xmllint, "--noout", "--schema",
+        lint = best_of(args.repeat, [xmllint, "--noout", "--schema",
                                                      str(ROOT / "schemas" / "usage.xsd"),
                                                      *map(str, files)])
-        rows = [("xmllint --noout --schema (XSD only)", lint_wall, lint_peak)]
+        rows = [("xmllint --noout --schema (XSD only)", *lint)]
         for label, command in (
             (f"airgap validate folder ({len(small)} files)", [*airgap, str(small[0].parent)]),
             (f"airgap validate folder ({len(files)} files)", [*airgap, str(files[0].parent)]),
             ("airgap validate -j1 folder (one core)", [*airgap, "-j1", str(files[0].parent)]),
             ("airgap validate files.tar.gz", [*airgap, str(archive)]),
         ):
-            wall, peak = best_of(args.repeat, command)
-            rows.append((label, wall, peak))
-        print(f"{'command':45} {'wall s':>8} {'x xmllint':>10} {'peak MB':>8}")
-        for label, wall, peak in rows:
-            print(f"{label:45} {wall:8.2f} {wall / lint_wall:10.2f} {peak / 1e6:8.0f}")
+            rows.append((label, *best_of(args.repeat, command)))
+        print(f"{'command':45} {'wall s':>7} {'x xmllint':>9} {'RSS MB':>7} {'PSS MB':>7}")
+        for label, wall, rss, pss in rows:
+            print(f"{label:45} {wall:7.2f} {wall / lint[0]:9.2f} {rss / 1e6:7.0f} "
+                  f"{pss / 1e6:7.0f}")
     finally:
         if not args.keep:
             shutil.rmtree(work)

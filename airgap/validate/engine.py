@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import gc
 import hashlib
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -141,7 +142,8 @@ class Validator:
 
     ``levels`` maps rule ids to ``error``, ``warning`` or ``off`` (from ``airgap.toml``);
     ``privacy="strict"`` makes a hostname in an outbound file an error. The memory it keeps
-    is one entry per report seen: the index of (UDI, report id) pairs.
+    grows with the reports seen: an index of (UDI, report id), about 200 bytes a report (each
+    PID and serial is kept once).
     """
 
     def __init__(self, *, privacy: str = "normal",
@@ -164,12 +166,12 @@ class Validator:
         self._paths.append(report.path)
         here = len(self._paths) - 1
         duplicates = []
-        for key, line in checked.reports:
+        for (pid, sn, report_id), line in checked.reports:
+            key = (sys.intern(pid), sys.intern(sn), report_id)
             first = self._seen.get(key)
             if first is None:
                 self._seen[key] = (here, line)
             else:
-                pid, sn, report_id = key
                 where = f"{self._paths[first[0]]}:{first[1]}"
                 hit = checks.Hit("duplicate-report", line,
                                  f"report {report_id} of PID:{pid},SN:{sn} also at {where}")
