@@ -57,7 +57,7 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], *, jobs: int = 0, wind
     """``fn(item)`` for items that need work, the item itself otherwise, in input order.
 
     Runs in this process when ``jobs`` is 1 or fewer than ``serial_below`` of the first
-    ``window`` items need work; else in ``jobs`` worker processes (0: every core), after
+    ``window * chunk`` items need work; else in ``jobs`` worker processes (0: every core), after
     ``before_fork`` has loaded in the parent what every worker would otherwise load again.
     Up to ``chunk`` items that need work in a row go to a worker together (fewer round trips
     when each item is quick); at most ``window`` such tasks are in flight.
