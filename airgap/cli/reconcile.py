@@ -73,6 +73,8 @@ def reconcile(paths: PathsArgument, tz: TzOption = None,
 
     begin("reconcile", fmt)
     found = _load(paths, parse_tz_options(tz or []))
+    if not (found.states or found.usage or found.acks):
+        note("nothing to reconcile: no 'show license' capture, usage file or ACK found")
     result = match(found)
     code = worst(found.exit_code, ExitCode.OK if result.ok else ExitCode.FINDINGS)
     if fmt is Format.JSON:
@@ -145,6 +147,9 @@ def deadlines(
     day = _today(today)
     zones = parse_tz_options(tz or [])
     found = _load(paths, zones)
+    if not found.states:
+        note("no device found: deadlines come from 'show license' captures (status, summary, "
+             "usage, tech-support)")
     result = core.deadlines(found.states, day, warn_days, found.acks)
     counts = core.counts(result)
     failing = any(item.status in core.FAILING for item in result)

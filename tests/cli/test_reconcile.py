@@ -204,3 +204,11 @@ def test_help_has_a_docstring(cli: Cli) -> None:
         assert run.code == 0
         assert "--format" in run.out
     assert "--warn-days" in cli("deadlines", "--help").out
+
+
+def test_nothing_to_work_on_is_said_not_passed_silently(tmp_path: Path, cli: Cli) -> None:
+    (tmp_path / "notes.txt").write_text("nothing here\n")
+    due = cli("deadlines", tmp_path)
+    matched = cli("reconcile", tmp_path)
+    assert due.code == matched.code == 0
+    assert "no device found" in due.err and "nothing to reconcile" in matched.err
