@@ -270,8 +270,10 @@ def verify(
     sig = sig or Path(f"{file}.minisig")
     try:
         text = sig.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SignatureError("missing signature", sig, str(exc)) from None
+    except OSError as exc:
+        raise SignatureError("missing signature", sig, exc.strerror or str(exc)) from None
+    except UnicodeDecodeError:
+        raise SignatureError("not a signature", sig, "not UTF-8 text") from None
     if not file.is_file():
         raise InputError("cannot read", file, "no such file")
     signature = Signature.parse(text, sig)

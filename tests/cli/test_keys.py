@@ -83,7 +83,10 @@ def test_each_trust_failure_is_exit_4(keyed: Path, cli: Cli) -> None:
     assert run.code == 4 and "another purpose" in run.err
     comment.unlink()
     run = cli("verify", report, "--trusted-key", pub)
-    assert run.code == 4 and "missing signature" in run.err
+    assert run.code == 4 and "missing signature" in run.err and "Errno" not in run.err
+    comment.write_bytes(b"\xff\xfe")
+    run = cli("verify", report, "--trusted-key", pub)
+    assert run.code == 4 and "not a signature" in run.err and "not UTF-8" in run.err
 
 
 def test_trust_list_and_revoke(keyed: Path, cli: Cli) -> None:
