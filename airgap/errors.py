@@ -33,6 +33,16 @@ def worst(*codes: int) -> ExitCode:
     return ExitCode.OK
 
 
+def why(exc: BaseException) -> str:
+    """A library exception's cause in one plain line, without the path the caller names anyway:
+    ``No such file or directory``, not ``[Errno 2] No such file or directory: 'x'``."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8 text (byte {exc.start})"
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 class AirgapError(Exception):
     """Base of every error airgap raises on purpose.
 

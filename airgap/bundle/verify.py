@@ -23,7 +23,7 @@ from typing import Any
 
 from airgap.bundle import archive, bag
 from airgap.bundle.create import Progress, no_progress
-from airgap.errors import AirgapError, ExitCode, InputError, worst
+from airgap.errors import AirgapError, ExitCode, InputError, why, worst
 from airgap.fsutil import staged_folder
 from airgap.signing.minisign import SIG_PREHASHED, Signature, SignatureError
 from airgap.signing.trust import Trusted
@@ -126,8 +126,7 @@ def verify(bundle: Path, trusted: Trusted, staging: Path, validator: Validator,
     try:
         sig = Signature.parse(sig_path.read_text(encoding="utf-8"), sig_path)
     except (OSError, UnicodeDecodeError) as exc:
-        result.problem(ExitCode.TRUST, f"missing signature: {sig_path} - "
-                                       f"{getattr(exc, 'strerror', None) or exc}")
+        result.problem(ExitCode.TRUST, f"missing signature: {sig_path} - {why(exc)}")
         return result
     except SignatureError as exc:
         result.problem(ExitCode.TRUST, exc.message)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from airgap.cli.output import Format, FormatOption, begin, emit_json, err, out
-from airgap.errors import ConfigError, InputError
+from airgap.errors import ConfigError, InputError, why
 
 if TYPE_CHECKING:
     from airgap.signing.minisign import SecretKey
@@ -54,7 +54,7 @@ def load_secret(path: Path) -> SecretKey:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise KeyFileError("cannot read secret key", path, str(exc)) from None
+        raise KeyFileError("cannot read secret key", path, why(exc)) from None
     secret = passphrase(f"Passphrase for {path}") if SecretKey.encrypted(text) else None
     return SecretKey.parse(text, secret, path)
 
@@ -271,9 +271,9 @@ def verify(
     try:
         text = sig.read_text(encoding="utf-8")
     except OSError as exc:
-        raise SignatureError("missing signature", sig, exc.strerror or str(exc)) from None
-    except UnicodeDecodeError:
-        raise SignatureError("not a signature", sig, "not UTF-8 text") from None
+        raise SignatureError("missing signature", sig, why(exc)) from None
+    except UnicodeDecodeError as exc:
+        raise SignatureError("not a signature", sig, why(exc)) from None
     if not file.is_file():
         raise InputError("cannot read", file, "no such file")
     signature = Signature.parse(text, sig)

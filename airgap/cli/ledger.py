@@ -13,7 +13,7 @@ import typer
 
 from airgap.cli.keys import TrustedKeyOption, TrustedKeysOption, load_secret
 from airgap.cli.output import Format, FormatOption, begin, emit_json, err, out
-from airgap.errors import ConfigError, ExitCode, InputError
+from airgap.errors import ConfigError, ExitCode, InputError, why
 
 if TYPE_CHECKING:
     from airgap.ledger.store import Ledger
@@ -229,7 +229,7 @@ def verify_cmd(
         try:
             note = since_checkpoint.read_text(encoding="utf-8")
         except OSError as exc:
-            raise InputError("cannot read", since_checkpoint, str(exc)) from None
+            raise InputError("cannot read", since_checkpoint, why(exc)) from None
         checkpoint = open_checkpoint(note, list(keys.values()), since_checkpoint)
     report = verify(store, keys, since=checkpoint, jobs=jobs)
     if fmt is Format.JSON:

@@ -40,7 +40,7 @@ from typing import Any, Literal
 
 from airgap import formats, xml
 from airgap.bundle import archive
-from airgap.errors import AirgapError, FindingsError, InputError, UnknownKindError
+from airgap.errors import AirgapError, FindingsError, InputError, UnknownKindError, why
 from airgap.formats.common import Udi, dig, find_key
 from airgap.formats.imports import ImportFile
 from airgap.formats.usage import UsageFile
@@ -372,7 +372,7 @@ def read_accounts(path: Path) -> dict[str, str]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError("cannot read accounts map", path, str(exc)) from None
+        raise InputError("cannot read accounts map", path, why(exc)) from None
     result: dict[str, str] = {}
     for number, row in enumerate(csv.reader(io.StringIO(text)), 1):
         if not row or not "".join(row).strip() or row[0].lstrip().startswith("#"):

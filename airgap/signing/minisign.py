@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from airgap.errors import InputError, TrustError
+from airgap.errors import InputError, TrustError, why
 
 SIG_PREHASHED = b"ED"  # signs BLAKE2b-512(message): what minisign makes by default
 SIG_LEGACY = b"Ed"  # signs the message itself; verified, never made
@@ -88,7 +88,7 @@ class PublicKey:
         try:
             return cls.parse(path.read_text(encoding="utf-8"), path)
         except (OSError, UnicodeDecodeError) as exc:
-            raise KeyFileError("cannot read public key", path, str(exc)) from None
+            raise KeyFileError("cannot read public key", path, why(exc)) from None
 
     def text(self) -> str:
         """The ``.pub`` file's content."""
@@ -185,7 +185,7 @@ class SecretKey:
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise KeyFileError("cannot read secret key", path, str(exc)) from None
+            raise KeyFileError("cannot read secret key", path, why(exc)) from None
         return cls.parse(text, passphrase, path)
 
     def sign_digest(self, data: bytes) -> bytes:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from airgap.errors import ConfigError, InputError
+from airgap.errors import ConfigError, InputError, why
 from airgap.fsutil import write_atomic
 from airgap.signing.minisign import PublicKey, SecretKey, Signature, SignatureError
 
@@ -84,7 +84,7 @@ class TrustStore:
         except FileNotFoundError:
             return []
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ConfigError("invalid roster", path, str(exc)) from None
+            raise ConfigError("invalid roster", path, why(exc)) from None
 
     def _save(self, entries: Iterable[RosterEntry]) -> None:
         data = {"version": 1, "keys": [e.to_dict() for e in entries]}
