@@ -269,11 +269,20 @@ def make(seed: int, now: datetime, number: int) -> Made:
     return Made(dev.udi, dev.hostname, dev.file_name, usage_file(dev), before_capture(dev, now))
 
 
+@dataclass(frozen=True)
+class Written:
+    """Where one device's files went: ``usage/<usage_name>`` and ``before/<hostname>.txt``."""
+
+    udi: Udi
+    hostname: str
+    usage_name: str
+
+
 def write(out: Path, devices: int, seed: int, now: datetime = LAB_NOW, *, jobs: int = 0,
-          progress: Callable[[int], None] = lambda _: None) -> list[Made]:
+          progress: Callable[[int], None] = lambda _: None) -> list[Written]:
     """Write the fleet under ``out`` (``usage/`` and ``before/``), whole or not at all; an
-    existing ``out`` is never touched (FileExistsError). Returns what was written, without
-    the bytes."""
+    existing ``out`` is never touched (FileExistsError). Returns where each device's files
+    went."""
     written = []
     with staged_folder(out) as work:
         (work / "usage").mkdir()
@@ -282,6 +291,6 @@ def write(out: Path, devices: int, seed: int, now: datetime = LAB_NOW, *, jobs: 
             assert isinstance(made, Made)  # every item needs work
             (work / "usage" / made.usage_name).write_bytes(made.usage)
             (work / "before" / f"{made.hostname}.txt").write_bytes(made.capture)
-            written.append(Made(made.udi, made.hostname, made.usage_name, b"", b""))
+            written.append(Written(made.udi, made.hostname, made.usage_name))
             progress(1)
     return written
