@@ -15,7 +15,17 @@ import typer
 from airgap.cli import ledger as ledger_cmd
 from airgap.cli.keys import TrustedKeyOption, TrustedKeysOption, load_secret, signing_time
 from airgap.cli.keys import trusted_keys as load_trusted
-from airgap.cli.output import Format, FormatOption, begin, emit_json, err, note, out, progress
+from airgap.cli.output import (
+    Format,
+    FormatOption,
+    begin,
+    emit_json,
+    err,
+    note,
+    out,
+    plural,
+    progress,
+)
 from airgap.errors import ExitCode, FindingsError, InputError, worst
 
 if TYPE_CHECKING:
@@ -118,7 +128,8 @@ def create(
                         f"{bundle_id}", markup=False)
         if not allow_resend:
             raise FindingsError("refusing to send reports again", store.path,
-                                f"{len(resent)} reports were in earlier bundles (above)",
+                                f"{plural(len(resent), 'report was', 'reports were')} in earlier "
+                                "bundles (above)",
                                 "CSSM refuses a report it has; --allow-resend to send anyway")
     secret = load_secret(key)
     checkpoint = ledger_cmd.sender_checkpoint(store) if store else b""

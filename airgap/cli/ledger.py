@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from airgap.cli.keys import TrustedKeyOption, TrustedKeysOption, load_secret
-from airgap.cli.output import Format, FormatOption, begin, emit_json, err, out
+from airgap.cli.output import Format, FormatOption, begin, emit_json, err, out, plural
 from airgap.errors import ConfigError, ExitCode, InputError, why
 
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ def sender_checkpoint(store: Ledger) -> bytes:
     report = verify(store, keys, since=since)
     if report.exit_code != ExitCode.OK:
         raise TrustError("own ledger does not verify", store.path,
-                         f"{len(report.findings)} findings", "run 'airgap ledger verify'")
+                         plural(len(report.findings), "finding"), "run 'airgap ledger verify'")
     host = host_key()
     point, note, _ = checkpoint.make(store, host, report)
     return witness.export(store, note, point, host.public)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from airgap.cli import ledger as ledger_cmd
-from airgap.cli.output import Format, FormatOption, begin, emit_json, out
+from airgap.cli.output import Format, FormatOption, begin, emit_json, out, plural
 from airgap.errors import ExitCode
 
 app = typer.Typer(help="Removable media: write with read-back, scan for anything unexpected.",
@@ -59,6 +59,6 @@ def scan(
     else:
         for path, why in result.unexpected:
             out().print(f"{path}: unexpected: {why}", markup=False, style="red")
-        out().print(f"{len(result.bundles)} bundles with signatures, "
+        out().print(f"{plural(len(result.bundles), 'signed bundle')}, "
                     f"{len(result.unexpected)} unexpected", markup=False)
     raise typer.Exit(code)

@@ -104,7 +104,8 @@ def validate(
                               "'ledger' in your user config")
         ledger_cmd.record_step(
             "validate", materials={r.path: f"sha256:{r.sha256}" for r in reports if r.sha256},
-            note=f"{len(reports)} files: {errors} errors, {warnings} warnings",
+            note=f"{plural(len(reports), 'file')}: {plural(errors, 'error')}, "
+                 f"{plural(warnings, 'warning')}",
             result="ok" if code == ExitCode.OK else "failed")
     if report_format in (ReportFormat.SARIF, ReportFormat.JUNIT, ReportFormat.GITHUB):
         from airgap.cli import reporters

@@ -30,7 +30,8 @@ def test_write_reads_back_and_reports(signed: Path, tmp_path: Path, cli: Cli) ->
     assert [Path(w["target"]).name for w in result["results"]] == ["b.tar.gz", "b.tar.gz.minisig"]
     assert (usb / "b.tar.gz").read_bytes() == signed.read_bytes()
     assert "mount_point" in result["medium"]
-    assert cli("media", "scan", usb).code == 0
+    scan = cli("media", "scan", usb)
+    assert scan.code == 0 and "1 signed bundle, 0 unexpected" in scan.out
 
 
 def test_read_back_mismatch_is_a_trust_failure(signed: Path, tmp_path: Path,
