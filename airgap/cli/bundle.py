@@ -153,8 +153,9 @@ def create(
     else:
         for c in created:
             part = f" part {c.part} of {c.parts}," if c.parts > 1 else ""
-            out().print(f"{c.archive}: bundle {c.bundle_id} ({direction},{part} {c.files} "
-                        f"files, {c.payload_bytes} bytes) and {c.signature}", markup=False)
+            out().print(f"{c.archive}: bundle {c.bundle_id} ({direction},{part} "
+                        f"{plural(c.files, 'file')}, {c.payload_bytes} bytes) and {c.signature}",
+                        markup=False)
 
 
 def _verify_all(bundles: list[Path], trusted_key: list[Path] | None, folder: Path | None,
@@ -269,7 +270,8 @@ def _report(results: list[Verified], fmt: Format, *, listing: bool = False) -> i
         state = "verified" if r.exit_code == ExitCode.OK else "NOT verified"
         out().print(f"{r.bundle}: {state}: bundle {r.bundle_id or '?'}"
                     f" ({r.info.get('Airgap-Direction', '?')}, "
-                    f"{r.info.get('Bag-Count', '?')}, {len(r.payload)} files){who}", markup=False)
+                    f"{r.info.get('Bag-Count', '?')}, {plural(len(r.payload), 'file')}){who}",
+                    markup=False)
         if listing:
             for name, (size, digest) in sorted(r.payload.items()):
                 out().print(f"  {name}  {size}  sha256:{digest}", markup=False)

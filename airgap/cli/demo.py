@@ -29,6 +29,7 @@ JUMP, INTERNET, LAB = "jump host", "internet PC", "lab"
 HOMES = {JUMP: "jump", INTERNET: "internet"}  # each host's folder in the scratch folder
 OPERATORS = {JUMP: "Jump host operator", INTERNET: "Internet PC operator"}
 TAMPER_STEPS = ("media",)
+SHOWN_LINES = 8  # of each command's output
 LAB_CONFIG = """# A training host: simulated ACKs from 'airgap lab cssm' are accepted here.
 [rules]
 simulated-ack = "off"
@@ -106,8 +107,12 @@ class Demo:
         console.print(f"\n{len(self.steps):>2}. [{step.side}] {step.title}", markup=False,
                       style="bold")
         console.print(f"    $ {step.command}", markup=False)
-        for line in step.output.splitlines()[:8]:
+        lines = step.output.splitlines()
+        for line in lines[:SHOWN_LINES]:
             console.print(f"      {line}", markup=False, style="dim")
+        if len(lines) > SHOWN_LINES:
+            console.print(f"      ... {len(lines) - SHOWN_LINES} more lines (--workdir keeps "
+                          "every file to look at)", markup=False, style="dim")
         verdict = "ok" if step.ok else f"FAILED: exit {step.code}, expected {step.expect}"
         console.print(f"    -> {verdict}", markup=False, style="green" if step.ok else "red")
 
