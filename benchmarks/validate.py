@@ -6,9 +6,9 @@ times ``airgap validate`` (XSD, JSON Schema on every envelope and payload, every
 Peak memory is sampled every 10 ms over airgap's process tree, as the sum of RSS (which
 counts pages that forked workers share with the parent once per process) and of PSS (which
 splits them: the memory the tree really holds). A smaller run (200 files) shows whether
-memory stays flat as files grow.
+memory stays flat as files grow, and one large file whether it follows the file's size.
 
-    python benchmarks/validate.py [--files 2000] [--reports 50] [--keep DIR]
+    python benchmarks/validate.py [--files 2000] [--reports 50] [--big 20000] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -94,10 +94,18 @@ def best_of(count: int, command: list[str]) -> tuple[float, int, int]:
             max(r[2] for r in results))
 
 
+def table(rows: list[tuple[str, float, int, int]], baseline: float) -> None:
+    """Wall time, its ratio to ``baseline`` and peak memory of each command."""
+    print(f"{'command':45} {'wall s':>7} {'x xmllint':>9} {'RSS MB':>7} {'PSS MB':>7}")
+    for label, wall, rss, pss in rows:
+        print(f"{label:45} {wall:7.2f} {wall / baseline:9.2f} {rss / 1e6:7.0f} {pss / 1e6:7.0f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--reports", type=int, default=50, help="reports per file")
+    parser.add_argument("--big", type=int, default=20_000, help="reports in the one large file")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (best)")
     parser.add_argument("--keep", type=Path, help="generate here and keep the files")
     args = parser.parse_args()
@@ -114,9 +122,8 @@ def main() -> None:
         print(f"data: {args.files} usage files, {args.files * args.reports} RUM reports, "
               f"{size / 1e6:.0f} MB ({archive.stat().st_size / 1e6:.0f} MB as tar.gz); "
               f"{os.cpu_count()} cores; best of {args.repeat}")
-        lint = best_of(args.repeat, [xmllint, "--noout", "--schema",
-                                                     str(ROOT / "schemas" / "usage.xsd"),
-                                                     *map(str, files)])
+        schema = str(ROOT / "schemas" / "usage.xsd")
+        lint = best_of(args.repeat, [xmllint, "--noout", "--schema", schema, *map(str, files)])
         rows = [("xmllint --noout --schema (XSD only)", *lint)]
         for label, command in (
             (f"airgap validate folder ({len(small)} files)", [*airgap, str(small[0].parent)]),
@@ -125,10 +132,13 @@ def main() -> None:
             ("airgap validate files.tar.gz", [*airgap, str(archive)]),
         ):
             rows.append((label, *best_of(args.repeat, command)))
-        print(f"{'command':45} {'wall s':>7} {'x xmllint':>9} {'RSS MB':>7} {'PSS MB':>7}")
-        for label, wall, rss, pss in rows:
-            print(f"{label:45} {wall:7.2f} {wall / lint[0]:9.2f} {rss / 1e6:7.0f} "
-                  f"{pss / 1e6:7.0f}")
+        table(rows, lint[0])
+        # One large file: memory should follow the file's size, not its decoded reports.
+        (big,) = write_fleet(work / "big", 1, args.big)
+        print(f"\none usage file of {args.big} RUM reports, {big.stat().st_size / 1e6:.0f} MB")
+        lint = best_of(args.repeat, [xmllint, "--noout", "--schema", schema, str(big)])
+        table([("xmllint --noout --schema (XSD only)", *lint),
+               ("airgap validate", *best_of(args.repeat, [*airgap, str(big)]))], lint[0])
     finally:
         if not args.keep:
             shutil.rmtree(work)

@@ -177,8 +177,9 @@ def classify(data: bytes) -> Content:
         return Content(None)
     if isinstance(doc.model, UsageFile):
         system = doc.model.system_info.value if doc.model.system_info else None
-        udis = {r.udi for r in doc.model.reports} | {Udi.from_sudi(dig(system, "sudi"))}
-        ids = {r.report_id for r in doc.model.reports if r.report_id is not None}
+        reports = [(r.udi, r.report_id) for r in doc.model.iter_reports()]
+        udis = {udi for udi, _ in reports} | {Udi.from_sudi(dig(system, "sudi"))}
+        ids = {rid for _, rid in reports if rid is not None}
         return Content(doc.kind, _udis(udis), report_ids=tuple(sorted(ids)))
     if isinstance(doc.model, ImportFile):
         seen = _udis({a.udi for a in doc.model.authorizations})

@@ -9,7 +9,9 @@ Both payload layouts are read: v1 (``meta.report_id``) and v2.0 (``version: "2.0
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, TypeVar
 
 from airgap.formats.common import EmbeddedJson, Udi, dig, element_text
@@ -139,12 +141,26 @@ class RumReport:
 
 @dataclass(frozen=True)
 class UsageFile:
-    """A usage file, or a bare ``<RUMReport>`` element when ``fragment`` is true."""
+    """A usage file, or a bare ``<RUMReport>`` element when ``fragment`` is true.
 
-    reports: list[RumReport]
+    Its reports are decoded from ``elements`` when asked for: :attr:`reports` reads them all
+    once and keeps them; :meth:`iter_reports` reads one at a time and keeps none, so memory
+    stays flat however large the file (validation, reconcile).
+    """
+
+    elements: tuple[Any, ...]  # the <RUMReport> elements, in file order
     system_info: EmbeddedJson | None = None
     fragment: bool = False
     other_children: list[tuple[str, int]] = field(default_factory=list)
+
+    @cached_property
+    def reports(self) -> list[RumReport]:
+        """Every report, decoded once and kept."""
+        return list(self.iter_reports())
+
+    def iter_reports(self) -> Iterator[RumReport]:
+        """Every report, decoded as it comes and not kept."""
+        return map(read_report, self.elements)
 
 
 def read_report(element: Any) -> RumReport:
@@ -168,20 +184,21 @@ def read_report(element: Any) -> RumReport:
 
 
 def read_usage(root: Any) -> UsageFile:
-    """Read a parsed ``<smartLicense>`` usage file, or a bare ``<RUMReport>`` fragment."""
+    """Read a parsed ``<smartLicense>`` usage file, or a bare ``<RUMReport>`` fragment; the
+    reports are decoded when asked for."""
     if root.tag == REPORT:
-        return UsageFile(reports=[read_report(root)], fragment=True)
-    reports: list[RumReport] = []
+        return UsageFile(elements=(root,), fragment=True)
+    elements = []
     system_info: EmbeddedJson | None = None
     others: list[tuple[str, int]] = []
     for child in root.iterchildren("*"):
         if child.tag == REPORT:
-            reports.append(read_report(child))
+            elements.append(child)
         elif child.tag == SYSTEM_INFO and system_info is None:
             system_info = read_data(child)
         else:
             others.append((str(child.tag), child.sourceline or 0))
-    return UsageFile(reports=reports, system_info=system_info, other_children=others)
+    return UsageFile(elements=tuple(elements), system_info=system_info, other_children=others)
 
 
 def read_data(element: Any) -> EmbeddedJson:

@@ -106,5 +106,5 @@ def _examine(entry: inputs.Item, tz: Mapping[str, timedelta] | None) -> _Read | 
         return _Read(entry.path, digest, ack=doc.model)
     if isinstance(doc.model, UsageFile):
         return _Read(entry.path, digest,
-                     refs=tuple((r.udi, r.report_id) for r in doc.model.reports))
+                     refs=tuple((r.udi, r.report_id) for r in doc.model.iter_reports()))
     return _Read(entry.path, digest)  # a SLAC request: outbound, nothing to reconcile

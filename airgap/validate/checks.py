@@ -113,18 +113,17 @@ def measurements(rum: RumReport) -> Iterator[Hit]:
                       f"{end - start}")
 
 
-def usage(doc: UsageFile) -> Iterator[Hit]:
-    """Rules for a usage file or fragment, report by report (duplicates are the engine's)."""
+def usage_file(doc: UsageFile) -> Iterator[Hit]:
+    """Rules for a usage file or fragment as a whole; its reports go through :func:`report`
+    one at a time (duplicates are the engine's)."""
     if doc.fragment:
         yield Hit("rum-fragment", 1, "a bare <RUMReport> element; checked as if wrapped in "
                                      "<smartLicense>")
-    elif not doc.reports:
+    elif not doc.elements:
         yield Hit("no-reports", 1, "the usage file holds no <RUMReport>")
     if doc.system_info is not None:
         yield from embedded_json(doc.system_info, "system info", jsonschemas.SYSTEM_INFO)
         yield from hostnames(doc.system_info, "system info")
-    for rum in doc.reports:
-        yield from report(rum)
 
 
 def slac_request(doc: SlacRequest) -> Iterator[Hit]:

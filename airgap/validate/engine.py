@@ -102,9 +102,11 @@ def _hits(data: bytes) -> tuple[str | None, list[checks.Hit], list[tuple[ReportK
     reports: list[tuple[ReportKey, int]] = []
     model = doc.model
     if isinstance(model, UsageFile):
-        hits += checks.usage(model)
-        reports = [((r.udi.pid, r.udi.sn, r.report_id), r.line) for r in model.reports
-                   if r.udi is not None and r.report_id is not None]
+        hits += checks.usage_file(model)
+        for rum in model.iter_reports():  # one at a time: memory stays flat for a large file
+            hits += checks.report(rum)
+            if rum.udi is not None and rum.report_id is not None:
+                reports.append(((rum.udi.pid, rum.udi.sn, rum.report_id), rum.line))
     elif isinstance(model, SlacRequest):
         hits += checks.slac_request(model)
     elif isinstance(model, ImportFile):
