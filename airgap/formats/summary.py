@@ -38,21 +38,27 @@ def _hostnames(*items: EmbeddedJson | None) -> list[str]:
 
 
 def usage(kind: str, doc: UsageFile) -> dict[str, Any]:
-    """Devices, report ids, licenses and measurement ranges of a usage file or fragment."""
+    """Devices, report ids, licenses and measurement ranges of a usage file or fragment, in
+    one pass over its reports (none kept decoded: a large file stays small in memory)."""
     result = _base(kind)
-    measured = [m for r in doc.reports for m in r.measurements]
+    system_udi = Udi.from_sudi(dig(doc.system_info.value if doc.system_info else None, "sudi"))
+    udis, hostnames, reports, measured = [system_udi], set(_hostnames(doc.system_info)), [], []
+    for r in doc.iter_reports():
+        udis.append(r.udi)
+        hostnames.update(_hostnames(r.payload))
+        reports.append(r.to_dict())
+        measured += r.measurements
     starts = [m.start_time for m in measured if m.start_time is not None]
     ends = [m.end_time for m in measured if m.end_time is not None]
-    system_udi = Udi.from_sudi(dig(doc.system_info.value if doc.system_info else None, "sudi"))
     result.update(
-        devices=_devices([r.udi for r in doc.reports] + [system_udi]),
-        report_ids=sorted({r.report_id for r in doc.reports if r.report_id is not None}),
-        entitlement_tags=sorted({r.entitlement_tag for r in doc.reports if r.entitlement_tag}),
+        devices=_devices(udis),
+        report_ids=sorted({r["report_id"] for r in reports if r["report_id"] is not None}),
+        entitlement_tags=sorted({r["entitlement_tag"] for r in reports if r["entitlement_tag"]}),
         measurements={"count": len(measured), "start": min(starts, default=None),
                       "end": max(ends, default=None), "values": [m.value for m in measured]},
-        hostnames=_hostnames(doc.system_info, *(r.payload for r in doc.reports)),
-        reports=[r.to_dict() for r in doc.reports],
-        layouts=sorted({r.layout for r in doc.reports if r.layout}),
+        hostnames=sorted(hostnames),
+        reports=reports,
+        layouts=sorted({r["layout"] for r in reports if r["layout"]}),
     )
     return result
 
