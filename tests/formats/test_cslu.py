@@ -18,6 +18,7 @@ from airgap.bundle import archive
 from airgap.errors import ExitCode, InputError
 from airgap.formats import cslu
 from airgap.formats.common import Udi
+from airgap.formats.cslu import unpacker
 from tests.bundle import hostile
 from tests.conftest import SAMPLES
 from tests.formats import helpers
@@ -352,7 +353,7 @@ def test_a_failed_write_removes_what_it_wrote(tmp_path: Path,
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
 
-    monkeypatch.setattr(cslu, "write_atomic", failing)
+    monkeypatch.setattr(unpacker, "write_atomic", failing)
     with pytest.raises(InputError, match="No space left"):
         cslu.write_unpacked(files, tmp_path / "dest")
     assert not (tmp_path / "dest").exists()
