@@ -7,6 +7,7 @@ which the parent handles.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import multiprocessing
 import os
@@ -73,6 +74,19 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], *, jobs: int = 0, wind
         return
     if before_fork is not None:
         before_fork()
+    # Forked workers share the parent's memory until they write to it; the cyclic collector
+    # in a worker would write to every object it scans. Frozen objects are never scanned.
+    gc.freeze()
+    try:
+        yield from _in_workers(fn, itertools.chain(head, items), jobs, window, chunk,
+                               needs_work, initializer, initargs)
+    finally:
+        gc.unfreeze()
+
+
+def _in_workers(fn: Callable[[T], R], items: Iterable[T], jobs: int, window: int, chunk: int,
+                needs_work: Callable[[T], bool], initializer: Callable[..., None] | None,
+                initargs: tuple[Any, ...]) -> Iterator[R | T]:
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start,
                              initargs=(initializer, initargs)) as pool:
@@ -84,7 +98,7 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], *, jobs: int = 0, wind
                 pending.append(pool.submit(_each, fn, batch.copy()))
                 batch.clear()
 
-        for item in itertools.chain(head, items):
+        for item in items:
             if needs_work(item):
                 batch.append(item)
                 if len(batch) >= chunk:

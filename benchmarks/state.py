@@ -48,12 +48,11 @@ def main() -> None:
             ("airgap reconcile usage/ ACKs after/",
              [*airgap, "reconcile", str(work / "fleet" / "usage"), str(work / "cssm")]),
         ):
-            wall, peak = best_of(args.repeat, command)
-            rows.append((label, wall, peak))
-        print(f"{'command':50} {'wall s':>8} {'ms/device':>10} {'peak MB':>8}")
-        for label, wall, peak in rows:
-            print(f"{label:50} {wall:8.2f} {wall * 1000 / args.devices:10.2f} "
-                  f"{peak / 1e6:8.0f}")
+            rows.append((label, *best_of(args.repeat, command)))
+        print(f"{'command':50} {'wall s':>7} {'ms/device':>9} {'RSS MB':>7} {'PSS MB':>7}")
+        for label, wall, rss, pss in rows:
+            print(f"{label:50} {wall:7.2f} {wall * 1000 / args.devices:9.2f} "
+                  f"{rss / 1e6:7.0f} {pss / 1e6:7.0f}")
     finally:
         shutil.rmtree(work)
 
