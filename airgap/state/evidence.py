@@ -55,13 +55,13 @@ class Evidence:
 
 
 def load(paths: Iterable[str], tz: Mapping[str, timedelta] | None = None,
-         exclude: Iterable[str] = (), *, jobs: int = 0) -> Evidence:
+         exclude: Iterable[str] = ()) -> Evidence:
     """Read every capture, usage file and import file under ``paths``, in a stable order,
-    on every core (``jobs``; 1: in this process). Files go to the workers in chunks: a parsed
-    capture comes back in a tenth of the time it takes to parse."""
+    on every core. Files go to the workers in chunks: a parsed capture comes back in a tenth
+    of the time it takes to parse."""
     found = Evidence()
-    examined = ordered_map(partial(_examine, tz=tz), inputs.walk(paths, exclude), jobs=jobs,
-                           window=8, chunk=CHUNK, needs_work=_is_item)
+    examined = ordered_map(partial(_examine, tz=tz), inputs.walk(paths, exclude), window=8,
+                           chunk=CHUNK, needs_work=_is_item)
     for entry in examined:
         if isinstance(entry, inputs.Skipped):
             found.skipped.append(entry)
