@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import sys
 from collections.abc import Callable, Iterator
 from enum import StrEnum
@@ -62,9 +61,14 @@ def envelope(ok: bool, results: list[Any], **extra: Any) -> dict[str, Any]:
 
 
 def emit_json(ok: bool, results: list[Any], **extra: Any) -> None:
-    """Write the envelope to stdout."""
-    json.dump(envelope(ok, results, **extra), sys.stdout, indent=2, sort_keys=False)
-    sys.stdout.write("\n")
+    """Write the envelope to stdout, in UTF-8."""
+    import orjson  # the standard encoder is pure Python when it indents: ~10x slower
+
+    data = orjson.dumps(envelope(ok, results, **extra),
+                        option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)  # UTF-8 (RFC 8259) whatever the locale's encoding
+    sys.stdout.buffer.flush()
 
 
 @functools.cache

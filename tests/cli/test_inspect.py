@@ -150,3 +150,20 @@ def test_archives_are_named_as_a_whole(cli: Cli, tmp_path: Path) -> None:
     assert run.code == 0, run.err
     assert run.out.startswith(f"{tmp_path / 'b.tar.gz'}: bundle\n")
     assert "(outbound:" in run.out and "not verified here" in run.out
+
+
+def test_json_is_utf8_whatever_the_locale(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.formats.helpers import envelope, payload, usage_xml
+
+    usage = tmp_path / "usage.xml"
+    usage.write_bytes(usage_xml(envelope(json.dumps(payload())),
+                                system_info={"hostname": "büro-sw-1"}))
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    done = subprocess.run([sys.executable, "-m", "airgap", "inspect", "--format", "json", usage],
+                          capture_output=True, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.decode("utf-8"))["results"][0]["hostnames"] == ["büro-sw-1"]
