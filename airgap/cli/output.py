@@ -9,9 +9,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import sys
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 JSON_VERSION = 1
+T = TypeVar("T")
 
 
 class Format(StrEnum):
@@ -120,3 +122,33 @@ def progress(total: int, description: str) -> Iterator[Callable[[int], None]]:
     with Progress(*columns, console=err(), transient=True) as bar:
         task = bar.add_task(description, total=total)
         yield lambda done: bar.advance(task, done)
+
+
+COUNT_AFTER = 1.0  # seconds: quicker work ends before a running count would help
+
+
+def counted(items: Iterable[T], description: str, unit: str) -> Iterator[T]:
+    """``items`` unchanged, with a running count on stderr ("validating: 1,234 files") once
+    the work has taken over a second, on a terminal only."""
+    if not sys.stderr.isatty():
+        yield from items
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    started, done = time.monotonic(), 0
+    bar: Progress | None = None
+    try:
+        for item in items:
+            yield item
+            done += 1
+            if bar is None and time.monotonic() - started > COUNT_AFTER:
+                bar = Progress(SpinnerColumn(), TextColumn(f"{description}: {{task.completed:,}} "
+                                                           f"{unit}"), TimeElapsedColumn(),
+                               console=err(), transient=True)
+                bar.start()
+                task = bar.add_task(description, total=None, completed=done)
+            if bar is not None:
+                bar.update(task, completed=done)
+    finally:
+        if bar is not None:
+            bar.stop()

@@ -8,7 +8,16 @@ from typing import Annotated
 
 import typer
 
-from airgap.cli.output import Format, FormatOption, begin, emit_json, note, out, plural
+from airgap.cli.output import (
+    Format,
+    FormatOption,
+    begin,
+    counted,
+    emit_json,
+    note,
+    out,
+    plural,
+)
 from airgap.errors import ConfigError, ExitCode, worst
 
 
@@ -71,7 +80,7 @@ def validate(
     problem_codes: list[int] = []
     entries = inputs.walk(paths, [*settings["exclude"], *(exclude or [])],
                           strict=not skip_unknown)
-    for result in check_entries(entries, validator.levels, jobs):
+    for result in counted(check_entries(entries, validator.levels, jobs), "validating", "files"):
         if isinstance(result, Checked):
             report = validator.finish(result)
             reports.append(report)
