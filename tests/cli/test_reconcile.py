@@ -212,3 +212,15 @@ def test_nothing_to_work_on_is_said_not_passed_silently(tmp_path: Path, cli: Cli
     matched = cli("reconcile", tmp_path)
     assert due.code == matched.code == 0
     assert "no device found" in due.err and "nothing to reconcile" in matched.err
+
+
+def test_reconcile_a_lab_fleet_read_in_worker_processes(tmp_path: Path, cli: Cli) -> None:
+    """Sixty files (usage files, the simulated CSSM's ACK archive, after-import captures):
+    enough for the files to be read in worker processes and sent back."""
+    fleet.write(tmp_path / "fleet", 20, seed=3)
+    assert cli("lab", "cssm", tmp_path / "fleet" / "usage", tmp_path / "cssm").code == 0
+    run = cli("reconcile", "--format", "json", tmp_path / "fleet" / "usage", tmp_path / "cssm")
+    assert run.code == 0, run.out
+    doc = json.loads(run.out)
+    assert doc["counts"]["devices"] == 20 and doc["counts"]["outstanding"] == 0
+    assert doc["counts"]["acknowledged"] == doc["counts"]["exported"] > 20
