@@ -20,7 +20,8 @@ from airgap import formats
 from airgap.bundle import archive
 from airgap.errors import AirgapError, ExitCode
 
-HEAD_BYTES = 64 * 1024
+PROLOG_BYTES = 4096  # the prolog and root element of a licensing file; a longer one reads on
+HEAD_BYTES = 64 * 1024  # a capture can take this long to show what it is
 MAX_FILE_BYTES = 1 << 30
 
 
@@ -100,7 +101,7 @@ def _walk_folder(top: Path, patterns: tuple[str, ...],
         keep = []
         for name in sorted(subfolders):
             path = base / name
-            if _excluded(path, top, patterns):
+            if patterns and _excluded(path, top, patterns):
                 continue
             if name.startswith("."):
                 yield Skipped(str(path), "hidden folder")
@@ -111,7 +112,7 @@ def _walk_folder(top: Path, patterns: tuple[str, ...],
         subfolders[:] = keep
         for name in sorted(files):
             path = base / name
-            if _excluded(path, top, patterns):
+            if patterns and _excluded(path, top, patterns):
                 continue
             if path.is_symlink():
                 yield Skipped(str(path), "symbolic link")
@@ -134,8 +135,7 @@ def _entries(path: Path, *, named: bool, limits: archive.Limits | None) -> Itera
             yield Skipped(str(path), "not a regular file")
         return
     try:
-        with path.open("rb") as handle:
-            head = handle.read(HEAD_BYTES)
+        head = _head(path)
     except OSError as exc:
         yield Problem(str(path), exc.strerror or str(exc))
         return
@@ -147,6 +147,17 @@ def _entries(path: Path, *, named: bool, limits: archive.Limits | None) -> Itera
         yield Skipped(str(path), "no known kind")
     else:
         yield Item(str(path), sniff, named)
+
+
+def _head(path: Path) -> bytes:
+    """The start of a file: enough to tell an archive or an XML root, else up to HEAD_BYTES to
+    tell a capture (reading less for each of thousands of XML files keeps the walk quick)."""
+    with path.open("rb") as handle:
+        head = handle.read(PROLOG_BYTES)
+        if (len(head) == PROLOG_BYTES and not archive.archive_type(head)
+                and formats.sniff(head).family != "xml"):
+            head += handle.read(HEAD_BYTES - PROLOG_BYTES)
+    return head
 
 
 def _members(path: Path, limits: archive.Limits | None) -> Iterator[Entry]:

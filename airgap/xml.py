@@ -27,7 +27,7 @@ _PROLOG = re.compile(
     re.DOTALL,
 )
 _NAME = rb"([A-Za-z_][\w.\-]*(?::[A-Za-z_][\w.\-]*)?)"
-_ROOT = re.compile(rb"<" + _NAME)
+_ROOT = re.compile(rb"<" + _NAME + rb"(?=[\s/>])")  # the whole name, not one cut short
 _DOCTYPE = re.compile(rb"<!DOCTYPE\s+" + _NAME)
 
 

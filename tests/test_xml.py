@@ -99,3 +99,9 @@ def test_sniff_reads_the_prolog_only() -> None:
     doctype = xml.sniff(b"<?xml version='1.0'?>\n<!DOCTYPE smartLicense [ ]><smartLicense/>")
     assert doctype.doctype and doctype.root == "smartLicense" and doctype.line == 2
     assert xml.sniff(b"hello").root is None
+
+
+def test_sniff_names_no_root_that_is_cut_short() -> None:
+    assert xml.sniff(b"<smartLicense").root is None  # the head ended inside the name
+    assert xml.sniff(b"<RUMReportX>").root == "RUMReportX"
+    assert xml.sniff(b"<RUMReport\n>").root == "RUMReport"

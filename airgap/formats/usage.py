@@ -165,22 +165,29 @@ class UsageFile:
 
 def read_report(element: Any) -> RumReport:
     """Decode one ``<RUMReport>`` element's envelope, then its payload string."""
-    envelope = EmbeddedJson.decode(element_text(element), element.sourceline or 0)
-    text = dig(envelope.value, "payload")
-    payload = EmbeddedJson.decode(text, envelope.line) if isinstance(text, str) else None
-    data = payload.value if payload else None
-    layout = report_id = None
-    if isinstance(data, dict):
+    line = element.sourceline or 0
+    envelope = EmbeddedJson.decode(element_text(element), line)
+    top = _object(envelope.value)
+    signature = _object(top.get("signature"))
+    text = top.get("payload")
+    payload = EmbeddedJson.decode(text, line) if isinstance(text, str) else None
+    layout = report_id = udi = None
+    if payload is not None and isinstance(payload.value, dict):
+        data = payload.value
         version = data.get("version")
         layout = "v1" if version is None else str(version)
-        found = (dig(data, "meta", "report_id") if layout == "v1"
-                 else dig(data, "asset_identification", "report_id"))
+        asset = _object(data.get("asset_identification"))
+        found = _object(data.get("meta")).get("report_id") if layout == "v1" else asset.get(
+            "report_id")
         report_id = found if type(found) is int else None  # not a bool either
-    return RumReport(line=envelope.line, envelope=envelope, payload=payload, layout=layout,
-                     report_id=report_id,
-                     udi=Udi.from_sudi(dig(data, "asset_identification", "instance", "sudi")),
-                     signer=Udi.from_sudi(dig(envelope.value, "signature", "sudi")),
-                     signature_value=dig(envelope.value, "signature", "value"))
+        udi = Udi.from_sudi(_object(asset.get("instance")).get("sudi"))
+    return RumReport(line, envelope, payload, layout, report_id, udi,
+                     Udi.from_sudi(signature.get("sudi")), signature.get("value"))
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one (a missing or mistyped part)."""
+    return value if isinstance(value, dict) else {}
 
 
 def read_usage(root: Any) -> UsageFile:

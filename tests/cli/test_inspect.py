@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from airgap.formats import showcli
-from tests.conftest import FIELD, Cli, need_field, wrap_fragment
+from tests.conftest import FIELD, SAMPLES, Cli, need_field, wrap_fragment
 
 
 def field_files(pattern: str) -> list[Path]:
@@ -94,6 +94,18 @@ def test_walking_a_folder_skips_unknown_files_with_a_note(cli: Cli) -> None:
     run = cli("inspect", need_field("ack"))
     assert run.code == 0
     assert "note: skipped" in run.err and "screenshot_redacted_slac.png" in run.err
+
+
+def test_walk_finds_an_xml_root_after_a_long_prolog(tmp_path: Path, cli: Cli) -> None:
+    # The walk looks at the first 4 KiB; a comment longer than that must not hide the root.
+    sample = (SAMPLES / "usage-n9k-nxos-v1.xml").read_bytes()
+    declaration, rest = sample.split(b"?>", 1)
+    folder = tmp_path / "walked"
+    folder.mkdir()
+    (folder / "long.xml").write_bytes(declaration + b"?><!--" + b"x" * 5000 + b"-->" + rest)
+    run = cli("inspect", "--format", "json", folder)
+    assert run.code == 0, run.err
+    assert json.loads(run.out)["results"][0]["kind"] == "usage"
 
 
 def test_kind_comes_from_content_not_name(tmp_path: Path, cli: Cli) -> None:
