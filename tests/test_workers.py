@@ -3,6 +3,7 @@ says the same whatever the number of jobs."""
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
@@ -26,6 +27,19 @@ def test_chunks_keep_input_order_and_pass_other_items_through() -> None:
         got = list(ordered_map(square, items, jobs=2, window=4, chunk=chunk, needs_work=odd,
                                serial_below=1))
         assert got == expected, chunk
+
+
+def collector_on(_: int) -> bool:
+    return gc.isenabled()
+
+
+def test_the_collector_rests_in_the_parent_only_while_workers_run() -> None:
+    seen_in_parent = []
+    for in_worker in ordered_map(collector_on, range(40), jobs=2, window=2, serial_below=1):
+        assert in_worker  # workers collect as usual
+        seen_in_parent.append(gc.isenabled())
+    assert not any(seen_in_parent)
+    assert gc.isenabled() and not gc.get_freeze_count()
 
 
 def test_validate_gives_the_same_report_on_one_core_and_on_two(tmp_path: Path,

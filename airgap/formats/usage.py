@@ -171,7 +171,7 @@ def read_report(element: Any) -> RumReport:
     signature = _object(top.get("signature"))
     text = top.get("payload")
     payload = EmbeddedJson.decode(text, line) if isinstance(text, str) else None
-    layout = report_id = udi = None
+    layout = report_id = sudi = None
     if payload is not None and isinstance(payload.value, dict):
         data = payload.value
         version = data.get("version")
@@ -180,9 +180,12 @@ def read_report(element: Any) -> RumReport:
         found = _object(data.get("meta")).get("report_id") if layout == "v1" else asset.get(
             "report_id")
         report_id = found if type(found) is int else None  # not a bool either
-        udi = Udi.from_sudi(_object(asset.get("instance")).get("sudi"))
-    return RumReport(line, envelope, payload, layout, report_id, udi,
-                     Udi.from_sudi(signature.get("sudi")), signature.get("value"))
+        sudi = _object(asset.get("instance")).get("sudi")
+    udi = Udi.from_sudi(sudi)
+    signed_by = signature.get("sudi")
+    signer = udi if signed_by == sudi else Udi.from_sudi(signed_by)  # most often the same device
+    return RumReport(line, envelope, payload, layout, report_id, udi, signer,
+                     signature.get("value"))
 
 
 def _object(value: Any) -> dict[str, Any]:
