@@ -70,7 +70,8 @@ def report(rum: RumReport) -> list[Hit]:
 
 def signer(rum: RumReport) -> list[Hit]:
     """The envelope's signing sudi must be the device the payload measured."""
-    if rum.signer and rum.udi and rum.signer != rum.udi:
+    # read_report gives one object for both when the envelope names the payload's own device
+    if rum.signer is not rum.udi and rum.signer and rum.udi and rum.signer != rum.udi:
         return [Hit("sudi-mismatch", rum.line, f"report {rum.report_id}: signed by "
                                                f"{rum.signer} but the payload is for {rum.udi}")]
     return []
