@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
-from typing import Annotated
+from collections.abc import Iterator, MutableMapping
+from typing import Annotated, Any
 
 import typer
+import typer.main
+from typer.core import TyperGroup
 
 from airgap import __version__
-from airgap.cli import bundle as bundle_cmd
-from airgap.cli import config as config_cmd
-from airgap.cli import cslu as cslu_cmd
-from airgap.cli import demo as demo_cmd
-from airgap.cli import diff as diff_cmd
-from airgap.cli import inspect as inspect_cmd
-from airgap.cli import keys as keys_cmd
-from airgap.cli import lab as lab_cmd
-from airgap.cli import ledger as ledger_cmd
-from airgap.cli import media as media_cmd
-from airgap.cli import reconcile as reconcile_cmd
-from airgap.cli import state as state_cmd
-from airgap.cli import validate as validate_cmd
 from airgap.cli.output import Format, current, emit_json, err
 from airgap.errors import AirgapError, ExitCode
 
@@ -45,40 +36,95 @@ WORKFLOW = """Every reporting cycle, in order (each command's --help has more):
 To practise the whole round trip with lab devices: airgap demo
 """
 
-app = typer.Typer(
-    name="airgap",
-    help="Move Cisco Smart Licensing files across an air gap: inspect, validate, bundle, sign "
-    "and carry usage reports and ACKs, with an audit ledger of every step.",
-    epilog=WORKFLOW,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-app.add_typer(keys_cmd.app, name="key")
-app.command("inspect", epilog="Example: airgap inspect samples/usage-c9300-ios-xe-17.6-v1.xml")(
-    inspect_cmd.inspect)
-app.command("validate", epilog="Example: airgap validate samples/ --exclude 'invalid/*'")(
-    validate_cmd.validate)
-app.command("state", epilog="Example: airgap state samples/show/")(state_cmd.state)
-app.add_typer(bundle_cmd.app, name="bundle")
-app.add_typer(media_cmd.app, name="media")
-app.add_typer(cslu_cmd.app, name="cslu")
-app.add_typer(ledger_cmd.app, name="ledger")
-app.command("sign", epilog="Example: airgap sign usage.tar.gz --key ~/keys/operator.key")(
-    keys_cmd.sign)
-app.command("verify", epilog="Example: airgap verify usage.tar.gz --trusted-key alice.pub")(
-    keys_cmd.verify)
-app.command("diff", epilog="Example: airgap diff samples/show/before/ samples/show/after/")(
-    diff_cmd.diff)
-app.command("reconcile", epilog="Example: airgap reconcile usage/ acks/ captures/")(
-    reconcile_cmd.reconcile)
-app.command("deadlines", epilog="Example: airgap deadlines captures/ --warn-days 30")(
-    reconcile_cmd.deadlines)
-app.add_typer(lab_cmd.app, name="lab")
-app.command("demo", epilog="Example: airgap demo --devices 5")(demo_cmd.demo)
-app.command("rules", epilog="Example: airgap rules --format json")(validate_cmd.rules)
-app.add_typer(config_cmd.app, name="config")
+# Every command as ``airgap --help`` lists it: (module in airgap.cli, its command function or
+# group app, epilog). A command's module is imported, and the command built, only when it is
+# used: `airgap validate` starts without loading the other sixteen (about 40 ms less).
+COMMANDS: dict[str, tuple[str, str, str | None]] = {
+    "inspect": ("inspect", "inspect",
+                "Example: airgap inspect samples/usage-c9300-ios-xe-17.6-v1.xml"),
+    "validate": ("validate", "validate", "Example: airgap validate samples/ --exclude 'invalid/*'"),
+    "state": ("state", "state", "Example: airgap state samples/show/"),
+    "sign": ("keys", "sign", "Example: airgap sign usage.tar.gz --key ~/keys/operator.key"),
+    "verify": ("keys", "verify", "Example: airgap verify usage.tar.gz --trusted-key alice.pub"),
+    "diff": ("diff", "diff", "Example: airgap diff samples/show/before/ samples/show/after/"),
+    "reconcile": ("reconcile", "reconcile", "Example: airgap reconcile usage/ acks/ captures/"),
+    "deadlines": ("reconcile", "deadlines", "Example: airgap deadlines captures/ --warn-days 30"),
+    "demo": ("demo", "demo", "Example: airgap demo --devices 5"),
+    "rules": ("validate", "rules", "Example: airgap rules --format json"),
+    "key": ("keys", "app", None),
+    "bundle": ("bundle", "app", None),
+    "media": ("media", "app", None),
+    "cslu": ("cslu", "app", None),
+    "ledger": ("ledger", "app", None),
+    "lab": ("lab", "app", None),
+    "config": ("config", "app", None),
+}
+
+
+def _typer(**settings: Any) -> typer.Typer:
+    return typer.Typer(
+        name="airgap",
+        help="Move Cisco Smart Licensing files across an air gap: inspect, validate, bundle, "
+        "sign and carry usage reports and ACKs, with an audit ledger of every step.",
+        epilog=WORKFLOW,
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
+        **settings,
+    )
+
+
+def _build(name: str) -> Any:
+    """One command, built by typer exactly as it would be inside the whole app."""
+    module, attribute, epilog = COMMANDS[name]
+    target = getattr(importlib.import_module(f"airgap.cli.{module}"), attribute)
+    alone = _typer(add_completion=False)
+    alone.callback()(_root)
+    if isinstance(target, typer.Typer):
+        alone.add_typer(target, name=name)
+    else:
+        alone.command(name, epilog=epilog)(target)
+    group = typer.main.get_command(alone)
+    assert isinstance(group, TyperGroup)
+    return group.commands[name]
+
+
+class _Built(MutableMapping[str, Any]):
+    """The app's commands by name, each built on first use."""
+
+    def __init__(self) -> None:
+        self._built: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._built:
+            if name not in COMMANDS:
+                raise KeyError(name)
+            self._built[name] = _build(name)
+        return self._built[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self._built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._built[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*COMMANDS, *(n for n in self._built if n not in COMMANDS)])
+
+    def __len__(self) -> int:
+        return len(COMMANDS) + sum(n not in COMMANDS for n in self._built)
+
+
+class _App(TyperGroup):
+    """The root group, whose commands are built when used."""
+
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**settings)
+        self.commands = _Built()
+
+
+app = _typer(cls=_App)
 
 _debug = {"on": bool(os.environ.get("AIRGAP_DEBUG"))}
 
@@ -89,7 +135,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                          help="Show the version and exit.")] = False,
@@ -98,6 +143,9 @@ def _root(
 ) -> None:
     if debug:
         _debug["on"] = True
+
+
+app.callback()(_root)
 
 
 def _fail(code: int, message: str, hint: str = "") -> None:

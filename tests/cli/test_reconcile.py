@@ -17,20 +17,6 @@ from tests.conftest import Cli
 from tests.state.test_reconcile import FOREIGN_UDI, build
 
 
-@pytest.fixture(autouse=True)
-def registered(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The commands, registered as main.py does, for as long as main.py does not yet."""
-    from airgap.cli import main
-    from airgap.cli import reconcile as commands
-
-    names = {c.name for c in main.app.registered_commands}
-    if {"reconcile", "deadlines"} <= names:
-        return
-    monkeypatch.setattr(main.app, "registered_commands", list(main.app.registered_commands))
-    main.app.command("reconcile")(commands.reconcile)
-    main.app.command("deadlines")(commands.deadlines)
-
-
 def test_reconcile_reports_every_case_and_exits_1(tmp_path: Path, cli: Cli) -> None:
     scene = build(tmp_path / "set")
     run = cli("reconcile", "--format", "json", scene.root)
