@@ -1,18 +1,20 @@
 """Output: the ``--format`` option, the versioned JSON envelope, and terminal consoles.
 
 Results go to stdout, everything else (progress, notes, errors) to stderr. Colour only on a
-terminal and never when ``NO_COLOR`` is set (rich honours both).
+terminal (or with ``FORCE_COLOR``) and never when ``NO_COLOR`` is set (rich honours both); lines
+to a pipe or a file are plain text.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
 
 import typer
 
@@ -73,21 +75,46 @@ def emit_json(ok: bool, results: list[Any], **extra: Any) -> None:
     sys.stdout.buffer.flush()
 
 
+class Lines(Protocol):
+    """Where a command writes its lines; each is printed as it is (``markup`` must be off)."""
+
+    def print(self, text: str, *, markup: bool = ..., style: str | None = ...) -> None:
+        """Write one line, in ``style`` where there is colour."""
+
+
+class _Plain:
+    """Lines for a pipe or a file: no colour to add there, so rich is not even loaded (a
+    command whose output a script reads starts about 15 ms sooner)."""
+
+    def __init__(self, stderr: bool) -> None:
+        self.stderr = stderr
+
+    def print(self, text: str, *, markup: bool = False, style: str | None = None) -> None:
+        (sys.stderr if self.stderr else sys.stdout).write(f"{text}\n")
+
+
 @functools.cache
 def _console(stderr: bool) -> Console:
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, emoji=False)
 
 
-def out() -> Console:
-    """The console for results (stdout)."""
-    return _console(stderr=False)
+def _lines(stderr: bool) -> Lines:
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty() or os.environ.get("FORCE_COLOR"):
+        return _console(stderr)
+    return _Plain(stderr)
 
 
-def err() -> Console:
-    """The console for notes, progress and errors (stderr)."""
-    return _console(stderr=True)
+def out() -> Lines:
+    """Where results go (stdout)."""
+    return _lines(stderr=False)
+
+
+def err() -> Lines:
+    """Where notes, progress and errors go (stderr)."""
+    return _lines(stderr=True)
 
 
 def note(message: str) -> None:
@@ -119,7 +146,7 @@ def progress(total: int, description: str) -> Iterator[Callable[[int], None]]:
 
     columns = (description, BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                TimeRemainingColumn())
-    with Progress(*columns, console=err(), transient=True) as bar:
+    with Progress(*columns, console=_console(stderr=True), transient=True) as bar:
         task = bar.add_task(description, total=total)
         yield lambda done: bar.advance(task, done)
 
@@ -144,7 +171,7 @@ def counted(items: Iterable[T], description: str, unit: str) -> Iterator[T]:
             if bar is None and time.monotonic() - started > COUNT_AFTER:
                 bar = Progress(SpinnerColumn(), TextColumn(f"{description}: {{task.completed:,}} "
                                                            f"{unit}"), TimeElapsedColumn(),
-                               console=err(), transient=True)
+                               console=_console(stderr=True), transient=True)
                 bar.start()
                 task = bar.add_task(description, total=None, completed=done)
             if bar is not None:

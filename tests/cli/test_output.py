@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import subprocess
 import sys
 
 import pytest
 from rich.console import Console
 
 from airgap.cli import output
+from tests.conftest import SAMPLES
 
 
 def test_counted_passes_items_through_off_a_terminal() -> None:
@@ -19,6 +21,47 @@ def test_counted_shows_a_running_count_on_a_terminal(monkeypatch: pytest.MonkeyP
     screen = io.StringIO()
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     monkeypatch.setattr(output, "COUNT_AFTER", 0.0)
-    monkeypatch.setattr(output, "err", lambda: Console(file=screen, force_terminal=True))
+    monkeypatch.setattr(output, "_console", lambda stderr: Console(file=screen,
+                                                                    force_terminal=True))
     assert list(output.counted(iter(range(1200)), "validating", "files")) == list(range(1200))
     assert "validating: 1,200 files" in screen.getvalue()
+
+
+def test_lines_off_a_terminal_are_plain_text(capsys: pytest.CaptureFixture[str]) -> None:
+    output.out().print("usage:smile:.xml: ok [x]", markup=False, style="red")
+    output.err().print("note: [dim]", markup=False)
+    captured = capsys.readouterr()
+    assert captured.out == "usage:smile:.xml: ok [x]\n"
+    assert captured.err == "note: [dim]\n"
+
+
+def test_lines_on_a_terminal_go_through_rich(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert isinstance(output.out(), Console)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: False)
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    assert isinstance(output.out(), Console)
+
+
+def test_rich_prints_emoji_codes_as_they_are() -> None:
+    console = output._console(stderr=False)
+    with console.capture() as captured:
+        console.print("a:smile:b.xml", markup=False)
+    assert captured.get() == "a:smile:b.xml\n"
+
+
+def test_a_command_printing_to_a_pipe_does_not_load_rich() -> None:
+    script = (
+        "import sys\n"
+        "from airgap.cli.main import main\n"
+        f"sys.argv = ['airgap', 'validate', {str(SAMPLES / 'usage-n9k-nxos-v1.xml')!r}]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('rich.console' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.splitlines() == ["1 file validated: 0 invalid, 0 errors, 0 warnings",
+                                        "False"]
