@@ -10,11 +10,13 @@ Archive members are read in memory (``airgap.bundle.archive``), never extracted,
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from airgap import formats
 from airgap.bundle import archive
@@ -135,36 +137,36 @@ def _entries(path: Path, *, named: bool, limits: archive.Limits | None) -> Itera
             yield Skipped(str(path), "not a regular file")
         return
     try:
-        head = _head(path)
+        with path.open("rb") as handle:
+            head, sniff = _sniff(handle)
     except OSError as exc:
         yield Problem(str(path), exc.strerror or str(exc))
         return
     if archive.archive_type(head):
         yield from _members(path, limits)
-        return
-    sniff = formats.sniff(head)
-    if sniff.family is None and not named:
+    elif sniff.family is None and not named:
         yield Skipped(str(path), "no known kind")
     else:
         yield Item(str(path), sniff, named)
 
 
-def _head(path: Path) -> bytes:
-    """The start of a file: enough to tell an archive or an XML root, else up to HEAD_BYTES to
-    tell a capture (reading less for each of thousands of XML files keeps the walk quick)."""
-    with path.open("rb") as handle:
-        head = handle.read(PROLOG_BYTES)
-        if (len(head) == PROLOG_BYTES and not archive.archive_type(head)
-                and formats.sniff(head).family != "xml"):
-            head += handle.read(HEAD_BYTES - PROLOG_BYTES)
-    return head
+def _sniff(stream: IO[bytes]) -> tuple[bytes, formats.Sniff]:
+    """The start of a file and what it says the file is. 4 KiB tell an archive or an XML root;
+    anything else gets up to 64 KiB, which a capture may need (reading less of each of
+    thousands of XML files keeps the walk quick)."""
+    head = stream.read(PROLOG_BYTES)
+    sniff = formats.sniff(head)
+    if sniff.family != "xml" and len(head) == PROLOG_BYTES and not archive.archive_type(head):
+        head += stream.read(HEAD_BYTES - PROLOG_BYTES)
+        sniff = formats.sniff(head)
+    return head, sniff
 
 
 def _members(path: Path, limits: archive.Limits | None) -> Iterator[Entry]:
     """The members of an archive, each sniffed; a refusal ends the archive."""
     try:
         for member in archive.read_members(path, str(path), limits):
-            sniff = formats.sniff(member.data[:HEAD_BYTES])
+            _, sniff = _sniff(io.BytesIO(member.data))
             if sniff.family is None:
                 yield Skipped(member.path, "no known kind")
             else:
