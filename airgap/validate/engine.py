@@ -144,19 +144,20 @@ class Validator:
 
     ``levels`` maps rule ids to ``error``, ``warning`` or ``off`` (from ``airgap.toml``);
     ``privacy="strict"`` makes a hostname in an outbound file an error. The memory it keeps
-    grows with the reports seen: an index of (UDI, report id), about 200 bytes a report (each
-    PID and serial is kept once).
+    grows with the reports seen: per device, each report id and where it was first seen, about
+    100 bytes a report.
     """
 
     def __init__(self, *, privacy: str = "normal",
                  levels: Mapping[str, str] | None = None) -> None:
         self.levels = rule_levels(privacy, levels)
         self._paths: list[str] = []
-        self._seen: dict[ReportKey, tuple[int, int]] = {}
+        # (PID, serial) -> report id -> file number << 32 | line: two ints a report, no tuples
+        self._seen: dict[tuple[str, str], dict[int, int]] = {}
 
     def reports_seen(self) -> list[ReportKey]:
         """Every (PID, serial, report id) in the files validated so far."""
-        return list(self._seen)
+        return [(pid, sn, report_id) for (pid, sn), ids in self._seen.items() for report_id in ids]
 
     def validate(self, data: bytes, path: str) -> FileReport:
         """Every finding for one file, plus duplicates of reports in files validated before."""
@@ -166,15 +167,17 @@ class Validator:
         """Add the cross-file findings to a file checked on its own (perhaps elsewhere)."""
         report = checked.report
         self._paths.append(report.path)
-        here = len(self._paths) - 1
+        here = (len(self._paths) - 1) << 32  # a file holds fewer than 2**32 lines (1 GiB)
         duplicates = []
         for (pid, sn, report_id), line in checked.reports:
-            key = (sys.intern(pid), sys.intern(sn), report_id)
-            first = self._seen.get(key)
+            device = self._seen.get((pid, sn))
+            if device is None:
+                device = self._seen[sys.intern(pid), sys.intern(sn)] = {}
+            first = device.get(report_id)
             if first is None:
-                self._seen[key] = (here, line)
+                device[report_id] = here | line
             else:
-                where = f"{self._paths[first[0]]}:{first[1]}"
+                where = f"{self._paths[first >> 32]}:{first & 0xFFFFFFFF}"
                 hit = checks.Hit("duplicate-report", line,
                                  f"report {report_id} of PID:{pid},SN:{sn} also at {where}")
                 if found := finding(self.levels, report.path, hit):

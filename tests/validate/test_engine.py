@@ -84,6 +84,17 @@ def test_duplicates_across_files_name_the_first_place() -> None:
     assert finding.rule == "duplicate-report" and "a.xml:1" in finding.message
 
 
+def test_duplicates_name_the_file_and_line_first_seen_among_many() -> None:
+    validator = Validator()
+    for n in range(3):
+        assert rules_of(report_xml(payload(1700000100 + n)), validator, f"{n}.xml") == []
+    later = b"\n\n\n" + report_xml(payload(1700000001))  # the report on line 4
+    assert rules_of(later, validator, "later.xml") == []
+    (finding,) = validator.validate(report_xml(payload(1700000001)), "again.xml").findings
+    assert finding.message.endswith("also at later.xml:4")
+    assert len(validator.reports_seen()) == 4
+
+
 def test_same_report_id_on_two_devices_is_not_a_duplicate() -> None:
     one = envelope(json.dumps(payload(7, sn="SN1")), sn="SN1")
     two = envelope(json.dumps(payload(7, sn="SN2")), sn="SN2")
