@@ -78,8 +78,8 @@ class RumReport(NamedTuple):
     """One ``<RUMReport>``: its envelope and its payload, each decoded when it could be.
 
     What validation needs of every report is read once, by :func:`read_report`; the rest is
-    looked up when asked for. Immutable; a NamedTuple, like ``EmbeddedJson``, because one is
-    built for every report and a frozen dataclass takes twice as long.
+    looked up when asked for. Immutable: a NamedTuple, like ``EmbeddedJson``, because one is
+    built for every report and a frozen dataclass takes three times as long.
     """
 
     line: int
