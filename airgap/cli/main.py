@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import sys
@@ -148,6 +149,10 @@ def _root(
 app.callback()(_root)
 
 
+# Errors that say the output could not be written (a full disk or USB stick), not a bug.
+_CANNOT_WRITE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
 def _fail(code: int, message: str, hint: str = "") -> None:
     err().print(f"error: {message}", markup=False, style="bold red")
     if hint:
@@ -157,17 +162,39 @@ def _fail(code: int, message: str, hint: str = "") -> None:
     sys.exit(code)
 
 
+def _cannot_write(exc: OSError) -> None:
+    # What could not be written stays in stdout's buffer; send it nowhere, or Python's own
+    # flush at exit would fail again with a traceback.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    err().print(f"error: cannot write the output: {exc.strerror}", markup=False,
+                style="bold red")
+    err().print("hint: free some space, or write the output elsewhere", markup=False)
+    sys.exit(ExitCode.CANNOT_RUN)
+
+
 def main() -> None:
     """Run the CLI; every error ends here as one line and an exit code from DESIGN.md."""
     try:
-        app()
+        try:
+            app()
+        finally:
+            sys.stdout.flush()  # a full disk shows here, inside the boundary, not at exit
     except AirgapError as exc:
         _fail(exc.exit_code, exc.message, exc.hint)
     except KeyboardInterrupt:
         _fail(ExitCode.INTERRUPTED, "interrupted")
+    except OSError as exc:
+        if exc.errno in _CANNOT_WRITE:
+            _cannot_write(exc)
+        _internal(exc)
     except Exception as exc:
-        if _debug["on"]:
-            raise
-        _fail(ExitCode.INTERNAL,
-              f"internal error ({type(exc).__name__}); this is a bug in airgap",
-              "rerun with --debug and report the traceback")
+        _internal(exc)
+
+
+def _internal(exc: Exception) -> None:
+    if _debug["on"]:
+        raise exc
+    _fail(ExitCode.INTERNAL, f"internal error ({type(exc).__name__}); this is a bug in airgap",
+          "rerun with --debug and report the traceback")

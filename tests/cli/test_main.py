@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from airgap.cli.main import COMMANDS
 from tests.conftest import SAMPLES, Cli
@@ -51,3 +54,16 @@ def test_every_command_builds_with_its_help(cli: Cli) -> None:
         assert run.code == 0, (name, run.err)
         usage = run.out.splitlines()[0]  # in-process, click names the program after pytest
         assert usage.startswith("Usage: ") and f"airgap {name} " in usage, name
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_full_disk_is_one_line_and_exit_3(fmt: str) -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full here")
+    with Path("/dev/full").open("w") as full:
+        done = subprocess.run([sys.executable, "-m", "airgap", "rules", "--format", fmt],
+                              stdout=full, stderr=subprocess.PIPE, text=True, check=False)
+    assert done.returncode == 3
+    assert done.stderr.splitlines() == [
+        "error: cannot write the output: No space left on device",
+        "hint: free some space, or write the output elsewhere"]
