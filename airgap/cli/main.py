@@ -163,15 +163,13 @@ def _fail(code: int, message: str, hint: str = "") -> None:
 
 
 def _cannot_write(exc: OSError) -> None:
-    # What could not be written stays in stdout's buffer; send it nowhere, or Python's own
-    # flush at exit would fail again with a traceback.
+    # What could not be written stays in stdout's buffer; send it (and any JSON error envelope)
+    # nowhere, or Python's own flush at exit would fail again with a traceback.
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
-    err().print(f"error: cannot write the output: {exc.strerror}", markup=False,
-                style="bold red")
-    err().print("hint: free some space, or write the output elsewhere", markup=False)
-    sys.exit(ExitCode.CANNOT_RUN)
+    _fail(ExitCode.CANNOT_RUN, f"cannot write the output: {exc.strerror}",
+          "free some space, or write the output elsewhere")
 
 
 def main() -> None:
