@@ -115,7 +115,8 @@ def _print(s: DeviceState) -> None:
         line("last ACK", _when(usage, "last_ack_received") or "none")
         line("next ACK deadline", _when(usage, "next_ack_deadline") or "none")
     line("transport", " ".join(x for x in (s.transport_type, s.transport_url) if x))
-    line("trust codes", ", ".join(f"{t.role or 'installed'} {t.udi.sn}" for t in s.trust_codes))
+    line("trust codes", ", ".join(f"{t.role or 'installed'} {t.udi.sn if t.udi else 'device'}"
+                                  for t in s.trust_codes))
     line("licenses", ", ".join(f"{lic.name} x{lic.count}" if lic.count is not None else lic.name
                                for lic in s.licenses))
     states = Counter(r.state or "?" for r in s.reports)

@@ -261,7 +261,7 @@ def reconcile(found: Evidence) -> Reconciliation:
     devices = {d.udi: d for d in grouped if d.udi is not None}
     known = set(devices) | index.udis
     for device in grouped:  # a stack's members each have a UDI of their own
-        known.update(t.udi for t in device.state.trust_codes)
+        known.update(t.udi for t in device.state.trust_codes if t.udi is not None)
     _device_acks(index, grouped, found)
     findings: list[Finding] = []
     for path, doc in sorted(found.acks, key=lambda item: item[0]):
