@@ -46,10 +46,10 @@ def test_field_rum_element_alone_is_a_fragment(cli: Cli) -> None:
 def expected_capture_kind(path: Path) -> str:
     """The kind a field capture's file name says (genieparser's class name)."""
     name = path.name
-    for words, kind in (("show_license_status", "status"), ("show_license_all", "all"),
+    for typed, kind in (("show_license_status", "status"), ("show_license_all", "all"),
                         ("show_license_usage", "usage"), ("show_license_summary", "summary"),
                         ("show_license_rum_id_all", "rum-id-all")):
-        if words in name:
+        if typed in name:
             return f"show-license-{kind}"
     command = name.split("__")[-2 if name.startswith("genie") else 0]
     command = command.removeprefix("ShowLicense").rstrip("0123456789")
