@@ -151,12 +151,13 @@ def _segments(lines: list[str]) -> list[_Segment]:
 def _read(segment: _Segment, tz: Zones | None) -> tuple[Builder, Node]:
     tree = parse_tree("\n".join(segment.lines))
     builder = Builder(segment.kind, segment.lines, tz=tz, hostname=segment.hostname)
-    for line in segment.lines:  # banners the tree leaves out, and show clock lines
+    for number, line in enumerate(segment.lines, start=1):  # banners and show clock lines
         text = line.strip()
         if (banner := _TIME_SOURCE.match(text)) is not None:
-            builder.clock(CLOCK_LINE, parse_time(banner["clock"], tz), "Time source line")
+            builder.clock(CLOCK_LINE, search_time(banner["clock"], tz), "Time source line")
         elif _SHOW_CLOCK.match(text):
-            builder.clock(CLOCK_LINE, parse_time(text, tz), "show clock")
+            builder.clock(CLOCK_LINE, search_time(text, tz), "show clock")
+            builder.used.add(number)
     walker = _Walker(builder)
     if segment.kind == "show-license-rum-id-all":
         walker.default_table = "report"  # "| include ..." prints rows without the header
