@@ -17,12 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any
 
 from airgap.errors import AirgapError, ExitCode
 from airgap.formats.imports import ImportFile, rum_entries
 from airgap.state.deadlines import import_time
-from airgap.state.devices import Device
+from airgap.state.devices import Device, IdentifiedBy
 from airgap.state.evidence import ReportKey
 from airgap.state.model import DeviceState, Stamp
 
@@ -192,6 +193,15 @@ def pair(before: list[Device], after: list[Device], same_device: bool = False
                 and not d.identity.conflicts(device.identity)]
         if len(same) == 1:
             pairs.append((device, new.pop(same[0].key), f"same host name {host}"))
+            left.remove(device)
+    many = len(left) + len(new) > 2  # a lone pair is the case below
+    for device in list(left):  # before/sw-a.txt and after/sw-a.txt, neither naming a device
+        name = PurePath(device.identity.path).name
+        same = [d for d in new.values() if device.identified_by is IdentifiedBy.FILE
+                and d.identified_by is IdentifiedBy.FILE and PurePath(d.identity.path).name == name]
+        if len(same) == 1 and many:
+            pairs.append((device, new.pop(same[0].key), f"same file name {name}, neither names "
+                                                         "its device"))
             left.remove(device)
     if len(left) == 1 and len(new) == 1:
         only_old, only_new = left[0], next(iter(new.values()))

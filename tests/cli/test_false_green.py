@@ -224,3 +224,16 @@ def test_a_syslog_reporting_required_event_gives_a_deadline_seen_on_the_device(
     assert (ack_by["source"], ack_by["date"], ack_by["estimate"]) == ("syslog", "2026-11-03",
                                                                      False)
     assert code == 1 and result["status"] == "due"
+
+
+def test_unidentified_captures_pair_by_file_name_and_say_so(tmp_path: Path, cli: Cli) -> None:
+    for name, ack in (("a.txt", "Oct 20 10:00:00 2026 UTC"), ("b.txt", "<none>")):
+        write(tmp_path / "before", name, status("<none>", "<none>"))
+        write(tmp_path / "after", name, status(ack))
+    run = cli("diff", "--format", "json", tmp_path / "before", tmp_path / "after")
+    assert run.code == 1  # b.txt still shows <none>
+    verdicts = {d["device"].rsplit("/", 1)[-1]: (d["verdict"], d["paired"])
+                for d in json.loads(run.out)["results"]}
+    assert verdicts == {
+        "a.txt": ("took effect", "same file name a.txt, neither names its device"),
+        "b.txt": ("not applied", "same file name b.txt, neither names its device")}
