@@ -91,6 +91,7 @@ class _Read:
 
 
 def _examine(entry: inputs.Item, tz: Mapping[str, timedelta] | None) -> _Read | inputs.Entry:
+    from airgap.state import stored
     from airgap.state.parse import parse_capture
 
     try:
@@ -101,6 +102,11 @@ def _examine(entry: inputs.Item, tz: Mapping[str, timedelta] | None) -> _Read | 
     if entry.sniff.family == "capture":
         text = data.decode("utf-8", errors="replace")
         return _Read(entry.path, digest, states=parse_capture(text, entry.path, tz))
+    if entry.sniff.family is None and stored.is_state_json(data[:400]):
+        try:
+            return _Read(entry.path, digest, states=stored.read(data, entry.path))
+        except stored.StateFileError as exc:
+            return inputs.Problem(entry.path, exc.why, exc.exit_code)
     if entry.sniff.family is None:
         return inputs.Problem(entry.path, "no kind airgap knows")
     try:

@@ -30,8 +30,8 @@ REPORT_STATES = ("OPEN", "CLOSED", "ACK", "DELETED")
 # What the device prints for "no value": shown as none, not a value and not a missing line.
 SENTINELS = frozenset({"", "<none>", "<empty>", "none", "n/a", "never"})
 # Parts of a state a capture may show; ``DeviceState.shown`` holds those it did show.
-PARTS = ("account", "data_privacy", "policy", "transport", "usage_reporting", "trust_codes",
-         "licenses", "reports", "history", "authorizations", "report_summary")
+PARTS = ("udi", "account", "data_privacy", "policy", "transport", "usage_reporting",
+         "trust_codes", "licenses", "reports", "history", "authorizations", "report_summary")
 
 
 def is_sentinel(text: str) -> bool:
