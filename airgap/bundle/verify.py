@@ -71,6 +71,12 @@ class Verified:
     problems: list[Problem] = field(default_factory=list)
     witnessed: dict[str, Any] | None = None  # the sender checkpoint, once checked
     renamed_from: str | None = None  # the name it was signed as, when --accept-renamed took it
+    at_rest: bool = False  # an extracted bag (a folder), not an archive
+
+    def where(self, name: str) -> str:
+        """How a file of the bag is named in messages: ``bundle!<id>/name`` inside an archive,
+        ``folder/name`` in a bag at rest."""
+        return f"{self.bundle}/{name}" if self.at_rest else f"{self.bundle}!{self.bundle_id}/{name}"
 
     def problem(self, code: ExitCode, message: str) -> None:
         """Record a problem."""
@@ -114,16 +120,17 @@ class Verified:
             "files": [{"name": name, "size": size, "sha256": digest}
                       for name, (size, digest) in sorted(self.payload.items())],
             "witnessed": self.witnessed, "signed_as": self.fields.get("file"),
-            "renamed_from": self.renamed_from,
+            "renamed_from": self.renamed_from, "at_rest": self.at_rest,
             "problems": [p.to_dict() for p in self.problems],
             "findings": [f.to_dict() for f in self.findings],
         }
 
 
-def open_regular(path: Path) -> BinaryIO:
+def open_regular(path: Path, *, follow: bool = True) -> BinaryIO:
     """``path`` opened for reading if it is a regular file (a link the operator named is
-    followed); anything else is refused: a FIFO would block, a device would never end."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    followed, unless not ``follow``); anything else is refused: a FIFO would block, a device
+    would never end."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW))
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         raise OSError(errno.EINVAL, "not a regular file")
@@ -236,11 +243,11 @@ def verify(bundle: Path, trusted: Trusted, staging: Path, validator: Validator,
         return result
     try:
         for name, data in _bag_members(result, budget):
-            _take(result, name, data, validator)
+            take_member(result, name, data, validator)
     except AirgapError as exc:
         result.problem(exc.exit_code, exc.message)
         return result
-    _check_bag(result, trusted)
+    check_bag(result, trusted)
     return result
 
 
@@ -269,10 +276,12 @@ def _bag_members(result: Verified, limits: archive.Limits) -> Iterator[tuple[str
         yield name.removeprefix(prefix), member.data
 
 
-def _take(result: Verified, name: str, data: bytes, validator: Validator) -> None:
+def take_member(result: Verified, name: str, data: bytes, validator: Validator) -> None:
+    """One file of the bag, by its name inside it: payload is hashed and validated, a tag file
+    kept for :func:`check_bag`, anything else a problem."""
     if name.startswith(bag.DATA):
         result.payload[name] = (len(data), bag.sha256(data))
-        display = f"{result.bundle}!{result.bundle_id}/{name}"
+        display = result.where(name)
         kind, reports = validate_payload(data, display, validator)
         result.reports.extend(reports)
         if kind is None:
@@ -302,18 +311,20 @@ def validate_payload(data: bytes, path: str, validator: Validator
     return report.kind or "xml", [report]
 
 
-def _check_bag(result: Verified, trusted: Trusted) -> None:
+def check_bag(result: Verified, trusted: Trusted) -> None:
+    """The checks on a bag whose files are read: every tag file there, both manifests, the
+    inner signature, the BagIt declaration and bag-info."""
     tags = result.tags
     for name in bag.ALL_TAG_FILES:
         if name not in tags:
             result.problem(ExitCode.TRUST, f"missing from the bag: {name}")
     if bag.TAG_MANIFEST in tags:
-        _check_manifest(result, bag.TAG_MANIFEST, {n: (len(d), bag.sha256(d))
+        check_manifest(result, bag.TAG_MANIFEST, {n: (len(d), bag.sha256(d))
                                                    for n, d in tags.items()
                                                    if n in bag.TAG_FILES})
         _check_inner_signature(result, trusted)
     if bag.MANIFEST in tags:
-        _check_manifest(result, bag.MANIFEST, result.payload)
+        check_manifest(result, bag.MANIFEST, result.payload)
     if tags.get(bag.BAGIT, bag.BAGIT_TEXT.encode()) != bag.BAGIT_TEXT.encode():
         result.problem(ExitCode.TRUST, f"{bag.BAGIT} is not the BagIt 1.0 declaration")
     result.info = bag.parse_info(tags.get(bag.BAG_INFO, b"").decode("utf-8", "replace"))
@@ -335,7 +346,9 @@ def _check_bag(result: Verified, trusted: Trusted) -> None:
                                            f"{result.bundle_id}")
 
 
-def _check_manifest(result: Verified, name: str, present: dict[str, tuple[int, str]]) -> None:
+def check_manifest(result: Verified, name: str, present: dict[str, tuple[int, str]]) -> None:
+    """A manifest against the files ``present`` (name -> size, SHA-256): every line well
+    formed, every file listed, once, with its digest, and nothing listed that is not there."""
     digests, bad = bag.parse_manifest(result.tags[name].decode("utf-8", "replace"))
     for line in bad:
         result.problem(ExitCode.TRUST, f"{name}: malformed or repeated line {line!r}")

@@ -168,6 +168,7 @@ def create(
 def _verify_all(bundles: list[Path], trusted_key: list[Path] | None, folder: Path | None,
                 sig: Path | None, accept_renamed: bool) -> list[Verified]:
     from airgap import config
+    from airgap.bundle.at_rest import verify_folder
     from airgap.bundle.verify import check_groups, verify
     from airgap.validate.engine import Validator
 
@@ -175,6 +176,10 @@ def _verify_all(bundles: list[Path], trusted_key: list[Path] | None, folder: Pat
     settings = config.load()
     results = []
     for bundle in bundles:
+        if bundle.is_dir():
+            results.append(verify_folder(bundle, trusted, Validator(
+                privacy=settings["privacy"], levels=settings["rules"])))
+            continue
         staging = Path(tempfile.mkdtemp(prefix="airgap-staging-"))
         try:
             validator = Validator(privacy=settings["privacy"], levels=settings["rules"])
@@ -216,16 +221,24 @@ def _record(result: Verified, step: str, products: dict[str, str] | None = None)
     if result.witnessed:
         note += f"; sender checkpoint {result.witnessed['origin']} at {result.witnessed['size']}"
     problems = "; ".join(p.message for p in result.problems)
-    ledger_cmd.record_step(step, materials={str(result.bundle): _digest(result)},
+    ledger_cmd.record_step(step, materials=_materials(result),
                            products=products, note=note + (f": {problems}" if problems else ""),
                            result="ok" if result.exit_code == ExitCode.OK else "refused")
 
 
-def _digest(result: Verified) -> str:
-    """The bundle's SHA-256 as verified, for the ledger (hashed while it was staged)."""
+def _materials(result: Verified) -> dict[str, str]:
+    """What the ledger records was verified: the archive's SHA-256 as staged, or for a bag at
+    rest its tag manifest's (which the inner signature covers and which names every file)."""
+    from airgap.bundle import bag
+
+    if result.at_rest:
+        manifest = result.tags.get(bag.TAG_MANIFEST)
+        return {str(result.bundle / bag.TAG_MANIFEST):
+                f"sha256:{bag.sha256(manifest)}" if manifest is not None else "unreadable"}
     if result.sha256:
-        return f"sha256:{result.sha256}"
-    return ledger_cmd.file_digest(result.bundle) if result.bundle.is_file() else "unreadable"
+        return {str(result.bundle): f"sha256:{result.sha256}"}
+    return {str(result.bundle): ledger_cmd.file_digest(result.bundle)
+            if result.bundle.is_file() else "unreadable"}
 
 
 def _size(path: Path) -> int:
@@ -274,7 +287,8 @@ def verify_cmd(
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Verify bundles: signature, trusted signer, the name signed, safe members, bag,
-    manifests, payload.
+    manifests, payload. A folder is an extracted bag, verified at rest: its inner signature
+    against the trusted keys, both manifests, the exact file list, payload.
 
     Exit 4 on any trust failure, 1 when a payload file is invalid. A bundle whose name is not
     the one it was signed as is refused (exit 4) unless --accept-renamed. Split bundles given
