@@ -17,7 +17,7 @@ from typing import Any
 
 from airgap.bundle import bag
 from airgap.bundle.archive import archive_type
-from airgap.bundle.create import sibling_part
+from airgap.bundle.parts import Missing, missing_parts
 from airgap.bundle.verify import check_signature, read_signature, renamed, signed_message
 from airgap.errors import InputError, TrustError, why
 from airgap.fsutil import fsync_dir
@@ -152,17 +152,16 @@ class Incomplete:
     group_id: str
     parts: int
     present: list[str]  # paths of the parts that are there
-    missing: list[tuple[int, str, str | None]]  # (part, bundle id, file name) of the others
+    missing: list[Missing]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {"group_id": self.group_id, "parts": self.parts, "present": self.present,
-                "missing": [{"part": k, "bundle_id": b, "file": f} for k, b, f in self.missing]}
+                "missing": [m._asdict() for m in self.missing]}
 
     def text(self) -> str:
         """One line naming what is missing."""
-        missing = "; ".join(f"part {k} (bundle {b}" + (f", file {f})" if f else ")")
-                            for k, b, f in self.missing)
+        missing = "; ".join(f"part {m.part} ({m.text()})" for m in self.missing)
         return (f"incomplete split bundle {self.group_id}: {len(self.present)} of "
                 f"{self.parts} parts here, missing {missing}")
 
@@ -273,9 +272,7 @@ def _incomplete(signed: list[tuple[Path, Signature]]) -> list[Incomplete]:
             groups.setdefault((group, parts), {})[part] = (path, fields.get("file", path.name))
     found = []
     for (group, parts), present in sorted(groups.items()):
-        signed_as = next(iter(present.values()))[1]
-        missing = [(k, bag.part_id(group, k, parts), sibling_part(signed_as, k, parts))
-                   for k in range(1, parts + 1) if k not in present]
+        missing = missing_parts(group, parts, present, next(iter(present.values()))[1])
         if missing:
             found.append(Incomplete(group, parts, [str(p) for p, _ in present.values()],
                                     missing))

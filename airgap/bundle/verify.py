@@ -21,14 +21,14 @@ import re
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from airgap.bundle import archive, bag
-from airgap.bundle.create import Progress, no_progress, sibling_part
+from airgap.bundle.create import Progress, no_progress
 from airgap.errors import AirgapError, ExitCode, InputError, why, worst
 from airgap.fsutil import fsync_dir
 from airgap.signing.minisign import SIG_PREHASHED, Signature, SignatureError, blake2b_file
@@ -380,54 +380,6 @@ def _check_inner_signature(result: Verified, trusted: Trusted) -> None:
     except (SignatureError, UnicodeDecodeError) as exc:
         message = exc.message if isinstance(exc, SignatureError) else f"{where}: not text"
         result.problem(ExitCode.TRUST, message)
-
-
-def check_groups(results: Sequence[Verified]) -> None:
-    """Bundles given together: each split bundle among them whole (every part once, all
-    signed by one key), and parts of no two split bundles mixed. One bundle given alone
-    verifies alone (DESIGN.md: each part of a split bundle is a whole bag)."""
-    if len(results) < 2:
-        return
-    groups: dict[str, list[Verified]] = {}
-    for result in results:
-        if result.part is not None and result.part[2] > 1:
-            groups.setdefault(result.part[0], []).append(result)
-    if len(groups) > 1:
-        names = ", ".join(sorted(groups))
-        for members in groups.values():
-            for member in members:
-                member.problem(ExitCode.TRUST, f"parts of different split bundles given "
-                                               f"together (groups {names}): verify one split "
-                                               "bundle at a time")
-    for group, members in groups.items():
-        _check_group(group, members)
-
-
-def _check_group(group: str, members: list[Verified]) -> None:
-    """Every part of one split bundle, once, signed by one key; a missing part is named by its
-    bundle id and the file name it was made with."""
-    first = members[0]
-    totals = {m.part[2] for m in members if m.part}
-    if len(totals) != 1:
-        first.problem(ExitCode.TRUST, f"group {group}: parts disagree on Bag-Count")
-        return
-    (total,) = totals
-    signers = sorted({str(m.signer.get("key_id")) for m in members})
-    if len(signers) > 1:
-        first.problem(ExitCode.TRUST, f"group {group}: parts signed by different keys "
-                                      f"({', '.join(signers)})")
-    seen: dict[int, int] = {}
-    for member in members:
-        if member.part:
-            seen[member.part[1]] = seen.get(member.part[1], 0) + 1
-    for part in sorted(p for p, n in seen.items() if n > 1):
-        first.problem(ExitCode.TRUST, f"group {group}: part {part} of {total} given "
-                                      f"{seen[part]} times")
-    for part in sorted(set(range(1, total + 1)) - set(seen)):
-        file = sibling_part(first.fields.get("file", ""), part, total)
-        first.problem(ExitCode.TRUST, f"group {group}: part {part} of {total} is missing: "
-                                      f"bundle {bag.part_id(group, part, total)}"
-                                      + (f", file {file}" if file else ""))
 
 
 @dataclass(frozen=True)

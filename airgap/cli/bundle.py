@@ -169,7 +169,8 @@ def _verify_all(bundles: list[Path], trusted_key: list[Path] | None, folder: Pat
                 sig: Path | None, accept_renamed: bool) -> list[Verified]:
     from airgap import config
     from airgap.bundle.at_rest import verify_folder
-    from airgap.bundle.verify import check_groups, verify
+    from airgap.bundle.parts import check_groups
+    from airgap.bundle.verify import verify
     from airgap.validate.engine import Validator
 
     trusted = load_trusted(trusted_key, folder)
