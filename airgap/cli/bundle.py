@@ -178,6 +178,9 @@ def _verify_all(bundles: list[Path], trusted_key: list[Path] | None, folder: Pat
     results = []
     for bundle in bundles:
         if bundle.is_dir():
+            if sig:
+                raise typer.BadParameter("a bag at rest carries its own signature",
+                                         param_hint="--sig")
             results.append(verify_folder(bundle, trusted, Validator(
                 privacy=settings["privacy"], levels=settings["rules"])))
             continue
@@ -216,11 +219,14 @@ def _check_sender(result: Verified) -> None:
     result.witnessed = seen.to_dict()
 
 
-def _record(result: Verified, step: str, products: dict[str, str] | None = None) -> None:
+def _record(result: Verified, step: str, products: dict[str, str] | None = None,
+            moved_aside: Path | None = None) -> None:
     """Record a verify or extract in this host's ledger, when one is configured."""
     note = f"bundle {result.bundle_id} signed by {result.signer.get('key_id')}"
     if result.witnessed:
         note += f"; sender checkpoint {result.witnessed['origin']} at {result.witnessed['size']}"
+    if moved_aside:
+        note += f"; the folder that was there moved to {moved_aside}"
     problems = "; ".join(p.message for p in result.problems)
     ledger_cmd.record_step(step, materials=_materials(result),
                            products=products, note=note + (f": {problems}" if problems else ""),
@@ -356,7 +362,7 @@ def extract_cmd(
         done = extract(result, destination, force=force)
         _record(result, "bundle.extract", {
             str(destination / name): f"sha256:{digest}"
-            for name, (_, digest) in sorted(result.payload.items())})
+            for name, (_, digest) in sorted(result.payload.items())}, done.moved_aside)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     aside = str(done.moved_aside) if done.moved_aside else None

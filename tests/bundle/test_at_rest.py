@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -44,6 +45,8 @@ def test_a_good_bag_verifies_at_rest(extracted: Path, cli: Cli) -> None:
     assert len(names) == len(bag.parse_manifest((extracted / bag.MANIFEST).read_text())[0])
     code, output = verify(cli, extracted)
     assert code == 0 and f"{extracted}: verified: bundle AG" in output
+    code, output = verify(cli, extracted, "--sig", str(extracted / bag.INNER_SIGNATURE))
+    assert code == 2 and "a bag at rest carries its own signature" in output
 
 
 def edit_payload(folder: Path) -> str:
@@ -94,6 +97,11 @@ def resign_by_stranger(folder: Path) -> str:
     return f"untrusted key: {folder}/{bag.INNER_SIGNATURE} - signed by key {stranger.public.id}"
 
 
+def fifo(folder: Path) -> str:
+    os.mkfifo(folder / "data" / "pipe.xml")  # reading it would block: it must not be opened
+    return "not a regular file in the bag: data/pipe.xml"
+
+
 def no_signature(folder: Path) -> str:
     (folder / bag.INNER_SIGNATURE).unlink()
     return f"missing from the bag: {bag.INNER_SIGNATURE}"
@@ -101,7 +109,7 @@ def no_signature(folder: Path) -> str:
 
 TAMPER: dict[str, Callable[[Path], str]] = {f.__name__: f for f in (
     edit_payload, add_file, remove_file, link_file, stray_tag_file, edit_bag_info,
-    edit_tag_manifest, resign_by_stranger, no_signature)}
+    edit_tag_manifest, resign_by_stranger, fifo, no_signature)}
 
 
 @pytest.mark.parametrize("tamper", TAMPER)

@@ -330,6 +330,15 @@ def test_replayed_bundle_is_refused(tmp_path: Path, cli: Cli,
                "usage-2026-11.tar.gz" in p["message"] for p in result["problems"])
 
 
+def test_a_bundle_that_is_not_a_regular_file_is_refused(bundle: Path, cli: Cli) -> None:
+    pipe = bundle.with_name("pipe.tar.gz")
+    os.mkfifo(pipe)  # opening it for reading would block until a writer came
+    Path(f"{pipe}.minisig").write_bytes(Path(f"{bundle}.minisig").read_bytes())
+    run = cli("bundle", "verify", pipe, "--trusted-key", bundle.parent.parent / "op.pub")
+    assert run.code == 3, run.out + run.err
+    assert f"error: cannot read bundle: {pipe} - not a regular file" in run.err
+
+
 def test_invalid_input_is_refused_unless_allowed(tmp_path: Path, cli: Cli,
                                                  keys: tuple[Path, SecretKey]) -> None:
     bad = SAMPLES / "invalid" / "sudi-mismatch.xml"
@@ -352,16 +361,23 @@ def test_extract_never_over_an_existing_destination(bundle: Path, cli: Cli,
     assert "refusing to extract" in run.err and "use --force" in run.err
 
 
-def test_extract_force_moves_the_old_destination_aside(bundle: Path, cli: Cli,
-                                                       tmp_path: Path) -> None:
+def test_extract_force_moves_the_old_destination_aside(bundle: Path, cli: Cli, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from airgap.ledger.store import Ledger
+
     dest = tmp_path / "dest"
     (dest / "sub").mkdir(parents=True)
     (dest / "sub" / "mine.txt").write_text("keep")
+    monkeypatch.setenv("AIRGAP_LEDGER", str(tmp_path / "ledger.jsonl"))
     run = cli("bundle", "extract", bundle, dest, "--trusted-key", tmp_path / "op.pub",
               "--force")
     assert run.code == 0, run.out + run.err
     (aside,) = [p for p in tmp_path.iterdir() if p.name.startswith("dest.before-")]
     assert f"{dest}: the folder that was there is now {aside}\n" in run.out
+    (entry,) = [json.loads(line) for _, line in Ledger(tmp_path / "ledger.jsonl").lines()]
+    assert entry["step"] == "bundle.extract"
+    assert entry["note"].endswith(f"; the folder that was there moved to {aside}")
+    monkeypatch.delenv("AIRGAP_LEDGER")
     assert (aside / "sub" / "mine.txt").read_text() == "keep"
     assert (dest / bag.BAGIT).exists() and not (dest / "sub").exists()
     run = cli("bundle", "extract", bundle, dest, "--trusted-key", tmp_path / "op.pub",
