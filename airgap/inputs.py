@@ -2,8 +2,11 @@
 kinds sniffed.
 
 Files named on the command line are always examined. Files met while walking a folder or an
-archive are examined only when their content is of a kind airgap knows; the others are skipped
-with a note, as are symbolic links, hidden folders and paths matching an exclude pattern.
+archive are examined when they are, or are meant to be, of a kind airgap knows: XML of any
+root, UTF-16 or UTF-32, a capture, or a file named like a licensing file (so an empty or broken
+one is a finding, never hidden). Only what is plainly something else (text that is not XML,
+images, an empty file of another name) is skipped with a note, as are symbolic links, hidden
+folders and paths matching an exclude pattern.
 Archive members are read in memory (``airgap.bundle.archive``), never extracted, and shown as
 ``archive!member``.
 """
@@ -138,27 +141,33 @@ def _entries(path: Path, *, named: bool, limits: archive.Limits | None) -> Itera
         return
     try:
         with path.open("rb") as handle:
-            head, sniff = _sniff(handle)
+            head, sniff = _sniff(handle, path.name)
     except OSError as exc:
         yield Problem(str(path), exc.strerror or str(exc))
         return
     if archive.archive_type(head):
         yield from _members(path, limits)
-    elif sniff.family is None and not named:
-        yield Skipped(str(path), "no known kind")
-    else:
+    elif sniff.family is not None:
         yield Item(str(path), sniff, named)
+    elif not named:
+        yield Skipped(str(path), f"not a licensing file ({formats.plainly(head)})")
+    elif formats.blank(head):  # named: an empty file is a finding whatever its name
+        yield Item(str(path), formats.Sniff("xml"), named)
+    else:
+        yield Problem(str(path), f"no kind airgap knows ({formats.plainly(head)})")
 
 
-def _sniff(stream: IO[bytes]) -> tuple[bytes, formats.Sniff]:
-    """The start of a file and what it says the file is. 4 KiB tell an archive or an XML root;
-    anything else gets up to 64 KiB, which a capture may need (reading less of each of
-    thousands of XML files keeps the walk quick)."""
+def _sniff(stream: IO[bytes], name: str) -> tuple[bytes, formats.Sniff]:
+    """The start of a file and what it and its name say the file is. 4 KiB tell an archive or
+    an XML root; anything else gets up to 64 KiB, which a capture may need (reading less of
+    each of thousands of XML files keeps the walk quick)."""
     head = stream.read(PROLOG_BYTES)
     sniff = formats.sniff(head)
     if sniff.family != "xml" and len(head) == PROLOG_BYTES and not archive.archive_type(head):
         head += stream.read(HEAD_BYTES - PROLOG_BYTES)
         sniff = formats.sniff(head)
+    if sniff.family is None:  # the name counts only when the content says nothing
+        sniff = formats.sniff(head, name)
     return head, sniff
 
 
@@ -166,9 +175,9 @@ def _members(path: Path, limits: archive.Limits | None) -> Iterator[Entry]:
     """The members of an archive, each sniffed; a refusal ends the archive."""
     try:
         for member in archive.read_members(path, str(path), limits):
-            _, sniff = _sniff(io.BytesIO(member.data))
+            head, sniff = _sniff(io.BytesIO(member.data), file_name(member.path))
             if sniff.family is None:
-                yield Skipped(member.path, "no known kind")
+                yield Skipped(member.path, f"not a licensing file ({formats.plainly(head)})")
             else:
                 yield Item(member.path, sniff, named=False, data=member.data)
     except AirgapError as exc:
