@@ -84,12 +84,15 @@ def file_name(path: str) -> str:
 def walk(paths: Iterable[str], exclude: Iterable[str] = (),
          limits: archive.Limits | None = None, *, strict: bool = True) -> Iterator[Entry]:
     """Every file under ``paths``, in a stable order, with its sniffed kind. With ``strict``
-    false, files named on the command line of no known kind are skipped like walked ones."""
+    false (a hook naming every file that changed), named files are taken like walked ones:
+    exclude patterns apply, and what is plainly no licensing file is skipped."""
     patterns = tuple(exclude)
     for name in paths:
         path = Path(name)
         if path.is_dir():
             yield from _walk_folder(path, patterns, limits)
+        elif not strict and _matches(path.as_posix(), patterns):
+            continue
         elif path.exists() or path.is_symlink():
             yield from _entries(path, named=strict, limits=limits)
         else:
@@ -127,8 +130,12 @@ def _walk_folder(top: Path, patterns: tuple[str, ...],
 
 
 def _excluded(path: Path, top: Path, patterns: tuple[str, ...]) -> bool:
-    relative = path.relative_to(top).as_posix()
-    return any(fnmatch(relative, p) or fnmatch(path.as_posix(), p) for p in patterns)
+    return (_matches(path.relative_to(top).as_posix(), patterns)
+            or _matches(path.as_posix(), patterns))
+
+
+def _matches(name: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch(name, p) for p in patterns)
 
 
 def _entries(path: Path, *, named: bool, limits: archive.Limits | None) -> Iterator[Entry]:
