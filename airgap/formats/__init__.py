@@ -47,6 +47,9 @@ KNOWN_PARTS = frozenset({REPORT, SYSTEM_INFO, AUTH_REQUEST, AUTHORIZATION, POLIC
                          ACCOUNT_INFO, CORRELATION_ID})
 CISCO_PART = "smartLicense"
 _LICENSING_NAME = re.compile(r"(?i).*\.xml|(?:usage|rum|slac|ack|dev_\d+)(?:[-_.\d].*)?")
+# What a name of the licensing forms can still plainly be: a screenshot, notes, a spreadsheet.
+_OTHER_SUFFIX = re.compile(r"(?i).*\.(?:png|jpe?g|gif|bmp|tiff?|webp|svg|ico|pdf|md|rst|html?|"
+                           r"csv|json|ya?ml|toml|py|sh|docx?|xlsx?|pptx?|odt|zip)")
 
 # Which XSD checks each kind; a fragment is checked once wrapped in <smartLicense>.
 XSD_FOR_KIND = {
@@ -85,8 +88,11 @@ def sniff(data: bytes, name: str = "") -> Sniff:
 
 def licensing_name(path: str) -> bool:
     """True when a file's name (the last part of ``path``, archive members included) is one
-    licensing files go by: ``*.xml``, ``usage*``, ``rum*``, ``slac*``, ``ACK_*``, ``dev_<n>_*``."""
-    return _LICENSING_NAME.fullmatch(re.split(r"[/\\!]", path)[-1]) is not None
+    licensing files go by: ``*.xml``, ``usage*``, ``rum*``, ``slac*``, ``ACK_*``, ``dev_<n>_*``,
+    unless its suffix says it is an image or a document (``usage-chart.png``)."""
+    name = re.split(r"[/\\!]", path)[-1]
+    return (_LICENSING_NAME.fullmatch(name) is not None
+            and _OTHER_SUFFIX.fullmatch(name) is None)
 
 
 def blank(data: bytes) -> bool:

@@ -41,7 +41,7 @@ BROKEN = {
     "usage32.txt": (encoded("utf-32"), "encoding"),
 }
 PLAIN = {"notes.txt": b"remember to export the usage file\n", "diagram.png": PNG,
-         "empty.md": b""}
+         "usage-chart.png": PNG, "empty.md": b""}
 
 
 def folder(tmp_path: Path, name: str | None = None) -> Path:
@@ -73,7 +73,7 @@ def test_validate_folder_reports_a_broken_licensing_file(name: str, tmp_path: Pa
     run = cli("validate", top)
     assert run.code == 1, run
     assert len(finding_lines(run.out, str(top / name), BROKEN[name][1])) == 1, run.out
-    assert "2 files validated: 1 invalid" in run.out and "(3 files skipped)" in run.out
+    assert "2 files validated: 1 invalid" in run.out and "(4 files skipped)" in run.out
     assert_plain_files_noted(run.err, top)
     doc = json.loads(cli("validate", "--format", "json", top).out)
     assert doc["ok"] is False
@@ -144,7 +144,7 @@ def test_plain_files_in_a_folder_are_still_skipped_with_a_note(tmp_path: Path,
     run = cli("validate", top)
     assert run.code == 0, run
     assert run.out.splitlines()[-1] == ("1 file validated: 0 invalid, 0 errors, 0 warnings "
-                                        "(3 files skipped)")
+                                        "(4 files skipped)")
     assert_plain_files_noted(run.err, top)
     assert "binary, not XML" in run.err and "text, not XML" in run.err
 
