@@ -1,8 +1,9 @@
 """Turn the paths a user names into the files to look at: folders and archives are walked,
 kinds sniffed.
 
-Files named on the command line are always examined. Files met while walking a folder or an
-archive are examined when they are, or are meant to be, of a kind airgap knows: XML of any
+Files named on the command line are examined, or refused (exit 3) when they are plainly no
+licensing file; an empty one is examined whatever its name. Files met while walking a folder or
+an archive are examined when they are, or are meant to be, of a kind airgap knows: XML of any
 root, UTF-16 or UTF-32, a capture, or a file named like a licensing file (so an empty or broken
 one is a finding, never hidden). Only what is plainly something else (text that is not XML,
 images, an empty file of another name) is skipped with a note, as are symbolic links, hidden

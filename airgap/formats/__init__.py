@@ -65,7 +65,7 @@ XSD_FOR_KIND = {
 class Sniff:
     """What a look at the bytes, without parsing, says a file is."""
 
-    family: str | None  # "xml", "capture", or None for nothing airgap knows
+    family: str | None  # "xml" (meant to be a licensing file), "capture", or None (neither)
     kind: str | None = None  # the capture kind; XML kinds need a parse
     root: str | None = None
 
