@@ -4,10 +4,10 @@ kinds sniffed.
 Files named on the command line are examined, or refused (exit 3) when they are plainly no
 licensing file; an empty one is examined whatever its name. Files met while walking a folder or
 an archive are examined when they are, or are meant to be, of a kind airgap knows: XML of any
-root, UTF-16 or UTF-32, a capture, or a file named like a licensing file (so an empty or broken
-one is a finding, never hidden). Only what is plainly something else (text that is not XML,
-images, an empty file of another name) is skipped with a note, as are symbolic links, hidden
-folders and paths matching an exclude pattern.
+root (in UTF-8, UTF-16 or UTF-32), a capture, or a file named like a licensing file (so an
+empty or broken one is a finding, never hidden). Only what is plainly something else (text
+that is not XML, images, an empty file of another name) is skipped with a note, as are
+symbolic links, hidden folders and paths matching an exclude pattern.
 Archive members are read in memory (``airgap.bundle.archive``), never extracted, and shown as
 ``archive!member``.
 """

@@ -10,10 +10,10 @@ a file re-encoded on the way is refused everywhere rather than read by one comma
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib.resources
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,11 +33,11 @@ _ROOT = re.compile(rb"<" + _NAME + rb"(?=[\s/>])")  # the whole name, not one cu
 _DOCTYPE = re.compile(rb"<!DOCTYPE\s+" + _NAME)
 # UTF-32 and UTF-16, by their byte order mark or by how white space or '<' is spelled at the
 # start (XML 1.0 appendix F). UTF-32 first: its little-endian mark begins like UTF-16's.
-_WIDE = tuple((re.compile(pattern), name) for pattern, name in (
-    (rb"\x00\x00\xfe\xff|\x00\x00\x00[\s<]", "UTF-32 (big-endian)"),
-    (rb"\xff\xfe\x00\x00|[\s<]\x00\x00\x00", "UTF-32 (little-endian)"),
-    (rb"\xfe\xff|\x00[\s<]\x00[^\x00]", "UTF-16 (big-endian)"),
-    (rb"\xff\xfe|[\s<]\x00[^\x00]\x00", "UTF-16 (little-endian)"),
+_WIDE = tuple((re.compile(pattern), name, codec) for pattern, name, codec in (
+    (rb"\x00\x00\xfe\xff|\x00\x00\x00[\s<]", "UTF-32 (big-endian)", "utf-32-be"),
+    (rb"\xff\xfe\x00\x00|[\s<]\x00\x00\x00", "UTF-32 (little-endian)", "utf-32-le"),
+    (rb"\xfe\xff|\x00[\s<]\x00[^\x00]", "UTF-16 (big-endian)", "utf-16-be"),
+    (rb"\xff\xfe|[\s<]\x00[^\x00]\x00", "UTF-16 (little-endian)", "utf-16-le"),
 ))
 
 
@@ -57,7 +57,7 @@ class EncodingError(XmlSyntaxError):
     """The document is UTF-16 or UTF-32: refused, never decoded."""
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Prolog:
     """What a cheap look at the start of a document tells: no parsing involved."""
 
@@ -70,9 +70,16 @@ class Prolog:
 
 def sniff(data: bytes) -> Prolog:
     """Look at the prolog only: the root element's name, whether a DOCTYPE is declared, and
-    whether the bytes start like XML at all (in UTF-8, or in a wider encoding)."""
-    if encoding := _wide_encoding(data):
-        return Prolog(root=None, doctype=False, line=1, encoding=encoding, markup=True)
+    whether the bytes start like XML at all, in UTF-8 or in a wider encoding (whose text is
+    looked at the same way, so that UTF-16 notes are not taken for a licensing file)."""
+    for pattern, name, codec in _WIDE:
+        if pattern.match(data):
+            text = data.decode(codec, errors="ignore").lstrip("\ufeff")  # may end mid-character
+            return dataclasses.replace(_utf8_prolog(text.encode("utf-8")), encoding=name)
+    return _utf8_prolog(data)
+
+
+def _utf8_prolog(data: bytes) -> Prolog:
     end = _PROLOG.match(data)
     pos = end.end() if end else 0
     line = data.count(b"\n", 0, pos) + 1
@@ -81,14 +88,6 @@ def sniff(data: bytes) -> Prolog:
     root = match.group(1).decode("ascii") if match else None
     return Prolog(root=root, doctype=doctype is not None or data.startswith(b"<!DOCTYPE", pos),
                   line=line, markup=data.startswith(b"<", pos) or b"<" in data[:pos])
-
-
-def _wide_encoding(data: bytes) -> str | None:
-    """The UTF-16 or UTF-32 form the bytes start in, or None (UTF-8, or not text at all)."""
-    for pattern, name in _WIDE:
-        if pattern.match(data):
-            return name
-    return None
 
 
 @functools.cache

@@ -37,16 +37,20 @@ def test_walk_examines_what_is_meant_to_be_a_licensing_file(tmp_path: Path) -> N
         "usage-x.xml": b"", "ACK_a.txt": b" \n", "root.xml": b"<other/>",
         "anything": b"<?xml version='1.0'?>", "wide": "<smartLicense/>".encode("utf-16-le"),
         "doc": b"<!DOCTYPE x><x/>", "notes.txt": b"hello\n", "photo.jpg": b"\xff\xd8\xff\x00",
-        "empty.md": b"",
+        "empty.md": b"", "notes16.txt": "\ufeffmeeting notes\n".encode("utf-16-le"),
+        "usage16.txt": "\ufeffmeeting notes\n".encode("utf-16-le"),
     })
     examined = {n for n, e in found.items() if isinstance(e, inputs.Item)}
-    assert examined == {"usage-x.xml", "ACK_a.txt", "root.xml", "anything", "wide", "doc"}
+    assert examined == {"usage-x.xml", "ACK_a.txt", "root.xml", "anything", "wide", "doc",
+                        "usage16.txt"}
     assert all(found[n].sniff.family == "xml" for n in examined)  # type: ignore[union-attr]
     reasons = {n: e.reason for n, e in found.items() if isinstance(e, inputs.Skipped)}
     assert reasons == {"notes.txt": "not a licensing file (text, not XML)",
                        "photo.jpg": "not a licensing file (binary, not XML)",
                        "empty.md": "not a licensing file (empty, and not named like a "
-                                   "licensing file)"}
+                                   "licensing file)",
+                       "notes16.txt": "not a licensing file (UTF-16 (little-endian) text, "
+                                      "not XML)"}
 
 
 def test_a_named_file_is_examined_or_of_no_kind(tmp_path: Path) -> None:

@@ -115,7 +115,7 @@ def test_sniff_names_no_root_that_is_cut_short() -> None:
 def test_sniff_tells_a_wide_encoding(codec: str, text: str) -> None:
     prolog = xml.sniff(text.encode(codec))
     assert prolog.encoding is not None and prolog.encoding.startswith(codec[:6].upper())
-    assert prolog.markup and prolog.root is None
+    assert prolog.markup and prolog.root == "smartLicense"
     with pytest.raises(xml.EncodingError, match="licensing files are UTF-8"):
         xml.parse(text.encode(codec))
 
@@ -134,3 +134,9 @@ def test_an_empty_document_is_said_plainly() -> None:
     for data in (b"", b" \n\t"):
         with pytest.raises(xml.XmlSyntaxError, match=r"^the file is empty$"):
             xml.parse(data)
+
+
+def test_wide_text_that_is_not_xml_is_told_apart() -> None:
+    prolog = xml.sniff("\ufeffmeeting notes\n".encode("utf-16-le"))
+    assert prolog.encoding == "UTF-16 (little-endian)" and not prolog.markup
+    assert prolog.root is None and not prolog.doctype

@@ -59,9 +59,10 @@ def validate(
     """Validate usage, import and SLAC request files: hardened parse, XSD, JSON Schema and rules.
 
     Each finding prints as 'path:line: level: message [RULE]'. Folders and archives are
-    walked: a file meant to be a licensing file (.xml, usage/ACK names, XML, UTF-16 or UTF-32
-    content) is checked, so an empty or broken one is a finding; plain text and images are
-    skipped with a note, and 'show license' captures are counted (nothing to validate in them).
+    walked: a file meant to be a licensing file (.xml, usage/ACK names, content that starts
+    like XML, even in UTF-16) is checked, so an empty or broken one is a finding; plain text
+    and images are skipped with a note, and 'show license' captures are counted (nothing to
+    validate in them).
     Exit 0 when no finding is an error.
     """
     from airgap import config, inputs

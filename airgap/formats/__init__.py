@@ -72,11 +72,11 @@ class Sniff:
 
 def sniff(data: bytes, name: str = "") -> Sniff:
     """Cheap detection from the start of a file: ``xml`` for what is, or is meant to be, a
-    licensing XML file (a known root, any root, a DOCTYPE, UTF-16 or UTF-32, XML-like markup,
-    or else a name of the licensing forms); ``capture`` for a ``show license`` capture; None
-    for what is plainly something else."""
+    licensing XML file (any root, a DOCTYPE, XML-like markup, in UTF-8, UTF-16 or UTF-32, or
+    else a name of the licensing forms); ``capture`` for a ``show license`` capture; None for
+    what is plainly something else."""
     prolog = xml.sniff(data)
-    if prolog.root is not None or prolog.doctype or prolog.encoding:
+    if prolog.root is not None or prolog.doctype:
         return Sniff("xml", root=prolog.root)
     kind = capture_kind(data[:1 << 20].decode("utf-8", errors="replace"))
     if kind:
@@ -105,6 +105,8 @@ def plainly(data: bytes) -> str:
     """What a file that is plainly no licensing file is, in a few words for the user."""
     if blank(data):
         return "empty, and not named like a licensing file"
+    if encoding := xml.sniff(data).encoding:
+        return f"{encoding} text, not XML"
     return "binary, not XML" if b"\x00" in data else "text, not XML"
 
 
