@@ -174,8 +174,8 @@ def _sniff(stream: IO[bytes], name: str) -> tuple[bytes, formats.Sniff]:
     if sniff.family != "xml" and len(head) == PROLOG_BYTES and not archive.archive_type(head):
         head += stream.read(HEAD_BYTES - PROLOG_BYTES)
         sniff = formats.sniff(head)
-    if sniff.family is None:  # the name counts only when the content says nothing
-        sniff = formats.sniff(head, name)
+    if sniff.family is None and formats.licensing_name(name):
+        sniff = formats.Sniff("xml")  # as formats.sniff(head, name): no second look at the bytes
     return head, sniff
 
 
