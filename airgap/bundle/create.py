@@ -72,11 +72,19 @@ class Created:
 
 
 def payload_names(paths: Sequence[Path]) -> list[tuple[str, Path]]:
-    """(name under data/, file) for every file named or found in a named folder."""
+    """(name under data/, file) for every file named or found in a named folder. A link or
+    anything else that is not a regular file in a folder is refused, never silently left out:
+    a bundle carries every file it was given, or none."""
     found: dict[str, Path] = {}
     for path in paths:
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+            files = sorted(p for p in path.rglob("*") if not p.is_dir() or p.is_symlink())
+            for p in files:
+                if p.is_symlink() or not p.is_file():
+                    raise InputError("cannot bundle", p, "a symbolic link" if p.is_symlink()
+                                     else "not a regular file",
+                                     "a bundle carries regular files only: put the file "
+                                     "itself there, or move it out of the folder")
             pairs = [(f"{path.name}/{p.relative_to(path).as_posix()}", p) for p in files]
         elif path.is_file():
             pairs = [(path.name, path)]

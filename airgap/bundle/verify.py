@@ -300,9 +300,9 @@ def validate_payload(data: bytes, path: str, validator: Validator
 
     if archive.archive_type(data[:512]):
         reports = [validator.validate(m.data, m.path) for m in archive.read_members(data, path)
-                   if formats.sniff(m.data[:65536]).family == "xml"]
+                   if formats.sniff(m.data[:65536], m.path).family == "xml"]
         return "archive", reports
-    sniff = formats.sniff(data[:65536])
+    sniff = formats.sniff(data[:65536], path)
     if sniff.family == "capture":
         return sniff.kind, []
     if sniff.family is None:

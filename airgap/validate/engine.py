@@ -86,18 +86,9 @@ def check_file(data: bytes, path: str, levels: Mapping[str, str]) -> Checked:
 
 
 def _hits(data: bytes) -> tuple[str | None, list[checks.Hit], list[tuple[ReportKey, int]]]:
-    if not data.strip():
-        return None, [checks.Hit("empty-file", None, "the file is empty")], []
-    try:
-        root = xml.parse(data)
-    except xml.DoctypeError as exc:
-        return None, [checks.Hit("doctype", exc.line, str(exc))], []
-    except xml.XmlSyntaxError as exc:
-        return None, [checks.Hit("not-xml", exc.line, f"not well-formed XML: {exc}")], []
-    doc = formats.read_xml(root)
-    if doc is None:
-        return None, [checks.Hit("unknown-root", root.sourceline,
-                                 f"unknown root element <{root.tag}>")], []
+    doc = formats.read(data)
+    if isinstance(doc, formats.Unreadable):
+        return None, [checks.Hit(doc.rule, doc.line, doc.message)], []
     hits = list(_schema_hits(doc))
     reports: list[tuple[ReportKey, int]] = []
     model = doc.model
