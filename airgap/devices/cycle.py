@@ -129,6 +129,9 @@ def run_all(devices: Sequence[InventoryDevice], jobs: int,
                 results[device.name] = await one(device)
             except AirgapError as exc:
                 results[device.name] = _failed(device, exc)
+            except OSError as exc:  # the output folder: full, read-only, gone
+                results[device.name] = _failed(device, DeviceError(
+                    "cannot write", exc.filename, exc.strerror or str(exc)))
 
     async def main() -> None:
         await asyncio.gather(*(bounded(d) for d in devices))
@@ -178,10 +181,18 @@ def _refuse_udi(device: InventoryDevice, shown: Udi | None) -> None:
                            f"{shown or 'no UDI'}", "fix the inventory or the connection")
 
 
-def _write_new(path: Path, data: bytes) -> None:
-    """Write a file that must not exist yet, atomically (never replacing what is there)."""
+def _write_new(path: Path, data: bytes) -> Path:
+    """Write a file atomically under ``path``, or ``<stem>-2<suffix>`` and on when that name
+    is taken: never replacing what is there. Returns where it went."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, data, replace=False)
+    target, number = path, 1
+    while True:
+        try:
+            write_atomic(target, data, replace=False)
+            return target
+        except FileExistsError:
+            number += 1
+            target = path.with_name(f"{path.stem}-{number}{path.suffix}")
 
 
 # ---- inventory check ----------------------------------------------------------------------
@@ -322,13 +333,11 @@ async def _collect_session(session: Session, device: InventoryDevice, options: C
         data = partial.read_bytes()
         await _same_as_device(session, device, remote, data)
         _validated(data, f"{device.name}:{remote}", options.levels)
-        usage = folder / f"usage-{device.name}-{stamp}.xml"
-        _write_new(usage, data)
+        usage = _write_new(folder / f"usage-{device.name}-{stamp}.xml", data)
     finally:
         partial.unlink(missing_ok=True)
     header = capture_header(device, session.fingerprint, shown, taken, commands)
-    before = folder / f"before-{device.name}-{stamp}.txt"
-    _write_new(before, (header + text).encode())
+    before = _write_new(folder / f"before-{device.name}-{stamp}.txt", (header + text).encode())
     if not options.keep_remote:
         await session.run(f"delete /force {remote}")
     record("usage.collect", device=device.name, materials={remote: _sha(data)},
@@ -515,10 +524,9 @@ def _keep_captures(folder: Path | None, device: InventoryDevice, session: Sessio
         return ()
     written = []
     for name, text in texts:
-        path = folder / device.name / f"{name}-{taken:%Y%m%dT%H%M%SZ}.txt"
         header = capture_header(device, session.fingerprint, shown, taken, AFTER)
-        _write_new(path, (header + text).encode())
-        written.append(str(path))
+        written.append(str(_write_new(folder / device.name / f"{name}-{taken:%Y%m%dT%H%M%SZ}.txt",
+                                      (header + text).encode())))
     return tuple(written)
 
 

@@ -30,7 +30,8 @@ from airgap.signing.minisign import SecretKey
 STEPS = (
     "usage.save", "usage.collect", "validate", "bundle.create", "media.write", "media.read",
     "bundle.verify", "bundle.extract", "cssm.upload", "cssm.download", "import.before",
-    "import.apply", "import.after", "diff", "key.trust", "key.revoke", "ledger.repair", "note",
+    "import.apply", "import.after", "diff", "key.trust", "key.revoke", "host.key.accept",
+    "ledger.repair", "note",
 )
 GENESIS = "sha256:" + "0" * 64
 TAIL_CHUNK = 1 << 16

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 
-from airgap import formats, inputs, xml
+from airgap import formats, inputs
 from airgap.errors import ExitCode
 from airgap.formats.common import Udi
 from airgap.formats.imports import ImportFile
@@ -109,12 +109,9 @@ def _examine(entry: inputs.Item, tz: Mapping[str, timedelta] | None) -> _Read | 
             return inputs.Problem(entry.path, exc.why, exc.exit_code)
     if entry.sniff.family is None:
         return inputs.Problem(entry.path, "no kind airgap knows")
-    try:
-        doc = formats.read_xml(xml.parse(data))
-    except xml.XmlSyntaxError as exc:
-        return inputs.Problem(entry.path, f"not well-formed XML: {exc}", ExitCode.FINDINGS)
-    if doc is None:
-        return inputs.Problem(entry.path, "no kind airgap knows")
+    doc = formats.read(data)  # the verdict validate gives: a broken licensing file is exit 1
+    if isinstance(doc, formats.Unreadable):
+        return inputs.Problem(entry.path, f"{doc.rule}: {doc.message}", ExitCode.FINDINGS)
     if isinstance(doc.model, ImportFile):
         return _Read(entry.path, digest, ack=doc.model)
     if isinstance(doc.model, UsageFile):
