@@ -238,9 +238,9 @@ def _tar(handle: IO[bytes], where: str, budget: _Budget, *, gzipped: bool) -> It
             if padding > MAX_PADDING:
                 raise CorruptArchiveError("corrupt archive", where,
                                           "more than 1 MiB of data after the end of the tar")
-    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
-        raise CorruptArchiveError("corrupt archive", where, str(exc) or type(exc).__name__
-                                  ) from None
+    except (tarfile.TarError, EOFError, OSError, zlib.error, ValueError, OverflowError) as exc:
+        # tarfile lets a malformed PAX number through as ValueError or OverflowError
+        raise CorruptArchiveError("corrupt archive", where, why(exc)) from None
 
 
 def _check_member(info: tarfile.TarInfo, shown: str) -> None:

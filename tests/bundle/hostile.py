@@ -177,10 +177,11 @@ def corrupt_second_header(*, gz: bool = True, prefix: str = "") -> bytes:
     return gzip.compress(bytes(raw)) if gz else bytes(raw)
 
 
-def pax_size(value: str, *, gz: bool = True) -> bytes:
-    """A member whose PAX header sets ``size`` to ``value`` (negative or not a number), then
-    another member: tarfile reads the bad size as 0 or below, GNU tar refuses it."""
-    record = pax_record("size", value.encode())
+def pax_member(keyword: str, value: str, *, gz: bool = True) -> bytes:
+    """A member whose PAX header sets ``keyword`` to ``value``, then another member: with a
+    negative or non-numeric ``size`` tarfile reads the size as 0 or below (GNU tar refuses
+    it); with a non-numeric ``GNU.sparse.size`` tarfile raises ValueError."""
+    record = pax_record(keyword, value.encode())
     raw = b"".join([_header("././@PaxHeader", tarfile.XHDTYPE, len(record)),
                     record, _padded(len(record)),
                     _header("a.xml", tarfile.REGTYPE, len(GOOD)), GOOD, _padded(len(GOOD)),

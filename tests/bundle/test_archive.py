@@ -201,10 +201,12 @@ HOSTILE: dict[str, tuple[Builder, int, str]] = {
         prefix=f"{BUNDLE_ID}/data/")), 1, "a damaged tar header"),
     "corrupt-second-header-tar": (_written("second.tar", lambda: hostile.corrupt_second_header(
         gz=False, prefix=f"{BUNDLE_ID}/data/")), 1, "a damaged tar header"),
-    "negative-pax-size": (_written("neg.tar.gz", lambda: hostile.pax_size("-5")), 1,
+    "negative-pax-size": (_written("neg.tar.gz", lambda: hostile.pax_member("size", "-5")), 1,
                           "PAX size '-5' is not a size"),
-    "non-numeric-pax-size": (_written("nan.tar", lambda: hostile.pax_size("12abc", gz=False)),
-                             1, "PAX size '12abc' is not a size"),
+    "non-numeric-pax-size": (_written("nan.tar", lambda: hostile.pax_member(
+        "size", "12abc", gz=False)), 1, "PAX size '12abc' is not a size"),
+    "non-numeric-sparse-size": (_written("sparse-size.tar", lambda: hostile.pax_member(
+        "GNU.sparse.size", "x", gz=False)), 1, "corrupt archive.*invalid literal"),
     "gnu-sparse": (_written("sparse.tar", lambda: hostile.gnu_sparse(pax=False)), 4,
                    "a GNU sparse file"),
     "gnu-sparse-map": (_written("map.tar", lambda: hostile.gnu_sparse(pax=True)), 4,
