@@ -181,7 +181,11 @@ def pax_member(keyword: str, value: str, *, gz: bool = True) -> bytes:
     """A member whose PAX header sets ``keyword`` to ``value``, then another member: with a
     negative or non-numeric ``size`` tarfile reads the size as 0 or below (GNU tar refuses
     it); with a non-numeric ``GNU.sparse.size`` tarfile raises ValueError."""
-    record = pax_record(keyword, value.encode())
+    return pax_records(pax_record(keyword, value.encode()), gz=gz)
+
+
+def pax_records(record: bytes, *, gz: bool = True) -> bytes:
+    """A member under a PAX header of the given records, then another member."""
     raw = b"".join([_header("././@PaxHeader", tarfile.XHDTYPE, len(record)),
                     record, _padded(len(record)),
                     _header("a.xml", tarfile.REGTYPE, len(GOOD)), GOOD, _padded(len(GOOD)),

@@ -207,6 +207,9 @@ HOSTILE: dict[str, tuple[Builder, int, str]] = {
         "size", "12abc", gz=False)), 1, "PAX size '12abc' is not a size"),
     "non-numeric-sparse-size": (_written("sparse-size.tar", lambda: hostile.pax_member(
         "GNU.sparse.size", "x", gz=False)), 1, "corrupt archive.*invalid literal"),
+    "too-many-pax-records": (_written("records.tar.gz", lambda: hostile.pax_records(b"".join(
+        hostile.pax_record(f"SCHILY.xattr.user.{n}", b"x") for n in range(80)))), 4,
+        "more than 64 PAX records"),
     "gnu-sparse": (_written("sparse.tar", lambda: hostile.gnu_sparse(pax=False)), 4,
                    "a GNU sparse file"),
     "gnu-sparse-map": (_written("map.tar", lambda: hostile.gnu_sparse(pax=True)), 4,
@@ -337,3 +340,12 @@ def test_7z_bundle_round_trips(tmp_path: Path, cli: Cli, monkeypatch: pytest.Mon
     hostile.damaged(out, 100, 1)
     run = cli("bundle", "verify", out, *trusted)
     assert run.code == 4 and "signature" in run.out + run.err, run
+
+
+def test_a_packed_7z_header_is_capped_before_py7zr_decodes_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = hostile.seven_zip(tmp_path / "ok.7z", {"a.xml": hostile.GOOD})
+    assert [m.path for m in archive.read_members(path, "ok.7z")] == ["ok.7z!a.xml"]
+    monkeypatch.setattr(archive, "MAX_7Z_HEADER", 16)
+    with pytest.raises(archive.UnsafeArchiveError, match=r"a 7z header of \d+ bytes"):
+        list(archive.read_members(path, "ok.7z"))
