@@ -335,7 +335,7 @@ def _tar_type(info: tarfile.TarInfo) -> str:
 TRUSTED_CODERS = frozenset(bytes.fromhex(h) for h in (
     "00", "21", "030101", "040108", "040202",  # Copy, LZMA2, LZMA, Deflate, BZip2
     "03030103", "03030205", "03030401", "03030501", "03030701", "03030805"))  # BCJ filters
-AES = bytes.fromhex("06f10701")
+CRYPTO = bytes.fromhex("06f1")  # 7z method ids of ciphers: AES, ZipCrypto, RAR AES
 SIGNATURE_HEADER = 32  # 7z's fixed start: magic, version, where the header is
 MAX_7Z_HEADER = 64 << 20  # a packed 7z header is decoded whole as the archive is opened
 
@@ -355,15 +355,7 @@ def _seven_zip(handle: IO[bytes], where: str, budget: _Budget) -> Iterator[Membe
             for folder in streams.unpackinfo.folders if streams else []:
                 _check_coders(folder.coders, where, "data")
             infos = archive.list()
-            files = []
-            for info in infos:
-                shown = f"{where}{SEP}{info.filename}"
-                if not (info.is_file or info.is_directory):
-                    raise UnsafeArchiveError("unsafe archive member", shown,
-                                             "a link or special file, not a regular file")
-                clean = budget.member(where, info.filename, info.uncompressed)
-                if info.is_file:
-                    files.append((info.filename, clean))
+            files = _seven_zip_files(infos, where, budget)
             compressed = handle.seek(0, io.SEEK_END)
             handle.seek(0)
             allowed = min(budget.limits.total_bytes - budget.read, budget.allowed(compressed))
@@ -397,6 +389,20 @@ def _seven_zip(handle: IO[bytes], where: str, budget: _Budget) -> Iterator[Membe
         yield Member(f"{where}{SEP}{clean}", data)
 
 
+def _seven_zip_files(infos: list[Any], where: str, budget: _Budget) -> list[tuple[str, str]]:
+    """(name in the archive, normalised name) of each regular file listed; folders are
+    counted, links and special files refused."""
+    files = []
+    for info in infos:
+        if not (info.is_file or info.is_directory):
+            raise UnsafeArchiveError("unsafe archive member", f"{where}{SEP}{info.filename}",
+                                     "a link or special file, not a regular file")
+        clean = budget.member(where, info.filename, info.uncompressed)
+        if info.is_file:
+            files.append((info.filename, clean))
+    return files
+
+
 def _check_packed_header(handle: IO[bytes], where: str) -> None:
     """Refuse a 7z whose header is packed with a coder airgap does not trust, encrypted, or
     larger than MAX_7Z_HEADER unpacked: py7zr decodes it as soon as it opens the archive."""
@@ -423,7 +429,7 @@ def _check_coders(coders: list[dict[str, Any]], where: str, part: str) -> None:
 
     for coder in coders:
         method = coder["method"]
-        if method == AES:
+        if method.startswith(CRYPTO):
             raise UnsafeArchiveError("unsafe archive", where, f"encrypted 7z {part}")
         if method not in TRUSTED_CODERS:
             names = {v: k for k, v in vars(type(COMPRESSION_METHOD)).items()
