@@ -324,7 +324,8 @@ def _write_7z(raw: IO[bytes], prefix: str, members: Contents) -> None:
                          "pip install 'airgap[7z]'") from None
     with py7zr.SevenZipFile(raw, "w") as archive:
         for name, _, handle in members:
-            archive.writef(handle, prefix + name)
+            # py7zr takes a seekable reader: one payload file is held in memory at a time
+            archive.writef(io.BytesIO(handle.read()), prefix + name)
 
 
 def read_payload(name: str, source: Path) -> PayloadFile:

@@ -260,7 +260,7 @@ def _budget(result: Verified) -> archive.Limits | None:
         result.problem(ExitCode.TRUST, "the signature's trusted comment lacks bundle, size or "
                                        "files: not an airgap bundle signature")
         return None
-    return archive.Limits(total_bytes=size, members=files, depth=1)
+    return archive.Limits.signed(size, files)
 
 
 def _bag_members(result: Verified, limits: archive.Limits) -> Iterator[tuple[str, bytes]]:
@@ -453,8 +453,7 @@ def move_aside(folder: Path) -> Path:
 
 def _write_bag(result: Verified, work: Path) -> None:
     expected = {**result.payload, **{n: (len(d), bag.sha256(d)) for n, d in result.tags.items()}}
-    limits = archive.Limits(total_bytes=int(result.fields["size"]),
-                            members=int(result.fields["files"]), depth=1)
+    limits = archive.Limits.signed(int(result.fields["size"]), int(result.fields["files"]))
     written = set()
     for name, data in _bag_members(result, limits):
         if expected.get(name) != (len(data), bag.sha256(data)):
