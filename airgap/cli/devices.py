@@ -183,7 +183,8 @@ def push(
         "--collected", help="The OUT of 'airgap collect': ACK_<name> is matched to the device "
         "that saved <name> (repeatable).", show_default=False)] = None,
     captures: Annotated[Path | None, typer.Option(
-        "--captures", help="Keep the captures before and after each import here.",
+        "--captures", help="Keep the captures before and after each import in "
+        "CAPTURES/before/<device>/ and CAPTURES/after/<device>/ (for airgap diff).",
         show_default=False)] = None,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Print the plan (which ACK goes to which device) and touch "

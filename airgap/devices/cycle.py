@@ -386,7 +386,7 @@ class PushOptions:
     jobs: int = 8
     timeout: float = 30.0
     levels: Mapping[str, str] = field(default_factory=dict)
-    captures: Path | None = None  # where the captures before and after each import go
+    captures: Path | None = None  # CAPTURES/before/<device>/ and CAPTURES/after/<device>/
 
 
 @dataclass(frozen=True)
@@ -500,9 +500,10 @@ async def _push_session(session: Session, item: Planned, ack: ImportFile, data: 
     imported = success in said
     record("import.apply", device=device.name, materials={remote: _sha(data)},
            note=said.strip()[:200], result="ok" if imported else "failed")
+    after_taken = datetime.now(UTC)
     after_text, after = await capture(session, AFTER)
-    files = _keep_captures(options.captures, device, session, shown, taken,
-                           (("before-import", before_text), ("after-import", after_text)))
+    files = _keep_captures(options.captures, device, session, shown,
+                           (("before", taken, before_text), ("after", after_taken, after_text)))
     result, evidence = (verdict(before, after) if before and after
                         else ("unknown", ("no capture to compare",)))
     record("import.after", device=device.name,
@@ -517,16 +518,18 @@ async def _push_session(session: Session, item: Planned, ack: ImportFile, data: 
 
 
 def _keep_captures(folder: Path | None, device: InventoryDevice, session: Session,
-                   shown: Udi | None, taken: datetime,
-                   texts: Iterable[tuple[str, str]]) -> tuple[str, ...]:
-    """The captures around an import, with airgap's header, under ``folder/<device>/``."""
+                   shown: Udi | None,
+                   texts: Iterable[tuple[str, datetime, str]]) -> tuple[str, ...]:
+    """The captures around an import, with airgap's header: ``folder/before/<device>/`` and
+    ``folder/after/<device>/``, so that ``airgap diff folder/before folder/after`` compares
+    them."""
     if folder is None:
         return ()
     written = []
-    for name, text in texts:
+    for name, taken, text in texts:
         header = capture_header(device, session.fingerprint, shown, taken, AFTER)
-        written.append(str(_write_new(folder / device.name / f"{name}-{taken:%Y%m%dT%H%M%SZ}.txt",
-                                      (header + text).encode())))
+        path = folder / name / device.name / f"{device.name}-{taken:%Y%m%dT%H%M%SZ}.txt"
+        written.append(str(_write_new(path, (header + text).encode())))
     return tuple(written)
 
 

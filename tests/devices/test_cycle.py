@@ -98,8 +98,10 @@ def test_a_whole_cycle_takes_effect_on_every_device(site: Site, cli: Cli,
     assert pushed.code == 0, pushed.out + pushed.err
     results = json.loads(pushed.out)["results"]
     assert [r["verdict"] for r in results] == ["took effect"] * DEVICES
-    after = cli("diff", "--format", "json", usage, tmp_path / "captures")
-    assert after.code == 0
+    after = cli("diff", "--format", "json", tmp_path / "captures" / "before",
+                tmp_path / "captures" / "after")
+    assert after.code == 0, after.out
+    assert {d["verdict"] for d in json.loads(after.out)["results"]} == {"took effect"}
 
 
 def test_collect_again_skips_what_is_done(site: Site, cli: Cli, tmp_path: Path) -> None:
