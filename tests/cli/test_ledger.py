@@ -50,6 +50,7 @@ def test_exports(ledger: Path, cli: Cli, tmp_path: Path) -> None:
     assert [r["step"] for r in rows] == ["usage.save", "cssm.upload"]
     key = SecretKey.generate()
     (tmp_path / "auditor.key").write_text(key.text(None))
+    (tmp_path / "auditor.key").chmod(0o600)
     links = [json.loads(line) for line in cli("ledger", "export", "--as", "in-toto", "--key",
                                               tmp_path / "auditor.key").out.splitlines()]
     assert links[0]["signed"]["_type"] == "link" and links[0]["signed"]["name"] == "usage.save"
