@@ -24,7 +24,7 @@ from typing import Any
 from airgap.bundle import archive, bag
 from airgap.bundle.create import Progress, no_progress
 from airgap.errors import AirgapError, ExitCode, InputError, why, worst
-from airgap.fsutil import staged_folder
+from airgap.fsutil import open_regular, read_small, staged_folder
 from airgap.signing.minisign import SIG_PREHASHED, Signature, SignatureError
 from airgap.signing.trust import Trusted
 from airgap.validate.engine import FileReport, Validator
@@ -106,7 +106,7 @@ def stage(bundle: Path, staging: Path, progress: Progress = no_progress
     staged = staging / "bundle"
     digest, sha256 = hashlib.blake2b(), hashlib.sha256()
     try:
-        with bundle.open("rb") as source, staged.open("xb") as target:
+        with open_regular(bundle) as source, staged.open("xb") as target:
             os.fchmod(target.fileno(), 0o600)
             while chunk := source.read(CHUNK):
                 digest.update(chunk)
@@ -122,9 +122,13 @@ def verify(bundle: Path, trusted: Trusted, staging: Path, validator: Validator,
            signature: Path | None = None, progress: Progress = no_progress) -> Verified:
     """Verify one bundle into ``staging`` (a private folder the caller removes)."""
     result = Verified(bundle)
+    try:
+        open_regular(bundle).close()  # a FIFO or a device is refused before anything else
+    except OSError as exc:
+        raise InputError("cannot read bundle", bundle, why(exc)) from None
     sig_path = signature or Path(f"{bundle}.minisig")
     try:
-        sig = Signature.parse(sig_path.read_text(encoding="utf-8"), sig_path)
+        sig = Signature.parse(read_small(sig_path).decode("utf-8"), sig_path)
     except (OSError, UnicodeDecodeError) as exc:
         result.problem(ExitCode.TRUST, f"missing signature: {sig_path} - {why(exc)}")
         return result

@@ -65,14 +65,17 @@ def read_key_file(path: Path, *, secret: bool = False, insecure_permissions: boo
     read or write is refused, as ssh refuses one, unless ``insecure_permissions``."""
     what = "secret key" if secret else "public key"
     try:
+        data = read_small(path, KEY_FILE_BYTES)
         mode = path.stat().st_mode & 0o777
-        if secret and mode & 0o077 and not insecure_permissions:
-            raise KeyFileError("secret key readable by others", path,
-                               f"mode {mode:03o}; a secret key is for its owner only",
-                               f"chmod 600 {path}, or --insecure-key-permissions to use it "
-                               "anyway")
-        return read_small(path, KEY_FILE_BYTES).decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        raise KeyFileError(f"cannot read {what}", path, why(exc)) from None
+    if secret and mode & 0o077 and not insecure_permissions:
+        raise KeyFileError("secret key readable by others", path,
+                           f"mode {mode:03o}; a secret key is for its owner only",
+                           f"chmod 600 {path}, or --insecure-key-permissions to use it anyway")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise KeyFileError(f"cannot read {what}", path, why(exc)) from None
 
 
