@@ -59,10 +59,11 @@ def _b64(text: str, what: str, path: str | Path) -> bytes:
         raise KeyFileError(f"malformed {what}", path, "not base64") from None
 
 
-def read_key_file(path: Path, *, secret: bool = False, insecure_permissions: bool = False
+def read_key_file(path: Path, *, secret: bool = False, insecure_permissions: bool | None = False
                   ) -> str:
     """A key file's text, read with a size cap. A secret key that its group or others may
-    read or write is refused, as ssh refuses one, unless ``insecure_permissions``."""
+    read or write is refused, as ssh refuses one, unless ``insecure_permissions`` (None: no
+    way around it, as for the host key)."""
     what = "secret key" if secret else "public key"
     try:
         data = read_small(path, KEY_FILE_BYTES)
@@ -70,9 +71,11 @@ def read_key_file(path: Path, *, secret: bool = False, insecure_permissions: boo
     except OSError as exc:
         raise KeyFileError(f"cannot read {what}", path, why(exc)) from None
     if secret and mode & 0o077 and not insecure_permissions:
+        anyway = "" if insecure_permissions is None else \
+            ", or --insecure-key-permissions to use it anyway"
         raise KeyFileError("secret key readable by others", path,
                            f"mode {mode:03o}; a secret key is for its owner only",
-                           f"chmod 600 {path}, or --insecure-key-permissions to use it anyway")
+                           f"chmod 600 {path}{anyway}")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -199,8 +202,8 @@ class SecretKey:
         return key
 
     @classmethod
-    def load(cls, path: Path, passphrase: bytes | None, *, insecure_permissions: bool = False
-             ) -> SecretKey:
+    def load(cls, path: Path, passphrase: bytes | None, *,
+             insecure_permissions: bool | None = False) -> SecretKey:
         """Read a ``.key`` file (refused when others may read it, see :func:`read_key_file`)."""
         text = read_key_file(path, secret=True, insecure_permissions=insecure_permissions)
         return cls.parse(text, passphrase, path)

@@ -175,4 +175,4 @@ def host_key(env: Mapping[str, str] | None = None) -> SecretKey:
             write_atomic(path.with_suffix(".pub"), key.public.text().encode())
         except FileExistsError:
             pass  # another airgap process made it first: use theirs
-    return SecretKey.load(path, None)
+    return SecretKey.load(path, None, insecure_permissions=None)

@@ -181,3 +181,13 @@ def test_a_revoked_key_cannot_be_trusted_again(keyed: Path, cli: Cli) -> None:
     assert run.code == 4 and "revoked key" in run.err
     run = cli("verify", keyed / "report.xml", "--trusted-keys", folder)
     assert run.code == 4 and "revoked key" in run.err
+
+
+def test_a_host_key_others_may_read_is_refused(cli: Cli, hermetic: Path) -> None:
+    assert cli("key", "export").code == 0
+    host = hermetic / ".local" / "share" / "airgap" / "host.key"
+    host.chmod(0o644)
+    run = cli("ledger", "record", "--step", "note", "--ledger", hermetic / "ledger.jsonl")
+    assert run.code == 3 and "secret key readable by others" in run.err
+    assert f"chmod 600 {host}" in run.err and "--insecure" not in run.err
+    assert not (hermetic / "ledger.jsonl").exists()
