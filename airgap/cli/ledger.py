@@ -58,7 +58,7 @@ def signing_key(key: Path | None, insecure: bool = False) -> SecretKey:
 def verifying_keys(files: list[Path] | None, folder: Path | None, *also: PublicKey
                    ) -> tuple[dict[str, PublicKey], bool]:
     """This host's key, ``also``, and the trusted keys (revoked ones left out); and whether
-    trusted keys were given or configured at all (else an entry by another key could not be
+    any trusted key was given or configured at all (else an entry by another key could not be
     checked, rather than was refused)."""
     from airgap.cli.keys import trust_folder
     from airgap.signing.minisign import PublicKey
@@ -67,11 +67,12 @@ def verifying_keys(files: list[Path] | None, folder: Path | None, *also: PublicK
     host = host_key().public
     keys = {host.id: host, **{key.id: key for key in also}}
     folder = folder if files else trust_folder(folder)
-    given = bool(files) or (folder is not None and folder.is_dir())
+    given = bool(files)
     if folder:
         store = TrustStore(folder).load()
         keys.update({k: v for k, v in store.keys.items()
                      if not (store.roster.get(k) and store.roster[k].revoked)})
+        given = given or bool(store.keys or store.roster)
     for path in files or []:
         key = PublicKey.load(path)
         keys[key.id] = key
@@ -142,8 +143,9 @@ def sender_checkpoint(store: Ledger, signer: PublicKey) -> bytes:
     from airgap.ledger import checkpoint, witness
     from airgap.signing.trust import host_key
 
-    if store.tail().count == 0:
-        return b""
+    tail = store.tail()
+    if tail.count == 0 and not tail.torn:
+        return b""  # nothing recorded yet
     report = verify_own(store, signer)
     host = host_key()
     point, note, _ = checkpoint.make(store, host, report)
@@ -160,9 +162,9 @@ def witnessed_dir(store: Ledger | None) -> Path:
 
 def file_digest(path: Path) -> str:
     """``sha256:<hex>`` of a file, for materials and products."""
-    digest = hashlib.sha256()
     from airgap.fsutil import open_regular
 
+    digest = hashlib.sha256()
     try:
         with open_regular(path) as handle:
             while chunk := handle.read(1 << 20):

@@ -132,6 +132,9 @@ def test_keys_without_a_trusted_copy_are_exit_3_naming_them(ledger: Path, cli: C
     assert "not trusted" not in run.out + run.err and "NOT verified" not in run.out
     run = cli("ledger", "verify", "--format", "json")
     assert run.code == 3 and olga.public.id in json.loads(run.out)["error"]["message"]
+    (tmp_path / "empty").mkdir()
+    run = cli("ledger", "verify", "--trusted-keys", tmp_path / "empty")  # a folder of no keys
+    assert run.code == 3 and "cannot check the signatures" in run.err
 
 
 def test_a_key_outside_the_given_trusted_keys_is_exit_4(ledger: Path, cli: Cli,
