@@ -6,6 +6,10 @@ and ``products`` (path -> sha256), ``result``, ``note`` and ``sig`` (Ed25519 ove
 canonical JSON without ``sig``). Appends take an exclusive lock, write one whole line in one
 ``write`` and fsync. A last line without its newline is a torn tail (a crash mid-append): it is
 reported and blocks appends until :meth:`Ledger.repair` moves it aside and records that it did.
+
+The ledger is a regular file: a symbolic link, FIFO or device at its path is refused. Lines are
+read with a bound (:data:`MAX_LINE`), and a line that is not an entry (:func:`parse_entry`) is
+a finding for the readers and stops appends.
 """
 
 from __future__ import annotations
@@ -63,23 +67,31 @@ def parse_entry(line: bytes) -> dict[str, Any]:
         entry = json.loads(line.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise EntryError(f"not UTF-8 (byte {exc.start})") from None
-    except (ValueError, RecursionError) as exc:
-        reason = "nested too deep" if isinstance(exc, RecursionError) else "not JSON"
-        raise EntryError(reason) from None
+    except RecursionError:
+        raise EntryError("JSON nested too deep") from None
+    except ValueError as exc:
+        raise EntryError("a number too long" if "digits" in str(exc) else "not JSON") from None
     if not isinstance(entry, dict):
-        raise EntryError(f"a JSON {type(entry).__name__}, not an object")
+        raise EntryError(f"not a JSON object but {_json_type(entry)}")
     for name, types in FIELDS.items():
         if name not in entry:
             raise EntryError(f"no {name!r} field")
         value = entry[name]
         if not isinstance(value, types) or isinstance(value, bool):
-            raise EntryError(f"field {name!r} is a {type(value).__name__}")
+            raise EntryError(f"field {name!r} is {_json_type(value)}")
     if entry["seq"] < 1:
         raise EntryError("'seq' is not a positive number")
     for name in ("materials", "products"):
         if not all(isinstance(v, str) for v in entry[name].values()):
             raise EntryError(f"field {name!r} maps a path to something other than a digest")
     return entry
+
+
+def _json_type(value: Any) -> str:
+    """What a parsed JSON value is, in JSON's words."""
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
+             type(None): "null"}
+    return names.get(type(value), "a number")
 
 
 def canonical(value: Any) -> bytes:
