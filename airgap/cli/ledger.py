@@ -90,16 +90,17 @@ def verify_own(store: Ledger, *also: PublicKey, trusted_key: list[Path] | None =
                folder: Path | None = None) -> LedgerReport:
     """This host's ledger checked before it signs a checkpoint of it: the chain and every
     signature it can check (the host key, ``also``, trusted keys when given or configured).
-    Entries it could not check are named on stderr; only a real break fails (exit 4; a torn
-    tail exit 1)."""
+    Entries signed by other keys are named on stderr, not refused: a checkpoint vouches for
+    the lines, and 'ledger verify' judges the signers. Only a real break (an edited, moved or
+    deleted line, a bad signature) fails, exit 4; a torn tail is exit 1."""
     from airgap.ledger import checkpoint
     from airgap.ledger.store import TornTailError
     from airgap.ledger.verify import verify
 
-    keys, given = verifying_keys(trusted_key, folder, *also)
+    keys, _ = verifying_keys(trusted_key, folder, *also)
     last = checkpoint.latest(store)
     since = checkpoint.open_checkpoint(last, list(keys.values()), store.path) if last else None
-    report = verify(store, keys, since=since, trust_given=given)
+    report = verify(store, keys, since=since, trust_given=False)
     if report.unchecked:
         err().print(f"{store.path}: note: could not check {unchecked_text(report)}",
                     markup=False)

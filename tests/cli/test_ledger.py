@@ -186,6 +186,15 @@ def test_the_senders_second_bundle_needs_no_trusted_keys_folder(
     assert result.startswith("0\n"), result
     assert f"could not check 1 entry signed by key {colleague.public.id}" in result
     assert second.exists() and "own ledger does not verify" not in result
+    folder = tmp_path / "trusted"  # trusted keys configured, the colleague's not among them
+    owner_only_key(tmp_path / "auditor.key")
+    assert cli("key", "trust", tmp_path / "auditor.pub", "--name", "A", "--role", "auditor",
+               "--trusted-keys", folder, "--yes").code == 0
+    monkeypatch.setenv("AIRGAP_TRUSTED_KEYS", str(folder))
+    assert cli("ledger", "record", "--step", "note", "--key", tmp_path / "colleague.key"
+               ).code == 0  # only what follows the last checkpoint is read again
+    _, result = send(cli, tmp_path, "b2b")
+    assert result.startswith("0\n") and colleague.public.id in result, result
     lines = ledger.read_bytes().splitlines(keepends=True)
     ledger.write_bytes(b"".join(lines[:1] + lines[2:]))  # an entry deleted
     third, result = send(cli, tmp_path, "b3")
