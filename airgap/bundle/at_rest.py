@@ -20,10 +20,10 @@ from airgap.bundle.verify import (
     Verified,
     check_bag,
     check_manifest,
-    open_regular,
     take_member,
 )
 from airgap.errors import ExitCode, why
+from airgap.fsutil import open_regular
 from airgap.signing.minisign import Signature, SignatureError
 from airgap.signing.trust import Trusted
 

@@ -14,23 +14,21 @@ temporary folder beside the destination and renames it into place.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
 import re
 import shutil
-import stat
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 from airgap.bundle import archive, bag
 from airgap.bundle.create import Progress, no_progress
 from airgap.errors import AirgapError, ExitCode, InputError, why, worst
-from airgap.fsutil import fsync_dir
+from airgap.fsutil import fsync_dir, open_regular
 from airgap.signing.minisign import SIG_PREHASHED, Signature, SignatureError, blake2b_file
 from airgap.signing.trust import Trusted
 
@@ -126,17 +124,6 @@ class Verified:
         }
 
 
-def open_regular(path: Path, *, follow: bool = True) -> BinaryIO:
-    """``path`` opened for reading if it is a regular file (a link the operator named is
-    followed, unless not ``follow``); anything else is refused: a FIFO would block, a device
-    would never end."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW))
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise OSError(errno.EINVAL, "not a regular file")
-    return os.fdopen(fd, "rb")
-
-
 def read_signature(path: Path) -> Signature:
     """A ``.minisig`` file, read within :data:`SIGNATURE_LIMIT` bytes; a SignatureError
     (exit 4) when it is missing, unreadable, too large, or not a minisign signature."""
@@ -217,6 +204,10 @@ def verify(bundle: Path, trusted: Trusted, staging: Path, validator: Validator,
     An archive whose name is not the one its signature was made for is refused (exit 4)
     unless ``accept_renamed``: a renamed file, or an older bundle replayed under a new name."""
     result = Verified(bundle)
+    try:
+        open_regular(bundle).close()  # a FIFO or a device is refused before anything else
+    except OSError as exc:
+        raise InputError("cannot read bundle", bundle, why(exc)) from None
     sig_path = signature or Path(f"{bundle}.minisig")
     try:
         sig = read_signature(sig_path)

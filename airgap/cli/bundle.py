@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from airgap.cli import ledger as ledger_cmd
-from airgap.cli.keys import TrustedKeyOption, TrustedKeysOption, load_secret, signing_time
+from airgap.cli.keys import (
+    InsecureKeyOption,
+    TrustedKeyOption,
+    TrustedKeysOption,
+    load_secret,
+    signing_time,
+)
 from airgap.cli.keys import trusted_keys as load_trusted
 from airgap.cli.output import (
     Format,
@@ -75,6 +81,7 @@ def create(
     force: Annotated[bool, typer.Option(
         "--force", help="Overwrite OUT, and remove the parts of an earlier split of OUT.")]
     = False,
+    insecure: InsecureKeyOption = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Validate the files, bag them (BagIt 1.0), sign, and write OUT and OUT.minisig.
@@ -136,8 +143,8 @@ def create(
                                 f"{plural(len(resent), 'report was', 'reports were')} in earlier "
                                 "bundles (above)",
                                 "CSSM refuses a report it has; --allow-resend to send anyway")
-    secret = load_secret(key)
-    checkpoint = ledger_cmd.sender_checkpoint(store) if store else b""
+    secret = load_secret(key, insecure_permissions=insecure)
+    checkpoint = ledger_cmd.sender_checkpoint(store, secret.public) if store else b""
     with progress(sum(p.size for p in payload), "bundling") as advance:
         created = create_bundle(out_path, payload, secret, direction=direction,
                                 answers=answers, epoch=signing_time(), archive=archive,

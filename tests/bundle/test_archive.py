@@ -323,6 +323,7 @@ def test_7z_bundle_round_trips(tmp_path: Path, cli: Cli, monkeypatch: pytest.Mon
     a flipped byte in the archive is a bad signature."""
     key = SecretKey.generate()
     (tmp_path / "op.key").write_text(key.text(None))
+    (tmp_path / "op.key").chmod(0o600)  # a secret key others can read is refused
     (tmp_path / "op.pub").write_text(key.public.text())
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795800000")
     payload = sorted(SAMPLES.glob("*.xml"))

@@ -21,6 +21,7 @@ def extracted(tmp_path: Path, cli: Cli) -> Path:
     """A bundle made and extracted by the CLI, with its signer trusted at tmp/op.pub."""
     key = SecretKey.generate()
     (tmp_path / "op.key").write_text(key.text(None))
+    (tmp_path / "op.key").chmod(0o600)  # a secret key others can read is refused
     (tmp_path / "op.pub").write_text(key.public.text())
     bundle = tmp_path / "usage.tar.gz"
     assert cli("bundle", "create", bundle, *PAYLOAD, "--key", tmp_path / "op.key").code == 0

@@ -29,6 +29,7 @@ def keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, SecretK
     """An unencrypted operator key at tmp/op.key (and op.pub); SOURCE_DATE_EPOCH fixed."""
     key = SecretKey.generate()
     (tmp_path / "op.key").write_text(key.text(None))
+    (tmp_path / "op.key").chmod(0o600)  # a secret key others may read is refused
     (tmp_path / "op.pub").write_text(key.public.text())
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     return tmp_path / "op.key", key

@@ -123,6 +123,7 @@ def parts(tmp_path: Path, cli: Cli) -> list[Path]:
     """A bundle split in three parts (one usage file each), signed by a key at op.pub."""
     key = SecretKey.generate()
     (tmp_path / "op.key").write_text(key.text(None))
+    (tmp_path / "op.key").chmod(0o600)  # a secret key others can read is refused
     (tmp_path / "op.pub").write_text(key.public.text())
     run = cli("bundle", "create", tmp_path / "out" / "cycle.tar.gz", *USAGE[:3], "--key",
               tmp_path / "op.key", "--max-size", "1", "--format", "json")
