@@ -31,6 +31,9 @@ JobsOption = Annotated[int, typer.Option("--jobs", "-j", min=1,
                                          help="Devices worked on at the same time.")]
 TimeoutOption = Annotated[float, typer.Option(
     "--timeout", min=1, help="Seconds to wait for a connection or a command's answer.")]
+ReceiveOnOption = Annotated[str, typer.Option(
+    "--receive-on", help="The address of this host as a Wireless Gateway for LoRaWAN (platform "
+    "ixm) reaches it: a one-shot SCP endpoint listens there for each copy the gateway makes.")]
 
 inventory_app = typer.Typer(no_args_is_help=True,
                             help="The site's device inventory: check every device over SSH.")
@@ -156,6 +159,7 @@ def collect(
         "--again", help="Collect devices that already have a usage file in OUT.")] = False,
     jobs: JobsOption = 8,
     timeout: TimeoutOption = 30.0,
+    receive_on: ReceiveOnOption = "127.0.0.1",
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Per device, over SSH: capture 'show license status/summary/rum id all/udi' (and tech
@@ -170,7 +174,7 @@ def collect(
     begin("collect", fmt)
     options = cycle.CollectOptions(
         out_dir, _known_hosts(known_hosts), cycle.reports_argument(reports), tech_support,
-        keep_remote, jobs, timeout, again, config.load()["rules"])
+        keep_remote, jobs, timeout, again, config.load()["rules"], receive_on)
     devices = _devices(inventory, device, group)
     _run("collect", fmt, lambda: cycle.collect(devices, options, _recorder()))
 
@@ -193,6 +197,7 @@ def push(
         "--lab", help="Accept simulated ACKs from 'airgap lab cssm'.")] = False,
     jobs: JobsOption = 8,
     timeout: TimeoutOption = 30.0,
+    receive_on: ReceiveOnOption = "127.0.0.1",
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Per ACK: match it to its device (SLAC udi, ACK_<name>, the RUM ACK data: inferred),
@@ -206,6 +211,6 @@ def push(
     begin("push", fmt)
     levels = {**config.load()["rules"], **({"simulated-ack": "off"} if lab else {})}
     options = cycle.PushOptions(_known_hosts(known_hosts), tuple(collected or ()), dry_run,
-                                jobs, timeout, levels, captures)
+                                jobs, timeout, levels, captures, receive_on)
     devices = _devices(inventory, None, None)
     _run("push", fmt, lambda: cycle.push(acks, devices, options, _recorder()))

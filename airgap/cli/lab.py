@@ -163,6 +163,10 @@ def serve_command(
         "--faults", help="NAME=kind[,kind][;NAME=...] ('*' for every device): slow, "
         "latency:MS, auth, hostkey, save-fails, flash-full, import-refused, scp-disabled, cut.",
         show_default=False)] = None,
+    gateways: Annotated[list[str] | None, typer.Option(
+        "--ixm", help="This device behaves as a Wireless Gateway for LoRaWAN (platform ixm: "
+        "no SCP server, it copies with its own scp command); repeatable.",
+        show_default=False)] = None,
 ) -> None:
     """Serve every device of a lab fleet over real SSH on loopback until stopped (Ctrl-C or
     SIGTERM). Each answers like IOS-XE (show license ..., license smart save usage, verify
@@ -183,7 +187,7 @@ def serve_command(
                              "use 127.0.0.1 or another 127.x.y.z address")
     except ValueError:
         raise InputError("invalid --listen address", listen, "expected an IP address") from None
-    lab = serve.load(folder, listen, serve.parse_faults(faults))
+    lab = serve.load(folder, listen, serve.parse_faults(faults), gateways or ())
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = min(hard, max(soft, 4 * len(lab.devices) + 64))
     resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))

@@ -15,6 +15,8 @@ import asyncio
 import contextlib
 import hashlib
 import re
+import shutil
+import tempfile
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -282,6 +284,7 @@ class CollectOptions:
     timeout: float = 30.0
     again: bool = False
     levels: Mapping[str, str] = field(default_factory=dict)
+    receive_on: str = "127.0.0.1"  # where a gateway (ixm) reaches this host for its copies
 
 
 def collect(devices: Sequence[InventoryDevice], options: CollectOptions,
@@ -329,7 +332,10 @@ async def _collect_session(session: Session, device: InventoryDevice, options: C
     folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f".airgap-{stamp}.partial"
     try:
-        await session.fetch(remote, partial)
+        if device.platform == "ixm":
+            await _gateway_sends(session, remote, partial, options.receive_on)
+        else:
+            await session.fetch(remote, partial)
         data = partial.read_bytes()
         await _same_as_device(session, device, remote, data)
         _validated(data, f"{device.name}:{remote}", options.levels)
@@ -346,6 +352,47 @@ async def _collect_session(session: Session, device: InventoryDevice, options: C
     return DeviceResult(device.name, Status.DONE, 0, f"{len(data)} bytes of usage",
                         (str(usage), str(before)), str(shown) if shown else None,
                         session.fingerprint)
+
+
+async def _gateway_sends(session: Session, remote: str, local: Path, bind: str) -> None:
+    """A gateway copies its file itself: toward a one-shot receiver that accepts this file only,
+    from this login only, for this copy only."""
+    from airgap.devices import receiver
+
+    spool = Path(tempfile.mkdtemp(prefix=".airgap-spool-", dir=local.parent))
+    name = remote.split(":", 1)[-1].lstrip("/")
+    shot = await receiver.receive(bind, name, spool)
+    try:
+        said = await session.run(f"scp local {remote} {shot.user} {shot.address} {shot.path}",
+                                 password=shot.password)
+        try:
+            await asyncio.wait_for(shot.done.wait(), session.timeout)
+        except TimeoutError:
+            raise DeviceError("the gateway did not copy its file", session.device.name,
+                              said.strip()[:200] or "no answer") from None
+        (spool / name).replace(local)
+    finally:
+        shot.close()
+        shutil.rmtree(spool, ignore_errors=True)
+
+
+async def _gateway_fetches(session: Session, ack: Path, remote: str, bind: str) -> None:
+    """A gateway fetches its ACK itself, from a one-shot endpoint offering that file only."""
+    from airgap.devices import receiver
+
+    spool = Path(tempfile.mkdtemp(prefix="airgap-offer-"))
+    name = remote.split(":", 1)[-1].lstrip("/")
+    shutil.copyfile(ack, spool / name)
+    shot = await receiver.offer(bind, spool / name)
+    try:
+        said = await session.run(f"scp remote {shot.user} {shot.address} {shot.path} {remote}",
+                                 password=shot.password)
+        if "%" in said:
+            raise DeviceError("the gateway did not fetch the ACK", session.device.name,
+                              said.strip()[:200])
+    finally:
+        shot.close()
+        shutil.rmtree(spool, ignore_errors=True)
 
 
 async def _same_as_device(session: Session, device: InventoryDevice, remote: str,
@@ -387,6 +434,7 @@ class PushOptions:
     timeout: float = 30.0
     levels: Mapping[str, str] = field(default_factory=dict)
     captures: Path | None = None  # CAPTURES/before/<device>/ and CAPTURES/after/<device>/
+    receive_on: str = "127.0.0.1"  # where a gateway (ixm) reaches this host for its copies
 
 
 @dataclass(frozen=True)
@@ -494,8 +542,13 @@ async def _push_session(session: Session, item: Planned, ack: ImportFile, data: 
     record("import.before", device=device.name, materials={str(item.ack): _sha(data)},
            note=f"{item.evidence}; host key {session.fingerprint}")
     remote = f"{device.filesystem}{item.ack.name}"
-    await session.put(item.ack, remote)
-    said = await session.run(f"license smart import {remote}")
+    if device.platform == "ixm":
+        await _gateway_fetches(session, item.ack, remote, options.receive_on)
+        said = await session.run(f"license smart import file {device.filesystem} "
+                                 f"{item.ack.name}")
+    else:
+        await session.put(item.ack, remote)
+        said = await session.run(f"license smart import {remote}")
     success = SUCCESS.get(device.platform, "Import Data Successful")
     imported = success in said
     record("import.apply", device=device.name, materials={remote: _sha(data)},

@@ -24,6 +24,7 @@ from airgap.errors import AirgapError, ExitCode, TrustError
 from airgap.inventory import InventoryDevice
 
 PROMPT = re.compile(r"(?:^|\n)[\w.\-()/:@]+[#>][ \t]*$")
+PASSWORD = re.compile(r"[Pp]assword:[ \t]*$")
 MAX_OUTPUT = 64 << 20  # a tech support capture of a big stack is a few MB
 PASSWORD_BYTES = 4096
 
@@ -54,12 +55,17 @@ class Session:
     fingerprint: str
     timeout: float
 
-    async def run(self, command: str) -> str:
-        """The output of one command line, without its echo and the prompt after it."""
+    async def run(self, command: str, password: str | None = None) -> str:
+        """The output of one command line, without its echo and the prompt after it; a
+        ``Password:`` the device asks on the way is answered with ``password`` (never shown)."""
         self.process.stdin.write(command + "\n")
         try:
+            if password is not None:
+                await asyncio.wait_for(self.process.stdout.readuntil(
+                    PASSWORD, max_separator_len=40), self.timeout)
+                self.process.stdin.write(password + "\n")
             text = await asyncio.wait_for(
-                self.process.stdout.readuntil(PROMPT, max_separator_len=200), self.timeout)
+                self.process.stdout.readuntil(PROMPT, max_separator_len=200), self.timeout * 4)
         except TimeoutError:
             raise DeviceError("the device did not answer in time", self.device.name,
                               f"{command!r}: no prompt after {self.timeout:g} s") from None

@@ -84,6 +84,7 @@ class Device:
     port: int = 0
     host_key: asyncssh.SSHKey | None = None
     imported: list[str] = field(default_factory=list)
+    platform: str = "iosxe"  # "ixm": no SCP server; the gateway copies with its own scp
 
     def has(self, kind: str) -> bool:
         return any(f.kind == kind for f in self.faults)
@@ -112,7 +113,7 @@ class Device:
         if text.startswith("license smart save usage"):
             return self._save(words)
         if text.startswith("license smart import"):
-            return self._import(words[-1])
+            return self._import(words[-1] if words[-1] != "flash:" else "")
         if text.startswith("verify /md5"):
             return self._md5(words[-1])
         if text.startswith("delete"):
@@ -135,8 +136,31 @@ class Device:
         return "\n".join(lines).strip("\n")
 
     def _file(self, name: str) -> Path | None:
-        match = _FLASH.match(name)
+        match = _FLASH.match(name) or _FLASH.match(f"flash:{name}")
         return self.flash / match["name"] if match else None
+
+    async def copy(self, words: list[str], password: str) -> str:
+        """The gateway's own ``scp local flash:<name> <user> <host[:port]> <path>`` and ``scp
+        remote <user> <host[:port]> <path> flash:<name>`` (Wireless Gateway for LoRaWAN)."""
+        if len(words) != 6 or words[1] not in ("local", "remote"):
+            return "% Invalid input detected at '^' marker."
+        local, (user, where, remote) = (words[2], words[3:6]) if words[1] == "local" else (
+            words[5], words[2:5])
+        path = self._file(local)
+        host, _, port = where.partition(":")
+        if path is None:
+            return f"%Error parsing filename ({local})"
+        try:
+            async with asyncssh.connect(host, int(port or 22), username=user, password=password,
+                                        known_hosts=None, client_keys=None,
+                                        agent_path=None) as conn:
+                if words[1] == "local":
+                    await asyncssh.scp(str(path), (conn, remote))
+                else:
+                    await asyncssh.scp((conn, remote), str(path))
+        except (OSError, asyncssh.Error) as exc:
+            return f"%Error copying {local} ({exc})"
+        return f"{path.stat().st_size} bytes copied"
 
     def _save(self, words: list[str]) -> str:
         target = self._file(words[-1]) if len(words) >= 7 and words[-2] == "file" else None
@@ -256,7 +280,13 @@ async def _session(device: Device, process: asyncssh.SSHServerProcess[str]) -> N
             if not line or line.strip() in ("exit", "logout", "quit"):
                 break
             await asyncio.sleep(device.latency)
-            output = device.answer(line.strip())
+            words = line.split()
+            if device.platform == "ixm" and words[:1] == ["scp"]:
+                process.stdout.write(f"{line.strip()}\nPassword: ")
+                secret = (await process.stdin.readline()).strip()
+                output = await device.copy(words, secret)
+            else:
+                output = device.answer(line.strip())
             process.stdout.write(f"{line.strip()}\n" + (output + "\n" if output else "")
                                  + prompt)
         process.exit(0)
@@ -281,12 +311,12 @@ class LabFleet:
         for device in self.devices:
             served = (asyncssh.generate_private_key("ssh-ed25519") if device.has("hostkey")
                       else device.host_key)
+            scp = not device.has("scp-disabled") and device.platform != "ixm"
             server = await asyncssh.create_server(
                 lambda d=device: _Server(d, self.client_key, self.password), self.listen, 0,
                 server_host_keys=[served], process_factory=lambda p, d=device: _session(d, p),
-                sftp_factory=None if device.has("scp-disabled")
-                else (lambda chan, d=device: _Flash(chan, d)),
-                allow_scp=not device.has("scp-disabled"), encoding="utf-8",
+                sftp_factory=(lambda chan, d=device: _Flash(chan, d)) if scp else None,
+                allow_scp=scp, encoding="utf-8",
                 login_timeout=30, keepalive_interval=0)
             device.port = server.sockets[0].getsockname()[1]
             self.servers.append(server)
@@ -300,9 +330,11 @@ class LabFleet:
             host = f"[{self.listen}]:{device.port}"
             hosts.append(f"{host} {device.host_key.export_public_key().decode().strip()}")
             udi = f'udi = "{device.state.udi}"\n' if device.state.udi else ""
+            flash = "flash:" if device.platform == "ixm" else "bootflash:"
             rows.append(f'[[device]]\nname = "{device.name}"\nhost = "{self.listen}"\n'
-                        f'port = {device.port}\nplatform = "iosxe"\nfilesystem = "bootflash:"\n'
-                        f'user = "{USER}"\nkey_file = "{lab / "client_ed25519"}"\n{udi}')
+                        f'port = {device.port}\nplatform = "{device.platform}"\n'
+                        f'filesystem = "{flash}"\nuser = "{USER}"\n'
+                        f'key_file = "{lab / "client_ed25519"}"\n{udi}')
         write_atomic(self.folder / "known_hosts", ("\n".join(hosts) + "\n").encode())
         write_atomic(self.folder / "inventory.toml", ("# written by 'airgap lab serve'\n\n"
                                                       + "\n".join(rows)).encode())
@@ -324,15 +356,18 @@ def _key(path: Path) -> asyncssh.SSHKey:
 
 
 def load(folder: Path, listen: str = "127.0.0.1",
-         faults: dict[str, tuple[Fault, ...]] | None = None) -> LabFleet:
-    """The devices of a fleet folder (``before/<host>.txt``, ``usage/usage_<SN>.xml``)."""
+         faults: dict[str, tuple[Fault, ...]] | None = None,
+         gateways: Iterable[str] = ()) -> LabFleet:
+    """The devices of a fleet folder (``before/<host>.txt``, ``usage/usage_<SN>.xml``);
+    those named in ``gateways`` behave as Wireless Gateways for LoRaWAN (platform ixm)."""
+    gateways = set(gateways)
     faults = faults or {}
     lab = folder / LAB
     captured = sorted((folder / "before").glob("*.txt")) if (folder / "before").is_dir() else []
     if not captured:
         raise InputError("not a lab fleet", folder, "no before/*.txt captures",
                          "make one with 'airgap lab fleet --out DIR'")
-    unknown = set(faults) - {p.stem for p in captured} - {"*"}
+    unknown = (set(faults) | gateways) - {p.stem for p in captured} - {"*"}
     if unknown:
         raise InputError("invalid --faults value", sorted(unknown)[0], "no such lab device")
     devices = []
@@ -345,7 +380,8 @@ def load(folder: Path, listen: str = "127.0.0.1",
         flash = lab / "flash" / path.stem
         flash.mkdir(parents=True, exist_ok=True)
         device = Device(path.stem, merged, usage.read_bytes() if usage.is_file() else b"",
-                        flash, faults.get(path.stem, ()) + faults.get("*", ()))
+                        flash, faults.get(path.stem, ()) + faults.get("*", ()),
+                        platform="ixm" if path.stem in gateways else "iosxe")
         device.host_key = _key(lab / "hostkeys" / path.stem)
         devices.append(device)
     client = _key(lab / "client_ed25519")

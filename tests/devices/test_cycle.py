@@ -23,9 +23,10 @@ DEVICES = 3
 class Site:
     """A lab fleet served in a background thread, and where its files are."""
 
-    def __init__(self, folder: Path, faults: str = "") -> None:
+    def __init__(self, folder: Path, faults: str = "", gateways: tuple[str, ...] | list[str] = ()
+                 ) -> None:
         self.folder = folder
-        self.lab = serve.load(folder, faults=serve.parse_faults(faults))
+        self.lab = serve.load(folder, faults=serve.parse_faults(faults), gateways=gateways)
         self.loop = asyncio.new_event_loop()
         ready = threading.Event()
 
@@ -216,5 +217,31 @@ def test_a_changed_host_key_is_never_accepted(made: Path, cli: Cli) -> None:
     try:
         run = cli("inventory", "check", *served.flags, "--accept-new")
         assert run.code == 4 and "host key not trusted" in run.out
+    finally:
+        served.close()
+
+
+def test_a_gateway_copies_through_a_one_shot_receiver(made: Path, cli: Cli,
+                                                       tmp_path: Path) -> None:
+    """platform ixm: no SCP server on the device; it copies with its own scp command toward a
+    one-shot endpoint on the jump host, and the whole cycle still takes effect."""
+    names = sorted(p.stem for p in (made / "before").glob("*.txt"))
+    served = Site(made, gateways=[names[0]])
+    try:
+        usage, acks = tmp_path / "usage", tmp_path / "acks"
+        inventory = (made / "inventory.toml").read_text()
+        assert 'platform = "ixm"' in inventory and 'filesystem = "flash:"' in inventory
+        code, results = collect(cli, served, usage)
+        assert code == 0, results
+        (usage_file,) = (usage / names[0]).glob("usage-*.xml")
+        assert usage_file.read_bytes().startswith(b"<smartLicense>")
+        assert not [p for p in (usage / names[0]).iterdir() if p.name.startswith(".")]
+        cli("lab", "cssm", usage, acks)
+        run = cli("push", *sorted(acks.glob("ACK_*.xml")), *served.flags, "--lab",
+                  "--format", "json")
+        assert run.code == 0, run.out
+        results = {r["device"]: r for r in json.loads(run.out)["results"]}
+        assert results[names[0]]["verdict"] == "took effect"
+        assert served.lab.devices[0].imported  # imported from its own flash
     finally:
         served.close()
