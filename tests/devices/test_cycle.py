@@ -240,8 +240,8 @@ def test_a_gateway_copies_through_a_one_shot_receiver(made: Path, cli: Cli,
         run = cli("push", *sorted(acks.glob("ACK_*.xml")), *served.flags, "--lab",
                   "--format", "json")
         assert run.code == 0, run.out
-        results = {r["device"]: r for r in json.loads(run.out)["results"]}
-        assert results[names[0]]["verdict"] == "took effect"
+        pushed = {r["device"]: r for r in json.loads(run.out)["results"]}
+        assert pushed[names[0]]["verdict"] == "took effect"
         assert served.lab.devices[0].imported  # imported from its own flash
     finally:
         served.close()
