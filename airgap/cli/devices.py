@@ -86,10 +86,11 @@ def _recorder() -> Recorder:
     return record
 
 
-def _report(command: str, results: list[DeviceResult], fmt: Format) -> None:
+def _report(command: str, results: list[DeviceResult], fmt: Format,
+            interrupted: bool = False) -> None:
     from airgap.devices.cycle import Status
 
-    code = worst(*(r.exit_code for r in results if r.exit_code != ExitCode.INTERRUPTED))
+    code = ExitCode.INTERRUPTED if interrupted else worst(*(r.exit_code for r in results))
     if fmt is Format.JSON:
         emit_json(code == ExitCode.OK, [r.to_dict() for r in results],
                   counts={str(s): sum(r.status is s for r in results) for s in Status})
@@ -112,8 +113,7 @@ def _run(command: str, fmt: Format, work: Callable[[], list[DeviceResult]]) -> N
         results = work()
     except Interrupted as stopped:
         note("interrupted: " + stopped.why)
-        _report(command, stopped.results, fmt)
-        raise typer.Exit(ExitCode.INTERRUPTED) from None
+        _report(command, stopped.results, fmt, interrupted=True)
     _report(command, results, fmt)
 
 

@@ -245,3 +245,33 @@ def test_a_gateway_copies_through_a_one_shot_receiver(made: Path, cli: Cli,
         assert served.lab.devices[0].imported  # imported from its own flash
     finally:
         served.close()
+
+
+def test_ctrl_c_keeps_what_finished_and_names_the_devices_left(made: Path,
+                                                               tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    served = Site(made, "*=latency:150")
+    try:
+        out = tmp_path / "usage"
+        command = [sys.executable, "-m", "airgap", "collect", *served.flags, "--out", str(out),
+                   "--jobs", "1"]
+        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True)
+        deadline = time.monotonic() + 60
+        while not list(out.glob("*/before-*.txt")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)  # the first device deletes its remote file; the second has begun
+        child.send_signal(signal.SIGINT)
+        stdout, stderr = child.communicate(timeout=60)
+        assert child.returncode == 130, stdout + stderr
+        assert "Traceback" not in stderr
+        rows = dict(line.split()[:2][::-1] for line in stdout.splitlines())
+        assert "done" in rows.values() and "interrupted" in rows.values(), stdout
+        assert "devices left:" in stderr
+        assert not [p for p in out.rglob("*") if p.name.startswith(".")]  # no partial copy
+    finally:
+        served.close()
