@@ -33,7 +33,8 @@ from airgap.fsutil import atomic_file, open_regular
 from airgap.signing.minisign import SecretKey
 
 STEPS = (
-    "usage.save", "usage.collect", "validate", "bundle.create", "media.write", "media.read",
+    "usage.save", "usage.collect", "validate", "bundle.create", "bundle.approve", "media.write",
+    "media.read", "media.scan",
     "bundle.verify", "bundle.extract", "cssm.upload", "cssm.download", "import.before",
     "import.apply", "import.after", "diff", "key.trust", "key.revoke", "host.key.accept",
     "ledger.repair", "note",
