@@ -173,7 +173,8 @@ def create(
 
 
 def _verify_all(bundles: list[Path], trusted_key: list[Path] | None, folder: Path | None,
-                sig: Path | None, accept_renamed: bool) -> list[Verified]:
+                sig: Path | None, accept_renamed: bool, approvals: int = 0,
+                approver_role: str | None = None) -> list[Verified]:
     from airgap import config
     from airgap.bundle.at_rest import verify_folder
     from airgap.bundle.parts import check_groups
@@ -198,6 +199,10 @@ def _verify_all(bundles: list[Path], trusted_key: list[Path] | None, folder: Pat
                 results.append(verify(bundle, trusted, staging, validator,
                                       sig if len(bundles) == 1 else None, advance,
                                       accept_renamed=accept_renamed))
+            if approvals or approver_role:
+                from airgap.bundle import approval
+
+                approval.check(results[-1], trusted, approvals, approver_role)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     check_groups(results)
@@ -298,19 +303,67 @@ def verify_cmd(
     folder: TrustedKeysOption = None,
     sig: SignatureOption = None,
     accept_renamed: AcceptRenamedOption = False,
+    approvals: Annotated[int, typer.Option(
+        "--require-approvals", min=0, help="Refuse (exit 4) unless this many other people "
+        "than the signer approved the bundle ('airgap bundle approve').")] = 0,
+    approver_role: Annotated[str | None, typer.Option(
+        "--approver-role", help="Count only approvals by keys of this roster role.",
+        show_default=False)] = None,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Verify bundles: signature, trusted signer, the name signed, safe members, bag,
-    manifests, payload. A folder is an extracted bag, verified at rest: its inner signature
-    against the trusted keys, both manifests, the exact file list, payload.
+    manifests, payload, and the approvals --require-approvals asks for. A folder is an
+    extracted bag, verified at rest: its inner signature against the trusted keys, both
+    manifests, the exact file list, payload.
 
     Exit 4 on any trust failure, 1 when a payload file is invalid. A bundle whose name is not
     the one it was signed as is refused (exit 4) unless --accept-renamed. Split bundles given
     together are checked as groups: every part once, one key, no parts of two split bundles.
     """
     begin("bundle verify", fmt)
-    raise typer.Exit(_report(_verify_all(bundles, trusted_key, folder, sig, accept_renamed),
-                             fmt))
+    raise typer.Exit(_report(_verify_all(bundles, trusted_key, folder, sig, accept_renamed,
+                                         approvals, approver_role), fmt))
+
+
+@app.command("approve", epilog="Example: airgap bundle approve usage-2026-11.tar.gz --key "
+             "~/keys/approver.key --note 'checked the device list'")
+def approve_cmd(
+    bundle: Annotated[Path, typer.Argument(metavar="BUNDLE")],
+    key: Annotated[Path, typer.Option("--key", help="The approver's secret key file.")],
+    note: Annotated[str, typer.Option("--note", help="Why it may leave, in a few words.")] = "",
+    role: Annotated[str, typer.Option(
+        "--role", help="The approver's role, written into the approval.")] = "approver",
+    trusted_key: TrustedKeyOption = None,
+    folder: TrustedKeysOption = None,
+    insecure: InsecureKeyOption = False,
+    fmt: FormatOption = Format.TEXT,
+) -> None:
+    """A second person's approval of a signed bundle: BUNDLE.approved-<keyid>.minisig, a
+    detached minisign signature over the archive whose trusted comment binds it to this bundle
+    (ctx:airgap-approval/v1, bundle id, SHA-256, role). Stock minisign verifies it alone:
+    minisign -Vm BUNDLE -x BUNDLE.approved-<keyid>.minisig -p approver.pub. The bundle is
+    verified first; approving with the key that signed it is refused (exit 4). Ledger step
+    bundle.approve."""
+    from airgap.bundle import approval
+    from airgap.cli.keys import load_secret
+
+    begin("bundle approve", fmt)
+    results = _verify_all([bundle], trusted_key, folder, None, False)
+    if results[0].exit_code != ExitCode.OK:
+        raise typer.Exit(_report(results, fmt))
+    secret = load_secret(key, insecure_permissions=insecure)
+    target, bundle_id = approval.approve(bundle, secret, role, note)
+    ledger_cmd.record_step("bundle.approve", key=secret,
+                           materials={str(bundle): f"sha256:{results[0].sha256}"},
+                           products={str(target): ledger_cmd.file_digest(target)},
+                           note=f"{bundle_id} approved as {role}" + (f": {note}" if note else ""))
+    if fmt is Format.JSON:
+        emit_json(True, [{"bundle": str(bundle), "bundle_id": bundle_id,
+                          "approval": str(target), "key_id": secret.public.id, "role": role}])
+    else:
+        out().print(f"{target}: approval of {bundle_id} by key {secret.public.id} ({role})",
+                    markup=False)
+    raise typer.Exit(ExitCode.OK)
 
 
 @app.command("list", epilog="Example: airgap bundle list usage-2026-11.tar.gz --trusted-key "
