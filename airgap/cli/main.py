@@ -56,6 +56,7 @@ COMMANDS: dict[str, tuple[str, str, str | None]] = {
     "push": ("devices", "push", "Example: airgap push acks/ACK_*.xml --inventory site.toml "
              "--known-hosts site_known_hosts"),
     "inventory": ("devices", "inventory_app", None),
+    "audit": ("audit", "app", None),
     "demo": ("demo", "demo", "Example: airgap demo --devices 5"),
     "rules": ("validate", "rules", "Example: airgap rules --format json"),
     "key": ("keys", "app", None),

@@ -88,6 +88,11 @@ def prove(ledger: Ledger, seq: int, note: str, key: PublicKey) -> str:
     if not 1 <= seq <= checkpoint.size:
         raise InputError("no such entry", ledger.path,
                          f"entry {seq} is not among the {checkpoint.size} the checkpoint covers")
+    return proof_text(leaves, seq, note)
+
+
+def proof_text(leaves: list[bytes], seq: int, note: str) -> str:
+    """The inclusion proof of entry ``seq`` given every leaf the signed ``note`` covers."""
     hashes = merkle.inclusion_proof(leaves, seq - 1)
     lines = [PROOF_HEADER, f"index {seq - 1}", *(base64.b64encode(h).decode() for h in hashes)]
     return "\n".join(lines) + "\n\n" + note

@@ -1,0 +1,118 @@
+"""``airgap audit report``: the ledger's steps in a time window, for an inspector."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from airgap.cli.keys import InsecureKeyOption, TrustedKeysOption
+from airgap.cli.ledger import LedgerOption
+from airgap.cli.output import Format, begin, emit_json, err
+from airgap.cli.reconcile import OptionError
+from airgap.errors import ExitCode
+
+app = typer.Typer(no_args_is_help=True,
+                  help="Evidence for an auditor: the audit report of the ledger.")
+
+
+class ReportFormat(StrEnum):
+    """What the report is written as."""
+
+    HTML = "html"
+    JSON = "json"
+    CSV = "csv"
+
+
+def _day(value: str | None, name: str, end: bool = False) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise OptionError(f"invalid {name} value", value, "expected YYYY-MM-DD") from None
+    moment = datetime.combine(day, time.min, UTC)
+    return moment + timedelta(days=1) - timedelta(microseconds=1) if end else moment
+
+
+@app.command("report", epilog="Example: airgap audit report --since 2026-11-01 --out "
+             "audit-2026-11.html --captures captures/ --sign ~/keys/operator.key")
+def report(
+    since: Annotated[str, typer.Option("--since", help="First day, YYYY-MM-DD (UTC).")],
+    out_file: Annotated[Path, typer.Option("--out", help="The report file to write.")],
+    until: Annotated[str | None, typer.Option(
+        "--until", help="Last day, YYYY-MM-DD (default: now).", show_default=False)] = None,
+    fmt: Annotated[ReportFormat, typer.Option(
+        "--format", help="html (one self-contained page), json or csv.")] = ReportFormat.HTML,
+    captures: Annotated[list[Path] | None, typer.Option(
+        "--captures", help="Device captures for the devices and deadlines section "
+        "(repeatable).", show_default=False)] = None,
+    sign: Annotated[Path | None, typer.Option(
+        "--sign", help="Write OUT.minisig, a detached signature with this secret key.",
+        show_default=False)] = None,
+    folder: TrustedKeysOption = None,
+    insecure: InsecureKeyOption = False,
+    ledger: LedgerOption = None,
+) -> None:
+    """One report of every step the ledger recorded between --since and --until: who (person,
+    role, key id), when, host, device, files with SHA-256, result and note, exceptions first;
+    a timeline; the devices' deadlines (with --captures); which steps evidence each control
+    (NERC CIP-003-8, CIP-010-4 R4, NIST SP 800-53 MP-5, AC-4(12), AC-4(26), AC-3(2), AU-9(5),
+    AU-10, IEC 62443-3-3 SR 2.3, SR 3.2); a checkpoint signed by this host; and each row's
+    inclusion proof for 'airgap ledger verify-proof'. The HTML makes no requests and runs no
+    scripts."""
+    from airgap.cli.keys import load_secret, trust_folder
+    from airgap.cli.ledger import open_ledger, verify_own
+    from airgap.fsutil import write_atomic
+    from airgap.ledger import audit, checkpoint
+    from airgap.signing.minisign import Signature, blake2b_file
+    from airgap.signing.trust import TrustStore, host_key
+
+    begin("audit report", Format.JSON if fmt is ReportFormat.JSON else Format.TEXT)
+    start, end = _day(since, "--since"), _day(until, "--until", end=until is not None)
+    store = open_ledger(ledger)
+    verified = verify_own(store, folder=folder)
+    _, note, _ = checkpoint.make(store, host_key(), verified)
+    chosen = trust_folder(folder)
+    roster = {e.key_id: e for e in TrustStore(chosen).entries()} if chosen else {}
+    built = audit.build(store, note, verified.entries, start, end, roster,
+                        _deadlines(captures) if captures else (), host_key().public.id)
+    generated = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if fmt is ReportFormat.JSON:
+        import orjson
+
+        data = orjson.dumps({**built.to_dict(), "generated": generated},
+                            option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+    elif fmt is ReportFormat.CSV:
+        from airgap.cli.audit_html import csv_text
+
+        data = csv_text(built).encode()
+    else:
+        from airgap.cli.audit_html import html
+
+        data = html(built, generated).encode()
+    write_atomic(out_file, data)
+    if sign is not None:
+        key = load_secret(sign, insecure_permissions=insecure)
+        signature = Signature.create(key, blake2b_file([data]),
+                                     f"file:{out_file.name}\tctx:airgap-report/v1",
+                                     f"signature from airgap key {key.public.id}")
+        write_atomic(Path(f"{out_file}.minisig"), signature.text().encode())
+    err().print(f"{out_file}: {len(built.rows)} steps, {len(built.exceptions)} exceptions, "
+                f"checkpoint of {verified.entries} entries", markup=False)
+    if fmt is ReportFormat.JSON:
+        emit_json(True, [{"report": str(out_file), "rows": len(built.rows),
+                          "exceptions": len(built.exceptions)}])
+    raise typer.Exit(ExitCode.OK)
+
+
+def _deadlines(paths: list[Path]) -> tuple[dict[str, object], ...]:
+    from airgap import config
+    from airgap.state import deadlines, evidence
+
+    found = evidence.load([str(p) for p in paths], None, config.load()["exclude"])
+    return tuple(d.to_dict() for d in deadlines.deadlines(found.states, date.today(),
+                                                          imports=found.acks))
