@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
 import tempfile
 from dataclasses import dataclass, field
@@ -229,6 +230,9 @@ def scan(top: Path, trusted: Trusted | None = None) -> Scan:
     return result
 
 
+_APPROVAL = re.compile(r"^(?P<bundle>.+)\.approved-[0-9A-F]{16}$")
+
+
 def _unexpected(path: Path, names: set[str]) -> str | None:
     """Why a file on the medium is neither a bundle nor a bundle's signature, or None."""
     name = path.name
@@ -240,8 +244,12 @@ def _unexpected(path: Path, names: set[str]) -> str | None:
     if name.startswith("."):
         return "hidden file"
     if name.endswith(SIGNATURE_SUFFIX):
-        return None if name.removesuffix(SIGNATURE_SUFFIX) in names else (
-            "signature without its bundle")
+        signed = name.removesuffix(SIGNATURE_SUFFIX)
+        approved = _APPROVAL.match(signed)  # a second person's approval: BUNDLE.approved-ID
+        if approved:
+            signed = approved["bundle"]
+        return None if signed in names else (
+            "approval without its bundle" if approved else "signature without its bundle")
     if f"{name}{SIGNATURE_SUFFIX}" not in names:
         return "no signature beside it"
     if not _is_archive(path):

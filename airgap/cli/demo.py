@@ -214,6 +214,12 @@ def _cycle(run: Demo, tamper: str | None) -> None:
             run.run(f"trust {whose} operator key", side, "airgap", "key", "trust",
                     f"{HOMES[owner]}/keys/operator.pub", "--name", OPERATORS[owner],
                     "--role", "operator", "--yes")
+    run.run("a second person's key: the approver", JUMP, "airgap", "key", "generate",
+            "--out", "jump/keys/approver", "--no-passphrase")
+    for side in HOMES:
+        run.run("trust the approver's key", side, "airgap", "key", "trust",
+                "jump/keys/approver.pub", "--name", "Release approver", "--role", "approver",
+                "--yes")
     run.run("check the devices over SSH: host keys pinned, SCP on, UDIs", JUMP, "airgap",
             "inventory", "check", *SITE)
     run.run("the devices save their usage; copy it off over SSH", JUMP, "airgap", "collect",
@@ -225,18 +231,25 @@ def _cycle(run: Demo, tamper: str | None) -> None:
                       "outbound.tar.gz", *usage, "--key", "jump/keys/operator.key")
     found = re.search(r"bundle (AG\S+)", created.stdout)
     outbound = found[1] if found else "?"
+    run.run("a second person approves the release (two-person rule)", JUMP, "airgap",
+            "bundle", "approve", "outbound.tar.gz", "--key", "jump/keys/approver.key", "--note",
+            "device list checked")
     (run.root / "usb").mkdir()
     run.run("copy to the USB stick, read back", JUMP, "airgap", "media", "write",
             "outbound.tar.gz", "usb")
+    approval = next((run.root).glob("outbound.tar.gz.approved-*.minisig"))
+    shutil.copyfile(approval, run.root / "usb" / approval.name)
+    run.say(f"$ cp {approval.name} usb/   (the approval travels with the bundle)")
     if tamper == "media":
         target = run.root / "usb" / "outbound.tar.gz"
         data = bytearray(target.read_bytes())
         data[len(data) // 2] ^= 0x01
         target.write_bytes(bytes(data))
         run.say(f"TAMPER: flipped one bit of usb/outbound.tar.gz at byte {len(data) // 2}.")
-    run.run("scan the stick for anything unexpected", INTERNET, "airgap", "media", "scan", "usb")
-    run.run("verify the bundle: signature, manifest, files", INTERNET, "airgap", "bundle",
-            "verify", "usb/outbound.tar.gz")
+    _scan(run)
+    run.run("verify the bundle: signature, manifest, files, one approval", INTERNET, "airgap",
+            "bundle", "verify", "usb/outbound.tar.gz", "--require-approvals", "1",
+            "--approver-role", "approver")
     run.run("extract it", INTERNET, "airgap", "bundle", "extract", "usb/outbound.tar.gz",
             "internet/received")
     _stock_checks(run)
@@ -275,6 +288,29 @@ def _cycle(run: Demo, tamper: str | None) -> None:
             "jump/imports/after", "--today", _lab_today())
     for side in HOMES:
         run.run("verify this host's audit ledger", side, "airgap", "ledger", "verify")
+    run.run("the audit report for the inspector (one offline HTML page)", JUMP, "airgap",
+            "audit", "report", "--since", "2000-01-01", "--out", "jump/audit-report.html",
+            "--captures", "jump/imports/after")
+
+
+def _scan(run: Demo) -> None:
+    """The stick scanned for anything unexpected, and for malware when ClamAV is here."""
+    args = ["airgap", "media", "scan", "usb"]
+    if shutil.which("clamscan") and shutil.which("sigtool"):
+        database = run.root / "internet" / "av"
+        database.mkdir(parents=True)
+        marker = database / "marker.txt"
+        marker.write_text("airgap demo: a file no medium should carry\n")
+        signature = subprocess.run(["sigtool", "--md5", str(marker)], capture_output=True,
+                                   text=True, check=False).stdout
+        (database / "demo.hdb").write_text(signature.replace("marker.txt", "Airgap.Demo"))
+        marker.unlink()
+        run.say("A demo signature database in internet/av/ (a site carries ClamAV's own "
+                "databases inbound as a signed bundle).")
+        args += ["--av", "clamscan", "--av-db", "internet/av"]
+    else:
+        run.say("ClamAV is not installed: scanning the stick without a malware scan.")
+    run.run("scan the stick: unexpected files, and malware", INTERNET, *args)
 
 
 def _lab_today() -> str:
