@@ -212,6 +212,26 @@ def _verify_all(bundles: list[Path], trusted_key: list[Path] | None, folder: Pat
     return results
 
 
+def _scanned(result: Verified) -> None:
+    """A problem (exit 4) on the result unless the ledger records a clean scan of its bytes."""
+    from airgap.bundle.malware import require_clean_scan
+    from airgap.errors import AirgapError
+    from airgap.ledger.store import EntryError, parse_entry
+
+    store = ledger_cmd.configured()
+    entries = []
+    if store is not None and store.path.exists():
+        for _, line in store.lines():
+            try:
+                entries.append(parse_entry(line))
+            except EntryError:
+                continue
+    try:
+        require_clean_scan(entries, result.bundle, f"sha256:{result.sha256}")
+    except AirgapError as exc:
+        result.problem(exc.exit_code, f"{exc.message} ({exc.hint})")
+
+
 def _check_sender(result: Verified) -> None:
     """Check a verified bundle's sender checkpoint against the last one seen from that sender
     (only once everything else verified); a rollback or fork is a problem (exit 4)."""
@@ -394,12 +414,17 @@ def extract_cmd(
         "--force", help="If DEST exists, move it aside (to DEST.before-TIME, printed) first.")]
     = False,
     accept_renamed: AcceptRenamedOption = False,
+    no_scan_required: Annotated[bool, typer.Option(
+        "--no-scan-required", help="Extract even though no clean malware scan of these bytes "
+        "is recorded ('airgap media scan --av clamscan').")] = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Verify a bundle fully, then write its bag to DEST atomically (all or nothing).
 
-    An existing DEST is refused; with --force it is renamed aside, never deleted, and the
-    new name is printed."""
+    The bundle's bytes must have been scanned clean for malware on the medium ('airgap media
+    scan DIR --av clamscan', recorded in the ledger) unless --no-scan-required (exit 4). An
+    existing DEST is refused; with --force it is renamed aside, never deleted, and the new
+    name is printed."""
     from airgap import config
     from airgap.bundle.verify import extract, verify
     from airgap.validate.engine import Validator
@@ -416,6 +441,10 @@ def extract_cmd(
                 privacy=settings["privacy"], levels=settings["rules"]), sig, advance,
                 accept_renamed=accept_renamed)
         _check_sender(result)
+        if result.exit_code == ExitCode.OK and not no_scan_required:
+            _scanned(result)
+        elif no_scan_required:
+            note("--no-scan-required: extracting without a recorded malware scan")
         if result.exit_code != ExitCode.OK:
             _record(result, "bundle.extract")
             raise typer.Exit(_report([result], fmt))

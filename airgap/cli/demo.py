@@ -246,12 +246,12 @@ def _cycle(run: Demo, tamper: str | None) -> None:
         data[len(data) // 2] ^= 0x01
         target.write_bytes(bytes(data))
         run.say(f"TAMPER: flipped one bit of usb/outbound.tar.gz at byte {len(data) // 2}.")
-    _scan(run)
+    scanned = _scan(run, INTERNET)
     run.run("verify the bundle: signature, manifest, files, one approval", INTERNET, "airgap",
             "bundle", "verify", "usb/outbound.tar.gz", "--require-approvals", "1",
             "--approver-role", "approver")
     run.run("extract it", INTERNET, "airgap", "bundle", "extract", "usb/outbound.tar.gz",
-            "internet/received")
+            "internet/received", *scanned)
     _stock_checks(run)
     received = sorted(str(p.relative_to(run.root))
                       for p in (run.root / "internet/received/data").rglob("*.xml"))
@@ -269,9 +269,10 @@ def _cycle(run: Demo, tamper: str | None) -> None:
             "--answers", outbound, "--key", "internet/keys/operator.key")
     run.run("copy to the USB stick, read back", INTERNET, "airgap", "media", "write",
             "inbound.tar.gz", "usb")
+    scanned = _scan(run, JUMP)
     run.run("verify the ACK bundle", JUMP, "airgap", "bundle", "verify", "usb/inbound.tar.gz")
     run.run("extract it", JUMP, "airgap", "bundle", "extract", "usb/inbound.tar.gz",
-            "jump/received")
+            "jump/received", *scanned)
     for answer in sorted((run.root / "jump/received/data").rglob("ACK_*.tar.gz")):
         run.run("unpack CSSM's ACK archive", JUMP, "airgap", "cslu", "unpack",
                 str(answer.relative_to(run.root)), "jump/acks")
@@ -293,24 +294,29 @@ def _cycle(run: Demo, tamper: str | None) -> None:
             "--captures", "jump/imports/after")
 
 
-def _scan(run: Demo) -> None:
-    """The stick scanned for anything unexpected, and for malware when ClamAV is here."""
+def _scan(run: Demo, side: str) -> list[str]:
+    """The stick scanned for anything unexpected, and for malware when ClamAV is here; the
+    flags ``bundle extract`` then needs (none once a clean scan is recorded)."""
     args = ["airgap", "media", "scan", "usb"]
+    extract: list[str] = []
     if shutil.which("clamscan") and shutil.which("sigtool"):
-        database = run.root / "internet" / "av"
-        database.mkdir(parents=True)
+        database = run.root / HOMES[side] / "av"
+        database.mkdir(parents=True, exist_ok=True)
         marker = database / "marker.txt"
         marker.write_text("airgap demo: a file no medium should carry\n")
         signature = subprocess.run(["sigtool", "--md5", str(marker)], capture_output=True,
                                    text=True, check=False).stdout
         (database / "demo.hdb").write_text(signature.replace("marker.txt", "Airgap.Demo"))
         marker.unlink()
-        run.say("A demo signature database in internet/av/ (a site carries ClamAV's own "
+        run.say(f"A demo signature database in {HOMES[side]}/av/ (a site carries ClamAV's own "
                 "databases inbound as a signed bundle).")
-        args += ["--av", "clamscan", "--av-db", "internet/av"]
+        args += ["--av", "clamscan", "--av-db", f"{HOMES[side]}/av"]
     else:
-        run.say("ClamAV is not installed: scanning the stick without a malware scan.")
-    run.run("scan the stick: unexpected files, and malware", INTERNET, *args)
+        run.say("ClamAV is not installed: no malware scan, so extracting needs "
+                "--no-scan-required.")
+        extract = ["--no-scan-required"]
+    run.run("scan the stick: unexpected files, and malware", side, *args)
+    return extract
 
 
 def _lab_today() -> str:

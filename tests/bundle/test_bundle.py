@@ -79,7 +79,8 @@ def members_of(path: Path) -> list[tuple[str, bytes]]:
 def test_round_trip_is_byte_identical(bundle: Path, cli: Cli, tmp_path: Path) -> None:
     assert verify(cli, bundle)[0] == 0
     dest = tmp_path / "incoming"
-    run = cli("bundle", "extract", bundle, dest, "--trusted-key", tmp_path / "op.pub")
+    run = cli("bundle", "extract", "--no-scan-required",
+              bundle, dest, "--trusted-key", tmp_path / "op.pub")
     assert run.code == 0, run.out + run.err
     for source in PAYLOAD:
         assert (dest / "data" / source.name).read_bytes() == source.read_bytes()
@@ -214,7 +215,8 @@ def test_hostile_archive_signed_by_a_trusted_key(case: str, bundle: Path, cli: C
     resign(bundle, keys[1], None, size=1 << 20)
     before = set(tmp_path.rglob("*"))
     dest = tmp_path / "dest"
-    run = cli("bundle", "extract", bundle, dest, "--trusted-key", tmp_path / "op.pub")
+    run = cli("bundle", "extract", "--no-scan-required",
+              bundle, dest, "--trusted-key", tmp_path / "op.pub")
     assert run.code == 4 and why in run.out, run.out
     assert not dest.exists()
     assert set(tmp_path.rglob("*")) == before
@@ -308,7 +310,8 @@ def test_renamed_bundle_is_refused_unless_accepted(bundle: Path, cli: Cli) -> No
     code, output = verify(cli, renamed, "--accept-renamed")
     assert code == 0, output
     assert f"{renamed}: accepted under another name: signed as usage.tar.gz" in output
-    run = cli("bundle", "extract", renamed, renamed.parent / "dest", "--trusted-key",
+    run = cli("bundle", "extract", "--no-scan-required",
+              renamed, renamed.parent / "dest", "--trusted-key",
               renamed.parent.parent / "op.pub")
     assert run.code == 4 and "renamed or replayed" in run.out
     assert not (renamed.parent / "dest").exists()
@@ -357,7 +360,8 @@ def test_extract_never_over_an_existing_destination(bundle: Path, cli: Cli,
     dest = tmp_path / "dest"
     dest.mkdir()
     (dest / "mine.txt").write_text("keep")
-    run = cli("bundle", "extract", bundle, dest, "--trusted-key", tmp_path / "op.pub")
+    run = cli("bundle", "extract", "--no-scan-required",
+              bundle, dest, "--trusted-key", tmp_path / "op.pub")
     assert run.code == 3 and (dest / "mine.txt").read_text() == "keep"
     assert "refusing to extract" in run.err and "use --force" in run.err
 
@@ -370,7 +374,8 @@ def test_extract_force_moves_the_old_destination_aside(bundle: Path, cli: Cli, t
     (dest / "sub").mkdir(parents=True)
     (dest / "sub" / "mine.txt").write_text("keep")
     monkeypatch.setenv("AIRGAP_LEDGER", str(tmp_path / "ledger.jsonl"))
-    run = cli("bundle", "extract", bundle, dest, "--trusted-key", tmp_path / "op.pub",
+    run = cli("bundle", "extract", "--no-scan-required",
+              bundle, dest, "--trusted-key", tmp_path / "op.pub",
               "--force")
     assert run.code == 0, run.out + run.err
     (aside,) = [p for p in tmp_path.iterdir() if p.name.startswith("dest.before-")]
@@ -381,7 +386,8 @@ def test_extract_force_moves_the_old_destination_aside(bundle: Path, cli: Cli, t
     monkeypatch.delenv("AIRGAP_LEDGER")
     assert (aside / "sub" / "mine.txt").read_text() == "keep"
     assert (dest / bag.BAGIT).exists() and not (dest / "sub").exists()
-    run = cli("bundle", "extract", bundle, dest, "--trusted-key", tmp_path / "op.pub",
+    run = cli("bundle", "extract", "--no-scan-required",
+              bundle, dest, "--trusted-key", tmp_path / "op.pub",
               "--force", "--format", "json")
     assert run.code == 0, run.err
     moved = Path(json.loads(run.out)["results"][0]["moved_aside"])
@@ -394,7 +400,8 @@ def test_extract_force_refuses_a_file_at_the_destination(bundle: Path, cli: Cli,
                                                          tmp_path: Path) -> None:
     dest = tmp_path / "dest"
     dest.write_text("keep")
-    run = cli("bundle", "extract", bundle, dest, "--trusted-key", tmp_path / "op.pub",
+    run = cli("bundle", "extract", "--no-scan-required",
+              bundle, dest, "--trusted-key", tmp_path / "op.pub",
               "--force")
     assert run.code == 3 and "it exists and is not a folder" in run.err, run.err
     assert dest.read_text() == "keep"
@@ -447,7 +454,8 @@ def test_kill_9_leaves_nothing_at_the_target(command: str, tmp_path: Path, cli: 
         if command == "create":
             argv = ["airgap", "bundle", "create", str(target), str(big), "--key", str(keys[0])]
         else:
-            argv = ["airgap", "bundle", "extract", str(source), str(target), "--trusted-key",
+            argv = ["airgap", "bundle", "extract", "--no-scan-required",
+            str(source), str(target), "--trusted-key",
                     str(tmp_path / "op.pub")]
         process = subprocess.run([sys.executable, "-c", KILL, *argv],
                                  env={**env, "KILL_AFTER": str(delay)}, capture_output=True)
