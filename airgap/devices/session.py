@@ -64,8 +64,9 @@ class Session:
                 await asyncio.wait_for(self.process.stdout.readuntil(
                     PASSWORD, max_separator_len=40), self.timeout)
                 self.process.stdin.write(password + "\n")
+            wait = self.timeout * 4 if password is not None else self.timeout  # a copy runs
             text = await asyncio.wait_for(
-                self.process.stdout.readuntil(PROMPT, max_separator_len=200), self.timeout * 4)
+                self.process.stdout.readuntil(PROMPT, max_separator_len=200), wait)
         except TimeoutError:
             raise DeviceError("the device did not answer in time", self.device.name,
                               f"{command!r}: no prompt after {self.timeout:g} s") from None

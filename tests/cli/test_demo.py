@@ -27,7 +27,11 @@ def test_round_trip_passes_and_stock_tools_agree(tmp_path: Path) -> None:
     body = json.loads(done.stdout)
     assert body["ok"] and body["summary"]["passed"]
     titles = [s["title"] for s in body["results"]]
-    for wanted in ("verify the bundle: signature, manifest, files", "did the import take effect?",
+    for wanted in ("verify the bundle: signature, manifest, files, one approval",
+                   "import each ACK on its device over SSH, and prove it",
+                   "a second person approves the release (two-person rule)",
+                   "the audit report for the inspector (one offline HTML page)",
+                   "did the import take effect?",
                    "stock minisign checks the signature", "stock sha256sum checks the manifest",
                    "reconcile reports, ACKs and devices", "verify this host's audit ledger"):
         assert wanted in titles

@@ -178,6 +178,7 @@ def key(tmp_path: Path) -> Path:
 
     path = tmp_path / "op.key"
     path.write_text(SecretKey.generate().text(None))
+    path.chmod(0o600)  # a secret key others can read is refused
     return path
 
 
