@@ -56,6 +56,10 @@ def test_a_clean_file_has_no_findings() -> None:
      "rum-fragment"),
     (b"<smartLicense/>", "no-reports"),
     (report_xml(payload(layout="2.1")), "payload-version"),
+    (usage_xml('{"payload": "{}", "payload": "{}"}'), "json-duplicate-key"),
+    (b"<smartLicense><RUMReport><!-- x -->{}</RUMReport></smartLicense>", "json-markup"),
+    (usage_xml(envelope(json.dumps(payload(7)).replace('"report_id": 7', '"report_id": 7.0'))),
+     "report-id"),
 ])
 def test_rule_fires(data: bytes, rule: str) -> None:
     assert rule in rules_of(data)
@@ -150,3 +154,26 @@ def test_strict_json_refuses_nan_and_keeps_64_bit_integers() -> None:
 
     assert not EmbeddedJson.decode('{"a": NaN}', 1).ok
     assert EmbeddedJson.decode('{"a": 18446744073709551615}', 1).value == {"a": 2**64 - 1}
+
+
+def test_no_schema_declares_an_attribute() -> None:
+    """The engine reports and removes every attribute before XSD validation (so that libxml2's
+    error log cannot grow with them): right only while no schema allows one."""
+    from lxml import etree
+
+    from airgap import xml
+
+    xs = "{http://www.w3.org/2001/XMLSchema}"
+    for path in sorted(xml.schema_dir().glob("*.xsd")):
+        tree = etree.parse(str(path))
+        assert not tree.findall(f".//{xs}attribute") + tree.findall(f".//{xs}anyAttribute"), path
+
+
+def test_attributes_are_reported_with_their_lines_then_the_rest_of_the_schema() -> None:
+    data = b'<smartLicense>\n<RUMReport a="1" b="2">{}</RUMReport>\n<x/></smartLicense>'
+    found = [(f.line, f.message) for f in Validator().validate(data, "f").findings
+             if f.rule == "xml-schema"]
+    assert found == [(2, "Element 'RUMReport', attribute 'a': The attribute 'a' is not allowed."),
+                     (2, "Element 'RUMReport', attribute 'b': The attribute 'b' is not allowed."),
+                     (3, found[2][1])]
+    assert "Element 'x'" in found[2][1]
