@@ -177,3 +177,27 @@ def test_attributes_are_reported_with_their_lines_then_the_rest_of_the_schema() 
                      (2, "Element 'RUMReport', attribute 'b': The attribute 'b' is not allowed."),
                      (3, found[2][1])]
     assert "Element 'x'" in found[2][1]
+
+
+def test_a_root_validated_in_batches_gives_what_one_pass_gives(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Faults spread over more children than one batch, on their own lines: the same findings,
+    at the same lines, as one pass over the whole tree, which is left as it was."""
+    from airgap.validate import engine
+
+    good = envelope(json.dumps(payload(1)))
+    parts = [f"<RUMReport><![CDATA[{good}]]></RUMReport>" if n % 7 else
+             "<smartLicenseSystemInfo/>" for n in range(3 * engine.BATCH + 5)]
+    parts[-1] = f"<RUMReport><!-- late --><![CDATA[{good}]]></RUMReport>"
+    data = ("<smartLicense>\n" + "\n".join(parts) + "\n</smartLicense>").encode()
+    levels = {"duplicate-report": "off"}
+
+    def found() -> list[tuple[str, int | None, str]]:
+        return [(f.rule, f.line, f.message) for f in
+                Validator(levels=levels).validate(data, "f").findings]
+
+    batched = found()
+    monkeypatch.setattr(engine, "BATCH", 10**9)
+    assert batched == found()
+    assert {rule for rule, _, _ in batched} == {"xml-schema", "json-syntax", "json-markup"}
+    assert ("json-markup", len(parts) + 1, "a comment inside <RUMReport>") in batched
