@@ -80,12 +80,16 @@ def _may_repeat(text: str, value: Any) -> bool:
     member was dropped, unless an escaped colon makes up for one: only then, or when they
     differ, does :func:`repeated_key` read the text again.
     """
+    # Devices write payloads compact and envelopes indented by two, as orjson can: a text
+    # written so is the same bytes as what was kept, and needs no count.
+    indented = text.startswith("{\n")
     try:
-        canonical = orjson.dumps(value)
+        canonical = orjson.dumps(value, option=orjson.OPT_INDENT_2 if indented else None)
     except orjson.JSONEncodeError:  # nested deeper than orjson writes: look the slow way
         return True
-    if len(canonical) == len(text) and canonical == text.encode():
-        return False  # written as orjson writes it (a device's compact payload): all kept
+    written = text.strip() if indented else text
+    if len(canonical) == len(written) and canonical == written.encode():
+        return False
     return (text.count(":") != canonical.count(b":")
             or ("\\" in text and "\\u003" in text))
 
