@@ -62,7 +62,10 @@ class EmbeddedJson(NamedTuple):
         except RecursionError:
             return cls(text, line, None, "JSON nested too deeply")
         if isinstance(value, dict | list) and _may_repeat(text, value):
-            return cls(text, line, value, None, repeated_key(text))
+            try:
+                return cls(text, line, value, None, repeated_key(text))
+            except RecursionError:  # deeper than the json module reads: cannot be checked
+                return cls(text, line, None, "JSON nested too deeply")
         return cls(text, line, value)
 
     @property
@@ -95,7 +98,8 @@ def _may_repeat(text: str, value: Any) -> bool:
 
 
 def repeated_key(text: str) -> str | None:
-    """The first key that one object of ``text`` holds twice, or None; ``text`` is valid JSON."""
+    """The first key that one object of ``text`` holds twice, or None; ``text`` is valid JSON
+    (RecursionError when it nests deeper than the json module reads)."""
     found: list[str] = []
 
     def members(pairs: list[tuple[str, Any]]) -> None:
@@ -106,10 +110,7 @@ def repeated_key(text: str) -> str | None:
                 return
             seen.add(key)
 
-    try:
-        json.loads(text, object_pairs_hook=members)
-    except RecursionError:
-        return "(nested too deeply to tell)"
+    json.loads(text, object_pairs_hook=members)
     return found[0] if found else None
 
 

@@ -63,19 +63,28 @@ def hostnames(item: EmbeddedJson | None, what: str) -> list[Hit]:
 
 
 def _holds_something(value: Any) -> bool:
-    if value is None or isinstance(value, bool):
-        return False
-    if isinstance(value, str):
-        return bool(value.strip())
-    if isinstance(value, dict):
-        return any(map(_holds_something, value.values()))
-    if isinstance(value, list):
-        return any(map(_holds_something, value))
-    return True  # a number: an address or a name written as one
+    """Anything but null, false, blank text or containers of those (walked without recursion:
+    orjson reads 1,024 levels, more than Python's stack takes)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            if item.strip():
+                return True
+        elif item is not None and not isinstance(item, bool):
+            return True  # a number: an address or a name written as one
+    return False
 
 
 def _shown(value: Any) -> str:
-    text = repr(value) if isinstance(value, str) else orjson.dumps(value).decode()
+    try:
+        text = repr(value) if isinstance(value, str) else orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        text = "(a value nested too deeply to show)"
     return text if len(text) <= SHOWN else text[:SHOWN] + "..."
 
 

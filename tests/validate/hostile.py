@@ -74,6 +74,15 @@ def hostname_in_list() -> bytes:
     return usage_xml(envelope(compact(payload(ID, extra={"meta": meta}))))
 
 
+def hostname_nested(depth: int = 300) -> bytes:
+    """A hostname at the bottom of ``depth`` nested lists: deeper than orjson writes (254)
+    and, at 1,000, than Python's json module reads."""
+    text = compact(payload(ID, extra={"meta": {"entitlement_tag": "t", "report_id": ID,
+                                               "hostname": "HOST"}}))
+    return usage_xml(envelope(text.replace('"HOST"', "[" * depth + json.dumps(HOSTNAME)
+                                           + "]" * depth)))
+
+
 def hostname_in_envelope() -> bytes:
     env = json.loads(envelope(compact(payload(ID))))
     env["header"] = {"type": "rum", "hostname": HOSTNAME}

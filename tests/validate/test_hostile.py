@@ -35,6 +35,8 @@ CASES: list[Case] = [
     ("pi-in-report", lambda: hostile.report_with("<?note x?>", before=False), {"json-markup"}),
     ("hostname-list", hostile.hostname_in_list, {"hostname-present"}),
     ("hostname-envelope", hostile.hostname_in_envelope, {"hostname-present"}),
+    ("hostname-nested", hostile.hostname_nested, {"hostname-present"}),
+    ("nested-1000", lambda: hostile.hostname_nested(1000), {"json-syntax"}),
     ("hostname-comment", lambda: hostile.hostname_in_markup(
         f"<!-- hostname: {hostile.HOSTNAME} -->"), {"hostname-present"}),
     ("hostname-pi", lambda: hostile.hostname_in_markup(
