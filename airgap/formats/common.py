@@ -3,7 +3,9 @@ comments and processing instructions a document carries."""
 
 from __future__ import annotations
 
+import itertools
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -173,21 +175,20 @@ class Markup(NamedTuple):
     parent: str | None  # the element holding it; None outside the root element
 
 
-def markup(root: Any) -> list[Markup]:
-    """Every comment and processing instruction of a parsed document, in document order."""
+def markup(root: Any) -> Iterator[Markup]:
+    """Every comment and processing instruction of a parsed document, in document order; one
+    at a time, since a hostile file may hold millions."""
     from lxml import etree
 
-    found = []
-    nodes = [*reversed(list(root.itersiblings(preceding=True))),
-             *root.iter(etree.Comment, etree.ProcessingInstruction), *root.itersiblings()]
+    nodes = itertools.chain(reversed(list(root.itersiblings(preceding=True))),
+                            root.iter(etree.Comment, etree.ProcessingInstruction),
+                            root.itersiblings())
     for node in nodes:
         if node.tag is etree.Comment:
-            found.append(Markup("comment", node.text or "", node.sourceline or 0, _tag(node)))
+            yield Markup("comment", node.text or "", node.sourceline or 0, _tag(node))
         elif node.tag is etree.ProcessingInstruction:
-            text = f"{node.target} {node.text or ''}".strip()
-            found.append(Markup("processing instruction", text, node.sourceline or 0,
-                                _tag(node)))
-    return found
+            yield Markup("processing instruction", f"{node.target} {node.text or ''}".strip(),
+                         node.sourceline or 0, _tag(node))
 
 
 def _tag(node: Any) -> str | None:

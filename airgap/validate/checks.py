@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import binascii
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,18 +89,16 @@ def _shown(value: Any) -> str:
     return text if len(text) <= SHOWN else text[:SHOWN] + "..."
 
 
-def markup(found: list[Markup], outbound: bool) -> list[Hit]:
+def markup(found: Iterable[Markup], outbound: bool) -> Iterator[Hit]:
     """Comments and processing instructions: refused inside an element holding JSON; in an
-    outbound file, one that speaks of a hostname is reported as carrying one."""
-    hits = []
+    outbound file, one that speaks of a hostname is reported as carrying one. Yielded, not
+    listed: this runs once a file, and a hostile file may hold millions."""
     for item in found:
         if item.parent in JSON_HOLDERS:
-            hits.append(Hit("json-markup", item.line,
-                            f"a {item.what} inside <{item.parent}>"))
+            yield Hit("json-markup", item.line, f"a {item.what} inside <{item.parent}>")
         if outbound and HOSTNAME_WORD.search(item.text):
-            hits.append(Hit("hostname-present", item.line,
-                            f"a {item.what} carries a hostname: {_shown(item.text.strip())}"))
-    return hits
+            yield Hit("hostname-present", item.line,
+                      f"a {item.what} carries a hostname: {_shown(item.text.strip())}")
 
 
 def report(rum: RumReport) -> list[Hit]:
