@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import pytest
 
@@ -186,7 +187,7 @@ def test_a_root_validated_in_batches_gives_what_one_pass_gives(
     from airgap.validate import engine
 
     good = envelope(json.dumps(payload(1)))
-    parts = [f"<RUMReport><![CDATA[{good}]]></RUMReport>" if n % 7 else
+    parts = [f"<RUMReport><![CDATA[{good}]]></RUMReport>" if n % 2 else
              "<smartLicenseSystemInfo/>" for n in range(3 * engine.BATCH + 5)]
     parts[-1] = f"<RUMReport><!-- late --><![CDATA[{good}]]></RUMReport>"
     data = ("<smartLicense>\n" + "\n".join(parts) + "\n</smartLicense>").encode()
@@ -196,8 +197,18 @@ def test_a_root_validated_in_batches_gives_what_one_pass_gives(
         return [(f.rule, f.line, f.message) for f in
                 Validator(levels=levels).validate(data, "f").findings]
 
+    batches: list[int] = []
+    real = engine._batched
+
+    def spy(schema: Any, root: Any) -> Any:
+        batches.append(len(root))
+        return real(schema, root)
+
+    monkeypatch.setattr(engine, "_batched", spy)
     batched = found()
+    assert batches == [len(parts)]
     monkeypatch.setattr(engine, "BATCH", 10**9)
     assert batched == found()
+    assert batches == [len(parts)]
     assert {rule for rule, _, _ in batched} == {"xml-schema", "json-syntax", "json-markup"}
     assert ("json-markup", len(parts) + 1, "a comment inside <RUMReport>") in batched
