@@ -1,15 +1,56 @@
 """Files that appear whole or not at all: write beside the target, fsync, rename, fsync the
-folder. A crash leaves the old file (or nothing) at the target name, never half a file."""
+folder. A crash leaves the old file (or nothing) at the target name, never half a file.
+
+And files read safely: only regular files are opened for reading (a FIFO would hang, a device
+such as ``/dev/zero`` never ends), and small files (keys, passphrases, checkpoints, proofs,
+rosters) are read with a size cap.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, BinaryIO
+
+SMALL_FILE = 1 << 20  # keys, passphrases, checkpoints, proofs, rosters: far below this
+
+
+def _kind(mode: int) -> str:
+    """What a file that is not a regular file is, in a word."""
+    kinds = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a device"),
+             (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISLNK, "a link"))
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def open_regular(path: Path, *, follow: bool = True) -> BinaryIO:
+    """``path`` opened for reading, refused (OSError) unless it is a regular file; looked at
+    before it is opened (opening a FIFO blocks, a device may act) and again once open.
+    With ``follow=False`` a symbolic link is refused too."""
+    info = path.stat(follow_symlinks=follow)
+    if not stat.S_ISREG(info.st_mode):
+        raise OSError(errno.EINVAL, f"not a regular file: {_kind(info.st_mode)}")
+    flags = os.O_RDONLY | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW)
+    fd = os.open(path, flags)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped between the look and the open
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file: it changed while opened")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def read_small(path: Path, limit: int = SMALL_FILE, *, follow: bool = True) -> bytes:
+    """The whole of a small regular file, refused (OSError) when longer than ``limit``."""
+    with open_regular(path, follow=follow) as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(errno.EOVERFLOW, f"larger than the {limit:,} bytes such a file can be")
+    return data
 
 
 def fsync_dir(folder: Path) -> None:

@@ -1,9 +1,13 @@
 """Turn the paths a user names into the files to look at: folders and archives are walked,
 kinds sniffed.
 
-Files named on the command line are always examined. Files met while walking a folder or an
-archive are examined only when their content is of a kind airgap knows; the others are skipped
-with a note, as are symbolic links, hidden folders and paths matching an exclude pattern.
+Files named on the command line are examined, or refused (exit 3) when they are plainly no
+licensing file; an empty one is examined whatever its name. Files met while walking a folder or
+an archive are examined when they are, or are meant to be, of a kind airgap knows: XML of any
+root (in UTF-8, UTF-16 or UTF-32), a capture, or a file named like a licensing file (so an
+empty or broken one is a finding, never hidden). Only what is plainly something else (text
+that is not XML, images, an empty file of another name) is skipped with a note, as are
+symbolic links, hidden folders and paths matching an exclude pattern.
 Archive members are read in memory (``airgap.bundle.archive``), never extracted, and shown as
 ``archive!member``.
 """
@@ -81,12 +85,15 @@ def file_name(path: str) -> str:
 def walk(paths: Iterable[str], exclude: Iterable[str] = (),
          limits: archive.Limits | None = None, *, strict: bool = True) -> Iterator[Entry]:
     """Every file under ``paths``, in a stable order, with its sniffed kind. With ``strict``
-    false, files named on the command line of no known kind are skipped like walked ones."""
+    false (a hook naming every file that changed), named files are taken like walked ones:
+    exclude patterns apply, and what is plainly no licensing file is skipped."""
     patterns = tuple(exclude)
     for name in paths:
         path = Path(name)
         if path.is_dir():
             yield from _walk_folder(path, patterns, limits)
+        elif not strict and _matches(path.as_posix(), patterns):
+            continue
         elif path.exists() or path.is_symlink():
             yield from _entries(path, named=strict, limits=limits)
         else:
@@ -124,8 +131,12 @@ def _walk_folder(top: Path, patterns: tuple[str, ...],
 
 
 def _excluded(path: Path, top: Path, patterns: tuple[str, ...]) -> bool:
-    relative = path.relative_to(top).as_posix()
-    return any(fnmatch(relative, p) or fnmatch(path.as_posix(), p) for p in patterns)
+    return (_matches(path.relative_to(top).as_posix(), patterns)
+            or _matches(path.as_posix(), patterns))
+
+
+def _matches(name: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch(name, p) for p in patterns)
 
 
 def _entries(path: Path, *, named: bool, limits: archive.Limits | None) -> Iterator[Entry]:
@@ -138,27 +149,33 @@ def _entries(path: Path, *, named: bool, limits: archive.Limits | None) -> Itera
         return
     try:
         with path.open("rb") as handle:
-            head, sniff = _sniff(handle)
+            head, sniff = _sniff(handle, path.name)
     except OSError as exc:
         yield Problem(str(path), exc.strerror or str(exc))
         return
     if archive.archive_type(head):
         yield from _members(path, limits)
-    elif sniff.family is None and not named:
-        yield Skipped(str(path), "no known kind")
-    else:
+    elif sniff.family is not None:
         yield Item(str(path), sniff, named)
+    elif not named:
+        yield Skipped(str(path), f"not a licensing file ({formats.plainly(head)})")
+    elif formats.blank(head):  # named: an empty file is a finding whatever its name
+        yield Item(str(path), formats.Sniff("xml"), named)
+    else:
+        yield Problem(str(path), f"no kind airgap knows ({formats.plainly(head)})")
 
 
-def _sniff(stream: IO[bytes]) -> tuple[bytes, formats.Sniff]:
-    """The start of a file and what it says the file is. 4 KiB tell an archive or an XML root;
-    anything else gets up to 64 KiB, which a capture may need (reading less of each of
-    thousands of XML files keeps the walk quick)."""
+def _sniff(stream: IO[bytes], name: str) -> tuple[bytes, formats.Sniff]:
+    """The start of a file and what it and its name say the file is. 4 KiB tell an archive or
+    an XML root; anything else gets up to 64 KiB, which a capture may need (reading less of
+    each of thousands of XML files keeps the walk quick)."""
     head = stream.read(PROLOG_BYTES)
     sniff = formats.sniff(head)
     if sniff.family != "xml" and len(head) == PROLOG_BYTES and not archive.archive_type(head):
         head += stream.read(HEAD_BYTES - PROLOG_BYTES)
         sniff = formats.sniff(head)
+    if sniff.family is None and formats.licensing_name(name):
+        sniff = formats.Sniff("xml")  # as formats.sniff(head, name): no second look at the bytes
     return head, sniff
 
 
@@ -166,9 +183,9 @@ def _members(path: Path, limits: archive.Limits | None) -> Iterator[Entry]:
     """The members of an archive, each sniffed; a refusal ends the archive."""
     try:
         for member in archive.read_members(path, str(path), limits):
-            _, sniff = _sniff(io.BytesIO(member.data))
+            head, sniff = _sniff(io.BytesIO(member.data), file_name(member.path))
             if sniff.family is None:
-                yield Skipped(member.path, "no known kind")
+                yield Skipped(member.path, f"not a licensing file ({formats.plainly(head)})")
             else:
                 yield Item(member.path, sniff, named=False, data=member.data)
     except AirgapError as exc:

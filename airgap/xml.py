@@ -4,14 +4,16 @@ Every XML byte that airgap reads goes through :func:`parse`: no DTD is loaded, n
 expanded, nothing is fetched from the network, XInclude is never processed, and libxml2's
 limits on depth and text size stay on. A DOCTYPE is refused before libxml2 sees the document,
 so entity tricks (billion laughs, external entities, external DTDs) have nothing to work with.
+So is a UTF-16 or UTF-32 document: devices write UTF-8 and CSSM checks the bytes as signed, so
+a file re-encoded on the way is refused everywhere rather than read by one command and not another.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib.resources
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +31,14 @@ _PROLOG = re.compile(
 _NAME = rb"([A-Za-z_][\w.\-]*(?::[A-Za-z_][\w.\-]*)?)"
 _ROOT = re.compile(rb"<" + _NAME + rb"(?=[\s/>])")  # the whole name, not one cut short
 _DOCTYPE = re.compile(rb"<!DOCTYPE\s+" + _NAME)
+# UTF-32 and UTF-16, by their byte order mark or by how white space or '<' is spelled at the
+# start (XML 1.0 appendix F). UTF-32 first: its little-endian mark begins like UTF-16's.
+_WIDE = tuple((re.compile(pattern), name, codec) for pattern, name, codec in (
+    (rb"\x00\x00\xfe\xff|\x00\x00\x00[\s<]", "UTF-32 (big-endian)", "utf-32-be"),
+    (rb"\xff\xfe\x00\x00|[\s<]\x00\x00\x00", "UTF-32 (little-endian)", "utf-32-le"),
+    (rb"\xfe\xff|\x00[\s<]\x00[^\x00]", "UTF-16 (big-endian)", "utf-16-be"),
+    (rb"\xff\xfe|[\s<]\x00[^\x00]\x00", "UTF-16 (little-endian)", "utf-16-le"),
+))
 
 
 class XmlSyntaxError(Exception):
@@ -43,17 +53,33 @@ class DoctypeError(XmlSyntaxError):
     """The document declares a DOCTYPE: refused, never processed."""
 
 
-@dataclass(frozen=True)
+class EncodingError(XmlSyntaxError):
+    """The document is UTF-16 or UTF-32: refused, never decoded."""
+
+
+@dataclasses.dataclass(frozen=True)
 class Prolog:
     """What a cheap look at the start of a document tells: no parsing involved."""
 
     root: str | None  # name of the root element (as a DOCTYPE names it, when there is one)
     doctype: bool  # a DOCTYPE declaration comes before the root
     line: int  # line of the DOCTYPE or of the root element
+    encoding: str | None = None  # "UTF-16 (little-endian)" and the like; None for UTF-8
+    markup: bool = False  # it starts like XML: a declaration, comment or '<' before any text
 
 
 def sniff(data: bytes) -> Prolog:
-    """Look at the prolog only: the root element's name and whether a DOCTYPE is declared."""
+    """Look at the prolog only: the root element's name, whether a DOCTYPE is declared, and
+    whether the bytes start like XML at all, in UTF-8 or in a wider encoding (whose text is
+    looked at the same way, so that UTF-16 notes are not taken for a licensing file)."""
+    for pattern, name, codec in _WIDE:
+        if pattern.match(data):
+            text = data.decode(codec, errors="ignore").lstrip("\ufeff")  # may end mid-character
+            return dataclasses.replace(_utf8_prolog(text.encode("utf-8")), encoding=name)
+    return _utf8_prolog(data)
+
+
+def _utf8_prolog(data: bytes) -> Prolog:
     end = _PROLOG.match(data)
     pos = end.end() if end else 0
     line = data.count(b"\n", 0, pos) + 1
@@ -61,7 +87,7 @@ def sniff(data: bytes) -> Prolog:
     match = doctype or _ROOT.match(data, pos)
     root = match.group(1).decode("ascii") if match else None
     return Prolog(root=root, doctype=doctype is not None or data.startswith(b"<!DOCTYPE", pos),
-                  line=line)
+                  line=line, markup=data.startswith(b"<", pos) or b"<" in data[:pos])
 
 
 @functools.cache
@@ -85,12 +111,17 @@ def parse(data: bytes) -> etree._Element:
     from lxml import etree
 
     prolog = sniff(data)
+    if prolog.encoding:
+        raise EncodingError(f"the file is {prolog.encoding}; licensing files are UTF-8, as "
+                            "devices write them and CSSM checks them", 1)
     if prolog.doctype:
         raise DoctypeError("a DOCTYPE is declared; DTDs and entities are never processed",
                            prolog.line)
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
+        if not data or data.isspace():  # said plainly for callers that do not check first
+            raise XmlSyntaxError("the file is empty", None) from None
         raise XmlSyntaxError(_one_line(exc.msg or str(exc)), exc.lineno) from None
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:

@@ -81,9 +81,11 @@ def test_hostile_xml_is_refused_in_one_line(case: str, tmp_path: Path, cli: Cli)
 
 def test_parse_never_expands_or_fetches(tmp_path: Path) -> None:
     cases = hostile_cases(tmp_path)
-    for name in ("billion-laughs", "external-entity", "external-dtd", "utf16-doctype"):
+    for name in ("billion-laughs", "external-entity", "external-dtd"):
         with pytest.raises(xml.DoctypeError):
             xml.parse(cases[name])
+    with pytest.raises(xml.EncodingError):  # refused before libxml2 decodes it
+        xml.parse(cases["utf16-doctype"])
     root = xml.parse(cases["xinclude"])  # parsed, but XInclude is never processed
     assert SECRET not in "".join(root.itertext())
 
@@ -105,3 +107,36 @@ def test_sniff_names_no_root_that_is_cut_short() -> None:
     assert xml.sniff(b"<smartLicense").root is None  # the head ended inside the name
     assert xml.sniff(b"<RUMReportX>").root == "RUMReportX"
     assert xml.sniff(b"<RUMReport\n>").root == "RUMReport"
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le",
+                                   "utf-32-be"])
+@pytest.mark.parametrize("text", ["<?xml version='1.0'?><smartLicense/>", "\n <smartLicense/>"])
+def test_sniff_tells_a_wide_encoding(codec: str, text: str) -> None:
+    prolog = xml.sniff(text.encode(codec))
+    assert prolog.encoding is not None and prolog.encoding.startswith(codec[:6].upper())
+    assert prolog.markup and prolog.root == "smartLicense"
+    with pytest.raises(xml.EncodingError, match="licensing files are UTF-8"):
+        xml.parse(text.encode(codec))
+
+
+@pytest.mark.parametrize(("data", "markup"), [
+    (b"<?xml version='1.0'?>not a root", True), (b"<!-- c -->", True), (b"  <1bad>", True),
+    (b"\xef\xbb\xbf<smartLicense/>", True), (b"hello <b>", False),
+    (b"\xef\xbb\xbfhello", False), (b"", False), (b"Router#show license status", False),
+])
+def test_sniff_says_whether_bytes_start_like_xml(data: bytes, markup: bool) -> None:
+    prolog = xml.sniff(data)
+    assert prolog.markup is markup and prolog.encoding is None
+
+
+def test_an_empty_document_is_said_plainly() -> None:
+    for data in (b"", b" \n\t"):
+        with pytest.raises(xml.XmlSyntaxError, match=r"^the file is empty$"):
+            xml.parse(data)
+
+
+def test_wide_text_that_is_not_xml_is_told_apart() -> None:
+    prolog = xml.sniff("\ufeffmeeting notes\n".encode("utf-16-le"))
+    assert prolog.encoding == "UTF-16 (little-endian)" and not prolog.markup
+    assert prolog.root is None and not prolog.doctype

@@ -30,6 +30,7 @@ DIRECTIONS = ("outbound", "inbound")
 BAGIT_TEXT = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 _BAD_NAME = re.compile(r"[\x00-\x1f\x7f%\\]")
 _LINE = re.compile(r"(?P<digest>[0-9a-f]{64}) [ *](?P<path>.+)")
+_PART_ID = re.compile(r"(?P<group>.+)-(?P<part>[1-9][0-9]*)of(?P<parts>[1-9][0-9]*)")
 
 
 def sha256(data: bytes) -> str:
@@ -45,6 +46,19 @@ def bad_name(name: str) -> str | None:
     if name.startswith("/") or any(p in ("", ".", "..") for p in parts):
         return "not a plain relative name"
     return None
+
+
+def part_id(group_id: str, part: int, parts: int) -> str:
+    """The bundle id of one part of a split bundle; a bundle not split has its group's id."""
+    return group_id if parts == 1 else f"{group_id}-{part}of{parts}"
+
+
+def part_of(bundle_id: str) -> tuple[str, int, int]:
+    """(group id, part, parts) a bundle id names; a bundle not split is part 1 of 1."""
+    match = _PART_ID.fullmatch(bundle_id)
+    if match is None or int(match["part"]) > int(match["parts"]) or match["parts"] == "1":
+        return bundle_id, 1, 1
+    return match["group"], int(match["part"]), int(match["parts"])
 
 
 def manifest_text(digests: Mapping[str, str]) -> str:

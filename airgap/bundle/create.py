@@ -2,15 +2,18 @@
 the archive.
 
 Same inputs, same key and same ``SOURCE_DATE_EPOCH`` give the same bytes (tar and tar.gz;
-Ed25519 signatures are deterministic). The archive and its signature appear at their names
-only when both are complete: the signature is renamed into place first, then the archive.
+Ed25519 signatures are deterministic). The archives and their signatures appear at their
+names only when all of them are complete: each signature is renamed into place first, then its
+archive.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -22,7 +25,7 @@ from airgap import __version__
 from airgap.bundle import bag
 from airgap.bundle.archive import write_tar
 from airgap.errors import InputError
-from airgap.fsutil import fsync_dir, write_atomic
+from airgap.fsutil import fsync_dir
 from airgap.signing.minisign import SecretKey, Signature, blake2b_file, read_chunks
 
 ARCHIVES = ("tar.gz", "tar", "7z")
@@ -57,21 +60,31 @@ class Created:
     files: int
     payload_bytes: int
     trusted_comment: str
+    removed: tuple[Path, ...] = ()  # files an earlier bundle of OUT left, removed (--force)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form for ``bundle create``."""
         return {"archive": str(self.archive), "signature": str(self.signature),
                 "bundle_id": self.bundle_id, "group_id": self.group_id,
                 "part": self.part, "parts": self.parts, "files": self.files,
-                "payload_bytes": self.payload_bytes, "trusted_comment": self.trusted_comment}
+                "payload_bytes": self.payload_bytes, "trusted_comment": self.trusted_comment,
+                "removed": [str(p) for p in self.removed]}
 
 
 def payload_names(paths: Sequence[Path]) -> list[tuple[str, Path]]:
-    """(name under data/, file) for every file named or found in a named folder."""
+    """(name under data/, file) for every file named or found in a named folder. A link or
+    anything else that is not a regular file in a folder is refused, never silently left out:
+    a bundle carries every file it was given, or none."""
     found: dict[str, Path] = {}
     for path in paths:
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+            files = sorted(p for p in path.rglob("*") if not p.is_dir() or p.is_symlink())
+            for p in files:
+                if p.is_symlink() or not p.is_file():
+                    raise InputError("cannot bundle", p, "a symbolic link" if p.is_symlink()
+                                     else "not a regular file",
+                                     "a bundle carries regular files only: put the file "
+                                     "itself there, or move it out of the folder")
             pairs = [(f"{path.name}/{p.relative_to(path).as_posix()}", p) for p in files]
         elif path.is_file():
             pairs = [(path.name, path)]
@@ -109,9 +122,7 @@ def bundle_ids(groups: Sequence[Sequence[PayloadFile]], key: SecretKey, epoch: i
         digest.update(bag.manifest_text({f.name: f.sha256 for f in group}).encode())
     day = datetime.fromtimestamp(epoch, UTC).strftime("%Y%m%d")
     group_id = f"AG{day}-{digest.hexdigest()[:12].upper()}"
-    if len(groups) == 1:
-        return group_id, [group_id]
-    return group_id, [f"{group_id}-{k}of{len(groups)}" for k in range(1, len(groups) + 1)]
+    return group_id, [bag.part_id(group_id, k, len(groups)) for k in range(1, len(groups) + 1)]
 
 
 def part_path(out: Path, part: int, parts: int, archive: str) -> Path:
@@ -122,25 +133,73 @@ def part_path(out: Path, part: int, parts: int, archive: str) -> Path:
     return out.with_name(f"{stem}.part{part}of{parts}.{archive}")
 
 
+_PART_NAME = re.compile(r"(?P<stem>.+)\.part[1-9][0-9]*of[1-9][0-9]*\.(?P<archive>[^/]+)")
+
+
+def sibling_part(name: str, part: int, parts: int) -> str | None:
+    """The file name part ``part`` of ``parts`` has beside a part named ``name``, as
+    :func:`part_path` names them; None when ``name`` is not named like a part."""
+    match = _PART_NAME.fullmatch(name)
+    if match is None:
+        return None
+    return f"{match['stem']}.part{part}of{parts}.{match['archive']}"
+
+
+def earlier_outputs(out: Path, archive: str) -> list[Path]:
+    """What an earlier ``create`` of ``out`` left: ``OUT``, its parts of any earlier split,
+    and their signatures."""
+    stem = re.escape(out.name.removesuffix(f".{archive}"))
+    pattern = re.compile(rf"(?:{re.escape(out.name)}|{stem}\.part[1-9][0-9]*of[1-9][0-9]*"
+                         rf"\.{re.escape(archive)})(?:\.minisig)?")
+    if not out.parent.is_dir():
+        return []
+    return sorted(p for p in out.parent.iterdir() if pattern.fullmatch(p.name))
+
+
 def create(out: Path, files: Sequence[PayloadFile], key: SecretKey, *, direction: str,
            answers: str | None, epoch: int, archive: str = "tar.gz",
            max_bytes: int | None = None, contents: str = "", overwrite: bool = False,
            progress: Progress = no_progress, checkpoint: bytes = b"") -> list[Created]:
-    """Write the bundle (several whole bags when ``max_bytes`` splits the payload)."""
+    """Write the bundle (several whole bags when ``max_bytes`` splits the payload).
+
+    Every part is written and signed under a temporary name first; only then do all of them
+    take their names. With ``overwrite``, what an earlier run left under OUT's names (an
+    earlier split into another number of parts, say) is removed once the new parts are in
+    place, so that no old part is mistaken for one of the new bundle."""
     groups = split(files, max_bytes)
     group_id, ids = bundle_ids(groups, key, epoch, direction, answers)
     targets = [part_path(out, k, len(groups), archive) for k in range(1, len(groups) + 1)]
-    for target in targets:
-        for path in (target, Path(f"{target}.minisig")):
-            if path.exists() and not overwrite:
-                raise InputError("refusing to overwrite", path, "it exists (use --force)")
-    created = []
-    for number, (group, bundle_id, target) in enumerate(zip(groups, ids, targets, strict=True),
-                                                        start=1):
-        info = bag.BagInfo(bundle_id, group_id, number, len(groups), direction, answers,
-                           datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d"),
-                           sum(f.size for f in group), len(group), contents)
-        created.append(_write(target, group, info, key, epoch, archive, progress, checkpoint))
+    earlier = earlier_outputs(out, archive)
+    for path in earlier:
+        if path.is_dir() and not path.is_symlink():
+            raise InputError("refusing to overwrite", path, "a folder is there")
+        if not overwrite:
+            raise InputError("refusing to overwrite", path, "it exists (use --force)")
+    pending: list[tuple[Path, Path, Created]] = []
+    try:
+        for number, (group, bundle_id, target) in enumerate(
+                zip(groups, ids, targets, strict=True), start=1):
+            info = bag.BagInfo(bundle_id, group_id, number, len(groups), direction, answers,
+                               datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d"),
+                               sum(f.size for f in group), len(group), contents)
+            pending.append(_write(target, group, info, key, epoch, archive, progress,
+                                  checkpoint))
+        for archive_temporary, signature_temporary, made in pending:
+            signature_temporary.replace(made.signature)  # first: an archive there has one
+            archive_temporary.replace(made.archive)
+        fsync_dir(out.parent)
+    except BaseException:
+        for archive_temporary, signature_temporary, _ in pending:
+            archive_temporary.unlink(missing_ok=True)
+            signature_temporary.unlink(missing_ok=True)
+        raise
+    new = {p for m in pending for p in (m[2].archive, m[2].signature)}
+    removed = tuple(p for p in earlier if p not in new)
+    for path in removed:
+        path.unlink(missing_ok=True)
+    created = [made for _, _, made in pending]
+    if removed:
+        created[0] = dataclasses.replace(created[0], removed=removed)
     return created
 
 
@@ -163,7 +222,9 @@ def _tag_files(files: Sequence[PayloadFile], info: bag.BagInfo, key: SecretKey, 
 
 
 def _write(target: Path, files: Sequence[PayloadFile], info: bag.BagInfo, key: SecretKey,
-           epoch: int, archive: str, progress: Progress, checkpoint: bytes) -> Created:
+           epoch: int, archive: str, progress: Progress, checkpoint: bytes
+           ) -> tuple[Path, Path, Created]:
+    """One part, archive and signature, under temporary names beside ``target``."""
     tags = _tag_files(files, info, key, epoch, target.name, checkpoint)
     members: list[tuple[str, int, Any]] = [(name, len(data), data) for name, data in tags.items()]
     members += [(bag.DATA + f.name, f.size, f) for f in files]
@@ -188,14 +249,28 @@ def _write(target: Path, files: Sequence[PayloadFile], info: bag.BagInfo, key: S
                    f"\tbundle:{info.bundle_id}\tsize:{total}\tfiles:{len(members)}")
         signature = Signature.create(key, blake2b_file(read_chunks(temporary)), comment,
                                      f"signature from airgap key {key.public.id}")
-        write_atomic(signature_path, signature.text().encode())
-        temporary.replace(target)
-        fsync_dir(target.parent)
+        signature_temporary = _temporary_file(signature_path, signature.text().encode())
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    return Created(target, signature_path, info.bundle_id, info.group_id, info.part,
-                   info.parts, info.payload_files, info.payload_bytes, comment)
+    return temporary, signature_temporary, Created(
+        target, signature_path, info.bundle_id, info.group_id, info.part, info.parts,
+        info.payload_files, info.payload_bytes, comment)
+
+
+def _temporary_file(path: Path, data: bytes) -> Path:
+    """``data`` in a new, synced temporary file beside ``path``, for the caller to rename."""
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o644)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+    return Path(name)
 
 
 class _Verified(io.RawIOBase):
@@ -249,7 +324,8 @@ def _write_7z(raw: IO[bytes], prefix: str, members: Contents) -> None:
                          "pip install 'airgap[7z]'") from None
     with py7zr.SevenZipFile(raw, "w") as archive:
         for name, _, handle in members:
-            archive.writef(handle, prefix + name)
+            # py7zr takes a seekable reader: one payload file is held in memory at a time
+            archive.writef(io.BytesIO(handle.read()), prefix + name)
 
 
 def read_payload(name: str, source: Path) -> PayloadFile:

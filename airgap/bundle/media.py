@@ -10,13 +10,19 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from airgap.bundle import bag
 from airgap.bundle.archive import archive_type
-from airgap.errors import InputError, TrustError
-from airgap.fsutil import atomic_file
+from airgap.bundle.parts import Missing, missing_parts
+from airgap.bundle.verify import check_signature, read_signature, renamed, signed_message
+from airgap.errors import InputError, TrustError, why
+from airgap.fsutil import fsync_dir
+from airgap.signing.minisign import Signature, SignatureError
+from airgap.signing.trust import Trusted
 
 CHUNK = 1 << 20
 SIGNATURE_SUFFIX = ".minisig"
@@ -48,29 +54,68 @@ class Written:
                 "sha256": self.sha256}
 
 
-def write(bundle: Path, destination: Path) -> list[Written]:
-    """Copy the bundle and its signature (atomically, synced), then compare what reads back."""
+def write(bundle: Path, destination: Path, *, overwrite: bool = False) -> list[Written]:
+    """Copy the bundle and its signature to the medium and compare what reads back.
+
+    Both are written under temporary names, synced and read back first; only then does the
+    signature take its name, then the bundle. A failure at any point leaves neither file
+    (no signature without its bundle), and a file already on the medium is replaced only
+    with ``overwrite``."""
     signature = Path(f"{bundle}{SIGNATURE_SUFFIX}")
     for path in (bundle, signature):
         if not path.is_file():
             raise InputError("cannot write to media", path, "no such file")
     if not destination.is_dir():
         raise InputError("cannot write to media", destination, "not a folder")
-    written = []
-    for source in (signature, bundle):  # signature first: a bundle on the medium has one
+    for source in (signature, bundle):
         target = destination / source.name
-        digest = hashlib.sha256()
-        with source.open("rb") as reader, atomic_file(target) as writer:
+        if not overwrite and (target.exists() or target.is_symlink()):
+            raise InputError("refusing to overwrite", target, "it is on the medium already "
+                             "(use --force)")
+    staged: list[tuple[Path, Written]] = []
+    placed: list[Path] = []
+    try:
+        for source in (signature, bundle):
+            staged.append(_copy(source, destination / source.name))
+        for temporary, written in staged:  # signature first: a bundle on the medium has one
+            temporary.replace(written.target)
+            placed.append(written.target)
+        fsync_dir(destination)
+    except BaseException as exc:
+        for path in [t for t, _ in staged] + placed:
+            path.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise InputError("cannot write to media", destination, why(exc)) from None
+        raise
+    return [w for _, w in staged][::-1]
+
+
+def _copy(source: Path, target: Path) -> tuple[Path, Written]:
+    """``source`` in a synced temporary file beside ``target``, read back from the medium."""
+    digest = hashlib.sha256()
+    size = 0
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    temporary = Path(name)
+    try:
+        with source.open("rb") as reader, os.fdopen(fd, "wb") as writer:
+            os.fchmod(writer.fileno(), 0o644)
             while chunk := reader.read(CHUNK):
                 digest.update(chunk)
+                size += len(chunk)
                 writer.write(chunk)
+            writer.flush()
+            os.fsync(writer.fileno())
         expected = digest.hexdigest()
-        if sha256_file(target, uncached=True) != expected:
+        if sha256_file(temporary, uncached=True) != expected:
             raise TrustError("read-back mismatch", target,
                              "the medium returned other bytes than were written",
                              "use another medium")
-        written.append(Written(source, target, source.stat().st_size, expected))
-    return written[::-1]
+    except BaseException as exc:
+        temporary.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise InputError("cannot write to media", target, why(exc)) from None
+        raise
+    return temporary, Written(source, target, size, expected)
 
 
 def identity(path: Path) -> dict[str, str | None]:
@@ -100,24 +145,57 @@ def identity(path: Path) -> dict[str, str | None]:
     return result
 
 
+@dataclass(frozen=True)
+class Incomplete:
+    """A split bundle of which the medium holds some parts only."""
+
+    group_id: str
+    parts: int
+    present: list[str]  # paths of the parts that are there
+    missing: list[Missing]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"group_id": self.group_id, "parts": self.parts, "present": self.present,
+                "missing": [m._asdict() for m in self.missing]}
+
+    def text(self) -> str:
+        """One line naming what is missing."""
+        missing = "; ".join(f"part {m.part} ({m.text()})" for m in self.missing)
+        return (f"incomplete split bundle {self.group_id}: {len(self.present)} of "
+                f"{self.parts} parts here, missing {missing}")
+
+
 @dataclass
 class Scan:
-    """What a medium holds: bundles with their signatures, and everything else."""
+    """What a medium holds: bundles with their signatures, and everything else.
+
+    Without trusted keys no signature is verified (``signatures_verified`` is false): which
+    parts belong together is then read from the signatures' trusted comments unchecked."""
 
     bundles: list[str] = field(default_factory=list)
     unexpected: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
+    incomplete: list[Incomplete] = field(default_factory=list)
+    signatures_verified: bool = False
+    bad_signatures: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form for ``media scan``."""
         return {"bundles": self.bundles,
-                "unexpected": [{"path": p, "why": w} for p, w in self.unexpected]}
+                "unexpected": [{"path": p, "why": w} for p, w in self.unexpected],
+                "incomplete": [i.to_dict() for i in self.incomplete],
+                "signatures_verified": self.signatures_verified,
+                "bad_signatures": [{"path": p, "why": w} for p, w in self.bad_signatures]}
 
 
-def scan(top: Path) -> Scan:
-    """Everything on a medium that is not a known bundle beside its signature."""
+def scan(top: Path, trusted: Trusted | None = None) -> Scan:
+    """Everything on a medium that is not a known bundle beside its signature, and every split
+    bundle of which parts are missing; with ``trusted``, every bundle's signature checked
+    (against the trusted keys, and the name it was signed as)."""
     if not top.is_dir():
         raise InputError("cannot scan", top, "not a folder")
-    result = Scan()
+    result = Scan(signatures_verified=trusted is not None)
+    signed: list[tuple[Path, Signature]] = []
     for folder, subfolders, files in os.walk(top):
         base = Path(folder)
         for name in sorted(subfolders):
@@ -130,23 +208,75 @@ def scan(top: Path) -> Scan:
         names = set(files)
         for name in sorted(files):
             path = base / name
-            mode = path.lstat().st_mode
-            if stat.S_ISLNK(mode):
-                result.unexpected.append((str(path), "symbolic link"))
-            elif not stat.S_ISREG(mode):
-                result.unexpected.append((str(path), "not a regular file"))
-            elif name.startswith("."):
-                result.unexpected.append((str(path), "hidden file"))
-            elif name.endswith(SIGNATURE_SUFFIX):
-                if name.removesuffix(SIGNATURE_SUFFIX) not in names:
-                    result.unexpected.append((str(path), "signature without its bundle"))
-            elif f"{name}{SIGNATURE_SUFFIX}" not in names:
-                result.unexpected.append((str(path), "no signature beside it"))
-            elif not _is_archive(path):
-                result.unexpected.append((str(path), "signed, but not an archive"))
-            else:
-                result.bundles.append(str(path))
+            why_unexpected = _unexpected(path, names)
+            if why_unexpected:
+                result.unexpected.append((str(path), why_unexpected))
+                continue
+            if name.endswith(SIGNATURE_SUFFIX):
+                continue  # a bundle's signature: read with its bundle
+            sig_path = Path(f"{path}{SIGNATURE_SUFFIX}")
+            try:
+                signed.append((path, read_signature(sig_path)))
+            except SignatureError as exc:
+                result.unexpected.append((str(sig_path), exc.why or exc.what))
+                continue
+            result.bundles.append(str(path))
+    if trusted is not None:
+        for path, signature in signed:
+            if problem := _signature_problem(path, signature, trusted):
+                result.bad_signatures.append((str(path), problem))
+    result.incomplete = _incomplete(signed)
     return result
+
+
+def _unexpected(path: Path, names: set[str]) -> str | None:
+    """Why a file on the medium is neither a bundle nor a bundle's signature, or None."""
+    name = path.name
+    mode = path.lstat().st_mode
+    if stat.S_ISLNK(mode):
+        return "symbolic link"
+    if not stat.S_ISREG(mode):
+        return "not a regular file"
+    if name.startswith("."):
+        return "hidden file"
+    if name.endswith(SIGNATURE_SUFFIX):
+        return None if name.removesuffix(SIGNATURE_SUFFIX) in names else (
+            "signature without its bundle")
+    if f"{name}{SIGNATURE_SUFFIX}" not in names:
+        return "no signature beside it"
+    if not _is_archive(path):
+        return "signed, but not an archive"
+    return None
+
+
+def _signature_problem(path: Path, signature: Signature, trusted: Trusted) -> str | None:
+    """Why a bundle's signature does not verify, or None when it does."""
+    sig_path = Path(f"{path}{SIGNATURE_SUFFIX}")
+    try:
+        check_signature(signature, sig_path, signed_message(signature, path), trusted, path)
+    except SignatureError as exc:
+        return exc.message
+    except OSError as exc:
+        return f"cannot read: {why(exc)}"
+    other_name = renamed(signature.fields(), path.name)
+    return f"renamed or replayed bundle: {other_name}" if other_name else None
+
+
+def _incomplete(signed: list[tuple[Path, Signature]]) -> list[Incomplete]:
+    """Split bundles with parts missing, grouped by the bundle ids the signatures name."""
+    groups: dict[tuple[str, int], dict[int, tuple[Path, str]]] = {}
+    for path, signature in signed:
+        fields = signature.fields()
+        group, part, parts = bag.part_of(fields.get("bundle", ""))
+        if parts > 1:
+            groups.setdefault((group, parts), {})[part] = (path, fields.get("file", path.name))
+    found = []
+    for (group, parts), present in sorted(groups.items()):
+        missing = missing_parts(group, parts, present, next(iter(present.values()))[1])
+        if missing:
+            found.append(Incomplete(group, parts, [str(p) for p, _ in present.values()],
+                                    missing))
+    return found
 
 
 def _is_archive(path: Path) -> bool:

@@ -16,21 +16,29 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airgap.bundle import archive, bag
 from airgap.bundle.create import Progress, no_progress
 from airgap.errors import AirgapError, ExitCode, InputError, why, worst
-from airgap.fsutil import staged_folder
-from airgap.signing.minisign import SIG_PREHASHED, Signature, SignatureError
+from airgap.fsutil import fsync_dir, open_regular
+from airgap.signing.minisign import SIG_PREHASHED, Signature, SignatureError, blake2b_file
 from airgap.signing.trust import Trusted
-from airgap.validate.engine import FileReport, Validator
-from airgap.validate.rules import Finding
+
+if TYPE_CHECKING:  # validation is loaded by whoever validates, not by a signature check
+    from airgap.validate.engine import FileReport, Validator
+    from airgap.validate.rules import Finding
 
 CHUNK = 1 << 20
+SIGNATURE_LIMIT = 64 << 10  # a minisign signature is about 300 bytes
+_BAG_COUNT = re.compile(r"([1-9][0-9]*) of ([1-9][0-9]*)")
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,13 @@ class Verified:
     reports: list[FileReport] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     witnessed: dict[str, Any] | None = None  # the sender checkpoint, once checked
+    renamed_from: str | None = None  # the name it was signed as, when --accept-renamed took it
+    at_rest: bool = False  # an extracted bag (a folder), not an archive
+
+    def where(self, name: str) -> str:
+        """How a file of the bag is named in messages: ``bundle!<id>/name`` inside an archive,
+        ``folder/name`` in a bag at rest."""
+        return f"{self.bundle}/{name}" if self.at_rest else f"{self.bundle}!{self.bundle_id}/{name}"
 
     def problem(self, code: ExitCode, message: str) -> None:
         """Record a problem."""
@@ -81,6 +96,15 @@ class Verified:
         """The bundle id the signature vouches for."""
         return self.fields.get("bundle")
 
+    @property
+    def part(self) -> tuple[str, int, int] | None:
+        """(group id, part, parts) as bag-info says, None when it says no such thing."""
+        match = _BAG_COUNT.fullmatch(self.info.get("Bag-Count", ""))
+        group = self.info.get("Bag-Group-Identifier")
+        if match is None or not group:
+            return None
+        return group, int(match[1]), int(match[2])
+
     def to_dict(self) -> dict[str, Any]:
         """JSON form for ``bundle verify`` and ``bundle list``."""
         return {
@@ -93,10 +117,64 @@ class Verified:
             "contents": self.info.get("Airgap-Contents"),
             "files": [{"name": name, "size": size, "sha256": digest}
                       for name, (size, digest) in sorted(self.payload.items())],
-            "witnessed": self.witnessed,
+            "witnessed": self.witnessed, "signed_as": self.fields.get("file"),
+            "renamed_from": self.renamed_from, "at_rest": self.at_rest,
             "problems": [p.to_dict() for p in self.problems],
             "findings": [f.to_dict() for f in self.findings],
         }
+
+
+def read_signature(path: Path) -> Signature:
+    """A ``.minisig`` file, read within :data:`SIGNATURE_LIMIT` bytes; a SignatureError
+    (exit 4) when it is missing, unreadable, too large, or not a minisign signature."""
+    try:
+        with open_regular(path) as handle:
+            data = handle.read(SIGNATURE_LIMIT + 1)
+    except OSError as exc:
+        raise SignatureError("missing signature", path, why(exc)) from None
+    if len(data) > SIGNATURE_LIMIT:
+        raise SignatureError("malformed signature", path,
+                             f"larger than {SIGNATURE_LIMIT} bytes")
+    try:
+        return Signature.parse(data.decode("utf-8"), path)
+    except UnicodeDecodeError as exc:
+        raise SignatureError("malformed signature", path, why(exc)) from None
+
+
+def signed_message(signature: Signature, path: Path) -> bytes:
+    """What ``signature`` signs of the file at ``path``: its BLAKE2b-512 (read in chunks),
+    or the whole file for a legacy signature."""
+    with open_regular(path) as handle:
+        if signature.algorithm == SIG_PREHASHED:
+            return blake2b_file(iter(lambda: handle.read(CHUNK), b""))
+        return handle.read()
+
+
+def check_signature(signature: Signature, sig_path: Path, signed: bytes, trusted: Trusted,
+                    bundle: Path) -> dict[str, Any]:
+    """Check a bundle's outer signature over ``signed`` (see :func:`signed_message`): made
+    for a bundle, by a trusted, unrevoked key. The signer, as ``Verified.signer`` shows it;
+    a SignatureError (exit 4) otherwise."""
+    ctx = signature.fields().get("ctx")
+    if ctx != bag.BUNDLE_CTX:
+        raise SignatureError("signature for another purpose", sig_path,
+                             f"made for ctx:{ctx}, not for a bundle")
+    key, entry = trusted.signer(signature, sig_path)
+    signature.verify_signed(key, signed, bundle)
+    return {"key_id": key.id, "name": entry.name if entry else None,
+            "role": entry.role if entry else None,
+            "trusted_comment": signature.trusted_comment}
+
+
+def renamed(fields: Mapping[str, str], name: str) -> str | None:
+    """Why an archive named ``name`` is not the file its signature was made for (renamed, or
+    an older bundle copied under a new name), or None when it is."""
+    signed = fields.get("file")
+    if signed == name:
+        return None
+    if not signed:
+        return f"its signature names no file, the archive is named {name}"
+    return f"signed as {signed}, named {name}"
 
 
 def stage(bundle: Path, staging: Path, progress: Progress = no_progress
@@ -106,7 +184,7 @@ def stage(bundle: Path, staging: Path, progress: Progress = no_progress
     staged = staging / "bundle"
     digest, sha256 = hashlib.blake2b(), hashlib.sha256()
     try:
-        with bundle.open("rb") as source, staged.open("xb") as target:
+        with open_regular(bundle) as source, staged.open("xb") as target:
             os.fchmod(target.fileno(), 0o600)
             while chunk := source.read(CHUNK):
                 digest.update(chunk)
@@ -114,48 +192,53 @@ def stage(bundle: Path, staging: Path, progress: Progress = no_progress
                 target.write(chunk)
                 progress(len(chunk))
     except OSError as exc:
-        raise InputError("cannot read bundle", bundle, exc.strerror or str(exc)) from None
+        raise InputError("cannot read bundle", bundle, why(exc)) from None
     return staged, digest.digest(), sha256.hexdigest()
 
 
 def verify(bundle: Path, trusted: Trusted, staging: Path, validator: Validator,
-           signature: Path | None = None, progress: Progress = no_progress) -> Verified:
-    """Verify one bundle into ``staging`` (a private folder the caller removes)."""
+           signature: Path | None = None, progress: Progress = no_progress, *,
+           accept_renamed: bool = False) -> Verified:
+    """Verify one bundle into ``staging`` (a private folder the caller removes).
+
+    An archive whose name is not the one its signature was made for is refused (exit 4)
+    unless ``accept_renamed``: a renamed file, or an older bundle replayed under a new name."""
     result = Verified(bundle)
+    try:
+        open_regular(bundle).close()  # a FIFO or a device is refused before anything else
+    except OSError as exc:
+        raise InputError("cannot read bundle", bundle, why(exc)) from None
     sig_path = signature or Path(f"{bundle}.minisig")
     try:
-        sig = Signature.parse(sig_path.read_text(encoding="utf-8"), sig_path)
-    except (OSError, UnicodeDecodeError) as exc:
-        result.problem(ExitCode.TRUST, f"missing signature: {sig_path} - {why(exc)}")
-        return result
+        sig = read_signature(sig_path)
     except SignatureError as exc:
         result.problem(ExitCode.TRUST, exc.message)
         return result
     result.staged, digest, result.sha256 = stage(bundle, staging, progress)
     result.fields = sig.fields()
     try:
-        if result.fields.get("ctx") != bag.BUNDLE_CTX:
-            raise SignatureError("signature for another purpose", sig_path,
-                                 f"made for ctx:{result.fields.get('ctx')}, not for a bundle")
-        key, entry = trusted.signer(sig, sig_path)
-        sig.verify_signed(key, digest if sig.algorithm == SIG_PREHASHED
-                          else result.staged.read_bytes(), bundle)
+        result.signer = check_signature(
+            sig, sig_path, digest if sig.algorithm == SIG_PREHASHED
+            else result.staged.read_bytes(), trusted, bundle)
     except SignatureError as exc:
         result.problem(ExitCode.TRUST, exc.message)
         return result
-    result.signer = {"key_id": key.id, "name": entry.name if entry else None,
-                     "role": entry.role if entry else None,
-                     "trusted_comment": sig.trusted_comment}
+    if (why_renamed := renamed(result.fields, bundle.name)) is not None:
+        if accept_renamed:
+            result.renamed_from = result.fields.get("file") or "(no name)"
+        else:
+            result.problem(ExitCode.TRUST, f"renamed or replayed bundle: {why_renamed} "
+                                           "(--accept-renamed if you renamed it yourself)")
     budget = _budget(result)
     if budget is None:
         return result
     try:
         for name, data in _bag_members(result, budget):
-            _take(result, name, data, validator)
+            take_member(result, name, data, validator)
     except AirgapError as exc:
         result.problem(exc.exit_code, exc.message)
         return result
-    _check_bag(result, trusted)
+    check_bag(result, trusted)
     return result
 
 
@@ -168,7 +251,7 @@ def _budget(result: Verified) -> archive.Limits | None:
         result.problem(ExitCode.TRUST, "the signature's trusted comment lacks bundle, size or "
                                        "files: not an airgap bundle signature")
         return None
-    return archive.Limits(total_bytes=size, members=files, depth=1)
+    return archive.Limits.signed(size, files)
 
 
 def _bag_members(result: Verified, limits: archive.Limits) -> Iterator[tuple[str, bytes]]:
@@ -184,10 +267,12 @@ def _bag_members(result: Verified, limits: archive.Limits) -> Iterator[tuple[str
         yield name.removeprefix(prefix), member.data
 
 
-def _take(result: Verified, name: str, data: bytes, validator: Validator) -> None:
+def take_member(result: Verified, name: str, data: bytes, validator: Validator) -> None:
+    """One file of the bag, by its name inside it: payload is hashed and validated, a tag file
+    kept for :func:`check_bag`, anything else a problem."""
     if name.startswith(bag.DATA):
         result.payload[name] = (len(data), bag.sha256(data))
-        display = f"{result.bundle}!{result.bundle_id}/{name}"
+        display = result.where(name)
         kind, reports = validate_payload(data, display, validator)
         result.reports.extend(reports)
         if kind is None:
@@ -206,9 +291,9 @@ def validate_payload(data: bytes, path: str, validator: Validator
 
     if archive.archive_type(data[:512]):
         reports = [validator.validate(m.data, m.path) for m in archive.read_members(data, path)
-                   if formats.sniff(m.data[:65536]).family == "xml"]
+                   if formats.sniff(m.data[:65536], m.path).family == "xml"]
         return "archive", reports
-    sniff = formats.sniff(data[:65536])
+    sniff = formats.sniff(data[:65536], path)
     if sniff.family == "capture":
         return sniff.kind, []
     if sniff.family is None:
@@ -217,18 +302,20 @@ def validate_payload(data: bytes, path: str, validator: Validator
     return report.kind or "xml", [report]
 
 
-def _check_bag(result: Verified, trusted: Trusted) -> None:
+def check_bag(result: Verified, trusted: Trusted) -> None:
+    """The checks on a bag whose files are read: every tag file there, both manifests, the
+    inner signature, the BagIt declaration and bag-info."""
     tags = result.tags
     for name in bag.ALL_TAG_FILES:
         if name not in tags:
             result.problem(ExitCode.TRUST, f"missing from the bag: {name}")
     if bag.TAG_MANIFEST in tags:
-        _check_manifest(result, bag.TAG_MANIFEST, {n: (len(d), bag.sha256(d))
+        check_manifest(result, bag.TAG_MANIFEST, {n: (len(d), bag.sha256(d))
                                                    for n, d in tags.items()
                                                    if n in bag.TAG_FILES})
         _check_inner_signature(result, trusted)
     if bag.MANIFEST in tags:
-        _check_manifest(result, bag.MANIFEST, result.payload)
+        check_manifest(result, bag.MANIFEST, result.payload)
     if tags.get(bag.BAGIT, bag.BAGIT_TEXT.encode()) != bag.BAGIT_TEXT.encode():
         result.problem(ExitCode.TRUST, f"{bag.BAGIT} is not the BagIt 1.0 declaration")
     result.info = bag.parse_info(tags.get(bag.BAG_INFO, b"").decode("utf-8", "replace"))
@@ -243,9 +330,16 @@ def _check_bag(result: Verified, trusted: Trusted) -> None:
                                            f", the signature {result.bundle_id}")
         if info.get("Airgap-Direction") not in bag.DIRECTIONS:
             result.problem(ExitCode.TRUST, "bag-info has no valid Airgap-Direction")
+        if result.bundle_id and result.part != bag.part_of(result.bundle_id):
+            result.problem(ExitCode.TRUST, f"bag-info's Bag-Group-Identifier "
+                                           f"{info.get('Bag-Group-Identifier')} and Bag-Count "
+                                           f"{info.get('Bag-Count')} do not fit bundle "
+                                           f"{result.bundle_id}")
 
 
-def _check_manifest(result: Verified, name: str, present: dict[str, tuple[int, str]]) -> None:
+def check_manifest(result: Verified, name: str, present: dict[str, tuple[int, str]]) -> None:
+    """A manifest against the files ``present`` (name -> size, SHA-256): every line well
+    formed, every file listed, once, with its digest, and nothing listed that is not there."""
     digests, bad = bag.parse_manifest(result.tags[name].decode("utf-8", "replace"))
     for line in bad:
         result.problem(ExitCode.TRUST, f"{name}: malformed or repeated line {line!r}")
@@ -279,22 +373,78 @@ def _check_inner_signature(result: Verified, trusted: Trusted) -> None:
         result.problem(ExitCode.TRUST, message)
 
 
-def extract(result: Verified, destination: Path, *, force: bool = False) -> Path:
-    """Write a verified bag to ``destination`` atomically: all of it, or nothing."""
+@dataclass(frozen=True)
+class Extracted:
+    """Where a verified bag was written, and where the old DEST went (``--force``)."""
+
+    destination: Path
+    moved_aside: Path | None
+
+
+def extract(result: Verified, destination: Path, *, force: bool = False) -> Extracted:
+    """Write a verified bag to ``destination`` atomically: all of it, or nothing.
+
+    The bag is written into a private folder beside ``destination`` and renamed into place.
+    An existing ``destination`` is refused, or with ``force`` renamed aside (never deleted)
+    just before: a folder only, since a file or link there is not what an extract made."""
     if result.exit_code != ExitCode.OK or result.staged is None:
         raise InputError("refusing to extract", result.bundle, "it did not verify")
+    exists = destination.exists() or destination.is_symlink()
+    if exists and not force:
+        raise InputError("refusing to extract", destination, "it exists (use --force)")
+    if exists and (destination.is_symlink() or not destination.is_dir()):
+        raise InputError("refusing to extract", destination, "it exists and is not a folder",
+                         "move it away yourself")
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
+    aside = None
     try:
-        with staged_folder(destination, force=force) as work:
-            _write_bag(result, work)
-    except FileExistsError:
-        raise InputError("refusing to extract", destination, "it exists (use --force)") from None
-    return destination
+        _write_bag(result, work)
+        work.chmod(0o755)
+        aside = move_aside(destination) if exists else None
+        work.rename(destination)  # fails, rather than replace, if a folder came back there
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        if aside is not None:
+            _put_back(aside, destination)
+        raise
+    fsync_dir(destination.parent)
+    return Extracted(destination, aside)
+
+
+def _put_back(aside: Path, destination: Path) -> None:
+    """After a failed extract, the old folder back at its name; said, if that fails too."""
+    try:
+        aside.rename(destination)
+    except OSError as exc:
+        raise InputError("extract failed", destination, f"the folder that was there is now "
+                         f"{aside}: {why(exc)}") from exc
+
+
+def move_aside(folder: Path) -> Path:
+    """Rename ``folder`` to ``NAME.before-<UTC time>`` beside it, never over anything: that
+    name is made first as an empty folder, which the rename then replaces."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    for number in range(1000):
+        aside = folder.with_name(f"{folder.name}.before-{stamp}"
+                                 + (f".{number}" if number else ""))
+        try:
+            aside.mkdir()
+        except FileExistsError:
+            continue
+        try:
+            folder.rename(aside)
+        except OSError as exc:
+            aside.rmdir()
+            raise InputError("refusing to extract", folder,
+                             f"cannot move it aside to {aside}: {why(exc)}") from None
+        return aside
+    raise InputError("refusing to extract", folder, "no free name to move it aside to")
 
 
 def _write_bag(result: Verified, work: Path) -> None:
     expected = {**result.payload, **{n: (len(d), bag.sha256(d)) for n, d in result.tags.items()}}
-    limits = archive.Limits(total_bytes=int(result.fields["size"]),
-                            members=int(result.fields["files"]), depth=1)
+    limits = archive.Limits.signed(int(result.fields["size"]), int(result.fields["files"]))
     written = set()
     for name, data in _bag_members(result, limits):
         if expected.get(name) != (len(data), bag.sha256(data)):

@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from airgap.cli import ledger as ledger_cmd
-from airgap.cli.keys import TrustedKeyOption, TrustedKeysOption, load_secret, signing_time
+from airgap.cli.keys import (
+    InsecureKeyOption,
+    TrustedKeyOption,
+    TrustedKeysOption,
+    load_secret,
+    signing_time,
+)
 from airgap.cli.keys import trusted_keys as load_trusted
 from airgap.cli.output import (
     Format,
@@ -36,6 +42,9 @@ app = typer.Typer(help="Signed transfer bundles: BagIt bags in reproducible arch
 
 SignatureOption = Annotated[Path | None, typer.Option(
     "--sig", help="Signature file; BUNDLE.minisig by default.", show_default=False)]
+AcceptRenamedOption = Annotated[bool, typer.Option(
+    "--accept-renamed", help="Accept a bundle named otherwise than the file it was signed as "
+    "(after checking it is not an older bundle under a new name).")]
 _SIZE = re.compile(r"(?i)(\d+)\s*([kmgt]?)i?b?")
 
 
@@ -69,7 +78,10 @@ def create(
     allow_resend: Annotated[bool, typer.Option(
         "--allow-resend", help="Bundle usage reports the ledger says went out before.")]
     = False,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite OUT if it exists.")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Overwrite OUT, and remove the parts of an earlier split of OUT.")]
+    = False,
+    insecure: InsecureKeyOption = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Validate the files, bag them (BagIt 1.0), sign, and write OUT and OUT.minisig.
@@ -131,8 +143,8 @@ def create(
                                 f"{plural(len(resent), 'report was', 'reports were')} in earlier "
                                 "bundles (above)",
                                 "CSSM refuses a report it has; --allow-resend to send anyway")
-    secret = load_secret(key)
-    checkpoint = ledger_cmd.sender_checkpoint(store) if store else b""
+    secret = load_secret(key, insecure_permissions=insecure)
+    checkpoint = ledger_cmd.sender_checkpoint(store, secret.public) if store else b""
     with progress(sum(p.size for p in payload), "bundling") as advance:
         created = create_bundle(out_path, payload, secret, direction=direction,
                                 answers=answers, epoch=signing_time(), archive=archive,
@@ -148,6 +160,8 @@ def create(
                       str(c.signature): ledger_cmd.file_digest(c.signature)},
             note=f"bundle {c.bundle_id} ({direction}"
                  + (f", answers {answers}" if answers else "") + f"): {contents}")
+    for removed in (path for c in created for path in c.removed):
+        note(f"removed {removed}: left by an earlier bundle {out_path}")
     if fmt is Format.JSON:
         emit_json(True, [c.to_dict() for c in created])
     else:
@@ -159,8 +173,10 @@ def create(
 
 
 def _verify_all(bundles: list[Path], trusted_key: list[Path] | None, folder: Path | None,
-                sig: Path | None) -> list[Verified]:
+                sig: Path | None, accept_renamed: bool) -> list[Verified]:
     from airgap import config
+    from airgap.bundle.at_rest import verify_folder
+    from airgap.bundle.parts import check_groups
     from airgap.bundle.verify import verify
     from airgap.validate.engine import Validator
 
@@ -168,15 +184,23 @@ def _verify_all(bundles: list[Path], trusted_key: list[Path] | None, folder: Pat
     settings = config.load()
     results = []
     for bundle in bundles:
+        if bundle.is_dir():
+            if sig:
+                raise typer.BadParameter("a bag at rest carries its own signature",
+                                         param_hint="--sig")
+            results.append(verify_folder(bundle, trusted, Validator(
+                privacy=settings["privacy"], levels=settings["rules"])))
+            continue
         staging = Path(tempfile.mkdtemp(prefix="airgap-staging-"))
         try:
             validator = Validator(privacy=settings["privacy"], levels=settings["rules"])
             with progress(_size(bundle), "verifying") as advance:
                 results.append(verify(bundle, trusted, staging, validator,
-                                      sig if len(bundles) == 1 else None, advance))
+                                      sig if len(bundles) == 1 else None, advance,
+                                      accept_renamed=accept_renamed))
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    _check_groups(results)
+    check_groups(results)
     for result in results:
         _check_sender(result)
         _record(result, "bundle.verify")
@@ -202,22 +226,33 @@ def _check_sender(result: Verified) -> None:
     result.witnessed = seen.to_dict()
 
 
-def _record(result: Verified, step: str, products: dict[str, str] | None = None) -> None:
+def _record(result: Verified, step: str, products: dict[str, str] | None = None,
+            moved_aside: Path | None = None) -> None:
     """Record a verify or extract in this host's ledger, when one is configured."""
     note = f"bundle {result.bundle_id} signed by {result.signer.get('key_id')}"
     if result.witnessed:
         note += f"; sender checkpoint {result.witnessed['origin']} at {result.witnessed['size']}"
+    if moved_aside:
+        note += f"; the folder that was there moved to {moved_aside}"
     problems = "; ".join(p.message for p in result.problems)
-    ledger_cmd.record_step(step, materials={str(result.bundle): _digest(result)},
+    ledger_cmd.record_step(step, materials=_materials(result),
                            products=products, note=note + (f": {problems}" if problems else ""),
                            result="ok" if result.exit_code == ExitCode.OK else "refused")
 
 
-def _digest(result: Verified) -> str:
-    """The bundle's SHA-256 as verified, for the ledger (hashed while it was staged)."""
+def _materials(result: Verified) -> dict[str, str]:
+    """What the ledger records was verified: the archive's SHA-256 as staged, or for a bag at
+    rest its tag manifest's (which the inner signature covers and which names every file)."""
+    from airgap.bundle import bag
+
+    if result.at_rest:
+        manifest = result.tags.get(bag.TAG_MANIFEST)
+        return {str(result.bundle / bag.TAG_MANIFEST):
+                f"sha256:{bag.sha256(manifest)}" if manifest is not None else "unreadable"}
     if result.sha256:
-        return f"sha256:{result.sha256}"
-    return ledger_cmd.file_digest(result.bundle) if result.bundle.is_file() else "unreadable"
+        return {str(result.bundle): f"sha256:{result.sha256}"}
+    return {str(result.bundle): ledger_cmd.file_digest(result.bundle)
+            if result.bundle.is_file() else "unreadable"}
 
 
 def _size(path: Path) -> int:
@@ -225,32 +260,6 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0  # verify reports the missing bundle
-
-
-def _check_groups(results: list[Verified]) -> None:
-    """Parts of one group given together: every part once, none missing."""
-    groups: dict[str, list[Verified]] = {}
-    for result in results:
-        if group := result.info.get("Bag-Group-Identifier"):
-            groups.setdefault(group, []).append(result)
-    for group, members in groups.items():
-        counts = {m.info.get("Bag-Count", "") for m in members}
-        parts = [int(c.split(" of ")[0]) for c in (m.info.get("Bag-Count", "") for m in members)
-                 if re.fullmatch(r"\d+ of \d+", c)]
-        totals = {int(c.split(" of ")[1]) for c in counts if re.fullmatch(r"\d+ of \d+", c)}
-        if len(totals) != 1:
-            members[0].problem(ExitCode.TRUST, f"group {group}: parts disagree on Bag-Count")
-            continue
-        (total,) = totals
-        if len(members) == 1:
-            continue  # one part alone verifies alone; a group is checked when given together
-        seen = Counter(parts)
-        for part in sorted(p for p, n in seen.items() if n > 1):
-            members[0].problem(ExitCode.TRUST, f"group {group}: part {part} of {total} given "
-                                               f"{seen[part]} times")
-        for part in sorted(set(range(1, total + 1)) - set(seen)):
-            members[0].problem(ExitCode.TRUST, f"group {group}: part {part} of {total} is "
-                                               "missing")
 
 
 def _report(results: list[Verified], fmt: Format, *, listing: bool = False) -> int:
@@ -267,6 +276,9 @@ def _report(results: list[Verified], fmt: Format, *, listing: bool = False) -> i
         who = (f" signed by key {signer['key_id']}"
                + (f" ({signer['name']}, {signer['role']})" if signer.get("name") else "")
                if signer else "")
+        if r.renamed_from:
+            out().print(f"{r.bundle}: accepted under another name: signed as {r.renamed_from}",
+                        markup=False)
         state = "verified" if r.exit_code == ExitCode.OK else "NOT verified"
         out().print(f"{r.bundle}: {state}: bundle {r.bundle_id or '?'}"
                     f" ({r.info.get('Airgap-Direction', '?')}, "
@@ -285,15 +297,20 @@ def verify_cmd(
     trusted_key: TrustedKeyOption = None,
     folder: TrustedKeysOption = None,
     sig: SignatureOption = None,
+    accept_renamed: AcceptRenamedOption = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
-    """Verify bundles: signature, trusted signer, safe members, bag, manifests, payload.
+    """Verify bundles: signature, trusted signer, the name signed, safe members, bag,
+    manifests, payload. A folder is an extracted bag, verified at rest: its inner signature
+    against the trusted keys, both manifests, the exact file list, payload.
 
-    Exit 4 on any trust failure, 1 when a payload file is invalid. Parts of a split bundle
-    given together are checked as a group: every part, once.
+    Exit 4 on any trust failure, 1 when a payload file is invalid. A bundle whose name is not
+    the one it was signed as is refused (exit 4) unless --accept-renamed. Split bundles given
+    together are checked as groups: every part once, one key, no parts of two split bundles.
     """
     begin("bundle verify", fmt)
-    raise typer.Exit(_report(_verify_all(bundles, trusted_key, folder, sig), fmt))
+    raise typer.Exit(_report(_verify_all(bundles, trusted_key, folder, sig, accept_renamed),
+                             fmt))
 
 
 @app.command("list", epilog="Example: airgap bundle list usage-2026-11.tar.gz --trusted-key "
@@ -303,12 +320,13 @@ def list_cmd(
     trusted_key: TrustedKeyOption = None,
     folder: TrustedKeysOption = None,
     sig: SignatureOption = None,
+    accept_renamed: AcceptRenamedOption = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Show a bundle's signer and files (after verifying it)."""
     begin("bundle list", fmt)
-    raise typer.Exit(_report(_verify_all([bundle], trusted_key, folder, sig), fmt,
-                             listing=True))
+    raise typer.Exit(_report(_verify_all([bundle], trusted_key, folder, sig, accept_renamed),
+                             fmt, listing=True))
 
 
 @app.command("extract", epilog="Example: airgap bundle extract usage-2026-11.tar.gz ./incoming "
@@ -319,10 +337,16 @@ def extract_cmd(
     trusted_key: TrustedKeyOption = None,
     folder: TrustedKeysOption = None,
     sig: SignatureOption = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace DEST if it exists.")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="If DEST exists, move it aside (to DEST.before-TIME, printed) first.")]
+    = False,
+    accept_renamed: AcceptRenamedOption = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
-    """Verify a bundle fully, then write its bag to DEST atomically (all or nothing)."""
+    """Verify a bundle fully, then write its bag to DEST atomically (all or nothing).
+
+    An existing DEST is refused; with --force it is renamed aside, never deleted, and the
+    new name is printed."""
     from airgap import config
     from airgap.bundle.verify import extract, verify
     from airgap.validate.engine import Validator
@@ -336,19 +360,24 @@ def extract_cmd(
     try:
         with progress(_size(bundle), "verifying") as advance:
             result = verify(bundle, trusted, staging, Validator(
-                privacy=settings["privacy"], levels=settings["rules"]), sig, advance)
+                privacy=settings["privacy"], levels=settings["rules"]), sig, advance,
+                accept_renamed=accept_renamed)
         _check_sender(result)
         if result.exit_code != ExitCode.OK:
             _record(result, "bundle.extract")
             raise typer.Exit(_report([result], fmt))
-        extract(result, destination, force=force)
+        done = extract(result, destination, force=force)
         _record(result, "bundle.extract", {
             str(destination / name): f"sha256:{digest}"
-            for name, (_, digest) in sorted(result.payload.items())})
+            for name, (_, digest) in sorted(result.payload.items())}, done.moved_aside)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    aside = str(done.moved_aside) if done.moved_aside else None
     if fmt is Format.JSON:
-        emit_json(True, [{**result.to_dict(), "extracted_to": str(destination)}])
-    else:
-        out().print(f"{bundle}: verified bundle {result.bundle_id}; extracted to {destination}",
-                    markup=False)
+        emit_json(True, [{**result.to_dict(), "extracted_to": str(destination),
+                          "moved_aside": aside}])
+        return
+    if aside:
+        out().print(f"{destination}: the folder that was there is now {aside}", markup=False)
+    out().print(f"{bundle}: verified bundle {result.bundle_id}; extracted to {destination}",
+                markup=False)

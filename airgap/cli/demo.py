@@ -9,6 +9,7 @@ the verify step refusing it (exit 4).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -139,10 +141,11 @@ def demo(
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Run the whole offline round trip with lab devices and a simulated CSSM, narrating
-    each command: devices save usage, validate, bundle and sign, write to a 'USB' folder,
-    verify on the internet side (its own keys and ledger), CSLU-style pack, simulated CSSM,
-    ACK bundle back, verify, import, diff before/after, reconcile, deadlines, and the
-    ledgers of both hosts. Exit 0 only when every check passed."""
+    each command: the lab devices served over real SSH on loopback, inventory check, collect
+    usage over SSH, validate, bundle and sign, write to a 'USB' folder, verify on the internet
+    side (its own keys and ledger), CSLU-style pack, simulated CSSM, ACK bundle back, verify,
+    push each ACK to its device over SSH (import, capture after, verdict), diff, reconcile,
+    deadlines, and the ledgers of both hosts. Exit 0 only when every check passed."""
     begin("demo", fmt)
     if tamper is not None and tamper not in TAMPER_STEPS:
         raise typer.BadParameter(f"{tamper!r}: choose from {', '.join(TAMPER_STEPS)}")
@@ -170,8 +173,38 @@ def _round_trip(run: Demo, devices: int, tamper: str | None) -> None:
         config.write_text(LAB_CONFIG)
     run.say("Two hosts, each with its own keys, trusted keys and ledger; both are training "
             "hosts that accept the lab's simulated ACKs.")
-    run.run("the devices save their usage (lab fleet)", LAB, "airgap", "lab", "fleet",
+    run.run("make the lab devices (lab fleet)", LAB, "airgap", "lab", "fleet",
             "--devices", str(devices), "--out", "devices")
+    with _served(run):
+        _cycle(run, tamper)
+
+
+SITE = ("--inventory", "devices/inventory.toml", "--known-hosts", "devices/known_hosts")
+
+
+@contextlib.contextmanager
+def _served(run: Demo) -> Iterator[None]:
+    """The lab devices over real SSH on loopback (``airgap lab serve``) while the block runs."""
+    command = [sys.executable, "-m", "airgap", "lab", "serve", "devices"]
+    run.say("$ airgap lab serve devices &   (the lab devices answer over SSH on 127.0.0.1; "
+            "it writes devices/inventory.toml and devices/known_hosts)")
+    server = subprocess.Popen(command, cwd=run.root, env=run.env(LAB),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not (run.root / "devices" / "known_hosts").exists():
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise InputError("the lab devices did not start", run.root / "devices",
+                                 f"airgap lab serve exited {server.returncode}")
+            time.sleep(0.05)
+        yield
+    finally:
+        server.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            server.wait(10)
+
+
+def _cycle(run: Demo, tamper: str | None) -> None:
     for side, home in HOMES.items():
         run.run("make this host's operator key", side, "airgap", "key", "generate",
                 "--out", f"{home}/keys/operator", "--no-passphrase")
@@ -181,9 +214,15 @@ def _round_trip(run: Demo, devices: int, tamper: str | None) -> None:
             run.run(f"trust {whose} operator key", side, "airgap", "key", "trust",
                     f"{HOMES[owner]}/keys/operator.pub", "--name", OPERATORS[owner],
                     "--role", "operator", "--yes")
-    run.run("validate the usage files", JUMP, "airgap", "validate", "devices/usage", "--record")
+    run.run("check the devices over SSH: host keys pinned, SCP on, UDIs", JUMP, "airgap",
+            "inventory", "check", *SITE)
+    run.run("the devices save their usage; copy it off over SSH", JUMP, "airgap", "collect",
+            *SITE, "--out", "jump/collected")
+    run.run("validate the usage files", JUMP, "airgap", "validate", "jump/collected", "--record")
+    usage = sorted(str(p.relative_to(run.root))
+                   for p in (run.root / "jump/collected").glob("*/usage-*.xml"))
     created = run.run("bundle and sign them (outbound)", JUMP, "airgap", "bundle", "create",
-                      "outbound.tar.gz", "devices/usage", "--key", "jump/keys/operator.key")
+                      "outbound.tar.gz", *usage, "--key", "jump/keys/operator.key")
     found = re.search(r"bundle (AG\S+)", created.stdout)
     outbound = found[1] if found else "?"
     (run.root / "usb").mkdir()
@@ -201,10 +240,10 @@ def _round_trip(run: Demo, devices: int, tamper: str | None) -> None:
     run.run("extract it", INTERNET, "airgap", "bundle", "extract", "usb/outbound.tar.gz",
             "internet/received")
     _stock_checks(run)
-    usage = sorted(str(p.relative_to(run.root))
-                   for p in (run.root / "internet/received/data/usage").glob("*.xml"))
+    received = sorted(str(p.relative_to(run.root))
+                      for p in (run.root / "internet/received/data").rglob("*.xml"))
     run.run("pack a CSLU-style upload archive", INTERNET, "airgap", "cslu", "pack",
-            "internet/upload.tar.gz", *usage, "--virtual-account", "LAB-PLANT")
+            "internet/upload.tar.gz", *received, "--virtual-account", "LAB-PLANT")
     run.run("record the upload to CSSM", INTERNET, "airgap", "ledger", "record", "--step",
             "cssm.upload", "--material", "internet/upload.tar.gz", "--note", "lab CSSM")
     run.run("CSSM answers (simulated)", LAB, "airgap", "lab", "cssm", "internet/upload.tar.gz",
@@ -224,13 +263,16 @@ def _round_trip(run: Demo, devices: int, tamper: str | None) -> None:
         run.run("unpack CSSM's ACK archive", JUMP, "airgap", "cslu", "unpack",
                 str(answer.relative_to(run.root)), "jump/acks")
     run.run("validate the ACKs", JUMP, "airgap", "validate", "jump/acks")
-    _import(run)
-    run.run("did the import take effect?", JUMP, "airgap", "diff", "devices/before",
-            "devices/after", "--record")
-    run.run("reconcile reports, ACKs and devices", JUMP, "airgap", "reconcile", "devices/usage",
-            "jump/acks", "devices/after")
-    run.run("when must each device report next?", JUMP, "airgap", "deadlines", "devices/after",
-            "--today", _lab_today())
+    unpacked = sorted(str(p.relative_to(run.root)) for p in (run.root / "jump/acks").rglob("*")
+                      if p.is_file())
+    run.run("import each ACK on its device over SSH, and prove it", JUMP, "airgap", "push",
+            *unpacked, *SITE, "--captures", "jump/imports")
+    run.run("did the import take effect?", JUMP, "airgap", "diff", "jump/imports/before",
+            "jump/imports/after", "--record")
+    run.run("reconcile reports, ACKs and devices", JUMP, "airgap", "reconcile", "jump/collected",
+            "jump/acks", "jump/imports/after")
+    run.run("when must each device report next?", JUMP, "airgap", "deadlines",
+            "jump/imports/after", "--today", _lab_today())
     for side in HOMES:
         run.run("verify this host's audit ledger", side, "airgap", "ledger", "verify")
 
@@ -239,19 +281,6 @@ def _lab_today() -> str:
     from airgap.lab.fleet import LAB_NOW
 
     return f"{LAB_NOW:%Y-%m-%d}"
-
-
-def _import(run: Demo) -> None:
-    """The devices' part, which no airgap command does: each device imports its ACK
-    (``license smart import``) and the operator saves its ``show license`` output again."""
-    after = run.root / "devices" / "after"
-    after.mkdir(parents=True)
-    for capture in sorted((run.root / "cssm" / "after").glob("*.txt")):
-        shutil.copyfile(capture, after / capture.name)
-    run.say("Each device imports its ACK (license smart import usbflash0:ACK_...) and shows "
-            "its state again: the lab's after-import captures are in devices/after/.")
-    run.run("record the import", JUMP, "airgap", "ledger", "record", "--step", "import.apply",
-            "--material", "usb/inbound.tar.gz", "--note", "ACKs imported on the lab devices")
 
 
 def _stock_checks(run: Demo) -> None:

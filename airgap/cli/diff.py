@@ -19,6 +19,9 @@ def diff(
     exit_code: Annotated[bool, typer.Option(
         "--exit-code", help="Exit 1 when anything differs, not only on a failing verdict.")]
     = False,
+    same_device: Annotated[bool, typer.Option(
+        "--same-device", help="Compare the two sides as one device even when the captures name "
+        "different devices (the output says it was forced).")] = False,
     tz: TzOption = None,
     record: Annotated[bool, typer.Option(
         "--record", help="Record the comparison and its verdict in the audit ledger (step "
@@ -32,7 +35,8 @@ def diff(
     effect, partly, not applied (exit 1) or unknown. Two usage files or folders: reports
     added and removed by (UDI, report id). Two ACKs: what differs. An ACK against captures or
     usage files: whether it belongs to those devices and whether it is older than the last
-    ACK they received (compare with captures taken before the import).
+    ACK they received (compare with captures taken before the import). Captures that name
+    different devices are an error (exit 1), not a verdict, unless --same-device.
     """
     from airgap.state import diff as diffs
     from airgap.state.devices import group
@@ -45,7 +49,7 @@ def diff(
     codes: list[int] = [_problems(old), _problems(new)]
     extra: dict[str, Any]
     if old.states and new.states:
-        found = diffs.diff_devices(group(old.states), group(new.states))
+        found = diffs.diff_devices(group(old.states), group(new.states), same_device)
         verdict = diffs.overall(found)
         extra = {"mode": "states", "verdict": verdict}
         results = [d.to_dict() for d in found]
@@ -93,9 +97,10 @@ def _acks_against(acks: Evidence, devices: Evidence) -> list[dict[str, Any]]:
         names = named(ack)
         mine = [f for f in findings if f.path == path and f.kind in (FOREIGN, STALE)]
         foreign = {f.device for f in mine if f.kind == FOREIGN}
+        # SEEN evidence decides: a SLAC <udi> naming a device not given makes the ACK foreign
+        seen = [u for u, how in names if how.startswith("seen")] or [u for u, _ in names]
         results.append({"ack": path,
-                        "belongs": any(str(u) not in foreign for u, _ in names) if names
-                        else None,
+                        "belongs": all(str(u) not in foreign for u in seen) if seen else None,
                         "stale": any(f.kind == STALE for f in mine),
                         "evidence": [how for _, how in names] + [f.message for f in mine]})
     return results
@@ -143,6 +148,8 @@ def _print(extra: dict[str, Any], results: list[dict[str, Any]]) -> None:
             console.print(f"{device['device']}: {device['verdict']}", markup=False, style="bold")
             for line in device["evidence"]:
                 console.print(f"  evidence: {line}", markup=False)
+            for part in device["not_shown"]:
+                console.print(f"  not shown: {part}", markup=False)
             for change in device["changes"]:
                 console.print(f"  {change['field']}: {_short(change['before'])} -> "
                               f"{_short(change['after'])}", markup=False)

@@ -21,7 +21,8 @@ def inspect(
     Kinds: usage, rum-fragment, import, policy, slac-request, show-license-<command>; an
     archive is also named as a whole: cslu-upload-archive, cssm-ack-archive, bundle (not
     verified here: use 'bundle verify') or archive, before the files inside it.
-    A named file of no known kind exits 3; one that is broken exits 1.
+    A named file of no known kind exits 3; a licensing file that is broken (empty, not XML,
+    UTF-16, unknown root) exits 1, named or met in a folder or archive, as for validate.
     """
     from airgap import config, inputs
 
@@ -71,7 +72,7 @@ def _archive(path: str) -> dict[str, Any] | None:
 
 
 def _summarise(item: Any) -> tuple[dict[str, Any], int]:
-    from airgap import formats, xml
+    from airgap import formats
     from airgap.formats import summary
     from airgap.formats.imports import ImportFile, SlacRequest
 
@@ -82,16 +83,11 @@ def _summarise(item: Any) -> tuple[dict[str, Any], int]:
     if item.sniff.family == "capture":
         text = data.decode("utf-8", errors="replace")
         return summary.capture(item.sniff.kind, text), ExitCode.OK
-    if item.sniff.family is None:
-        why = "empty file" if not data.strip() else "no kind airgap knows"
-        return {"kind": None, "error": why}, ExitCode.CANNOT_RUN
-    try:
-        doc = formats.read_xml(xml.parse(data))
-    except xml.XmlSyntaxError as exc:
-        where = f"line {exc.line}: " if exc.line else ""
-        return {"kind": None, "error": f"{where}{exc}"}, ExitCode.FINDINGS
-    if doc is None:
-        return {"kind": None, "error": "no kind airgap knows"}, ExitCode.CANNOT_RUN
+    doc = formats.read(data)  # the verdict validate gives: a broken licensing file is a finding
+    if isinstance(doc, formats.Unreadable):
+        where = f"line {doc.line}: " if doc.line else ""
+        return ({"kind": None, "error": f"{where}{doc.message} [{doc.rule}]", "rule": doc.rule},
+                ExitCode.FINDINGS)
     if isinstance(doc.model, ImportFile):
         return summary.import_file(doc.kind, doc.model), ExitCode.OK
     if isinstance(doc.model, SlacRequest):

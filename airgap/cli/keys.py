@@ -27,16 +27,21 @@ TrustedKeyOption = Annotated[list[Path] | None, typer.Option(
     "--trusted-key", help="A trusted public key file (repeatable).", show_default=False)]
 TrustedKeysOption = Annotated[Path | None, typer.Option(
     "--trusted-keys", help="A trusted-keys folder with its roster.", show_default=False)]
+InsecureKeyOption = Annotated[bool, typer.Option(
+    "--insecure-key-permissions", help="Use a secret key file that others may read.")]
+PASSPHRASE_BYTES = 4096
 
 
 def passphrase(prompt: str, *, confirm: bool = False) -> bytes:
     """From AIRGAP_PASSPHRASE_FILE (first line), else asked on the terminal."""
+    from airgap.fsutil import read_small
+
     source = os.environ.get("AIRGAP_PASSPHRASE_FILE")
     if source:
         try:
-            lines = Path(source).read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise ConfigError("cannot read passphrase", source, exc.strerror or str(exc)) from None
+            lines = read_small(Path(source), PASSPHRASE_BYTES).decode("utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError("cannot read passphrase", source, why(exc)) from None
         if not lines or not lines[0]:
             raise ConfigError("empty passphrase", source, "the first line is the passphrase")
         return lines[0].encode()
@@ -47,15 +52,13 @@ def passphrase(prompt: str, *, confirm: bool = False) -> bytes:
     return text.encode()
 
 
-def load_secret(path: Path) -> SecretKey:
-    """A secret key file, asking for its passphrase only when it is encrypted."""
-    from airgap.signing.minisign import KeyFileError, SecretKey
+def load_secret(path: Path, *, insecure_permissions: bool = False) -> SecretKey:
+    """A secret key file, asking for its passphrase only when it is encrypted; one that
+    others may read is refused unless ``insecure_permissions``."""
+    from airgap.signing.minisign import SecretKey, read_key_file
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise KeyFileError("cannot read secret key", path, why(exc)) from None
-    secret = passphrase(f"Passphrase for {path}") if SecretKey.encrypted(text) else None
+    text = read_key_file(path, secret=True, insecure_permissions=insecure_permissions)
+    secret = passphrase(f"Passphrase for {path}") if SecretKey.encrypted(text, path) else None
     return SecretKey.parse(text, secret, path)
 
 
@@ -151,19 +154,23 @@ def export(
     = None,
     out_file: Annotated[Path | None, typer.Option(
         "--out", help="Write here instead of stdout.", show_default=False)] = None,
+    insecure: InsecureKeyOption = False,
 ) -> None:
-    """Print a public key (this host's by default) for others to trust."""
+    """Print a public key (this host's by default) for others to trust: the one the secret
+    key holds, refused when the .pub beside it is another key's."""
+    from airgap.errors import TrustError
     from airgap.fsutil import write_atomic
     from airgap.signing.minisign import PublicKey
     from airgap.signing.trust import host_key
 
     begin("key export", Format.TEXT)
-    if key is None:
-        public = host_key().public
-    elif key.with_suffix(".pub").exists():
-        public = PublicKey.load(key.with_suffix(".pub"))
-    else:
-        public = load_secret(key).public
+    public = host_key().public if key is None else \
+        load_secret(key, insecure_permissions=insecure).public
+    beside = key.with_suffix(".pub") if key else None
+    if beside and beside.exists() and (found := PublicKey.load(beside)) != public:
+        raise TrustError("public key does not belong to the secret key", beside,
+                         f"it is key {found.id}; {key} is key {public.id}",
+                         f"replace {beside} with this command's output (--out)")
     if out_file:
         write_atomic(out_file, public.text().encode())
     else:
@@ -230,6 +237,7 @@ def sign(
     key: Annotated[Path, typer.Option("--key", help="Your secret key file.")],
     sig: Annotated[Path | None, typer.Option(
         "--out", help="Signature file; FILE.minisig by default.", show_default=False)] = None,
+    insecure: InsecureKeyOption = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Sign a file (minisign's prehashed ED signature, trusted comment with ctx and time)."""
@@ -239,7 +247,7 @@ def sign(
     begin("sign", fmt)
     if not file.is_file():
         raise InputError("cannot read", file, "no such file")
-    secret = load_secret(key)
+    secret = load_secret(key, insecure_permissions=insecure)
     comment = f"timestamp:{signing_time()}\tfile:{file.name}\tctx:{FILE_CTX}"
     signature = Signature.create(secret, blake2b_file(read_chunks(file)), comment)
     target = sig or Path(f"{file}.minisig")
@@ -264,12 +272,13 @@ def verify(
     Signatures from stock minisign verify too; one made for another purpose (another ctx:,
     such as a transfer bundle's) is refused.
     """
+    from airgap.fsutil import read_small
     from airgap.signing.minisign import Signature, SignatureError, read_chunks
 
     begin("verify", fmt)
     sig = sig or Path(f"{file}.minisig")
     try:
-        text = sig.read_text(encoding="utf-8")
+        text = read_small(sig).decode("utf-8")
     except OSError as exc:
         raise SignatureError("missing signature", sig, why(exc)) from None
     except UnicodeDecodeError as exc:

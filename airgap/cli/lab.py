@@ -151,3 +151,58 @@ def _cssm_inputs(sources: list[str]) -> tuple[list[tuple[str, list[tuple[str, st
             if (doc := usage_of(data)) is not None:
                 loose.append((inputs.file_name(entry.path), data, doc))
     return uploads, loose
+
+
+@app.command("serve", epilog="Example: airgap lab serve lab/ --faults 'c9300-x.lab=auth'")
+def serve_command(
+    folder: Annotated[Path, typer.Argument(help="A fleet made by 'airgap lab fleet --out'.")],
+    listen: Annotated[str, typer.Option(
+        "--listen", help="The loopback address every device listens on (each its own port).")]
+    = "127.0.0.1",
+    faults: Annotated[str | None, typer.Option(
+        "--faults", help="NAME=kind[,kind][;NAME=...] ('*' for every device): slow, "
+        "latency:MS, auth, hostkey, save-fails, flash-full, import-refused, scp-disabled, cut.",
+        show_default=False)] = None,
+    gateways: Annotated[list[str] | None, typer.Option(
+        "--ixm", help="This device behaves as a Wireless Gateway for LoRaWAN (platform ixm: "
+        "no SCP server, it copies with its own scp command); repeatable.",
+        show_default=False)] = None,
+) -> None:
+    """Serve every device of a lab fleet over real SSH on loopback until stopped (Ctrl-C or
+    SIGTERM). Each answers like IOS-XE (show license ..., license smart save usage, verify
+    /md5, license smart import), serves SCP on its bootflash:, keeps its state, and fails as
+    --faults says. Writes FOLDER/inventory.toml and FOLDER/known_hosts before it accepts
+    connections, for 'airgap collect' and 'airgap push'."""
+    import asyncio
+    import ipaddress
+    import resource
+    import signal
+
+    from airgap.cli.output import note
+    from airgap.lab import serve
+
+    try:
+        if not ipaddress.ip_address(listen).is_loopback:
+            raise InputError("refusing to listen", listen, "the lab serves loopback only",
+                             "use 127.0.0.1 or another 127.x.y.z address")
+    except ValueError:
+        raise InputError("invalid --listen address", listen, "expected an IP address") from None
+    lab = serve.load(folder, listen, serve.parse_faults(faults), gateways or ())
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = min(hard, max(soft, 4 * len(lab.devices) + 64))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await lab.start()
+        ports = sorted(d.port for d in lab.devices)
+        note(f"serving {len(lab.devices)} lab devices on {listen} ports {ports[0]}-{ports[-1]}; "
+             f"inventory: {folder / 'inventory.toml'}, known_hosts: {folder / 'known_hosts'}; "
+             "stop with Ctrl-C")
+        await stop.wait()
+        lab.close()
+
+    asyncio.run(main())

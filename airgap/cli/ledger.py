@@ -6,17 +6,19 @@ import csv
 import hashlib
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
-from airgap.cli.keys import TrustedKeyOption, TrustedKeysOption, load_secret
+from airgap.cli.keys import InsecureKeyOption, TrustedKeyOption, TrustedKeysOption, load_secret
 from airgap.cli.output import Format, FormatOption, begin, emit_json, err, out, plural
-from airgap.errors import ConfigError, ExitCode, InputError, why
+from airgap.errors import ConfigError, ExitCode, InputError, TrustError, why
 
 if TYPE_CHECKING:
     from airgap.ledger.store import Ledger
+    from airgap.ledger.verify import LedgerReport
     from airgap.signing.minisign import PublicKey, SecretKey
 
 app = typer.Typer(help="The audit ledger: record, show, verify, checkpoint, prove, export, "
@@ -41,30 +43,75 @@ def open_ledger(path: Path | None) -> Ledger:
     return Ledger(Path(setting))
 
 
-def signing_key(key: Path | None) -> SecretKey:
-    """The operator's key when given, else this host's key."""
+def signing_key(key: Path | None, insecure: bool = False) -> SecretKey:
+    """The operator's key when given, else this host's key (and stderr says so)."""
     from airgap.signing.trust import host_key
 
-    return load_secret(key) if key else host_key()
+    if key:
+        return load_secret(key, insecure_permissions=insecure)
+    host = host_key()
+    err().print(f"no --key given: this host's key {host.public.id} signs the entry",
+                markup=False)
+    return host
 
 
-def verifying_keys(files: list[Path] | None, folder: Path | None) -> dict[str, PublicKey]:
-    """This host's key plus the trusted keys (revoked ones left out)."""
+def verifying_keys(files: list[Path] | None, folder: Path | None, *also: PublicKey
+                   ) -> tuple[dict[str, PublicKey], bool]:
+    """This host's key, ``also``, and the trusted keys (revoked ones left out); and whether
+    any trusted key was given or configured at all (else an entry by another key could not be
+    checked, rather than was refused)."""
     from airgap.cli.keys import trust_folder
+    from airgap.signing.minisign import PublicKey
     from airgap.signing.trust import TrustStore, host_key
 
-    keys = {host_key().public.id: host_key().public}
+    host = host_key().public
+    keys = {host.id: host, **{key.id: key for key in also}}
     folder = folder if files else trust_folder(folder)
+    given = bool(files)
     if folder:
         store = TrustStore(folder).load()
         keys.update({k: v for k, v in store.keys.items()
                      if not (store.roster.get(k) and store.roster[k].revoked)})
-    from airgap.signing.minisign import PublicKey
-
+        given = given or bool(store.keys or store.roster)
     for path in files or []:
         key = PublicKey.load(path)
         keys[key.id] = key
-    return keys
+    return keys, given
+
+
+def unchecked_text(report: LedgerReport) -> str:
+    """The entries whose signatures could not be checked, by key, in one line."""
+    return (f"{plural(sum(u.entries for u in report.unchecked.values()), 'entry', 'entries')} "
+            f"signed by {', '.join(map(str, report.unchecked.values()))}, of which no trusted "
+            "copy is held")
+
+
+def verify_own(store: Ledger, *also: PublicKey, trusted_key: list[Path] | None = None,
+               folder: Path | None = None) -> LedgerReport:
+    """This host's ledger checked before it signs a checkpoint of it: the chain and every
+    signature it can check (the host key, ``also``, trusted keys when given or configured).
+    Entries signed by other keys are named on stderr, not refused: a checkpoint vouches for
+    the lines, and 'ledger verify' judges the signers. Only a real break (an edited, moved or
+    deleted line, a bad signature) fails, exit 4; a torn tail is exit 1."""
+    from airgap.ledger import checkpoint
+    from airgap.ledger.store import TornTailError
+    from airgap.ledger.verify import verify
+
+    keys, _ = verifying_keys(trusted_key, folder, *also)
+    last = checkpoint.latest(store)
+    since = checkpoint.open_checkpoint(last, list(keys.values()), store.path) if last else None
+    report = verify(store, keys, since=since, trust_given=False)
+    if report.unchecked:
+        err().print(f"{store.path}: note: could not check {unchecked_text(report)}",
+                    markup=False)
+    for finding in report.findings:
+        err().print(f"{store.path}: error: {finding}", markup=False)
+    if any(f.code == ExitCode.TRUST for f in report.findings):
+        raise TrustError("own ledger does not verify", store.path,
+                         plural(len(report.findings), "finding"), "run 'airgap ledger verify'")
+    if report.findings:
+        raise TornTailError("torn tail", store.path, "the last line was cut mid-write")
+    return report
 
 
 def configured() -> Ledger | None:
@@ -91,22 +138,16 @@ def record_step(step: str, *, key: SecretKey | None = None,
     return entry
 
 
-def sender_checkpoint(store: Ledger) -> bytes:
-    """``airgap-checkpoint.txt`` for a bundle: this host's ledger, verified and checkpointed."""
-    from airgap.errors import TrustError
+def sender_checkpoint(store: Ledger, signer: PublicKey) -> bytes:
+    """``airgap-checkpoint.txt`` for a bundle: this host's ledger, checked as far as it can
+    be (:func:`verify_own`, with the key that signs the bundle) and checkpointed."""
     from airgap.ledger import checkpoint, witness
-    from airgap.ledger.verify import verify
     from airgap.signing.trust import host_key
 
-    if store.tail().count in (0, None):
-        return b""
-    keys = verifying_keys(None, None)
-    last = checkpoint.latest(store)
-    since = checkpoint.open_checkpoint(last, list(keys.values()), store.path) if last else None
-    report = verify(store, keys, since=since)
-    if report.exit_code != ExitCode.OK:
-        raise TrustError("own ledger does not verify", store.path,
-                         plural(len(report.findings), "finding"), "run 'airgap ledger verify'")
+    tail = store.tail()
+    if tail.count == 0 and not tail.torn:
+        return b""  # nothing recorded yet
+    report = verify_own(store, signer)
     host = host_key()
     point, note, _ = checkpoint.make(store, host, report)
     return witness.export(store, note, point, host.public)
@@ -122,9 +163,11 @@ def witnessed_dir(store: Ledger | None) -> Path:
 
 def file_digest(path: Path) -> str:
     """``sha256:<hex>`` of a file, for materials and products."""
+    from airgap.fsutil import open_regular
+
     digest = hashlib.sha256()
     try:
-        with path.open("rb") as handle:
+        with open_regular(path) as handle:
             while chunk := handle.read(1 << 20):
                 digest.update(chunk)
     except OSError as exc:
@@ -144,13 +187,14 @@ def record(
         "--product", help="A file the step made (repeatable).", show_default=False)] = None,
     note: Annotated[str, typer.Option("--note", help="What happened, for the auditor.")] = "",
     key: KeyOption = None,
+    insecure: InsecureKeyOption = False,
     ledger: LedgerOption = None,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Record a manual step, signed, with the SHA-256 of its materials and products."""
     begin("ledger record", fmt)
     store = open_ledger(ledger)
-    entry = store.append(step, signing_key(key), device=device,
+    entry = store.append(step, signing_key(key, insecure), device=device,
                          materials={str(p): file_digest(p) for p in material or []},
                          products={str(p): file_digest(p) for p in product or []}, note=note)
     if fmt is Format.JSON:
@@ -173,31 +217,58 @@ def show(
     ledger: LedgerOption = None,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
-    """Show the ledger as a timeline (read only: run 'ledger verify' to check it)."""
+    """Show the ledger as a timeline (read only: run 'ledger verify' to check it).
+
+    Lines that are not ledger entries are named on stderr and left out (exit 4).
+    """
     begin("ledger show", fmt)
     store = open_ledger(ledger)
-    entries = []
-    for _, line in store.lines():
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue  # 'ledger verify' reports it
-        if ((since and str(entry.get("time", "")) < since) or (step and entry.get("step") != step)
-                or (device and entry.get("device") != device)
-                or (seq is not None and entry.get("seq") != seq)):
+    entries, read = [], Entries(store)
+    for _, entry in read:
+        if ((since and entry["time"] < since) or (step and entry["step"] != step)
+                or (device and entry["device"] != device)
+                or (seq is not None and entry["seq"] != seq)):
             continue
         entries.append(entry)
     if fmt is Format.JSON:
-        emit_json(True, entries)
-        return
-    for e in entries:
-        moved = ", ".join(f"{Path(p).name}" for p in {**e.get("materials", {}),
-                                                       **e.get("products", {})})
-        out().print(f"{e.get('seq'):>6}  {e.get('time')}  {e.get('step'):<15} "
-                    f"{e.get('operator')}@{e.get('host')}"
-                    + (f"  device {e['device']}" if e.get("device") else "")
-                    + (f"  [{moved}]" if moved else "")
-                    + (f"  {e['note']}" if e.get("note") else ""), markup=False)
+        emit_json(not read.bad, entries)
+    else:
+        for e in entries:
+            moved = ", ".join(f"{Path(p).name}" for p in {**e["materials"], **e["products"]})
+            out().print(f"{e['seq']:>6}  {e['time']}  {e['step']:<15} {e['operator']}@{e['host']}"
+                        + (f"  device {e['device']}" if e["device"] else "")
+                        + (f"  [{moved}]" if moved else "")
+                        + (f"  {e['note']}" if e["note"] else ""), markup=False)
+    read.refuse_bad()
+
+
+class Entries:
+    """A ledger's entries, read once. A line that is not one is named on stderr and counted,
+    so that the command shows what it could and then ends with exit 4 (a tampered ledger)."""
+
+    def __init__(self, store: Ledger) -> None:
+        self.store = store
+        self.bad = 0
+
+    def __iter__(self) -> Iterator[tuple[bytes, dict[str, Any]]]:
+        """(line, entry) for each line that is an entry."""
+        from airgap.ledger.store import EntryError, parse_entry
+
+        for number, line in self.store.lines():
+            try:
+                yield line, parse_entry(line)
+            except EntryError as exc:
+                self.bad += 1
+                err().print(f"{self.store.path}: error: line {number} is not a ledger entry: "
+                            f"{exc}", markup=False)
+
+    def refuse_bad(self) -> None:
+        """Exit 4 when some lines were not entries (the output so far stands)."""
+        if self.bad:
+            err().print(f"error: tampered ledger: {self.store.path} - "
+                        f"{plural(self.bad, 'line is', 'lines are')} not ledger entries "
+                        "(above); run 'airgap ledger verify'", markup=False)
+            raise typer.Exit(ExitCode.TRUST)
 
 
 @app.command("verify", epilog="Example: airgap ledger verify --since-checkpoint "
@@ -215,29 +286,37 @@ def verify_cmd(
 ) -> None:
     """Verify every entry's form, signature and chain link, and the checkpoint's history.
 
-    Exit 4 naming each altered, deleted, moved or forged entry, a rollback or a rewrite;
-    exit 1 for a torn tail alone (earlier entries still verified).
+    Exit 4 naming each altered, deleted, moved or forged entry, a rollback or a rewrite, or
+    an entry signed by a key not among the trusted keys; exit 3 naming the keys when entries
+    are signed by keys of which no trusted copy is held because no trusted keys are given or
+    configured; exit 1 for a torn tail alone (earlier entries still verified).
     """
-    from airgap.ledger.checkpoint import open_checkpoint
+    from airgap.ledger.checkpoint import open_checkpoint, read_note
     from airgap.ledger.verify import verify
 
     begin("ledger verify", fmt)
     store = open_ledger(ledger)
-    keys = verifying_keys(trusted_key, folder)
+    keys, given = verifying_keys(trusted_key, folder)
     checkpoint = None
     if since_checkpoint:
-        try:
-            note = since_checkpoint.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError("cannot read", since_checkpoint, why(exc)) from None
-        checkpoint = open_checkpoint(note, list(keys.values()), since_checkpoint)
-    report = verify(store, keys, since=checkpoint, jobs=jobs)
-    if fmt is Format.JSON:
-        emit_json(report.exit_code == ExitCode.OK, [report.to_dict()])
-    else:
+        checkpoint = open_checkpoint(read_note(since_checkpoint), list(keys.values()),
+                                     since_checkpoint)
+    report = verify(store, keys, since=checkpoint, jobs=jobs, trust_given=given)
+    if fmt is Format.TEXT:
         for finding in report.findings:
             out().print(f"{store.path}: {'error' if finding.code == 4 else 'warning'}: "
                         f"{finding}", markup=False, style="red")
+    if report.exit_code == ExitCode.CANNOT_RUN:
+        raise InputError("cannot check the signatures", store.path, unchecked_text(report)
+                         + ": no trusted keys are given or configured",
+                         "give --trusted-key FILE or --trusted-keys DIR with the keys of the "
+                         "operators who recorded them")
+    if fmt is Format.JSON:
+        emit_json(report.exit_code == ExitCode.OK, [report.to_dict()])
+    else:
+        if report.unchecked:
+            out().print(f"{store.path}: note: could not check {unchecked_text(report)}",
+                        markup=False)
         how = (f" (from the checkpoint at {report.incremental_from})"
                if report.incremental_from is not None else "")
         state = "verified" if report.exit_code == ExitCode.OK else "NOT verified"
@@ -252,21 +331,14 @@ def checkpoint_cmd(
     ledger: LedgerOption = None,
 ) -> None:
     """Verify the ledger, then sign and print a checkpoint (C2SP tlog-checkpoint) of it with
-    this host's key; kept beside the ledger for incremental verifies."""
+    this host's key; kept beside the ledger for incremental verifies. Entries whose signers
+    have no trusted copy here are named on stderr; only a real break stops it (exit 4)."""
     from airgap.ledger import checkpoint
-    from airgap.ledger.verify import verify
     from airgap.signing.trust import host_key
 
     begin("ledger checkpoint", Format.TEXT)
     store = open_ledger(ledger)
-    keys = verifying_keys(trusted_key, folder)
-    last = checkpoint.latest(store)
-    since = checkpoint.open_checkpoint(last, list(keys.values()), store.path) if last else None
-    report = verify(store, keys, since=since)
-    if report.exit_code != ExitCode.OK:
-        for finding in report.findings:
-            err().print(f"{store.path}: error: {finding}", markup=False)
-        raise typer.Exit(report.exit_code)
+    report = verify_own(store, trusted_key=trusted_key, folder=folder)
     _, note, _ = checkpoint.make(store, host_key(), report)
     sys.stdout.write(note)
 
@@ -313,14 +385,18 @@ def verify_proof(
 ) -> None:
     """Check, offline, that an entry is in the ledger a signed checkpoint vouches for."""
     from airgap.cli.keys import trusted_keys
+    from airgap.fsutil import read_small
+    from airgap.ledger.checkpoint import read_note
     from airgap.ledger.checkpoint import verify_proof as check
+    from airgap.ledger.store import MAX_LINE
 
     begin("ledger verify-proof", fmt)
     keys = list(trusted_keys(trusted_key, folder).keys.values())
+    text = read_note(proof)
     try:
-        text, line = proof.read_text(encoding="utf-8"), entry.read_bytes()
+        line = read_small(entry, MAX_LINE + 1)
     except OSError as exc:
-        raise InputError("cannot read", exc.filename, exc.strerror or str(exc)) from None
+        raise InputError("cannot read", entry, why(exc)) from None
     checkpoint, seq = check(text, line, keys, proof)
     if fmt is Format.JSON:
         emit_json(True, [{"seq": seq, "origin": checkpoint.origin, "size": checkpoint.size}])
@@ -363,53 +439,56 @@ def export(
                                                   show_default=False)] = None,
     key: Annotated[Path | None, typer.Option(
         "--key", help="in-toto: sign each link with this key.", show_default=False)] = None,
+    insecure: InsecureKeyOption = False,
     ledger: LedgerOption = None,
 ) -> None:
     """Export the ledger for auditors: JSON Lines (exact copies), CSV, or in-toto links (one
-    JSON metablock per line; each link's environment keeps the entry's seq, chain and sig)."""
+    JSON metablock per line; each link's environment keeps the entry's seq, chain and sig).
+
+    Lines that are not ledger entries are named on stderr and left out (exit 4).
+    """
+    import io
+
     from airgap.fsutil import atomic_file
 
     begin("ledger export", Format.TEXT)
     if kind not in ("jsonl", "csv", "in-toto"):
         raise typer.BadParameter("jsonl, csv or in-toto", param_hint="--as")
     store = open_ledger(ledger)
-    signer = load_secret(key) if key else None
+    signer = load_secret(key, insecure_permissions=insecure) if key else None
+    read = Entries(store)
 
-    def write(handle: Any) -> None:
-        if kind == "jsonl":
-            for _, line in store.lines():
-                handle.write(line.decode() + "\n")
-            return
-        if kind == "in-toto":
-            for _, line in store.lines():
-                link = in_toto_link(json.loads(line), signer)
-                handle.write(json.dumps(link, sort_keys=True) + "\n")
-            return
+    def write(handle: io.TextIOBase) -> None:
         writer = csv.writer(handle)
-        writer.writerow(EXPORT_COLUMNS)
-        for _, line in store.lines():
-            entry = json.loads(line)
-            writer.writerow([json.dumps(entry.get(c)) if isinstance(entry.get(c), dict)
-                             else entry.get(c) for c in EXPORT_COLUMNS])
+        if kind == "csv":
+            writer.writerow(EXPORT_COLUMNS)
+        for line, entry in read:
+            if kind == "jsonl":
+                handle.write(line.decode() + "\n")
+            elif kind == "in-toto":
+                handle.write(json.dumps(in_toto_link(entry, signer), sort_keys=True) + "\n")
+            else:
+                writer.writerow([json.dumps(entry[c]) if isinstance(entry[c], dict)
+                                 else entry[c] for c in EXPORT_COLUMNS])
 
     if out_file is None:
-        write(sys.stdout)
-        return
-    import io
-
-    buffer = io.StringIO()
-    write(buffer)
-    with atomic_file(out_file) as handle:
-        handle.write(buffer.getvalue().encode())
+        write(cast(io.TextIOBase, sys.stdout))
+    else:
+        with atomic_file(out_file) as raw:
+            text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+            write(text)
+            text.flush()
+            text.detach()
+    read.refuse_bad()
 
 
 @app.command("repair", epilog="Example: airgap ledger repair")
-def repair(key: KeyOption = None, ledger: LedgerOption = None,
-           fmt: FormatOption = Format.TEXT) -> None:
+def repair(key: KeyOption = None, insecure: InsecureKeyOption = False,
+           ledger: LedgerOption = None, fmt: FormatOption = Format.TEXT) -> None:
     """Move a torn last line (a crash mid-append) to a side file and record that it did."""
     begin("ledger repair", fmt)
     store = open_ledger(ledger)
-    side = store.repair(signing_key(key))
+    side = store.repair(signing_key(key, insecure))
     if fmt is Format.JSON:
         emit_json(True, [{"moved_to": str(side) if side else None}])
     else:

@@ -50,6 +50,12 @@ COMMANDS: dict[str, tuple[str, str, str | None]] = {
     "diff": ("diff", "diff", "Example: airgap diff samples/show/before/ samples/show/after/"),
     "reconcile": ("reconcile", "reconcile", "Example: airgap reconcile usage/ acks/ captures/"),
     "deadlines": ("reconcile", "deadlines", "Example: airgap deadlines captures/ --warn-days 30"),
+    "health": ("health", "health", "Example: airgap health samples/show/ --format nagios"),
+    "collect": ("devices", "collect", "Example: airgap collect --inventory site.toml "
+                "--known-hosts site_known_hosts --out usage/"),
+    "push": ("devices", "push", "Example: airgap push acks/ACK_*.xml --inventory site.toml "
+             "--known-hosts site_known_hosts"),
+    "inventory": ("devices", "inventory_app", None),
     "demo": ("demo", "demo", "Example: airgap demo --devices 5"),
     "rules": ("validate", "rules", "Example: airgap rules --format json"),
     "key": ("keys", "app", None),

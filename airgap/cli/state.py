@@ -37,6 +37,7 @@ def state(
     no capture exits 3; such files met while walking a folder are skipped with a note.
     """
     from airgap import config, inputs
+    from airgap.state.devices import identify
     from airgap.state.parse import parse_capture
     from airgap.state.times import parse_tz_options
 
@@ -56,7 +57,8 @@ def state(
                 reason, code = f"cannot read: {exc.strerror or exc}", ExitCode.CANNOT_RUN
             else:
                 states = parse_capture(text, entry.path, zones)
-                results += [s.to_dict() for s in states]
+                results += [{**s.to_dict(), "identified_by": str(identify(s).by)}
+                            for s in states]
                 if fmt is Format.TEXT:
                     for s in states:
                         _print(s)
@@ -103,7 +105,10 @@ def _print(s: DeviceState) -> None:
             console.print(f"  {label}: {text}", markup=False)
 
     data = s.to_dict()
+    from airgap.state.devices import identify
+
     line("device", f"{s.udi.pid} {s.udi.sn}" if s.udi else None)
+    line("identified by", str(identify(s).by))
     line("hostname", s.hostname)
     if s.policy:
         installed = _when(data["policy"], "installed_on")
@@ -115,7 +120,8 @@ def _print(s: DeviceState) -> None:
         line("last ACK", _when(usage, "last_ack_received") or "none")
         line("next ACK deadline", _when(usage, "next_ack_deadline") or "none")
     line("transport", " ".join(x for x in (s.transport_type, s.transport_url) if x))
-    line("trust codes", ", ".join(f"{t.role or 'installed'} {t.udi.sn}" for t in s.trust_codes))
+    line("trust codes", ", ".join(f"{t.role or 'installed'} {t.udi.sn if t.udi else 'device'}"
+                                  for t in s.trust_codes))
     line("licenses", ", ".join(f"{lic.name} x{lic.count}" if lic.count is not None else lic.name
                                for lic in s.licenses))
     states = Counter(r.state or "?" for r in s.reports)

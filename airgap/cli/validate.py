@@ -48,8 +48,10 @@ def validate(
         "--record", help="Record the validation in the audit ledger (when one is set).")]
     = False,
     skip_unknown: Annotated[bool, typer.Option(
-        "--skip-unknown", help="Skip named files of no known kind (for hooks that pass every "
-        "*.xml in a repository) instead of reporting them.")] = False,
+        "--skip-unknown", help="Treat named files as files met in a folder (for hooks that "
+        "pass every text file): plain text and images are skipped with a note; a file meant "
+        "to be a licensing file (.xml, usage/ACK names, XML content) is still checked.")]
+    = False,
     lab: Annotated[bool, typer.Option(
         "--lab", help="Accept simulated ACKs from 'airgap lab cssm' (rule simulated-ack off).")]
     = False,
@@ -57,8 +59,11 @@ def validate(
     """Validate usage, import and SLAC request files: hardened parse, XSD, JSON Schema and rules.
 
     Each finding prints as 'path:line: level: message [RULE]'. Folders and archives are
-    walked; files of no known kind met there are skipped with a note, and 'show license'
-    captures are counted (nothing to validate in them). Exit 0 when no finding is an error.
+    walked: a file meant to be a licensing file (.xml, usage/ACK names, content that starts
+    like XML, even in UTF-16) is checked, so an empty or broken one is a finding; plain text
+    and images are skipped with a note, and 'show license' captures are counted (nothing to
+    validate in them).
+    Exit 0 when no finding is an error.
     """
     from airgap import config, inputs
     from airgap.validate.engine import Checked, FileReport, Validator

@@ -22,8 +22,17 @@ COMMANDS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("udi",), "udi"),
     (("history", "message"), "history-message"),
     (("eventlog",), "eventlog"),
+    (("authorization",), "authorization"),
 )
-KINDS = tuple(dict.fromkeys(f"show-license-{suffix}" for _, suffix in COMMANDS))
+# Captures of other commands that show licensing state: (command pattern, kind).
+OTHER_COMMANDS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^(?:[\w.\-()/:]*[#>]\s*)?sh(?:o|ow)?\s+log(?:g|gi|gin|ging)?\b", re.I),
+     "show-logging"),
+    (re.compile(r"^(?:[\w.\-()/:]*[#>]\s*)?sh(?:o|ow)?\s+common-packet-forwarder\s+st", re.I),
+     "show-common-packet-forwarder-status"),
+)
+KINDS = (*dict.fromkeys(f"show-license-{suffix}" for _, suffix in COMMANDS),
+         *(kind for _, kind in OTHER_COMMANDS))
 
 _COMMAND_LINE = re.compile(
     r"^(?:[\w.\-()/:]*[#>]\s*)?sh(?:o|ow)?\s+lic(?:e|en|ens|ense)?\s+(?P<rest>\S.*)$",
@@ -33,6 +42,9 @@ _COMMAND_LINE = re.compile(
 # Headings each command prints, most specific first.
 _HEADINGS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^Smart Licensing Tech Support info", re.M), "tech-support"),
+    # sections only tech support prints: a capture that lost its title line is still one
+    (re.compile(r"^(License Certificates|HA Info|Reservation Info|Communication Statistics:?|"
+                r"Platform Provided Mapping Table)\s*\n=+", re.M), "tech-support"),
     (re.compile(r"^Smart Licensing Usage Report Detail:", re.M), "rum-id-detail"),
     (re.compile(r"^Smart Licensing Usage Report:", re.M), "rum-id-all"),
     (re.compile(r"^Smart Licensing Status\s*\n=+", re.M), "all"),
@@ -45,7 +57,15 @@ _HEADINGS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^(Smart Licensing Using Policy:|Smart Licensing is (EN|DIS)ABLED|Utility:)",
                 re.M), "status"),
     (re.compile(r"^License Authorization:\s*$", re.M), "usage"),
+    (re.compile(r"^Feature\s+Ins\s+Lic\s+Status", re.M), "usage"),  # NX-OS before SLUP
+    (re.compile(r"^\s*\(\S+\):\s*\n\s+Description:", re.M), "usage"),  # NX-OS 10
+    (re.compile(r"^Overall status:\s*\n\s+\w+:\s*PID:", re.M), "authorization"),
+    (re.compile(r"^\s*License Status:\s*Reported\s*-", re.M | re.I),
+     "common-packet-forwarder-status"),
+    (re.compile(r"%SMART_LIC-\d-[A-Z_]+", re.M), "logging"),
 )
+_OTHER_KINDS = {"common-packet-forwarder-status": "show-common-packet-forwarder-status",
+                "logging": "show-logging"}
 
 _NOISE = re.compile(r"^(Load for five secs:|Time source is )")
 
@@ -68,9 +88,14 @@ def commands_in(text: str) -> list[tuple[int, str]]:
     """Every ``show license ...`` command line in a capture: (line number, kind)."""
     found = []
     for number, line in enumerate(text.splitlines(), start=1):
-        match = _COMMAND_LINE.match(line.strip())
+        stripped = line.strip()
+        match = _COMMAND_LINE.match(stripped)
         if match and (kind := command_kind(match["rest"])):
             found.append((number, kind))
+        elif "#" in stripped or ">" in stripped or stripped[:2].lower() == "sh":
+            other = next((k for pattern, k in OTHER_COMMANDS if pattern.match(stripped)), None)
+            if other is not None:
+                found.append((number, other))
     return found
 
 
@@ -85,5 +110,5 @@ def capture_kind(text: str) -> str | None:
     body = body.replace("\r", "")
     for pattern, suffix in _HEADINGS:
         if pattern.search(body.lstrip("\n")):
-            return f"show-license-{suffix}"
+            return _OTHER_KINDS.get(suffix, f"show-license-{suffix}")
     return None

@@ -13,8 +13,8 @@ import base64
 import binascii
 from pathlib import Path
 
-from airgap.errors import InputError, TrustError
-from airgap.fsutil import write_atomic
+from airgap.errors import InputError, TrustError, why
+from airgap.fsutil import read_small, write_atomic
 from airgap.ledger import merkle
 from airgap.ledger.note import DASH, Checkpoint, NoteError, NoteSigner, NoteVerifier, open_note
 from airgap.ledger.store import Ledger
@@ -42,7 +42,20 @@ def make(ledger: Ledger, key: SecretKey, report: LedgerReport) -> tuple[Checkpoi
 def latest(ledger: Ledger) -> str | None:
     """The newest signed checkpoint kept for a ledger."""
     files = sorted(checkpoints_dir(ledger).glob("*.txt"))
-    return files[-1].read_text(encoding="utf-8") if files else None
+    return read_note(files[-1]) if files else None
+
+
+def read_note(path: Path) -> str:
+    """A signed checkpoint's or a proof's text, read with a size cap: exit 3 when it cannot
+    be read, 4 when it is not text (so not what it claims to be)."""
+    try:
+        data = read_small(path)
+    except OSError as exc:
+        raise InputError("cannot read", path, why(exc)) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise TrustError("not a checkpoint or proof", path, why(exc)) from None
 
 
 def open_checkpoint(note: str, keys: list[PublicKey], where: str | Path) -> Checkpoint:

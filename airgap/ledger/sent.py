@@ -13,6 +13,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from airgap.errors import InputError, why
+from airgap.fsutil import open_regular
 from airgap.ledger.store import Ledger
 
 ReportKey = tuple[str, str, int]
@@ -27,13 +29,16 @@ def already_sent(ledger: Ledger, reports: Iterable[ReportKey]) -> dict[ReportKey
     """The reports among ``reports`` that an earlier bundle carried, with that bundle's id."""
     wanted = set(reports)
     found: dict[ReportKey, str] = {}
+    path = index_path(ledger)
     try:
-        handle = index_path(ledger).open(encoding="utf-8")
+        handle = open_regular(path)
     except FileNotFoundError:
         return found
+    except OSError as exc:
+        raise InputError("cannot read the index of sent reports", path, why(exc)) from None
     with handle:
-        for line in handle:
-            parts = line.rstrip("\n").split("\t")
+        for raw in handle:
+            parts = raw.decode("utf-8", "replace").rstrip("\n").split("\t")
             if len(parts) != 4 or not parts[2].isdigit():
                 continue
             key = (parts[0], parts[1], int(parts[2]))

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any, cast
 
 from airgap.errors import ExitCode
-from airgap.fsutil import write_atomic
+from airgap.fsutil import read_small, write_atomic
 from airgap.ledger import merkle
 from airgap.ledger.note import Checkpoint
-from airgap.ledger.store import GENESIS, STEPS, Ledger, canonical
+from airgap.ledger.store import GENESIS, STEPS, EntryError, Ledger, canonical, parse_entry
 from airgap.signing.minisign import PublicKey
 from airgap.workers import ordered_map
 
@@ -49,6 +49,27 @@ class LedgerFinding:
 
 
 @dataclass
+class Unchecked:
+    """Entries signed by a key of which no trusted copy is held: their signatures could not
+    be checked (neither good nor bad)."""
+
+    key: str
+    entries: int
+    first_line: int
+    last_line: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"key": self.key, "entries": self.entries, "first_line": self.first_line,
+                "last_line": self.last_line}
+
+    def __str__(self) -> str:
+        lines = (f"line {self.first_line}" if self.entries == 1
+                 else f"{self.entries} entries, lines {self.first_line}-{self.last_line}")
+        return f"key {self.key} ({lines})"
+
+
+@dataclass
 class LedgerReport:
     """What verifying a ledger found."""
 
@@ -58,18 +79,31 @@ class LedgerReport:
     compact: merkle.CompactRange = field(default_factory=merkle.CompactRange)
     last_hash: str = GENESIS
     findings: list[LedgerFinding] = field(default_factory=list)
+    unchecked: dict[str, Unchecked] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> ExitCode:
-        """4 for tampering, 1 for a torn tail alone, else 0."""
+        """4 for tampering, 3 when signatures could not be checked, 1 for a torn tail alone,
+        else 0."""
         codes = {f.code for f in self.findings}
+        if self.unchecked:
+            codes.add(ExitCode.CANNOT_RUN)
         return max(codes, default=ExitCode.OK)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form for ``ledger verify``."""
         return {"entries": self.entries, "root": base64.b64encode(self.root).decode(),
                 "incremental_from": self.incremental_from,
-                "findings": [f.to_dict() for f in self.findings]}
+                "findings": [f.to_dict() for f in self.findings],
+                "unchecked": [u.to_dict() for u in self.unchecked.values()]}
+
+    def not_checked(self, key: str, line: int) -> None:
+        """Count an entry whose signer has no trusted copy here."""
+        if key in self.unchecked:
+            self.unchecked[key].entries += 1
+            self.unchecked[key].last_line = line
+        else:
+            self.unchecked[key] = Unchecked(key, 1, line, line)
 
 
 @dataclass(frozen=True)
@@ -84,10 +118,27 @@ class State:
 
     @classmethod
     def load(cls, path: Path) -> State | None:
+        """The saved state, or None when there is none or it is not one (a full verify)."""
         try:
-            return cls(**json.loads(path.read_text()))
-        except (OSError, ValueError, TypeError):
+            data = json.loads(read_small(path))
+            state = cls(**data)
+        except (OSError, ValueError, TypeError, RecursionError):
             return None
+        types = (int, str, int, str, list)
+        values = (state.size, state.root, state.offset, state.last_hash, state.compact)
+        if not all(isinstance(v, t) and not isinstance(v, bool)
+                   for v, t in zip(values, types, strict=True)) \
+                or not all(isinstance(h, str) for h in state.compact):
+            return None
+        try:
+            state.compact_range()
+        except ValueError:
+            return None
+        return state
+
+    def compact_range(self) -> merkle.CompactRange:
+        """The tree as it stood (ValueError when the saved hashes do not make one)."""
+        return merkle.CompactRange(self.size, [bytes.fromhex(h) for h in self.compact])
 
     def save(self, path: Path) -> None:
         write_atomic(path, canonical(self.__dict__) + b"\n")
@@ -108,43 +159,47 @@ def _load_keys(keys: Mapping[str, bytes]) -> None:
     _keys.update({k: Ed25519PublicKey.from_public_bytes(v) for k, v in keys.items()})
 
 
-Checked = tuple[int, bytes, str, int | None, str | None, str | None]
+# Per line: number, leaf hash, line hash, seq, prev, problem, and the signing key when no
+# trusted copy of it is held.
+Checked = tuple[int, bytes, str, int | None, str | None, str | None, str | None]
 
 
 def _check_batch(batch: list[tuple[int, bytes]]) -> list[Checked]:
-    """Per line: (number, leaf hash, line hash, seq, prev, problem)."""
-    from cryptography.exceptions import InvalidSignature
-
+    """Check each line's form and signature."""
     results: list[Checked] = []
     for number, line in batch:
         leaf = merkle.leaf_hash(line)
         digest = "sha256:" + hashlib.sha256(line).hexdigest()
         try:
-            entry = json.loads(line)
-            seq, prev = entry["seq"], entry["prev"]
-            if not isinstance(seq, int) or not isinstance(prev, str):
-                raise TypeError
-        except (ValueError, KeyError, TypeError):
-            results.append((number, leaf, digest, None, None, "not a ledger entry"))
+            entry = parse_entry(line)
+        except EntryError as exc:
+            results.append((number, leaf, digest, None, None, f"not a ledger entry: {exc}",
+                            None))
             continue
-        problem = None
+        problem, unknown = None, None
         if canonical(entry) != line:
             problem = "not in canonical form: the line was edited"
-        elif entry.get("step") not in STEPS:
-            problem = f"unknown step {entry.get('step')!r}"
+        elif entry["step"] not in STEPS:
+            problem = f"unknown step {entry['step']!r}"
+        elif entry["operator"] not in _keys:
+            unknown = entry["operator"]
         else:
-            key = _keys.get(str(entry.get("operator")))
-            if key is None:
-                problem = f"signed by key {entry.get('operator')}, which is not trusted"
-            else:
-                try:
-                    signature = base64.b64decode(str(entry.get("sig", "")), validate=True)
-                    unsigned = {k: v for k, v in entry.items() if k != "sig"}
-                    key.verify(signature, canonical(unsigned))
-                except (InvalidSignature, binascii.Error, ValueError):
-                    problem = "bad signature: the entry was changed after it was signed"
-        results.append((number, leaf, digest, seq, prev, problem))
+            problem = _bad_signature(entry)
+        results.append((number, leaf, digest, entry["seq"], entry["prev"], problem, unknown))
     return results
+
+
+def _bad_signature(entry: dict[str, Any]) -> str | None:
+    """Why an entry's signature does not verify under its operator's key, or None."""
+    from cryptography.exceptions import InvalidSignature
+
+    try:
+        signature = base64.b64decode(entry["sig"], validate=True)
+        unsigned = {k: v for k, v in entry.items() if k != "sig"}
+        _keys[entry["operator"]].verify(signature, canonical(unsigned))
+    except (InvalidSignature, binascii.Error, ValueError):
+        return "bad signature: the entry was changed after it was signed"
+    return None
 
 
 def _batches(lines: Iterable[tuple[int, bytes]]) -> Iterator[list[tuple[int, bytes]]]:
@@ -154,24 +209,33 @@ def _batches(lines: Iterable[tuple[int, bytes]]) -> Iterator[list[tuple[int, byt
 
 
 def verify(ledger: Ledger, keys: Mapping[str, PublicKey], *, since: Checkpoint | None = None,
-           jobs: int = 0) -> LedgerReport:
-    """Check the whole ledger (or what follows ``since`` when its state was saved here)."""
+           jobs: int = 0, trust_given: bool = True) -> LedgerReport:
+    """Check the whole ledger (or what follows ``since`` when its state was saved here).
+
+    With ``trust_given`` (trusted keys were given or configured), an entry signed by a key
+    not in ``keys`` is a trust failure (exit 4); without, it could not be checked (exit 3):
+    no trusted copy of that key is held, so nothing was refused.
+    """
     report = LedgerReport()
     compact = merkle.CompactRange()
     expected_prev, last_seq, start = GENESIS, 0, 0
     state = State.load(state_path(ledger)) if since else None
     if since and state and state.size == since.size and _state_holds(ledger, state) and \
             state.root == base64.b64encode(since.root).decode():
-        compact = merkle.CompactRange(state.size, [bytes.fromhex(h) for h in state.compact])
+        compact = state.compact_range()
         expected_prev, last_seq, start = state.last_hash, state.size, state.offset
         report.incremental_from = state.size
-    lines = _lines_from(ledger, start, last_seq)
+    lines = ledger.lines(start, last_seq + 1)
     checked = ordered_map(_check_batch, _batches(lines), jobs=jobs, window=8, serial_below=4,
                           initializer=_load_keys,
                           initargs=({k: v.key for k, v in keys.items()},))
     for batch in cast(Iterator[list[Checked]], checked):
-        for number, leaf, digest, seq, prev, problem in batch:
+        for number, leaf, digest, seq, prev, problem, unknown in batch:
             compact.append(leaf)
+            if unknown is not None and trust_given:
+                problem = f"signed by key {unknown}, which is not trusted"
+            elif unknown is not None:
+                report.not_checked(unknown, number)
             if problem:
                 report.findings.append(LedgerFinding(number, seq, problem))
             if seq is not None and seq != last_seq + 1:
@@ -196,7 +260,7 @@ def verify(ledger: Ledger, keys: Mapping[str, PublicKey], *, since: Checkpoint |
     tail = ledger.tail()
     if tail.torn:
         report.findings.append(LedgerFinding(
-            compact.size + 1, None, f"torn tail: {len(tail.torn)} bytes without a newline "
+            compact.size + 1, None, f"torn tail: {tail.torn} bytes without a newline "
             "(a crash mid-append); appends are refused until 'airgap ledger repair'",
             ExitCode.FINDINGS))
     return report
@@ -204,30 +268,16 @@ def verify(ledger: Ledger, keys: Mapping[str, PublicKey], *, since: Checkpoint |
 
 def _state_holds(ledger: Ledger, state: State) -> bool:
     """Whether the file still has the checkpointed line ending where the state says."""
-    try:
-        with ledger.path.open("rb") as handle:
-            start = max(0, state.offset - (1 << 20))
-            handle.seek(start)
-            before = handle.read(state.offset - start)
-    except OSError:
+    if state.offset < 1:
         return False
+    with ledger.reading() as handle:
+        start = max(0, state.offset - (1 << 20))
+        handle.seek(start)
+        before = handle.read(state.offset - start)
     if len(before) != state.offset - start or not before.endswith(b"\n"):
         return False
     line = before[:-1].rsplit(b"\n", 1)[-1]
     return "sha256:" + hashlib.sha256(line).hexdigest() == state.last_hash
-
-
-def _lines_from(ledger: Ledger, offset: int, before: int) -> Iterator[tuple[int, bytes]]:
-    """Whole lines from a byte offset, numbered from ``before + 1``."""
-    try:
-        handle = ledger.path.open("rb")
-    except FileNotFoundError:
-        return
-    with handle:
-        handle.seek(offset)
-        for number, line in enumerate(handle, start=before + 1):
-            if line.endswith(b"\n"):
-                yield number, line[:-1]
 
 
 def save_state(ledger: Ledger, report: LedgerReport) -> State:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from airgap.errors import TrustError
-from airgap.fsutil import write_atomic
+from airgap.fsutil import read_small, write_atomic
 from airgap.ledger import merkle
 from airgap.ledger.checkpoint import open_checkpoint
 from airgap.ledger.note import Checkpoint
@@ -37,10 +37,8 @@ def exported_path(ledger: Ledger) -> Path:
 def export(ledger: Ledger, note: str, checkpoint: Checkpoint, host: PublicKey) -> bytes:
     """``airgap-checkpoint.txt`` for a bundle: the checkpoint and proofs from earlier ones."""
     path = exported_path(ledger)
-    try:
-        earlier = json.loads(path.read_text())
-    except (OSError, ValueError):
-        earlier = []
+    earlier = [item for item in _load_list(path)
+               if isinstance(item.get("size"), int) and isinstance(item.get("root"), str)]
     leaves = [merkle.leaf_hash(line) for number, line in ledger.lines()
               if number <= checkpoint.size]
     proofs = []
@@ -55,6 +53,29 @@ def export(ledger: Ledger, note: str, checkpoint: Checkpoint, host: PublicKey) -
     content = {"version": VERSION, "checkpoint": note, "host_key": host.text(),
                "consistency": proofs}
     return canonical(content) + b"\n"
+
+
+def _load_json(path: Path) -> Any:
+    """A small JSON file kept beside the ledger, or None when missing or unreadable: these
+    files only speed things up or remember what was seen; the ledger itself is the record."""
+    try:
+        return json.loads(read_small(path))
+    except (OSError, ValueError, RecursionError):
+        return None
+
+
+def _root(text: str) -> bytes:
+    """A root hash as kept in the seen file; empty (matching no tree) when it is not one."""
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:
+        return b""
+
+
+def _load_list(path: Path) -> list[dict[str, Any]]:
+    """The objects in a JSON list file (none when it is not one)."""
+    data = _load_json(path)
+    return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
 
 
 @dataclass(frozen=True)
@@ -76,25 +97,28 @@ def witness(content: bytes, store: Path, where: str) -> Witnessed:
         data = json.loads(content)
         host = PublicKey.parse(data["host_key"])
         note = data["checkpoint"]
-    except (ValueError, KeyError, TypeError) as exc:
+        proofs = [p for p in data.get("consistency", []) if isinstance(p, dict)]
+        if not isinstance(note, str):
+            raise TypeError("the checkpoint is not text")
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise TrustError("malformed sender checkpoint", where, str(exc)) from None
     checkpoint = open_checkpoint(note, [host], where)
     seen_path = store / f"{host.id}.json"  # one sender host, one ledger history
-    try:
-        seen = json.loads(seen_path.read_text())
-    except (OSError, ValueError):
+    seen = _load_json(seen_path)
+    if not (isinstance(seen, dict) and isinstance(seen.get("origin"), str)
+            and isinstance(seen.get("size"), int) and isinstance(seen.get("root"), str)):
         seen = None
     if seen is not None:
         if seen["origin"] != checkpoint.origin:
             raise TrustError("sender ledger replaced", where,
                              f"host key {host.id} showed {seen['origin']} before, now "
                              f"{checkpoint.origin}")
-        size, root = int(seen["size"]), base64.b64decode(seen["root"])
+        size, root = seen["size"], _root(seen["root"])
         if checkpoint.size < size:
             raise TrustError("sender ledger rolled back", where,
                              f"{checkpoint.origin} now has {checkpoint.size} entries; "
                              f"{size} were seen before")
-        proof = next((p for p in data.get("consistency", []) if p.get("size") == size), None)
+        proof = next((p for p in proofs if p.get("size") == size), None)
         if checkpoint.size > size and proof is None:
             raise TrustError("sender ledger not proven consistent", where,
                              f"no proof from the {size} entries seen before")
@@ -102,7 +126,7 @@ def witness(content: bytes, store: Path, where: str) -> Witnessed:
             merkle.verify_consistency(size, checkpoint.size, root, checkpoint.root,
                                       [base64.b64decode(h) for h in
                                        (proof or {}).get("proof", [])])
-        except (merkle.ProofError, ValueError) as exc:
+        except (merkle.ProofError, ValueError, TypeError) as exc:
             raise TrustError("sender ledger forked", where,
                              f"{checkpoint.origin}: its history differs from the one seen "
                              f"before ({exc})") from None

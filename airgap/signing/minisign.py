@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from airgap.errors import InputError, TrustError, why
+from airgap.fsutil import read_small
 
 SIG_PREHASHED = b"ED"  # signs BLAKE2b-512(message): what minisign makes by default
 SIG_LEGACY = b"Ed"  # signs the message itself; verified, never made
@@ -29,6 +30,12 @@ CHECKSUM_BLAKE2B = b"B2"
 # default takes seconds and 1 GiB. minisign reads the parameters from the key file.
 OPSLIMIT = 1 << 20
 MEMLIMIT = 1 << 24
+# The most scrypt work a key may ask for: minisign's own default (N=2^20, r=8, p=1: 1 GiB,
+# seconds) with room to spare. A key file asking for more would hold the host for minutes or
+# exhaust its memory before the passphrase could even be checked.
+MAX_SCRYPT_MEMORY = 1 << 30
+MAX_SCRYPT_WORK = 1 << 25  # N * r * p
+KEY_FILE_BYTES = 1 << 12  # a minisign key file is under 300 bytes
 CHUNK = 1 << 20
 
 
@@ -50,6 +57,29 @@ def _b64(text: str, what: str, path: str | Path) -> bytes:
         return base64.b64decode(text.strip(), validate=True)
     except (binascii.Error, ValueError):
         raise KeyFileError(f"malformed {what}", path, "not base64") from None
+
+
+def read_key_file(path: Path, *, secret: bool = False, insecure_permissions: bool | None = False
+                  ) -> str:
+    """A key file's text, read with a size cap. A secret key that its group or others may
+    read or write is refused, as ssh refuses one, unless ``insecure_permissions`` (None: no
+    way around it, as for the host key)."""
+    what = "secret key" if secret else "public key"
+    try:
+        data = read_small(path, KEY_FILE_BYTES)
+        mode = path.stat().st_mode & 0o777
+    except OSError as exc:
+        raise KeyFileError(f"cannot read {what}", path, why(exc)) from None
+    if secret and mode & 0o077 and not insecure_permissions:
+        anyway = "" if insecure_permissions is None else \
+            ", or --insecure-key-permissions to use it anyway"
+        raise KeyFileError("secret key readable by others", path,
+                           f"mode {mode:03o}; a secret key is for its owner only",
+                           f"chmod 600 {path}{anyway}")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise KeyFileError(f"cannot read {what}", path, why(exc)) from None
 
 
 def _lines(text: str, what: str, path: str | Path, count: int) -> list[str]:
@@ -85,10 +115,7 @@ class PublicKey:
     @classmethod
     def load(cls, path: Path) -> PublicKey:
         """Read a ``.pub`` file."""
-        try:
-            return cls.parse(path.read_text(encoding="utf-8"), path)
-        except (OSError, UnicodeDecodeError) as exc:
-            raise KeyFileError("cannot read public key", path, why(exc)) from None
+        return cls.parse(read_key_file(path), path)
 
     def text(self) -> str:
         """The ``.pub`` file's content."""
@@ -143,22 +170,17 @@ class SecretKey:
         return f"untrusted comment: {comment}\n{base64.b64encode(raw).decode()}\n"
 
     @staticmethod
-    def encrypted(text: str) -> bool:
-        """Whether a ``.key`` file's content needs a passphrase."""
-        lines = text.splitlines()
-        try:
-            raw = base64.b64decode(lines[1].strip(), validate=True)
-        except (IndexError, binascii.Error, ValueError):
-            return False
-        return raw[2:4] == KDF_SCRYPT
+    def encrypted(text: str, path: str | Path = "<secret key>") -> bool:
+        """Whether a ``.key`` file's content needs a passphrase; a malformed key, or one
+        asking for more scrypt work than :data:`MAX_SCRYPT_WORK`, is refused before any
+        passphrase is asked for."""
+        return _secret_raw(text, path)[2:4] == KDF_SCRYPT
 
     @classmethod
     def parse(cls, text: str, passphrase: bytes | None, path: str | Path = "<secret key>"
               ) -> SecretKey:
         """Read a ``.key`` file's text, decrypting it with ``passphrase`` when it is encrypted."""
-        raw = _b64(_lines(text, "secret key", path, 2)[1], "secret key", path)
-        if len(raw) != 158 or raw[:2] != SIG_LEGACY or raw[4:6] != CHECKSUM_BLAKE2B:
-            raise KeyFileError("malformed secret key", path, "not an Ed25519 minisign secret key")
+        raw = _secret_raw(text, path)
         kdf, salt = raw[2:4], raw[6:38]
         opslimit, memlimit = struct.unpack("<QQ", raw[38:54])
         keynum = raw[54:]
@@ -180,12 +202,10 @@ class SecretKey:
         return key
 
     @classmethod
-    def load(cls, path: Path, passphrase: bytes | None) -> SecretKey:
-        """Read a ``.key`` file."""
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise KeyFileError("cannot read secret key", path, why(exc)) from None
+    def load(cls, path: Path, passphrase: bytes | None, *,
+             insecure_permissions: bool | None = False) -> SecretKey:
+        """Read a ``.key`` file (refused when others may read it, see :func:`read_key_file`)."""
+        text = read_key_file(path, secret=True, insecure_permissions=insecure_permissions)
         return cls.parse(text, passphrase, path)
 
     def sign_digest(self, data: bytes) -> bytes:
@@ -193,6 +213,22 @@ class SecretKey:
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
         return Ed25519PrivateKey.from_private_bytes(self.secret[:32]).sign(data)
+
+
+def _secret_raw(text: str, path: str | Path) -> bytes:
+    """A ``.key`` file's decoded bytes, checked for form and for the scrypt work it asks."""
+    raw = _b64(_lines(text, "secret key", path, 2)[1], "secret key", path)
+    if len(raw) != 158 or raw[:2] != SIG_LEGACY or raw[4:6] != CHECKSUM_BLAKE2B:
+        raise KeyFileError("malformed secret key", path, "not an Ed25519 minisign secret key")
+    if raw[2:4] == KDF_SCRYPT:
+        n_log2, r, p = _scrypt_params(*struct.unpack("<QQ", raw[38:54]))
+        memory, work = 128 * r << n_log2, (r * p) << n_log2
+        if memory > MAX_SCRYPT_MEMORY or work > MAX_SCRYPT_WORK or p < 1:
+            raise KeyFileError("refusing secret key", path,
+                               f"its scrypt parameters ask for {memory >> 20:,} MiB and "
+                               f"{work:,} rounds; at most {MAX_SCRYPT_MEMORY >> 20:,} MiB and "
+                               f"{MAX_SCRYPT_WORK:,} are allowed")
+    return raw
 
 
 def _scrypt(passphrase: bytes, salt: bytes, opslimit: int, memlimit: int) -> bytes:

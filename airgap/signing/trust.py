@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from airgap.errors import ConfigError, InputError, why
-from airgap.fsutil import write_atomic
+from airgap.errors import ConfigError, InputError, TrustError, why
+from airgap.fsutil import read_small, write_atomic
 from airgap.signing.minisign import PublicKey, SecretKey, Signature, SignatureError
 
 ROSTER = "roster.json"
@@ -76,15 +76,32 @@ class TrustStore:
         self.folder = folder
 
     def entries(self) -> list[RosterEntry]:
-        """Every roster entry, in the order keys were trusted."""
+        """Every roster entry, in the order keys were trusted. A roster in which a later
+        entry would undo a revocation is refused (exit 4): revocations are for good."""
         path = self.folder / ROSTER
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            return [RosterEntry(**item) for item in data["keys"]]
+            data = json.loads(read_small(path))
+            entries = [RosterEntry(**item) for item in data["keys"]]
         except FileNotFoundError:
             return []
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
             raise ConfigError("invalid roster", path, why(exc)) from None
+        revoked: dict[str, RosterEntry] = {}
+        for entry in entries:
+            if not all(isinstance(v, str) for v in (entry.key_id, entry.name, entry.role,
+                                                      entry.trusted)):
+                raise ConfigError("invalid roster", path, f"entry {entry.key_id!r}: key id, "
+                                  "name, role and time are text")
+            earlier = revoked.get(entry.key_id)
+            if earlier is not None and not entry.revoked:
+                raise TrustError("roster undoes a revocation", path,
+                                 f"key {entry.key_id} ({earlier.name}) was revoked "
+                                 f"{earlier.revoked}, and a later entry trusts it again",
+                                 "a revoked key stays revoked: restore the roster from a copy "
+                                 "you trust, and have the holder make a new key")
+            if entry.revoked:
+                revoked[entry.key_id] = entry
+        return entries
 
     def _save(self, entries: Iterable[RosterEntry]) -> None:
         data = {"version": 1, "keys": [e.to_dict() for e in entries]}
@@ -92,11 +109,18 @@ class TrustStore:
                      (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())
 
     def trust(self, key: PublicKey, name: str, role: str) -> RosterEntry:
-        """Add a key with its holder's name and role (again after a revocation, as new)."""
+        """Add a key with its holder's name and role (a trusted key's are replaced); a
+        revoked key is refused: it stays revoked."""
+        entries = self.entries()
+        for earlier in entries:
+            if earlier.key_id == key.id and earlier.revoked:
+                raise TrustError("revoked key", self.folder / ROSTER,
+                                 f"key {key.id} ({earlier.name}) was revoked {earlier.revoked}",
+                                 "a revoked key stays revoked: have its holder make a new key")
         self.folder.mkdir(parents=True, exist_ok=True)
         write_atomic(self.folder / f"{key.id}.pub", key.text().encode())
         entry = RosterEntry(key.id, name, role, now_utc())
-        self._save([*(e for e in self.entries() if e.key_id != key.id), entry])
+        self._save([*(e for e in entries if e.key_id != key.id), entry])
         return entry
 
     def revoke(self, key_id: str, reason: str) -> RosterEntry:
@@ -151,4 +175,4 @@ def host_key(env: Mapping[str, str] | None = None) -> SecretKey:
             write_atomic(path.with_suffix(".pub"), key.public.text().encode())
         except FileExistsError:
             pass  # another airgap process made it first: use theirs
-    return SecretKey.load(path, None)
+    return SecretKey.load(path, None, insecure_permissions=None)

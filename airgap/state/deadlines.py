@@ -1,12 +1,18 @@
 """When each device must next report and next get an ACK (DESIGN.md ``airgap deadlines``).
 
-A device's own "Next ACK deadline" wins over anything computed (FORMATS.md 2). Without one,
-the ACK-by date is estimated from the policy in force: the policy the device shows, else the
+A device's own "Next ACK deadline" wins over anything computed (FORMATS.md 2); then a
+``%SMART_LIC-6-REPORTING_REQUIRED ... in N days`` syslog event (log time + N days, seen on the
+device). ``Next ACK deadline: <none>`` means no ACK is pending: there is no ACK-by date, and the
+next obligation is the report-by date. Without either, the ACK-by date is estimated from the
+policy in force: the policy the device shows, else the
 newest policy imported for it, else the default table of FORMATS.md, and from the last ACK it
 received (plus the smallest non-zero reporting frequency) or, with none, from the policy's
 install time (plus the smallest non-zero first-report days). Every computed date says it is an
-estimate and which rule made it. Dates compare by calendar date; a local time whose offset is
-unknown is used as printed and flagged ``local_time``.
+estimate and which rule made it. The report-by date is the device's "Next report push", else
+the last push plus the push interval, else an estimate from the policy (the last report, ACK
+or policy install plus the reporting frequency). The status comes from the earlier of the two
+(``basis`` says which). Dates compare by calendar date; a local time whose offset is unknown is
+used as printed and flagged ``local_time``.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import Any
 from airgap.formats.common import Udi
 from airgap.formats.imports import ImportFile
 from airgap.formats.imports import Policy as ImportedPolicy
+from airgap.state import syslog
 from airgap.state.devices import Device, group
 from airgap.state.model import DeviceState, Stamp
 
@@ -74,7 +81,8 @@ class DueDate:
 
     date: date
     time: str  # ISO 8601 as known: the device's own, or computed in the same form
-    source: str  # "device", "policy", "imported policy", "default table", "push interval"
+    source: str  # "device", "syslog", "policy", "imported policy", "default table",
+    # "push interval"
     estimate: bool
     rule: str
     local_time: bool
@@ -123,6 +131,7 @@ class DeviceDeadlines:
     report_by: DueDate | None
     policy: PolicyInForce
     notes: tuple[str, ...] = ()
+    identified_by: str = "udi"  # how the device is known (DESIGN.md "Which device a capture is")
 
     @property
     def date(self) -> date | None:
@@ -132,7 +141,8 @@ class DeviceDeadlines:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form: one result of ``airgap deadlines``."""
-        return {"device": self.device, "udi": self.udi.to_dict() if self.udi else None,
+        return {"device": self.device, "identified_by": self.identified_by,
+                "udi": self.udi.to_dict() if self.udi else None,
                 "hostname": self.hostname, "paths": list(self.paths), "status": self.status,
                 "days_left": self.days_left, "basis": self.basis,
                 "ack_by": self.ack_by.to_dict() if self.ack_by else None,
@@ -210,16 +220,35 @@ def imported_policies(imports: Iterable[tuple[str, ImportFile]]
             anyone[1] if anyone else None)
 
 
+def _syslog_deadline(state: DeviceState) -> DueDate | None:
+    """The newest ``REPORTING_REQUIRED ... in N days`` event: log time + N days."""
+    found = [(entry, due) for entry in state.history if (due := syslog.required_by(entry))]
+    if not found:
+        return None
+    entry, (when, days) = max(found, key=lambda item: item[0].time.iso if item[0].time and
+                              item[0].time.iso else "")
+    moment = Moment(when, when.tzinfo is None)
+    raw = entry.time.raw if entry.time else ""
+    return DueDate(when.date(), moment.iso(), "syslog", False,
+                   f"%{entry.category} logged {raw}: required in {days} days",
+                   moment.local_time, f"{raw} {entry.message}")
+
+
 def ack_by(state: DeviceState, policy: PolicyInForce) -> tuple[DueDate | None, list[str]]:
-    """The device's next ACK deadline, or an estimate from the policy in force, and notes."""
+    """The device's next ACK deadline, one a syslog event announced, or an estimate from the
+    policy in force; and notes. None with a note when the device shows no ACK pending."""
     usage = state.usage_reporting
     deadline = usage.next_ack_deadline if usage else None
     notes: list[str] = []
     if (shown := Moment.of(deadline)) is not None and deadline is not None:
         return DueDate(shown.when.date(), shown.iso(), "device", False,
                        "the device's own Next ACK deadline", shown.local_time, deadline.raw), notes
+    if deadline is not None and deadline.shown_none:
+        return None, [f"the device shows Next ACK deadline {deadline.raw}: no ACK is pending"]
     if deadline is not None:
         notes.append(f"cannot read the Next ACK deadline {deadline.raw!r}")
+    if (logged := _syslog_deadline(state)) is not None:
+        return logged, notes
     if policy.ack_required is False:
         return None, [*notes, f"{policy.origin} requires no ACK"]
     last = Moment.of(usage.last_ack_received if usage else None)
@@ -243,8 +272,10 @@ def ack_by(state: DeviceState, policy: PolicyInForce) -> tuple[DueDate | None, l
     return DueDate(due.when.date(), due.iso(), policy.source, True, rule, due.local_time), notes
 
 
-def report_by(state: DeviceState) -> DueDate | None:
-    """The device's next report push, or the last one plus the push interval."""
+def report_by(state: DeviceState, policy: PolicyInForce | None = None) -> DueDate | None:
+    """The device's next report push when it shows one, else an estimate from the policy: the
+    latest report (saved to a file or pushed) or ACK plus the reporting frequency. The push
+    interval is how often a connected device tries to push, not an obligation."""
     usage = state.usage_reporting
     if usage is None:
         return None
@@ -252,13 +283,19 @@ def report_by(state: DeviceState) -> DueDate | None:
         return DueDate(shown.when.date(), shown.iso(), "device", False,
                        "the device's own Next report push", shown.local_time,
                        usage.next_report_push.raw)
-    last = Moment.of(usage.last_report_push)
-    days = usage.reporting_push_interval_days
-    if last is None or not days or usage.last_report_push is None:
+    days = policy.reporting_frequency_days if policy else None
+    bases = [(moment, label, stamp) for label, stamp in (
+        ("last report file write", usage.last_report_file_write),
+        ("last report push", usage.last_report_push),
+        ("last ACK received", usage.last_ack_received))
+        if stamp is not None and (moment := Moment.of(stamp)) is not None]
+    if policy is None or not days or not bases:
         return None
-    due = last.plus(days)
-    rule = f"last report push ({usage.last_report_push.raw}) + {days} days, the push interval"
-    return DueDate(due.when.date(), due.iso(), "push interval", True, rule, due.local_time)
+    base, label, stamp = max(bases, key=lambda item: _sort_time(item[0]))
+    due = base.plus(days)
+    rule = (f"{label} ({stamp.raw}) + {days} days, the smallest non-zero reporting frequency "
+            f"of {policy.origin}")
+    return DueDate(due.when.date(), due.iso(), policy.source, True, rule, due.local_time)
 
 
 def status(due: date | None, today: date, warn_days: int = WARN_DAYS) -> str:
@@ -276,13 +313,16 @@ def device_deadlines(device: Device, today: date, warn_days: int = WARN_DAYS,
     state = device.state
     policy = device_policy(state) or imported or default_policy()
     ack, notes = ack_by(state, policy)
-    report = report_by(state)
-    basis = "ack_by" if ack else "report_by" if report else None
-    due = ack or report
+    report = report_by(state, policy)
+    # the earlier obligation decides; on the same day the ACK, the harder one
+    dated = [(due.date, name, due) for name, due in (("ack_by", ack), ("report_by", report))
+             if due is not None]
+    basis, due = (min(dated, key=lambda item: item[:2])[1:] if dated else (None, None))
     return DeviceDeadlines(
         device.key, device.udi, state.hostname, device.paths,
         status(due.date if due else None, today, warn_days),
-        (due.date - today).days if due else None, basis, ack, report, policy, tuple(notes))
+        (due.date - today).days if due else None, basis, ack, report, policy, tuple(notes),
+        str(device.identified_by))
 
 
 def _urgency(item: DeviceDeadlines) -> tuple[int, date, str]:

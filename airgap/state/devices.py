@@ -1,11 +1,27 @@
-"""Group captures into devices and merge what each says (DESIGN.md "State").
+"""Which device each capture is, captures grouped into devices, and what each device says
+(DESIGN.md "Which device a capture is").
 
-A device's state is spread over several commands: ``status`` has the policy and the ACK
-times, ``rum id all`` the reports, ``udi`` the identity. Captures are grouped by the UDI they
-carry, else by the folder they are in. Within a device the newest session wins: the capture
-file whose states show the latest last ACK received (then the latest report push) says first
-what each field is, since captures from before and after an import often meet; reports,
-licenses and trust codes are joined.
+A capture's identity is decided in this order, and shown as ``identified_by``:
+
+1. ``udi``: a UDI the capture prints (tech support, ``show license all/udi/summary``, ``rum id
+   detail``), or a ``show license udi`` in the same file;
+2. ``inventory``: the header airgap writes on every capture it collects (the inventory device,
+   its host, host-key fingerprint and UDI);
+3. ``hostname``: the prompt's host name (``sw-a#show license status``), together with the
+   folder the capture is in;
+4. ``file``: nothing names the device, so the file is a device of its own, unidentified.
+
+Captures are one device only when their identities agree and nothing conflicts: two UDIs, two
+inventory names or two host names are two devices, and a capture that names nothing is never
+merged into another (``show license status`` prints no UDI: grouping such captures by folder
+turned many devices into one, and the newest capture spoke for all). A host-name capture joins
+a UDI device when a capture of that device in the same folder shows the same host name, and
+only one device there does.
+
+Within a device the newest capture says first what each field is: newest by the clock the
+capture itself prints (``Current time:``, ``show clock``, airgap's header, its newest event),
+then by file time, then by the last ACK received it shows; ``decided_by`` says which.
+Reports, licenses and trust codes are joined.
 """
 
 from __future__ import annotations
@@ -13,31 +29,112 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import PurePath
+from enum import StrEnum
+from pathlib import Path, PurePath
 from typing import Any
 
 from airgap.formats.common import Udi
 from airgap.state.model import DeviceState, Report
 
 
+class IdentifiedBy(StrEnum):
+    """How a capture's device is known, strongest first."""
+
+    UDI = "udi"
+    INVENTORY = "inventory"
+    HOSTNAME = "hostname"
+    FILE = "file"
+
+
+_STRENGTH = {by: rank for rank, by in enumerate(IdentifiedBy)}
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What a capture says about which device it is."""
+
+    by: IdentifiedBy
+    udi: Udi | None
+    inventory: str | None  # the inventory device named in airgap's capture header
+    hostname: str | None
+    folder: str
+    path: str
+
+    @property
+    def key(self) -> str:
+        """The device key: the UDI when known, else the strongest name with its scope."""
+        if self.udi is not None:
+            return str(self.udi)
+        if self.by is IdentifiedBy.INVENTORY:
+            return f"inventory:{self.inventory}"
+        if self.by is IdentifiedBy.HOSTNAME:
+            return f"host:{self.hostname}" + (f" in {self.folder}" if self.folder != "." else "")
+        return f"file:{self.path}"
+
+    def describe(self) -> str:
+        """The identity in words, for messages naming a device."""
+        if self.by is IdentifiedBy.FILE:
+            return f"the unidentified device of {self.path}"
+        names = [str(self.udi) if self.udi else None,
+                 f"inventory device {self.inventory}" if self.inventory else None,
+                 f"host {self.hostname}" if self.hostname else None]
+        return " / ".join(n for n in names if n) + f" (identified by {self.by})"
+
+    def conflicts(self, other: Identity) -> bool:
+        """True when the two name different devices: two UDIs, inventory names or hosts."""
+        return any(a is not None and b is not None and a != b for a, b in (
+            (self.udi, other.udi), (self.inventory, other.inventory),
+            (self.hostname, other.hostname)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: ``identified_by`` and what named the device."""
+        return {"identified_by": str(self.by), "udi": self.udi.to_dict() if self.udi else None,
+                "inventory": self.inventory, "hostname": self.hostname}
+
+
+def identify(state: DeviceState) -> Identity:
+    """The identity of one capture state."""
+    path = state.path or ""
+    folder = str(PurePath(path.rsplit("!", 1)[0] if "!" in path else path).parent)
+    inventory = state.collected.get("device") or None
+    if state.udi is not None and state.udi_source in ("capture", "file"):
+        by = IdentifiedBy.UDI
+    elif inventory is not None or state.udi is not None:
+        by = IdentifiedBy.INVENTORY
+    elif state.hostname:
+        by = IdentifiedBy.HOSTNAME
+    else:
+        by = IdentifiedBy.FILE
+    return Identity(by, state.udi, inventory, state.hostname, folder, path)
+
+
 @dataclass(frozen=True)
 class Device:
     """One device and the merged state of every capture that belongs to it."""
 
-    key: str  # "PID:...,SN:..." or "folder:<path>" when no capture names the device
+    key: str  # "PID:...,SN:...", "inventory:<name>", "host:<name> in <folder>", "file:<path>"
     state: DeviceState
     paths: tuple[str, ...]
+    identity: Identity
+    newest: str | None = None  # the capture that speaks first
+    decided_by: str | None = None  # what made it the newest
 
     @property
     def udi(self) -> Udi | None:
         return self.state.udi
 
+    @property
+    def identified_by(self) -> IdentifiedBy:
+        return self.identity.by
+
     def to_dict(self) -> dict[str, Any]:
-        return {"device": self.key, "paths": list(self.paths), "state": self.state.to_dict()}
+        return {"device": self.key, **self.identity.to_dict(), "paths": list(self.paths),
+                "newest": self.newest, "newest_decided_by": self.decided_by,
+                "state": self.state.to_dict()}
 
 
 def merge(states: Iterable[DeviceState]) -> DeviceState:
-    """One state from several captures of the same device."""
+    """One state from several captures of the same device, the first speaking first."""
     states = list(states)
     if not states:
         raise ValueError("nothing to merge")
@@ -46,6 +143,8 @@ def merge(states: Iterable[DeviceState]) -> DeviceState:
         values = [getattr(s, item.name) for s in states]
         if item.name == "reports":
             merged[item.name] = _reports(values)
+        elif isinstance(values[0], frozenset):
+            merged[item.name] = frozenset().union(*values)
         elif isinstance(values[0], tuple):
             merged[item.name] = tuple(dict.fromkeys(v for value in values for v in value))
         elif isinstance(values[0], dict):
@@ -69,41 +168,82 @@ def _reports(values: list[tuple[Report, ...]]) -> tuple[Report, ...]:
     return tuple(sorted(by_id.values(), key=lambda r: r.id))
 
 
-def _newness(state: DeviceState) -> tuple[str, str]:
-    """ISO times compare as text; a file's session is as new as its newest state."""
-    usage = state.usage_reporting
-    if usage is None:
-        return "", ""
-    return ((usage.last_ack_received.iso or "") if usage.last_ack_received else "",
-            (usage.last_report_push.iso or "") if usage.last_report_push else "")
+def _file_time(path: str) -> float | None:
+    try:
+        return Path(path).stat().st_mtime  # an archive member has no time of its own: None
+    except (OSError, ValueError):
+        return None
 
 
-def _newest_first(states: list[DeviceState]) -> list[DeviceState]:
-    session: dict[str | None, tuple[str, str]] = {}
+def _newest_first(states: list[DeviceState]) -> tuple[list[DeviceState], str | None]:
+    """States of one device, the newest capture file first, and what decided it."""
+    per_file: dict[str, list[DeviceState]] = {}
     for state in states:
-        session[state.path] = max(session.get(state.path, ("", "")), _newness(state))
-    return sorted(states, key=lambda s: session[s.path], reverse=True)  # stable for equals
+        per_file.setdefault(state.path or "", []).append(state)
+    if len(per_file) == 1:
+        return states, None
+    clocks = {p: max((s.clock.iso for s in found if s.clock and s.clock.iso), default=None)
+              for p, found in per_file.items()}
+    times = {p: _file_time(p) for p in per_file}
+    acks = {p: max((_ack_time(s) for s in found), default="") for p, found in per_file.items()}
+    if all(clocks.values()):
+        order, decided = sorted(per_file, key=lambda p: clocks[p] or "", reverse=True), "clock"
+        sources = {s.clock_source for s in states if s.clock_source}
+        decided = f"the capture's own clock ({', '.join(sorted(sources))})"
+    elif all(t is not None for t in times.values()):
+        order = sorted(per_file, key=lambda p: times[p] or 0.0, reverse=True)
+        decided = "file time (not every capture shows the device's clock)"
+    else:
+        order = sorted(per_file, key=lambda p: acks[p], reverse=True)
+        decided = "the latest last ACK received (no clock or file time for every capture)"
+    return [s for p in order for s in per_file[p]], decided
+
+
+def _ack_time(state: DeviceState) -> str:
+    usage = state.usage_reporting
+    stamp = usage.last_ack_received if usage else None
+    return stamp.iso or "" if stamp else ""
 
 
 def group(states: Iterable[DeviceState]) -> list[Device]:
-    """Devices in the order first met: by UDI when a capture has one, else by folder. A capture
-    without a UDI joins the device of its folder when that folder holds exactly one device."""
+    """Devices in the order first met, grouped as the module docstring says."""
     by_key: dict[str, list[DeviceState]] = {}
-    folder_of: dict[str, set[str]] = {}
-    pending: list[DeviceState] = []
+    identity: dict[str, Identity] = {}
     for state in states:
-        folder = str(PurePath(state.path or "").parent)
-        if state.udi is None:
-            pending.append(state)
-            continue
-        key = str(state.udi)
-        by_key.setdefault(key, []).append(state)
-        folder_of.setdefault(folder, set()).add(key)
-    for state in pending:
-        folder = str(PurePath(state.path or "").parent)
-        keys = folder_of.get(folder, set())
-        key = next(iter(keys)) if len(keys) == 1 else f"folder:{folder}"
-        by_key.setdefault(key, []).append(state)
-    return [Device(key, merge(_newest_first(found)),
-                   tuple(dict.fromkeys(s.path or "" for s in found)))
-            for key, found in by_key.items()]
+        this = identify(state)
+        by_key.setdefault(this.key, []).append(state)
+        best = identity.get(this.key)
+        if best is None or _STRENGTH[this.by] < _STRENGTH[best.by]:
+            identity[this.key] = this
+    _join_names(by_key, identity)
+    devices = []
+    for key, found in by_key.items():
+        ordered, decided = _newest_first(found)
+        paths = tuple(dict.fromkeys(s.path or "" for s in found))
+        devices.append(Device(key, merge(ordered), paths, identity[key], ordered[0].path,
+                              decided))
+    return devices
+
+
+def _join_names(by_key: dict[str, list[DeviceState]], identity: dict[str, Identity]) -> None:
+    """A host-name or inventory-name device joins the one UDI device that shows the same name
+    (in the same folder, for a host name), when exactly one does."""
+    udi_keys = [k for k, i in identity.items() if i.udi is not None]
+    for key in [k for k, i in identity.items() if i.udi is None
+                and i.by in (IdentifiedBy.HOSTNAME, IdentifiedBy.INVENTORY)]:
+        mine = identity[key]
+        matches = [k for k in udi_keys if _shows_name(by_key[k], mine)]
+        if len(matches) == 1:
+            by_key[matches[0]] += by_key.pop(key)
+            del identity[key]
+
+
+def _shows_name(states: list[DeviceState], wanted: Identity) -> bool:
+    for state in states:
+        other = identify(state)
+        if wanted.by is IdentifiedBy.INVENTORY and other.inventory == wanted.inventory:
+            return True
+        if wanted.by is IdentifiedBy.HOSTNAME and other.hostname == wanted.hostname \
+                and other.folder == wanted.folder:
+            return True
+    return False

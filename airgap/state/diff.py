@@ -3,25 +3,39 @@
 The verdict rests on what the device itself shows (DESIGN.md "State"): ``took effect`` when
 the last ACK received moved forward, reports moved to ACK, and no report the device had
 closed is still without one; ``partly`` when some evidence moved and some did not; ``not
-applied`` when nothing that an import changes did change; ``unknown`` when the captures lack
-the evidence (neither the ACK times nor the report states are in them).
+applied`` when nothing that an import changes did change (an after side that shows ``Last ACK
+received: <none>``, or the same last ACK as before, is evidence that it did not); ``unknown``
+only when the captures do not show the evidence.
+
+The two sides are paired device by device (:func:`pair`); captures of two different devices
+are never compared as one (:class:`DeviceMismatchError`), unless the operator says they are
+(``--same-device``). A part of the state that one side does not show is "not shown", never a
+change such as "every license removed".
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any
 
+from airgap.errors import AirgapError, ExitCode
 from airgap.formats.imports import ImportFile, rum_entries
 from airgap.state.deadlines import import_time
-from airgap.state.devices import Device
+from airgap.state.devices import Device, IdentifiedBy
 from airgap.state.evidence import ReportKey
-from airgap.state.model import DeviceState
+from airgap.state.model import DeviceState, Stamp
 
 TOOK_EFFECT, PARTLY, NOT_APPLIED, UNKNOWN = "took effect", "partly", "not applied", "unknown"
 FAILING = (NOT_APPLIED, PARTLY)  # verdicts that exit 1
 _WAITING = ("OPEN", "CLOSED")
+
+
+class DeviceMismatchError(AirgapError):
+    """BEFORE and AFTER are captures of different devices: no verdict (exit 1)."""
+
+    exit_code = ExitCode.FINDINGS
 
 
 @dataclass(frozen=True)
@@ -44,10 +58,26 @@ class DeviceDiff:
     changes: tuple[Change, ...]
     verdict: str
     evidence: tuple[str, ...]
+    not_shown: tuple[str, ...] = ()  # "licenses (after)": a part one side does not show
+    identified_by: tuple[str, str] | None = None  # before, after
+    paired: str | None = None  # how the two sides were taken for one device, when not by key
 
     def to_dict(self) -> dict[str, Any]:
         return {"device": self.device, "verdict": self.verdict, "evidence": list(self.evidence),
-                "changes": [c.to_dict() for c in self.changes]}
+                "changes": [c.to_dict() for c in self.changes],
+                "not_shown": list(self.not_shown),
+                "identified_by": list(self.identified_by) if self.identified_by else None,
+                "paired": self.paired}
+
+
+# The part of the state (DeviceState.shown) each compared field belongs to.
+_PART_OF = {"policy": "policy", "account": "account", "transport": "transport",
+            "last_ack_received": "usage_reporting", "next_ack_deadline": "usage_reporting",
+            "trust_codes": "trust_codes", "licenses": "licenses"}
+
+
+def _part(name: str) -> str:
+    return "reports" if name.startswith("report ") else _PART_OF[name]
 
 
 def _fields(state: DeviceState) -> dict[str, Any]:
@@ -61,7 +91,8 @@ def _fields(state: DeviceState) -> dict[str, Any]:
         "transport": data["transport"],
         "last_ack_received": usage.get("last_ack_received"),
         "next_ack_deadline": usage.get("next_ack_deadline"),
-        "trust_codes": sorted(f"{t['role']} PID:{t['udi']['pid']},SN:{t['udi']['sn']}"
+        "trust_codes": sorted(f"{t['role']} " + (f"PID:{t['udi']['pid']},SN:{t['udi']['sn']}"
+                                                 if t["udi"] else "this device")
                               for t in data["trust_codes"]),
         "licenses": {lic["name"]: lic["count"] for lic in data["licenses"]},
     }
@@ -70,21 +101,56 @@ def _fields(state: DeviceState) -> dict[str, Any]:
 
 
 def changes(before: DeviceState, after: DeviceState) -> list[Change]:
-    """Every field that differs, reports one by one."""
+    """Every field that differs among the parts both sides show, reports one by one."""
     old, new = _fields(before), _fields(after)
+    both = _shown(before) & _shown(after)
     return [Change(name, old.get(name), new.get(name))
-            for name in dict.fromkeys([*old, *new]) if old.get(name) != new.get(name)]
+            for name in dict.fromkeys([*old, *new])
+            if _part(name) in both and old.get(name) != new.get(name)]
+
+
+def not_shown(before: DeviceState, after: DeviceState) -> list[str]:
+    """The parts an import changes that one side shows and the other does not."""
+    old, new = _shown(before), _shown(after)
+    parts = dict.fromkeys(_PART_OF.values()) | {"reports": None}
+    return [f"{part} ({'after' if part in old else 'before'})" for part in parts
+            if (part in old) != (part in new)]
+
+
+def _shown(state: DeviceState) -> set[str]:
+    shown = set(state.shown)
+    shown.update(part for part, there in (("policy", state.policy), ("usage_reporting",
+                 state.usage_reporting), ("reports", state.reports),
+                 ("licenses", state.licenses), ("trust_codes", state.trust_codes)) if there)
+    return shown
+
+
+def _ack_moved(old: Stamp | None, new: Stamp | None) -> tuple[bool | None, str | None]:
+    """Did "Last ACK received" move forward, and the evidence in words (None: not shown)."""
+    if new is None:
+        return None, None
+    if new.shown_none:
+        return False, f"last ACK received still {new.raw} after the import"
+    if old is None:
+        return None, f"last ACK received is {new.raw} after; the before side does not show it"
+    if new.raw == old.raw:
+        return False, f"last ACK received still {new.raw}"
+    if old.shown_none:
+        return True, f"last ACK received moved from {old.raw} to {new.raw}"
+    if new.iso is None or old.iso is None:
+        return None, f"last ACK received {old.raw} -> {new.raw}: not times airgap can compare"
+    moved = new.iso > old.iso
+    return moved, f"last ACK received {'moved to' if moved else 'still'} {new.raw}"
 
 
 def verdict(before: DeviceState, after: DeviceState) -> tuple[str, tuple[str, ...]]:
     """The verdict for an import between two states of one device, and why."""
     evidence: list[str] = []
-    ack_moved: bool | None = None
     old = before.usage_reporting.last_ack_received if before.usage_reporting else None
     new = after.usage_reporting.last_ack_received if after.usage_reporting else None
-    if new is not None and new.iso is not None:
-        ack_moved = old is None or old.iso is None or new.iso > old.iso
-        evidence.append(f"last ACK received {'moved to' if ack_moved else 'still'} {new.raw}")
+    ack_moved, said = _ack_moved(old, new)
+    if said:
+        evidence.append(said)
     after_states = {r.id: r.state for r in after.reports}
     sent = [r for r in before.reports if r.state in _WAITING and r.id in after_states]
     acked = [r.id for r in sent if after_states[r.id] == "ACK"]
@@ -96,8 +162,8 @@ def verdict(before: DeviceState, after: DeviceState) -> tuple[str, tuple[str, ..
         evidence.append("closed reports still without ACK: " + ", ".join(map(str, still[:10]))
                         + (" ..." if len(still) > 10 else ""))
     if ack_moved is None and not sent:
-        return UNKNOWN, (*evidence, "the captures show neither the last ACK received nor "
-                                    "report states on both sides")
+        return UNKNOWN, (*evidence, "the captures do not show the last ACK received on both "
+                                    "sides, nor report states")
     moved = [flag for flag in (ack_moved, bool(acked) if sent else None) if flag is not None]
     if all(moved) and not still:
         return TOOK_EFFECT, tuple(evidence)
@@ -106,22 +172,67 @@ def verdict(before: DeviceState, after: DeviceState) -> tuple[str, tuple[str, ..
     return PARTLY, tuple(evidence)
 
 
-def diff_devices(before: Iterable[Device], after: Iterable[Device]) -> list[DeviceDiff]:
-    """Per device (paired by UDI, else folder; a lone device on each side is paired with the
-    other), the changes and the verdict. A device on one side only is reported as unknown."""
-    old = {d.key: d for d in before}
+def pair(before: list[Device], after: list[Device], same_device: bool = False
+         ) -> tuple[list[tuple[Device, Device, str | None]], list[Device], list[Device]]:
+    """Devices of the two sides taken for one device: by key (UDI, inventory name), then by
+    host name, then the only device left on each side when nothing about them conflicts.
+    Returns the pairs (with how each was paired when not by key) and the devices left over.
+    Raises DeviceMismatchError when the only devices of the two sides are different devices,
+    unless ``same_device``."""
     new = {d.key: d for d in after}
-    if len(old) == len(new) == 1 and set(old) != set(new):
-        new = {next(iter(old)): next(iter(new.values()))}
+    pairs: list[tuple[Device, Device, str | None]] = []
+    left: list[Device] = []
+    for device in before:
+        if device.key in new:
+            pairs.append((device, new.pop(device.key), None))
+        else:
+            left.append(device)
+    for device in list(left):
+        host = device.identity.hostname
+        same = [d for d in new.values() if host and d.identity.hostname == host
+                and not d.identity.conflicts(device.identity)]
+        if len(same) == 1:
+            pairs.append((device, new.pop(same[0].key), f"same host name {host}"))
+            left.remove(device)
+    many = len(left) + len(new) > 2  # a lone pair is the case below
+    for device in list(left):  # before/sw-a.txt and after/sw-a.txt, neither naming a device
+        name = PurePath(device.identity.path).name
+        same = [d for d in new.values() if device.identified_by is IdentifiedBy.FILE
+                and d.identified_by is IdentifiedBy.FILE and PurePath(d.identity.path).name == name]
+        if len(same) == 1 and many:
+            pairs.append((device, new.pop(same[0].key), f"same file name {name}, neither names "
+                                                         "its device"))
+            left.remove(device)
+    if len(left) == 1 and len(new) == 1:
+        only_old, only_new = left[0], next(iter(new.values()))
+        if only_old.identity.conflicts(only_new.identity) and not same_device:
+            raise DeviceMismatchError(
+                "BEFORE and AFTER are different devices", None,
+                f"{only_old.identity.describe()} against {only_new.identity.describe()}",
+                "compare captures of one device; pass --same-device if you know they are one")
+        how = ("forced by --same-device" if only_old.identity.conflicts(only_new.identity)
+               else "the only device on each side; the captures do not prove they are one")
+        pairs.append((only_old, only_new, how))
+        left, new = [], {}
+    return pairs, left, list(new.values())
+
+
+def diff_devices(before: Iterable[Device], after: Iterable[Device],
+                 same_device: bool = False) -> list[DeviceDiff]:
+    """Per device (paired by :func:`pair`), the changes and the verdict. A device on one
+    side only is reported as unknown."""
+    pairs, only_before, only_after = pair(list(before), list(after), same_device)
     result = []
-    for key in dict.fromkeys([*old, *new]):
-        if key not in old or key not in new:
-            side = "before" if key in old else "after"
-            result.append(DeviceDiff(key, (), UNKNOWN, (f"only in the {side} captures",)))
-            continue
-        state_verdict, evidence = verdict(old[key].state, new[key].state)
-        result.append(DeviceDiff(key, tuple(changes(old[key].state, new[key].state)),
-                                 state_verdict, evidence))
+    for old, new, how in pairs:
+        state_verdict, evidence = verdict(old.state, new.state)
+        if how:
+            evidence = (*evidence, f"paired: {how}")
+        result.append(DeviceDiff(old.key, tuple(changes(old.state, new.state)), state_verdict,
+                                 evidence, tuple(not_shown(old.state, new.state)),
+                                 (str(old.identified_by), str(new.identified_by)), how))
+    for side, devices in (("before", only_before), ("after", only_after)):
+        result += [DeviceDiff(d.key, (), UNKNOWN, (f"only in the {side} captures",))
+                   for d in devices]
     return result
 
 

@@ -7,6 +7,14 @@ between releases: None means "this capture does not say", never "no".
 Times are ``Stamp``s: the text as the device printed it and, when it can be known, ISO 8601
 (UTC with ``Z`` when the capture says UTC, local time with no offset otherwise, unless the
 operator gave the label's offset). Both reach JSON: ``<field>`` and ``<field>_raw``.
+
+"Shown as none" is kept apart from "not shown" (DESIGN.md "No false green"): a line the device
+printed as ``<none>`` (``<empty>``, ``Never``) is a Stamp whose ``raw`` is that text and whose
+``iso`` is None, so JSON has ``<field>: null`` with ``<field>_raw: "<none>"``; a line the capture
+does not have leaves the Stamp None (``<field>_raw: null``). Text fields shown as none are listed
+in ``DeviceState.none_raw`` and reach JSON the same way. ``shown`` names the parts of the state
+the capture printed at all, so an empty list of licenses that was never shown is not "no
+licenses".
 """
 
 from __future__ import annotations
@@ -19,6 +27,16 @@ from airgap.formats.common import Udi
 # The four license kinds a policy has attributes for, by their JSON key.
 POLICY_KINDS = ("unenforced_perpetual", "unenforced_subscription", "enforced", "export")
 REPORT_STATES = ("OPEN", "CLOSED", "ACK", "DELETED")
+# What the device prints for "no value": shown as none, not a value and not a missing line.
+SENTINELS = frozenset({"", "<none>", "<empty>", "none", "n/a", "never"})
+# Parts of a state a capture may show; ``DeviceState.shown`` holds those it did show.
+PARTS = ("udi", "account", "data_privacy", "policy", "transport", "usage_reporting",
+         "trust_codes", "licenses", "reports", "history", "authorizations", "report_summary")
+
+
+def is_sentinel(text: str) -> bool:
+    """True for ``<none>``, ``<empty>`` and the other ways the device says "no value"."""
+    return text.strip().lower() in SENTINELS
 
 
 @dataclass(frozen=True)
@@ -27,6 +45,12 @@ class Stamp:
 
     raw: str
     iso: str | None
+
+    @property
+    def shown_none(self) -> bool:
+        """The device printed ``<none>`` (or another "no value"): nothing received, nothing
+        pending. Not the same as a line the capture does not have."""
+        return is_sentinel(self.raw)
 
 
 def stamps(name: str, stamp: Stamp | None) -> dict[str, str | None]:
@@ -74,26 +98,45 @@ class UsageReporting:
     last_report_push: Stamp | None = None
     next_report_push: Stamp | None = None
     reporting_push_interval_days: int | None = None
+    last_report_file_write: Stamp | None = None  # proof that "save usage" ran
+    next_ack_push_check: Stamp | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {**stamps("last_ack_received", self.last_ack_received),
                 **stamps("next_ack_deadline", self.next_ack_deadline),
                 **stamps("last_report_push", self.last_report_push),
                 **stamps("next_report_push", self.next_report_push),
-                "reporting_push_interval_days": self.reporting_push_interval_days}
+                "reporting_push_interval_days": self.reporting_push_interval_days,
+                **stamps("last_report_file_write", self.last_report_file_write),
+                **stamps("next_ack_push_check", self.next_ack_push_check)}
 
 
 @dataclass(frozen=True)
 class TrustCode:
-    """One installed trust code; stacks list one per member (role Active, Standby, Member)."""
+    """One installed trust code; stacks list one per member (role Active, Standby, Member).
+    ``udi`` is None for a plain ``Trust Code Installed: <time>`` in a capture naming no device."""
 
-    udi: Udi
+    udi: Udi | None
     role: str | None = None
     installed_on: Stamp | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"udi": self.udi.to_dict(), "role": self.role,
+        return {"udi": self.udi.to_dict() if self.udi else None, "role": self.role,
                 **stamps("installed_on", self.installed_on)}
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """One member's SLAC state in ``License Authorizations`` or ``show license authorization``."""
+
+    udi: Udi | None
+    role: str | None = None
+    status: str | None = None  # "INSTALLED", "NOT INSTALLED", ...
+    confirmation_code: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"udi": self.udi.to_dict() if self.udi else None, "role": self.role,
+                "status": self.status, "confirmation_code": self.confirmation_code}
 
 
 @dataclass(frozen=True)
@@ -128,14 +171,17 @@ class Report:
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    """One line of ``history message`` or ``eventlog``: when, which category, what."""
+    """One line of ``history message``, ``eventlog`` or a ``%SMART_LIC-`` syslog event: when,
+    which category (or syslog code), what, and for syslog codes what it means."""
 
     category: str | None
     message: str
     time: Stamp | None = None
+    meaning: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {**stamps("time", self.time), "category": self.category, "message": self.message}
+        return {**stamps("time", self.time), "category": self.category, "message": self.message,
+                "meaning": self.meaning}
 
 
 @dataclass(frozen=True)
@@ -145,6 +191,9 @@ class DeviceState:
     kind: str
     path: str | None = None
     udi: Udi | None = None
+    # Where ``udi`` came from: "capture" (this command printed it), "file" (another command
+    # of the same file, such as "show license udi"), "header" (airgap's capture header).
+    udi_source: str | None = None
     hostname: str | None = None
     smart_account: str | None = None
     virtual_account: str | None = None
@@ -157,12 +206,26 @@ class DeviceState:
     licenses: tuple[License, ...] = ()
     reports: tuple[Report, ...] = ()
     history: tuple[HistoryEntry, ...] = ()
+    authorizations: tuple[Authorization, ...] = ()
+    # The "Usage Report Summary" counters: total, purged, acknowledged, waiting_for_ack,
+    # available_to_report, collecting_data, maximum_display, in_storage, mia.
+    report_summary: dict[str, int] = field(default_factory=dict)
+    # "show common-packet-forwarder status": {"reported": bool, "acknowledged": bool}.
+    forwarder: dict[str, bool] = field(default_factory=dict)
+    clock: Stamp | None = None  # the device's own time when the capture was taken
+    clock_source: str | None = None  # which line gave ``clock``
+    collected: dict[str, str] = field(default_factory=dict)  # airgap's capture header
+    none_raw: dict[str, str] = field(default_factory=dict)  # "transport.url" -> "<empty>"
+    shown: frozenset[str] = frozenset()  # the PARTS this capture printed
     unparsed_lines: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "kind": self.kind, "path": self.path,
-            "udi": self.udi.to_dict() if self.udi else None, "hostname": self.hostname,
+            "udi": self.udi.to_dict() if self.udi else None, "udi_source": self.udi_source,
+            "hostname": self.hostname, **stamps("clock", self.clock),
+            "clock_source": self.clock_source,
+            "collected": dict(self.collected) or None,
             "account": {"smart_account": self.smart_account,
                         "virtual_account": self.virtual_account},
             "data_privacy": dict(self.data_privacy),
@@ -173,5 +236,15 @@ class DeviceState:
             "licenses": [lic.to_dict() for lic in self.licenses],
             "reports": [r.to_dict() for r in self.reports],
             "history": [h.to_dict() for h in self.history],
+            "authorizations": [a.to_dict() for a in self.authorizations],
+            "report_summary": dict(self.report_summary) or None,
+            "forwarder": dict(self.forwarder) or None,
+            "shown": sorted(self.shown),
             "unparsed_lines": list(self.unparsed_lines),
         }
+        for where, raw in self.none_raw.items():  # "account.smart_account" -> "<none>"
+            part, _, name = where.rpartition(".")
+            target = data.get(part) if part else data
+            if isinstance(target, dict):
+                target[f"{name}_raw"] = raw
+        return data

@@ -9,7 +9,11 @@ fields None.
 
 The commands of one file come from one session on one device, so a state that does not name
 its device (``show license status`` does not) takes the UDI and host name another command of
-the same file shows.
+the same file shows. A capture airgap collected itself starts with a header of ``!`` comment
+lines (:data:`HEADER`) naming the inventory device; it is read into ``collected`` and the
+device's clock. The device's own time when the capture was taken (``clock``) comes from, best
+first: airgap's header, ``Current time:`` (tech support), a ``Time source is`` banner or
+``show clock`` line, the newest time among the capture's own events.
 """
 
 from __future__ import annotations
@@ -21,11 +25,12 @@ from dataclasses import dataclass
 from airgap.formats import showcli
 from airgap.formats.common import Udi
 from airgap.state import parse_blocks as blocks
-from airgap.state.model import DeviceState, HistoryEntry, License, Report, TrustCode
+from airgap.state import syslog
+from airgap.state.model import DeviceState, HistoryEntry, License, Report, Stamp, TrustCode
 from airgap.state.parse_blocks import Builder
 from airgap.state.sections import Node
 from airgap.state.sections import parse as parse_tree
-from airgap.state.times import Zones, search_time, split_time_prefix
+from airgap.state.times import Zones, parse_time, search_time, split_time_prefix
 
 UNKNOWN_KIND = "unknown"
 MAX_DEPTH = 20  # titles nested deeper than this are left unread (real output nests 2)
@@ -41,7 +46,20 @@ _HEADERS = {
     "license": re.compile(r"^License\s+Entitlement Tag\s+Count\s+Status", re.I),
     "report": re.compile(r"^Report Id,\s*State,\s*Flag,\s*Feature Name", re.I),
     "udi": re.compile(r"^SlotID\s+PID\s+SN\s+UDI", re.I),
+    "feature": re.compile(r"^Feature\s+Ins\s+Lic\s+Status", re.I),  # NX-OS before SLUP
 }
+# NX-OS "show license usage" before Smart Licensing Using Policy: feature, installed, count.
+_FEATURE_ROW = re.compile(
+    r"^(?P<name>[A-Z0-9][\w\-.]*)\s+(?P<installed>Yes|No)\s+(?P<count>\d+|-)\s+"
+    r"(?P<status>In use|Unused|\S+)(?:\s+(?P<rest>.*\S))?\s*$")
+# airgap's capture header: "! airgap capture", then "! name: value" lines (DESIGN.md Devices).
+HEADER = "! airgap capture"
+_HEADER_LINE = re.compile(r"^!\s*(?P<key>[a-z][a-z\-]*):\s*(?P<value>.*?)\s*$")
+_TIME_SOURCE = re.compile(r"^Time source is [^,]*,\s*(?P<clock>.*)$", re.I)
+_SHOW_CLOCK = re.compile(r"^[*.]?\d{1,2}:\d{2}:\d{2}(?:\.\d+)?\s+[A-Za-z]+\s+[A-Za-z]{3}\s+"
+                         r"[A-Za-z]{3}\s+\d{1,2}\s+\d{4}$")
+# Clock evidence, best first.
+CLOCK_HEADER, CLOCK_CURRENT, CLOCK_LINE, CLOCK_EVENTS = range(4)
 _LICENSE_ROW = re.compile(
     r"^(?P<name>\S.*?)\s+\((?P<tag>.*)\)\s+(?P<count>\d+)\s+(?P<status>\S.*?)\s*$")
 _REPORT_ROW = re.compile(
@@ -61,6 +79,10 @@ IGNORED_REGIONS = frozenset({
     "telemetry report summary", "device telemetry report summary", "other info",
     "platform provided mapping table", "license authorizations",
 })
+# Regions of flat lines after which a known block (``Trust Code Installed:``) is still read.
+FLAT_REGIONS = frozenset({"usage report summary", "telemetry report summary",
+                          "device telemetry report summary", "agent version",
+                          "license authorizations", "upcoming scheduled jobs"})
 HISTORY_REGIONS = frozenset({"message history (oldest to newest)",
                              "import message history (oldest to newest)"})
 
@@ -81,8 +103,25 @@ def parse_capture(text: str, path: str | None = None, tz: Zones | None = None) -
     (``{"PDT": timedelta(hours=-7)}``, see :func:`airgap.state.times.parse_tz`); times in
     other zones than UTC stay local time without an offset.
     """
-    builders = [_read(segment, tz) for segment in _segments(_lines(text))]
-    return _finish(builders, path)
+    lines = _lines(text)
+    collected = _header(lines)
+    builders = [_read(segment, tz) for segment in _segments(lines)]
+    return _finish(builders, path, collected)
+
+
+def _header(lines: list[str]) -> dict[str, str]:
+    """airgap's own capture header, read and blanked out (line numbers stay as they were)."""
+    if not lines or lines[0].strip() != HEADER:
+        return {}
+    found: dict[str, str] = {}
+    lines[0] = ""
+    for number in range(1, len(lines)):
+        match = _HEADER_LINE.match(lines[number].strip())
+        if match is None:
+            break
+        found[match["key"]] = match["value"]
+        lines[number] = ""
+    return found
 
 
 def _lines(text: str) -> list[str]:
@@ -112,7 +151,17 @@ def _segments(lines: list[str]) -> list[_Segment]:
 def _read(segment: _Segment, tz: Zones | None) -> tuple[Builder, Node]:
     tree = parse_tree("\n".join(segment.lines))
     builder = Builder(segment.kind, segment.lines, tz=tz, hostname=segment.hostname)
-    _Walker(builder).visit(tree.children)
+    for number, line in enumerate(segment.lines, start=1):  # banners and show clock lines
+        text = line.strip()
+        if (banner := _TIME_SOURCE.match(text)) is not None:
+            builder.clock(CLOCK_LINE, search_time(banner["clock"], tz), "Time source line")
+        elif _SHOW_CLOCK.match(text):
+            builder.clock(CLOCK_LINE, search_time(text, tz), "show clock")
+            builder.used.add(number)
+    walker = _Walker(builder)
+    if segment.kind == "show-license-rum-id-all":
+        walker.default_table = "report"  # "| include ..." prints rows without the header
+    walker.visit(tree.children)
     return builder, tree
 
 
@@ -123,6 +172,7 @@ class _Walker:
         self.b = builder
         self.region: str | None = None
         self.table: str | None = None
+        self.default_table: str | None = None
         self.depth = 0
 
     def visit(self, nodes: Iterable[Node]) -> None:
@@ -143,8 +193,18 @@ class _Walker:
             if label in HEADINGS or label in IGNORED_REGIONS:
                 self.b.use(node)
             self.visit(node.children)
+        elif label == "current time" and node.value:
+            self.b.use(node)
+            self.b.clock(CLOCK_CURRENT, parse_time(node.value, self.b.tz), "Current time")
+        elif self.region == "usage report summary" and blocks.report_summary_line(self.b, node):
+            self.b.use(node, subtree=True)
+        elif self.region in FLAT_REGIONS and blocks.SECTIONS.get(label, blocks.ignore) \
+                not in (blocks.ignore, blocks.usage_reporting):
+            blocks.SECTIONS[label](self.b, node)
         elif self.region in IGNORED_REGIONS:
             blocks.ignore(self.b, node)
+        elif label == "license status" and "reported" in (node.value or "").lower():
+            blocks.forwarder_status(self.b, node)
         elif self.region in HISTORY_REGIONS:
             blocks.history_category(self.b, node)
         elif label in blocks.SECTIONS:
@@ -165,9 +225,14 @@ class _Walker:
         if header is not None:
             self.table = header
             self.b.use(node)
-            self.visit(node.children)  # rows indented under the header
+            self.b.shown.add(_TABLE_PARTS[header])
+            rows = [child for child in node.children  # less a header's second line
+                    if not (header == "feature" and self.b.text(child).lower() == "count")]
+            self.b.used.update(child.line for child in node.children if child not in rows)
+            self.visit(rows)  # rows indented under the header
             return True
-        if self.table is not None and _ROWS[self.table](self.b, text):
+        table = self.table or self.default_table
+        if table is not None and _ROWS[table](self.b, text):
             self.b.use(node, subtree=True)
             return True
         if self._prompt(text) or self._event(text) or self._trust_data(text):
@@ -182,16 +247,19 @@ class _Walker:
         return True
 
     def _event(self, text: str) -> bool:
-        syslog = _SYSLOG.search(text)
-        if syslog:
-            stamp = search_time(text[:syslog.start()], self.b.tz)
-            self.b.history.append(HistoryEntry(syslog["category"], syslog["message"], stamp))
+        event = _SYSLOG.search(text)
+        if event:
+            stamp = search_time(text[:event.start()], self.b.tz)
+            self.b.history.append(HistoryEntry(event["category"], event["message"], stamp,
+                                               syslog.meaning(event["category"])))
+            self.b.shown.add("history")
             return True
         timed = split_time_prefix(text, self.b.tz) if _EVENT.match(text) else None
         if timed is None:
             return False
         stamp, message = timed
         self.b.history.append(HistoryEntry(message.split(" ", 1)[0] or None, message, stamp))
+        self.b.shown.add("history")
         return True
 
     def _trust_data(self, text: str) -> bool:
@@ -199,10 +267,12 @@ class _Walker:
         if not match:
             return False
         if re.search(r"\bTrust Data INSTALLED\b", match["rest"], re.I):
-            code = TrustCode(Udi(match["pid"], match["sn"]))
-            if code not in self.b.trust_codes:  # both supervisors of one chassis print it
-                self.b.trust_codes.append(code)
-                self.b.add_udi(blocks.RANK_TRUST, code.udi)
+            udi = Udi(match["pid"], match["sn"])
+            self.b.shown.add("trust_codes")
+            # the members "Trust Code Installed:" listed, or both supervisors of one chassis
+            if all(code.udi != udi for code in self.b.trust_codes):
+                self.b.trust_codes.append(TrustCode(udi))
+                self.b.add_udi(blocks.RANK_TRUST, udi)
         return True
 
 
@@ -214,11 +284,20 @@ def _license_row(b: Builder, text: str) -> bool:
     return match is not None
 
 
+def _feature_row(b: Builder, text: str) -> bool:
+    match = _FEATURE_ROW.match(text)
+    if match:
+        count = int(match["count"]) if match["count"].isdigit() else None
+        b.licenses.append(License(match["name"], None, count, match["status"]))
+    return match is not None
+
+
 def _report_row(b: Builder, text: str) -> bool:
     match = _REPORT_ROW.match(text)
     if match:
         b.reports.append(Report(int(match["id"]), match["state"], match["flag"],
                                 match["feature"]))
+        b.shown.add("reports")
     return match is not None
 
 
@@ -232,22 +311,28 @@ def _udi_row(b: Builder, text: str) -> bool:
 
 
 _ROWS: dict[str, Callable[[Builder, str], bool]] = {
-    "license": _license_row, "report": _report_row, "udi": _udi_row}
+    "license": _license_row, "report": _report_row, "udi": _udi_row, "feature": _feature_row}
+_TABLE_PARTS = {"license": "licenses", "report": "reports", "udi": "udi",
+                "feature": "licenses"}
 
 
-def _finish(read: list[tuple[Builder, Node]], path: str | None) -> list[DeviceState]:
-    """States from builders; a state that names no device takes the file's UDI and host."""
+def _finish(read: list[tuple[Builder, Node]], path: str | None,
+            collected: dict[str, str]) -> list[DeviceState]:
+    """States from builders; a state that names no device takes the file's UDI and host, and
+    every state of the file takes the file's clock (one session, one device)."""
     file_udi = next((udi for b, _ in read if (udi := b.device_udi())), None)
+    header_udi = blocks.udi_in(collected.get("udi", ""))
     file_host = next((b.hostname for b, _ in read if b.hostname), None)
+    clock, clock_source = _clock(read, collected)
     states = []
     for b, tree in read:
         udi = b.device_udi() or file_udi
-        if b.bare_trust is not None:
-            stamp, line = b.bare_trust
-            if udi is not None:
-                b.trust_codes.append(TrustCode(udi, None, stamp))
-            else:
-                b.used.discard(line)  # a time with no device to pin it on: left for the user
+        udi_source = ("capture" if b.device_udi() else "file" if file_udi
+                      else "header" if header_udi else None)
+        udi = udi or header_udi
+        if b.bare_trust is not None:  # "Trust Code Installed: <time>": the device's own
+            b.trust_codes.append(TrustCode(udi, None, b.bare_trust[0]))
+        history = tuple(syslog.with_year(h, clock) for h in b.history)
         unparsed = tuple(b.lines[n.line - 1].rstrip() for n in blocks.descendants(tree)
                          if n.line not in b.used)
         states.append(DeviceState(
@@ -256,5 +341,29 @@ def _finish(read: list[tuple[Builder, Node]], path: str | None) -> list[DeviceSt
             data_privacy=b.data_privacy, policy=b.policy, transport_type=b.transport_type,
             transport_url=b.transport_url, usage_reporting=b.usage_reporting,
             trust_codes=tuple(b.trust_codes), licenses=tuple(b.licenses),
-            reports=tuple(b.reports), history=tuple(b.history), unparsed_lines=unparsed))
+            reports=tuple(b.reports), history=history,
+            authorizations=tuple(b.authorizations), report_summary=b.report_summary,
+            forwarder=b.forwarder, clock=clock, clock_source=clock_source,
+            collected=collected, udi_source=udi_source, none_raw=b.none_raw,
+            shown=frozenset(b.shown), unparsed_lines=unparsed))
     return states
+
+
+def _clock(read: list[tuple[Builder, Node]],
+           collected: dict[str, str]) -> tuple[Stamp | None, str | None]:
+    """The device's time when the file was captured, and the line that said it."""
+    found = [clock for b, _ in read for clock in b.clocks]
+    taken = parse_time(collected.get("taken", ""))
+    if taken is not None and taken.iso is None:  # airgap writes ISO 8601
+        taken = Stamp(taken.raw, taken.raw if re.fullmatch(
+            r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", taken.raw) else None)
+    if taken is not None and taken.iso is not None:
+        found.append((CLOCK_HEADER, taken, "airgap capture header"))
+    events = [h.time for b, _ in read for h in b.history if h.time and h.time.iso]
+    if events:
+        found.append((CLOCK_EVENTS, max(events, key=lambda t: t.iso or ""),
+                      "the newest event in the capture"))
+    if not found:
+        return None, None
+    _, stamp, source = min(found, key=lambda item: item[0])
+    return stamp, source

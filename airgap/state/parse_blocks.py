@@ -17,6 +17,7 @@ from typing import Any
 
 from airgap.formats.common import Udi
 from airgap.state.model import (
+    Authorization,
     HistoryEntry,
     License,
     Policy,
@@ -33,7 +34,8 @@ UDI = re.compile(r"PID:\s*(?P<pid>[^,\s]+)\s*,\s*SN:\s*(?P<sn>[^,\s]+)")
 _ROLE_UDI = re.compile(r"^(?P<role>[A-Za-z][A-Za-z ]*?)\s*:\s*PID:")
 _AS_OF = re.compile(r"\s+As of\s+.*$", re.IGNORECASE)
 _DAYS = re.compile(r"^(?P<days>\d+)\s*(?:\((?P<source>[^)]*)\))?")
-_LICENSE_BLOCK = re.compile(r"^(?P<name>\S.*?)\s+\((?P<tag>.*)\)$")
+# "name (tag):", or "(tag):" alone as NX-OS 10 and the ASAv evaluation license print it (SEEN).
+_LICENSE_BLOCK = re.compile(r"^(?:(?P<name>\S.*?)\s+)?\((?P<tag>[^()]*)\)$")
 _STATUS_CODE = re.compile(r"\s*\(\d+\)$")
 _LEADING_INT = re.compile(r"^\s*(\d+)")
 
@@ -65,6 +67,13 @@ class Builder:
     licenses: list[License] = field(default_factory=list)
     reports: list[Report] = field(default_factory=list)
     history: list[HistoryEntry] = field(default_factory=list)
+    authorizations: list[Authorization] = field(default_factory=list)
+    report_summary: dict[str, int] = field(default_factory=dict)
+    forwarder: dict[str, bool] = field(default_factory=dict)
+    clocks: list[tuple[int, Stamp, str]] = field(default_factory=list)  # (rank, time, source)
+    collected: dict[str, str] = field(default_factory=dict)
+    none_raw: dict[str, str] = field(default_factory=dict)
+    shown: set[str] = field(default_factory=set)
 
     def use(self, node: Node, subtree: bool = False) -> None:
         """Mark a line (and everything under it) as read."""
@@ -76,9 +85,20 @@ class Builder:
         """The line as printed, without surrounding white space."""
         return self.lines[node.line - 1].strip()
 
-    def time(self, value: str | None) -> Stamp | None:
-        """A value that is a time (or a sentinel)."""
-        return parse_time(value, self.tz) if value is not None else None
+    def time(self, node: Node | None) -> Stamp | None:
+        """A node's value as a time; ``<none>`` is a Stamp shown as none, no line is None."""
+        return parse_time(node.value, self.tz) if node is not None and node.value else None
+
+    def text_value(self, node: Node | None, where: str) -> str | None:
+        """A node's text value; a sentinel is None and remembered as shown as none."""
+        if node is not None and node.value is not None and is_sentinel(node.value):
+            self.none_raw[where] = node.value.strip()
+        return value(node)
+
+    def clock(self, rank: int, stamp: Stamp | None, source: str) -> None:
+        """Evidence of the device's own time when the capture was taken; lowest rank wins."""
+        if stamp is not None and stamp.iso is not None:
+            self.clocks.append((rank, stamp, source))
 
     def add_udi(self, rank: int, udi: Udi) -> None:
         """Evidence for the device's UDI; :meth:`device_udi` picks the best."""
@@ -136,16 +156,29 @@ def account(b: Builder, node: Node) -> None:
         known |= {"status", "export-controlled functionality", "initial registration",
                   "last renewal attempt", "next renewal attempt", "registration expires"}
     found = known_children(b, node, known)
+    b.shown.add("account")
     if "smart account" in found:
-        name = value(found["smart account"])
-        b.smart_account = _AS_OF.sub("", name) if name else None
+        account_line(b, found["smart account"])
     if "virtual account" in found:
-        b.virtual_account = value(found["virtual account"])
+        account_line(b, found["virtual account"])
+
+
+def account_line(b: Builder, node: Node) -> None:
+    """``Smart Account:`` or ``Virtual Account:``, also on a line of its own at the top level
+    (SEEN un-indented under ``Registration:``)."""
+    b.use(node)
+    b.shown.add("account")
+    if node.label.lower() == "smart account":
+        name = b.text_value(node, "account.smart_account")
+        b.smart_account = _AS_OF.sub("", name) if name else None
+    else:
+        b.virtual_account = b.text_value(node, "account.virtual_account")
 
 
 def data_privacy(b: Builder, node: Node) -> None:
     """``Data Privacy:``: every labelled line, snake_case keys; ``yes``/``no`` as booleans."""
     b.use(node)
+    b.shown.add("data_privacy")
     for child in descendants(node):
         if child.value is None:
             continue
@@ -160,11 +193,12 @@ def transport(b: Builder, node: Node) -> None:
     """``Transport:``: the type and the address the device sends to."""
     found = known_children(b, node, {"type", "url", "cslu address", "proxy", "vrf",
                                      "server identity check"})
+    b.shown.add("transport")
     if "type" in found:
-        b.transport_type = value(found["type"])
+        b.transport_type = b.text_value(found["type"], "transport.type")
     url = found.get("url") or found.get("cslu address")
     if url is not None:
-        b.transport_url = value(url)
+        b.transport_url = b.text_value(url, "transport.url")
 
 
 _POLICY_FIELDS = {"first report": "first_report_days", "reporting frequency":
@@ -192,8 +226,9 @@ def policy(b: Builder, node: Node) -> None:
         kind = policy_kind(child.label)
         if kind is not None and child.value is None:
             attributes[kind] = _attributes(b, child)
+    b.shown.add("policy")
     b.policy = Policy(
-        name=value(found.get("policy name")),
+        name=b.text_value(found.get("policy name"), "policy.name"),
         installed_on=search_time(installed, b.tz) if installed else None,
         ack_required=True if ack.startswith("yes") else False if ack.startswith("no") else None,
         attributes=attributes)
@@ -223,17 +258,21 @@ def usage_reporting(b: Builder, node: Node) -> None:
     found = known_children(b, node, {
         "last ack received", "next ack deadline", "last report push", "next report push",
         "reporting push interval", "next ack push check", "last report file write"})
+    b.shown.add("usage_reporting")
     b.usage_reporting = UsageReporting(
-        last_ack_received=b.time(value(found.get("last ack received"))),
-        next_ack_deadline=b.time(value(found.get("next ack deadline"))),
-        last_report_push=b.time(value(found.get("last report push"))),
-        next_report_push=b.time(value(found.get("next report push"))),
-        reporting_push_interval_days=leading_int(value(found.get("reporting push interval"))))
+        last_ack_received=b.time(found.get("last ack received")),
+        next_ack_deadline=b.time(found.get("next ack deadline")),
+        last_report_push=b.time(found.get("last report push")),
+        next_report_push=b.time(found.get("next report push")),
+        reporting_push_interval_days=leading_int(value(found.get("reporting push interval"))),
+        last_report_file_write=b.time(found.get("last report file write")),
+        next_ack_push_check=b.time(found.get("next ack push check")))
 
 
 def trust_code_installed(b: Builder, node: Node) -> None:
     """``Trust Code Installed:``: ``<none>``, one time for the device, or one block per member."""
     b.use(node)
+    b.shown.add("trust_codes")
     text = value(node)
     if text is not None:
         stamp = search_time(text, b.tz)
@@ -291,9 +330,11 @@ def license_block(b: Builder, node: Node) -> bool:
         tag = value(found.get("entitlement tag"))
     elif match and node.value is None:
         found = known_children(b, node, _LICENSE_LABELS)
-        name, tag = match["name"], match["tag"] or None
+        tag = match["tag"] or None
+        name = match["name"] or value(found.get("feature name")) or tag or ""
     else:
         return False
+    b.shown.add("licenses")
     status = value(found.get("status"))
     b.licenses.append(License(
         name=name, entitlement_tag=tag, count=leading_int(value(found.get("count"))),
@@ -312,6 +353,7 @@ def report_detail(b: Builder, node: Node) -> None:
     if not (node.value or "").isdigit() or not node.children:
         return
     found = known_children(b, node, _DETAIL_LABELS)
+    b.shown.add("reports")
     state = (value(found.get("state")) or "").split(",")[0].strip()
     b.reports.append(Report(int(node.value or 0), state or None, None,
                             value(found.get("feature name"))))
@@ -323,6 +365,7 @@ def report_detail(b: Builder, node: Node) -> None:
 def history_category(b: Builder, node: Node) -> None:
     """One category of ``history message`` (``Import POLICY:``) and its timed messages."""
     b.use(node)
+    b.shown.add("history")
     for child in node.children:
         b.use(child)
         line = b.text(child)
@@ -331,6 +374,59 @@ def history_category(b: Builder, node: Node) -> None:
         timed = split_time_prefix(line, b.tz)
         stamp, message = timed if timed else (None, line)
         b.history.append(HistoryEntry(node.label, message, stamp))
+
+
+def authorizations(b: Builder, node: Node) -> None:
+    """``Overall status:`` of ``License Authorizations`` / ``show license authorization``: the
+    SLAC state per member (``Active: PID:...,SN:...`` then ``Status: NOT INSTALLED``)."""
+    b.use(node)
+    b.shown.add("authorizations")
+    for child in node.children:
+        udi = udi_in(b.text(child))
+        if udi is None:
+            continue
+        b.use(child, subtree=True)
+        role_match = _ROLE_UDI.match(b.text(child))
+        found = {n.label.lower(): n for n in child.children}
+        code = next((value(n) for label, n in found.items() if "confirmation code" in label),
+                    None)
+        status = value(found.get("status")) or value(found.get("authorization status"))
+        b.authorizations.append(Authorization(udi, role_match["role"] if role_match else None,
+                                              status, code))
+        b.add_udi(RANK_TRUST_ACTIVE if role_match and role_match["role"].lower() == "active"
+                  else RANK_TRUST, udi)
+
+
+_COUNTER = re.compile(r"(?P<label>[A-Za-z][A-Za-z ]*?)\s*:\s*(?P<count>\d+)")
+_COUNTER_NAMES = {"total": "total", "purged": "purged",
+                  "total acknowledged received": "acknowledged",
+                  "waiting for ack": "waiting_for_ack",
+                  "available to report": "available_to_report",
+                  "collecting data": "collecting_data", "maximum display": "maximum_display",
+                  "in storage": "in_storage", "mia": "mia"}
+
+
+def report_summary_line(b: Builder, node: Node) -> bool:
+    """A line of ``Usage Report Summary`` (``Total: 810,  Purged: 902(902)``): its counters."""
+    found = False
+    for match in _COUNTER.finditer(b.text(node)):
+        name = _COUNTER_NAMES.get(match["label"].strip().lower())
+        if name is not None:
+            b.report_summary[name] = int(match["count"])
+            found = True
+    if found:
+        b.shown.add("report_summary")
+    return found
+
+
+def forwarder_status(b: Builder, node: Node) -> None:
+    """``License Status: Reported - Yes, Acknowledged - Yes`` (``show common-packet-forwarder
+    status`` on the Wireless Gateway for LoRaWAN)."""
+    for word, flag in re.findall(r"(Reported|Acknowledged)\s*-\s*(Yes|No)", node.value or "",
+                                 re.IGNORECASE):
+        b.forwarder[word.lower()] = flag.lower() == "yes"
+    if b.forwarder:
+        b.use(node)
 
 
 def ignore(b: Builder, node: Node) -> None:
@@ -348,6 +444,9 @@ SECTIONS: dict[str, Callable[[Builder, Node], None]] = {
     "trust code installed": trust_code_installed,
     "udi": udi_line,
     "ha udi list": ha_udi_list,
+    "smart account": account_line,
+    "virtual account": account_line,
+    "overall status": authorizations,
     **dict.fromkeys((
         "utility", "smart licensing using policy", "miscellaneous", "export authorization key",
         "license conversion", "license authorization", "purchased licenses",

@@ -68,6 +68,7 @@ class DeviceReconciliation:
     captures: tuple[str, ...]
     last_ack_received: str | None
     reports: tuple[ReportStatus, ...]
+    identified_by: str = "udi"  # how the device is known; "udi" for usage-file devices
 
     @property
     def outstanding(self) -> list[int]:
@@ -81,7 +82,8 @@ class DeviceReconciliation:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form: one result of ``airgap reconcile``."""
-        return {"device": self.device, "udi": self.udi.to_dict() if self.udi else None,
+        return {"device": self.device, "identified_by": self.identified_by,
+                "udi": self.udi.to_dict() if self.udi else None,
                 "hostname": self.hostname, "captures": list(self.captures),
                 "last_ack_received": self.last_ack_received,
                 "exported": len(self.reports),
@@ -261,7 +263,7 @@ def reconcile(found: Evidence) -> Reconciliation:
     devices = {d.udi: d for d in grouped if d.udi is not None}
     known = set(devices) | index.udis
     for device in grouped:  # a stack's members each have a UDI of their own
-        known.update(t.udi for t in device.state.trust_codes)
+        known.update(t.udi for t in device.state.trust_codes if t.udi is not None)
     _device_acks(index, grouped, found)
     findings: list[Finding] = []
     for path, doc in sorted(found.acks, key=lambda item: item[0]):
@@ -293,7 +295,7 @@ def _devices(index: _Index, grouped: list[Device]) -> list[DeviceReconciliation]
         results.append(DeviceReconciliation(
             key, udi, device.state.hostname if device else None,
             device.paths if device else (), last.iso or last.raw if last else None,
-            tuple(reports)))
+            tuple(reports), str(device.identified_by) if device else "udi"))
     return results
 
 

@@ -15,16 +15,17 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 from airgap.errors import AirgapError, ExitCode
-from airgap.state.model import Stamp
+from airgap.state.model import SENTINELS, Stamp, is_sentinel
 
-# What the device prints for "no time"; these read as None, not as an unparseable time.
-SENTINELS = frozenset({"", "<none>", "<empty>", "none", "n/a", "never"})
+__all__ = ["SENTINELS", "Stamp", "TimeZoneError", "Zones", "is_sentinel", "parse_time",
+           "parse_tz", "parse_tz_options", "search_time", "split_time_prefix"]
 
 _MONTHS = {name: number for number, name in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
     start=1)}
 _CLOCK = r"(?P<hour>\d{1,2}):(?P<minute>\d{2}):(?P<second>\d{2})(?:\.\d{1,9})?"
-_ZONE = r"(?P<zone>[A-Za-z]{2,6})\b"
+# Any alphabetic label the operator configured: UTC, PDT, CEST, est, pacific (SEEN).
+_ZONE = r"(?P<zone>[A-Za-z]{2,16})\b"
 _MON = r"(?P<month>[A-Za-z]{3})"
 _DAY = r"(?P<day>\d{1,2})"
 _YEAR = r"(?P<year>\d{4})"
@@ -39,7 +40,7 @@ _FORMS = tuple(re.compile(rf"[*.]?\s*{form}") for form in (
     rf"{_MON}\s+{_DAY}\s+{_CLOCK}(?:\s+{_ZONE})?",
 ))
 _OFFSET = re.compile(r"^(?P<sign>[+-])?(?P<hours>\d{1,2})(?::?(?P<minutes>\d{2}))?$")
-_LABEL = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,15}$")
+_LABEL = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]{0,31}$")
 _TZ_EXAMPLE = "expected LABEL=OFFSET, e.g. PDT=-07:00, IST=+05:30 or CET=+1"
 
 Zones = Mapping[str, timedelta]
@@ -51,20 +52,18 @@ class TimeZoneError(AirgapError, ValueError):
     exit_code = ExitCode.USAGE
 
 
-def is_sentinel(text: str) -> bool:
-    """True for ``<none>``, ``<empty>`` and the other ways the device says "no value"."""
-    return text.strip().lower() in SENTINELS
-
-
 def parse_time(text: str, tz: Zones | None = None) -> Stamp | None:
     """The time ``text`` holds and nothing else, as a Stamp.
 
-    None for a sentinel (``<none>``, ``<empty>``); a Stamp with ``iso`` None for text that is
-    not a time this module knows, so the raw text still reaches the user.
+    A sentinel (``<none>``, ``<empty>``) is a Stamp "shown as none" (``iso`` None,
+    :attr:`Stamp.shown_none`); blank text is None (not shown); text that is not a time this
+    module knows is a Stamp with ``iso`` None, so the raw text still reaches the user.
     """
     raw = text.strip()
-    if is_sentinel(raw):
+    if not raw:
         return None
+    if is_sentinel(raw):
+        return Stamp(raw, None)
     for form in _FORMS:
         match = form.fullmatch(raw)
         if match:

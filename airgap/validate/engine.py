@@ -148,25 +148,13 @@ def check_file(data: bytes, path: str, levels: Mapping[str, str]) -> Checked:
 
 def _check(data: bytes, kept: _Kept) -> tuple[str | None, list[tuple[ReportKey, int]]]:
     """Add every hit of one file to ``kept``; its kind, and the reports it holds."""
-    if not data.strip():
-        kept.add([checks.Hit("empty-file", None, "the file is empty")])
+    doc = formats.read(data)
+    if isinstance(doc, formats.Unreadable):
+        kept.add([checks.Hit(doc.rule, doc.line, doc.message)])
         return None, []
-    try:
-        root = xml.parse(data)
-    except xml.DoctypeError as exc:
-        kept.add([checks.Hit("doctype", exc.line, str(exc))])
-        return None, []
-    except xml.XmlSyntaxError as exc:
-        kept.add([checks.Hit("not-xml", exc.line, f"not well-formed XML: {exc}")])
-        return None, []
-    doc = formats.read_xml(root)
-    if doc is None:
-        kept.add([checks.Hit("unknown-root", root.sourceline,
-                             f"unknown root element <{root.tag}>")])
-        return None, []
-    _attributes(root, kept)
+    _attributes(doc.root, kept)
     kept.add(_schema_hits(doc))
-    kept.add(checks.markup(markup(root), doc.kind in OUTBOUND_KINDS))
+    kept.add(checks.markup(markup(doc.root), doc.kind in OUTBOUND_KINDS))
     reports: list[tuple[ReportKey, int]] = []
     model = doc.model
     if isinstance(model, UsageFile):

@@ -43,9 +43,13 @@ RULES: dict[str, Rule] = {rule.id: rule for rule in (
     Rule("doctype", E, "the document declares a DOCTYPE",
          "Cisco licensing files never carry one. DTDs and entities are never processed, so the "
          "file is refused rather than read."),
+    Rule("encoding", E, "the file is UTF-16 or UTF-32, not UTF-8",
+         "Devices write UTF-8 and CSSM checks the bytes as signed; a file re-encoded on the "
+         "way (an editor, a Windows copy step) is refused. Copy the file again from its source."),
     Rule("unknown-root", E, "the root element is not one airgap knows",
          "Usage, import and SLAC request files have root <smartLicense>; a policy file "
-         "<smartLicensePolicy>; a report fragment <RUMReport>."),
+         "<smartLicensePolicy>; a report fragment <RUMReport>. A <smartLicense> holding only "
+         "foreign or XInclude elements is no licensing file either."),
     Rule("xml-schema", E, "the XML breaks its XSD",
          "An element is missing, misplaced or malformed (schemas/*.xsd)."),
     Rule("json-syntax", E, "embedded JSON does not decode",

@@ -29,6 +29,7 @@ def keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, SecretK
     """An unencrypted operator key at tmp/op.key (and op.pub); SOURCE_DATE_EPOCH fixed."""
     key = SecretKey.generate()
     (tmp_path / "op.key").write_text(key.text(None))
+    (tmp_path / "op.key").chmod(0o600)  # a secret key others may read is refused
     (tmp_path / "op.pub").write_text(key.public.text())
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     return tmp_path / "op.key", key
@@ -232,21 +233,111 @@ def test_bomb_beyond_the_signed_size(bundle: Path, cli: Cli, keys: tuple[Path, S
     assert code == 4 and "budget" in output
 
 
-def test_split_group(tmp_path: Path, cli: Cli, keys: tuple[Path, SecretKey]) -> None:
-    out = tmp_path / "out" / "cycle.tar.gz"
-    three = [p for p in PAYLOAD if p.name.startswith("usage-")][:3]
-    run = cli("bundle", "create", out, *three, "--key", keys[0], "--max-size", "1",
+def split_bundle(cli: Cli, out: Path, key: Path, payload: list[Path]) -> list[Path]:
+    """``bundle create --max-size 1``: one part per file; the parts' paths."""
+    run = cli("bundle", "create", out, *payload, "--key", key, "--max-size", "1",
               "--format", "json")
     assert run.code == 0, run.err
-    parts = [Path(r["archive"]) for r in json.loads(run.out)["results"]]
-    assert len(parts) == 3 and all("part" in p.name for p in parts)
+    return [Path(r["archive"]) for r in json.loads(run.out)["results"]]
+
+
+USAGE = [p for p in PAYLOAD if p.name.startswith("usage-")]
+
+
+def test_split_group(tmp_path: Path, cli: Cli, keys: tuple[Path, SecretKey]) -> None:
+    parts = split_bundle(cli, tmp_path / "out" / "cycle.tar.gz", keys[0], USAGE[:3])
+    assert [p.name for p in parts] == [f"cycle.part{k}of3.tar.gz" for k in (1, 2, 3)]
     for part in parts:
         assert verify(cli, part)[0] == 0
     assert verify(cli, parts[0], parts[1], parts[2])[0] == 0
+    group = bundle_id_of(parts[0]).removesuffix("-1of3")
     code, output = verify(cli, parts[0], parts[2])
-    assert code == 4 and "part 2 of 3 is missing" in output
+    assert code == 4, output
+    assert (f"group {group}: part 2 of 3 is missing: bundle {group}-2of3, file "
+            "cycle.part2of3.tar.gz") in output
     code, output = verify(cli, parts[0], parts[1], parts[1], parts[2])
     assert code == 4 and "part 2 of 3 given 2 times" in output
+
+
+def test_parts_of_different_split_bundles_are_refused(tmp_path: Path, cli: Cli,
+                                                      keys: tuple[Path, SecretKey]) -> None:
+    first = split_bundle(cli, tmp_path / "out" / "a.tar.gz", keys[0], USAGE[:2])
+    second = split_bundle(cli, tmp_path / "out" / "b.tar.gz", keys[0], USAGE[2:4])
+    groups = sorted(bundle_id_of(p[0]).removesuffix("-1of2") for p in (first, second))
+    run = cli("bundle", "verify", first[0], second[1], "--trusted-key", tmp_path / "op.pub")
+    assert run.code == 4, run.out
+    mixed = (f"error: parts of different split bundles given together (groups {groups[0]}, "
+             f"{groups[1]})")
+    assert f"{first[0]}: {mixed}" in run.out and f"{second[1]}: {mixed}" in run.out
+    assert "file a.part2of2.tar.gz" in run.out and "file b.part1of2.tar.gz" in run.out
+    assert run.out.count("NOT verified") == 2 and run.err == ""
+    run = cli("bundle", "verify", *first, "--trusted-key", tmp_path / "op.pub")
+    assert run.code == 0, run.out
+
+
+def test_resplit_with_force_leaves_no_old_part(tmp_path: Path, cli: Cli,
+                                               keys: tuple[Path, SecretKey]) -> None:
+    out = tmp_path / "out" / "cycle.tar.gz"
+    split_bundle(cli, out, keys[0], USAGE[:3])
+    (out.parent / "cycle.notes.txt").write_text("mine")
+    run = cli("bundle", "create", out, *USAGE[:2], "--key", keys[0], "--max-size", "1")
+    assert run.code == 3 and "refusing to overwrite" in run.err and "part1of3" in run.err
+    assert len(list(out.parent.glob("cycle.part*of3.tar.gz*"))) == 6
+    run = cli("bundle", "create", out, *USAGE[:2], "--key", keys[0], "--max-size", "1",
+              "--force")
+    assert run.code == 0, run.err
+    names = sorted(p.name for p in out.parent.iterdir())
+    assert names == ["cycle.notes.txt", "cycle.part1of2.tar.gz", "cycle.part1of2.tar.gz.minisig",
+                     "cycle.part2of2.tar.gz", "cycle.part2of2.tar.gz.minisig"]
+    assert "note: removed " in run.err and "cycle.part3of3.tar.gz.minisig" in run.err
+    run = cli("bundle", "create", out, *USAGE[:2], "--key", keys[0], "--force")
+    assert run.code == 0, run.err
+    names = sorted(p.name for p in out.parent.iterdir())
+    assert names == ["cycle.notes.txt", "cycle.tar.gz", "cycle.tar.gz.minisig"]
+    assert verify(cli, out)[0] == 0
+
+
+def test_renamed_bundle_is_refused_unless_accepted(bundle: Path, cli: Cli) -> None:
+    renamed = bundle.with_name("usage-2026-12.tar.gz")
+    bundle.rename(renamed)
+    Path(f"{bundle}.minisig").rename(f"{renamed}.minisig")
+    code, output = verify(cli, renamed)
+    assert code == 4, output
+    assert ("renamed or replayed bundle: signed as usage.tar.gz, named usage-2026-12.tar.gz"
+            in output)
+    code, output = verify(cli, renamed, "--accept-renamed")
+    assert code == 0, output
+    assert f"{renamed}: accepted under another name: signed as usage.tar.gz" in output
+    run = cli("bundle", "extract", renamed, renamed.parent / "dest", "--trusted-key",
+              renamed.parent.parent / "op.pub")
+    assert run.code == 4 and "renamed or replayed" in run.out
+    assert not (renamed.parent / "dest").exists()
+
+
+def test_replayed_bundle_is_refused(tmp_path: Path, cli: Cli,
+                                    keys: tuple[Path, SecretKey]) -> None:
+    older = tmp_path / "out" / "usage-2026-10.tar.gz"
+    newer = tmp_path / "out" / "usage-2026-11.tar.gz"
+    for out, source in ((older, USAGE[0]), (newer, USAGE[1])):
+        assert cli("bundle", "create", out, source, "--key", keys[0]).code == 0
+    for suffix in ("", ".minisig"):  # last month's bundle, passed off as this month's
+        Path(f"{newer}{suffix}").write_bytes(Path(f"{older}{suffix}").read_bytes())
+    run = cli("bundle", "verify", newer, "--trusted-key", tmp_path / "op.pub", "--format",
+              "json")
+    assert run.code == 4 and run.err == ""
+    (result,) = json.loads(run.out)["results"]
+    assert result["signed_as"] == "usage-2026-10.tar.gz" and not result["ok"]
+    assert any("renamed or replayed bundle: signed as usage-2026-10.tar.gz, named "
+               "usage-2026-11.tar.gz" in p["message"] for p in result["problems"])
+
+
+def test_a_bundle_that_is_not_a_regular_file_is_refused(bundle: Path, cli: Cli) -> None:
+    pipe = bundle.with_name("pipe.tar.gz")
+    os.mkfifo(pipe)  # opening it for reading would block until a writer came
+    Path(f"{pipe}.minisig").write_bytes(Path(f"{bundle}.minisig").read_bytes())
+    run = cli("bundle", "verify", pipe, "--trusted-key", bundle.parent.parent / "op.pub")
+    assert run.code == 3, run.out + run.err
+    assert f"error: cannot read bundle: {pipe} - not a regular file" in run.err
 
 
 def test_invalid_input_is_refused_unless_allowed(tmp_path: Path, cli: Cli,
@@ -268,9 +359,46 @@ def test_extract_never_over_an_existing_destination(bundle: Path, cli: Cli,
     (dest / "mine.txt").write_text("keep")
     run = cli("bundle", "extract", bundle, dest, "--trusted-key", tmp_path / "op.pub")
     assert run.code == 3 and (dest / "mine.txt").read_text() == "keep"
+    assert "refusing to extract" in run.err and "use --force" in run.err
+
+
+def test_extract_force_moves_the_old_destination_aside(bundle: Path, cli: Cli, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from airgap.ledger.store import Ledger
+
+    dest = tmp_path / "dest"
+    (dest / "sub").mkdir(parents=True)
+    (dest / "sub" / "mine.txt").write_text("keep")
+    monkeypatch.setenv("AIRGAP_LEDGER", str(tmp_path / "ledger.jsonl"))
     run = cli("bundle", "extract", bundle, dest, "--trusted-key", tmp_path / "op.pub",
               "--force")
-    assert run.code == 0 and not (dest / "mine.txt").exists() and (dest / bag.BAGIT).exists()
+    assert run.code == 0, run.out + run.err
+    (aside,) = [p for p in tmp_path.iterdir() if p.name.startswith("dest.before-")]
+    assert f"{dest}: the folder that was there is now {aside}\n" in run.out
+    (entry,) = [json.loads(line) for _, line in Ledger(tmp_path / "ledger.jsonl").lines()]
+    assert entry["step"] == "bundle.extract"
+    assert entry["note"].endswith(f"; the folder that was there moved to {aside}")
+    monkeypatch.delenv("AIRGAP_LEDGER")
+    assert (aside / "sub" / "mine.txt").read_text() == "keep"
+    assert (dest / bag.BAGIT).exists() and not (dest / "sub").exists()
+    run = cli("bundle", "extract", bundle, dest, "--trusted-key", tmp_path / "op.pub",
+              "--force", "--format", "json")
+    assert run.code == 0, run.err
+    moved = Path(json.loads(run.out)["results"][0]["moved_aside"])
+    assert moved != aside and (moved / bag.BAGIT).exists() and (aside / "sub").is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("dest")) == sorted(
+        ["dest", aside.name, moved.name])
+
+
+def test_extract_force_refuses_a_file_at_the_destination(bundle: Path, cli: Cli,
+                                                         tmp_path: Path) -> None:
+    dest = tmp_path / "dest"
+    dest.write_text("keep")
+    run = cli("bundle", "extract", bundle, dest, "--trusted-key", tmp_path / "op.pub",
+              "--force")
+    assert run.code == 3 and "it exists and is not a folder" in run.err, run.err
+    assert dest.read_text() == "keep"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith((".dest", "dest."))]
 
 
 def whole(command: str, target: Path, tmp_path: Path, cli: Cli) -> bool:

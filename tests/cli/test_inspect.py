@@ -46,17 +46,22 @@ def test_field_rum_element_alone_is_a_fragment(cli: Cli) -> None:
 def expected_capture_kind(path: Path) -> str:
     """The kind a field capture's file name says (genieparser's class name)."""
     name = path.name
-    if name.startswith("ntc-templates__cisco_ios_show_license_status"):
-        return "show-license-status"
-    command = name.split("__")[0].removeprefix("ShowLicense").rstrip("0123456789")
+    for typed, kind in (("show_license_status", "status"), ("show_license_all", "all"),
+                        ("show_license_usage", "usage"), ("show_license_summary", "summary"),
+                        ("show_license_rum_id_all", "rum-id-all")):
+        if typed in name:
+            return f"show-license-{kind}"
+    command = name.split("__")[-2 if name.startswith("genie") else 0]
+    command = command.removeprefix("ShowLicense").rstrip("0123456789")
     words = {"All": "all", "Eventlog": "eventlog", "HistoryMessage": "history-message",
              "RumIdAll": "rum-id-all", "RumIdDetail": "rum-id-detail", "Status": "status",
              "Summary": "summary", "TechSupport": "tech-support", "Udi": "udi",
-             "Usage": "usage"}
+             "Usage": "usage", "Authorization": "authorization"}
     return f"show-license-{words[command]}"
 
 
-CAPTURES = field_files("show/*_output.txt") + field_files("show/*.raw")
+CAPTURES = (field_files("show/*_output.txt") + field_files("show/*.raw")
+            + field_files("show/xaviervalette-*.txt") + field_files("show/genielibs__*.txt"))
 
 
 @pytest.mark.parametrize("path", CAPTURES, ids=[p.name for p in CAPTURES])

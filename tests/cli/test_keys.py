@@ -10,6 +10,7 @@ import pytest
 
 from airgap.signing.minisign import PublicKey, SecretKey
 from tests.conftest import Cli
+from tests.ledger.hostile import roster_undoing_a_revocation
 
 
 @pytest.fixture
@@ -125,3 +126,68 @@ def test_host_key_is_made_once_owner_only(cli: Cli, hermetic: Path) -> None:
     assert first == second and first.startswith("untrusted comment: minisign public key")
     host = hermetic / ".local" / "share" / "airgap" / "host.key"
     assert stat.S_IMODE(host.stat().st_mode) == 0o600
+
+
+def test_export_gives_the_secret_keys_own_public_key(keyed: Path, cli: Cli) -> None:
+    run = cli("key", "export", "--key", keyed / "op.key")
+    assert run.code == 0 and run.out == (keyed / "op.pub").read_text()
+
+
+def test_export_refuses_a_pub_of_another_key(keyed: Path, cli: Cli) -> None:
+    other = SecretKey.generate().public
+    (keyed / "op.pub").write_text(other.text())
+    run = cli("key", "export", "--key", keyed / "op.key", "--out", keyed / "out.pub")
+    assert run.code == 4 and "public key does not belong to the secret key" in run.err
+    assert other.id in run.err and run.out == "" and not (keyed / "out.pub").exists()
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o660, 0o644])
+def test_a_secret_key_others_may_read_is_refused(mode: int, keyed: Path, cli: Cli) -> None:
+    key = keyed / "op.key"
+    key.chmod(mode)
+    report = keyed / "report.xml"
+    for args in (("sign", report, "--key", key, "--out", keyed / "s.minisig"),
+                 ("key", "export", "--key", key),
+                 ("ledger", "record", "--step", "note", "--key", key, "--ledger",
+                  keyed / "ledger.jsonl")):
+        run = cli(*args)
+        assert run.code == 3 and "secret key readable by others" in run.err, args
+        assert f"mode {mode:03o}" in run.err and "--insecure-key-permissions" in run.err
+        assert cli(*args, "--insecure-key-permissions").code == 0, args
+    assert (keyed / "ledger.jsonl").read_bytes().count(b"\n") == 1  # only the allowed one
+
+
+def test_a_roster_undoing_a_revocation_is_refused(keyed: Path, cli: Cli) -> None:
+    folder = keyed / "trusted"
+    key_id = PublicKey.load(keyed / "op.pub").id
+    cli("key", "trust", keyed / "op.pub", "--name", "Olga", "--role", "operator",
+        "--trusted-keys", folder, "--yes")
+    assert cli("key", "revoke", key_id, "--trusted-keys", folder).code == 0
+    roster_undoing_a_revocation(folder)
+    for args in (("verify", keyed / "report.xml"), ("key", "list")):
+        run = cli(*args, "--trusted-keys", folder)
+        assert run.code == 4 and "roster undoes a revocation" in run.err, args
+        assert key_id in run.err
+
+
+def test_a_revoked_key_cannot_be_trusted_again(keyed: Path, cli: Cli) -> None:
+    folder = keyed / "trusted"
+    key_id = PublicKey.load(keyed / "op.pub").id
+    cli("key", "trust", keyed / "op.pub", "--name", "Olga", "--role", "operator",
+        "--trusted-keys", folder, "--yes")
+    cli("key", "revoke", key_id, "--reason", "lost laptop", "--trusted-keys", folder)
+    run = cli("key", "trust", keyed / "op.pub", "--name", "Olga", "--role", "operator",
+              "--trusted-keys", folder, "--yes")
+    assert run.code == 4 and "revoked key" in run.err
+    run = cli("verify", keyed / "report.xml", "--trusted-keys", folder)
+    assert run.code == 4 and "revoked key" in run.err
+
+
+def test_a_host_key_others_may_read_is_refused(cli: Cli, hermetic: Path) -> None:
+    assert cli("key", "export").code == 0
+    host = hermetic / ".local" / "share" / "airgap" / "host.key"
+    host.chmod(0o644)
+    run = cli("ledger", "record", "--step", "note", "--ledger", hermetic / "ledger.jsonl")
+    assert run.code == 3 and "secret key readable by others" in run.err
+    assert f"chmod 600 {host}" in run.err and "--insecure" not in run.err
+    assert not (hermetic / "ledger.jsonl").exists()

@@ -107,18 +107,21 @@ def test_deadlines_over_1000_captures_overdue_first(tmp_path: Path, cli: Cli) ->
         + ["ok"] * (1000 - len(overdue) - len(due)))
     assert doc["counts"] == {"overdue": len(overdue), "due": len(due),
                              "ok": 1000 - len(overdue) - len(due), "unknown": 0}
-    dates = [r["ack_by"]["date"] for r in results]
+    dates = [r[r["basis"]]["date"] for r in results]
     assert dates == sorted(dates)
     assert results[0]["days_left"] == 90 - max(ages.values())
     for result in results:
         ack_by = result["ack_by"]
-        if ack_by["estimate"]:
-            assert ack_by["source"] == "policy"
-            assert "smallest non-zero reporting frequency" in ack_by["rule"]
+        if ack_by is None:  # "Next ACK deadline: <none>": no ACK pending, the report-by decides
+            assert result["basis"] == "report_by"
+            assert any("no ACK is pending" in n for n in result["notes"])
+            assert (result["report_by"]["source"], result["report_by"]["estimate"]) == (
+                "policy", True)
+            assert "smallest non-zero reporting frequency" in result["report_by"]["rule"]
         else:
             assert (ack_by["source"], ack_by["rule"]) == ("device",
                                                           "the device's own Next ACK deadline")
-    assert sum(r["ack_by"]["estimate"] for r in results) == 334
+    assert sum(r["ack_by"] is None for r in results) == 334
 
 
 def test_deadlines_text_lists_overdue_first(tmp_path: Path, cli: Cli) -> None:
@@ -144,7 +147,10 @@ def test_deadlines_ok_exits_0_and_no_policy_falls_back(tmp_path: Path, cli: Cli)
     assert run.code == 0, run.err
     (result,) = json.loads(run.out)["results"]
     assert result["status"] == "ok" and result["days_left"] == 90
-    assert (result["ack_by"]["source"], result["ack_by"]["estimate"]) == ("default table", True)
+    # the capture shows "Next ACK deadline: <none>": no ACK pending; report-by is estimated
+    assert result["ack_by"] is None and result["basis"] == "report_by"
+    assert (result["report_by"]["source"], result["report_by"]["estimate"]) == (
+        "default table", True)
 
 
 def test_deadlines_tz_converts_local_times(tmp_path: Path, cli: Cli) -> None:

@@ -71,7 +71,7 @@ def test_named_file_that_is_no_capture_exits_3_in_one_line(tmp_path: Path, cli: 
     run = cli("state", notes)
     assert run.code == 3 and run.out == ""
     assert run.err.count("\n") == 1 and str(notes) in run.err
-    assert run.err.startswith("error: not a 'show license' capture")
+    assert run.err.startswith("error: no kind airgap knows (text, not XML)")
     xml = cli("state", "--format", "json", SAMPLES / "usage-c9300-ios-xe-17.6-v1.xml")
     assert xml.code == 3 and "Traceback" not in xml.err
     doc = json.loads(xml.out)

@@ -21,6 +21,7 @@ PAYLOAD = sorted(SAMPLES.glob("usage-*.xml"))
 def sides(tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     key = SecretKey.generate()
     (tmp_path / "op.key").write_text(key.text(None))
+    (tmp_path / "op.key").chmod(0o600)
     (tmp_path / "op.pub").write_text(key.public.text())
     trusted = tmp_path / "trusted"
     assert cli("key", "trust", tmp_path / "op.pub", "--name", "Olga", "--role", "operator",

@@ -61,7 +61,10 @@ def test_field_next_ack_deadline_wins(path: Path) -> None:
     assert found.ack_by is not None
     assert found.ack_by.date == want
     assert (found.ack_by.source, found.ack_by.estimate) == ("device", False)
-    assert found.status == "due" and found.days_left == 0
+    # the earlier obligation decides: a report push the device scheduled before its deadline
+    earliest = min(d.date for d in (found.ack_by, found.report_by) if d is not None)
+    assert found.date == earliest and found.days_left == (earliest - want).days
+    assert found.status == ("due" if earliest == want else "overdue")
 
 
 def test_field_status_golden_output1_is_due_jan_12_2022() -> None:
@@ -70,8 +73,10 @@ def test_field_status_golden_output1_is_due_jan_12_2022() -> None:
                                    date(2022, 1, 20))
     assert found.ack_by is not None and found.ack_by.date == date(2022, 1, 12)
     assert found.ack_by.time == "2022-01-12T12:10:32Z" and not found.ack_by.local_time
-    assert found.status == "overdue" and found.days_left == -8
     assert found.report_by is not None and found.report_by.date == date(2021, 10, 22)
+    assert (found.report_by.source, found.report_by.estimate) == ("device", False)
+    # the earlier obligation decides: the report push of Oct 22 2021 was missed
+    assert found.status == "overdue" and found.basis == "report_by" and found.days_left == -90
 
 
 def test_field_local_time_is_flagged() -> None:
@@ -147,22 +152,41 @@ def test_the_device_policy_beats_an_imported_one() -> None:
     assert found.ack_by is not None and found.ack_by.source == "policy"
 
 
-def test_report_by_from_device_or_push_interval() -> None:
+def test_report_by_from_device_or_policy() -> None:
     pushed = datetime(2026, 10, 20, tzinfo=UTC)
     shown = one(state(pushed=pushed, next_push=datetime(2026, 11, 5, tzinfo=UTC)))
     assert shown.report_by is not None
     assert (shown.report_by.date, shown.report_by.estimate) == (date(2026, 11, 5), False)
-    estimated = one(state(pushed=pushed))
+    estimated = one(state(pushed=pushed))  # the push interval (30 days) is no obligation
     assert estimated.report_by is not None
-    assert (estimated.report_by.date, estimated.report_by.estimate) == (date(2026, 11, 19), True)
-    assert "push interval" in estimated.report_by.rule
+    assert (estimated.report_by.date, estimated.report_by.estimate) == (date(2027, 1, 18), True)
+    assert estimated.report_by.source == "policy" and "last report push" in \
+        estimated.report_by.rule
+
+
+def test_a_past_report_by_makes_the_device_overdue() -> None:
+    found = one(state(deadline=datetime(2027, 1, 1, tzinfo=UTC),
+                      next_push=datetime(2026, 10, 1, tzinfo=UTC)))
+    assert found.ack_by is not None and found.ack_by.date == date(2027, 1, 1)
+    assert (found.status, found.basis, found.days_left) == ("overdue", "report_by", -32)
+
+
+def test_next_ack_deadline_none_means_no_ack_pending() -> None:
+    usage = UsageReporting(captures.stamp(datetime(2026, 8, 1, tzinfo=UTC)),
+                           parse_time("<none>"), None, None, 30)
+    found = one(DeviceState("show-license-status", "a.txt", UDI, usage_reporting=usage,
+                            policy=fleet.LAB_POLICY))
+    assert found.ack_by is None and any("no ACK is pending" in n for n in found.notes)
+    assert found.report_by is not None and found.report_by.estimate  # Aug 1 + 90 days
+    assert (found.basis, found.report_by.date, found.status) == (
+        "report_by", date(2026, 10, 30), "overdue")
 
 
 def test_no_ack_required_rests_on_report_by() -> None:
     policy = replace(fleet.LAB_POLICY, ack_required=False)
-    found = one(state(policy=policy, pushed=datetime(2026, 10, 1, tzinfo=UTC)))
+    found = one(state(policy=policy, pushed=datetime(2026, 8, 1, tzinfo=UTC)))
     assert found.ack_by is None and found.basis == "report_by"
-    assert found.status == "overdue"  # Oct 31 < Nov 2
+    assert found.status == "overdue"  # Aug 1 + 90 days = Oct 30 < Nov 2
     assert any("requires no ACK" in n for n in found.notes)
 
 

@@ -16,7 +16,7 @@ from airgap import xml
 from airgap.formats.usage import read_usage
 from airgap.lab import captures, cssm, fleet
 from airgap.state import diff
-from airgap.state.model import DeviceState, Report, UsageReporting
+from airgap.state.model import DeviceState, Report, Stamp, UsageReporting
 from airgap.state.parse import parse_capture
 from tests.conftest import SAMPLES, Cli
 
@@ -191,7 +191,9 @@ def test_rendered_after_capture_parses_like_the_state() -> None:
     assert status.usage_reporting == UsageReporting(
         last_ack_received=captures.stamp(NOW),
         next_ack_deadline=captures.stamp(NOW + timedelta(days=fleet.ACK_WINDOW_DAYS)),
-        last_report_push=captures.stamp(NOW), reporting_push_interval_days=30)
+        last_report_push=captures.stamp(NOW), reporting_push_interval_days=30,
+        next_report_push=Stamp("<none>", None),  # shown as none, not a missing line
+        last_report_file_write=Stamp("<none>", None), next_ack_push_check=Stamp("<none>", None))
     last = status.usage_reporting.last_ack_received
     assert last is not None and last.iso is not None
     assert datetime.fromisoformat(last.iso.replace("Z", "+00:00")) == NOW.astimezone(UTC)

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from airgap.formats.common import Udi
-from airgap.state.model import DeviceState, Stamp
+from airgap.state.model import DeviceState, Stamp, TrustCode
 from airgap.state.parse import parse_capture
 from airgap.state.times import parse_time
 from tests.conftest import FIELD, SAMPLES
@@ -85,7 +85,9 @@ def check_usage_reporting(want: dict[str, Any], got: DeviceState) -> bool | None
     for key in ("last_ack_received", "next_ack_deadline", "last_report_push", "next_report_push"):
         ours: Stamp | None = getattr(got.usage_reporting, key)
         assert ours == parse_time(usage[key]), key  # the same text, read the same way
-        assert (ours.raw if ours else None) == sentinel(usage[key]), key
+        # "<none>" is kept as shown (a Stamp with no ISO form), not read as a missing line
+        assert (ours.raw if ours else None) == (usage[key].strip() or None), key
+        assert (ours.iso if ours else None) is None or sentinel(usage[key]) is not None, key
     interval = int(usage["reporting_push_interval"].split()[0])
     assert got.usage_reporting.reporting_push_interval_days == interval
     return True
@@ -148,7 +150,7 @@ def check_trust_codes(want: dict[str, Any], got: DeviceState) -> bool | None:
     if isinstance(trust_data, dict):
         serials = {sn.rstrip(":").upper() for sn, v in trust_data.items()
                    if "trustid" in v or v.get("trustvalue") == "Trust Data INSTALLED"}
-        assert {t.udi.sn for t in got.trust_codes} == serials
+        assert {t.udi.sn for t in got.trust_codes if t.udi} == serials
         return True
     return None
 
@@ -228,7 +230,8 @@ def test_real_captures_leave_few_lines_unparsed(path: Path) -> None:
 def test_ntc_templates_captures() -> None:
     if not NTC:
         pytest.skip(f"field captures not present: {SHOW}")
-    states = {p.name.split("status")[-1]: one(p) for p in NTC}
+    status = [p for p in NTC if "show_license_status" in p.name]
+    states = {p.name.split("status")[-1]: one(p) for p in status}
     assert states["1.raw"].smart_account == "ACME Corporation"
     assert states["1.raw"].transport_type == "Callhome"
     edt = states["2.raw"].usage_reporting
@@ -237,14 +240,15 @@ def test_ntc_templates_captures() -> None:
     sle = states["3.raw"]
     assert sle.policy is not None and sle.policy.name == "SLE Policy"
     assert sle.transport_url == "https://smartreceiver.cisco.com/licservice/license"
-    # "Trust Code Installed: <time>" names no device, and this capture names none either
-    assert sle.trust_codes == () and sle.unparsed_lines == (
-        "Trust Code Installed: Dec 03 08:23:45 2021 UTC",)
+    # "Trust Code Installed: <time>" is the device's own, though the capture names no device
+    assert sle.trust_codes == (TrustCode(None, None, Stamp("Dec 03 08:23:45 2021 UTC",
+                                                           "2021-12-03T08:23:45Z")),)
+    assert sle.unparsed_lines == ()
     est = states["4.raw"]
     assert est.smart_account == "Sample Smart Account"
     assert est.usage_reporting is not None
     assert est.usage_reporting.reporting_push_interval_days == 0
-    converted = parse_capture((SHOW / NTC[3].name).read_text(), None,
+    converted = parse_capture(status[3].read_text(), None,
                               {"EST": timedelta(hours=-5)})[0].usage_reporting
     assert converted is not None and converted.next_ack_deadline == Stamp(
         "Aug 03 09:03:25 2025 est", "2025-08-03T14:03:25Z")
@@ -331,7 +335,11 @@ def test_crlf_tabs_and_extra_spaces_read_the_same() -> None:
 def test_missing_sections_leave_fields_none() -> None:
     (got,) = parse_capture("Usage Reporting:\n  Last ACK received: <none>\n")
     assert got.kind == "unknown"
-    assert got.usage_reporting is not None and got.usage_reporting.last_ack_received is None
+    usage = got.usage_reporting
+    assert usage is not None and usage.last_ack_received == Stamp("<none>", None)  # shown
+    assert usage.last_ack_received.shown_none and usage.next_ack_deadline is None  # not shown
+    assert got.to_dict()["usage_reporting"]["last_ack_received_raw"] == "<none>"
+    assert got.to_dict()["usage_reporting"]["next_ack_deadline_raw"] is None
     assert got.policy is None and got.transport_type is None and got.unparsed_lines == ()
     assert parse_capture("") == [] and parse_capture("\n \r\n") == []
 
@@ -381,7 +389,7 @@ def test_stack_trust_codes_and_ha_members() -> None:
             "\nHA UDI List:\n    Standby:PID:C9300-24U,SN:FHH2043P09E\n"
             "    Active:PID:C9300-24UX,SN:FCW2303D16Y\n")
     (got,) = parse_capture(text)
-    assert [(t.role, t.udi.sn) for t in got.trust_codes] == [
+    assert [(t.role, t.udi and t.udi.sn) for t in got.trust_codes] == [
         ("Active", "FCW2303D16Y"), ("Standby", "FHH2043P09E")]
     assert got.udi == Udi("C9300-24UX", "FCW2303D16Y")
 

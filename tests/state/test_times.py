@@ -59,9 +59,23 @@ def test_a_label_the_operator_names_converts_to_utc() -> None:
         "Jun 04 00:00:01 2023 CET", "2023-06-04T00:00:01")
 
 
-@pytest.mark.parametrize("raw", ["<none>", "<empty>", "None", "", "  <none> "])
-def test_sentinels_are_none(raw: str) -> None:
+@pytest.mark.parametrize("raw", ["<none>", "<empty>", "None", "  <none> "])
+def test_sentinels_are_shown_as_none(raw: str) -> None:
+    stamp = parse_time(raw)
+    assert stamp == Stamp(raw.strip(), None) and stamp.shown_none
+
+
+@pytest.mark.parametrize("raw", ["", "  "])
+def test_blank_is_not_shown(raw: str) -> None:
     assert parse_time(raw) is None
+
+
+@pytest.mark.parametrize("raw", ["Apr 05 21:11:50 2023 pacific", "Apr 05 21:11:50 2023 CEST",
+                                 "Apr 05 21:11:50 2023 PDT", "Apr 05 21:11:50 2023 NZDT"])
+def test_zone_labels_of_any_length(raw: str) -> None:
+    assert parse_time(raw) == Stamp(raw, "2023-04-05T21:11:50")
+    label = raw.rsplit(" ", 1)[1]
+    assert parse_time(raw, {label: timedelta(hours=-7)}) == Stamp(raw, "2023-04-06T04:11:50Z")
 
 
 @pytest.mark.parametrize("raw", ["soon", "Feb 30 10:00:00 2022 UTC", "Oct 14 12:10:32.123",

@@ -30,6 +30,7 @@ def test_a_clean_file_has_no_findings() -> None:
     (b"<smartLicense><RUMReport>", "not-xml"),
     (b"<!DOCTYPE smartLicense><smartLicense/>", "doctype"),
     (b"<licenseReport/>", "unknown-root"),
+    ("<smartLicense/>".encode("utf-16"), "encoding"),
     (b"<smartLicense><RUMReport><x/></RUMReport></smartLicense>", "xml-schema"),
     (usage_xml("{not json"), "json-syntax"),
     (usage_xml(envelope("{not json")), "json-syntax"),

@@ -27,8 +27,10 @@ from airgap.formats.cslu.layout import (
     classify,
     timestamp,
 )
+from airgap.fsutil import read_small
 
 Input = Path | tuple[str, bytes]
+ACCOUNTS_BYTES = 1 << 26  # a file,virtual_account row per usage file: 100,000 rows fit
 
 
 def _epoch(when: datetime) -> int:
@@ -209,7 +211,7 @@ def read_accounts(path: Path) -> dict[str, str]:
     """A ``file,virtual_account`` CSV (header row optional, ``#`` comments and blank lines
     skipped): file name as written -> virtual account."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = read_small(path, ACCOUNTS_BYTES).decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError("cannot read accounts map", path, why(exc)) from None
     result: dict[str, str] = {}

@@ -1,0 +1,268 @@
+"""Site health (DESIGN.md "Health"): per device the obligations, the report backlog, the
+``%SMART_LIC-`` events, how old its newest capture is, and configuration that cannot work
+offline; for the site, the worst of them.
+
+Each device gets checks, each with a level: ``critical`` (an obligation overdue or within
+``crit_days``, a backlog at ``backlog_crit`` or more), ``warning`` (within ``warn_days``, a
+backlog at ``backlog_warn``, a stale capture, an inventory device never captured, a transport
+that needs a network the site does not have, a syslog error), ``unknown`` (no date the evidence
+shows or can estimate) or ``ok``. No check is green unless the evidence shows it (DESIGN.md "No
+false green"): a device whose captures show no date is ``unknown``, never ``ok``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from airgap.formats.common import Udi
+from airgap.formats.imports import ImportFile
+from airgap.inventory import InventoryDevice
+from airgap.state import syslog
+from airgap.state.deadlines import DeviceDeadlines, device_deadlines, imported_policies
+from airgap.state.devices import Device, group
+from airgap.state.model import DeviceState
+
+BACKLOG_WHY = ("reports piling up unacknowledged drive the Smart Agent processes to high CPU "
+               "(Cisco bugs CSCwa85199, CSCwc77088)")
+OFFLINE_FIX = "license smart transport off"
+_ONLINE_TRANSPORTS = ("cslu", "smart", "callhome")
+
+
+class Level(StrEnum):
+    """How bad, in the order monitoring systems rank them (Monitoring Plugins: 0-3)."""
+
+    OK = "ok"
+    WARNING = "warning"
+    CRITICAL = "critical"
+    UNKNOWN = "unknown"
+
+
+_RANK = {Level.CRITICAL: 3, Level.WARNING: 2, Level.UNKNOWN: 1, Level.OK: 0}
+
+
+def worst(levels: Iterable[Level]) -> Level:
+    """The worst level: critical, warning, unknown, ok."""
+    return max(levels, key=_RANK.__getitem__, default=Level.OK)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When a check turns warning or critical (``airgap health`` flags)."""
+
+    warn_days: int = 14
+    crit_days: int = 3
+    backlog_warn: int = 50
+    backlog_crit: int = 200
+    stale_days: int = 45
+
+
+@dataclass(frozen=True)
+class Check:
+    """One thing about a device, its level, and what it rests on."""
+
+    kind: str  # "ack-by", "report-by", "backlog", "syslog", "stale", "never-captured",
+    # "transport"
+    level: Level
+    message: str
+    evidence: str = ""
+    hint: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "level": str(self.level), "message": self.message,
+                "evidence": self.evidence, "hint": self.hint}
+
+
+@dataclass(frozen=True)
+class DeviceHealth:
+    """One device's health: its checks and the numbers monitoring systems graph."""
+
+    device: str
+    identified_by: str
+    udi: Udi | None
+    hostname: str | None
+    inventory: str | None
+    paths: tuple[str, ...]
+    level: Level
+    checks: tuple[Check, ...]
+    deadlines: DeviceDeadlines | None = None
+    backlog: int | None = None
+    capture_age_days: int | None = None
+
+    _today: date = field(default=date.min, repr=False, compare=False)
+
+    def days_to(self, which: str) -> int | None:
+        """Days from today to the ACK-by (``ack_by``) or report-by (``report_by``) date."""
+        due = getattr(self.deadlines, which) if self.deadlines else None
+        return (due.date - self._today).days if due is not None else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"device": self.device, "identified_by": self.identified_by,
+                "udi": self.udi.to_dict() if self.udi else None, "hostname": self.hostname,
+                "inventory": self.inventory, "paths": list(self.paths),
+                "level": str(self.level), "ack_by_days": self.days_to("ack_by"),
+                "report_by_days": self.days_to("report_by"), "backlog": self.backlog,
+                "capture_age_days": self.capture_age_days,
+                "deadlines": self.deadlines.to_dict() if self.deadlines else None,
+                "checks": [c.to_dict() for c in self.checks]}
+
+
+@dataclass(frozen=True)
+class SiteHealth:
+    """Every device, most urgent first, and the site's level."""
+
+    devices: tuple[DeviceHealth, ...]
+    today: date
+    thresholds: Thresholds
+
+    @property
+    def level(self) -> Level:
+        return worst(d.level for d in self.devices) if self.devices else Level.UNKNOWN
+
+    def counts(self) -> dict[str, int]:
+        totals = {str(level): 0 for level in Level}
+        for device in self.devices:
+            totals[str(device.level)] += 1
+        return totals
+
+
+def health(states: Iterable[DeviceState], today: date, thresholds: Thresholds = Thresholds(),
+           imports: Sequence[tuple[str, ImportFile]] = (),
+           inventory: Sequence[InventoryDevice] = ()) -> SiteHealth:
+    """The health of every device the captures show, and of inventory devices never captured."""
+    per_device, general = imported_policies(imports)
+    devices = group(states)
+    found = [_device(d, today, thresholds, per_device.get(d.udi, general) if d.udi else general,
+                     inventory) for d in devices]
+    found += [_never_captured(item, today) for item in _missing(inventory, devices)]
+    found.sort(key=lambda d: (-_RANK[d.level], _first_days(d), d.device))
+    return SiteHealth(tuple(found), today, thresholds)
+
+
+def _first_days(item: DeviceHealth) -> int:
+    days = [d for d in (item.days_to("ack_by"), item.days_to("report_by")) if d is not None]
+    return min(days, default=1 << 30)
+
+
+def _device(device: Device, today: date, limits: Thresholds, imported: Any,
+            inventory: Sequence[InventoryDevice]) -> DeviceHealth:
+    state = device.state
+    due = device_deadlines(device, today, limits.warn_days, imported)
+    checks = [*_obligations(due, today, limits), *_backlog(state, limits),
+              *_events(state), *_transport(state)]
+    age = _age(state, today)
+    if age is not None and age > limits.stale_days:
+        checks.append(Check("stale", Level.WARNING, f"newest capture is {age} days old",
+                            f"the device's clock in {device.newest or device.paths[0]}: "
+                            f"{state.clock.raw if state.clock else '?'}",
+                            f"capture the device again (over --stale-days {limits.stale_days})"))
+    elif age is None:
+        checks.append(Check("stale", Level.OK, "the captures show no clock: their age is not "
+                            "known", "no Current time, show clock or event time"))
+    named = _inventory_name(device, inventory)
+    return DeviceHealth(device.key, str(device.identified_by), device.udi, state.hostname,
+                        named, device.paths, worst(c.level for c in checks), tuple(checks),
+                        due, _backlog_count(state)[0], age, _today=today)
+
+
+def _obligations(due: DeviceDeadlines, today: date, limits: Thresholds) -> list[Check]:
+    checks = []
+    for kind, label, date_due in (("ack-by", "ACK by", due.ack_by),
+                                  ("report-by", "report by", due.report_by)):
+        if date_due is None:
+            continue
+        days = (date_due.date - today).days
+        level = (Level.CRITICAL if days <= limits.crit_days else
+                 Level.WARNING if days <= limits.warn_days else Level.OK)
+        when = (f"overdue by {-days} days" if days < 0 else "today" if days == 0
+                else f"in {days} days")
+        source = date_due.source + (" estimate" if date_due.estimate else "")
+        checks.append(Check(kind, level, f"{label} {date_due.date.isoformat()}: {when}",
+                            f"{source}: {date_due.rule}"))
+    if not checks:
+        notes = "; ".join(due.notes) or "no date in the captures"
+        checks.append(Check("ack-by", Level.UNKNOWN, "no ACK-by or report-by date", notes,
+                            "capture 'show license status' (or tech support)"))
+    return checks
+
+
+def _backlog_count(state: DeviceState) -> tuple[int | None, str]:
+    summary = state.report_summary
+    if "available_to_report" in summary or "waiting_for_ack" in summary:
+        count = summary.get("available_to_report", 0) + summary.get("waiting_for_ack", 0)
+        return count, ("Usage Report Summary: available to report "
+                       f"{summary.get('available_to_report', 0)}, waiting for ACK "
+                       f"{summary.get('waiting_for_ack', 0)}")
+    if state.reports:
+        waiting = sum(r.state in ("OPEN", "CLOSED") for r in state.reports)
+        return waiting, f"rum id all: {waiting} reports OPEN or CLOSED (not ACK)"
+    return None, ""
+
+
+def _backlog(state: DeviceState, limits: Thresholds) -> list[Check]:
+    count, evidence = _backlog_count(state)
+    if count is None:
+        return []
+    level = (Level.CRITICAL if count >= limits.backlog_crit else
+             Level.WARNING if count >= limits.backlog_warn else Level.OK)
+    return [Check("backlog", level, f"{count} reports not yet acknowledged", evidence,
+                  BACKLOG_WHY if level is not Level.OK else "")]
+
+
+def _events(state: DeviceState) -> list[Check]:
+    checks = []
+    for entry in state.history:
+        code = syslog.code_of(entry.category)
+        if code is None or entry.category is None:
+            continue
+        severity = entry.category.split("-")[1]
+        level = Level.WARNING if severity.isdigit() and int(severity) <= 3 else Level.OK
+        when = entry.time.raw if entry.time else "no time"
+        checks.append(Check("syslog", level, f"%{entry.category} at {when}: "
+                            f"{entry.meaning or 'no meaning known for this code'}",
+                            entry.message))
+    return checks
+
+
+def _transport(state: DeviceState) -> list[Check]:
+    kind = (state.transport_type or "").lower()
+    if not any(kind.startswith(t) for t in _ONLINE_TRANSPORTS):
+        return []
+    target = f" to {state.transport_url}" if state.transport_url else ""
+    return [Check("transport", Level.WARNING,
+                  f"transport {state.transport_type}{target} cannot work on an offline site",
+                  f"Transport: Type: {state.transport_type}", f"on the device: {OFFLINE_FIX}")]
+
+
+def _age(state: DeviceState, today: date) -> int | None:
+    if state.clock is None or state.clock.iso is None:
+        return None
+    return (today - datetime.fromisoformat(state.clock.iso.replace("Z", "")).date()).days
+
+
+def _inventory_name(device: Device, inventory: Sequence[InventoryDevice]) -> str | None:
+    for item in inventory:
+        if (item.udi is not None and item.udi == device.udi) \
+                or item.name in (device.identity.inventory, device.state.hostname):
+            return item.name
+    return None
+
+
+def _missing(inventory: Sequence[InventoryDevice],
+             devices: list[Device]) -> list[InventoryDevice]:
+    return [item for item in inventory if _inventory_name_match(item, devices) is None]
+
+
+def _inventory_name_match(item: InventoryDevice, devices: list[Device]) -> Device | None:
+    return next((d for d in devices if _inventory_name(d, [item]) is not None), None)
+
+
+def _never_captured(item: InventoryDevice, today: date) -> DeviceHealth:
+    check = Check("never-captured", Level.WARNING, "in the inventory, but no capture of it",
+                  f"inventory device {item.name} ({item.host})",
+                  "capture it: airgap collect, or save 'show license status' with its prompt")
+    return DeviceHealth(f"inventory:{item.name}", "inventory", item.udi, None, item.name, (),
+                        Level.WARNING, (check,), _today=today)

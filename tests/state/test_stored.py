@@ -1,0 +1,50 @@
+"""State JSON read back: what ``airgap state --format json`` writes gives the same states, so
+sites combine by the state files they carry."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from airgap.state import stored
+from airgap.state.parse import parse_capture
+from tests.conftest import FIELD, SAMPLES, Cli
+
+CAPTURES = sorted((SAMPLES / "show").glob("*.txt")) + (
+    sorted((FIELD / "show").glob("*.txt")) + sorted((FIELD / "show").glob("*.raw"))
+    if FIELD.exists() else [])
+
+
+@pytest.mark.parametrize("path", CAPTURES, ids=[p.name for p in CAPTURES])
+def test_a_state_reads_back_as_it_was_written(path: Path) -> None:
+    for state in parse_capture(path.read_text(errors="replace"), str(path)):
+        written = state.to_dict()
+        again = stored.state(json.loads(json.dumps(written)), "site.json").to_dict()
+        assert again.pop("path") == f"site.json#{path}"
+        written.pop("path")
+        written.pop("unparsed_lines"), again.pop("unparsed_lines")  # not carried back
+        assert again == written
+
+
+def test_health_and_deadlines_over_state_files_match_the_captures(tmp_path: Path,
+                                                                  cli: Cli) -> None:
+    site_a = cli("state", "--format", "json", SAMPLES / "import" / "after")
+    (tmp_path / "site-a.json").write_text(site_a.out)
+    for command in ("deadlines", "health"):
+        direct = cli(command, "--format", "json", "--today", "2023-06-05",
+                     SAMPLES / "import" / "after")
+        combined = cli(command, "--format", "json", "--today", "2023-06-05",
+                       tmp_path / "site-a.json")
+        assert combined.code == direct.code == 0, combined.err
+        (one,), (two,) = json.loads(direct.out)["results"], json.loads(combined.out)["results"]
+        assert (one["device"], one["status" if command == "deadlines" else "level"]) == (
+            two["device"], two["status" if command == "deadlines" else "level"])
+
+
+def test_a_broken_state_file_is_named(tmp_path: Path, cli: Cli) -> None:
+    bad = tmp_path / "site.json"
+    bad.write_text('{"airgap": "0.1.0", "json_version": 1, "command": "state", "results": 5}')
+    run = cli("deadlines", "--today", "2023-06-05", bad)
+    assert run.code == 1 and "site.json" in run.err and "Traceback" not in run.err
