@@ -50,6 +50,7 @@ class EmbeddedJson(NamedTuple):
     value: Any = None
     error: str | None = None
     repeated: str | None = None  # the first key an object holds twice (I-JSON forbids it)
+    kept: bytes | None = None  # ``value`` as orjson writes it, when it is an object or array
 
     @classmethod
     def decode(cls, text: str, line: int) -> EmbeddedJson:
@@ -63,36 +64,55 @@ class EmbeddedJson(NamedTuple):
             return cls(text, line, None, str(exc))
         except RecursionError:
             return cls(text, line, None, "JSON nested too deeply")
-        if isinstance(value, dict | list) and _may_repeat(text, value):
+        if not isinstance(value, dict | list):
+            return cls(text, line, value)
+        kept = _written(text, value)
+        if kept is None or _may_repeat(text, kept):
             try:
-                return cls(text, line, value, None, repeated_key(text))
+                return cls(text, line, value, None, repeated_key(text), kept)
             except RecursionError:  # deeper than the json module reads: cannot be checked
                 return cls(text, line, None, "JSON nested too deeply")
-        return cls(text, line, value)
+        return cls(text, line, value, None, None, kept)
 
     @property
     def ok(self) -> bool:
         """True when the text decoded."""
         return self.error is None
 
+    def may_hold(self, key: str) -> bool:
+        """False when no object of the document has ``key``: a look at bytes, before a walk.
 
-def _may_repeat(text: str, value: Any) -> bool:
-    """False when ``text`` surely holds no object with a repeated key, in two C-speed scans.
+        orjson writes every key as ``"key":``; a quote inside a string is ``\\"``, so a key
+        cannot be seen where there is none, except inside a key holding ``"key``.
+        """
+        if self.kept is not None:
+            return b'"%s":' % key.encode() in self.kept  # key: plain ASCII, as rule code names it
+        return key in self.text or "\\" in self.text  # an escape could spell the key
 
-    Outside strings, a colon in JSON text only ends a member's key; inside strings it is
-    itself, unless escaped (``\\u003a``). orjson writes ``value`` back with one colon per key it
-    kept and the colons of its strings as they are. So the counts agree exactly when no
-    member was dropped, unless an escaped colon makes up for one: only then, or when they
-    differ, does :func:`repeated_key` read the text again.
-    """
-    # Devices write payloads compact and envelopes indented by two, as orjson can: a text
-    # written so is the same bytes as what was kept, and needs no count.
-    indented = text.startswith("{\n")
+
+def _written(text: str, value: Any) -> bytes | None:
+    """``value`` as orjson writes it: indented by two when ``text`` is (as devices write
+    envelopes), else compact (as they write payloads); None when nested deeper than orjson
+    writes (254)."""
     try:
-        canonical = orjson.dumps(value, option=orjson.OPT_INDENT_2 if indented else None)
-    except orjson.JSONEncodeError:  # nested deeper than orjson writes: look the slow way
-        return True
-    written = text.strip() if indented else text
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2 if text.startswith("{\n")
+                            else None)
+    except orjson.JSONEncodeError:
+        return None
+
+
+def _may_repeat(text: str, canonical: bytes) -> bool:
+    """False when ``text`` surely holds no object with a repeated key, ``canonical`` being
+    what orjson kept of it, written back (:func:`_written`).
+
+    A text written as orjson writes (a device's payload or envelope) is the same bytes as what
+    was kept: nothing was dropped. Otherwise two C-speed scans: outside strings, a colon in
+    JSON text only ends a member's key; inside strings it is itself, unless escaped
+    (``\\u003a``). orjson writes one colon per key it kept and the colons of its strings as they
+    are, so the counts agree exactly when no member was dropped, unless an escaped colon makes
+    up for one: only then, or when they differ, does :func:`repeated_key` read the text again.
+    """
+    written = text.strip() if text.startswith("{\n") else text
     if len(canonical) == len(written) and canonical == written.encode():
         return False
     return (text.count(":") != canonical.count(b":")

@@ -55,8 +55,8 @@ def hostnames(item: EmbeddedJson | None, what: str) -> list[Hit]:
     """Every ``hostname`` anywhere in an outbound file's JSON that holds something: a name, a
     list of them, any value but null, false, blank text or an empty container; repeated keys
     included."""
-    if item is None or not item.ok or ("hostname" not in item.text and "\\" not in item.text):
-        return []  # the key cannot be there: skip the walk (an escape could spell it otherwise)
+    if item is None or not item.ok or (item.repeated is None and not item.may_hold("hostname")):
+        return []  # the key is nowhere: no walk
     found = (every_value(item.text, "hostname") if item.repeated is not None
              else find_key(item.value, "hostname"))
     return [Hit("hostname-present", item.line, f"{what} carries hostname {_shown(name)}")
