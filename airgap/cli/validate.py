@@ -93,6 +93,8 @@ def validate(
                 for finding in report.findings:
                     out().print(str(finding), markup=False,
                                 style="red" if finding.level == "error" else "yellow")
+                if report.omitted:
+                    out().print(report.omitted, markup=False)
         elif isinstance(result, inputs.Problem):
             problems.append({"path": result.path, "reason": result.reason,
                              "exit_code": result.code, "hint": result.hint})
@@ -107,8 +109,8 @@ def validate(
         else:  # a capture: nothing to validate; counted, not noted
             captures.append({"path": result.path, "kind": str(result.sniff.kind)})
 
-    errors = sum(f.level == "error" for r in reports for f in r.findings)
-    warnings = sum(f.level == "warning" for r in reports for f in r.findings)
+    errors = sum(r.errors for r in reports)
+    warnings = sum(r.warnings for r in reports)
     code = worst(ExitCode.FINDINGS if errors else ExitCode.OK, *problem_codes)
     if record:
         from airgap.cli import ledger as ledger_cmd

@@ -19,6 +19,7 @@ from airgap.formats.common import EmbeddedJson, Udi, dig, element_text
 T = TypeVar("T")
 REPORT = "RUMReport"
 SYSTEM_INFO = "smartLicenseSystemInfo"
+REPORT_ID_MAX = 2**64 - 1  # report ids are unsigned 64-bit integers (epoch-seeded on devices)
 
 
 def _typed(value: Any, kind: type[T]) -> T | None:
@@ -86,7 +87,7 @@ class RumReport(NamedTuple):
     envelope: EmbeddedJson
     payload: EmbeddedJson | None  # None when the envelope has no payload string
     layout: str | None  # "v1", "2.0" or whatever ``version`` the payload declares
-    report_id: int | None  # from where the payload's layout keeps it
+    report_id: int | None  # from where the payload's layout keeps it; None unless valid
     udi: Udi | None  # the device measured: ``asset_identification.instance.sudi``
     signer: Udi | None  # the device that signed: the envelope's ``signature.sudi``
     signature_value: Any  # the envelope's ``signature.value`` as found (base64 of 32 bytes)
@@ -176,16 +177,22 @@ def read_report(element: Any) -> RumReport:
         data = payload.value
         version = data.get("version")
         layout = "v1" if version is None else str(version)
-        asset = _object(data.get("asset_identification"))
-        found = _object(data.get("meta")).get("report_id") if layout == "v1" else asset.get(
-            "report_id")
-        report_id = found if type(found) is int else None  # not a bool either
-        sudi = _object(asset.get("instance")).get("sudi")
+        found = raw_report_id(data, layout)
+        # an int, not a bool, nor a float such as 1696420871.0 or 1.7e9 (which JSON Schema's
+        # "integer" accepts), in the range a device counts in
+        report_id = found if type(found) is int and 0 <= found <= REPORT_ID_MAX else None
+        sudi = _object(_object(data.get("asset_identification")).get("instance")).get("sudi")
     udi = Udi.from_sudi(sudi)
     signed_by = signature.get("sudi")
     signer = udi if signed_by == sudi else Udi.from_sudi(signed_by)  # most often the same device
     return RumReport(line, envelope, payload, layout, report_id, udi, signer,
                      signature.get("value"))
+
+
+def raw_report_id(data: dict[str, Any], layout: str) -> Any:
+    """The report id as a payload holds it, where its layout keeps it; None when absent."""
+    where = data.get("meta") if layout == "v1" else data.get("asset_identification")
+    return _object(where).get("report_id")
 
 
 def _object(value: Any) -> dict[str, Any]:

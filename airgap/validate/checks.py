@@ -9,16 +9,24 @@ that is what they report. They return lists rather than yield: they run for ever
 from __future__ import annotations
 
 import binascii
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from airgap.formats.common import EmbeddedJson, dig, find_key
+import orjson
+
+from airgap.formats.common import EmbeddedJson, Markup, dig, every_value, find_key
 from airgap.formats.imports import ImportFile, SlacRequest
-from airgap.formats.usage import RumReport, UsageFile
+from airgap.formats.usage import REPORT, REPORT_ID_MAX, RumReport, UsageFile, raw_report_id
 from airgap.lab import LAB_DOMAIN
 from airgap.validate import jsonschemas
 
 KNOWN_LAYOUTS = ("v1", "2.0")
 SIGNATURE_BYTES = 32
+JSON_HOLDERS = (REPORT, "data")  # elements whose text is one JSON document
+HOSTNAME_WORD = re.compile(r"host[\s_-]?name", re.IGNORECASE)
+SHOWN = 80  # characters of a value or comment quoted in a message
 
 
 @dataclass(frozen=True)
@@ -34,22 +42,69 @@ def embedded_json(item: EmbeddedJson, what: str, schema: str | None) -> list[Hit
     """JSON syntax, then the JSON Schema, of one embedded JSON document."""
     if not item.ok:
         return [Hit("json-syntax", item.line, f"{what} is not valid JSON: {item.error}")]
+    hits = []
+    if item.repeated is not None:
+        hits.append(Hit("json-duplicate-key", item.line,
+                        f"{what} repeats key {item.repeated!r} within one object"))
     if schema and (problem := jsonschemas.violation(schema, item.value)):
-        return [Hit("json-schema", item.line, f"{what}: {problem}")]
-    return []
+        hits.append(Hit("json-schema", item.line, f"{what}: {problem}"))
+    return hits
 
 
 def hostnames(item: EmbeddedJson | None, what: str) -> list[Hit]:
-    """Every non-empty ``hostname`` value anywhere in an outbound file's JSON."""
-    if item is None or not item.ok or ("hostname" not in item.text and "\\" not in item.text):
-        return []  # the key cannot be there: skip the walk (an escape could spell it otherwise)
-    return [Hit("hostname-present", item.line, f"{what} carries hostname {name!r}")
-            for name in find_key(item.value, "hostname") if isinstance(name, str) and name.strip()]
+    """Every ``hostname`` anywhere in an outbound file's JSON that holds something: a name, a
+    list of them, any value but null, false, blank text or an empty container; repeated keys
+    included."""
+    if item is None or not item.ok or (item.repeated is None and not item.may_hold("hostname")):
+        return []  # the key is nowhere: no walk
+    found = (every_value(item.text, "hostname") if item.repeated is not None
+             else find_key(item.value, "hostname"))
+    return [Hit("hostname-present", item.line, f"{what} carries hostname {_shown(name)}")
+            for name in found if _holds_something(name)]
+
+
+def _holds_something(value: Any) -> bool:
+    """Anything but null, false, blank text or containers of those (walked without recursion:
+    orjson reads 1,024 levels, more than Python's stack takes)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            if item.strip():
+                return True
+        elif item is not None and not isinstance(item, bool):
+            return True  # a number: an address or a name written as one
+    return False
+
+
+def _shown(value: Any) -> str:
+    try:
+        text = repr(value) if isinstance(value, str) else orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        text = "(a value nested too deeply to show)"
+    return text if len(text) <= SHOWN else text[:SHOWN] + "..."
+
+
+def markup(found: Iterable[Markup], outbound: bool) -> Iterator[Hit]:
+    """Comments and processing instructions: refused inside an element holding JSON; in an
+    outbound file, one that speaks of a hostname is reported as carrying one. Yielded, not
+    listed: this runs once a file, and a hostile file may hold millions."""
+    for item in found:
+        if item.parent in JSON_HOLDERS:
+            yield Hit("json-markup", item.line, f"a {item.what} inside <{item.parent}>")
+        if outbound and HOSTNAME_WORD.search(item.text):
+            yield Hit("hostname-present", item.line,
+                      f"a {item.what} carries a hostname: {_shown(item.text.strip())}")
 
 
 def report(rum: RumReport) -> list[Hit]:
     """Every rule that looks at one RUM report on its own."""
     hits = embedded_json(rum.envelope, "RUM report envelope", jsonschemas.ENVELOPE)
+    hits += hostnames(rum.envelope, "RUM report envelope")
     payload = rum.payload
     if payload is None:
         return hits
@@ -60,12 +115,27 @@ def report(rum: RumReport) -> list[Hit]:
         payload = payload._replace(value={**payload.value, "version": "2.0"})
     schema = jsonschemas.PAYLOAD_V1 if layout == "v1" else jsonschemas.PAYLOAD_V2
     hits += embedded_json(payload, "RUM report payload", schema)
+    if rum.report_id is None and payload.ok and isinstance(payload.value, dict):
+        hits += report_id(rum, raw_report_id(payload.value, layout or "2.0"))
     if rum.envelope.ok and payload.ok:
         hits += signer(rum)
         hits += signature_value(rum)
         hits += measurements(rum)
         hits += hostnames(payload, "RUM report payload")
     return hits
+
+
+def report_id(rum: RumReport, value: Any) -> list[Hit]:
+    """A report id that is a number must be a plain integer from 0 to 2^64-1 (1696420871.0
+    and 1.7e9 pass JSON Schema's "integer"; other types are the schema's to report)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return []
+    if isinstance(value, float) and not value.is_integer():
+        return []  # not an integer at all: the schema says so
+    if isinstance(value, int) and 0 <= value <= REPORT_ID_MAX:
+        return []
+    return [Hit("report-id", rum.line, f"report id {value!r} is not a plain integer from 0 to "
+                                       "2^64-1: no device writes one so")]
 
 
 def signer(rum: RumReport) -> list[Hit]:

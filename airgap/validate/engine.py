@@ -7,14 +7,16 @@
 from __future__ import annotations
 
 import copy
+import functools
 import gc
 import hashlib
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from airgap import formats, xml
+from airgap.formats.common import markup
 from airgap.formats.imports import ImportFile, SlacRequest
 from airgap.formats.usage import UsageFile
 from airgap.validate import checks
@@ -22,6 +24,9 @@ from airgap.validate.rules import RULES, Finding, Level
 
 OFF = "off"
 OUTBOUND_RULES = ("hostname-present",)
+OUTBOUND_KINDS = (formats.USAGE, formats.RUM_FRAGMENT, formats.SLAC_REQUEST)
+MAX_FINDINGS = 1000  # kept per file; the rest are counted, so output stays bounded
+BATCH = 256  # children of a root validated at once (see _batched)
 
 ReportKey = tuple[str, str, int]  # (PID, serial, report id): a report's identity
 
@@ -34,16 +39,40 @@ class FileReport:
     kind: str | None
     findings: list[Finding] = field(default_factory=list)
     sha256: str | None = None
+    omitted_errors: int = 0  # findings past MAX_FINDINGS: counted, not kept
+    omitted_warnings: int = 0
 
     @property
     def ok(self) -> bool:
-        """True when no finding is an error."""
-        return not any(f.level is Level.ERROR for f in self.findings)
+        """True when no finding is an error, kept or not."""
+        return not self.errors
+
+    @property
+    def errors(self) -> int:
+        """How many findings are errors, the omitted ones included."""
+        return sum(f.level is Level.ERROR for f in self.findings) + self.omitted_errors
+
+    @property
+    def warnings(self) -> int:
+        """How many findings are warnings, the omitted ones included."""
+        return sum(f.level is Level.WARNING for f in self.findings) + self.omitted_warnings
+
+    @property
+    def omitted(self) -> str | None:
+        """A line saying how many findings past the first MAX_FINDINGS were left out, if any."""
+        more = self.omitted_errors + self.omitted_warnings
+        if not more:
+            return None
+        level = Level.ERROR if self.omitted_errors else Level.WARNING
+        return (f"{self.path}: {level.value}: {more:,} more findings not shown "
+                f"({self.omitted_errors:,} errors, {self.omitted_warnings:,} warnings; "
+                f"the first {MAX_FINDINGS:,} are)")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form for ``validate``."""
         return {"path": self.path, "kind": self.kind, "ok": self.ok, "sha256": self.sha256,
-                "findings": [f.to_dict() for f in self.findings]}
+                "findings": [f.to_dict() for f in self.findings],
+                "omitted": {"errors": self.omitted_errors, "warnings": self.omitted_warnings}}
 
 
 @dataclass(frozen=True)
@@ -70,39 +99,75 @@ def finding(levels: Mapping[str, str], path: str, hit: checks.Hit) -> Finding | 
     return None if level == OFF else Finding(hit.rule, Level(level), path, hit.line, hit.message)
 
 
+class _Kept:
+    """The first MAX_FINDINGS findings of a file; past them, only a count of each level, so
+    that a file with millions of faults cannot take memory in proportion."""
+
+    def __init__(self, levels: Mapping[str, str], path: str) -> None:
+        self.levels, self.path = levels, path
+        self.findings: list[Finding] = []
+        self.errors = self.warnings = 0
+
+    @property
+    def room(self) -> int:
+        """How many more findings are kept."""
+        return MAX_FINDINGS - len(self.findings)
+
+    def add(self, hits: Iterable[checks.Hit]) -> None:
+        for hit in hits:
+            if len(self.findings) < MAX_FINDINGS:
+                if found := finding(self.levels, self.path, hit):
+                    self.findings.append(found)
+            else:
+                self.count(hit.rule)
+
+    def count(self, rule: str, times: int = 1) -> None:
+        """Count findings of ``rule`` past the kept ones, without making them."""
+        level = self.levels[rule]
+        self.errors += times if level == Level.ERROR else 0
+        self.warnings += times if level == Level.WARNING else 0
+
+    def report(self, kind: str | None, sha256: str | None) -> FileReport:
+        return FileReport(self.path, kind, self.findings, sha256, self.errors, self.warnings)
+
+
 def check_file(data: bytes, path: str, levels: Mapping[str, str]) -> Checked:
     """Every finding that one file's bytes give on their own."""
     # Decoding a usage file makes dozens of JSON containers per report, none in a cycle: the
     # cyclic collector would only scan them again and again (a sixth of the time).
     collecting = gc.isenabled()
     gc.disable()
+    kept = _Kept(levels, path)
     try:
-        kind, hits, reports = _hits(data)
+        kind, reports = _check(data, kept)
     finally:
         if collecting:
             gc.enable()
-    found = [f for hit in hits if (f := finding(levels, path, hit))]
-    return Checked(FileReport(path, kind, found, hashlib.sha256(data).hexdigest()), reports)
+    return Checked(kept.report(kind, hashlib.sha256(data).hexdigest()), reports)
 
 
-def _hits(data: bytes) -> tuple[str | None, list[checks.Hit], list[tuple[ReportKey, int]]]:
+def _check(data: bytes, kept: _Kept) -> tuple[str | None, list[tuple[ReportKey, int]]]:
+    """Add every hit of one file to ``kept``; its kind, and the reports it holds."""
     doc = formats.read(data)
     if isinstance(doc, formats.Unreadable):
-        return None, [checks.Hit(doc.rule, doc.line, doc.message)], []
-    hits = list(_schema_hits(doc))
+        kept.add([checks.Hit(doc.rule, doc.line, doc.message)])
+        return None, []
+    _attributes(doc.root, kept)
+    kept.add(_schema_hits(doc))
+    kept.add(checks.markup(markup(doc.root), doc.kind in OUTBOUND_KINDS))
     reports: list[tuple[ReportKey, int]] = []
     model = doc.model
     if isinstance(model, UsageFile):
-        hits += checks.usage_file(model)
+        kept.add(checks.usage_file(model))
         for rum in model.iter_reports():  # one at a time: memory stays flat for a large file
-            hits += checks.report(rum)
+            kept.add(checks.report(rum))
             if rum.udi is not None and rum.report_id is not None:
                 reports.append(((rum.udi.pid, rum.udi.sn, rum.report_id), rum.line))
     elif isinstance(model, SlacRequest):
-        hits += checks.slac_request(model)
+        kept.add(checks.slac_request(model))
     elif isinstance(model, ImportFile):
-        hits += checks.import_file(model)
-    return doc.kind, hits, reports
+        kept.add(checks.import_file(model))
+    return doc.kind, reports
 
 
 def warm() -> None:
@@ -118,16 +183,79 @@ def warm() -> None:
 def _schema_hits(doc: formats.XmlDocument) -> Iterable[checks.Hit]:
     """XSD violations, all of them, with their lines."""
     schema = xml.xml_schema(formats.XSD_FOR_KIND[doc.kind])
-    target = doc.root
     if doc.kind == formats.RUM_FRAGMENT:
         from lxml import etree
 
         target = etree.Element(formats.ROOT)
         target.append(copy.deepcopy(doc.root))
+        return _violations(schema, target)
+    if doc.root.tag == formats.ROOT and len(doc.root) > BATCH and (
+            doc.kind != formats.USAGE or _misshapen()(doc.root) > BATCH):
+        return _batched(schema, doc.root)
+    return _violations(schema, doc.root)
+
+
+@functools.cache
+def _misshapen() -> Any:
+    """How many children of a usage file's root are sure to break usage.xsd: anything but a
+    <RUMReport> or a <smartLicenseSystemInfo><data> holding no element. Only so many can
+    cost their siblings' count in one pass, so a large usage file batches only past BATCH
+    of them (moving 20,000 reports there and back takes a sixth of validating them)."""
+    from lxml import etree
+
+    return etree.XPath("count(*[not(self::RUMReport[not(*)] or self::smartLicenseSystemInfo"
+                       "[count(*) = 1 and data[not(*)]])])")
+
+
+def _violations(schema: Any, target: Any) -> list[checks.Hit]:
     if schema.validate(target):
+        return []
+    return [checks.Hit("xml-schema", error.line or None, " ".join(error.message.split()))
+            for error in schema.error_log]
+
+
+def _batched(schema: Any, root: Any) -> Iterator[checks.Hit]:
+    """Validate the children of a ``<smartLicense>`` root BATCH at a time, each batch under a
+    root of its own, moved there and back, so that the tree ends as it began.
+
+    lxml gives each violation the path of its element, which takes as long as the element
+    has preceding siblings: 20,000 faulty reports took seconds, a million would take hours.
+    Each ``<smartLicense>`` schema lets any number of its children come in any order, so a
+    batch is valid exactly when those children are.
+    """
+    from lxml import etree
+
+    count = len(root)
+    for start in range(0, count, BATCH):
+        batch = etree.Element(root.tag)
+        batch.extend(root[:min(BATCH, count - start)])  # the first ones not yet validated
+        hits = _violations(schema, batch)
+        root.extend(list(batch))  # back at the end: after the last batch, all are in place
+        yield from hits
+
+
+@functools.cache
+def _any_attribute() -> Any:
+    from lxml import etree
+
+    return etree.XPath("boolean(//@*)")
+
+
+def _attributes(root: Any, kept: _Kept) -> None:
+    """Each attribute is an XSD violation, since no schema of airgap's declares one: reported
+    here and removed from the tree before libxml2 validates it, whose error log would keep an
+    object for each (two million attributes in 20 MB: gigabytes). A licensing file has none."""
+    if not _any_attribute()(root):
         return
-    for error in schema.error_log:
-        yield checks.Hit("xml-schema", error.line or None, " ".join(error.message.split()))
+    for element in root.iter("*"):
+        attributes = element.attrib
+        names = list(attributes)
+        shown = names[:kept.room]
+        kept.add(checks.Hit("xml-schema", element.sourceline, f"Element '{element.tag}', "
+                            f"attribute '{name}': The attribute '{name}' is not allowed.")
+                 for name in shown)
+        kept.count("xml-schema", len(names) - len(shown))
+        attributes.clear()
 
 
 class Validator:
@@ -176,4 +304,8 @@ class Validator:
         if not duplicates:
             return report
         findings = sorted([*report.findings, *duplicates], key=lambda f: f.line or 0)
-        return FileReport(report.path, report.kind, findings, report.sha256)
+        past = findings[MAX_FINDINGS:]
+        errors = sum(f.level is Level.ERROR for f in past)
+        return FileReport(report.path, report.kind, findings[:MAX_FINDINGS], report.sha256,
+                          report.omitted_errors + errors,
+                          report.omitted_warnings + len(past) - errors)

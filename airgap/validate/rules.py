@@ -58,6 +58,16 @@ RULES: dict[str, Rule] = {rule.id: rule for rule in (
     Rule("json-schema", E, "embedded JSON breaks its JSON Schema",
          "A required field is missing or has the wrong type (schemas/*.schema.json). Only the "
          "first violation of each JSON document is reported."),
+    Rule("json-duplicate-key", E, "embedded JSON repeats a key within one object",
+         "RFC 7493 (I-JSON) forbids it: readers differ on which value counts (airgap's keeps "
+         "the last, others the first), so a second hostname, payload or sudi would show a "
+         "check another document than the one that crosses."),
+    Rule("json-markup", E, "a comment or processing instruction inside an element holding JSON",
+         "Devices and CSSM never write one inside <RUMReport> or <data>; readers differ on "
+         "whether the text around it is one JSON document, so the file is refused."),
+    Rule("report-id", E, "a report id is not a whole number from 0 to 2^64-1",
+         "Devices write report ids as plain integers: 1696420871.0, 1.696420871e9, negative "
+         "ids or ids beyond 64 bits are no device's, and would escape the duplicate check."),
     Rule("sudi-mismatch", E, "the envelope's signing sudi differs from the payload's device",
          "signature.sudi must equal asset_identification.instance.sudi; a report moved between "
          "devices or edited by hand."),

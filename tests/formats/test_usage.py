@@ -86,3 +86,43 @@ def test_payload_string_is_kept_byte_exact(text: str) -> None:
     for pretty in (False, True):
         _, doc = read(usage_xml(envelope(text), pretty=pretty))
         assert doc.reports[0].payload_text == text
+
+
+# JSON objects written by hand, so that keys may repeat, strings may hold colons written as
+# they are or escaped (\u003a), and spacing varies: the fast test for repeated keys must
+# agree with a reader that sees every member.
+key_text = st.text(alphabet="ab:", max_size=3)
+scalar_text = st.one_of(st.integers().map(str), key_text.map(json.dumps),
+                        key_text.map(lambda t: json.dumps(t).replace(":", "\\u003a")))
+
+
+def object_text(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    member = st.tuples(key_text.map(json.dumps), st.sampled_from([":", " : "]), inner)
+    return st.lists(member, max_size=4).map(
+        lambda members: "{" + ",".join(k + sep + v for k, sep, v in members) + "}")
+
+
+nested_text = st.recursive(scalar_text, lambda inner: object_text(inner)
+                           | st.lists(inner, max_size=3).map(lambda v: "[" + ",".join(v) + "]"),
+                           max_leaves=10)
+
+
+def repeats(text: str) -> bool:
+    found = []
+
+    def members(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        found.append(len({k for k, _ in pairs}) != len(pairs))
+        return dict(pairs)
+
+    json.loads(text, object_pairs_hook=members)
+    return any(found)
+
+
+@settings(max_examples=500)
+@given(object_text(nested_text))
+def test_repeated_keys_are_found_exactly(text: str) -> None:
+    from airgap.formats.common import EmbeddedJson
+
+    decoded = EmbeddedJson.decode(text, 1)
+    assert decoded.ok
+    assert (decoded.repeated is not None) == repeats(text), text

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import pytest
 
@@ -57,6 +58,10 @@ def test_a_clean_file_has_no_findings() -> None:
      "rum-fragment"),
     (b"<smartLicense/>", "no-reports"),
     (report_xml(payload(layout="2.1")), "payload-version"),
+    (usage_xml('{"payload": "{}", "payload": "{}"}'), "json-duplicate-key"),
+    (b"<smartLicense><RUMReport><!-- x -->{}</RUMReport></smartLicense>", "json-markup"),
+    (usage_xml(envelope(json.dumps(payload(7)).replace('"report_id": 7', '"report_id": 7.0'))),
+     "report-id"),
 ])
 def test_rule_fires(data: bytes, rule: str) -> None:
     assert rule in rules_of(data)
@@ -151,3 +156,60 @@ def test_strict_json_refuses_nan_and_keeps_64_bit_integers() -> None:
 
     assert not EmbeddedJson.decode('{"a": NaN}', 1).ok
     assert EmbeddedJson.decode('{"a": 18446744073709551615}', 1).value == {"a": 2**64 - 1}
+
+
+def test_no_schema_declares_an_attribute() -> None:
+    """The engine reports and removes every attribute before XSD validation (so that libxml2's
+    error log cannot grow with them): right only while no schema allows one."""
+    from lxml import etree
+
+    from airgap import xml
+
+    xs = "{http://www.w3.org/2001/XMLSchema}"
+    for path in sorted(xml.schema_dir().glob("*.xsd")):
+        tree = etree.parse(str(path))
+        assert not tree.findall(f".//{xs}attribute") + tree.findall(f".//{xs}anyAttribute"), path
+
+
+def test_attributes_are_reported_with_their_lines_then_the_rest_of_the_schema() -> None:
+    data = b'<smartLicense>\n<RUMReport a="1" b="2">{}</RUMReport>\n<x/></smartLicense>'
+    found = [(f.line, f.message) for f in Validator().validate(data, "f").findings
+             if f.rule == "xml-schema"]
+    assert found == [(2, "Element 'RUMReport', attribute 'a': The attribute 'a' is not allowed."),
+                     (2, "Element 'RUMReport', attribute 'b': The attribute 'b' is not allowed."),
+                     (3, found[2][1])]
+    assert "Element 'x'" in found[2][1]
+
+
+def test_a_root_validated_in_batches_gives_what_one_pass_gives(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Faults spread over more children than one batch, on their own lines: the same findings,
+    at the same lines, as one pass over the whole tree, which is left as it was."""
+    from airgap.validate import engine
+
+    good = envelope(json.dumps(payload(1)))
+    parts = [f"<RUMReport><![CDATA[{good}]]></RUMReport>" if n % 2 else
+             "<smartLicenseSystemInfo/>" for n in range(3 * engine.BATCH + 5)]
+    parts[-1] = f"<RUMReport><!-- late --><![CDATA[{good}]]></RUMReport>"
+    data = ("<smartLicense>\n" + "\n".join(parts) + "\n</smartLicense>").encode()
+    levels = {"duplicate-report": "off"}
+
+    def found() -> list[tuple[str, int | None, str]]:
+        return [(f.rule, f.line, f.message) for f in
+                Validator(levels=levels).validate(data, "f").findings]
+
+    batches: list[int] = []
+    real = engine._batched
+
+    def spy(schema: Any, root: Any) -> Any:
+        batches.append(len(root))
+        return real(schema, root)
+
+    monkeypatch.setattr(engine, "_batched", spy)
+    batched = found()
+    assert batches == [len(parts)]
+    monkeypatch.setattr(engine, "BATCH", 10**9)
+    assert batched == found()
+    assert batches == [len(parts)]
+    assert {rule for rule, _, _ in batched} == {"xml-schema", "json-syntax", "json-markup"}
+    assert ("json-markup", len(parts) + 1, "a comment inside <RUMReport>") in batched
