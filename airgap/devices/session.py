@@ -139,9 +139,10 @@ async def open_session(device: InventoryDevice, known_hosts: Path,
     if not known_hosts.is_file():
         raise HostKeyError("no known_hosts file", known_hosts,
                            "host keys are pinned: give --known-hosts or AIRGAP_KNOWN_HOSTS")
-    options: dict[str, object] = {"known_hosts": str(known_hosts), "username": device.user,
-                                  "connect_timeout": timeout, "login_timeout": timeout,
-                                  "x509_trusted_certs": None}
+    options: dict[str, object] = {"known_hosts": str(known_hosts), "connect_timeout": timeout,
+                                  "login_timeout": timeout, "x509_trusted_certs": None}
+    if device.user:
+        options["username"] = device.user  # else the local user's name, as ssh does
     secret = password(device)
     if device.key_file:
         options["client_keys"] = [str(Path(device.key_file).expanduser())]

@@ -275,3 +275,21 @@ def test_ctrl_c_keeps_what_finished_and_names_the_devices_left(made: Path,
         assert not [p for p in out.rglob("*") if p.name.startswith(".")]  # no partial copy
     finally:
         served.close()
+
+
+def test_an_unreachable_device_fails_alone(site: Site, cli: Cli, tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    inventory = tmp_path / "inventory.toml"
+    inventory.write_text((site.folder / "inventory.toml").read_text()
+                         + f'\n[[device]]\nname = "gone"\nhost = "127.0.0.1"\nport = {closed}\n')
+    run = cli("collect", "--inventory", inventory, "--known-hosts",
+              site.folder / "known_hosts", "--out", tmp_path / "u", "--format", "json",
+              "--timeout", "5")
+    results = {r["device"]: r for r in json.loads(run.out)["results"]}
+    assert run.code == 1 and results["gone"]["status"] == "failed"
+    assert "unreachable" in str(results["gone"]["message"])
+    assert [r["status"] for name, r in results.items() if name != "gone"] == ["done"] * DEVICES
