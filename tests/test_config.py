@@ -64,7 +64,7 @@ def test_working_folder_file_may_not_let_lab_acks_through(hermetic: Path, cli: C
     write(hermetic / "airgap.toml", '[rules]\nsimulated-ack = "warning"\n')
     run = cli("validate", hermetic / "airgap.toml")
     assert run.code == 3
-    assert "may not set rule simulated-ack" in run.err and "Traceback" not in run.err
+    assert "may not lower rule simulated-ack" in run.err and "Traceback" not in run.err
 
 
 def test_working_folder_file_sets_rule_levels(hermetic: Path) -> None:

@@ -27,6 +27,7 @@ from airgap.cli.output import (
     progress,
 )
 from airgap.errors import ExitCode, FindingsError, InputError, worst
+from airgap.fsutil import refuse_link
 
 if TYPE_CHECKING:
     from airgap.bundle.verify import Verified
@@ -88,6 +89,7 @@ def create(
     from airgap.validate.engine import Validator
 
     begin("bundle create", fmt)
+    refuse_link(out_path)
     if direction not in bag.DIRECTIONS:
         raise typer.BadParameter("outbound or inbound", param_hint="--direction")
     if archive not in ARCHIVES:
