@@ -166,6 +166,8 @@ def _verify_all(bundles: list[Path], trusted_key: list[Path] | None, folder: Pat
     from airgap.bundle.verify import verify
     from airgap.validate.engine import Validator
 
+    for bundle in bundles:
+        _named_file(bundle)
     trusted = load_trusted(trusted_key, folder)
     settings = config.load()
     results = []
@@ -183,6 +185,13 @@ def _verify_all(bundles: list[Path], trusted_key: list[Path] | None, folder: Pat
         _check_sender(result)
         _record(result, "bundle.verify")
     return results
+
+
+def _named_file(bundle: Path) -> None:
+    """A bundle that is not there is a path problem (exit 3), not a trust failure."""
+    if not bundle.is_file():
+        raise InputError("cannot verify", bundle,
+                         "not a file" if bundle.exists() else "no such file")
 
 
 def _check_sender(result: Verified) -> None:
@@ -330,6 +339,7 @@ def extract_cmd(
     from airgap.validate.engine import Validator
 
     begin("bundle extract", fmt)
+    _named_file(bundle)
     if destination.exists() and not force:
         raise InputError("refusing to extract", destination, "it exists (use --force)")
     trusted = load_trusted(trusted_key, folder)
