@@ -301,23 +301,24 @@ def _mutate(data: bytes, mutations: Sequence[Mutation]) -> bytes:
 
 
 def snapshot(folder: Path, dest: Path) -> dict[str, tuple[int, int]]:
-    """Every path under ``folder`` but ``dest``: its size and modification time."""
+    """Every path under ``folder`` but ``dest``: a file's size and modification time, a
+    folder's presence (a temporary file made and removed beside the destination is fine)."""
     found = {}
     for base, folders, files in os.walk(folder):
-        for name in [*folders, *files]:
-            path = Path(base) / name
-            if path == dest or dest in path.parents:
-                continue
-            info = path.lstat()
-            found[str(path.relative_to(folder))] = (info.st_size, info.st_mtime_ns)
+        for name in folders:
+            if (path := Path(base) / name) != dest and dest not in path.parents:
+                found[str(path.relative_to(folder))] = (0, 0)
+        for name in files:
+            if (path := Path(base) / name) != dest and dest not in path.parents:
+                info = path.lstat()
+                found[str(path.relative_to(folder))] = (info.st_size, info.st_mtime_ns)
     return found
 
 
 def written_outside(before: dict[str, tuple[int, int]], case: Case) -> list[str]:
     """What a run changed outside its destination (its private temp folder must be empty)."""
     after = snapshot(case.folder, case.dest)
-    changed = sorted(set(before) ^ set(after) | {p for p in before if before[p] != after.get(p)})
-    return [p for p in changed if p != "tmp"]
+    return sorted(set(before) ^ set(after) | {p for p in before if before[p] != after.get(p)})
 
 
 def run_forked(case: Case) -> tuple[str, str]:
@@ -398,8 +399,8 @@ def worker(corpus: Corpus, runs: int, seed: int,
             outcome, err = run_forked(case)
             counts[outcome] += 1
             if outcome not in GOOD:
-                report(outcome, f"seed {chosen.name}, mutations {mutations}, argv "
-                                f"{' '.join(command)}\n{err.strip()[-2000:]}")
+                report(outcome, f"--replay {chosen.name!r} {' '.join(command)!r} "
+                                f"{repr(mutations)!r}\n{err.strip()[-2000:]}")
             shutil.rmtree(folder, ignore_errors=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -411,7 +412,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--replay", nargs=3, metavar=("SEED", "ARGV", "MUTATIONS"),
+                        help="repeat one failing run as printed (seed name, argv, mutations) "
+                        "with --debug, keeping its folder")
     args = parser.parse_args()
+    if args.replay:
+        replay(*args.replay)
+        return
     work = Path(tempfile.mkdtemp(prefix="airgap-fuzz-"))
     started = time.perf_counter()
     try:
@@ -450,6 +457,20 @@ def main() -> None:
     bad = sum(n for outcome, n in total.items() if outcome not in GOOD)
     print("goal met: no exit 5, no signal, no hang, no traceback, nothing written outside"
           if not bad else f"goal NOT met: {bad} runs failed (above)")
+
+
+def replay(name: str, argv: str, mutations: str) -> None:
+    """One run again, in a subprocess with ``--debug``; its folder is kept to look at."""
+    work = Path(tempfile.mkdtemp(prefix="airgap-fuzz-replay-"))
+    corpus = build_corpus(work / "corpus")
+    seed = next(s for s in corpus.seeds if s.name == name)
+    edits = eval(mutations, {"Mutation": Mutation})  # the recipe this printed
+    case = prepare(corpus, seed, tuple(argv.split()), edits, work / "case")
+    print(f"folder: {case.folder}\nrun: airgap {' '.join(case.argv)}")
+    env = {**os.environ, **environment(case.folder / "home"), "TMPDIR": str(case.folder / "tmp")}
+    done = subprocess.run([sys.executable, "-m", "airgap", "--debug", *case.argv], env=env,
+                          cwd=case.folder / "cwd", capture_output=True, text=True, check=False)
+    print(f"exit {done.returncode}\n{done.stderr[-3000:]}")
 
 
 def _parse_counts(text: str) -> dict[str, int]:

@@ -308,3 +308,16 @@ def test_json_errors_name_the_os_error(site: Site, cli: Cli) -> None:
     assert run.code == 3
     error = json.load(io.StringIO(run.out))["error"]
     assert error["exit_code"] == 3 and "Is a directory" in error["message"]
+
+
+def test_a_bundle_named_with_hostile_bytes_signs_and_verifies(site: Site, cli: Cli) -> None:
+    for raw_name, shown in NAMES.items():
+        out = os.fsdecode(os.fsencode(site.root) + b"/" + raw_name + b".tar.gz")
+        run = cli("bundle", "create", out, site.usage, "--key", site.key)
+        assert run.code == 0, run.err
+        assert_harmless(run)
+        comment = Path(out + ".minisig").read_bytes().decode("utf-8").splitlines()[2]
+        assert comment.split("\t")[1] == f"file:{shown}.tar.gz"  # no field injected
+        verified = cli("bundle", "verify", out, "--trusted-key", site.pub)
+        assert verified.code == 0, verified.err
+        assert_harmless(verified)
