@@ -75,11 +75,27 @@ def emit_json(ok: bool, results: list[Any], **extra: Any) -> None:
     option = orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
     try:
         data = orjson.dumps(document, option=option)
-    except orjson.JSONEncodeError:  # a name that is not UTF-8: rare, so escaped only then
-        data = orjson.dumps(_escaped_strings(document), option=option)
+    except orjson.JSONEncodeError:  # rare, so only then: a name that is not UTF-8, or an
+        data = _slow_json(_escaped_strings(document))  # integer over 64 bits (a capture's)
     sys.stdout.flush()
     sys.stdout.buffer.write(data)  # UTF-8 (RFC 8259) whatever the locale's encoding
     sys.stdout.buffer.flush()
+
+
+def _slow_json(document: Any) -> bytes:
+    """The envelope through the standard encoder, which takes integers of any size."""
+    import dataclasses
+    import datetime
+    import json
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, datetime.date | datetime.time):
+            return value.isoformat()
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return dataclasses.asdict(value)
+        raise TypeError(f"{type(value).__name__} is not JSON")
+
+    return (json.dumps(document, indent=2, ensure_ascii=False, default=plain) + "\n").encode()
 
 
 def _escaped_strings(value: Any) -> Any:

@@ -68,3 +68,15 @@ def test_rich_prints_emoji_codes_as_they_are() -> None:
     with console.capture() as captured:
         console.print("a:smile:b.xml", markup=False)
     assert captured.get() == "a:smile:b.xml\n"
+
+
+def test_json_with_an_integer_over_64_bits_is_still_json(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    output.begin("test", output.Format.JSON)
+    output.emit_json(True, [{"count": 1 << 70, "name": "bad\udcff", "ok": [1.5, None, True]}])
+    document = json.loads(capsys.readouterr().out)
+    assert document["results"] == [{"count": 1 << 70, "name": "bad\\xff",
+                                    "ok": [1.5, None, True]}]
+    assert document["command"] == "test" and document["ok"] is True
