@@ -172,7 +172,7 @@ def _cannot_write(exc: OSError) -> None:
           "free some space, or write the output elsewhere")
 
 
-# What to do about the operating system's answer on a path (point 6 of DESIGN's exit 3).
+# What the user can do about the operating system's answer on a path (exit 3, never a bug).
 _OS_HINTS = {
     errno.EROFS: "the file system is read-only (a write-protected or read-only medium?): "
                  "write elsewhere",
