@@ -3,25 +3,29 @@ which wins over the system config (DESIGN.md "Settings").
 
 An ``airgap.toml`` in the working folder may set rule levels and exclude patterns only, and
 wins over the user and system configs for those. It may never set trusted keys, the ledger,
-keys or the privacy level, so that a file on a stick or in a repository cannot change what is
-trusted: such a file is refused, not partly applied.
+keys or the privacy level, nor lower a rule that guards what crosses the gap, so that a file on
+a stick or in a repository cannot change what is trusted or let a bad file through: such a
+file is refused, not partly applied. Flags (``--lab``, ``--privacy``) win over files.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from airgap.errors import ConfigError
+from airgap.errors import ConfigError, why
 
 SYSTEM_CONFIG = Path("/etc/airgap/config.toml")
 PROJECT_FILE = "airgap.toml"
 RULE_LEVELS = ("error", "warning", "off")
 PRIVACY = ("normal", "strict")
+MAX_CONFIG_BYTES = 1 << 20  # a settings file is a few lines; anything larger is not one
+LAST_EPOCH = 253402300799  # 9999-12-31T23:59:59Z, the last second a date can show
 
 
 def _path(value: Any) -> str:
@@ -55,8 +59,11 @@ def _patterns(value: Any) -> list[str]:
     return list(value)
 
 
-# Rules a file in a repository or on a stick must not turn down: they keep lab output out.
-HOST_ONLY_RULES = frozenset({"simulated-ack"})
+# Error-level rules a file in a repository or on a stick must not lower: they keep malformed,
+# forged, replayed, wrong-device and lab files from crossing (every ``json-*`` rule too).
+GUARD_RULES = frozenset({"doctype", "not-xml", "xml-schema", "sudi-mismatch",
+                         "duplicate-report", "simulated-ack"})
+STRICT_GUARD_RULES = frozenset({"hostname-present"})  # a guard under ``privacy = strict``
 
 
 @dataclass(frozen=True)
@@ -112,15 +119,27 @@ def user_config(env: Mapping[str, str]) -> Path:
 
 
 def _read_toml(path: Path) -> dict[str, Any] | None:
+    """A settings file's tables, None when there is none; a FIFO or device is refused
+    without blocking on it, and at most ``MAX_CONFIG_BYTES`` are read."""
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise ConfigError("cannot read config", path, exc.strerror or str(exc)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError("invalid config", path, str(exc)) from None
+        raise ConfigError("cannot read config", path, why(exc)) from None
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise ConfigError("cannot read config", path, "not a regular file")
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+        except OSError as exc:
+            raise ConfigError("cannot read config", path, why(exc)) from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError("invalid config", path, f"over {MAX_CONFIG_BYTES} bytes")
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError("invalid config", path, why(exc)) from None
 
 
 def _checked(name: str, value: Any, where: str) -> Any:
@@ -156,12 +175,6 @@ def load(flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None =
             f"not {', '.join(refused)}",
             "set trusted keys, keys, the ledger and privacy in your user config instead "
             f"({user_config(env)})")
-    host_only = sorted(set(project_values.get("rules") or {}) & HOST_ONLY_RULES)
-    if host_only:
-        raise ConfigError("refused", project, f"a working-folder airgap.toml may not set rule "
-                          f"{', '.join(host_only)}",
-                          "accept simulated ACKs with 'validate --lab', or in the user config of "
-                          "a training host")
     for name, value in project_values.items():
         values[name] = Setting(name, _checked(name, value, str(project)), str(project))
 
@@ -172,4 +185,31 @@ def load(flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None =
         if value is not None:
             flag = "--" + name.replace("_", "-")
             values[name] = Setting(name, _checked(name, value, flag), f"flag {flag}")
+    if values["rules"].source == str(project):
+        _refuse_lowered_guards(project, values["rules"].value, values["privacy"].value)
     return Settings(values)
+
+
+def _refuse_lowered_guards(project: Path, rules: Mapping[str, str], privacy: str) -> None:
+    """A working-folder file may raise any rule, and lower only those that guard nothing."""
+    guards = GUARD_RULES | (STRICT_GUARD_RULES if privacy == "strict" else frozenset())
+    lowered = sorted(rule for rule, level in rules.items()
+                     if level != "error" and (rule in guards or rule.startswith("json-")))
+    if lowered:
+        raise ConfigError("refused", project, f"a working-folder airgap.toml may not lower rule "
+                          f"{', '.join(lowered)}",
+                          "these rules keep bad files from crossing; accept simulated ACKs with "
+                          "'validate --lab', lower a rule in the user config of a training host")
+
+
+def source_date_epoch(env: Mapping[str, str]) -> int | None:
+    """``SOURCE_DATE_EPOCH`` (reproducible output) when set: ASCII digits for a second from
+    1970 to 9999; else None."""
+    value = env.get("SOURCE_DATE_EPOCH")
+    if value is None:
+        return None
+    digits = value.isascii() and value.isdigit() and len(value) <= len(str(LAST_EPOCH))
+    if not digits or int(value) > LAST_EPOCH:
+        raise ConfigError("invalid SOURCE_DATE_EPOCH", value,
+                          f"expected seconds since 1970 in ASCII digits, at most {LAST_EPOCH}")
+    return int(value)

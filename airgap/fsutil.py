@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, BinaryIO
 
+from airgap.errors import InputError
+
 SMALL_FILE = 1 << 20  # keys, passphrases, checkpoints, proofs, rosters: far below this
 
 
@@ -53,6 +55,14 @@ def read_small(path: Path, limit: int = SMALL_FILE, *, follow: bool = True) -> b
     return data
 
 
+def refuse_link(path: Path) -> None:
+    """Refuse to write where a symbolic link is (dangling or not): the write would replace
+    the link the user had, or a link planted on a medium would send it elsewhere."""
+    if path.is_symlink():
+        raise InputError("refusing to write", path, "a symbolic link is there",
+                         "name its target, or another path")
+
+
 def fsync_dir(folder: Path) -> None:
     """Make a rename in ``folder`` durable."""
     fd = os.open(folder, os.O_RDONLY)
@@ -66,6 +76,7 @@ def fsync_dir(folder: Path) -> None:
 def atomic_file(path: Path, mode: int = 0o644, *, replace: bool = True) -> Iterator[IO[bytes]]:
     """Write ``path`` through a temporary file beside it; it appears only when the block ends
     without an error. With ``replace=False`` an existing ``path`` is never overwritten."""
+    refuse_link(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     temporary = Path(name)
@@ -96,9 +107,15 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644, *, replace: bool = 
 def staged_folder(destination: Path, *, force: bool = False) -> Iterator[Path]:
     """A private folder beside ``destination`` that becomes it, whole, when the block ends
     without an error; on an error it is removed and ``destination`` is left as it was.
-    An existing ``destination`` is replaced only with ``force`` (FileExistsError otherwise)."""
+    An existing ``destination`` is replaced only with ``force`` (FileExistsError otherwise);
+    never the root, the working folder or a folder above it."""
+    refuse_link(destination)
     if destination.exists() and not force:
         raise FileExistsError(destination)
+    resolved = destination.resolve()
+    if resolved == Path(resolved.anchor) or resolved in (Path.cwd(), *Path.cwd().parents):
+        raise InputError("refusing to replace", destination, "the root, the working folder or "
+                         "a folder above it", "name a new folder below it")
     destination.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
     try:

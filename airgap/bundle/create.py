@@ -26,6 +26,7 @@ from airgap.bundle import bag
 from airgap.bundle.archive import write_tar
 from airgap.errors import InputError
 from airgap.fsutil import fsync_dir
+from airgap.names import escaped
 from airgap.signing.minisign import SecretKey, Signature, blake2b_file, read_chunks
 
 ARCHIVES = ("tar.gz", "tar", "7z")
@@ -225,7 +226,7 @@ def _write(target: Path, files: Sequence[PayloadFile], info: bag.BagInfo, key: S
            epoch: int, archive: str, progress: Progress, checkpoint: bytes
            ) -> tuple[Path, Path, Created]:
     """One part, archive and signature, under temporary names beside ``target``."""
-    tags = _tag_files(files, info, key, epoch, target.name, checkpoint)
+    tags = _tag_files(files, info, key, epoch, escaped(target.name), checkpoint)
     members: list[tuple[str, int, Any]] = [(name, len(data), data) for name, data in tags.items()]
     members += [(bag.DATA + f.name, f.size, f) for f in files]
     members.sort(key=lambda m: m[0])
@@ -245,7 +246,7 @@ def _write(target: Path, files: Sequence[PayloadFile], info: bag.BagInfo, key: S
                           compress=archive == "tar.gz")
             raw.flush()
             os.fsync(raw.fileno())
-        comment = (f"timestamp:{epoch}\tfile:{target.name}\tctx:{bag.BUNDLE_CTX}"
+        comment = (f"timestamp:{epoch}\tfile:{escaped(target.name)}\tctx:{bag.BUNDLE_CTX}"
                    f"\tbundle:{info.bundle_id}\tsize:{total}\tfiles:{len(members)}")
         signature = Signature.create(key, blake2b_file(read_chunks(temporary)), comment,
                                      f"signature from airgap key {key.public.id}")

@@ -33,6 +33,7 @@ from airgap.cli.output import (
     progress,
 )
 from airgap.errors import ExitCode, FindingsError, InputError, worst
+from airgap.fsutil import refuse_link
 
 if TYPE_CHECKING:
     from airgap.bundle.verify import Verified
@@ -100,6 +101,7 @@ def create(
     from airgap.validate.engine import Validator
 
     begin("bundle create", fmt)
+    refuse_link(out_path)
     if direction not in bag.DIRECTIONS:
         raise typer.BadParameter("outbound or inbound", param_hint="--direction")
     if archive not in ARCHIVES:
@@ -181,6 +183,8 @@ def _verify_all(bundles: list[Path], trusted_key: list[Path] | None, folder: Pat
     from airgap.bundle.verify import verify
     from airgap.validate.engine import Validator
 
+    for bundle in bundles:
+        _named_file(bundle)
     trusted = load_trusted(trusted_key, folder)
     settings = config.load()
     results = []
@@ -230,6 +234,13 @@ def _scanned(result: Verified) -> None:
         require_clean_scan(entries, result.bundle, f"sha256:{result.sha256}")
     except AirgapError as exc:
         result.problem(exc.exit_code, f"{exc.message} ({exc.hint})")
+
+
+def _named_file(bundle: Path) -> None:
+    """A bundle that is not there is a path problem (exit 3), not a trust failure."""
+    if not bundle.is_file():
+        raise InputError("cannot verify", bundle,
+                         "not a file" if bundle.exists() else "no such file")
 
 
 def _check_sender(result: Verified) -> None:
@@ -430,6 +441,7 @@ def extract_cmd(
     from airgap.validate.engine import Validator
 
     begin("bundle extract", fmt)
+    _named_file(bundle)
     if destination.exists() and not force:
         raise InputError("refusing to extract", destination, "it exists (use --force)")
     trusted = load_trusted(trusted_key, folder)

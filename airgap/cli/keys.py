@@ -13,6 +13,7 @@ import typer
 
 from airgap.cli.output import Format, FormatOption, begin, emit_json, err, out
 from airgap.errors import ConfigError, InputError, why
+from airgap.names import escaped
 
 if TYPE_CHECKING:
     from airgap.signing.minisign import SecretKey
@@ -83,12 +84,10 @@ def trusted_keys(files: list[Path] | None, folder: Path | None) -> Trusted:
 
 def signing_time() -> int:
     """SOURCE_DATE_EPOCH when set (reproducible output), else now."""
-    value = os.environ.get("SOURCE_DATE_EPOCH")
-    if value is None:
-        return int(time.time())
-    if not value.isdigit():
-        raise ConfigError("invalid SOURCE_DATE_EPOCH", value, "expected seconds since 1970")
-    return int(value)
+    from airgap import config
+
+    epoch = config.source_date_epoch(os.environ)
+    return int(time.time()) if epoch is None else epoch
 
 
 @app.command("generate", epilog="Example: airgap key generate --out ~/keys/operator")
@@ -248,7 +247,7 @@ def sign(
     if not file.is_file():
         raise InputError("cannot read", file, "no such file")
     secret = load_secret(key, insecure_permissions=insecure)
-    comment = f"timestamp:{signing_time()}\tfile:{file.name}\tctx:{FILE_CTX}"
+    comment = f"timestamp:{signing_time()}\tfile:{escaped(file.name)}\tctx:{FILE_CTX}"
     signature = Signature.create(secret, blake2b_file(read_chunks(file)), comment)
     target = sig or Path(f"{file}.minisig")
     write_atomic(target, signature.text().encode())

@@ -15,6 +15,7 @@ import typer
 from airgap.cli.keys import InsecureKeyOption, TrustedKeyOption, TrustedKeysOption, load_secret
 from airgap.cli.output import Format, FormatOption, begin, emit_json, err, out, plural
 from airgap.errors import ConfigError, ExitCode, InputError, TrustError, why
+from airgap.names import escaped
 
 if TYPE_CHECKING:
     from airgap.ledger.store import Ledger
@@ -132,10 +133,15 @@ def record_step(step: str, *, key: SecretKey | None = None,
     store = configured()
     if store is None:
         return None
-    entry = store.append(step, key or host_key(), materials=materials, products=products,
-                         note=note, result=result)
+    entry = store.append(step, key or host_key(), materials=_named(materials),
+                         products=_named(products), note=escaped(note), result=result)
     err().print(f"recorded ledger entry {entry['seq']}: {step}", markup=False, style="dim")
     return entry
+
+
+def _named(files: dict[str, str] | None) -> dict[str, str]:
+    """Materials or products by escaped name: a name that is not UTF-8 is recorded, not lost."""
+    return {escaped(name): digest for name, digest in (files or {}).items()}
 
 
 def sender_checkpoint(store: Ledger, signer: PublicKey) -> bytes:
@@ -194,9 +200,10 @@ def record(
     """Record a manual step, signed, with the SHA-256 of its materials and products."""
     begin("ledger record", fmt)
     store = open_ledger(ledger)
-    entry = store.append(step, signing_key(key, insecure), device=device,
-                         materials={str(p): file_digest(p) for p in material or []},
-                         products={str(p): file_digest(p) for p in product or []}, note=note)
+    entry = store.append(step, signing_key(key, insecure), device=device and escaped(device),
+                         materials=_named({str(p): file_digest(p) for p in material or []}),
+                         products=_named({str(p): file_digest(p) for p in product or []}),
+                         note=escaped(note))
     if fmt is Format.JSON:
         emit_json(True, [entry])
     else:

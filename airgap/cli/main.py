@@ -15,7 +15,7 @@ from typer.core import TyperGroup
 
 from airgap import __version__
 from airgap.cli.output import Format, current, emit_json, err
-from airgap.errors import AirgapError, ExitCode
+from airgap.errors import AirgapError, ExitCode, why
 
 WORKFLOW = """Every reporting cycle, in order (each command's --help has more):
 
@@ -179,8 +179,45 @@ def _cannot_write(exc: OSError) -> None:
           "free some space, or write the output elsewhere")
 
 
+# What the user can do about the operating system's answer on a path (exit 3, never a bug).
+_OS_HINTS = {
+    errno.EROFS: "the file system is read-only (a write-protected or read-only medium?): "
+                 "write elsewhere",
+    errno.EACCES: "check the permissions of the path and of its folders",
+    errno.EPERM: "check the permissions of the path and of its folders",
+    errno.EISDIR: "name a file there, not a folder",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.ENAMETOOLONG: "use a shorter name",
+    errno.ENOENT: "check the path; a link whose target is missing counts as missing",
+    errno.ELOOP: "the path goes through a loop of links",
+    errno.EEXIST: "choose a name that does not exist yet",
+    errno.EBUSY: "name a path below it: a mount point or the root cannot be replaced",
+    errno.EINVAL: "name a path below it: a folder cannot be moved into itself",
+    errno.EXDEV: "keep the path on the same file system as its folder",
+}
+
+
+def _os_error(exc: OSError) -> None:
+    """An operating-system error on a path (one the user named, or a file beside it that
+    airgap writes first): could not run, one line, never a bug."""
+    path = exc.filename if exc.filename is not None else exc.filename2
+    error = AirgapError("cannot use", os.fsdecode(path) if isinstance(path, str | bytes) else None,
+                        exc.strerror or why(exc), _OS_HINTS.get(exc.errno or 0, ""))
+    _fail(ExitCode.CANNOT_RUN, error.message, error.hint)
+
+
+def _degrade_output() -> None:
+    """With an encoding that cannot show every character (``PYTHONIOENCODING=ascii``, a C
+    locale), write those characters as backslash escapes rather than fail."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and (stream.encoding or "").lower() not in ("utf-8", "utf8"):
+            reconfigure(errors="backslashreplace")
+
+
 def main() -> None:
     """Run the CLI; every error ends here as one line and an exit code from DESIGN.md."""
+    _degrade_output()
     try:
         try:
             app()
@@ -193,7 +230,9 @@ def main() -> None:
     except OSError as exc:
         if exc.errno in _CANNOT_WRITE:
             _cannot_write(exc)
-        _internal(exc)
+        if exc.errno is None:
+            _internal(exc)
+        _os_error(exc)
     except Exception as exc:
         _internal(exc)
 

@@ -2,7 +2,9 @@
 
 Results go to stdout, everything else (progress, notes, errors) to stderr. Colour only on a
 terminal (or with ``FORCE_COLOR``) and never when ``NO_COLOR`` is set (rich honours both); lines
-to a pipe or a file are plain text.
+to a pipe or a file are plain text. Every line passes through :func:`airgap.names.escaped`
+here, so no file name can rewrite the screen; JSON escapes control characters itself, and a
+name that is not UTF-8 is written escaped there too rather than crash the output.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
 import typer
 
 from airgap import __version__
+from airgap.names import escaped
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -68,11 +71,50 @@ def emit_json(ok: bool, results: list[Any], **extra: Any) -> None:
     """Write the envelope to stdout, in UTF-8."""
     import orjson  # the standard encoder is pure Python when it indents: ~10x slower
 
-    data = orjson.dumps(envelope(ok, results, **extra),
-                        option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+    document = envelope(ok, results, **extra)
+    option = orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
+    try:
+        data = orjson.dumps(document, option=option)
+    except orjson.JSONEncodeError:  # rare, so only then: a name that is not UTF-8, or an
+        data = _slow_json(_escaped_strings(document))  # integer over 64 bits (a capture's)
     sys.stdout.flush()
     sys.stdout.buffer.write(data)  # UTF-8 (RFC 8259) whatever the locale's encoding
     sys.stdout.buffer.flush()
+
+
+def _slow_json(document: Any) -> bytes:
+    """The envelope through the standard encoder, which takes integers of any size."""
+    import dataclasses
+    import datetime
+    import json
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, datetime.date | datetime.time):
+            return value.isoformat()
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return dataclasses.asdict(value)
+        raise TypeError(f"{type(value).__name__} is not JSON")
+
+    return (json.dumps(document, indent=2, ensure_ascii=False, default=plain) + "\n").encode()
+
+
+def _escaped_strings(value: Any) -> Any:
+    """``value`` with every string in it, keys too, escaped as names are."""
+    if isinstance(value, str):
+        return escaped(value)
+    if isinstance(value, dict):
+        return {_escaped_strings(k): _escaped_strings(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_escaped_strings(v) for v in value]
+    return value
+
+
+def shown(text: str) -> str:
+    """A line as it may reach a terminal or a log: every control character in it escaped
+    (names are part of lines), except tabs and the newlines it starts with (a blank line
+    before), which cannot move the cursor anywhere else."""
+    body = text.lstrip("\n")
+    return text[:len(text) - len(body)] + "\t".join(map(escaped, body.split("\t")))
 
 
 class Lines(Protocol):
@@ -90,7 +132,17 @@ class _Plain:
         self.stderr = stderr
 
     def print(self, text: str, *, markup: bool = False, style: str | None = None) -> None:
-        (sys.stderr if self.stderr else sys.stdout).write(f"{text}\n")
+        (sys.stderr if self.stderr else sys.stdout).write(f"{shown(text)}\n")
+
+
+class _Coloured:
+    """Lines for a terminal, through rich, escaped like plain ones."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def print(self, text: str, *, markup: bool = False, style: str | None = None) -> None:
+        self.console.print(shown(text), markup=markup, style=style)
 
 
 @functools.cache
@@ -103,7 +155,7 @@ def _console(stderr: bool) -> Console:
 def _lines(stderr: bool) -> Lines:
     stream = sys.stderr if stderr else sys.stdout
     if stream.isatty() or os.environ.get("FORCE_COLOR"):
-        return _console(stderr)
+        return _Coloured(_console(stderr))
     return _Plain(stderr)
 
 

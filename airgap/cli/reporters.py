@@ -2,6 +2,9 @@
 
 Each takes the same data: the file reports (findings), and the problems that stopped a file
 from being read (missing, corrupt, unsafe). Built from core data, never from rendered text.
+Names and messages are escaped (:mod:`airgap.names`): a file name that is not UTF-8 or holds
+control characters gives a valid report that shows it, never a crash or a broken document;
+a SARIF URI quotes the name's own bytes.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from urllib.parse import quote
 from xml.sax.saxutils import quoteattr
 
 from airgap import __version__
+from airgap.names import escaped, raw
 from airgap.validate.engine import FileReport
 from airgap.validate.rules import RULES
 
@@ -22,7 +26,7 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
 def _uri(path: str) -> str:
-    return quote(path, safe="/!:._-~")
+    return quote(raw(path), safe="/!:._-~")
 
 
 def sarif(reports: Sequence[FileReport], problems: Sequence[dict[str, Any]]) -> str:
@@ -40,9 +44,11 @@ def sarif(reports: Sequence[FileReport], problems: Sequence[dict[str, Any]]) -> 
             if finding.line:
                 location["region"] = {"startLine": finding.line}
             results.append({"ruleId": finding.rule, "ruleIndex": ids.index(finding.rule),
-                            "level": finding.level.value, "message": {"text": finding.message},
+                            "level": finding.level.value,
+                            "message": {"text": escaped(finding.message)},
                             "locations": [{"physicalLocation": location}]})
-    notifications = [{"level": "error", "message": {"text": f"{p['path']}: {p['reason']}"}}
+    notifications = [{"level": "error",
+                      "message": {"text": escaped(f"{p['path']}: {p['reason']}")}}
                      for p in problems]
     log = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [{
         "tool": {"driver": {"name": "airgap", "version": __version__, "rules": rules}},
@@ -64,15 +70,16 @@ def junit(reports: Sequence[FileReport], problems: Sequence[dict[str, Any]]) -> 
         if errors:
             failures += 1
             text = "\n".join(str(f) for f in report.findings)
-            body = (f"<failure message={quoteattr(errors[0].message)} "
+            body = (f"<failure message={quoteattr(escaped(errors[0].message))} "
                     f"type={quoteattr(errors[0].rule)}>{_text(text)}</failure>")
         else:
             notes += [str(f) for f in report.findings]
-        cases.append(f'    <testcase name={quoteattr(report.path)} classname="airgap.validate"'
+        cases.append(f'    <testcase name={quoteattr(escaped(report.path))} '
+                     'classname="airgap.validate"'
                      f' time="0">{body}</testcase>')
     for problem in problems:
-        reason = str(problem["reason"])
-        cases.append(f'    <testcase name={quoteattr(str(problem["path"]))} '
+        reason = escaped(str(problem["reason"]))
+        cases.append(f'    <testcase name={quoteattr(escaped(str(problem["path"])))} '
                      f'classname="airgap.validate" time="0"><error message={quoteattr(reason)} '
                      f'type="problem">{_text(reason)}</error></testcase>')
     return ('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n'
@@ -85,16 +92,19 @@ def junit(reports: Sequence[FileReport], problems: Sequence[dict[str, Any]]) -> 
 
 
 def _text(value: str) -> str:
+    """XML character data; control characters (no XML 1.0 document may hold them) escaped,
+    line breaks kept."""
+    value = "\n".join(escaped(line) for line in value.split("\n"))
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _property(value: str) -> str:
-    return (value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-            .replace(":", "%3A").replace(",", "%2C"))
+    return _data(value).replace(":", "%3A").replace(",", "%2C")
 
 
 def _data(value: str) -> str:
-    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """A workflow command's text: one line, controls escaped, ``%`` quoted as GitHub asks."""
+    return escaped(value).replace("%", "%25")
 
 
 def github(reports: Sequence[FileReport], problems: Sequence[dict[str, Any]]) -> str:

@@ -33,12 +33,34 @@ def test_lines_off_a_terminal_are_plain_text(capsys: pytest.CaptureFixture[str])
     assert captured.err == "note: [dim]\n"
 
 
-def test_lines_on_a_terminal_go_through_rich(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lines_on_a_terminal_go_through_rich_escaped(monkeypatch: pytest.MonkeyPatch) -> None:
+    screen = io.StringIO()
+    monkeypatch.setattr(output, "_console", lambda stderr: Console(
+        file=screen, force_terminal=True, highlight=False))
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
-    assert isinstance(output.out(), Console)
+    output.out().print("\x1b[2Kgone\u202egpj.exe: ok", markup=False, style="red")
     monkeypatch.setattr(sys.stdout, "isatty", lambda: False)
     monkeypatch.setenv("FORCE_COLOR", "1")
-    assert isinstance(output.out(), Console)
+    output.out().print("second", markup=False)
+    shown = screen.getvalue()
+    assert "\\x1b[2Kgone\\u202egpj.exe: ok" in shown and "second" in shown
+    assert "\x1b[2K" not in shown and "\u202e" not in shown  # rich's own colour codes only
+
+
+def test_lines_escape_control_characters_but_keep_tabs_and_leading_blank_lines(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    output.out().print("\n\nname\twith\ttabs \x07\r\n\x9b\udcff\u2066", markup=False)
+    assert capsys.readouterr().out == "\n\nname\twith\ttabs \\x07\\x0d\\x0a\\x9b\\xff\\u2066\n"
+
+
+def test_json_with_a_name_that_is_not_utf8_is_written_escaped(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    output.begin("test", output.Format.JSON)
+    output.emit_json(True, [{"path": "bad\udcff.xml", "bad\udcfe": ["\x1b"]}])
+    results = json.loads(capsys.readouterr().out)["results"]
+    assert results == [{"path": "bad\\xff.xml", "bad\\xfe": ["\\x1b"]}]
 
 
 def test_rich_prints_emoji_codes_as_they_are() -> None:
@@ -46,3 +68,15 @@ def test_rich_prints_emoji_codes_as_they_are() -> None:
     with console.capture() as captured:
         console.print("a:smile:b.xml", markup=False)
     assert captured.get() == "a:smile:b.xml\n"
+
+
+def test_json_with_an_integer_over_64_bits_is_still_json(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    output.begin("test", output.Format.JSON)
+    output.emit_json(True, [{"count": 1 << 70, "name": "bad\udcff", "ok": [1.5, None, True]}])
+    document = json.loads(capsys.readouterr().out)
+    assert document["results"] == [{"count": 1 << 70, "name": "bad\\xff",
+                                    "ok": [1.5, None, True]}]
+    assert document["command"] == "test" and document["ok"] is True
