@@ -99,6 +99,9 @@ def _device(source: Path, number: int, table: dict[str, Any]) -> InventoryDevice
     for key, text in texts.items():
         if text is not None and not isinstance(text, str):
             raise fail(f"{name}: {key!r} must be a string")
+    for key, text in (("name", name), ("host", host), *texts.items()):
+        if isinstance(text, str) and any(ord(c) < 32 or ord(c) == 127 for c in text):
+            raise fail(f"{key!r} holds a control character")  # it goes into capture headers
     if texts["key_file"] and texts["password_file"]:
         raise fail(f"{name}: give one of key_file and password_file, not both")
     udi = None

@@ -19,6 +19,7 @@ from pathlib import Path
 from airgap.bundle.verify import Verified, read_signature, signed_message
 from airgap.errors import AirgapError, ExitCode, TrustError
 from airgap.fsutil import open_regular, write_atomic
+from airgap.names import escaped
 from airgap.signing.minisign import SecretKey, Signature, SignatureError
 from airgap.signing.trust import Trusted, now_utc
 
@@ -73,7 +74,9 @@ def approve(bundle: Path, key: SecretKey, role: str, note: str = "") -> tuple[Pa
                             f"key {key.public.id} signed this bundle: a second person must")
     prehash, sha = _digests(bundle)
     clean_note = " ".join(note.replace("\t", " ").split())[:200]
-    comment = (f"timestamp:{now_utc()}\tfile:{bundle.name}\tctx:{CTX}\tbundle:{bundle_id}"
+    role = "".join(c for c in role if c.isalnum() or c in "-_.") or "approver"  # one field
+    comment = (f"timestamp:{now_utc()}\tfile:{escaped(bundle.name)}\tctx:{CTX}"
+               f"\tbundle:{bundle_id}"
                f"\tsha256:{sha}\trole:{role}" + (f"\tnote:{clean_note}" if clean_note else ""))
     approval = Signature.create(key, prehash, comment,
                                 f"approval from airgap key {key.public.id}")

@@ -169,8 +169,10 @@ def check_signature(signature: Signature, sig_path: Path, signed: bytes, trusted
 def renamed(fields: Mapping[str, str], name: str) -> str | None:
     """Why an archive named ``name`` is not the file its signature was made for (renamed, or
     an older bundle copied under a new name), or None when it is."""
+    from airgap.names import escaped
+
     signed = fields.get("file")
-    if signed == name:
+    if signed in (name, escaped(name)):  # the name is signed escaped (airgap.names)
         return None
     if not signed:
         return f"its signature names no file, the archive is named {name}"

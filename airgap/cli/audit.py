@@ -68,6 +68,7 @@ def report(
     from airgap.cli.ledger import open_ledger, verify_own
     from airgap.fsutil import write_atomic
     from airgap.ledger import audit, checkpoint
+    from airgap.names import escaped
     from airgap.signing.minisign import Signature, blake2b_file
     from airgap.signing.trust import TrustStore, host_key
 
@@ -98,7 +99,7 @@ def report(
     if sign is not None:
         key = load_secret(sign, insecure_permissions=insecure)
         signature = Signature.create(key, blake2b_file([data]),
-                                     f"file:{out_file.name}\tctx:airgap-report/v1",
+                                     f"file:{escaped(out_file.name)}\tctx:airgap-report/v1",
                                      f"signature from airgap key {key.public.id}")
         write_atomic(Path(f"{out_file}.minisig"), signature.text().encode())
     err().print(f"{out_file}: {len(built.rows)} steps, {len(built.exceptions)} exceptions, "
