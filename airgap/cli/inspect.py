@@ -98,7 +98,10 @@ def _summarise(item: Any) -> tuple[dict[str, Any], int]:
 def _when(epoch: int | None) -> str:
     if epoch is None:
         return "?"
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    try:
+        return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    except (ValueError, OverflowError, OSError):
+        return f"{epoch} (not a time)"
 
 
 def _print(s: dict[str, Any]) -> None:

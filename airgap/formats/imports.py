@@ -255,7 +255,8 @@ def _report_id(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    return int(value) if isinstance(value, str) and value.strip().isdigit() else None
+    return int(value) if isinstance(value, str) and value.strip().isascii() \
+        and value.strip().isdigit() else None  # "²" is a digit to isdigit, not to int
 
 
 def rum_entries(doc: ImportFile) -> Iterator[AckEntry]:

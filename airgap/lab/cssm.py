@@ -118,7 +118,8 @@ def answer(name: str, data: bytes, usage: UsageFile, now: datetime) -> Answer:
             continue
         tag = report.entitlement_tag or ""
         count = max((int(m.value) for m in report.measurements
-                     if isinstance(m.value, str) and m.value.isdigit()), default=0)
+                     if isinstance(m.value, str) and m.value.isascii()
+                     and m.value.isdigit()), default=0)
         by_device.setdefault(report.udi, []).append(
             (report.report_id, fleet.LICENSE_NAMES.get(tag, tag), count))
     correlation = hashlib.sha256(data).hexdigest()[:24]

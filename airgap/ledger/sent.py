@@ -39,7 +39,7 @@ def already_sent(ledger: Ledger, reports: Iterable[ReportKey]) -> dict[ReportKey
     with handle:
         for raw in handle:
             parts = raw.decode("utf-8", "replace").rstrip("\n").split("\t")
-            if len(parts) != 4 or not parts[2].isdigit():
+            if len(parts) != 4 or not (parts[2].isascii() and parts[2].isdigit()):
                 continue
             key = (parts[0], parts[1], int(parts[2]))
             if key in wanted:

@@ -131,6 +131,11 @@ def udi_in(text: str) -> Udi | None:
     return Udi(match["pid"], match["sn"]) if match else None
 
 
+def _digits(text: str | None) -> bool:
+    """ASCII digits only: ``isdigit`` also takes "²", which ``int`` refuses."""
+    return text is not None and text.isascii() and text.isdigit()
+
+
 def leading_int(text: str | None) -> int | None:
     """``30  days State(4)`` -> 30; None when the text does not start with a number."""
     match = _LEADING_INT.match(text or "")
@@ -324,7 +329,7 @@ def license_block(b: Builder, node: Node) -> bool:
     match = _LICENSE_BLOCK.match(node.label)
     if not {"count", "status"} <= {child.label.lower() for child in node.children}:
         return False
-    if node.label.lower() == "handle" and (node.value or "").isdigit():
+    if node.label.lower() == "handle" and _digits(node.value):
         found = known_children(b, node, _HANDLE_LABELS)
         name = value(found.get("license")) or value(found.get("feature name")) or ""
         tag = value(found.get("entitlement tag"))
@@ -350,7 +355,7 @@ _DETAIL_LABELS = {"metric name", "feature name", "metric value", "udi", "previou
 
 def report_detail(b: Builder, node: Node) -> None:
     """``Report Id: n`` with its detail lines (``rum id <n> detail``)."""
-    if not (node.value or "").isdigit() or not node.children:
+    if not _digits(node.value) or not node.children:
         return
     found = known_children(b, node, _DETAIL_LABELS)
     b.shown.add("reports")
