@@ -184,7 +184,8 @@ def _verify_all(bundles: list[Path], trusted_key: list[Path] | None, folder: Pat
     from airgap.validate.engine import Validator
 
     for bundle in bundles:
-        _named_file(bundle)
+        if not bundle.is_dir():  # a folder is an extracted bag, verified at rest
+            _named_file(bundle)
     trusted = load_trusted(trusted_key, folder)
     settings = config.load()
     results = []
