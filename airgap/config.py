@@ -82,6 +82,8 @@ SPECS: dict[str, Spec] = {
     "trusted_keys": Spec(_path, None, "AIRGAP_TRUSTED_KEYS", False,
                          "folder of trusted public keys and their roster"),
     "key": Spec(_path, None, "AIRGAP_KEY", False, "the operator's secret key"),
+    "known_hosts": Spec(_path, None, "AIRGAP_KNOWN_HOSTS", False,
+                        "the known_hosts file that pins each device's SSH host key"),
     "privacy": Spec(_privacy, "normal", "AIRGAP_PRIVACY", False,
                     "strict makes a hostname in an outbound file an error"),
     "rules": Spec(_rules, {}, None, True, "rule levels: rule id = error | warning | off"),

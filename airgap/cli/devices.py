@@ -4,7 +4,6 @@ prints one row per device."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -22,7 +21,7 @@ InventoryOption = Annotated[Path, typer.Option(
     "--inventory", help="The site's inventory (TOML, one [[device]] table each).")]
 KnownHostsOption = Annotated[Path | None, typer.Option(
     "--known-hosts", help="The known_hosts file that pins each device's host key (default: "
-    "AIRGAP_KNOWN_HOSTS).", show_default=False)]
+    "AIRGAP_KNOWN_HOSTS, or 'known_hosts' in the user config).", show_default=False)]
 DeviceOption = Annotated[list[str] | None, typer.Option(
     "--device", help="Only this inventory device (repeatable).", show_default=False)]
 GroupOption = Annotated[str | None, typer.Option(
@@ -40,12 +39,15 @@ inventory_app = typer.Typer(no_args_is_help=True,
 
 
 def _known_hosts(value: Path | None) -> Path:
-    chosen = value or (Path(os.environ["AIRGAP_KNOWN_HOSTS"])
-                       if os.environ.get("AIRGAP_KNOWN_HOSTS") else None)
-    if chosen is None:
+    """The flag, else AIRGAP_KNOWN_HOSTS, else ``known_hosts`` in the user or system config."""
+    from airgap import config
+
+    chosen = config.load({"known_hosts": str(value) if value else None})["known_hosts"]
+    if not chosen:
         raise ConfigError("no known_hosts file", None, "host keys are pinned",
-                          "give --known-hosts FILE or set AIRGAP_KNOWN_HOSTS")
-    return chosen.expanduser()
+                          "give --known-hosts FILE, set AIRGAP_KNOWN_HOSTS, or 'known_hosts' "
+                          "in your user config")
+    return Path(chosen).expanduser()
 
 
 def _devices(inventory: Path, names: list[str] | None, group: str | None

@@ -293,3 +293,16 @@ def test_an_unreachable_device_fails_alone(site: Site, cli: Cli, tmp_path: Path)
     assert run.code == 1 and results["gone"]["status"] == "failed"
     assert "unreachable" in str(results["gone"]["message"])
     assert [r["status"] for name, r in results.items() if name != "gone"] == ["done"] * DEVICES
+
+
+def test_known_hosts_from_the_user_config(site: Site, cli: Cli, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "xdg" / "airgap" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(f'known_hosts = "{site.folder / "known_hosts"}"\n')
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    run = cli("inventory", "check", "--inventory", site.folder / "inventory.toml")
+    assert run.code == 0, run.out + run.err
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "none"))
+    missing = cli("inventory", "check", "--inventory", site.folder / "inventory.toml")
+    assert missing.code == 3 and "no known_hosts file" in missing.err
