@@ -53,6 +53,15 @@ def _rules(value: Any) -> dict[str, str]:
     return dict(value)
 
 
+def _policy(value: Any) -> dict[str, int]:
+    if not isinstance(value, dict) or set(value) - {"approvals"}:
+        raise ValueError("expected a [policy] table with approvals = N")
+    approvals = value.get("approvals", 0)
+    if not isinstance(approvals, int) or isinstance(approvals, bool) or not 0 <= approvals <= 9:
+        raise ValueError("approvals must be a whole number from 0 to 9")
+    return {"approvals": approvals}
+
+
 def _patterns(value: Any) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
         raise ValueError("expected a list of glob patterns")
@@ -87,6 +96,8 @@ SPECS: dict[str, Spec] = {
     "privacy": Spec(_privacy, "normal", "AIRGAP_PRIVACY", False,
                     "strict makes a hostname in an outbound file an error"),
     "rules": Spec(_rules, {}, None, True, "rule levels: rule id = error | warning | off"),
+    "policy": Spec(_policy, {"approvals": 0}, None, False,
+                   "[policy] approvals = N: approvals a bundle needs (no later file lowers it)"),
     "exclude": Spec(_patterns, [], None, True, "glob patterns skipped when walking folders"),
 }
 
@@ -165,7 +176,11 @@ def load(flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None =
     system = Path(env.get("AIRGAP_SYSTEM_CONFIG", str(SYSTEM_CONFIG)))
     for path in (system, user_config(env)):
         for name, value in (_read_toml(path) or {}).items():
-            values[name] = Setting(name, _checked(name, value, str(path)), str(path))
+            checked = _checked(name, value, str(path))
+            if name == "policy" and values["policy"].source != "default" \
+                    and values["policy"].value["approvals"] > checked["approvals"]:
+                continue  # a user config never lowers what the system config requires
+            values[name] = Setting(name, checked, str(path))
 
     project = cwd / PROJECT_FILE
     project_values = _read_toml(project) or {}

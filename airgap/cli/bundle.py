@@ -176,7 +176,9 @@ def create(
 
 def _verify_all(bundles: list[Path], trusted_key: list[Path] | None, folder: Path | None,
                 sig: Path | None, accept_renamed: bool, approvals: int = 0,
-                approver_role: str | None = None) -> list[Verified]:
+                approver_role: str | None = None, *, policy: bool = True) -> list[Verified]:
+    """Verify each bundle (approvals: at least ``approvals`` and, with ``policy``, what the
+    ``[policy]`` setting requires)."""
     from airgap import config
     from airgap.bundle.at_rest import verify_folder
     from airgap.bundle.parts import check_groups
@@ -204,10 +206,11 @@ def _verify_all(bundles: list[Path], trusted_key: list[Path] | None, folder: Pat
                 results.append(verify(bundle, trusted, staging, validator,
                                       sig if len(bundles) == 1 else None, advance,
                                       accept_renamed=accept_renamed))
-            if approvals or approver_role:
+            required = max(approvals, settings["policy"]["approvals"] if policy else 0)
+            if required or approver_role:
                 from airgap.bundle import approval
 
-                approval.check(results[-1], trusted, approvals, approver_role)
+                approval.check(results[-1], trusted, required, approver_role)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     check_groups(results)
@@ -380,7 +383,7 @@ def approve_cmd(
     from airgap.cli.keys import load_secret
 
     begin("bundle approve", fmt)
-    results = _verify_all([bundle], trusted_key, folder, None, False)
+    results = _verify_all([bundle], trusted_key, folder, None, False, policy=False)
     if results[0].exit_code != ExitCode.OK:
         raise typer.Exit(_report(results, fmt))
     secret = load_secret(key, insecure_permissions=insecure)

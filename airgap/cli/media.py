@@ -32,11 +32,27 @@ def write(
     the medium returns other bytes); show the medium's identity when the system exposes it.
 
     Both files take their names only once both read back right: a failed write leaves
-    neither (exit 3 when the medium cannot be written, 4 on a read-back mismatch)."""
+    neither (exit 3 when the medium cannot be written, 4 on a read-back mismatch). When the
+    policy requires approvals ([policy] approvals = N), a bundle without them is refused
+    (exit 4) and its approvals are copied with it."""
+    from airgap import config
     from airgap.bundle import media
 
     begin("media write", fmt)
+    required = config.load()["policy"]["approvals"]
+    if required:
+        from airgap.cli.bundle import _report, _verify_all
+
+        checked = _verify_all([bundle], None, None, None, False, required)
+        if checked[0].exit_code != ExitCode.OK:
+            _report(checked, fmt)
+            raise typer.Exit(ExitCode.TRUST)
     written = media.write(bundle, destination, overwrite=force)
+    if required:
+        import shutil
+
+        for approval in sorted(bundle.parent.glob(f"{bundle.name}.approved-*.minisig")):
+            shutil.copyfile(approval, destination / approval.name)
     medium = media.identity(destination)
     ledger_cmd.record_step(
         "media.write", materials={str(w.source): f"sha256:{w.sha256}" for w in written},

@@ -115,3 +115,28 @@ def test_the_wrong_role_does_not_count(site: Site) -> None:
     assert site.verify("--require-approvals", "1")[0] == 0
     code, said = site.verify("--require-approvals", "1", "--approver-role", "approver")
     assert code == 4 and "role operator, not approver" in said
+
+
+def test_the_system_policy_requires_approvals_and_no_user_config_lowers_it(
+        site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    system = tmp_path / "system.toml"
+    system.write_text("[policy]\napprovals = 1\n")
+    monkeypatch.setenv("AIRGAP_SYSTEM_CONFIG", str(system))
+    user = tmp_path / "xdg" / "airgap" / "config.toml"
+    user.parent.mkdir(parents=True)
+    user.write_text("[policy]\napprovals = 0\n")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("AIRGAP_TRUSTED_KEYS", str(site.trusted))
+    code, said = site.verify()
+    assert code == 4 and "1 approval(s) required" in said
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    refused = site.cli("media", "write", site.bundle, usb)
+    assert refused.code == 4 and "approval(s) required" in refused.out + refused.err
+    assert list(usb.iterdir()) == []
+    assert site.approve("bob")[0] == 0
+    assert site.verify()[0] == 0
+    written = site.cli("media", "write", site.bundle, usb)
+    assert written.code == 0, written.out + written.err
+    assert sorted(p.name.split(".approved-")[-1] for p in usb.glob("*.approved-*")) == [
+        f"{site.keys['bob'].public.id}.minisig"]
