@@ -63,6 +63,15 @@ def refuse_link(path: Path) -> None:
                          "name its target, or another path")
 
 
+def refuse_replacing_above(destination: Path) -> None:
+    """Refuse a destination folder that is the root, the working folder or a folder above it
+    (``.``, ``/``, ``..``): replacing it would take what the user had with it."""
+    resolved = destination.resolve()
+    if resolved == Path(resolved.anchor) or resolved in (Path.cwd(), *Path.cwd().parents):
+        raise InputError("refusing to replace", destination, "the root, the working folder or "
+                         "a folder above it", "name a new folder below it")
+
+
 def fsync_dir(folder: Path) -> None:
     """Make a rename in ``folder`` durable."""
     fd = os.open(folder, os.O_RDONLY)
@@ -112,10 +121,7 @@ def staged_folder(destination: Path, *, force: bool = False) -> Iterator[Path]:
     refuse_link(destination)
     if destination.exists() and not force:
         raise FileExistsError(destination)
-    resolved = destination.resolve()
-    if resolved == Path(resolved.anchor) or resolved in (Path.cwd(), *Path.cwd().parents):
-        raise InputError("refusing to replace", destination, "the root, the working folder or "
-                         "a folder above it", "name a new folder below it")
+    refuse_replacing_above(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
     try:

@@ -123,7 +123,8 @@ CAPTURE_COMMANDS = (("state", "{file}"), ("inspect", "{file}"), ("deadlines", "{
 ARCHIVE_COMMANDS = (("validate", "{file}"), ("inspect", "{file}"),
                     ("validate", "--format", "json", "{file}"), ("reconcile", "{file}"))
 BUNDLE_COMMANDS = (("bundle", "verify", "{file}", "--trusted-key", "{pub}"),
-                   ("bundle", "extract", "{file}", "{dest}", "--trusted-key", "{pub}"),
+                   ("bundle", "extract", "--no-scan-required",
+                    "{file}", "{dest}", "--trusted-key", "{pub}"),
                    ("bundle", "list", "{file}"), ("inspect", "{file}"))
 LEDGER_COMMANDS = (("ledger", "verify", "--ledger", "{file}"),
                    ("ledger", "show", "--ledger", "{file}"),

@@ -22,7 +22,7 @@ from airgap.bundle.verify import (
     check_manifest,
     take_member,
 )
-from airgap.errors import ExitCode, why
+from airgap.errors import ExitCode, InputError, why
 from airgap.fsutil import open_regular
 from airgap.signing.minisign import Signature, SignatureError
 from airgap.signing.trust import Trusted
@@ -36,6 +36,9 @@ TAG_LIMIT = 16 << 20  # a tag file is small: manifests, bag-info, a ledger check
 def verify_folder(folder: Path, trusted: Trusted, validator: Validator) -> Verified:
     """Verify the extracted bag ``folder`` with the checks made on an archive (exit codes
     as for an archive: 4 for any trust failure, 1 for an invalid payload file)."""
+    if not any((folder / name).exists() for name in bag.ALL_TAG_FILES):
+        raise InputError("not an extracted bag", folder, "no bagit.txt, manifests or signature",
+                         "name a bundle archive, or the folder 'bundle extract' made")
     result = Verified(folder, at_rest=True)
     if not _signed_tags(result, trusted):
         return result

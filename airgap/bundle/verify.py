@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from airgap.bundle import archive, bag
 from airgap.bundle.create import Progress, no_progress
 from airgap.errors import AirgapError, ExitCode, InputError, why, worst
-from airgap.fsutil import fsync_dir, open_regular
+from airgap.fsutil import fsync_dir, open_regular, refuse_replacing_above
 from airgap.signing.minisign import SIG_PREHASHED, Signature, SignatureError, blake2b_file
 from airgap.signing.trust import Trusted
 
@@ -391,6 +391,7 @@ def extract(result: Verified, destination: Path, *, force: bool = False) -> Extr
     just before: a folder only, since a file or link there is not what an extract made."""
     if result.exit_code != ExitCode.OK or result.staged is None:
         raise InputError("refusing to extract", result.bundle, "it did not verify")
+    refuse_replacing_above(destination)
     exists = destination.exists() or destination.is_symlink()
     if exists and not force:
         raise InputError("refusing to extract", destination, "it exists (use --force)")

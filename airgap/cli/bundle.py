@@ -241,10 +241,12 @@ def _scanned(result: Verified) -> None:
 
 
 def _named_file(bundle: Path) -> None:
-    """A bundle that is not there is a path problem (exit 3), not a trust failure."""
+    """A bundle that is not there, or not a regular file, is a path problem (exit 3), not a
+    trust failure; nothing is opened (a FIFO would block)."""
+    if not bundle.exists():
+        raise InputError("cannot read bundle", bundle, "no such file")
     if not bundle.is_file():
-        raise InputError("cannot verify", bundle,
-                         "not a file" if bundle.exists() else "no such file")
+        raise InputError("cannot read bundle", bundle, "not a regular file")
 
 
 def _check_sender(result: Verified) -> None:
@@ -459,8 +461,6 @@ def extract_cmd(
         _check_sender(result)
         if result.exit_code == ExitCode.OK and not no_scan_required:
             _scanned(result)
-        elif no_scan_required:
-            note("--no-scan-required: extracting without a recorded malware scan")
         if result.exit_code != ExitCode.OK:
             _record(result, "bundle.extract")
             raise typer.Exit(_report([result], fmt))
@@ -470,6 +470,8 @@ def extract_cmd(
             for name, (_, digest) in sorted(result.payload.items())}, done.moved_aside)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    if no_scan_required:
+        note("--no-scan-required: extracted without a recorded malware scan")
     aside = str(done.moved_aside) if done.moved_aside else None
     if fmt is Format.JSON:
         emit_json(True, [{**result.to_dict(), "extracted_to": str(destination),

@@ -45,15 +45,18 @@ def open_ledger(path: Path | None) -> Ledger:
 
 
 def signing_key(key: Path | None, insecure: bool = False) -> SecretKey:
-    """The operator's key when given, else this host's key (and stderr says so)."""
+    """The operator's key when given, else this host's key (:func:`say_host_signed` tells the
+    user, once the entry is written)."""
     from airgap.signing.trust import host_key
 
-    if key:
-        return load_secret(key, insecure_permissions=insecure)
-    host = host_key()
-    err().print(f"no --key given: this host's key {host.public.id} signs the entry",
-                markup=False)
-    return host
+    return load_secret(key, insecure_permissions=insecure) if key else host_key()
+
+
+def say_host_signed(key: Path | None, signer: SecretKey) -> None:
+    """On stderr: no --key was given, so this host's key signed the entry."""
+    if key is None:
+        err().print(f"no --key given: this host's key {signer.public.id} signed the entry",
+                    markup=False)
 
 
 def verifying_keys(files: list[Path] | None, folder: Path | None, *also: PublicKey
@@ -200,10 +203,12 @@ def record(
     """Record a manual step, signed, with the SHA-256 of its materials and products."""
     begin("ledger record", fmt)
     store = open_ledger(ledger)
-    entry = store.append(step, signing_key(key, insecure), device=device and escaped(device),
+    signer = signing_key(key, insecure)
+    entry = store.append(step, signer, device=device and escaped(device),
                          materials=_named({str(p): file_digest(p) for p in material or []}),
                          products=_named({str(p): file_digest(p) for p in product or []}),
                          note=escaped(note))
+    say_host_signed(key, signer)
     if fmt is Format.JSON:
         emit_json(True, [entry])
     else:
@@ -495,7 +500,10 @@ def repair(key: KeyOption = None, insecure: InsecureKeyOption = False,
     """Move a torn last line (a crash mid-append) to a side file and record that it did."""
     begin("ledger repair", fmt)
     store = open_ledger(ledger)
-    side = store.repair(signing_key(key, insecure))
+    signer = signing_key(key, insecure)
+    side = store.repair(signer)
+    if side:
+        say_host_signed(key, signer)
     if fmt is Format.JSON:
         emit_json(True, [{"moved_to": str(side) if side else None}])
     else:

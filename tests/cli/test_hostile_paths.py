@@ -166,7 +166,8 @@ Args = Callable[[Site, Path], list[str | Path]]
 # Every command that writes to a path the user names, with that path as ``target``.
 WRITERS: dict[str, Args] = {
     "bundle create": lambda s, t: ["bundle", "create", t / "out.tar.gz", s.usage, "--key", s.key],
-    "bundle extract": lambda s, t: ["bundle", "extract", s.bundle, t / "in", "--trusted-key",
+    "bundle extract": lambda s, t: ["bundle", "extract", "--no-scan-required",
+                                    s.bundle, t / "in", "--trusted-key",
                                     s.pub],
     "media write": lambda s, t: ["media", "write", s.bundle, t],
     "sign": lambda s, t: ["sign", s.usage, "--key", s.key, "--out", t / "usage.minisig"],
@@ -239,11 +240,13 @@ def test_a_dangling_link_as_destination_is_exit_3_and_stays(command: str, site: 
     ("folder as a ledger to show", lambda s: ["ledger", "show", "--ledger", s.usage.parent]),
     ("folder as a bundle", lambda s: ["bundle", "verify", s.usage.parent, "--trusted-key",
                                       s.pub]),
-    ("folder as a bundle to extract", lambda s: ["bundle", "extract", s.usage.parent,
+    ("folder as a bundle to extract", lambda s: ["bundle", "extract", "--no-scan-required",
+                                                 s.usage.parent,
                                                  s.root / "in", "--trusted-key", s.pub]),
     ("file as a medium", lambda s: ["media", "write", s.bundle, s.usage]),
     ("file as a medium to scan", lambda s: ["media", "scan", s.usage]),
-    ("file as a folder to extract into", lambda s: ["bundle", "extract", s.bundle,
+    ("file as a folder to extract into", lambda s: ["bundle", "extract", "--no-scan-required",
+                                                    s.bundle,
                                                     s.usage / "in", "--trusted-key", s.pub]),
     ("file as a folder above a file", lambda s: ["validate", s.usage / "x.xml"]),
     ("file as a fleet folder", lambda s: ["lab", "fleet", "--out", s.usage / "fleet"]),
@@ -263,7 +266,8 @@ LONG = "n" * 300  # over NAME_MAX (255) on every Linux file system
     lambda s: ["state", s.root / LONG], lambda s: ["media", "scan", s.root / LONG],
     lambda s: ["bundle", "verify", s.root / LONG, "--trusted-key", s.pub],
     lambda s: ["bundle", "create", s.root / f"{LONG}.tar.gz", s.usage, "--key", s.key],
-    lambda s: ["bundle", "extract", s.bundle, s.root / LONG, "--trusted-key", s.pub],
+    lambda s: ["bundle", "extract", "--no-scan-required",
+               s.bundle, s.root / LONG, "--trusted-key", s.pub],
     lambda s: ["sign", s.usage, "--key", s.key, "--out", s.root / LONG],
     lambda s: ["ledger", "record", "--step", "note", "--ledger", s.root / LONG],
 ])
@@ -281,7 +285,8 @@ def test_dest_dot_or_root_is_never_replaced(destination: str, site: Site, cli: C
     (work / "keep.txt").write_text("mine")
     monkeypatch.chdir(work)
     for force in ([], ["--force"]):
-        assert_one_line(cli("bundle", "extract", site.bundle, destination, "--trusted-key",
+        assert_one_line(cli("bundle", "extract", "--no-scan-required",
+                            site.bundle, destination, "--trusted-key",
                             site.pub, *force))
         assert_one_line(cli("lab", "fleet", "--out", destination, "--devices", "1"))
     assert sorted(os.listdir(work)) == ["keep.txt"] and Path("/").is_dir()
@@ -307,7 +312,7 @@ def test_json_errors_name_the_os_error(site: Site, cli: Cli) -> None:
               "--format", "json")
     assert run.code == 3
     error = json.load(io.StringIO(run.out))["error"]
-    assert error["exit_code"] == 3 and "Is a directory" in error["message"]
+    assert error["exit_code"] == 3 and "not a regular file" in error["message"]
 
 
 def test_a_bundle_named_with_hostile_bytes_signs_and_verifies(site: Site, cli: Cli) -> None:

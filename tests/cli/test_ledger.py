@@ -107,7 +107,7 @@ def test_record_without_a_key_says_the_host_key_signed(ledger: Path, cli: Cli) -
     host = PublicKey.parse(cli("key", "export").out).id
     run = cli("ledger", "record", "--step", "note", "--note", "by the host")
     assert run.code == 0
-    assert f"this host's key {host} signs the entry" in run.err
+    assert f"this host's key {host} signed the entry" in run.err
     assert f"by key {host}" in run.out
 
 
