@@ -146,7 +146,9 @@ def merge(states: Iterable[DeviceState]) -> DeviceState:
         elif isinstance(values[0], frozenset):
             merged[item.name] = frozenset().union(*values)
         elif isinstance(values[0], tuple):
-            merged[item.name] = tuple(dict.fromkeys(v for value in values for v in value))
+            joined = tuple(dict.fromkeys(v for value in values for v in value))
+            # one state's tuple as it is, when it has no repeats: a fleet's devices share it
+            merged[item.name] = values[0] if joined == values[0] else joined
         elif isinstance(values[0], dict):
             merged[item.name] = {k: v for value in reversed(values) for k, v in value.items()}
         else:
@@ -168,6 +170,35 @@ def _reports(values: list[tuple[Report, ...]]) -> tuple[Report, ...]:
     return tuple(sorted(by_id.values(), key=lambda r: r.id))
 
 
+def compact(states: list[DeviceState]) -> list[DeviceState]:
+    """The states of one file as one merged state when that changes nothing that ``group``
+    and the verdicts read: every state has the same identity, and the merged state keeps the
+    file's newest clock, its clock sources, its latest last ACK and every report shown as
+    ACK. Otherwise the states as they are. A device captured with four commands in one file
+    then travels and stays in memory as one state, not four."""
+    if len(states) < 2:
+        return states
+    identity = identify(states[0])
+    if any(identify(s) != identity for s in states[1:]):
+        return states
+    one = dataclasses.replace(merge(states), path=states[0].path)
+    acked = {r.id for r in one.reports if r.state == "ACK"}
+    keeps = (identify(one) == identity and _clock(states) == _clock([one])
+             and _sources(states) == _sources([one])
+             and max(map(_ack_time, states)) == _ack_time(one)
+             and all(r.id in acked for s in states for r in s.reports if r.state == "ACK"))
+    return [one] if keeps else states
+
+
+def _clock(states: list[DeviceState]) -> str | None:
+    """The newest clock the states show, as ``_newest_first`` orders files by."""
+    return max((s.clock.iso for s in states if s.clock and s.clock.iso), default=None)
+
+
+def _sources(states: list[DeviceState]) -> set[str]:
+    return {s.clock_source for s in states if s.clock_source}
+
+
 def _file_time(path: str) -> float | None:
     try:
         return Path(path).stat().st_mtime  # an archive member has no time of its own: None
@@ -182,14 +213,12 @@ def _newest_first(states: list[DeviceState]) -> tuple[list[DeviceState], str | N
         per_file.setdefault(state.path or "", []).append(state)
     if len(per_file) == 1:
         return states, None
-    clocks = {p: max((s.clock.iso for s in found if s.clock and s.clock.iso), default=None)
-              for p, found in per_file.items()}
+    clocks = {p: _clock(found) for p, found in per_file.items()}
     times = {p: _file_time(p) for p in per_file}
     acks = {p: max((_ack_time(s) for s in found), default="") for p, found in per_file.items()}
     if all(clocks.values()):
         order, decided = sorted(per_file, key=lambda p: clocks[p] or "", reverse=True), "clock"
-        sources = {s.clock_source for s in states if s.clock_source}
-        decided = f"the capture's own clock ({', '.join(sorted(sources))})"
+        decided = f"the capture's own clock ({', '.join(sorted(_sources(states)))})"
     elif all(t is not None for t in times.values()):
         order = sorted(per_file, key=lambda p: times[p] or 0.0, reverse=True)
         decided = "file time (not every capture shows the device's clock)"
