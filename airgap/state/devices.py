@@ -144,7 +144,7 @@ def merge(states: Iterable[DeviceState]) -> DeviceState:
         if item.name == "reports":
             merged[item.name] = _reports(values)
         elif isinstance(values[0], frozenset):
-            merged[item.name] = frozenset().union(*values)
+            merged[item.name] = values[0] if len(values) == 1 else frozenset().union(*values)
         elif isinstance(values[0], tuple):
             joined = tuple(dict.fromkeys(v for value in values for v in value))
             # one state's tuple as it is, when it has no repeats: a fleet's devices share it

@@ -20,8 +20,9 @@ from functools import partial
 
 from airgap import formats, inputs, xml
 from airgap.errors import ExitCode
-from airgap.formats.common import Udi
-from airgap.formats.imports import ImportFile
+from airgap.formats.common import EmbeddedJson, Udi
+from airgap.formats.imports import ImportFile, rum_entries
+from airgap.formats.imports import Policy as ImportedPolicy
 from airgap.formats.usage import UsageFile
 from airgap.state import syslog
 from airgap.state.devices import compact
@@ -31,6 +32,7 @@ from airgap.workers import ordered_map
 CHUNK = 16  # files per task
 ReportKey = tuple[Udi, int]
 ReportRef = tuple[Udi | None, int | None]  # what a usage file says of a report, maybe partly
+_NOTHING: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -68,7 +70,7 @@ def load(paths: Iterable[str], tz: Mapping[str, timedelta] | None = None,
     of the time it takes to parse. With ``summary``, states are what ``health``, ``deadlines``
     and ``reconcile`` read and no more (see ``summarise``), and no file hashes are kept."""
     found = Evidence()
-    policies: dict[tuple[object, ...], Policy] = {}
+    shared = _Shared()
     examined = ordered_map(partial(_examine, tz=tz, summary=summary),
                            inputs.walk(paths, exclude), window=8, chunk=CHUNK,
                            needs_work=_is_item)
@@ -80,10 +82,13 @@ def load(paths: Iterable[str], tz: Mapping[str, timedelta] | None = None,
         elif isinstance(entry, _Read):
             if not summary:
                 found.sha256[entry.path] = entry.sha256
-            found.states += [_shared(s, policies) for s in entry.states] if summary \
-                else entry.states
+            if summary:
+                found.states += map(shared.state, entry.states)
+                found.acks += [(entry.path, shared.ack(entry.ack))] if entry.ack else []
+            else:
+                found.states += entry.states
+                found.acks += [(entry.path, entry.ack)] if entry.ack is not None else []
             found.usage += [(entry.path, entry.refs)] if entry.refs is not None else []
-            found.acks += [(entry.path, entry.ack)] if entry.ack is not None else []
     return found
 
 
@@ -98,22 +103,39 @@ def summarise(state: DeviceState) -> DeviceState:
     Unparsed lines, licenses, privacy settings, SLAC rows and the rest of the history go."""
     return dataclasses.replace(
         state, smart_account=None, virtual_account=None, data_privacy={}, licenses=(),
-        authorizations=(), forwarder={}, none_raw={}, shown=frozenset(), unparsed_lines=(),
+        authorizations=(), forwarder={}, none_raw={}, shown=_NOTHING, unparsed_lines=(),
         history=tuple(h for h in state.history if syslog.code_of(h.category)),
         reports=tuple(Report(r.id, r.state) for r in state.reports),
         trust_codes=tuple(TrustCode(t.udi) for t in state.trust_codes if t.udi is not None))
 
 
-def _shared(state: DeviceState, policies: dict[tuple[object, ...], Policy]) -> DeviceState:
-    """The state with the one copy of its policy met so far: a site's devices mostly run the
-    same few policies, and each arrives from a worker as a copy of its own."""
-    policy = state.policy
-    if policy is None:
-        return state
-    key = (policy.name, policy.installed_on, policy.ack_required,
-           tuple(policy.attributes.items()))
-    same = policies.setdefault(key, policy)
-    return state if same is policy else dataclasses.replace(state, policy=same)
+class _Shared:
+    """One copy of each policy met so far: a site's devices mostly run the same few, and each
+    arrives from a worker as a copy of its own (a few hundred bytes a device)."""
+
+    def __init__(self) -> None:
+        self.policies: dict[tuple[object, ...], Policy] = {}
+        self.imported: dict[tuple[object, ...], ImportedPolicy] = {}
+
+    def state(self, state: DeviceState) -> DeviceState:
+        """The state with the shared copy of its policy."""
+        policy = state.policy
+        if policy is None:
+            return state
+        key = (policy.name, policy.installed_on, policy.ack_required,
+               tuple(policy.attributes.items()))
+        same = self.policies.setdefault(key, policy)
+        return state if same is policy else dataclasses.replace(state, policy=same)
+
+    def ack(self, doc: ImportFile) -> ImportFile:
+        """The import file with the shared copies of its policies."""
+        if not doc.policies:
+            return doc
+        shared = [self.imported.setdefault(
+            (p.line, p.name, p.version, p.datestamp, p.ack_required,
+             tuple((block, tuple(terms.items())) for block, terms in p.terms.items())), p)
+            for p in doc.policies]
+        return dataclasses.replace(doc, policies=shared)
 
 
 @dataclass(frozen=True)
@@ -156,11 +178,27 @@ def _examine(entry: inputs.Item, tz: Mapping[str, timedelta] | None,
     if doc is None:
         return inputs.Problem(entry.path, "no kind airgap knows")
     if isinstance(doc.model, ImportFile):
-        return _Read(entry.path, digest, ack=doc.model)
+        return _Read(entry.path, digest, ack=_ack_summary(doc.model) if summary else doc.model)
     if isinstance(doc.model, UsageFile):
-        return _Read(entry.path, digest,
-                     refs=tuple((r.udi, r.report_id) for r in doc.model.iter_reports()))
+        udis: dict[Udi, Udi] = {}  # one UDI object for a file's reports (pickled once)
+        return _Read(entry.path, digest, refs=tuple(
+            (udis.setdefault(r.udi, r.udi) if r.udi is not None else None, r.report_id)
+            for r in doc.model.iter_reports()))
     return _Read(entry.path, digest)  # a SLAC request: outbound, nothing to reconcile
+
+
+def _ack_summary(doc: ImportFile) -> ImportFile:
+    """What ``reconcile`` and ``deadlines`` read of an import file: the SLAC UDIs and dates,
+    the policies, the account info times, and the RUM ACK data as the (report id, UDI,
+    status) entries ``rum_entries`` reads, without the JSON text or anything else."""
+    entries = [{"report_id": e.report_id, "status": e.status,
+                "udi": {"udi_pid": e.udi.pid, "udi_serial_number": e.udi.sn} if e.udi else None}
+               for e in rum_entries(doc)]
+    return ImportFile(
+        authorizations=[dataclasses.replace(a, smart_account=None, virtual_account=None,
+                                            entitlements=[]) for a in doc.authorizations],
+        policies=doc.policies, rum_acks=[EmbeddedJson("", 0, entries)] if entries else [],
+        account_infos=doc.account_infos)
 
 
 def _summaries(states: list[DeviceState]) -> list[DeviceState]:
