@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -12,7 +13,7 @@ from airgap.cli.output import (
     FormatOption,
     TzOption,
     begin,
-    emit_json,
+    envelope,
     err,
     note,
     out,
@@ -35,6 +36,8 @@ def state(
 
     One state per command in a capture; a file may hold a whole session. A named file that is
     no capture exits 3; such files met while walking a folder are skipped with a note.
+    --format json writes each state as it is read, so memory stays flat for any number of
+    captures; the envelope's ok, skipped and errors follow the results.
     """
     from airgap import config, inputs
     from airgap.state.devices import identify
@@ -44,7 +47,7 @@ def state(
     begin("state", fmt)
     zones = parse_tz_options(tz or [])
     settings = config.load()
-    results: list[dict[str, Any]] = []
+    results = _JsonStream() if fmt is Format.JSON else None
     problems: list[dict[str, str]] = []
     skipped: list[dict[str, str]] = []
     codes: list[int] = [ExitCode.OK]
@@ -56,12 +59,11 @@ def state(
             except OSError as exc:
                 reason, code = f"cannot read: {exc.strerror or exc}", ExitCode.CANNOT_RUN
             else:
-                states = parse_capture(text, entry.path, zones)
-                results += [{**s.to_dict(), "identified_by": str(identify(s).by)}
-                            for s in states]
-                if fmt is Format.TEXT:
-                    for s in states:
+                for s in parse_capture(text, entry.path, zones):
+                    if results is None:
                         _print(s)
+                    else:
+                        results.write({**s.to_dict(), "identified_by": str(identify(s).by)})
                 continue
         if code == ExitCode.OK:
             skipped.append({"path": entry.path, "reason": reason or ""})
@@ -71,9 +73,40 @@ def state(
         codes.append(code)
         err().print(f"error: {reason}: {entry.path}", markup=False, style="bold red")
     code = worst(*codes)
-    if fmt is Format.JSON:
-        emit_json(code == ExitCode.OK, results, skipped=skipped, errors=problems)
+    if results is not None:
+        results.close(ok=code == ExitCode.OK, skipped=skipped, errors=problems)
     raise typer.Exit(code)
+
+
+class _JsonStream:
+    """The JSON envelope written as it goes: the opening, each result as it comes, then the
+    closing with what is known only at the end (``ok``, skipped files, errors). The text is
+    what ``emit_json`` would write for the same keys in this order, indented alike."""
+
+    def __init__(self) -> None:
+        import orjson
+
+        self._dumps = orjson.dumps
+        self._indent = orjson.OPT_INDENT_2
+        self._newline = orjson.OPT_APPEND_NEWLINE
+        self._out = sys.stdout.buffer
+        self._count = 0
+        head = envelope(True, [])
+        del head["ok"], head["results"]
+        sys.stdout.flush()  # anything written as text before goes first
+        self._out.write(self._dumps(head, option=self._indent)[:-2] + b',\n  "results": [')
+
+    def write(self, result: dict[str, Any]) -> None:
+        """One more result, written now."""
+        text = self._dumps(result, option=self._indent).replace(b"\n", b"\n    ")
+        self._out.write((b",\n    " if self._count else b"\n    ") + text)
+        self._count += 1
+
+    def close(self, **tail: Any) -> None:
+        """The end of the results and the rest of the envelope."""
+        rest = self._dumps(tail, option=self._indent | self._newline)
+        self._out.write((b"\n  ]" if self._count else b"]") + b",\n" + rest[2:])
+        self._out.flush()
 
 
 def _refusal(entry: Any) -> tuple[str | None, int]:
