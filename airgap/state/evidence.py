@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
+from typing import Any
 
 from airgap import formats, inputs, xml
 from airgap.errors import ExitCode
@@ -26,7 +27,7 @@ from airgap.formats.imports import Policy as ImportedPolicy
 from airgap.formats.usage import UsageFile
 from airgap.state import syslog
 from airgap.state.devices import compact
-from airgap.state.model import DeviceState, Policy, Report, TrustCode
+from airgap.state.model import DeviceState, Policy, Report, Stamp, TrustCode, UsageReporting
 from airgap.workers import ordered_map
 
 CHUNK = 16  # files per task
@@ -100,13 +101,37 @@ def summarise(state: DeviceState) -> DeviceState:
     """A state with only what the verdicts of ``health``, ``deadlines`` and ``reconcile`` and
     device grouping read: identity, clock, policy, usage reporting, transport, the report
     summary, reports as (id, state), the UDIs of trust codes and the ``%SMART_LIC-`` events.
-    Unparsed lines, licenses, privacy settings, SLAC rows and the rest of the history go."""
+    Unparsed lines, licenses, privacy settings, SLAC rows and the rest of the history go.
+
+    Empty parts, "shown as none" times and the device's own UDI are one shared object each,
+    which pickling sends once per chunk of files instead of once per state."""
+    udi, usage = state.udi, state.usage_reporting
     return dataclasses.replace(
-        state, smart_account=None, virtual_account=None, data_privacy={}, licenses=(),
-        authorizations=(), forwarder={}, none_raw={}, shown=_NOTHING, unparsed_lines=(),
+        state, smart_account=None, virtual_account=None, data_privacy=_EMPTY, licenses=(),
+        authorizations=(), forwarder=_EMPTY, none_raw=_EMPTY, shown=_NOTHING, unparsed_lines=(),
+        collected=state.collected or _EMPTY, report_summary=state.report_summary or _EMPTY,
         history=tuple(h for h in state.history if syslog.code_of(h.category)),
         reports=tuple(Report(r.id, r.state) for r in state.reports),
-        trust_codes=tuple(TrustCode(t.udi) for t in state.trust_codes if t.udi is not None))
+        trust_codes=tuple(TrustCode(udi if t.udi == udi else t.udi) for t in state.trust_codes
+                          if t.udi is not None),
+        usage_reporting=_shown_none(usage) if usage else None)
+
+
+_EMPTY: dict[str, Any] = {}  # never written to: states are read, never changed
+_NONE_STAMPS: dict[Stamp, Stamp] = {}
+
+
+def _shown_none(usage: UsageReporting) -> UsageReporting:
+    """Usage reporting with one object for each way a device shows a time as none."""
+    def one(stamp: Stamp | None) -> Stamp | None:
+        if stamp is None or stamp.iso is not None:
+            return stamp
+        return _NONE_STAMPS.setdefault(stamp, stamp)
+
+    return UsageReporting(
+        one(usage.last_ack_received), one(usage.next_ack_deadline), one(usage.last_report_push),
+        one(usage.next_report_push), usage.reporting_push_interval_days,
+        one(usage.last_report_file_write), one(usage.next_ack_push_check))
 
 
 class _Shared:
@@ -191,14 +216,20 @@ def _ack_summary(doc: ImportFile) -> ImportFile:
     """What ``reconcile`` and ``deadlines`` read of an import file: the SLAC UDIs and dates,
     the policies, the account info times, and the RUM ACK data as the (report id, UDI,
     status) entries ``rum_entries`` reads, without the JSON text or anything else."""
+    sudis: dict[Udi, dict[str, str]] = {}  # one object per device named, pickled once
     entries = [{"report_id": e.report_id, "status": e.status,
-                "udi": {"udi_pid": e.udi.pid, "udi_serial_number": e.udi.sn} if e.udi else None}
+                "udi": sudis.setdefault(e.udi, {"udi_pid": e.udi.pid,
+                                                "udi_serial_number": e.udi.sn}) if e.udi else None}
                for e in rum_entries(doc)]
     return ImportFile(
         authorizations=[dataclasses.replace(a, smart_account=None, virtual_account=None,
-                                            entitlements=[]) for a in doc.authorizations],
-        policies=doc.policies, rum_acks=[EmbeddedJson("", 0, entries)] if entries else [],
-        account_infos=doc.account_infos)
+                                            entitlements=_NONE) for a in doc.authorizations],
+        policies=doc.policies, rum_acks=[EmbeddedJson("", 0, entries)] if entries else _NONE,
+        account_infos=doc.account_infos, correlation_ids=_NONE, parts=_NONE,
+        unknown_parts=_NONE)
+
+
+_NONE: list[Any] = []  # never appended to: import files are read, never changed
 
 
 def _summaries(states: list[DeviceState]) -> list[DeviceState]:
