@@ -142,15 +142,17 @@ def merge(states: Iterable[DeviceState]) -> DeviceState:
     for item in dataclasses.fields(DeviceState):
         values = [getattr(s, item.name) for s in states]
         if item.name == "reports":
-            merged[item.name] = _reports(values)
+            joined = _reports(values)
+            merged[item.name] = values[0] if joined == values[0] else joined
         elif isinstance(values[0], frozenset):
             merged[item.name] = values[0] if len(values) == 1 else frozenset().union(*values)
         elif isinstance(values[0], tuple):
             joined = tuple(dict.fromkeys(v for value in values for v in value))
             # one state's tuple as it is, when it has no repeats: a fleet's devices share it
             merged[item.name] = values[0] if joined == values[0] else joined
-        elif isinstance(values[0], dict):
-            merged[item.name] = {k: v for value in reversed(values) for k, v in value.items()}
+        elif isinstance(values[0], dict):  # one state's as it is (states are never changed)
+            merged[item.name] = values[0] if len(values) == 1 else {
+                k: v for value in reversed(values) for k, v in value.items()}
         else:
             merged[item.name] = next((v for v in values if v is not None), None)
     merged["kind"] = "device"
