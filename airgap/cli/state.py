@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -40,9 +42,8 @@ def state(
     captures; the envelope's ok, skipped and errors follow the results.
     """
     from airgap import config, inputs
-    from airgap.state.devices import identify
-    from airgap.state.parse import parse_capture
     from airgap.state.times import parse_tz_options
+    from airgap.workers import ordered_map
 
     begin("state", fmt)
     zones = parse_tz_options(tz or [])
@@ -51,20 +52,18 @@ def state(
     problems: list[dict[str, str]] = []
     skipped: list[dict[str, str]] = []
     codes: list[int] = [ExitCode.OK]
-    for entry in inputs.walk(paths, settings["exclude"]):
+    # Captures are parsed (and under --format json rendered) on every core, in input order.
+    read = partial(_read, zones=zones, as_json=results is not None)
+    for entry in ordered_map(read, inputs.walk(paths, settings["exclude"]), window=8, chunk=16,
+                             needs_work=_is_capture):
+        if isinstance(entry, _Parsed):
+            for one in entry.states:
+                if isinstance(one, bytes) and results is not None:
+                    results.write_rendered(one)
+                elif not isinstance(one, bytes):
+                    _print(one)
+            continue
         reason, code = _refusal(entry)
-        if reason is None and isinstance(entry, inputs.Item):
-            try:
-                text = entry.read().decode("utf-8", errors="replace")
-            except OSError as exc:
-                reason, code = f"cannot read: {exc.strerror or exc}", ExitCode.CANNOT_RUN
-            else:
-                for s in parse_capture(text, entry.path, zones):
-                    if results is None:
-                        _print(s)
-                    else:
-                        results.write({**s.to_dict(), "identified_by": str(identify(s).by)})
-                continue
         if code == ExitCode.OK:
             skipped.append({"path": entry.path, "reason": reason or ""})
             note(f"skipped {entry.path}: {reason}")
@@ -96,9 +95,15 @@ class _JsonStream:
         sys.stdout.flush()  # anything written as text before goes first
         self._out.write(self._dumps(head, option=self._indent)[:-2] + b',\n  "results": [')
 
-    def write(self, result: dict[str, Any]) -> None:
-        """One more result, written now."""
-        text = self._dumps(result, option=self._indent).replace(b"\n", b"\n    ")
+    @staticmethod
+    def render(result: dict[str, Any]) -> bytes:
+        """One result as it stands in the results list (a worker renders it)."""
+        import orjson
+
+        return orjson.dumps(result, option=orjson.OPT_INDENT_2).replace(b"\n", b"\n    ")
+
+    def write_rendered(self, text: bytes) -> None:
+        """One more result, rendered by ``render``, written now."""
         self._out.write((b",\n    " if self._count else b"\n    ") + text)
         self._count += 1
 
@@ -107,6 +112,35 @@ class _JsonStream:
         rest = self._dumps(tail, option=self._indent | self._newline)
         self._out.write((b"\n  ]" if self._count else b"]") + b",\n" + rest[2:])
         self._out.flush()
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """The states of one capture: as states for text, as their rendered JSON for json."""
+
+    states: list[DeviceState] | list[bytes]
+
+
+def _is_capture(entry: Any) -> bool:
+    return _refusal(entry)[0] is None
+
+
+def _read(entry: Any, zones: dict[str, Any], as_json: bool) -> Any:
+    """One capture's states (or their JSON), or the problem reading it; run by a worker."""
+    from airgap import inputs
+    from airgap.state.devices import identify
+    from airgap.state.parse import parse_capture
+
+    try:
+        text = entry.read().decode("utf-8", errors="replace")
+    except OSError as exc:
+        return inputs.Problem(entry.path, f"cannot read: {exc.strerror or exc}",
+                              ExitCode.CANNOT_RUN)
+    states = parse_capture(text, entry.path, zones)
+    if not as_json:
+        return _Parsed(states)
+    return _Parsed([_JsonStream.render({**s.to_dict(), "identified_by": str(identify(s).by)})
+                    for s in states])
 
 
 def _refusal(entry: Any) -> tuple[str | None, int]:
