@@ -43,7 +43,7 @@ _IMPORTED_KIND = {"subscription": "unenforced_subscription", "perpetual": "unenf
                   "enforced": "enforced", "export": "export"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Moment:
     """A time read from a device or a file: aware when its offset is known, else naive."""
 
@@ -77,7 +77,7 @@ class Moment:
         return Moment(self.when + timedelta(days=days), self.local_time)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DueDate:
     """One date a device must meet: when, where it came from, and by which rule."""
 
@@ -97,7 +97,7 @@ class DueDate:
                 "local_time": self.local_time}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PolicyInForce:
     """The reporting terms a date is computed from, and where they came from."""
 
@@ -118,7 +118,7 @@ class PolicyInForce:
                 "installed_on": self.installed_on.iso() if self.installed_on else None}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DeviceDeadlines:
     """A device's next ACK-by and report-by dates and how urgent they are."""
 

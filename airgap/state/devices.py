@@ -49,7 +49,7 @@ class IdentifiedBy(StrEnum):
 _STRENGTH = {by: rank for rank, by in enumerate(IdentifiedBy)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Identity:
     """What a capture says about which device it is."""
 
@@ -108,7 +108,7 @@ def identify(state: DeviceState) -> Identity:
     return Identity(by, state.udi, inventory, state.hostname, folder, path)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Device:
     """One device and the merged state of every capture that belongs to it."""
 
