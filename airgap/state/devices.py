@@ -27,6 +27,7 @@ Reports, licenses and trust codes are joined.
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -95,7 +96,8 @@ class Identity:
 def identify(state: DeviceState) -> Identity:
     """The identity of one capture state."""
     path = state.path or ""
-    folder = str(PurePath(path.rsplit("!", 1)[0] if "!" in path else path).parent)
+    # one string per folder, not one per capture: a site's devices share a few folders
+    folder = sys.intern(str(PurePath(path.rsplit("!", 1)[0] if "!" in path else path).parent))
     inventory = state.collected.get("device") or None
     if state.udi is not None and state.udi_source in ("capture", "file"):
         by = IdentifiedBy.UDI
