@@ -1,10 +1,16 @@
-"""Device state at fleet scale: state, diff, reconcile and deadlines over lab devices.
+"""Device state at site scale: state, deadlines, health, diff and reconcile over lab devices.
 
 Makes N lab devices (usage files and before-import captures) and the simulated CSSM's answer
-(ACKs and after-import captures), then times each command with its peak memory, beside
-``grep`` reading the same captures for one line (the floor for just reading them).
+(ACKs and after-import captures), then times each command with its peak memory (PSS of the
+process tree), beside ``grep`` reading the same files (the floor for just reading them). With
+two sizes or more it also says how many bytes each device adds to each command's memory
+between the smallest and the largest size: what the per-device summaries cost.
 
-    python benchmarks/state.py [--devices 10000] [--repeat 1]
+The fleet is built once per size under ``--keep DIR`` (``DIR/<N>/fleet``, ``DIR/<N>/cssm``)
+and reused by later runs; without ``--keep`` it goes to a temporary folder removed at the end.
+
+    python benchmarks/state.py [--devices 10000 100000] [--repeat 3 | 0] [--keep DIR]
+                               [--only health reconcile]
 """
 
 from __future__ import annotations
@@ -14,47 +20,106 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.validate import best_of
+from benchmarks.validate import sampled, timed
+
+AIRGAP = [sys.executable, "-m", "airgap"]
+TODAY = "2026-11-02"  # the lab clock's day: the lab fleet is then neither due nor overdue
+
+
+def build(where: Path, devices: int) -> None:
+    """The lab fleet and CSSM's answer under ``where``, unless an earlier run left them."""
+    if (where / "cssm").is_dir():
+        return
+    if where.exists():
+        sys.exit(f"{where} holds no whole fleet (a build cut short?): remove it first")
+    where.mkdir(parents=True)
+    for step, command in (
+        ("lab fleet", [*AIRGAP, "lab", "fleet", "--devices", str(devices), "--out",
+                       str(where / "fleet")]),
+        ("lab cssm", [*AIRGAP, "lab", "cssm", str(where / "fleet" / "usage"),
+                      str(where / "cssm")])):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        print(f"built: {step} of {devices} devices in {time.perf_counter() - start:.1f} s")
+
+
+def commands(where: Path) -> dict[str, tuple[str, list[str]]]:
+    """Name -> (label, command) of everything measured over the fleet under ``where``."""
+    usage, acks = where / "fleet" / "usage", where / "cssm"
+    before, after = where / "fleet" / "before", acks / "after"
+    return {
+        "grep": ("grep 'Next ACK deadline' after/ (the floor)",
+                 ["grep", "-rh", "Next ACK deadline", str(after)]),
+        "grep-all": ("grep over usage/ and cssm/ (the floor)",
+                     ["grep", "-rh", "Next ACK deadline", str(usage), str(acks)]),
+        "state": ("airgap state --format json after/",
+                  [*AIRGAP, "state", "--format", "json", str(after)]),
+        "deadlines": ("airgap deadlines after/",
+                      [*AIRGAP, "deadlines", str(after), "--today", TODAY]),
+        "health": ("airgap health after/", [*AIRGAP, "health", str(after), "--today", TODAY]),
+        "diff": ("airgap diff before/ after/", [*AIRGAP, "diff", str(before), str(after)]),
+        "reconcile": ("airgap reconcile usage/ cssm/",
+                      [*AIRGAP, "reconcile", str(usage), str(acks)]),
+    }
+
+
+def measure(repeat: int, command: list[str]) -> tuple[float, int]:
+    """Best wall time of ``repeat`` runs and the peak PSS (bytes) of one more, sampled run;
+    with ``repeat`` 0 the wall time of the sampled run itself (half the time at 100,000
+    devices, a little slower: the sampler takes CPU). Exit 1 (findings) is a finished run;
+    anything above it stops the benchmark."""
+    walls = []
+    for _ in range(repeat):
+        wall, code = timed(command)
+        if code > 1:
+            sys.exit(f"failed ({code}): {' '.join(command)}")
+        walls.append(wall)
+    start = time.perf_counter()
+    (_, pss), code = sampled(command)
+    if code > 1:
+        sys.exit(f"failed ({code}): {' '.join(command)}")
+    return min(walls, default=time.perf_counter() - start), pss
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--devices", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=1, help="runs per measurement (best)")
+    parser.add_argument("--devices", type=int, nargs="+", default=[10_000])
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="timed runs per command (best); 0: time the sampled run")
+    parser.add_argument("--keep", type=Path, help="build the fleets here once and reuse them")
+    parser.add_argument("--only", nargs="+", help="measure only these: " + ", ".join(
+        commands(Path("."))))
     args = parser.parse_args()
-    airgap = [sys.executable, "-m", "airgap"]
-    work = Path(tempfile.mkdtemp(prefix="airgap-bench-"))
+    root = args.keep or Path(tempfile.mkdtemp(prefix="airgap-bench-"))
+    peaks: dict[str, dict[int, int]] = {}
     try:
-        subprocess.run([*airgap, "lab", "fleet", "--devices", str(args.devices), "--out",
-                        str(work / "fleet")], check=True, stdout=subprocess.DEVNULL)
-        subprocess.run([*airgap, "lab", "cssm", str(work / "fleet" / "usage"),
-                        str(work / "cssm")], check=True, stdout=subprocess.DEVNULL)
-        before, after = work / "fleet" / "before", work / "cssm" / "after"
-        print(f"data: {args.devices} lab devices, {args.devices} captures on each side "
-              f"(4 commands each), {args.devices} usage files and ACKs; best of {args.repeat}")
-        rows = []
-        for label, command in (
-            ("grep 'Next ACK deadline' (reading the captures)",
-             ["grep", "-rh", "Next ACK deadline", str(after)]),
-            ("airgap state --format json (after captures)",
-             [*airgap, "state", "--format", "json", str(after)]),
-            ("airgap deadlines (after captures)",
-             [*airgap, "deadlines", str(after), "--today", "2026-11-02"]),
-            ("airgap diff before/ after/", [*airgap, "diff", str(before), str(after)]),
-            ("airgap reconcile usage/ ACKs after/",
-             [*airgap, "reconcile", str(work / "fleet" / "usage"), str(work / "cssm")]),
-        ):
-            rows.append((label, *best_of(args.repeat, command)))
-        print(f"{'command':50} {'wall s':>7} {'ms/device':>9} {'RSS MB':>7} {'PSS MB':>7}")
-        for label, wall, rss, pss in rows:
-            print(f"{label:50} {wall:7.2f} {wall * 1000 / args.devices:9.2f} "
-                  f"{rss / 1e6:7.0f} {pss / 1e6:7.0f}")
+        for devices in sorted(args.devices):
+            where = root / str(devices)
+            build(where, devices)
+            runs = f"best of {args.repeat}" if args.repeat else "one sampled run each"
+            print(f"\n{devices} lab devices: {devices} captures on each side (4 commands "
+                  f"each), {devices} usage files and ACKs; {runs}")
+            print(f"{'command':45} {'wall s':>7} {'ms/device':>9} {'PSS MB':>7}")
+            for name, (label, command) in commands(where).items():
+                if args.only and name not in args.only and not name.startswith("grep"):
+                    continue
+                wall, pss = measure(args.repeat, command)
+                peaks.setdefault(label, {})[devices] = pss
+                print(f"{label:45} {wall:7.2f} {wall * 1000 / devices:9.3f} {pss / 1e6:7.0f}",
+                      flush=True)
+        if len(args.devices) > 1:
+            low, high = min(args.devices), max(args.devices)
+            print(f"\nmemory each device adds, from {low} to {high} devices:")
+            for label, found in peaks.items():
+                print(f"{label:45} {(found[high] - found[low]) / (high - low):7.0f} bytes")
     finally:
-        shutil.rmtree(work)
+        if args.keep is None:
+            shutil.rmtree(root)
 
 
 if __name__ == "__main__":

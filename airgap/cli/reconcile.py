@@ -40,7 +40,7 @@ def _load(paths: list[str], tz: dict[str, Any] | None = None) -> Evidence:
     from airgap import config
     from airgap.state import evidence
 
-    found = evidence.load(paths, tz, config.load()["exclude"])
+    found = evidence.load(paths, tz, config.load()["exclude"], summary=True)
     for skipped in found.skipped:
         note(f"skipped {skipped.path}: {skipped.reason}")
     for problem in found.problems:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
+from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -12,7 +15,7 @@ from airgap.cli.output import (
     FormatOption,
     TzOption,
     begin,
-    emit_json,
+    envelope,
     err,
     note,
     out,
@@ -35,34 +38,32 @@ def state(
 
     One state per command in a capture; a file may hold a whole session. A named file that is
     no capture exits 3; such files met while walking a folder are skipped with a note.
+    --format json writes each state as it is read, so memory stays flat for any number of
+    captures; the envelope's ok, skipped and errors follow the results.
     """
     from airgap import config, inputs
-    from airgap.state.devices import identify
-    from airgap.state.parse import parse_capture
     from airgap.state.times import parse_tz_options
+    from airgap.workers import ordered_map
 
     begin("state", fmt)
     zones = parse_tz_options(tz or [])
     settings = config.load()
-    results: list[dict[str, Any]] = []
+    results = _JsonStream() if fmt is Format.JSON else None
     problems: list[dict[str, str]] = []
     skipped: list[dict[str, str]] = []
     codes: list[int] = [ExitCode.OK]
-    for entry in inputs.walk(paths, settings["exclude"]):
+    # Captures are parsed (and under --format json rendered) on every core, in input order.
+    read = partial(_read, zones=zones, as_json=results is not None)
+    for entry in ordered_map(read, inputs.walk(paths, settings["exclude"]), window=8, chunk=16,
+                             needs_work=_is_capture):
+        if isinstance(entry, _Parsed):
+            for one in entry.states:
+                if isinstance(one, bytes) and results is not None:
+                    results.write_rendered(one)
+                elif not isinstance(one, bytes):
+                    _print(one)
+            continue
         reason, code = _refusal(entry)
-        if reason is None and isinstance(entry, inputs.Item):
-            try:
-                text = entry.read().decode("utf-8", errors="replace")
-            except OSError as exc:
-                reason, code = f"cannot read: {exc.strerror or exc}", ExitCode.CANNOT_RUN
-            else:
-                states = parse_capture(text, entry.path, zones)
-                results += [{**s.to_dict(), "identified_by": str(identify(s).by)}
-                            for s in states]
-                if fmt is Format.TEXT:
-                    for s in states:
-                        _print(s)
-                continue
         if code == ExitCode.OK:
             skipped.append({"path": entry.path, "reason": reason or ""})
             note(f"skipped {entry.path}: {reason}")
@@ -71,9 +72,75 @@ def state(
         codes.append(code)
         err().print(f"error: {reason}: {entry.path}", markup=False, style="bold red")
     code = worst(*codes)
-    if fmt is Format.JSON:
-        emit_json(code == ExitCode.OK, results, skipped=skipped, errors=problems)
+    if results is not None:
+        results.close(ok=code == ExitCode.OK, skipped=skipped, errors=problems)
     raise typer.Exit(code)
+
+
+class _JsonStream:
+    """The JSON envelope written as it goes: the opening, each result as it comes, then the
+    closing with what is known only at the end (``ok``, skipped files, errors). The text is
+    what ``emit_json`` would write for the same keys in this order, indented alike."""
+
+    def __init__(self) -> None:
+        import orjson
+
+        self._dumps = orjson.dumps
+        self._indent = orjson.OPT_INDENT_2
+        self._newline = orjson.OPT_APPEND_NEWLINE
+        self._out = sys.stdout.buffer
+        self._count = 0
+        head = envelope(True, [])
+        del head["ok"], head["results"]
+        sys.stdout.flush()  # anything written as text before goes first
+        self._out.write(self._dumps(head, option=self._indent)[:-2] + b',\n  "results": [')
+
+    @staticmethod
+    def render(result: dict[str, Any]) -> bytes:
+        """One result as it stands in the results list (a worker renders it)."""
+        import orjson
+
+        return orjson.dumps(result, option=orjson.OPT_INDENT_2).replace(b"\n", b"\n    ")
+
+    def write_rendered(self, text: bytes) -> None:
+        """One more result, rendered by ``render``, written now."""
+        self._out.write((b",\n    " if self._count else b"\n    ") + text)
+        self._count += 1
+
+    def close(self, **tail: Any) -> None:
+        """The end of the results and the rest of the envelope."""
+        rest = self._dumps(tail, option=self._indent | self._newline)
+        self._out.write((b"\n  ]" if self._count else b"]") + b",\n" + rest[2:])
+        self._out.flush()
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """The states of one capture: as states for text, as their rendered JSON for json."""
+
+    states: list[DeviceState] | list[bytes]
+
+
+def _is_capture(entry: Any) -> bool:
+    return _refusal(entry)[0] is None
+
+
+def _read(entry: Any, zones: dict[str, Any], as_json: bool) -> Any:
+    """One capture's states (or their JSON), or the problem reading it; run by a worker."""
+    from airgap import inputs
+    from airgap.state.devices import identify
+    from airgap.state.parse import parse_capture
+
+    try:
+        text = entry.read().decode("utf-8", errors="replace")
+    except OSError as exc:
+        return inputs.Problem(entry.path, f"cannot read: {exc.strerror or exc}",
+                              ExitCode.CANNOT_RUN)
+    states = parse_capture(text, entry.path, zones)
+    if not as_json:
+        return _Parsed(states)
+    return _Parsed([_JsonStream.render({**s.to_dict(), "identified_by": str(identify(s).by)})
+                    for s in states])
 
 
 def _refusal(entry: Any) -> tuple[str | None, int]:

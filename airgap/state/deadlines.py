@@ -17,6 +17,7 @@ used as printed and flagged ``local_time``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -28,6 +29,7 @@ from airgap.formats.imports import Policy as ImportedPolicy
 from airgap.state import syslog
 from airgap.state.devices import Device, group
 from airgap.state.model import DeviceState, Stamp
+from airgap.state.model import Policy as DevicePolicy
 
 OVERDUE, DUE, OK, UNKNOWN = "overdue", "due", "ok", "unknown"
 STATUSES = (OVERDUE, DUE, OK, UNKNOWN)  # most urgent first
@@ -41,7 +43,7 @@ _IMPORTED_KIND = {"subscription": "unenforced_subscription", "perpetual": "unenf
                   "enforced": "enforced", "export": "export"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Moment:
     """A time read from a device or a file: aware when its offset is known, else naive."""
 
@@ -75,7 +77,7 @@ class Moment:
         return Moment(self.when + timedelta(days=days), self.local_time)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DueDate:
     """One date a device must meet: when, where it came from, and by which rule."""
 
@@ -95,7 +97,7 @@ class DueDate:
                 "local_time": self.local_time}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PolicyInForce:
     """The reporting terms a date is computed from, and where they came from."""
 
@@ -116,7 +118,7 @@ class PolicyInForce:
                 "installed_on": self.installed_on.iso() if self.installed_on else None}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DeviceDeadlines:
     """A device's next ACK-by and report-by dates and how urgent they are."""
 
@@ -154,6 +156,7 @@ def _smallest(days: Iterable[int | None]) -> int | None:
     return min((d for d in days if d), default=None)
 
 
+@functools.cache
 def default_policy() -> PolicyInForce:
     """FORMATS.md's default table: the last resort when no policy is known."""
     return PolicyInForce(None, "default table", "the default table of FORMATS.md",
@@ -161,16 +164,29 @@ def default_policy() -> PolicyInForce:
                          _smallest(DEFAULT_REPORTING_FREQUENCY_DAYS), True, None)
 
 
+# Terms per policy object: the devices of a site share a few policy objects (evidence.load
+# gives them one copy each), so each one's terms are worked out, and kept, once. The policy
+# is held beside its terms, so its id cannot be reused while the entry is there.
+_TERMS: dict[int, tuple[DevicePolicy, PolicyInForce]] = {}
+
+
 def device_policy(state: DeviceState) -> PolicyInForce | None:
     """The policy the device shows, when it shows its terms."""
     policy = state.policy
     if policy is None or not policy.attributes:
         return None
+    known = _TERMS.get(id(policy))
+    if known is not None and known[0] is policy:
+        return known[1]
     terms = policy.attributes.values()
-    return PolicyInForce(policy.name, "policy", "the device's policy",
-                         _smallest(t.first_report_days for t in terms),
-                         _smallest(t.reporting_frequency_days for t in terms),
-                         policy.ack_required, Moment.of(policy.installed_on))
+    found = PolicyInForce(policy.name, "policy", "the device's policy",
+                          _smallest(t.first_report_days for t in terms),
+                          _smallest(t.reporting_frequency_days for t in terms),
+                          policy.ack_required, Moment.of(policy.installed_on))
+    if len(_TERMS) >= 1024:
+        _TERMS.clear()
+    _TERMS[id(policy)] = (policy, found)
+    return found
 
 
 def imported_policy(policy: ImportedPolicy, path: str) -> PolicyInForce:

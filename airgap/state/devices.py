@@ -27,6 +27,7 @@ Reports, licenses and trust codes are joined.
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -49,7 +50,7 @@ class IdentifiedBy(StrEnum):
 _STRENGTH = {by: rank for rank, by in enumerate(IdentifiedBy)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Identity:
     """What a capture says about which device it is."""
 
@@ -95,7 +96,8 @@ class Identity:
 def identify(state: DeviceState) -> Identity:
     """The identity of one capture state."""
     path = state.path or ""
-    folder = str(PurePath(path.rsplit("!", 1)[0] if "!" in path else path).parent)
+    # one string per folder, not one per capture: a site's devices share a few folders
+    folder = sys.intern(str(PurePath(path.rsplit("!", 1)[0] if "!" in path else path).parent))
     inventory = state.collected.get("device") or None
     if state.udi is not None and state.udi_source in ("capture", "file"):
         by = IdentifiedBy.UDI
@@ -108,7 +110,7 @@ def identify(state: DeviceState) -> Identity:
     return Identity(by, state.udi, inventory, state.hostname, folder, path)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Device:
     """One device and the merged state of every capture that belongs to it."""
 
@@ -142,13 +144,17 @@ def merge(states: Iterable[DeviceState]) -> DeviceState:
     for item in dataclasses.fields(DeviceState):
         values = [getattr(s, item.name) for s in states]
         if item.name == "reports":
-            merged[item.name] = _reports(values)
+            joined = _reports(values)
+            merged[item.name] = values[0] if joined == values[0] else joined
         elif isinstance(values[0], frozenset):
-            merged[item.name] = frozenset().union(*values)
+            merged[item.name] = values[0] if len(values) == 1 else frozenset().union(*values)
         elif isinstance(values[0], tuple):
-            merged[item.name] = tuple(dict.fromkeys(v for value in values for v in value))
-        elif isinstance(values[0], dict):
-            merged[item.name] = {k: v for value in reversed(values) for k, v in value.items()}
+            joined = tuple(dict.fromkeys(v for value in values for v in value))
+            # one state's tuple as it is, when it has no repeats: a fleet's devices share it
+            merged[item.name] = values[0] if joined == values[0] else joined
+        elif isinstance(values[0], dict):  # one state's as it is (states are never changed)
+            merged[item.name] = values[0] if len(values) == 1 else {
+                k: v for value in reversed(values) for k, v in value.items()}
         else:
             merged[item.name] = next((v for v in values if v is not None), None)
     merged["kind"] = "device"
@@ -168,6 +174,35 @@ def _reports(values: list[tuple[Report, ...]]) -> tuple[Report, ...]:
     return tuple(sorted(by_id.values(), key=lambda r: r.id))
 
 
+def compact(states: list[DeviceState]) -> list[DeviceState]:
+    """The states of one file as one merged state when that changes nothing that ``group``
+    and the verdicts read: every state has the same identity, and the merged state keeps the
+    file's newest clock, its clock sources, its latest last ACK and every report shown as
+    ACK. Otherwise the states as they are. A device captured with four commands in one file
+    then travels and stays in memory as one state, not four."""
+    if len(states) < 2:
+        return states
+    identity = identify(states[0])
+    if any(identify(s) != identity for s in states[1:]):
+        return states
+    one = dataclasses.replace(merge(states), path=states[0].path)
+    acked = {r.id for r in one.reports if r.state == "ACK"}
+    keeps = (identify(one) == identity and _clock(states) == _clock([one])
+             and _sources(states) == _sources([one])
+             and max(map(_ack_time, states)) == _ack_time(one)
+             and all(r.id in acked for s in states for r in s.reports if r.state == "ACK"))
+    return [one] if keeps else states
+
+
+def _clock(states: list[DeviceState]) -> str | None:
+    """The newest clock the states show, as ``_newest_first`` orders files by."""
+    return max((s.clock.iso for s in states if s.clock and s.clock.iso), default=None)
+
+
+def _sources(states: list[DeviceState]) -> set[str]:
+    return {s.clock_source for s in states if s.clock_source}
+
+
 def _file_time(path: str) -> float | None:
     try:
         return Path(path).stat().st_mtime  # an archive member has no time of its own: None
@@ -182,14 +217,12 @@ def _newest_first(states: list[DeviceState]) -> tuple[list[DeviceState], str | N
         per_file.setdefault(state.path or "", []).append(state)
     if len(per_file) == 1:
         return states, None
-    clocks = {p: max((s.clock.iso for s in found if s.clock and s.clock.iso), default=None)
-              for p, found in per_file.items()}
+    clocks = {p: _clock(found) for p, found in per_file.items()}
     times = {p: _file_time(p) for p in per_file}
     acks = {p: max((_ack_time(s) for s in found), default="") for p, found in per_file.items()}
     if all(clocks.values()):
         order, decided = sorted(per_file, key=lambda p: clocks[p] or "", reverse=True), "clock"
-        sources = {s.clock_source for s in states if s.clock_source}
-        decided = f"the capture's own clock ({', '.join(sorted(sources))})"
+        decided = f"the capture's own clock ({', '.join(sorted(_sources(states)))})"
     elif all(t is not None for t in times.values()):
         order = sorted(per_file, key=lambda p: times[p] or 0.0, reverse=True)
         decided = "file time (not every capture shows the device's clock)"

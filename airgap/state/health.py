@@ -49,7 +49,7 @@ def worst(levels: Iterable[Level]) -> Level:
     return max(levels, key=_RANK.__getitem__, default=Level.OK)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Thresholds:
     """When a check turns warning or critical (``airgap health`` flags)."""
 
@@ -60,7 +60,7 @@ class Thresholds:
     stale_days: int = 45
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Check:
     """One thing about a device, its level, and what it rests on."""
 
@@ -76,7 +76,7 @@ class Check:
                 "evidence": self.evidence, "hint": self.hint}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DeviceHealth:
     """One device's health: its checks and the numbers monitoring systems graph."""
 
@@ -110,7 +110,7 @@ class DeviceHealth:
                 "checks": [c.to_dict() for c in self.checks]}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SiteHealth:
     """Every device, most urgent first, and the site's level."""
 

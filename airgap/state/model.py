@@ -39,7 +39,7 @@ def is_sentinel(text: str) -> bool:
     return text.strip().lower() in SENTINELS
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Stamp:
     """A time as the device printed it, and its ISO 8601 form when that can be known."""
 
@@ -58,7 +58,7 @@ def stamps(name: str, stamp: Stamp | None) -> dict[str, str | None]:
     return {name: stamp.iso if stamp else None, f"{name}_raw": stamp.raw if stamp else None}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PolicyAttributes:
     """Reporting days for one license kind, and who set them (``CISCO default``, ...)."""
 
@@ -73,7 +73,7 @@ class PolicyAttributes:
                 "report_on_change_days": self.report_on_change_days, "source": self.source}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Policy:
     """The policy in force: its name, when it was installed, whether ACKs are required."""
 
@@ -89,7 +89,7 @@ class Policy:
                                for k in POLICY_KINDS if k in self.attributes}}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UsageReporting:
     """The ``Usage Reporting:`` section: when the device last heard back and must next."""
 
@@ -111,7 +111,7 @@ class UsageReporting:
                 **stamps("next_ack_push_check", self.next_ack_push_check)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TrustCode:
     """One installed trust code; stacks list one per member (role Active, Standby, Member).
     ``udi`` is None for a plain ``Trust Code Installed: <time>`` in a capture naming no device."""
@@ -125,7 +125,7 @@ class TrustCode:
                 **stamps("installed_on", self.installed_on)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Authorization:
     """One member's SLAC state in ``License Authorizations`` or ``show license authorization``."""
 
@@ -139,7 +139,7 @@ class Authorization:
                 "status": self.status, "confirmation_code": self.confirmation_code}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class License:
     """One license in use, from ``summary``, ``usage`` or ``all``."""
 
@@ -156,7 +156,7 @@ class License:
                 "export_status": self.export_status}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Report:
     """One RUM report as ``rum id all`` or ``rum id <id> detail`` lists it."""
 
@@ -169,7 +169,7 @@ class Report:
         return {"id": self.id, "state": self.state, "flag": self.flag, "feature": self.feature}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HistoryEntry:
     """One line of ``history message``, ``eventlog`` or a ``%SMART_LIC-`` syslog event: when,
     which category (or syslog code), what, and for syslog codes what it means."""
@@ -184,7 +184,7 @@ class HistoryEntry:
                 "meaning": self.meaning}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DeviceState:
     """What one capture says about one device."""
 

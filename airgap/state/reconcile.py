@@ -33,7 +33,7 @@ FAILING = (OUTSTANDING, FOREIGN, STALE, EXPORTED_TWICE)  # findings that exit 1
 Key = tuple[Udi, int]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReportStatus:
     """One exported report: the usage files carrying it and the evidence it was ACKed."""
 
@@ -58,7 +58,7 @@ class ReportStatus:
                 "evidence": list(self.evidence)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DeviceReconciliation:
     """One device: what it exported, what came back, what is still outstanding."""
 
@@ -92,7 +92,7 @@ class DeviceReconciliation:
                 "reports": [r.to_dict() for r in self.reports]}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     """Something that does not reconcile, where, and the evidence for it."""
 
@@ -115,7 +115,7 @@ class Finding:
                 "message": self.message, "evidence": list(self.evidence)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reconciliation:
     """Every device and every finding, sorted."""
 

@@ -105,3 +105,30 @@ def test_a_session_file_gives_a_state_per_command(tmp_path: Path, cli: Cli) -> N
     udi, status = json.loads(run.out)["results"]
     assert (udi["kind"], status["kind"]) == ("show-license-udi", "show-license-status")
     assert status["udi"] == {"pid": "C9300-24UX", "sn": "FCW2437L0TZ"}
+
+
+def test_json_writes_each_state_before_reading_the_next_capture(
+        tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import sys
+
+    from airgap.state import parse
+
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (tmp_path / name).write_text(PDT_STATUS)
+    written: list[int] = []
+    real = parse.parse_capture
+
+    def counting(*args: object, **kwargs: object) -> object:
+        out = sys.stdout.buffer
+        assert isinstance(out, io.BytesIO)
+        written.append(out.getvalue().count(b'"kind"'))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(parse, "parse_capture", counting)
+    run = cli("state", "--format", "json", tmp_path)
+    assert run.code == 0, run.err
+    assert written == [0, 1, 2]  # streamed: each state is out before the next file is read
+    doc = json.loads(run.out)
+    assert doc["ok"] is True and len(doc["results"]) == 3 and doc["skipped"] == []
+    assert list(doc)[:4] == ["airgap", "json_version", "command", "results"]
