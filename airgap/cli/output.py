@@ -69,21 +69,26 @@ def envelope(ok: bool, results: list[Any], **extra: Any) -> dict[str, Any]:
 
 def emit_json(ok: bool, results: list[Any], **extra: Any) -> None:
     """Write the envelope to stdout, in UTF-8."""
-    import orjson  # the standard encoder is pure Python when it indents: ~10x slower
-
-    document = envelope(ok, results, **extra)
-    option = orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
-    try:
-        data = orjson.dumps(document, option=option)
-    except orjson.JSONEncodeError:  # rare, so only then: a name that is not UTF-8, or an
-        data = _slow_json(_escaped_strings(document))  # integer over 64 bits (a capture's)
+    data = json_bytes(envelope(ok, results, **extra), newline=True)
     sys.stdout.flush()
     sys.stdout.buffer.write(data)  # UTF-8 (RFC 8259) whatever the locale's encoding
     sys.stdout.buffer.flush()
 
 
+def json_bytes(value: Any, *, newline: bool = False) -> bytes:
+    """``value`` as indented JSON in UTF-8; a name that is not UTF-8, or an integer over 64
+    bits (a capture's), goes through the standard encoder with its strings escaped."""
+    import orjson  # the standard encoder is pure Python when it indents: ~10x slower
+
+    try:
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2
+                            | (orjson.OPT_APPEND_NEWLINE if newline else 0))
+    except orjson.JSONEncodeError:  # rare, so only then
+        return _slow_json(_escaped_strings(value)) + (b"\n" if newline else b"")
+
+
 def _slow_json(document: Any) -> bytes:
-    """The envelope through the standard encoder, which takes integers of any size."""
+    """The standard encoder, which takes integers of any size."""
     import dataclasses
     import datetime
     import json
@@ -95,7 +100,7 @@ def _slow_json(document: Any) -> bytes:
             return dataclasses.asdict(value)
         raise TypeError(f"{type(value).__name__} is not JSON")
 
-    return (json.dumps(document, indent=2, ensure_ascii=False, default=plain) + "\n").encode()
+    return json.dumps(document, indent=2, ensure_ascii=False, default=plain).encode()
 
 
 def _escaped_strings(value: Any) -> Any:

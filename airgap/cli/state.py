@@ -17,6 +17,7 @@ from airgap.cli.output import (
     begin,
     envelope,
     err,
+    json_bytes,
     note,
     out,
     plural,
@@ -83,24 +84,17 @@ class _JsonStream:
     what ``emit_json`` would write for the same keys in this order, indented alike."""
 
     def __init__(self) -> None:
-        import orjson
-
-        self._dumps = orjson.dumps
-        self._indent = orjson.OPT_INDENT_2
-        self._newline = orjson.OPT_APPEND_NEWLINE
         self._out = sys.stdout.buffer
         self._count = 0
         head = envelope(True, [])
         del head["ok"], head["results"]
         sys.stdout.flush()  # anything written as text before goes first
-        self._out.write(self._dumps(head, option=self._indent)[:-2] + b',\n  "results": [')
+        self._out.write(json_bytes(head)[:-2] + b',\n  "results": [')
 
     @staticmethod
     def render(result: dict[str, Any]) -> bytes:
         """One result as it stands in the results list (a worker renders it)."""
-        import orjson
-
-        return orjson.dumps(result, option=orjson.OPT_INDENT_2).replace(b"\n", b"\n    ")
+        return json_bytes(result).replace(b"\n", b"\n    ")
 
     def write_rendered(self, text: bytes) -> None:
         """One more result, rendered by ``render``, written now."""
@@ -109,7 +103,7 @@ class _JsonStream:
 
     def close(self, **tail: Any) -> None:
         """The end of the results and the rest of the envelope."""
-        rest = self._dumps(tail, option=self._indent | self._newline)
+        rest = json_bytes(tail, newline=True)
         self._out.write((b"\n  ]" if self._count else b"]") + b",\n" + rest[2:])
         self._out.flush()
 
