@@ -45,7 +45,8 @@ def main() -> None:
     args = parser.parse_args()
     airgap = [sys.executable, "-m", "airgap"]
     print(f"collect over SSH on loopback, {args.latency} ms per command, --jobs {args.jobs}")
-    print(f"{'devices':>8} {'wall s':>8} {'sessions/s':>11} {'RSS MB':>7} {'serial s':>9}  exit")
+    print(f"{'devices':>8} {'wall s':>8} {'sessions/s':>11} {'RSS MB':>7} {'serial s':>9} "
+          f"{'latency s':>9} {'CPU s':>6}  exit")
     for count in args.devices:
         work = Path(tempfile.mkdtemp(prefix="airgap-devices-"))
         server = None
@@ -56,16 +57,23 @@ def main() -> None:
                                        f"*=latency:{args.latency}"], stderr=subprocess.DEVNULL)
             while not (work / "fleet" / "known_hosts").exists():
                 time.sleep(0.1)
+            cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
             seconds, rss, code = collect(airgap, work / "fleet", work / "usage", args.jobs)
+            cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (cpu_after.ru_utime + cpu_after.ru_stime
+                   - cpu_before.ru_utime - cpu_before.ru_stime)
             serial = count * COMMANDS_PER_DEVICE * args.latency / 1000
+            waiting = serial / args.jobs  # the latency alone with --jobs sessions at once
             print(f"{count:>8} {seconds:>8.1f} {count / seconds:>11.1f} {rss:>7} "
-                  f"{serial:>9.0f}  {code}")
+                  f"{serial:>9.0f} {waiting:>9.1f} {cpu:>6.1f}  {code}")
         finally:
             if server is not None:
                 server.terminate()
                 server.wait(30)
             shutil.rmtree(work, ignore_errors=True)
-    print("serial s: the latency alone, one device after another (no work counted)")
+    print("serial s: the latency alone, one device after another; latency s: the same with "
+          "--jobs sessions at once; CPU s: the collect process's own CPU (SSH key exchange, "
+          "ciphers, parsing, validation); the emulated devices use the other core")
 
 
 if __name__ == "__main__":
