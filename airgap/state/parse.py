@@ -353,12 +353,9 @@ def _clock(read: list[tuple[Builder, Node]],
            collected: dict[str, str]) -> tuple[Stamp | None, str | None]:
     """The device's time when the file was captured, and the line that said it."""
     found = [clock for b, _ in read for clock in b.clocks]
-    taken = parse_time(collected.get("taken", ""))
-    if taken is not None and taken.iso is None:  # airgap writes ISO 8601
-        taken = Stamp(taken.raw, taken.raw if re.fullmatch(
-            r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", taken.raw) else None)
-    if taken is not None and taken.iso is not None:
-        found.append((CLOCK_HEADER, taken, "airgap capture header"))
+    taken = collected.get("taken", "")
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", taken):  # as airgap writes it
+        found.append((CLOCK_HEADER, Stamp(taken, taken), "airgap capture header"))
     events = [h.time for b, _ in read for h in b.history if h.time and h.time.iso]
     if events:
         found.append((CLOCK_EVENTS, max(events, key=lambda t: t.iso or ""),
