@@ -70,8 +70,9 @@ def _patterns(value: Any) -> list[str]:
 
 # Error-level rules a file in a repository or on a stick must not lower: they keep malformed,
 # forged, replayed, wrong-device and lab files from crossing (every ``json-*`` rule too).
-GUARD_RULES = frozenset({"doctype", "not-xml", "xml-schema", "sudi-mismatch",
-                         "duplicate-report", "simulated-ack"})
+GUARD_RULES = frozenset(
+    {"doctype", "not-xml", "xml-schema", "sudi-mismatch", "duplicate-report", "simulated-ack"}
+)
 STRICT_GUARD_RULES = frozenset({"hostname-present"})  # a guard under ``privacy = strict``
 
 
@@ -88,16 +89,32 @@ class Spec:
 
 SPECS: dict[str, Spec] = {
     "ledger": Spec(_path, None, "AIRGAP_LEDGER", False, "audit ledger file (JSON Lines)"),
-    "trusted_keys": Spec(_path, None, "AIRGAP_TRUSTED_KEYS", False,
-                         "folder of trusted public keys and their roster"),
+    "trusted_keys": Spec(
+        _path, None, "AIRGAP_TRUSTED_KEYS", False, "folder of trusted public keys and their roster"
+    ),
     "key": Spec(_path, None, "AIRGAP_KEY", False, "the operator's secret key"),
-    "known_hosts": Spec(_path, None, "AIRGAP_KNOWN_HOSTS", False,
-                        "the known_hosts file that pins each device's SSH host key"),
-    "privacy": Spec(_privacy, "normal", "AIRGAP_PRIVACY", False,
-                    "strict makes a hostname in an outbound file an error"),
+    "known_hosts": Spec(
+        _path,
+        None,
+        "AIRGAP_KNOWN_HOSTS",
+        False,
+        "the known_hosts file that pins each device's SSH host key",
+    ),
+    "privacy": Spec(
+        _privacy,
+        "normal",
+        "AIRGAP_PRIVACY",
+        False,
+        "strict makes a hostname in an outbound file an error",
+    ),
     "rules": Spec(_rules, {}, None, True, "rule levels: rule id = error | warning | off"),
-    "policy": Spec(_policy, {"approvals": 0}, None, False,
-                   "[policy] approvals = N: approvals a bundle needs (no later file lowers it)"),
+    "policy": Spec(
+        _policy,
+        {"approvals": 0},
+        None,
+        False,
+        "[policy] approvals = N: approvals a bundle needs (no later file lowers it)",
+    ),
     "exclude": Spec(_patterns, [], None, True, "glob patterns skipped when walking folders"),
 }
 
@@ -158,16 +175,20 @@ def _read_toml(path: Path) -> dict[str, Any] | None:
 def _checked(name: str, value: Any, where: str) -> Any:
     spec = SPECS.get(name)
     if spec is None:
-        raise ConfigError("unknown setting", where, f"{name!r} is not a setting "
-                          f"(known: {', '.join(SPECS)})")
+        raise ConfigError(
+            "unknown setting", where, f"{name!r} is not a setting (known: {', '.join(SPECS)})"
+        )
     try:
         return spec.check(value)
     except ValueError as exc:
         raise ConfigError("invalid setting", where, f"{name}: {exc}") from None
 
 
-def load(flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None,
-         cwd: Path | None = None) -> Settings:
+def load(
+    flags: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Settings:
     """The settings in force: defaults, then system, user, project, environment and flags."""
     env = os.environ if env is None else env
     cwd = Path.cwd() if cwd is None else cwd
@@ -177,8 +198,11 @@ def load(flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None =
     for path in (system, user_config(env)):
         for name, value in (_read_toml(path) or {}).items():
             checked = _checked(name, value, str(path))
-            if name == "policy" and values["policy"].source != "default" \
-                    and values["policy"].value["approvals"] > checked["approvals"]:
+            if (
+                name == "policy"
+                and values["policy"].source != "default"
+                and values["policy"].value["approvals"] > checked["approvals"]
+            ):
                 continue  # a user config never lowers what the system config requires
             values[name] = Setting(name, checked, str(path))
 
@@ -187,11 +211,13 @@ def load(flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None =
     refused = [name for name in project_values if name in SPECS and not SPECS[name].project]
     if refused:
         raise ConfigError(
-            "refused", project,
+            "refused",
+            project,
             f"a working-folder airgap.toml may set only rule levels and exclude patterns, "
             f"not {', '.join(refused)}",
             "set trusted keys, keys, the ledger and privacy in your user config instead "
-            f"({user_config(env)})")
+            f"({user_config(env)})",
+        )
     for name, value in project_values.items():
         values[name] = Setting(name, _checked(name, value, str(project)), str(project))
 
@@ -210,13 +236,19 @@ def load(flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None =
 def _refuse_lowered_guards(project: Path, rules: Mapping[str, str], privacy: str) -> None:
     """A working-folder file may raise any rule, and lower only those that guard nothing."""
     guards = GUARD_RULES | (STRICT_GUARD_RULES if privacy == "strict" else frozenset())
-    lowered = sorted(rule for rule, level in rules.items()
-                     if level != "error" and (rule in guards or rule.startswith("json-")))
+    lowered = sorted(
+        rule
+        for rule, level in rules.items()
+        if level != "error" and (rule in guards or rule.startswith("json-"))
+    )
     if lowered:
-        raise ConfigError("refused", project, f"a working-folder airgap.toml may not lower rule "
-                          f"{', '.join(lowered)}",
-                          "these rules keep bad files from crossing; accept simulated ACKs with "
-                          "'validate --lab', lower a rule in the user config of a training host")
+        raise ConfigError(
+            "refused",
+            project,
+            f"a working-folder airgap.toml may not lower rule {', '.join(lowered)}",
+            "these rules keep bad files from crossing; accept simulated ACKs with "
+            "'validate --lab', lower a rule in the user config of a training host",
+        )
 
 
 def source_date_epoch(env: Mapping[str, str]) -> int | None:
@@ -227,6 +259,9 @@ def source_date_epoch(env: Mapping[str, str]) -> int | None:
         return None
     digits = value.isascii() and value.isdigit() and len(value) <= len(str(LAST_EPOCH))
     if not digits or int(value) > LAST_EPOCH:
-        raise ConfigError("invalid SOURCE_DATE_EPOCH", value,
-                          f"expected seconds since 1970 in ASCII digits, at most {LAST_EPOCH}")
+        raise ConfigError(
+            "invalid SOURCE_DATE_EPOCH",
+            value,
+            f"expected seconds since 1970 in ASCII digits, at most {LAST_EPOCH}",
+        )
     return int(value)

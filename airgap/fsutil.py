@@ -25,8 +25,14 @@ SMALL_FILE = 1 << 20  # keys, passphrases, checkpoints, proofs, rosters: far bel
 
 def _kind(mode: int) -> str:
     """What a file that is not a regular file is, in a word."""
-    kinds = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a device"),
-             (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISLNK, "a link"))
+    kinds = (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a device"),
+        (stat.S_ISBLK, "a device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISLNK, "a link"),
+    )
     return next((name for test, name in kinds if test(mode)), "not a regular file")
 
 
@@ -59,8 +65,12 @@ def refuse_link(path: Path) -> None:
     """Refuse to write where a symbolic link is (dangling or not): the write would replace
     the link the user had, or a link planted on a medium would send it elsewhere."""
     if path.is_symlink():
-        raise InputError("refusing to write", path, "a symbolic link is there",
-                         "name its target, or another path")
+        raise InputError(
+            "refusing to write",
+            path,
+            "a symbolic link is there",
+            "name its target, or another path",
+        )
 
 
 def refuse_replacing_above(destination: Path) -> None:
@@ -68,8 +78,12 @@ def refuse_replacing_above(destination: Path) -> None:
     (``.``, ``/``, ``..``): replacing it would take what the user had with it."""
     resolved = destination.resolve()
     if resolved == Path(resolved.anchor) or resolved in (Path.cwd(), *Path.cwd().parents):
-        raise InputError("refusing to replace", destination, "the root, the working folder or "
-                         "a folder above it", "name a new folder below it")
+        raise InputError(
+            "refusing to replace",
+            destination,
+            "the root, the working folder or a folder above it",
+            "name a new folder below it",
+        )
 
 
 def fsync_dir(folder: Path) -> None:

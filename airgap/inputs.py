@@ -82,8 +82,13 @@ def file_name(path: str) -> str:
     return PurePosixPath(path.rsplit(archive.SEP, 1)[-1].replace("\\", "/")).name
 
 
-def walk(paths: Iterable[str], exclude: Iterable[str] = (),
-         limits: archive.Limits | None = None, *, strict: bool = True) -> Iterator[Entry]:
+def walk(
+    paths: Iterable[str],
+    exclude: Iterable[str] = (),
+    limits: archive.Limits | None = None,
+    *,
+    strict: bool = True,
+) -> Iterator[Entry]:
     """Every file under ``paths``, in a stable order, with its sniffed kind. With ``strict``
     false (a hook naming every file that changed), named files are taken like walked ones:
     exclude patterns apply, and what is plainly no licensing file is skipped."""
@@ -100,8 +105,9 @@ def walk(paths: Iterable[str], exclude: Iterable[str] = (),
             yield Problem(name, "no such file or folder")
 
 
-def _walk_folder(top: Path, patterns: tuple[str, ...],
-                 limits: archive.Limits | None) -> Iterator[Entry]:
+def _walk_folder(
+    top: Path, patterns: tuple[str, ...], limits: archive.Limits | None
+) -> Iterator[Entry]:
     errors: list[OSError] = []
     for folder, subfolders, files in os.walk(top, onerror=errors.append):
         yield from (Problem(e.filename or str(top), e.strerror or str(e)) for e in errors)
@@ -131,8 +137,9 @@ def _walk_folder(top: Path, patterns: tuple[str, ...],
 
 
 def _excluded(path: Path, top: Path, patterns: tuple[str, ...]) -> bool:
-    return (_matches(path.relative_to(top).as_posix(), patterns)
-            or _matches(path.as_posix(), patterns))
+    return _matches(path.relative_to(top).as_posix(), patterns) or _matches(
+        path.as_posix(), patterns
+    )
 
 
 def _matches(name: str, patterns: tuple[str, ...]) -> bool:

@@ -31,8 +31,18 @@ from airgap.formats.common import Udi
 PLATFORMS = ("iosxe", "nxos", "ixm")
 MAX_BYTES = 4 << 20  # an inventory of 100,000 devices is about 15 MB; this is a sanity cap
 _UDI = re.compile(r"^\s*PID:\s*(?P<pid>[^,\s]+)\s*,\s*SN:\s*(?P<sn>[^,\s]+)\s*$")
-_KNOWN = {"name", "host", "port", "platform", "filesystem", "user", "key_file",
-          "password_file", "udi", "groups"}
+_KNOWN = {
+    "name",
+    "host",
+    "port",
+    "platform",
+    "filesystem",
+    "user",
+    "key_file",
+    "password_file",
+    "udi",
+    "groups",
+}
 
 
 @dataclass(frozen=True)
@@ -81,9 +91,14 @@ def _device(source: Path, number: int, table: dict[str, Any]) -> InventoryDevice
 
     unknown = sorted(set(table) - _KNOWN)
     if unknown:
-        raise fail(f"unknown key {unknown[0]!r}" + (" (a password never goes in the inventory:"
-                                                    " use password_file)"
-                                                    if "password" in unknown else ""))
+        raise fail(
+            f"unknown key {unknown[0]!r}"
+            + (
+                " (a password never goes in the inventory: use password_file)"
+                if "password" in unknown
+                else ""
+            )
+        )
     name, host = table.get("name"), table.get("host")
     if not isinstance(name, str) or not name.strip():
         raise fail("'name' must be a non-empty string")
@@ -113,9 +128,18 @@ def _device(source: Path, number: int, table: dict[str, Any]) -> InventoryDevice
     groups = table.get("groups", [])
     if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
         raise fail(f"{name}: 'groups' must be a list of strings")
-    return InventoryDevice(name, host, port, str(platform), texts["filesystem"] or "bootflash:",
-                           texts["user"], texts["key_file"], texts["password_file"], udi,
-                           tuple(groups))
+    return InventoryDevice(
+        name,
+        host,
+        port,
+        str(platform),
+        texts["filesystem"] or "bootflash:",
+        texts["user"],
+        texts["key_file"],
+        texts["password_file"],
+        udi,
+        tuple(groups),
+    )
 
 
 def _unique(source: Path, names: Iterable[str]) -> None:

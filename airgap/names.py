@@ -15,8 +15,9 @@ import re
 
 # C0 and C1 controls, DEL, the bidi marks, embeddings, overrides and isolates, the line and
 # paragraph separators, and every surrogate (undecodable bytes arrive as U+DC80..U+DCFF).
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069"
-                     "\ud800-\udfff]")
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 
 
 def _escape(match: re.Match[str]) -> str:

@@ -51,11 +51,19 @@ def _each(fn: Callable[[T], R], items: list[T]) -> list[R]:
     return [fn(item) for item in items]
 
 
-def ordered_map(fn: Callable[[T], R], items: Iterable[T], *, jobs: int = 0, window: int = 64,
-                chunk: int = 1, needs_work: Callable[[T], bool] = lambda _: True,
-                serial_below: int = 16, initializer: Callable[..., None] | None = None,
-                initargs: tuple[Any, ...] = (),
-                before_fork: Callable[[], None] | None = None) -> Iterator[R | T]:
+def ordered_map(
+    fn: Callable[[T], R],
+    items: Iterable[T],
+    *,
+    jobs: int = 0,
+    window: int = 64,
+    chunk: int = 1,
+    needs_work: Callable[[T], bool] = lambda _: True,
+    serial_below: int = 16,
+    initializer: Callable[..., None] | None = None,
+    initargs: tuple[Any, ...] = (),
+    before_fork: Callable[[], None] | None = None,
+) -> Iterator[R | T]:
     """``fn(item)`` for items that need work, the item itself otherwise, in input order.
 
     Runs in this process when ``jobs`` is 1 or fewer than ``serial_below`` of the first
@@ -83,20 +91,29 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], *, jobs: int = 0, wind
     gc.disable()
     gc.freeze()
     try:
-        yield from _in_workers(fn, itertools.chain(head, items), jobs, window, chunk,
-                               needs_work, initializer, initargs)
+        yield from _in_workers(
+            fn, itertools.chain(head, items), jobs, window, chunk, needs_work, initializer, initargs
+        )
     finally:
         gc.unfreeze()
         if collecting:
             gc.enable()
 
 
-def _in_workers(fn: Callable[[T], R], items: Iterable[T], jobs: int, window: int, chunk: int,
-                needs_work: Callable[[T], bool], initializer: Callable[..., None] | None,
-                initargs: tuple[Any, ...]) -> Iterator[R | T]:
+def _in_workers(
+    fn: Callable[[T], R],
+    items: Iterable[T],
+    jobs: int,
+    window: int,
+    chunk: int,
+    needs_work: Callable[[T], bool],
+    initializer: Callable[..., None] | None,
+    initargs: tuple[Any, ...],
+) -> Iterator[R | T]:
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start,
-                             initargs=(initializer, initargs)) as pool:
+    with ProcessPoolExecutor(
+        jobs, mp_context=context, initializer=_start, initargs=(initializer, initargs)
+    ) as pool:
         pending: deque[Future[list[R]] | _Ready] = deque()
         batch: list[T] = []
 

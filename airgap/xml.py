@@ -33,12 +33,15 @@ _ROOT = re.compile(rb"<" + _NAME + rb"(?=[\s/>])")  # the whole name, not one cu
 _DOCTYPE = re.compile(rb"<!DOCTYPE\s+" + _NAME)
 # UTF-32 and UTF-16, by their byte order mark or by how white space or '<' is spelled at the
 # start (XML 1.0 appendix F). UTF-32 first: its little-endian mark begins like UTF-16's.
-_WIDE = tuple((re.compile(pattern), name, codec) for pattern, name, codec in (
-    (rb"\x00\x00\xfe\xff|\x00\x00\x00[\s<]", "UTF-32 (big-endian)", "utf-32-be"),
-    (rb"\xff\xfe\x00\x00|[\s<]\x00\x00\x00", "UTF-32 (little-endian)", "utf-32-le"),
-    (rb"\xfe\xff|\x00[\s<]\x00[^\x00]", "UTF-16 (big-endian)", "utf-16-be"),
-    (rb"\xff\xfe|[\s<]\x00[^\x00]\x00", "UTF-16 (little-endian)", "utf-16-le"),
-))
+_WIDE = tuple(
+    (re.compile(pattern), name, codec)
+    for pattern, name, codec in (
+        (rb"\x00\x00\xfe\xff|\x00\x00\x00[\s<]", "UTF-32 (big-endian)", "utf-32-be"),
+        (rb"\xff\xfe\x00\x00|[\s<]\x00\x00\x00", "UTF-32 (little-endian)", "utf-32-le"),
+        (rb"\xfe\xff|\x00[\s<]\x00[^\x00]", "UTF-16 (big-endian)", "utf-16-be"),
+        (rb"\xff\xfe|[\s<]\x00[^\x00]\x00", "UTF-16 (little-endian)", "utf-16-le"),
+    )
+)
 
 
 class XmlSyntaxError(Exception):
@@ -86,8 +89,12 @@ def _utf8_prolog(data: bytes) -> Prolog:
     doctype = _DOCTYPE.match(data, pos)
     match = doctype or _ROOT.match(data, pos)
     root = match.group(1).decode("ascii") if match else None
-    return Prolog(root=root, doctype=doctype is not None or data.startswith(b"<!DOCTYPE", pos),
-                  line=line, markup=data.startswith(b"<", pos) or b"<" in data[:pos])
+    return Prolog(
+        root=root,
+        doctype=doctype is not None or data.startswith(b"<!DOCTYPE", pos),
+        line=line,
+        markup=data.startswith(b"<", pos) or b"<" in data[:pos],
+    )
 
 
 @functools.cache
@@ -112,11 +119,15 @@ def parse(data: bytes) -> etree._Element:
 
     prolog = sniff(data)
     if prolog.encoding:
-        raise EncodingError(f"the file is {prolog.encoding}; licensing files are UTF-8, as "
-                            "devices write them and CSSM checks them", 1)
+        raise EncodingError(
+            f"the file is {prolog.encoding}; licensing files are UTF-8, as "
+            "devices write them and CSSM checks them",
+            1,
+        )
     if prolog.doctype:
-        raise DoctypeError("a DOCTYPE is declared; DTDs and entities are never processed",
-                           prolog.line)
+        raise DoctypeError(
+            "a DOCTYPE is declared; DTDs and entities are never processed", prolog.line
+        )
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
@@ -141,8 +152,12 @@ def schema_dir() -> Path:
     checkout = Path(__file__).resolve().parent.parent / "schemas"
     if checkout.is_dir():
         return checkout
-    raise InputError("schemas not found", str(installed), "the installation is incomplete",
-                     "reinstall airgap: pip install --force-reinstall airgap")
+    raise InputError(
+        "schemas not found",
+        str(installed),
+        "the installation is incomplete",
+        "reinstall airgap: pip install --force-reinstall airgap",
+    )
 
 
 @functools.cache

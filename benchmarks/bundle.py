@@ -69,7 +69,8 @@ def main() -> None:
         stock_create = timed(
             "stock create: sha256sum + tar czf + minisign -S",
             f"cd {work} && sha256sum payload/* > manifest && tar czf stock.tar.gz payload "
-            f"manifest && minisign -S -s k.key -m stock.tar.gz </dev/null")
+            f"manifest && minisign -S -s k.key -m stock.tar.gz </dev/null",
+        )
         out = work / "airgap.tar.gz"
 
         def airgap_create() -> None:
@@ -80,19 +81,23 @@ def main() -> None:
         stock_verify = timed(
             "stock verify: minisign -V + tar xzf + sha256sum -c",
             f"cd {work} && minisign -V -p k.pub -m stock.tar.gz && mkdir -p x && "
-            f"tar xzf stock.tar.gz -C x && cd x && sha256sum -c --quiet manifest")
+            f"tar xzf stock.tar.gz -C x && cd x && sha256sum -c --quiet manifest",
+        )
 
         def airgap_verify() -> None:
             staging = Path(tempfile.mkdtemp(dir=work))
-            result = verify(out, Trusted({key.public.id: key.public}, {}), staging,
-                            NoValidation())
+            result = verify(out, Trusted({key.public.id: key.public}, {}), staging, NoValidation())
             assert not result.problems, result.problems
 
         ours_verify = timed("airgap verify (stage, signature, bag, manifests)", airgap_verify)
-        timed("airgap validate of the payload (its own line)",
-              f"{sys.executable} -m airgap validate {payload}")
-        print(f"ratio create {ours_create / stock_create:.2f}x, "
-              f"verify {ours_verify / stock_verify:.2f}x (goal: 1.3x)")
+        timed(
+            "airgap validate of the payload (its own line)",
+            f"{sys.executable} -m airgap validate {payload}",
+        )
+        print(
+            f"ratio create {ours_create / stock_create:.2f}x, "
+            f"verify {ours_verify / stock_verify:.2f}x (goal: 1.3x)"
+        )
     finally:
         shutil.rmtree(work)
 

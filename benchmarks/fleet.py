@@ -31,29 +31,54 @@ def report(device: int, number: int) -> str:
     digest = hashlib.sha256(f"{device}/{number}".encode()).digest()
     payload = {
         "version": "2.0",
-        "asset_identification": {"report_id": report_id, "asset": {"name": product},
-                                 "instance": {"sudi": sudi}},
-        "signature": {"signing_type": "builtin", "key": product,
-                      "value": base64.b64encode(digest[::-1]).decode()},
-        "meta": {"entitlement_tag": LICENSES[number % len(LICENSES)], "utility_enabled": False,
-                 "software_version": "17.09.04a", "ha_udi": [{"role": "Active", "sudi": sudi}]},
+        "asset_identification": {
+            "report_id": report_id,
+            "asset": {"name": product},
+            "instance": {"sudi": sudi},
+        },
+        "signature": {
+            "signing_type": "builtin",
+            "key": product,
+            "value": base64.b64encode(digest[::-1]).decode(),
+        },
+        "meta": {
+            "entitlement_tag": LICENSES[number % len(LICENSES)],
+            "utility_enabled": False,
+            "software_version": "17.09.04a",
+            "ha_udi": [{"role": "Active", "sudi": sudi}],
+        },
         "measurements": [measurement(start + 86_400 * k, number + k) for k in range(3)],
     }
-    envelope = {"payload": json.dumps(payload, separators=(",", ":")), "header": {"type": "rum"},
-                "signature": {"sudi": sudi, "signing_type": "builtin", "key": product,
-                              "value": base64.b64encode(digest).decode()}}
+    envelope = {
+        "payload": json.dumps(payload, separators=(",", ":")),
+        "header": {"type": "rum"},
+        "signature": {
+            "sudi": sudi,
+            "signing_type": "builtin",
+            "key": product,
+            "value": base64.b64encode(digest).decode(),
+        },
+    }
     return "\n" + json.dumps(envelope, indent=2) + "\n"  # laid out like the field sample
 
 
 def measurement(start: int, seed: int) -> dict[str, object]:
     """One day of usage, with the AP join list a wireless controller adds (field sample)."""
     end = start + 86_399
-    joined = [{"udi_pid": "AIR-AP2802I-E-K9", "udi_serial_number": f"FDW{seed:05d}{k}"}
-              for k in range(seed % 3)]
-    return {"log_time": end, "metric_name": "ENTITLEMENT", "start_time": start, "end_time": end,
-            "sample_interval": end - start, "num_samples": 97,
-            "meta": {"removed_sudi_list": [], "added_sudi_list": joined},
-            "value": {"type": "COUNT", "value": str(1 + seed % 4)}}
+    joined = [
+        {"udi_pid": "AIR-AP2802I-E-K9", "udi_serial_number": f"FDW{seed:05d}{k}"}
+        for k in range(seed % 3)
+    ]
+    return {
+        "log_time": end,
+        "metric_name": "ENTITLEMENT",
+        "start_time": start,
+        "end_time": end,
+        "sample_interval": end - start,
+        "num_samples": 97,
+        "meta": {"removed_sudi_list": [], "added_sudi_list": joined},
+        "value": {"type": "COUNT", "value": str(1 + seed % 4)},
+    }
 
 
 def write_fleet(folder: Path, files: int, reports_per_file: int) -> list[Path]:
@@ -61,8 +86,10 @@ def write_fleet(folder: Path, files: int, reports_per_file: int) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for device in range(files):
-        body = "".join(f"<RUMReport><![CDATA[{report(device, n)}]]></RUMReport>"
-                       for n in range(reports_per_file))
+        body = "".join(
+            f"<RUMReport><![CDATA[{report(device, n)}]]></RUMReport>"
+            for n in range(reports_per_file)
+        )
         path = folder / f"dev_{device:05d}.xml"
         path.write_text(f"<smartLicense>{body}</smartLicense>")
         paths.append(path)

@@ -54,25 +54,35 @@ class Mutation:
             return bytes([self.value % 256]) if self.kind == "insert" else data
         pos = min(int(self.at * len(data)), len(data) - 1)
         if self.kind == "flip":
-            return data[:pos] + bytes([data[pos] ^ (1 << self.value % 8)]) + data[pos + 1:]
+            return data[:pos] + bytes([data[pos] ^ (1 << self.value % 8)]) + data[pos + 1 :]
         if self.kind == "truncate":
             return data[:pos]
         if self.kind == "insert":
             return data[:pos] + bytes([self.value % 256]) * (1 + self.value % 9) + data[pos:]
         if self.kind == "delete":
-            return data[:pos] + data[pos + 1 + self.value % 64:]
+            return data[:pos] + data[pos + 1 + self.value % 64 :]
         if self.kind == "header":  # the first 1 KiB: magic numbers, tar headers, XML prolog
             pos = int(self.at * min(len(data), 1024))
-            return data[:pos] + bytes([self.value % 256]) + data[pos + 1:]
+            return data[:pos] + bytes([self.value % 256]) + data[pos + 1 :]
         if self.kind == "size":
             return _edit_number(data, pos, self.value)
-        chunk = data[pos:pos + 1 + self.value % 512]  # duplicate
+        chunk = data[pos : pos + 1 + self.value % 512]  # duplicate
         return data[:pos] + chunk * (2 + self.value % 3) + data[pos:]
 
 
 _NUMBER = re.compile(rb"[0-9]+")
-_SIZES = (b"0", b"1", b"7", b"99999999999", b"77777777777", b"18446744073709551616",
-          b"-1", b"4294967295", b"0000000", b"1" * 40)
+_SIZES = (
+    b"0",
+    b"1",
+    b"7",
+    b"99999999999",
+    b"77777777777",
+    b"18446744073709551616",
+    b"-1",
+    b"4294967295",
+    b"0000000",
+    b"1" * 40,
+)
 
 
 def _edit_number(data: bytes, pos: int, value: int) -> bytes:
@@ -87,13 +97,15 @@ def _edit_number(data: bytes, pos: int, value: int) -> bytes:
     new = _SIZES[value % len(_SIZES)]
     if value % 2 and len(new) <= found.end() - found.start():  # same width: a tar field
         new = new.rjust(found.end() - found.start(), b"0")
-    return data[:found.start()] + new + data[found.end():]
+    return data[: found.start()] + new + data[found.end() :]
 
 
 def random_mutations(rng: random.Random) -> tuple[Mutation, ...]:
     """One to three edits."""
-    return tuple(Mutation(rng.choice(KINDS), rng.random(), rng.randrange(1 << 32))
-                 for _ in range(rng.choice((1, 1, 1, 2, 3))))
+    return tuple(
+        Mutation(rng.choice(KINDS), rng.random(), rng.randrange(1 << 32))
+        for _ in range(rng.choice((1, 1, 1, 2, 3)))
+    )
 
 
 @dataclass(frozen=True)
@@ -112,25 +124,45 @@ class Seed:
     extra: dict[str, bytes] = field(default_factory=dict, repr=False)  # other files it needs
 
 
-XML_COMMANDS = (("validate", "{file}"), ("inspect", "{file}"),
-                ("validate", "--format", "sarif", "{file}"),
-                ("validate", "--format", "junit", "{file}"),
-                ("inspect", "--format", "json", "{file}"), ("reconcile", "{file}"),
-                ("diff", "{sample}", "{file}"))
-CAPTURE_COMMANDS = (("state", "{file}"), ("inspect", "{file}"), ("deadlines", "{file}"),
-                    ("reconcile", "{file}"), ("diff", "{file}", "{file}"),
-                    ("state", "--format", "json", "{file}"))
-ARCHIVE_COMMANDS = (("validate", "{file}"), ("inspect", "{file}"),
-                    ("validate", "--format", "json", "{file}"), ("reconcile", "{file}"))
-BUNDLE_COMMANDS = (("bundle", "verify", "{file}", "--trusted-key", "{pub}"),
-                   ("bundle", "extract", "--no-scan-required",
-                    "{file}", "{dest}", "--trusted-key", "{pub}"),
-                   ("bundle", "list", "{file}"), ("inspect", "{file}"))
-LEDGER_COMMANDS = (("ledger", "verify", "--ledger", "{file}"),
-                   ("ledger", "show", "--ledger", "{file}"),
-                   ("ledger", "export", "--ledger", "{file}"))
-CSLU_COMMANDS = (("cslu", "unpack", "{file}", "{dest}"), ("inspect", "{file}"),
-                 ("validate", "{file}"))
+XML_COMMANDS = (
+    ("validate", "{file}"),
+    ("inspect", "{file}"),
+    ("validate", "--format", "sarif", "{file}"),
+    ("validate", "--format", "junit", "{file}"),
+    ("inspect", "--format", "json", "{file}"),
+    ("reconcile", "{file}"),
+    ("diff", "{sample}", "{file}"),
+)
+CAPTURE_COMMANDS = (
+    ("state", "{file}"),
+    ("inspect", "{file}"),
+    ("deadlines", "{file}"),
+    ("reconcile", "{file}"),
+    ("diff", "{file}", "{file}"),
+    ("state", "--format", "json", "{file}"),
+)
+ARCHIVE_COMMANDS = (
+    ("validate", "{file}"),
+    ("inspect", "{file}"),
+    ("validate", "--format", "json", "{file}"),
+    ("reconcile", "{file}"),
+)
+BUNDLE_COMMANDS = (
+    ("bundle", "verify", "{file}", "--trusted-key", "{pub}"),
+    ("bundle", "extract", "--no-scan-required", "{file}", "{dest}", "--trusted-key", "{pub}"),
+    ("bundle", "list", "{file}"),
+    ("inspect", "{file}"),
+)
+LEDGER_COMMANDS = (
+    ("ledger", "verify", "--ledger", "{file}"),
+    ("ledger", "show", "--ledger", "{file}"),
+    ("ledger", "export", "--ledger", "{file}"),
+)
+CSLU_COMMANDS = (
+    ("cslu", "unpack", "{file}", "{dest}"),
+    ("inspect", "{file}"),
+    ("validate", "{file}"),
+)
 CONFIG_COMMANDS = (("config", "show"), ("validate", "{sample}"))
 
 
@@ -146,10 +178,18 @@ class Corpus:
 
 def _cli(home: Path, *args: str | Path) -> str:
     """Run the CLI; its last stderr line when it fails, else ''."""
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("AIRGAP_")},
-           **environment(home)}
-    done = subprocess.run([sys.executable, "-m", "airgap", *map(str, args)], env=env,
-                          cwd=home, capture_output=True, text=True, check=False)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AIRGAP_")},
+        **environment(home),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "airgap", *map(str, args)],
+        env=env,
+        cwd=home,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode:
         return f"exit {done.returncode}: {' '.join(map(str, args[:2]))}: {done.stderr.strip()}"
     return ""
@@ -157,9 +197,13 @@ def _cli(home: Path, *args: str | Path) -> str:
 
 def environment(home: Path) -> dict[str, str]:
     """A hermetic environment under ``home``."""
-    return {"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
-            "XDG_DATA_HOME": str(home / ".local" / "share"),
-            "AIRGAP_SYSTEM_CONFIG": str(home / "etc" / "config.toml"), "NO_COLOR": "1"}
+    return {
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
+        "AIRGAP_SYSTEM_CONFIG": str(home / "etc" / "config.toml"),
+        "NO_COLOR": "1",
+    }
 
 
 def _archive(members: dict[str, bytes], *, gz: bool) -> bytes:
@@ -188,11 +232,14 @@ def build_corpus(folder: Path) -> Corpus:
     """Seeds of every kind, made fresh with the real CLI in ``folder``."""
     home = folder / "home"
     home.mkdir(parents=True)
-    xml = sorted([*SAMPLES.glob("*.xml"), *SAMPLES.glob("invalid/*.xml"),
-                  *SAMPLES.glob("warnings/*.xml")])
+    xml = sorted(
+        [*SAMPLES.glob("*.xml"), *SAMPLES.glob("invalid/*.xml"), *SAMPLES.glob("warnings/*.xml")]
+    )
     seeds = [Seed(f"xml/{p.parent.name}-{p.name}", p.read_bytes(), XML_COMMANDS) for p in xml]
-    seeds += [Seed(f"show/{p.name}", p.read_bytes(), CAPTURE_COMMANDS)
-              for p in sorted(SAMPLES.glob("show/*.txt"))]
+    seeds += [
+        Seed(f"show/{p.name}", p.read_bytes(), CAPTURE_COMMANDS)
+        for p in sorted(SAMPLES.glob("show/*.txt"))
+    ]
     members = {f"usage/{p.name}": p.read_bytes() for p in xml[:4]}
     members["show/status.txt"] = (SAMPLES / "show" / "c9300-status.txt").read_bytes()
     seeds.append(Seed("usage.tar", _archive(members, gz=False), ARCHIVE_COMMANDS))
@@ -210,25 +257,57 @@ def build_corpus(folder: Path) -> Corpus:
     unbuilt = []
     for archive in ("tar.gz", "tar", "7z"):
         out = home / f"usage.{archive}"
-        if failed := _cli(home, "bundle", "create", out, usage, SAMPLES / "usage-n9k-nxos-v1.xml",
-                          "--key", f"{key}.key", "--archive", archive):
+        if failed := _cli(
+            home,
+            "bundle",
+            "create",
+            out,
+            usage,
+            SAMPLES / "usage-n9k-nxos-v1.xml",
+            "--key",
+            f"{key}.key",
+            "--archive",
+            archive,
+        ):
             unbuilt.append(f"bundle.{archive}: {failed}")
             if not _seven_zip_bundle(home / "usage.tar.gz", out, Path(f"{key}.key")):
                 continue
         signature = Path(f"{out}.minisig").read_bytes()
-        seeds.append(Seed(f"bundle.{archive}", out.read_bytes(), BUNDLE_COMMANDS,
-                          place=out.name, resign=True, extra={f"{out.name}.minisig": signature}))
-        seeds.append(Seed(f"bundle.{archive}.minisig", signature, BUNDLE_COMMANDS[:2],
-                          place=f"{out.name}.minisig", subject=out.name,
-                          extra={out.name: out.read_bytes()}))
+        seeds.append(
+            Seed(
+                f"bundle.{archive}",
+                out.read_bytes(),
+                BUNDLE_COMMANDS,
+                place=out.name,
+                resign=True,
+                extra={f"{out.name}.minisig": signature},
+            )
+        )
+        seeds.append(
+            Seed(
+                f"bundle.{archive}.minisig",
+                signature,
+                BUNDLE_COMMANDS[:2],
+                place=f"{out.name}.minisig",
+                subject=out.name,
+                extra={out.name: out.read_bytes()},
+            )
+        )
     upload = home / "upload.tar"
     _cli(home, "cslu", "pack", upload, usage)
     seeds.append(Seed("upload.tar", upload.read_bytes(), CSLU_COMMANDS))
     config = b'privacy = "strict"\nexclude = ["old/*"]\n[rules]\nsample-interval = "error"\n'
-    seeds.append(Seed("user-config", config, CONFIG_COMMANDS,
-                      place="home/.config/airgap/config.toml"))
-    seeds.append(Seed("project-config", b'exclude = ["a/*"]\n[rules]\nno-reports = "off"\n',
-                      CONFIG_COMMANDS, place="cwd/airgap.toml"))
+    seeds.append(
+        Seed("user-config", config, CONFIG_COMMANDS, place="home/.config/airgap/config.toml")
+    )
+    seeds.append(
+        Seed(
+            "project-config",
+            b'exclude = ["a/*"]\n[rules]\nno-reports = "off"\n',
+            CONFIG_COMMANDS,
+            place="cwd/airgap.toml",
+        )
+    )
     return Corpus(folder, tuple(seeds), Path(f"{key}.key").read_bytes(), tuple(unbuilt))
 
 
@@ -236,14 +315,20 @@ def _seven_zip_bundle(bundle: Path, out: Path, key: Path) -> bool:
     """The same bag as ``bundle`` in a 7z archive, signed as airgap signs one (for when
     ``bundle create --archive 7z`` cannot make it)."""
     with tarfile.open(bundle) as tar:
-        members = {m.name: tar.extractfile(m).read()  # type: ignore[union-attr]
-                   for m in tar.getmembers() if m.isfile()}
+        members = {
+            m.name: tar.extractfile(m).read()  # type: ignore[union-attr]
+            for m in tar.getmembers()
+            if m.isfile()
+        }
     seven = _seven_zip(members)
     if seven is None:
         return False
     out.write_bytes(seven)
-    signature = Path(f"{bundle}.minisig").read_bytes().replace(
-        f"file:{bundle.name}".encode(), f"file:{out.name}".encode())
+    signature = (
+        Path(f"{bundle}.minisig")
+        .read_bytes()
+        .replace(f"file:{bundle.name}".encode(), f"file:{out.name}".encode())
+    )
     Path(f"{out}.minisig").write_bytes(_resign(seven, signature, key.read_bytes()))
     return True
 
@@ -254,8 +339,7 @@ def _resign(data: bytes, signature: bytes, secret: bytes) -> bytes:
     from airgap.signing.minisign import SecretKey, Signature, blake2b_file
 
     comment = signature.decode().splitlines()[2].removeprefix("trusted comment: ")
-    signed = Signature.create(SecretKey.parse(secret.decode(), None), blake2b_file([data]),
-                              comment)
+    signed = Signature.create(SecretKey.parse(secret.decode(), None), blake2b_file([data]), comment)
     return signed.text().encode()
 
 
@@ -268,8 +352,13 @@ class Case:
     dest: Path
 
 
-def prepare(corpus: Corpus, seed: Seed, command: tuple[str, ...],
-            mutations: Sequence[Mutation], folder: Path) -> Case:
+def prepare(
+    corpus: Corpus,
+    seed: Seed,
+    command: tuple[str, ...],
+    mutations: Sequence[Mutation],
+    folder: Path,
+) -> Case:
     """A run's folder: a copy of the shared HOME, the mutated file, its companions."""
     shutil.copytree(corpus.folder / "home", folder / "home", symlinks=True)
     for name in ("cwd", "tmp"):
@@ -288,11 +377,13 @@ def prepare(corpus: Corpus, seed: Seed, command: tuple[str, ...],
         signature = folder / f"{target.name}.minisig"
         signature.write_bytes(_resign(data, signature.read_bytes(), corpus.secret))
     subject = folder / seed.subject if seed.subject else target
-    values = {"file": str(subject), "dest": str(folder / "cwd" / "dest"),
-              "pub": str(folder / "home" / "op.pub"),
-              "sample": str(SAMPLES / "usage-n9k-nxos-v1.xml")}
-    return Case(folder, tuple(part.format(**values) for part in command),
-                folder / "cwd" / "dest")
+    values = {
+        "file": str(subject),
+        "dest": str(folder / "cwd" / "dest"),
+        "pub": str(folder / "home" / "op.pub"),
+        "sample": str(SAMPLES / "usage-n9k-nxos-v1.xml"),
+    }
+    return Case(folder, tuple(part.format(**values) for part in command), folder / "cwd" / "dest")
 
 
 def _mutate(data: bytes, mutations: Sequence[Mutation]) -> bytes:
@@ -386,8 +477,9 @@ def plan(corpus: Corpus, rng: random.Random) -> tuple[Seed, tuple[str, ...], tup
     return seed, rng.choice(seed.commands), random_mutations(rng)
 
 
-def worker(corpus: Corpus, runs: int, seed: int,
-           report: Callable[[str, str], None]) -> Counter[str]:
+def worker(
+    corpus: Corpus, runs: int, seed: int, report: Callable[[str, str], None]
+) -> Counter[str]:
     """``runs`` random runs; each failure is reported with a recipe to repeat it."""
     rng = random.Random(seed)
     counts: Counter[str] = Counter()
@@ -400,8 +492,11 @@ def worker(corpus: Corpus, runs: int, seed: int,
             outcome, err = run_forked(case)
             counts[outcome] += 1
             if outcome not in GOOD:
-                report(outcome, f"--replay {chosen.name!r} {' '.join(command)!r} "
-                                f"{repr(mutations)!r}\n{err.strip()[-2000:]}")
+                report(
+                    outcome,
+                    f"--replay {chosen.name!r} {' '.join(command)!r} "
+                    f"{repr(mutations)!r}\n{err.strip()[-2000:]}",
+                )
             shutil.rmtree(folder, ignore_errors=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -413,9 +508,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--replay", nargs=3, metavar=("SEED", "ARGV", "MUTATIONS"),
-                        help="repeat one failing run as printed (seed name, argv, mutations) "
-                        "with --debug, keeping its folder")
+    parser.add_argument(
+        "--replay",
+        nargs=3,
+        metavar=("SEED", "ARGV", "MUTATIONS"),
+        help="repeat one failing run as printed (seed name, argv, mutations) "
+        "with --debug, keeping its folder",
+    )
     args = parser.parse_args()
     if args.replay:
         replay(*args.replay)
@@ -435,9 +534,14 @@ def main() -> None:
             pid = os.fork()
             if pid == 0:
                 os.close(read)
-                counts = worker(corpus, runs, args.seed * 1000 + index,
-                                lambda outcome, recipe: print(f"FAIL {outcome}: {recipe}\n",
-                                                              file=sys.stderr, flush=True))
+                counts = worker(
+                    corpus,
+                    runs,
+                    args.seed * 1000 + index,
+                    lambda outcome, recipe: print(
+                        f"FAIL {outcome}: {recipe}\n", file=sys.stderr, flush=True
+                    ),
+                )
                 os.write(write, repr(dict(counts)).encode())
                 os._exit(0)
             os.close(write)
@@ -451,13 +555,18 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     seconds = time.perf_counter() - started
-    print(f"{sum(total.values())} runs over {len(corpus.seeds)} seeds in {seconds:.0f} s "
-          f"({args.jobs} processes)")
+    print(
+        f"{sum(total.values())} runs over {len(corpus.seeds)} seeds in {seconds:.0f} s "
+        f"({args.jobs} processes)"
+    )
     for outcome, count in sorted(total.items()):
         print(f"  {outcome:<12} {count:>6}")
     bad = sum(n for outcome, n in total.items() if outcome not in GOOD)
-    print("goal met: no exit 5, no signal, no hang, no traceback, nothing written outside"
-          if not bad else f"goal NOT met: {bad} runs failed (above)")
+    print(
+        "goal met: no exit 5, no signal, no hang, no traceback, nothing written outside"
+        if not bad
+        else f"goal NOT met: {bad} runs failed (above)"
+    )
 
 
 def replay(name: str, argv: str, mutations: str) -> None:
@@ -469,8 +578,14 @@ def replay(name: str, argv: str, mutations: str) -> None:
     case = prepare(corpus, seed, tuple(argv.split()), edits, work / "case")
     print(f"folder: {case.folder}\nrun: airgap {' '.join(case.argv)}")
     env = {**os.environ, **environment(case.folder / "home"), "TMPDIR": str(case.folder / "tmp")}
-    done = subprocess.run([sys.executable, "-m", "airgap", "--debug", *case.argv], env=env,
-                          cwd=case.folder / "cwd", capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "airgap", "--debug", *case.argv],
+        env=env,
+        cwd=case.folder / "cwd",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     print(f"exit {done.returncode}\n{done.stderr[-3000:]}")
 
 

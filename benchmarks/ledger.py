@@ -27,11 +27,24 @@ from airgap.signing.minisign import SecretKey
 
 
 def build(path: Path, key: SecretKey, count: int) -> None:
-    write_entries(path, key, ({"time": now(), "step": "bundle.create",
-                               "operator": key.public.id, "host": "jump-1", "device": None,
-                               "materials": {f"usage/dev_{seq:07d}.xml": "sha256:" + "ab" * 32},
-                               "products": {}, "result": "ok", "note": ""}
-                              for seq in range(1, count + 1)))
+    write_entries(
+        path,
+        key,
+        (
+            {
+                "time": now(),
+                "step": "bundle.create",
+                "operator": key.public.id,
+                "host": "jump-1",
+                "device": None,
+                "materials": {f"usage/dev_{seq:07d}.xml": "sha256:" + "ab" * 32},
+                "products": {},
+                "result": "ok",
+                "note": "",
+            }
+            for seq in range(1, count + 1)
+        ),
+    )
 
 
 def main() -> None:
@@ -55,21 +68,27 @@ def main() -> None:
             os.fsync(fd)
         os.close(fd)
         bare = time.perf_counter() - start
-        print(f"append with fsync: {500 / append:8.0f} entries/s "
-              f"(bare write+fsync of a line: {500 / bare:.0f}/s)")
+        print(
+            f"append with fsync: {500 / append:8.0f} entries/s "
+            f"(bare write+fsync of a line: {500 / bare:.0f}/s)"
+        )
 
         big = Ledger(work / "big.jsonl")
         start = time.perf_counter()
         build(big.path, key, args.entries)
-        print(f"built {args.entries} signed entries in {time.perf_counter() - start:.1f} s "
-              f"({big.path.stat().st_size / 1e6:.0f} MB)")
+        print(
+            f"built {args.entries} signed entries in {time.perf_counter() - start:.1f} s "
+            f"({big.path.stat().st_size / 1e6:.0f} MB)"
+        )
 
         start = time.perf_counter()
         report = verify(big, keys)
         full = time.perf_counter() - start
         assert not report.findings, report.findings[:3]
-        print(f"full verify, every signature, {os.cpu_count()} cores: {full:8.1f} s "
-              f"(goal: under 120 s)")
+        print(
+            f"full verify, every signature, {os.cpu_count()} cores: {full:8.1f} s "
+            f"(goal: under 120 s)"
+        )
 
         _, note, _ = checkpoint.make(big, key, report)
         for _ in range(1000):
@@ -92,8 +111,10 @@ def main() -> None:
             checkpoint.verify_proof(proof, line, [key.public], "proof")
         checking = (time.perf_counter() - start) / runs
         hashes = proof.split("\n\n")[0].count("\n") - 1
-        print(f"inclusion proof: {len(proof.encode())} bytes ({hashes} hashes), made in "
-              f"{making:.1f} s, verified in {checking * 1000:.2f} ms (goal: under 10 ms)")
+        print(
+            f"inclusion proof: {len(proof.encode())} bytes ({hashes} hashes), made in "
+            f"{making:.1f} s, verified in {checking * 1000:.2f} ms (goal: under 10 ms)"
+        )
     finally:
         shutil.rmtree(work)
 

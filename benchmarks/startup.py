@@ -32,13 +32,18 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
     airgap = shutil.which("airgap") or str(Path(sys.executable).parent / "airgap")
-    rows = [("airgap --version", [airgap, "--version"]),
-            ("airgap validate (one small usage file)", [airgap, "validate", str(SAMPLE)])]
+    rows = [
+        ("airgap --version", [airgap, "--version"]),
+        ("airgap validate (one small usage file)", [airgap, "validate", str(SAMPLE)]),
+    ]
     if xmllint := shutil.which("xmllint"):
         rows.insert(0, ("xmllint --version", [xmllint, "--version"]))
-        rows.append(("xmllint --noout --schema usage.xsd (same file)",
-                     [xmllint, "--noout", "--schema", str(ROOT / "schemas" / "usage.xsd"),
-                      str(SAMPLE)]))
+        rows.append(
+            (
+                "xmllint --noout --schema usage.xsd (same file)",
+                [xmllint, "--noout", "--schema", str(ROOT / "schemas" / "usage.xsd"), str(SAMPLE)],
+            )
+        )
     for label, command in rows:
         print(f"{label:50} {median_ms(command, args.runs):7.1f} ms (median of {args.runs})")
 

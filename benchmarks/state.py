@@ -39,10 +39,12 @@ def build(where: Path, devices: int) -> None:
         sys.exit(f"{where} holds no whole fleet (a build cut short?): remove it first")
     where.mkdir(parents=True)
     for step, command in (
-        ("lab fleet", [*AIRGAP, "lab", "fleet", "--devices", str(devices), "--out",
-                       str(where / "fleet")]),
-        ("lab cssm", [*AIRGAP, "lab", "cssm", str(where / "fleet" / "usage"),
-                      str(where / "cssm")])):
+        (
+            "lab fleet",
+            [*AIRGAP, "lab", "fleet", "--devices", str(devices), "--out", str(where / "fleet")],
+        ),
+        ("lab cssm", [*AIRGAP, "lab", "cssm", str(where / "fleet" / "usage"), str(where / "cssm")]),
+    ):
         start = time.perf_counter()
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
         print(f"built: {step} of {devices} devices in {time.perf_counter() - start:.1f} s")
@@ -53,18 +55,28 @@ def commands(where: Path) -> dict[str, tuple[str, list[str]]]:
     usage, acks = where / "fleet" / "usage", where / "cssm"
     before, after = where / "fleet" / "before", acks / "after"
     return {
-        "grep": ("grep 'Next ACK deadline' after/ (the floor)",
-                 ["grep", "-rh", "Next ACK deadline", str(after)]),
-        "grep-all": ("grep over usage/ and cssm/ (the floor)",
-                     ["grep", "-rh", "Next ACK deadline", str(usage), str(acks)]),
-        "state": ("airgap state --format json after/",
-                  [*AIRGAP, "state", "--format", "json", str(after)]),
-        "deadlines": ("airgap deadlines after/",
-                      [*AIRGAP, "deadlines", str(after), "--today", TODAY]),
+        "grep": (
+            "grep 'Next ACK deadline' after/ (the floor)",
+            ["grep", "-rh", "Next ACK deadline", str(after)],
+        ),
+        "grep-all": (
+            "grep over usage/ and cssm/ (the floor)",
+            ["grep", "-rh", "Next ACK deadline", str(usage), str(acks)],
+        ),
+        "state": (
+            "airgap state --format json after/",
+            [*AIRGAP, "state", "--format", "json", str(after)],
+        ),
+        "deadlines": (
+            "airgap deadlines after/",
+            [*AIRGAP, "deadlines", str(after), "--today", TODAY],
+        ),
         "health": ("airgap health after/", [*AIRGAP, "health", str(after), "--today", TODAY]),
         "diff": ("airgap diff before/ after/", [*AIRGAP, "diff", str(before), str(after)]),
-        "reconcile": ("airgap reconcile usage/ cssm/",
-                      [*AIRGAP, "reconcile", str(usage), str(acks)]),
+        "reconcile": (
+            "airgap reconcile usage/ cssm/",
+            [*AIRGAP, "reconcile", str(usage), str(acks)],
+        ),
     }
 
 
@@ -89,11 +101,16 @@ def measure(repeat: int, command: list[str]) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, nargs="+", default=[10_000])
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="timed runs per command (best); 0: time the sampled run")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="timed runs per command (best); 0: time the sampled run",
+    )
     parser.add_argument("--keep", type=Path, help="build the fleets here once and reuse them")
-    parser.add_argument("--only", nargs="+", help="measure only these: " + ", ".join(
-        commands(Path("."))))
+    parser.add_argument(
+        "--only", nargs="+", help="measure only these: " + ", ".join(commands(Path(".")))
+    )
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="airgap-bench-"))
     peaks: dict[str, dict[int, int]] = {}
@@ -102,16 +119,20 @@ def main() -> None:
             where = root / str(devices)
             build(where, devices)
             runs = f"best of {args.repeat}" if args.repeat else "one sampled run each"
-            print(f"\n{devices} lab devices: {devices} captures on each side (4 commands "
-                  f"each), {devices} usage files and ACKs; {runs}")
+            print(
+                f"\n{devices} lab devices: {devices} captures on each side (4 commands "
+                f"each), {devices} usage files and ACKs; {runs}"
+            )
             print(f"{'command':45} {'wall s':>7} {'ms/device':>9} {'PSS MB':>7}")
             for name, (label, command) in commands(where).items():
                 if args.only and name not in args.only and not name.startswith("grep"):
                     continue
                 wall, pss = measure(args.repeat, command)
                 peaks.setdefault(label, {})[devices] = pss
-                print(f"{label:45} {wall:7.2f} {wall * 1000 / devices:9.3f} {pss / 1e6:7.0f}",
-                      flush=True)
+                print(
+                    f"{label:45} {wall:7.2f} {wall * 1000 / devices:9.3f} {pss / 1e6:7.0f}",
+                    flush=True,
+                )
         if len(args.devices) > 1:
             low, high = min(args.devices), max(args.devices)
             print(f"\nmemory each device adds, from {low} to {high} devices:")

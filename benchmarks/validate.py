@@ -84,8 +84,9 @@ def sampled(command: list[str]) -> tuple[tuple[int, int], int]:
 def timed(command: list[str]) -> tuple[float, int]:
     """Wall seconds and exit code of one run of a command."""
     start = time.perf_counter()
-    code = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                          check=False).returncode
+    code = subprocess.run(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
+    ).returncode
     return time.perf_counter() - start, code
 
 
@@ -131,9 +132,11 @@ def main() -> None:
         files = write_fleet(work / "files", args.files, args.reports)
         archive = write_tar_gz(files, work / "files.tar.gz")
         size = sum(p.stat().st_size for p in files)
-        print(f"data: {args.files} usage files, {args.files * args.reports} RUM reports, "
-              f"{size / 1e6:.0f} MB ({archive.stat().st_size / 1e6:.0f} MB as tar.gz); "
-              f"{os.cpu_count()} cores; best of {args.repeat}")
+        print(
+            f"data: {args.files} usage files, {args.files * args.reports} RUM reports, "
+            f"{size / 1e6:.0f} MB ({archive.stat().st_size / 1e6:.0f} MB as tar.gz); "
+            f"{os.cpu_count()} cores; best of {args.repeat}"
+        )
         schema = str(ROOT / "schemas" / "usage.xsd")
         lint = best_of(args.repeat, [xmllint, "--noout", "--schema", schema, *map(str, files)])
         rows = [("xmllint --noout --schema (XSD only)", *lint)]
@@ -149,8 +152,13 @@ def main() -> None:
         (big,) = write_fleet(work / "big", 1, args.big)
         print(f"\none usage file of {args.big} RUM reports, {big.stat().st_size / 1e6:.0f} MB")
         lint = best_of(args.repeat, [xmllint, "--noout", "--schema", schema, str(big)])
-        table([("xmllint --noout --schema (XSD only)", *lint),
-               ("airgap validate", *best_of(args.repeat, [*airgap, str(big)]))], lint[0])
+        table(
+            [
+                ("xmllint --noout --schema (XSD only)", *lint),
+                ("airgap validate", *best_of(args.repeat, [*airgap, str(big)])),
+            ],
+            lint[0],
+        )
     finally:
         if not args.keep:
             shutil.rmtree(work)

@@ -11,8 +11,11 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "airgap"
-CORE = sorted(p for p in PACKAGE.rglob("*.py") if "cli" not in p.relative_to(PACKAGE).parts
-              and p.name != "__main__.py")
+CORE = sorted(
+    p
+    for p in PACKAGE.rglob("*.py")
+    if "cli" not in p.relative_to(PACKAGE).parts and p.name != "__main__.py"
+)
 TERMINAL = {"typer", "rich", "click"}
 
 
@@ -31,9 +34,12 @@ def test_core_module_stays_out_of_the_terminal(path: Path) -> None:
 
 
 def test_start_up_imports_no_heavy_module() -> None:
-    code = ("import sys, airgap.cli.main; "
-            "print(sorted(m for m in ('lxml', 'cryptography', 'py7zr', 'jsonschema_rs', 'orjson') "
-            "if m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True)
+    code = (
+        "import sys, airgap.cli.main; "
+        "print(sorted(m for m in ('lxml', 'cryptography', 'py7zr', 'jsonschema_rs', 'orjson') "
+        "if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "[]"

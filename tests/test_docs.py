@@ -16,8 +16,7 @@ DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 def command_lines() -> list[str]:
     found = []
     for doc in DOCS:
-        for block in re.findall(r"```[a-z]*\n(.*?)```", doc.read_text(),
-                                re.S):
+        for block in re.findall(r"```[a-z]*\n(.*?)```", doc.read_text(), re.S):
             for line in block.splitlines():
                 line = line.strip().removeprefix("$ ").split("  #")[0].strip()
                 for part in line.split("&&"):

@@ -7,13 +7,18 @@ import pytest
 from airgap.errors import ExitCode, why, worst
 
 
-@pytest.mark.parametrize(("exc", "text"), [
-    (FileNotFoundError(2, "No such file or directory", "/x"), "No such file or directory"),
-    (UnicodeDecodeError("utf-8", b"ab\xff", 2, 3, "invalid start byte"),
-     "not UTF-8 text (byte 2)"),
-    (ValueError("bad\n  value"), "bad value"),
-    (KeyError(), "KeyError"),
-])
+@pytest.mark.parametrize(
+    ("exc", "text"),
+    [
+        (FileNotFoundError(2, "No such file or directory", "/x"), "No such file or directory"),
+        (
+            UnicodeDecodeError("utf-8", b"ab\xff", 2, 3, "invalid start byte"),
+            "not UTF-8 text (byte 2)",
+        ),
+        (ValueError("bad\n  value"), "bad value"),
+        (KeyError(), "KeyError"),
+    ],
+)
 def test_why_is_one_plain_line(exc: BaseException, text: str) -> None:
     assert why(exc) == text
 

@@ -30,8 +30,11 @@ from benchmarks.fuzz import (
 )
 from tests.conftest import Cli
 
-mutations = st.lists(st.builds(Mutation, st.sampled_from(KINDS), st.floats(0, 1),
-                               st.integers(0, (1 << 32) - 1)), min_size=1, max_size=3)
+mutations = st.lists(
+    st.builds(Mutation, st.sampled_from(KINDS), st.floats(0, 1), st.integers(0, (1 << 32) - 1)),
+    min_size=1,
+    max_size=3,
+)
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +44,19 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
 
 def test_the_corpus_holds_every_kind(corpus: Corpus) -> None:
     names = {seed.name for seed in corpus.seeds}
-    for kind in ("usage.tar", "usage.tar.gz", "usage.7z", "bundle.tar.gz", "bundle.tar",
-                 "bundle.7z", "bundle.tar.gz.minisig", "ledger.jsonl", "upload.tar",
-                 "user-config", "project-config"):
+    for kind in (
+        "usage.tar",
+        "usage.tar.gz",
+        "usage.7z",
+        "bundle.tar.gz",
+        "bundle.tar",
+        "bundle.7z",
+        "bundle.tar.gz.minisig",
+        "ledger.jsonl",
+        "upload.tar",
+        "user-config",
+        "project-config",
+    ):
         assert kind in names, kind
     assert any(n.startswith("show/") for n in names) and any(n.startswith("xml/") for n in names)
 
@@ -52,17 +65,29 @@ def test_mutations_change_the_bytes() -> None:
     data = (Path(__file__).parent.parent / "samples" / "usage-n9k-nxos-v1.xml").read_bytes()
     rng = random.Random(7)
     for kind in KINDS:
-        changed = [Mutation(kind, rng.random(), rng.randrange(1 << 32)).apply(data) != data
-                   for _ in range(20)]
+        changed = [
+            Mutation(kind, rng.random(), rng.randrange(1 << 32)).apply(data) != data
+            for _ in range(20)
+        ]
         assert sum(changed) >= 15, kind
 
 
-@settings(max_examples=150, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(choice=st.data(), edits=mutations)
 def test_mutated_inputs_exit_0_1_3_or_4_and_write_only_their_destination(
-        choice: st.DataObject, edits: list[Mutation], corpus: Corpus, cli: Cli,
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    choice: st.DataObject,
+    edits: list[Mutation],
+    corpus: Corpus,
+    cli: Cli,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     seed = choice.draw(st.sampled_from(corpus.seeds), label="seed")
     command = choice.draw(st.sampled_from(seed.commands), label="command")
     case = prepare(corpus, seed, command, edits, Path(tempfile.mkdtemp(dir=tmp_path)))
@@ -77,8 +102,9 @@ def test_mutated_inputs_exit_0_1_3_or_4_and_write_only_their_destination(
     assert not written_outside(before, case)
 
 
-def test_mutated_runs_in_a_child_are_not_killed_and_do_not_hang(corpus: Corpus,
-                                                                tmp_path: Path) -> None:
+def test_mutated_runs_in_a_child_are_not_killed_and_do_not_hang(
+    corpus: Corpus, tmp_path: Path
+) -> None:
     rng = random.Random(2026)
     for index in range(24):
         seed, command, edits = plan(corpus, rng)

@@ -11,16 +11,34 @@ from airgap import formats, inputs
 from tests.conftest import SAMPLES
 
 
-@pytest.mark.parametrize(("name", "licensing"), [
-    ("usage-x.xml", True), ("pom.XML", True), ("usage.txt", True), ("usage_FCW1.txt", True),
-    ("usage", True), ("ACK_usage.txt", True), ("ack-c8000v.xml", True),
-    ("dev_3_20260101T000000.txt", True), ("rum_1.txt", True), ("slac-request", True),
-    ("tarball.tar.gz!UD_VA_1.tar.gz/dev_1_x.txt", True), ("folder/usage.txt", True),
-    ("notes.txt", False), ("README.md", False), ("acknowledgements.md", False),
-    ("rumours.txt", False), ("slack.log", False), ("usage.xml.png", False),
-    ("usage-chart.PNG", False), ("ACK_notes.md", False), ("device_3.txt", False),
-    ("xml", False), ("usage-c8000v-ios-xe-17.9-v2", True),
-])
+@pytest.mark.parametrize(
+    ("name", "licensing"),
+    [
+        ("usage-x.xml", True),
+        ("pom.XML", True),
+        ("usage.txt", True),
+        ("usage_FCW1.txt", True),
+        ("usage", True),
+        ("ACK_usage.txt", True),
+        ("ack-c8000v.xml", True),
+        ("dev_3_20260101T000000.txt", True),
+        ("rum_1.txt", True),
+        ("slac-request", True),
+        ("tarball.tar.gz!UD_VA_1.tar.gz/dev_1_x.txt", True),
+        ("folder/usage.txt", True),
+        ("notes.txt", False),
+        ("README.md", False),
+        ("acknowledgements.md", False),
+        ("rumours.txt", False),
+        ("slack.log", False),
+        ("usage.xml.png", False),
+        ("usage-chart.PNG", False),
+        ("ACK_notes.md", False),
+        ("device_3.txt", False),
+        ("xml", False),
+        ("usage-c8000v-ios-xe-17.9-v2", True),
+    ],
+)
 def test_licensing_names(name: str, licensing: bool) -> None:
     assert formats.licensing_name(name) is licensing
 
@@ -33,24 +51,40 @@ def entries(top: Path, files: dict[str, bytes], strict: bool = True) -> dict[str
 
 
 def test_walk_examines_what_is_meant_to_be_a_licensing_file(tmp_path: Path) -> None:
-    found = entries(tmp_path / "d", {
-        "usage-x.xml": b"", "ACK_a.txt": b" \n", "root.xml": b"<other/>",
-        "anything": b"<?xml version='1.0'?>", "wide": "<smartLicense/>".encode("utf-16-le"),
-        "doc": b"<!DOCTYPE x><x/>", "notes.txt": b"hello\n", "photo.jpg": b"\xff\xd8\xff\x00",
-        "empty.md": b"", "notes16.txt": "\ufeffmeeting notes\n".encode("utf-16-le"),
-        "usage16.txt": "\ufeffmeeting notes\n".encode("utf-16-le"),
-    })
+    found = entries(
+        tmp_path / "d",
+        {
+            "usage-x.xml": b"",
+            "ACK_a.txt": b" \n",
+            "root.xml": b"<other/>",
+            "anything": b"<?xml version='1.0'?>",
+            "wide": "<smartLicense/>".encode("utf-16-le"),
+            "doc": b"<!DOCTYPE x><x/>",
+            "notes.txt": b"hello\n",
+            "photo.jpg": b"\xff\xd8\xff\x00",
+            "empty.md": b"",
+            "notes16.txt": "\ufeffmeeting notes\n".encode("utf-16-le"),
+            "usage16.txt": "\ufeffmeeting notes\n".encode("utf-16-le"),
+        },
+    )
     examined = {n for n, e in found.items() if isinstance(e, inputs.Item)}
-    assert examined == {"usage-x.xml", "ACK_a.txt", "root.xml", "anything", "wide", "doc",
-                        "usage16.txt"}
+    assert examined == {
+        "usage-x.xml",
+        "ACK_a.txt",
+        "root.xml",
+        "anything",
+        "wide",
+        "doc",
+        "usage16.txt",
+    }
     assert all(found[n].sniff.family == "xml" for n in examined)  # type: ignore[union-attr]
     reasons = {n: e.reason for n, e in found.items() if isinstance(e, inputs.Skipped)}
-    assert reasons == {"notes.txt": "not a licensing file (text, not XML)",
-                       "photo.jpg": "not a licensing file (binary, not XML)",
-                       "empty.md": "not a licensing file (empty, and not named like a "
-                                   "licensing file)",
-                       "notes16.txt": "not a licensing file (UTF-16 (little-endian) text, "
-                                      "not XML)"}
+    assert reasons == {
+        "notes.txt": "not a licensing file (text, not XML)",
+        "photo.jpg": "not a licensing file (binary, not XML)",
+        "empty.md": "not a licensing file (empty, and not named like a licensing file)",
+        "notes16.txt": "not a licensing file (UTF-16 (little-endian) text, not XML)",
+    }
 
 
 def test_a_named_file_is_examined_or_of_no_kind(tmp_path: Path) -> None:
@@ -83,16 +117,20 @@ def test_the_walk_reads_the_head_of_a_file_only(tmp_path: Path) -> None:
     assert sniff.family == "xml"  # named like a usage file: reading it says not-xml
 
 
-@pytest.mark.parametrize(("data", "rule"), [
-    (b"", "empty-file"), (b"\r\n \t\x0b\x0c", "empty-file"),
-    ("<smartLicense/>".encode("utf-16"), "encoding"),
-    ("<smartLicense/>".encode("utf-32-be"), "encoding"),
-    (b"<!DOCTYPE smartLicense><smartLicense/>", "doctype"),
-    (b"<smartLicense>", "not-xml"),
-    (b"<licenseReport/>", "unknown-root"),
-    (b"<smartLicense xmlns='urn:other'><RUMReport/></smartLicense>", "unknown-root"),
-    (b"<smartLicense><a/><b:c xmlns:b='urn:b'/></smartLicense>", "unknown-root"),
-])
+@pytest.mark.parametrize(
+    ("data", "rule"),
+    [
+        (b"", "empty-file"),
+        (b"\r\n \t\x0b\x0c", "empty-file"),
+        ("<smartLicense/>".encode("utf-16"), "encoding"),
+        ("<smartLicense/>".encode("utf-32-be"), "encoding"),
+        (b"<!DOCTYPE smartLicense><smartLicense/>", "doctype"),
+        (b"<smartLicense>", "not-xml"),
+        (b"<licenseReport/>", "unknown-root"),
+        (b"<smartLicense xmlns='urn:other'><RUMReport/></smartLicense>", "unknown-root"),
+        (b"<smartLicense><a/><b:c xmlns:b='urn:b'/></smartLicense>", "unknown-root"),
+    ],
+)
 def test_read_says_why_bytes_are_no_licensing_file(data: bytes, rule: str) -> None:
     found = formats.read(data)
     assert isinstance(found, formats.Unreadable) and found.rule == rule
@@ -102,6 +140,9 @@ def test_a_smart_license_with_no_known_part_names_what_it_holds() -> None:
     found = formats.read(b"<smartLicense><a/><b/><c/><d/></smartLicense>")
     assert isinstance(found, formats.Unreadable)
     assert found.message == "<smartLicense> holds no part airgap knows, only <a>, <b>, <c>, ..."
-    for kept in (b"<smartLicense/>", b"<smartLicense><smartLicenseSystemInfo/></smartLicense>",
-                 b"<smartLicense><correlationID>1</correlationID><x/></smartLicense>"):
+    for kept in (
+        b"<smartLicense/>",
+        b"<smartLicense><smartLicenseSystemInfo/></smartLicense>",
+        b"<smartLicense><correlationID>1</correlationID><x/></smartLicense>",
+    ):
         assert isinstance(formats.read(kept), formats.XmlDocument), kept

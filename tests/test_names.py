@@ -11,8 +11,22 @@ from hypothesis import strategies as st
 from airgap.names import escaped, raw
 
 DANGEROUS = {"Cc", "Cs"}  # controls and surrogates; plus the bidi controls below
-BIDI = {"\u061c", "\u200e", "\u200f", "\u202a", "\u202b", "\u202c", "\u202d", "\u202e",
-        "\u2066", "\u2067", "\u2068", "\u2069", "\u2028", "\u2029"}
+BIDI = {
+    "\u061c",
+    "\u200e",
+    "\u200f",
+    "\u202a",
+    "\u202b",
+    "\u202c",
+    "\u202d",
+    "\u202e",
+    "\u2066",
+    "\u2067",
+    "\u2068",
+    "\u2069",
+    "\u2028",
+    "\u2029",
+}
 
 
 def test_escape_sequences_bidi_overrides_and_bytes_that_are_not_utf8() -> None:

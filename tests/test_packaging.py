@@ -9,8 +9,9 @@ from tests.conftest import ROOT
 
 def test_every_subpackage_is_listed() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
-    found = {".".join(p.parent.relative_to(ROOT).parts)
-             for p in (ROOT / "airgap").rglob("__init__.py")}
+    found = {
+        ".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "airgap").rglob("__init__.py")
+    }
     assert set(config["packages"]) == found | {"airgap.schemas"}
     assert config["package-dir"] == {"airgap.schemas": "schemas"}
 

@@ -107,8 +107,17 @@ def test_stock_xmllint_accepts_the_valid_samples(tmp_path: Path) -> None:
             target = tmp_path / path.name
             target.write_bytes(wrap_fragment(path.read_bytes()))
         result = subprocess.run(
-            [xmllint, "--noout", "--nonet", "--schema", str(schemas / formats.XSD_FOR_KIND[kind]),
-             str(target)], capture_output=True, text=True)
+            [
+                xmllint,
+                "--noout",
+                "--nonet",
+                "--schema",
+                str(schemas / formats.XSD_FOR_KIND[kind]),
+                str(target),
+            ],
+            capture_output=True,
+            text=True,
+        )
         assert result.returncode == 0, (path, result.stderr)
 
 
@@ -122,6 +131,9 @@ def test_stock_xmllint_accepts_the_field_files(tmp_path: Path) -> None:
     checks = [(wrapped, "usage.xsd")]
     checks += [(p, "import.xsd") for p in sorted(need_field("ack").glob("*.xml"))]
     for path, xsd in checks:
-        result = subprocess.run([xmllint, "--noout", "--nonet", "--schema", str(schemas / xsd),
-                                 str(path)], capture_output=True, text=True)
+        result = subprocess.run(
+            [xmllint, "--noout", "--nonet", "--schema", str(schemas / xsd), str(path)],
+            capture_output=True,
+            text=True,
+        )
         assert result.returncode == 0, (path, result.stderr)

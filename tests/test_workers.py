@@ -24,8 +24,11 @@ def test_chunks_keep_input_order_and_pass_other_items_through() -> None:
     items = list(range(200))
     expected = [n * n if n % 2 else n for n in items]
     for chunk in (1, 3, 8):
-        got = list(ordered_map(square, items, jobs=2, window=4, chunk=chunk, needs_work=odd,
-                               serial_below=1))
+        got = list(
+            ordered_map(
+                square, items, jobs=2, window=4, chunk=chunk, needs_work=odd, serial_below=1
+            )
+        )
         assert got == expected, chunk
 
 
@@ -42,8 +45,7 @@ def test_the_collector_rests_in_the_parent_only_while_workers_run() -> None:
     assert gc.isenabled() and not gc.get_freeze_count()
 
 
-def test_validate_gives_the_same_report_on_one_core_and_on_two(tmp_path: Path,
-                                                               cli: Cli) -> None:
+def test_validate_gives_the_same_report_on_one_core_and_on_two(tmp_path: Path, cli: Cli) -> None:
     for n in range(60):  # a duplicate across files, a broken file, a skipped file
         data = report_xml(payload(1700000000 + n % 50, interval=5 if n == 30 else None))
         (tmp_path / f"u{n:02d}.xml").write_bytes(data)
@@ -52,8 +54,10 @@ def test_validate_gives_the_same_report_on_one_core_and_on_two(tmp_path: Path,
     one = cli("validate", "-j1", "--format", "json", tmp_path)
     two = cli("validate", "-j2", "--format", "json", tmp_path)
     assert (one.code, one.out) == (two.code, two.out)
-    results = {Path(r["path"]).name: {f["rule"] for f in r["findings"]}
-               for r in json.loads(one.out)["results"]}
+    results = {
+        Path(r["path"]).name: {f["rule"] for f in r["findings"]}
+        for r in json.loads(one.out)["results"]
+    }
     assert one.code == 1 and len(results) == 60
     assert results["u30.xml"] == {"sample-interval"}
     assert results["u45.xml"] == {"not-xml"}

@@ -41,27 +41,40 @@ def hostile_cases(tmp: Path) -> dict[str, bytes]:
         "billion-laughs": BILLION_LAUGHS,
         "external-entity": (
             f'<?xml version="1.0"?><!DOCTYPE smartLicense [<!ENTITY x SYSTEM "file://{secret}">]>'
-            f"<smartLicense><RUMReport>&x;</RUMReport></smartLicense>").encode(),
+            f"<smartLicense><RUMReport>&x;</RUMReport></smartLicense>"
+        ).encode(),
         "external-dtd": (
             f'<!DOCTYPE smartLicense SYSTEM "file://{dtd}">'
-            "<smartLicense><RUMReport>&leak;</RUMReport></smartLicense>").encode(),
+            "<smartLicense><RUMReport>&leak;</RUMReport></smartLicense>"
+        ).encode(),
         "xinclude": (
             '<smartLicense xmlns:xi="http://www.w3.org/2001/XInclude">'
             f'<RUMReport><xi:include href="file://{secret}" parse="text"/></RUMReport>'
-            "</smartLicense>").encode(),
+            "</smartLicense>"
+        ).encode(),
         "deep-nesting": b"<smartLicense>" + b"<a>" * depth + b"</a>" * depth + b"</smartLicense>",
         "random-bytes": os.urandom(4096).replace(b"<", b"\x00"),
         "empty": b"",
         "truncated": b'<smartLicense><RUMReport><![CDATA[{"payload": "{\\"a',
-        "utf16-doctype": ('<?xml version="1.0" encoding="UTF-16"?>'
-                          f'<!DOCTYPE smartLicense [<!ENTITY x SYSTEM "file://{secret}">]>'
-                          "<smartLicense><RUMReport>&x;</RUMReport></smartLicense>"
-                          ).encode("utf-16"),
+        "utf16-doctype": (
+            '<?xml version="1.0" encoding="UTF-16"?>'
+            f'<!DOCTYPE smartLicense [<!ENTITY x SYSTEM "file://{secret}">]>'
+            "<smartLicense><RUMReport>&x;</RUMReport></smartLicense>"
+        ).encode("utf-16"),
     }
 
 
-CASES = ["billion-laughs", "external-entity", "external-dtd", "xinclude", "deep-nesting",
-         "random-bytes", "empty", "truncated", "utf16-doctype"]
+CASES = [
+    "billion-laughs",
+    "external-entity",
+    "external-dtd",
+    "xinclude",
+    "deep-nesting",
+    "random-bytes",
+    "empty",
+    "truncated",
+    "utf16-doctype",
+]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -97,7 +110,8 @@ def test_depth_limit_is_a_syntax_error(tmp_path: Path) -> None:
 
 def test_sniff_reads_the_prolog_only() -> None:
     assert xml.sniff(b"\xef\xbb\xbf<?xml version='1.0'?>\n<!-- c --><smartLicense>").root == (
-        "smartLicense")
+        "smartLicense"
+    )
     doctype = xml.sniff(b"<?xml version='1.0'?>\n<!DOCTYPE smartLicense [ ]><smartLicense/>")
     assert doctype.doctype and doctype.root == "smartLicense" and doctype.line == 2
     assert xml.sniff(b"hello").root is None
@@ -109,8 +123,9 @@ def test_sniff_names_no_root_that_is_cut_short() -> None:
     assert xml.sniff(b"<RUMReport\n>").root == "RUMReport"
 
 
-@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le",
-                                   "utf-32-be"])
+@pytest.mark.parametrize(
+    "codec", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"]
+)
 @pytest.mark.parametrize("text", ["<?xml version='1.0'?><smartLicense/>", "\n <smartLicense/>"])
 def test_sniff_tells_a_wide_encoding(codec: str, text: str) -> None:
     prolog = xml.sniff(text.encode(codec))
@@ -120,11 +135,19 @@ def test_sniff_tells_a_wide_encoding(codec: str, text: str) -> None:
         xml.parse(text.encode(codec))
 
 
-@pytest.mark.parametrize(("data", "markup"), [
-    (b"<?xml version='1.0'?>not a root", True), (b"<!-- c -->", True), (b"  <1bad>", True),
-    (b"\xef\xbb\xbf<smartLicense/>", True), (b"hello <b>", False),
-    (b"\xef\xbb\xbfhello", False), (b"", False), (b"Router#show license status", False),
-])
+@pytest.mark.parametrize(
+    ("data", "markup"),
+    [
+        (b"<?xml version='1.0'?>not a root", True),
+        (b"<!-- c -->", True),
+        (b"  <1bad>", True),
+        (b"\xef\xbb\xbf<smartLicense/>", True),
+        (b"hello <b>", False),
+        (b"\xef\xbb\xbfhello", False),
+        (b"", False),
+        (b"Router#show license status", False),
+    ],
+)
 def test_sniff_says_whether_bytes_start_like_xml(data: bytes, markup: bool) -> None:
     prolog = xml.sniff(data)
     assert prolog.markup is markup and prolog.encoding is None

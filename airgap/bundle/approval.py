@@ -67,26 +67,34 @@ def approve(bundle: Path, key: SecretKey, role: str, note: str = "") -> tuple[Pa
     fields = signature.fields()
     bundle_id = fields.get("bundle")
     if fields.get("ctx") != "airgap-bundle/v1" or not bundle_id:
-        raise ApprovalError("not a bundle signature", f"{bundle}.minisig",
-                            "only a signed airgap bundle can be approved")
+        raise ApprovalError(
+            "not a bundle signature",
+            f"{bundle}.minisig",
+            "only a signed airgap bundle can be approved",
+        )
     if signature.key_hex == key.public.id:
-        raise ApprovalError("refusing to approve", bundle,
-                            f"key {key.public.id} signed this bundle: a second person must")
+        raise ApprovalError(
+            "refusing to approve",
+            bundle,
+            f"key {key.public.id} signed this bundle: a second person must",
+        )
     prehash, sha = _digests(bundle)
     clean_note = " ".join(note.replace("\t", " ").split())[:200]
     role = "".join(c for c in role if c.isalnum() or c in "-_.") or "approver"  # one field
-    comment = (f"timestamp:{now_utc()}\tfile:{escaped(bundle.name)}\tctx:{CTX}"
-               f"\tbundle:{bundle_id}"
-               f"\tsha256:{sha}\trole:{role}" + (f"\tnote:{clean_note}" if clean_note else ""))
-    approval = Signature.create(key, prehash, comment,
-                                f"approval from airgap key {key.public.id}")
+    comment = (
+        f"timestamp:{now_utc()}\tfile:{escaped(bundle.name)}\tctx:{CTX}"
+        f"\tbundle:{bundle_id}"
+        f"\tsha256:{sha}\trole:{role}" + (f"\tnote:{clean_note}" if clean_note else "")
+    )
+    approval = Signature.create(key, prehash, comment, f"approval from airgap key {key.public.id}")
     target = approval_path(bundle, key.public.id)
     write_atomic(target, approval.text().encode())
     return target, bundle_id
 
 
-def check(result: Verified, trusted: Trusted, required: int, role: str | None = None
-          ) -> list[Approval]:
+def check(
+    result: Verified, trusted: Trusted, required: int, role: str | None = None
+) -> list[Approval]:
     """The approvals beside a verified bundle that count; a problem (exit 4) on the result
     for each that does not, and when fewer than ``required`` distinct people approved."""
     if result.staged is None or not result.signer:
@@ -102,22 +110,31 @@ def check(result: Verified, trusted: Trusted, required: int, role: str | None = 
             result.problem(ExitCode.TRUST, f"approval not counted: {exc.message}")
             continue
         if approval.key_id == signer_key:
-            result.problem(ExitCode.TRUST, f"approval not counted: {path} - by the key that "
-                           "signed the bundle")
+            result.problem(
+                ExitCode.TRUST, f"approval not counted: {path} - by the key that signed the bundle"
+            )
         elif signer_name is not None and approval.name == signer_name:
-            result.problem(ExitCode.TRUST, f"approval not counted: {path} - by {approval.name}, "
-                           "who signed the bundle with another key")
+            result.problem(
+                ExitCode.TRUST,
+                f"approval not counted: {path} - by {approval.name}, "
+                "who signed the bundle with another key",
+            )
         elif role is not None and approval.role != role:
-            result.problem(ExitCode.TRUST, f"approval not counted: {path} - role "
-                           f"{approval.role or 'unknown'}, not {role}")
+            result.problem(
+                ExitCode.TRUST,
+                f"approval not counted: {path} - role {approval.role or 'unknown'}, not {role}",
+            )
         elif (approval.name or approval.key_id) not in people:
             people.add(approval.name or approval.key_id)
             counted.append(approval)
     if len(counted) < required:
-        result.problem(ExitCode.TRUST, f"{required} approval(s) required"
-                       + (f" by role {role}" if role else "")
-                       + f", {len(counted)} valid from other people than the signer "
-                         "('airgap bundle approve')")
+        result.problem(
+            ExitCode.TRUST,
+            f"{required} approval(s) required"
+            + (f" by role {role}" if role else "")
+            + f", {len(counted)} valid from other people than the signer "
+            "('airgap bundle approve')",
+        )
     return counted
 
 
@@ -127,8 +144,11 @@ def _one(path: Path, result: Verified, trusted: Trusted) -> Approval:
     if fields.get("ctx") != CTX:
         raise ApprovalError("not an approval", path, f"made for ctx:{fields.get('ctx')}")
     if fields.get("bundle") != result.bundle_id:
-        raise ApprovalError("approval of another bundle", path,
-                            f"approves {fields.get('bundle')}, this is {result.bundle_id}")
+        raise ApprovalError(
+            "approval of another bundle",
+            path,
+            f"approves {fields.get('bundle')}, this is {result.bundle_id}",
+        )
     if fields.get("sha256") != result.sha256:
         raise ApprovalError("approval of other bytes", path, "the archive's SHA-256 differs")
     key, entry = trusted.signer(signature, path)

@@ -87,17 +87,23 @@ class _Budget:
         """Check one member's name and declared size; return its normalised name."""
         clean = safe_name(where, name)
         if clean in self.names:
-            raise UnsafeArchiveError("unsafe archive member", f"{where}{SEP}{name}",
-                                     "duplicate name")
+            raise UnsafeArchiveError(
+                "unsafe archive member", f"{where}{SEP}{name}", "duplicate name"
+            )
         self.names.add(clean)
         self.members += 1
         if self.members > self.limits.members:
-            raise UnsafeArchiveError("unsafe archive member", f"{where}{SEP}{name}",
-                                     f"more than {self.limits.members} members")
+            raise UnsafeArchiveError(
+                "unsafe archive member",
+                f"{where}{SEP}{name}",
+                f"more than {self.limits.members} members",
+            )
         if size > self.limits.total_bytes - self.read:
-            raise UnsafeArchiveError("unsafe archive member", f"{where}{SEP}{name}",
-                                     f"declares {size} bytes, beyond the "
-                                     f"{self.limits.total_bytes}-byte budget")
+            raise UnsafeArchiveError(
+                "unsafe archive member",
+                f"{where}{SEP}{name}",
+                f"declares {size} bytes, beyond the {self.limits.total_bytes}-byte budget",
+            )
         return clean
 
     def allowed(self, compressed: int) -> int:
@@ -109,20 +115,28 @@ class _Budget:
         ``expanded`` bytes for ``compressed``: refuse beyond the total or the stream's ratio."""
         self.read += amount
         if self.read > self.limits.total_bytes:
-            raise UnsafeArchiveError("unsafe archive member", where,
-                                     f"more than {self.limits.total_bytes} bytes uncompressed")
+            raise UnsafeArchiveError(
+                "unsafe archive member",
+                where,
+                f"more than {self.limits.total_bytes} bytes uncompressed",
+            )
         if expanded > self.allowed(compressed):
-            raise UnsafeArchiveError("unsafe archive member", where,
-                                     f"expands more than {self.limits.ratio}:1 (a compression "
-                                     "bomb?)")
+            raise UnsafeArchiveError(
+                "unsafe archive member",
+                where,
+                f"expands more than {self.limits.ratio}:1 (a compression bomb?)",
+            )
 
 
 def safe_name(where: str, name: str) -> str:
     """A member name that stays inside the archive, normalised; anything else is refused."""
     shown = f"{where}{SEP}{name}"
     if not name or any(ord(c) < 32 or c == "\x7f" for c in name):
-        raise UnsafeArchiveError("unsafe archive member", shown.encode("unicode_escape")
-                                 .decode(), "empty name or control characters")
+        raise UnsafeArchiveError(
+            "unsafe archive member",
+            shown.encode("unicode_escape").decode(),
+            "empty name or control characters",
+        )
     if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
         raise UnsafeArchiveError("unsafe archive member", shown, "absolute name")
     if ".." in name.replace("\\", "/").split("/"):
@@ -150,8 +164,9 @@ class _Metered(_Counting):
     """The decompressed stream the tar parser reads: every byte it takes, headers and padding
     included, counts against the budget and the ratio to the compressed bytes beneath."""
 
-    def __init__(self, raw: io.BufferedIOBase, budget: _Budget, compressed: _Counting,
-                 where: str) -> None:
+    def __init__(
+        self, raw: io.BufferedIOBase, budget: _Budget, compressed: _Counting, where: str
+    ) -> None:
         super().__init__(raw)
         self.budget, self.compressed, self.where = budget, compressed, where
 
@@ -161,8 +176,9 @@ class _Metered(_Counting):
         return amount
 
 
-def read_members(source: Path | bytes, name: str, limits: Limits | None = None, *,
-                 expand: bool = True) -> Iterator[Member]:
+def read_members(
+    source: Path | bytes, name: str, limits: Limits | None = None, *, expand: bool = True
+) -> Iterator[Member]:
     """Every regular file in an archive (a path on disk, or bytes); nested archives are
     expanded unless ``expand`` is false (a bundle carries archives as payload files)."""
     limits = limits or Limits()
@@ -178,8 +194,9 @@ def read_members(source: Path | bytes, name: str, limits: Limits | None = None, 
         yield from _members(handle, name, budget, 0, expand)
 
 
-def _members(handle: IO[bytes], where: str, budget: _Budget, depth: int,
-             expand: bool = True) -> Iterator[Member]:
+def _members(
+    handle: IO[bytes], where: str, budget: _Budget, depth: int, expand: bool = True
+) -> Iterator[Member]:
     head = handle.read(512)
     handle.seek(0)
     kind = archive_type(head)
@@ -194,8 +211,11 @@ def _members(handle: IO[bytes], where: str, budget: _Budget, depth: int,
             yield member
             continue
         if depth + 1 >= budget.limits.depth:
-            raise UnsafeArchiveError("unsafe archive member", member.path,
-                                     f"archives nested deeper than {budget.limits.depth}")
+            raise UnsafeArchiveError(
+                "unsafe archive member",
+                member.path,
+                f"archives nested deeper than {budget.limits.depth}",
+            )
         yield from _members(io.BytesIO(member.data), member.path, budget, depth + 1)
 
 
@@ -204,8 +224,13 @@ MAX_PADDING = 1 << 20  # tar pads to its record size: 10 KiB by default, 1 MiB a
 MAX_HEADER = 1 << 20  # a PAX header or GNU long name: tarfile reads one whole before using it
 MAX_CHAIN = 8  # extended headers before one member (a writer puts at most 2 to 4 there)
 MAX_PAX_RECORDS = 64  # a member's PAX records, global ones included (tarfile keeps each)
-EXTENDED = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE, tarfile.GNUTYPE_LONGNAME,
-            tarfile.GNUTYPE_LONGLINK)
+EXTENDED = (
+    tarfile.XHDTYPE,
+    tarfile.XGLTYPE,
+    tarfile.SOLARIS_XHDTYPE,
+    tarfile.GNUTYPE_LONGNAME,
+    tarfile.GNUTYPE_LONGLINK,
+)
 
 
 def _tar(handle: IO[bytes], where: str, budget: _Budget, *, gzipped: bool) -> Iterator[Member]:
@@ -215,8 +240,9 @@ def _tar(handle: IO[bytes], where: str, budget: _Budget, *, gzipped: bool) -> It
     unpacked: io.BufferedIOBase = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw
     stream = _Metered(unpacked, budget, compressed, where)
     try:
-        with tarfile.open(fileobj=stream, mode="r|", bufsize=TAR_BUFFER,
-                          tarinfo=_checked_headers(where)) as tar:
+        with tarfile.open(
+            fileobj=stream, mode="r|", bufsize=TAR_BUFFER, tarinfo=_checked_headers(where)
+        ) as tar:
             while (info := tar.next()) is not None:
                 tar.members.clear()  # type: ignore[attr-defined]  # read once: keep no TarInfo
                 shown = f"{where}{SEP}{info.name}"
@@ -236,8 +262,9 @@ def _tar(handle: IO[bytes], where: str, budget: _Budget, *, gzipped: bool) -> It
         while chunk := stream.read(CHUNK):
             padding += len(chunk)
             if padding > MAX_PADDING:
-                raise CorruptArchiveError("corrupt archive", where,
-                                          "more than 1 MiB of data after the end of the tar")
+                raise CorruptArchiveError(
+                    "corrupt archive", where, "more than 1 MiB of data after the end of the tar"
+                )
     except (tarfile.TarError, EOFError, OSError, zlib.error, ValueError, OverflowError) as exc:
         # tarfile lets a malformed PAX number through as ValueError or OverflowError
         raise CorruptArchiveError("corrupt archive", where, why(exc)) from None
@@ -250,11 +277,13 @@ def _check_member(info: tarfile.TarInfo, shown: str) -> None:
     if size is not None and not (size.isascii() and size.isdigit()):
         raise CorruptArchiveError("corrupt archive", shown, f"PAX size {size!r} is not a size")
     if len(info.pax_headers) > MAX_PAX_RECORDS:
-        raise UnsafeArchiveError("unsafe archive member", shown,
-                                 f"more than {MAX_PAX_RECORDS} PAX records")
+        raise UnsafeArchiveError(
+            "unsafe archive member", shown, f"more than {MAX_PAX_RECORDS} PAX records"
+        )
     if info.issparse() or not (info.isreg() or info.isdir()):
-        raise UnsafeArchiveError("unsafe archive member", shown,
-                                 f"a {_tar_type(info)}, not a regular file")
+        raise UnsafeArchiveError(
+            "unsafe archive member", shown, f"a {_tar_type(info)}, not a regular file"
+        )
 
 
 def _checked_headers(where: str) -> type[tarfile.TarInfo]:
@@ -274,14 +303,19 @@ def _checked_headers(where: str) -> type[tarfile.TarInfo]:
             except tarfile.HeaderError as exc:
                 if not buf or buf.count(0) == tarfile.BLOCKSIZE:
                     raise  # the end of the archive, with or without its end marker
-                raise CorruptArchiveError("corrupt archive", where,
-                                          f"a damaged tar header ({exc})") from None
+                raise CorruptArchiveError(
+                    "corrupt archive", where, f"a damaged tar header ({exc})"
+                ) from None
             if info.size < 0:
-                raise CorruptArchiveError("corrupt archive", where,
-                                          f"a tar header with the size {info.size}")
+                raise CorruptArchiveError(
+                    "corrupt archive", where, f"a tar header with the size {info.size}"
+                )
             chain = chain + 1 if info.type in EXTENDED else 0
-            if info.type == tarfile.GNUTYPE_SPARSE or chain > MAX_CHAIN or (
-                    chain and info.size > MAX_HEADER):
+            if (
+                info.type == tarfile.GNUTYPE_SPARSE
+                or chain > MAX_CHAIN
+                or (chain and info.size > MAX_HEADER)
+            ):
                 raise UnsafeArchiveError("unsafe archive member", where, _header_why(info, chain))
             return info
 
@@ -299,12 +333,16 @@ def _header_why(info: tarfile.TarInfo, chain: int) -> str:
     return f"an extended header of {info.size} bytes (at most {MAX_HEADER})"
 
 
-def write_tar(raw: IO[bytes], members: Iterable[tuple[str, int, IO[bytes]]], epoch: int, *,
-              compress: bool) -> None:
+def write_tar(
+    raw: IO[bytes], members: Iterable[tuple[str, int, IO[bytes]]], epoch: int, *, compress: bool
+) -> None:
     """A reproducible tar (or tar.gz) of ``(name, size, reader)`` members in the order given:
     owner root, mode 0644, mtime ``epoch``, a gzip header with no name or time."""
-    stream: Any = (gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6)
-                   if compress else raw)
+    stream: Any = (
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6)
+        if compress
+        else raw
+    )
     with tarfile.open(fileobj=stream, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for name, size, handle in members:
             info = tarfile.TarInfo(name)
@@ -332,9 +370,22 @@ def _tar_type(info: tarfile.TarInfo) -> str:
 
 # 7z coders whose decoders are the standard library's (lzma, zlib, bz2), and branch filters:
 # others (PPMd first: a damaged stream crashes its decoder) are refused before any decoding.
-TRUSTED_CODERS = frozenset(bytes.fromhex(h) for h in (
-    "00", "21", "030101", "040108", "040202",  # Copy, LZMA2, LZMA, Deflate, BZip2
-    "03030103", "03030205", "03030401", "03030501", "03030701", "03030805"))  # BCJ filters
+TRUSTED_CODERS = frozenset(
+    bytes.fromhex(h)
+    for h in (
+        "00",
+        "21",
+        "030101",
+        "040108",
+        "040202",  # Copy, LZMA2, LZMA, Deflate, BZip2
+        "03030103",
+        "03030205",
+        "03030401",
+        "03030501",
+        "03030701",
+        "03030805",
+    )
+)  # BCJ filters
 CRYPTO = bytes.fromhex("06f1")  # 7z method ids of ciphers: AES, ZipCrypto, RAR AES
 SIGNATURE_HEADER = 32  # 7z's fixed start: magic, version, where the header is
 MAX_7Z_HEADER = 64 << 20  # a packed 7z header is decoded whole as the archive is opened
@@ -346,8 +397,12 @@ def _seven_zip(handle: IO[bytes], where: str, budget: _Budget) -> Iterator[Membe
         from py7zr.exceptions import CrcError, DecompressionBombError
         from py7zr.io import BytesIOFactory
     except ImportError:
-        raise InputError("cannot read 7z archive", where, "7z support is not installed",
-                         "pip install 'airgap[7z]'") from None
+        raise InputError(
+            "cannot read 7z archive",
+            where,
+            "7z support is not installed",
+            "pip install 'airgap[7z]'",
+        ) from None
     try:
         _check_packed_header(handle, where)
         with py7zr.SevenZipFile(handle, mode="r") as archive:
@@ -361,20 +416,25 @@ def _seven_zip(handle: IO[bytes], where: str, budget: _Budget) -> Iterator[Membe
             allowed = min(budget.limits.total_bytes - budget.read, budget.allowed(compressed))
             declared = sum(info.uncompressed for info in infos)
             if declared > allowed:
-                raise UnsafeArchiveError("unsafe archive", where,
-                                         f"declares {declared} bytes uncompressed from "
-                                         f"{compressed}, beyond the budget (a compression bomb?)")
+                raise UnsafeArchiveError(
+                    "unsafe archive",
+                    where,
+                    f"declares {declared} bytes uncompressed from "
+                    f"{compressed}, beyond the budget (a compression bomb?)",
+                )
             archive.max_extract_size = allowed
             factory = BytesIOFactory(allowed + 1)
             archive.extract(factory=factory)
     except AirgapError:
         raise
     except DecompressionBombError:
-        raise UnsafeArchiveError("unsafe archive", where,
-                                 "expands beyond its budget (a compression bomb?)") from None
+        raise UnsafeArchiveError(
+            "unsafe archive", where, "expands beyond its budget (a compression bomb?)"
+        ) from None
     except CrcError as exc:
-        raise CorruptArchiveError("corrupt archive", where,
-                                  f"{exc.args[-1]} does not match its CRC") from None
+        raise CorruptArchiveError(
+            "corrupt archive", where, f"{exc.args[-1]} does not match its CRC"
+        ) from None
     except Exception as exc:  # py7zr and its decoders raise anything on a damaged archive
         raise CorruptArchiveError("corrupt archive", where, why(exc)) from None
     expanded = 0
@@ -395,8 +455,11 @@ def _seven_zip_files(infos: list[Any], where: str, budget: _Budget) -> list[tupl
     files = []
     for info in infos:
         if not (info.is_file or info.is_directory):
-            raise UnsafeArchiveError("unsafe archive member", f"{where}{SEP}{info.filename}",
-                                     "a link or special file, not a regular file")
+            raise UnsafeArchiveError(
+                "unsafe archive member",
+                f"{where}{SEP}{info.filename}",
+                "a link or special file, not a regular file",
+            )
         clean = budget.member(where, info.filename, info.uncompressed)
         if info.is_file:
             files.append((info.filename, clean))
@@ -418,8 +481,9 @@ def _check_packed_header(handle: IO[bytes], where: str) -> None:
             _check_coders(folder.coders, where, "header")
         size = sum(folder.get_unpack_size() for folder in folders)
         if size > MAX_7Z_HEADER:
-            raise UnsafeArchiveError("unsafe archive", where,
-                                     f"a 7z header of {size} bytes (at most {MAX_7Z_HEADER})")
+            raise UnsafeArchiveError(
+                "unsafe archive", where, f"a 7z header of {size} bytes (at most {MAX_7Z_HEADER})"
+            )
     handle.seek(0)
 
 
@@ -432,8 +496,12 @@ def _check_coders(coders: list[dict[str, Any]], where: str, part: str) -> None:
         if method.startswith(CRYPTO):
             raise UnsafeArchiveError("unsafe archive", where, f"encrypted 7z {part}")
         if method not in TRUSTED_CODERS:
-            names = {v: k for k, v in vars(type(COMPRESSION_METHOD)).items()
-                     if isinstance(v, bytes)}
-            raise UnsafeArchiveError("unsafe archive", where,
-                                     f"7z {part} packed with {names.get(method, method.hex())}"
-                                     ", a coder airgap does not decode")
+            names = {
+                v: k for k, v in vars(type(COMPRESSION_METHOD)).items() if isinstance(v, bytes)
+            }
+            raise UnsafeArchiveError(
+                "unsafe archive",
+                where,
+                f"7z {part} packed with {names.get(method, method.hex())}"
+                ", a coder airgap does not decode",
+            )

@@ -37,8 +37,12 @@ def verify_folder(folder: Path, trusted: Trusted, validator: Validator) -> Verif
     """Verify the extracted bag ``folder`` with the checks made on an archive (exit codes
     as for an archive: 4 for any trust failure, 1 for an invalid payload file)."""
     if not any((folder / name).exists() for name in bag.ALL_TAG_FILES):
-        raise InputError("not an extracted bag", folder, "no bagit.txt, manifests or signature",
-                         "name a bundle archive, or the folder 'bundle extract' made")
+        raise InputError(
+            "not an extracted bag",
+            folder,
+            "no bagit.txt, manifests or signature",
+            "name a bundle archive, or the folder 'bundle extract' made",
+        )
     result = Verified(folder, at_rest=True)
     if not _signed_tags(result, trusted):
         return result
@@ -67,8 +71,10 @@ def _signed_tags(result: Verified, trusted: Trusted) -> bool:
             result.problem(ExitCode.TRUST, f"{result.where(name)}: {why(exc)}")
             return False
         if len(data) > TAG_LIMIT:
-            result.problem(ExitCode.TRUST, f"{result.where(name)}: larger than {TAG_LIMIT} "
-                                           "bytes, not a tag file")
+            result.problem(
+                ExitCode.TRUST,
+                f"{result.where(name)}: larger than {TAG_LIMIT} bytes, not a tag file",
+            )
             return False
         result.tags[name] = data
     where = result.where(bag.INNER_SIGNATURE)
@@ -76,8 +82,11 @@ def _signed_tags(result: Verified, trusted: Trusted) -> bool:
         inner = Signature.parse(result.tags[bag.INNER_SIGNATURE].decode("utf-8"), where)
         fields = inner.fields()
         if fields.get("ctx") != bag.BAG_CTX:
-            raise SignatureError("signature for another purpose", where,
-                                 f"made for ctx:{fields.get('ctx')}, not for a bag")
+            raise SignatureError(
+                "signature for another purpose",
+                where,
+                f"made for ctx:{fields.get('ctx')}, not for a bag",
+            )
         key, entry = trusted.signer(inner, where)
         inner.verify(key, [result.tags[bag.TAG_MANIFEST]], where)
     except KeyError as exc:
@@ -90,19 +99,25 @@ def _signed_tags(result: Verified, trusted: Trusted) -> bool:
         result.problem(ExitCode.TRUST, exc.message)
         return False
     result.fields = {"bundle": fields.get("bundle", "")}
-    result.signer = {"key_id": key.id, "name": entry.name if entry else None,
-                     "role": entry.role if entry else None,
-                     "trusted_comment": inner.trusted_comment}
-    check_manifest(result, bag.TAG_MANIFEST, {n: (len(d), bag.sha256(d))
-                                              for n, d in result.tags.items()
-                                              if n in bag.TAG_FILES})
+    result.signer = {
+        "key_id": key.id,
+        "name": entry.name if entry else None,
+        "role": entry.role if entry else None,
+        "trusted_comment": inner.trusted_comment,
+    }
+    check_manifest(
+        result,
+        bag.TAG_MANIFEST,
+        {n: (len(d), bag.sha256(d)) for n, d in result.tags.items() if n in bag.TAG_FILES},
+    )
     return not result.problems
 
 
 def _budget(result: Verified) -> tuple[int, int] | None:
     """Payload bytes and files bag-info vouches for (it is in the signed tag manifest)."""
-    oxum = bag.parse_info(result.tags.get(bag.BAG_INFO, b"").decode("utf-8", "replace")
-                          ).get("Payload-Oxum", "")
+    oxum = bag.parse_info(result.tags.get(bag.BAG_INFO, b"").decode("utf-8", "replace")).get(
+        "Payload-Oxum", ""
+    )
     size, dot, files = oxum.partition(".")
     if not (dot and size.isdigit() and files.isdigit()):
         result.problem(ExitCode.TRUST, f"bag-info has no valid Payload-Oxum: {oxum!r}")
@@ -128,8 +143,10 @@ def _read_payload(result: Verified, budget: tuple[int, int], validator: Validato
                 continue
             count -= 1
             if count < 0:
-                result.problem(ExitCode.TRUST, f"more payload files than bag-info's "
-                                               f"Payload-Oxum {budget[0]}.{budget[1]} says")
+                result.problem(
+                    ExitCode.TRUST,
+                    f"more payload files than bag-info's Payload-Oxum {budget[0]}.{budget[1]} says",
+                )
                 return
             try:
                 data = _read(base / name, size)
@@ -137,9 +154,12 @@ def _read_payload(result: Verified, budget: tuple[int, int], validator: Validato
                 result.problem(ExitCode.CANNOT_RUN, f"{result.where(relative)}: {why(exc)}")
                 continue
             if len(data) > size:
-                result.problem(ExitCode.TRUST, f"{result.where(relative)}: larger than the "
-                                               f"whole payload bag-info vouches for ({size} "
-                                               "bytes)")
+                result.problem(
+                    ExitCode.TRUST,
+                    f"{result.where(relative)}: larger than the "
+                    f"whole payload bag-info vouches for ({size} "
+                    "bytes)",
+                )
                 continue
             take_member(result, relative, data, validator)
         kept = []

@@ -65,11 +65,18 @@ class Created:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form for ``bundle create``."""
-        return {"archive": str(self.archive), "signature": str(self.signature),
-                "bundle_id": self.bundle_id, "group_id": self.group_id,
-                "part": self.part, "parts": self.parts, "files": self.files,
-                "payload_bytes": self.payload_bytes, "trusted_comment": self.trusted_comment,
-                "removed": [str(p) for p in self.removed]}
+        return {
+            "archive": str(self.archive),
+            "signature": str(self.signature),
+            "bundle_id": self.bundle_id,
+            "group_id": self.group_id,
+            "part": self.part,
+            "parts": self.parts,
+            "files": self.files,
+            "payload_bytes": self.payload_bytes,
+            "trusted_comment": self.trusted_comment,
+            "removed": [str(p) for p in self.removed],
+        }
 
 
 def payload_names(paths: Sequence[Path]) -> list[tuple[str, Path]]:
@@ -82,10 +89,13 @@ def payload_names(paths: Sequence[Path]) -> list[tuple[str, Path]]:
             files = sorted(p for p in path.rglob("*") if not p.is_dir() or p.is_symlink())
             for p in files:
                 if p.is_symlink() or not p.is_file():
-                    raise InputError("cannot bundle", p, "a symbolic link" if p.is_symlink()
-                                     else "not a regular file",
-                                     "a bundle carries regular files only: put the file "
-                                     "itself there, or move it out of the folder")
+                    raise InputError(
+                        "cannot bundle",
+                        p,
+                        "a symbolic link" if p.is_symlink() else "not a regular file",
+                        "a bundle carries regular files only: put the file "
+                        "itself there, or move it out of the folder",
+                    )
             pairs = [(f"{path.name}/{p.relative_to(path).as_posix()}", p) for p in files]
         elif path.is_file():
             pairs = [(path.name, path)]
@@ -115,8 +125,13 @@ def split(files: Sequence[PayloadFile], max_bytes: int | None) -> list[list[Payl
     return groups
 
 
-def bundle_ids(groups: Sequence[Sequence[PayloadFile]], key: SecretKey, epoch: int,
-               direction: str, answers: str | None) -> tuple[str, list[str]]:
+def bundle_ids(
+    groups: Sequence[Sequence[PayloadFile]],
+    key: SecretKey,
+    epoch: int,
+    direction: str,
+    answers: str | None,
+) -> tuple[str, list[str]]:
     """The group id and each part's bundle id: derived from the content, so reproducible."""
     digest = hashlib.sha256(f"{key.public.id}\n{epoch}\n{direction}\n{answers}\n".encode())
     for group in groups:
@@ -150,17 +165,30 @@ def earlier_outputs(out: Path, archive: str) -> list[Path]:
     """What an earlier ``create`` of ``out`` left: ``OUT``, its parts of any earlier split,
     and their signatures."""
     stem = re.escape(out.name.removesuffix(f".{archive}"))
-    pattern = re.compile(rf"(?:{re.escape(out.name)}|{stem}\.part[1-9][0-9]*of[1-9][0-9]*"
-                         rf"\.{re.escape(archive)})(?:\.minisig)?")
+    pattern = re.compile(
+        rf"(?:{re.escape(out.name)}|{stem}\.part[1-9][0-9]*of[1-9][0-9]*"
+        rf"\.{re.escape(archive)})(?:\.minisig)?"
+    )
     if not out.parent.is_dir():
         return []
     return sorted(p for p in out.parent.iterdir() if pattern.fullmatch(p.name))
 
 
-def create(out: Path, files: Sequence[PayloadFile], key: SecretKey, *, direction: str,
-           answers: str | None, epoch: int, archive: str = "tar.gz",
-           max_bytes: int | None = None, contents: str = "", overwrite: bool = False,
-           progress: Progress = no_progress, checkpoint: bytes = b"") -> list[Created]:
+def create(
+    out: Path,
+    files: Sequence[PayloadFile],
+    key: SecretKey,
+    *,
+    direction: str,
+    answers: str | None,
+    epoch: int,
+    archive: str = "tar.gz",
+    max_bytes: int | None = None,
+    contents: str = "",
+    overwrite: bool = False,
+    progress: Progress = no_progress,
+    checkpoint: bytes = b"",
+) -> list[Created]:
     """Write the bundle (several whole bags when ``max_bytes`` splits the payload).
 
     Every part is written and signed under a temporary name first; only then do all of them
@@ -179,12 +207,21 @@ def create(out: Path, files: Sequence[PayloadFile], key: SecretKey, *, direction
     pending: list[tuple[Path, Path, Created]] = []
     try:
         for number, (group, bundle_id, target) in enumerate(
-                zip(groups, ids, targets, strict=True), start=1):
-            info = bag.BagInfo(bundle_id, group_id, number, len(groups), direction, answers,
-                               datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d"),
-                               sum(f.size for f in group), len(group), contents)
-            pending.append(_write(target, group, info, key, epoch, archive, progress,
-                                  checkpoint))
+            zip(groups, ids, targets, strict=True), start=1
+        ):
+            info = bag.BagInfo(
+                bundle_id,
+                group_id,
+                number,
+                len(groups),
+                direction,
+                answers,
+                datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d"),
+                sum(f.size for f in group),
+                len(group),
+                contents,
+            )
+            pending.append(_write(target, group, info, key, epoch, archive, progress, checkpoint))
         for archive_temporary, signature_temporary, made in pending:
             signature_temporary.replace(made.signature)  # first: an archive there has one
             archive_temporary.replace(made.archive)
@@ -204,8 +241,14 @@ def create(out: Path, files: Sequence[PayloadFile], key: SecretKey, *, direction
     return created
 
 
-def _tag_files(files: Sequence[PayloadFile], info: bag.BagInfo, key: SecretKey, epoch: int,
-               archive_name: str, checkpoint: bytes) -> dict[str, bytes]:
+def _tag_files(
+    files: Sequence[PayloadFile],
+    info: bag.BagInfo,
+    key: SecretKey,
+    epoch: int,
+    archive_name: str,
+    checkpoint: bytes,
+) -> dict[str, bytes]:
     tags = {
         bag.BAGIT: bag.BAGIT_TEXT.encode(),
         bag.BAG_INFO: info.text(__version__).encode(),
@@ -215,16 +258,25 @@ def _tag_files(files: Sequence[PayloadFile], info: bag.BagInfo, key: SecretKey, 
     }
     tagmanifest = bag.manifest_text({name: bag.sha256(data) for name, data in tags.items()})
     tags[bag.TAG_MANIFEST] = tagmanifest.encode()
-    inner = Signature.create(key, blake2b_file([tags[bag.TAG_MANIFEST]]),
-                             f"timestamp:{epoch}\tfile:{bag.TAG_MANIFEST}\tctx:{bag.BAG_CTX}"
-                             f"\tbundle:{info.bundle_id}")
+    inner = Signature.create(
+        key,
+        blake2b_file([tags[bag.TAG_MANIFEST]]),
+        f"timestamp:{epoch}\tfile:{bag.TAG_MANIFEST}\tctx:{bag.BAG_CTX}\tbundle:{info.bundle_id}",
+    )
     tags[bag.INNER_SIGNATURE] = inner.text().encode()
     return tags
 
 
-def _write(target: Path, files: Sequence[PayloadFile], info: bag.BagInfo, key: SecretKey,
-           epoch: int, archive: str, progress: Progress, checkpoint: bytes
-           ) -> tuple[Path, Path, Created]:
+def _write(
+    target: Path,
+    files: Sequence[PayloadFile],
+    info: bag.BagInfo,
+    key: SecretKey,
+    epoch: int,
+    archive: str,
+    progress: Progress,
+    checkpoint: bytes,
+) -> tuple[Path, Path, Created]:
     """One part, archive and signature, under temporary names beside ``target``."""
     tags = _tag_files(files, info, key, epoch, escaped(target.name), checkpoint)
     members: list[tuple[str, int, Any]] = [(name, len(data), data) for name, data in tags.items()]
@@ -233,8 +285,9 @@ def _write(target: Path, files: Sequence[PayloadFile], info: bag.BagInfo, key: S
     prefix = info.bundle_id + "/"
     total = sum(size for _, size, _ in members)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                                          dir=target.parent)
+    fd, temporary_name = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+    )
     temporary = Path(temporary_name)
     signature_path = Path(f"{target}.minisig")
     try:
@@ -242,21 +295,40 @@ def _write(target: Path, files: Sequence[PayloadFile], info: bag.BagInfo, key: S
             if archive == "7z":
                 _write_7z(raw, prefix, _contents(members, progress))
             else:
-                write_tar(raw, _contents(members, progress, prefix), epoch,
-                          compress=archive == "tar.gz")
+                write_tar(
+                    raw, _contents(members, progress, prefix), epoch, compress=archive == "tar.gz"
+                )
             raw.flush()
             os.fsync(raw.fileno())
-        comment = (f"timestamp:{epoch}\tfile:{escaped(target.name)}\tctx:{bag.BUNDLE_CTX}"
-                   f"\tbundle:{info.bundle_id}\tsize:{total}\tfiles:{len(members)}")
-        signature = Signature.create(key, blake2b_file(read_chunks(temporary)), comment,
-                                     f"signature from airgap key {key.public.id}")
+        comment = (
+            f"timestamp:{epoch}\tfile:{escaped(target.name)}\tctx:{bag.BUNDLE_CTX}"
+            f"\tbundle:{info.bundle_id}\tsize:{total}\tfiles:{len(members)}"
+        )
+        signature = Signature.create(
+            key,
+            blake2b_file(read_chunks(temporary)),
+            comment,
+            f"signature from airgap key {key.public.id}",
+        )
         signature_temporary = _temporary_file(signature_path, signature.text().encode())
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    return temporary, signature_temporary, Created(
-        target, signature_path, info.bundle_id, info.group_id, info.part, info.parts,
-        info.payload_files, info.payload_bytes, comment)
+    return (
+        temporary,
+        signature_temporary,
+        Created(
+            target,
+            signature_path,
+            info.bundle_id,
+            info.group_id,
+            info.part,
+            info.parts,
+            info.payload_files,
+            info.payload_bytes,
+            comment,
+        ),
+    )
 
 
 def _temporary_file(path: Path, data: bytes) -> Path:
@@ -298,15 +370,17 @@ class _Verified(io.RawIOBase):
     def check(self) -> None:
         self.handle.close()
         if self.read_bytes != self.item.size or self.digest.hexdigest() != self.item.sha256:
-            raise InputError("cannot bundle", self.item.source,
-                             "the file changed after it was validated")
+            raise InputError(
+                "cannot bundle", self.item.source, "the file changed after it was validated"
+            )
 
 
 Contents = Iterator[tuple[str, int, Any]]
 
 
-def _contents(members: list[tuple[str, int, Any]], progress: Progress, prefix: str = ""
-              ) -> Contents:
+def _contents(
+    members: list[tuple[str, int, Any]], progress: Progress, prefix: str = ""
+) -> Contents:
     """Each member's name, size and a reader; payload files are re-hashed as they are read."""
     for name, size, body in members:
         if isinstance(body, PayloadFile):
@@ -321,8 +395,9 @@ def _write_7z(raw: IO[bytes], prefix: str, members: Contents) -> None:
     try:
         import py7zr
     except ImportError:
-        raise InputError("cannot write 7z", None, "7z support is not installed",
-                         "pip install 'airgap[7z]'") from None
+        raise InputError(
+            "cannot write 7z", None, "7z support is not installed", "pip install 'airgap[7z]'"
+        ) from None
     with py7zr.SevenZipFile(raw, "w") as archive:
         for name, _, handle in members:
             # py7zr takes a seekable reader: one payload file is held in memory at a time

@@ -51,8 +51,12 @@ class Written:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {"source": str(self.source), "target": str(self.target), "size": self.size,
-                "sha256": self.sha256}
+        return {
+            "source": str(self.source),
+            "target": str(self.target),
+            "size": self.size,
+            "sha256": self.sha256,
+        }
 
 
 def write(bundle: Path, destination: Path, *, overwrite: bool = False) -> list[Written]:
@@ -71,8 +75,9 @@ def write(bundle: Path, destination: Path, *, overwrite: bool = False) -> list[W
     for source in (signature, bundle):
         target = destination / source.name
         if not overwrite and (target.exists() or target.is_symlink()):
-            raise InputError("refusing to overwrite", target, "it is on the medium already "
-                             "(use --force)")
+            raise InputError(
+                "refusing to overwrite", target, "it is on the medium already (use --force)"
+            )
     staged: list[tuple[Path, Written]] = []
     placed: list[Path] = []
     try:
@@ -108,9 +113,12 @@ def _copy(source: Path, target: Path) -> tuple[Path, Written]:
             os.fsync(writer.fileno())
         expected = digest.hexdigest()
         if sha256_file(temporary, uncached=True) != expected:
-            raise TrustError("read-back mismatch", target,
-                             "the medium returned other bytes than were written",
-                             "use another medium")
+            raise TrustError(
+                "read-back mismatch",
+                target,
+                "the medium returned other bytes than were written",
+                "use another medium",
+            )
     except BaseException as exc:
         temporary.unlink(missing_ok=True)
         if isinstance(exc, OSError):
@@ -122,8 +130,13 @@ def _copy(source: Path, target: Path) -> tuple[Path, Written]:
 def identity(path: Path) -> dict[str, str | None]:
     """What the system says about the medium holding ``path``: device, mount point,
     filesystem UUID and label, and the disk's serial, each None when not exposed."""
-    result: dict[str, str | None] = {"device": None, "mount_point": None, "fs_uuid": None,
-                                     "label": None, "serial": None}
+    result: dict[str, str | None] = {
+        "device": None,
+        "mount_point": None,
+        "fs_uuid": None,
+        "label": None,
+        "serial": None,
+    }
     try:
         device = path.stat().st_dev
         numbers = f"{os.major(device)}:{os.minor(device)}"
@@ -157,14 +170,20 @@ class Incomplete:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {"group_id": self.group_id, "parts": self.parts, "present": self.present,
-                "missing": [m._asdict() for m in self.missing]}
+        return {
+            "group_id": self.group_id,
+            "parts": self.parts,
+            "present": self.present,
+            "missing": [m._asdict() for m in self.missing],
+        }
 
     def text(self) -> str:
         """One line naming what is missing."""
         missing = "; ".join(f"part {m.part} ({m.text()})" for m in self.missing)
-        return (f"incomplete split bundle {self.group_id}: {len(self.present)} of "
-                f"{self.parts} parts here, missing {missing}")
+        return (
+            f"incomplete split bundle {self.group_id}: {len(self.present)} of "
+            f"{self.parts} parts here, missing {missing}"
+        )
 
 
 @dataclass
@@ -182,11 +201,13 @@ class Scan:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form for ``media scan``."""
-        return {"bundles": self.bundles,
-                "unexpected": [{"path": p, "why": w} for p, w in self.unexpected],
-                "incomplete": [i.to_dict() for i in self.incomplete],
-                "signatures_verified": self.signatures_verified,
-                "bad_signatures": [{"path": p, "why": w} for p, w in self.bad_signatures]}
+        return {
+            "bundles": self.bundles,
+            "unexpected": [{"path": p, "why": w} for p, w in self.unexpected],
+            "incomplete": [i.to_dict() for i in self.incomplete],
+            "signatures_verified": self.signatures_verified,
+            "bad_signatures": [{"path": p, "why": w} for p, w in self.bad_signatures],
+        }
 
 
 def scan(top: Path, trusted: Trusted | None = None) -> Scan:
@@ -248,8 +269,11 @@ def _unexpected(path: Path, names: set[str]) -> str | None:
         approved = _APPROVAL.match(signed)  # a second person's approval: BUNDLE.approved-ID
         if approved:
             signed = approved["bundle"]
-        return None if signed in names else (
-            "approval without its bundle" if approved else "signature without its bundle")
+        return (
+            None
+            if signed in names
+            else ("approval without its bundle" if approved else "signature without its bundle")
+        )
     if f"{name}{SIGNATURE_SUFFIX}" not in names:
         return "no signature beside it"
     if not _is_archive(path):
@@ -282,8 +306,7 @@ def _incomplete(signed: list[tuple[Path, Signature]]) -> list[Incomplete]:
     for (group, parts), present in sorted(groups.items()):
         missing = missing_parts(group, parts, present, next(iter(present.values()))[1])
         if missing:
-            found.append(Incomplete(group, parts, [str(p) for p, _ in present.values()],
-                                    missing))
+            found.append(Incomplete(group, parts, [str(p) for p, _ in present.values()], missing))
     return found
 
 

@@ -28,12 +28,16 @@ class Missing(NamedTuple):
         return f"bundle {self.bundle_id}" + (f", file {self.file}" if self.file else "")
 
 
-def missing_parts(group_id: str, parts: int, present: Collection[int], signed_as: str
-                  ) -> list[Missing]:
+def missing_parts(
+    group_id: str, parts: int, present: Collection[int], signed_as: str
+) -> list[Missing]:
     """The parts of ``group_id`` not in ``present``, named after a present part's file name
     ``signed_as`` (the name its signature was made for)."""
-    return [Missing(k, bag.part_id(group_id, k, parts), sibling_part(signed_as, k, parts))
-            for k in range(1, parts + 1) if k not in present]
+    return [
+        Missing(k, bag.part_id(group_id, k, parts), sibling_part(signed_as, k, parts))
+        for k in range(1, parts + 1)
+        if k not in present
+    ]
 
 
 def check_groups(results: Sequence[Verified]) -> None:
@@ -50,9 +54,12 @@ def check_groups(results: Sequence[Verified]) -> None:
         names = ", ".join(sorted(groups))
         for members in groups.values():
             for member in members:
-                member.problem(ExitCode.TRUST, f"parts of different split bundles given "
-                                               f"together (groups {names}): verify one split "
-                                               "bundle at a time")
+                member.problem(
+                    ExitCode.TRUST,
+                    f"parts of different split bundles given "
+                    f"together (groups {names}): verify one split "
+                    "bundle at a time",
+                )
     for group, members in groups.items():
         _check_group(group, members)
 
@@ -68,15 +75,19 @@ def _check_group(group: str, members: list[Verified]) -> None:
     (total,) = totals
     signers = sorted({str(m.signer.get("key_id")) for m in members})
     if len(signers) > 1:
-        first.problem(ExitCode.TRUST, f"group {group}: parts signed by different keys "
-                                      f"({', '.join(signers)})")
+        first.problem(
+            ExitCode.TRUST, f"group {group}: parts signed by different keys ({', '.join(signers)})"
+        )
     seen: dict[int, int] = {}
     for member in members:
         if member.part:
             seen[member.part[1]] = seen.get(member.part[1], 0) + 1
     for part in sorted(p for p, n in seen.items() if n > 1):
-        first.problem(ExitCode.TRUST, f"group {group}: part {part} of {total} given "
-                                      f"{seen[part]} times")
+        first.problem(
+            ExitCode.TRUST, f"group {group}: part {part} of {total} given {seen[part]} times"
+        )
     for missing in missing_parts(group, total, seen, first.fields.get("file", "")):
-        first.problem(ExitCode.TRUST, f"group {group}: part {missing.part} of {total} is "
-                                      f"missing: {missing.text()}")
+        first.problem(
+            ExitCode.TRUST,
+            f"group {group}: part {missing.part} of {total} is missing: {missing.text()}",
+        )

@@ -108,17 +108,23 @@ class Verified:
     def to_dict(self) -> dict[str, Any]:
         """JSON form for ``bundle verify`` and ``bundle list``."""
         return {
-            "bundle": str(self.bundle), "ok": self.exit_code == ExitCode.OK,
-            "bundle_id": self.bundle_id, "signer": self.signer,
+            "bundle": str(self.bundle),
+            "ok": self.exit_code == ExitCode.OK,
+            "bundle_id": self.bundle_id,
+            "signer": self.signer,
             "group_id": self.info.get("Bag-Group-Identifier"),
             "bag_count": self.info.get("Bag-Count"),
             "direction": self.info.get("Airgap-Direction"),
             "answers": self.info.get("Airgap-Answers"),
             "contents": self.info.get("Airgap-Contents"),
-            "files": [{"name": name, "size": size, "sha256": digest}
-                      for name, (size, digest) in sorted(self.payload.items())],
-            "witnessed": self.witnessed, "signed_as": self.fields.get("file"),
-            "renamed_from": self.renamed_from, "at_rest": self.at_rest,
+            "files": [
+                {"name": name, "size": size, "sha256": digest}
+                for name, (size, digest) in sorted(self.payload.items())
+            ],
+            "witnessed": self.witnessed,
+            "signed_as": self.fields.get("file"),
+            "renamed_from": self.renamed_from,
+            "at_rest": self.at_rest,
             "problems": [p.to_dict() for p in self.problems],
             "findings": [f.to_dict() for f in self.findings],
         }
@@ -133,8 +139,7 @@ def read_signature(path: Path) -> Signature:
     except OSError as exc:
         raise SignatureError("missing signature", path, why(exc)) from None
     if len(data) > SIGNATURE_LIMIT:
-        raise SignatureError("malformed signature", path,
-                             f"larger than {SIGNATURE_LIMIT} bytes")
+        raise SignatureError("malformed signature", path, f"larger than {SIGNATURE_LIMIT} bytes")
     try:
         return Signature.parse(data.decode("utf-8"), path)
     except UnicodeDecodeError as exc:
@@ -150,20 +155,25 @@ def signed_message(signature: Signature, path: Path) -> bytes:
         return handle.read()
 
 
-def check_signature(signature: Signature, sig_path: Path, signed: bytes, trusted: Trusted,
-                    bundle: Path) -> dict[str, Any]:
+def check_signature(
+    signature: Signature, sig_path: Path, signed: bytes, trusted: Trusted, bundle: Path
+) -> dict[str, Any]:
     """Check a bundle's outer signature over ``signed`` (see :func:`signed_message`): made
     for a bundle, by a trusted, unrevoked key. The signer, as ``Verified.signer`` shows it;
     a SignatureError (exit 4) otherwise."""
     ctx = signature.fields().get("ctx")
     if ctx != bag.BUNDLE_CTX:
-        raise SignatureError("signature for another purpose", sig_path,
-                             f"made for ctx:{ctx}, not for a bundle")
+        raise SignatureError(
+            "signature for another purpose", sig_path, f"made for ctx:{ctx}, not for a bundle"
+        )
     key, entry = trusted.signer(signature, sig_path)
     signature.verify_signed(key, signed, bundle)
-    return {"key_id": key.id, "name": entry.name if entry else None,
-            "role": entry.role if entry else None,
-            "trusted_comment": signature.trusted_comment}
+    return {
+        "key_id": key.id,
+        "name": entry.name if entry else None,
+        "role": entry.role if entry else None,
+        "trusted_comment": signature.trusted_comment,
+    }
 
 
 def renamed(fields: Mapping[str, str], name: str) -> str | None:
@@ -179,8 +189,7 @@ def renamed(fields: Mapping[str, str], name: str) -> str | None:
     return f"signed as {signed}, named {name}"
 
 
-def stage(bundle: Path, staging: Path, progress: Progress = no_progress
-          ) -> tuple[Path, bytes, str]:
+def stage(bundle: Path, staging: Path, progress: Progress = no_progress) -> tuple[Path, bytes, str]:
     """Copy the archive into the private staging folder; the BLAKE2b-512 (what a prehashed
     signature signs) and the SHA-256 (what the ledger records) of what was copied."""
     staged = staging / "bundle"
@@ -198,9 +207,16 @@ def stage(bundle: Path, staging: Path, progress: Progress = no_progress
     return staged, digest.digest(), sha256.hexdigest()
 
 
-def verify(bundle: Path, trusted: Trusted, staging: Path, validator: Validator,
-           signature: Path | None = None, progress: Progress = no_progress, *,
-           accept_renamed: bool = False) -> Verified:
+def verify(
+    bundle: Path,
+    trusted: Trusted,
+    staging: Path,
+    validator: Validator,
+    signature: Path | None = None,
+    progress: Progress = no_progress,
+    *,
+    accept_renamed: bool = False,
+) -> Verified:
     """Verify one bundle into ``staging`` (a private folder the caller removes).
 
     An archive whose name is not the one its signature was made for is refused (exit 4)
@@ -220,8 +236,12 @@ def verify(bundle: Path, trusted: Trusted, staging: Path, validator: Validator,
     result.fields = sig.fields()
     try:
         result.signer = check_signature(
-            sig, sig_path, digest if sig.algorithm == SIG_PREHASHED
-            else result.staged.read_bytes(), trusted, bundle)
+            sig,
+            sig_path,
+            digest if sig.algorithm == SIG_PREHASHED else result.staged.read_bytes(),
+            trusted,
+            bundle,
+        )
     except SignatureError as exc:
         result.problem(ExitCode.TRUST, exc.message)
         return result
@@ -229,8 +249,11 @@ def verify(bundle: Path, trusted: Trusted, staging: Path, validator: Validator,
         if accept_renamed:
             result.renamed_from = result.fields.get("file") or "(no name)"
         else:
-            result.problem(ExitCode.TRUST, f"renamed or replayed bundle: {why_renamed} "
-                                           "(--accept-renamed if you renamed it yourself)")
+            result.problem(
+                ExitCode.TRUST,
+                f"renamed or replayed bundle: {why_renamed} "
+                "(--accept-renamed if you renamed it yourself)",
+            )
     budget = _budget(result)
     if budget is None:
         return result
@@ -250,8 +273,11 @@ def _budget(result: Verified) -> archive.Limits | None:
         if not result.bundle_id:
             raise KeyError("bundle")
     except (KeyError, ValueError):
-        result.problem(ExitCode.TRUST, "the signature's trusted comment lacks bundle, size or "
-                                       "files: not an airgap bundle signature")
+        result.problem(
+            ExitCode.TRUST,
+            "the signature's trusted comment lacks bundle, size or "
+            "files: not an airgap bundle signature",
+        )
         return None
     return archive.Limits.signed(size, files)
 
@@ -263,8 +289,9 @@ def _bag_members(result: Verified, limits: archive.Limits) -> Iterator[tuple[str
     for member in archive.read_members(result.staged, str(result.bundle), limits, expand=False):
         name = member.path.split(archive.SEP, 1)[1]
         if not name.startswith(prefix):
-            result.problem(ExitCode.TRUST, f"unexpected file outside the bag folder {prefix}: "
-                                           f"{name}")
+            result.problem(
+                ExitCode.TRUST, f"unexpected file outside the bag folder {prefix}: {name}"
+            )
             continue
         yield name.removeprefix(prefix), member.data
 
@@ -285,15 +312,19 @@ def take_member(result: Verified, name: str, data: bytes, validator: Validator) 
         result.problem(ExitCode.TRUST, f"unexpected file in the bag: {name}")
 
 
-def validate_payload(data: bytes, path: str, validator: Validator
-                     ) -> tuple[str | None, list[FileReport]]:
+def validate_payload(
+    data: bytes, path: str, validator: Validator
+) -> tuple[str | None, list[FileReport]]:
     """A payload file's kind and validation reports: an archive's members are each validated,
     a capture has nothing to validate, None is a file of no known kind."""
     from airgap import formats
 
     if archive.archive_type(data[:512]):
-        reports = [validator.validate(m.data, m.path) for m in archive.read_members(data, path)
-                   if formats.sniff(m.data[:65536], m.path).family == "xml"]
+        reports = [
+            validator.validate(m.data, m.path)
+            for m in archive.read_members(data, path)
+            if formats.sniff(m.data[:65536], m.path).family == "xml"
+        ]
         return "archive", reports
     sniff = formats.sniff(data[:65536], path)
     if sniff.family == "capture":
@@ -312,9 +343,11 @@ def check_bag(result: Verified, trusted: Trusted) -> None:
         if name not in tags:
             result.problem(ExitCode.TRUST, f"missing from the bag: {name}")
     if bag.TAG_MANIFEST in tags:
-        check_manifest(result, bag.TAG_MANIFEST, {n: (len(d), bag.sha256(d))
-                                                   for n, d in tags.items()
-                                                   if n in bag.TAG_FILES})
+        check_manifest(
+            result,
+            bag.TAG_MANIFEST,
+            {n: (len(d), bag.sha256(d)) for n, d in tags.items() if n in bag.TAG_FILES},
+        )
         _check_inner_signature(result, trusted)
     if bag.MANIFEST in tags:
         check_manifest(result, bag.MANIFEST, result.payload)
@@ -325,18 +358,25 @@ def check_bag(result: Verified, trusted: Trusted) -> None:
         info = result.info
         oxum = f"{sum(s for s, _ in result.payload.values())}.{len(result.payload)}"
         if info.get("Payload-Oxum") != oxum:
-            result.problem(ExitCode.TRUST, f"Payload-Oxum {info.get('Payload-Oxum')} but the "
-                                           f"payload is {oxum}")
+            result.problem(
+                ExitCode.TRUST, f"Payload-Oxum {info.get('Payload-Oxum')} but the payload is {oxum}"
+            )
         if info.get("Airgap-Bundle-Id") != result.bundle_id:
-            result.problem(ExitCode.TRUST, f"bag-info names bundle {info.get('Airgap-Bundle-Id')}"
-                                           f", the signature {result.bundle_id}")
+            result.problem(
+                ExitCode.TRUST,
+                f"bag-info names bundle {info.get('Airgap-Bundle-Id')}"
+                f", the signature {result.bundle_id}",
+            )
         if info.get("Airgap-Direction") not in bag.DIRECTIONS:
             result.problem(ExitCode.TRUST, "bag-info has no valid Airgap-Direction")
         if result.bundle_id and result.part != bag.part_of(result.bundle_id):
-            result.problem(ExitCode.TRUST, f"bag-info's Bag-Group-Identifier "
-                                           f"{info.get('Bag-Group-Identifier')} and Bag-Count "
-                                           f"{info.get('Bag-Count')} do not fit bundle "
-                                           f"{result.bundle_id}")
+            result.problem(
+                ExitCode.TRUST,
+                f"bag-info's Bag-Group-Identifier "
+                f"{info.get('Bag-Group-Identifier')} and Bag-Count "
+                f"{info.get('Bag-Count')} do not fit bundle "
+                f"{result.bundle_id}",
+            )
 
 
 def check_manifest(result: Verified, name: str, present: dict[str, tuple[int, str]]) -> None:
@@ -349,8 +389,9 @@ def check_manifest(result: Verified, name: str, present: dict[str, tuple[int, st
         if path not in present:
             result.problem(ExitCode.TRUST, f"{name} lists {path}, which is not in the bag")
         elif present[path][1] != digest:
-            result.problem(ExitCode.TRUST, f"manifest mismatch: {path} does not have the "
-                                           f"SHA-256 {name} lists")
+            result.problem(
+                ExitCode.TRUST, f"manifest mismatch: {path} does not have the SHA-256 {name} lists"
+            )
     for path in sorted(set(present) - set(digests)):
         result.problem(ExitCode.TRUST, f"{path} is in the bag but not in {name}")
 
@@ -362,12 +403,17 @@ def _check_inner_signature(result: Verified, trusted: Trusted) -> None:
         inner = Signature.parse(text, where)
         fields = inner.fields()
         if fields.get("ctx") != bag.BAG_CTX or fields.get("bundle") != result.bundle_id:
-            raise SignatureError("inner signature for another purpose", where,
-                                 f"made for ctx:{fields.get('ctx')} bundle:"
-                                 f"{fields.get('bundle')}")
+            raise SignatureError(
+                "inner signature for another purpose",
+                where,
+                f"made for ctx:{fields.get('ctx')} bundle:{fields.get('bundle')}",
+            )
         if inner.key_hex != result.signer.get("key_id"):
-            raise SignatureError("inner signature by another key", where,
-                                 f"{inner.key_hex}, the archive by {result.signer.get('key_id')}")
+            raise SignatureError(
+                "inner signature by another key",
+                where,
+                f"{inner.key_hex}, the archive by {result.signer.get('key_id')}",
+            )
         key, _ = trusted.signer(inner, where)
         inner.verify(key, [result.tags[bag.TAG_MANIFEST]], where)
     except (SignatureError, UnicodeDecodeError) as exc:
@@ -396,8 +442,12 @@ def extract(result: Verified, destination: Path, *, force: bool = False) -> Extr
     if exists and not force:
         raise InputError("refusing to extract", destination, "it exists (use --force)")
     if exists and (destination.is_symlink() or not destination.is_dir()):
-        raise InputError("refusing to extract", destination, "it exists and is not a folder",
-                         "move it away yourself")
+        raise InputError(
+            "refusing to extract",
+            destination,
+            "it exists and is not a folder",
+            "move it away yourself",
+        )
     destination.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
     aside = None
@@ -420,8 +470,9 @@ def _put_back(aside: Path, destination: Path) -> None:
     try:
         aside.rename(destination)
     except OSError as exc:
-        raise InputError("extract failed", destination, f"the folder that was there is now "
-                         f"{aside}: {why(exc)}") from exc
+        raise InputError(
+            "extract failed", destination, f"the folder that was there is now {aside}: {why(exc)}"
+        ) from exc
 
 
 def move_aside(folder: Path) -> Path:
@@ -429,8 +480,7 @@ def move_aside(folder: Path) -> Path:
     name is made first as an empty folder, which the rename then replaces."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     for number in range(1000):
-        aside = folder.with_name(f"{folder.name}.before-{stamp}"
-                                 + (f".{number}" if number else ""))
+        aside = folder.with_name(f"{folder.name}.before-{stamp}" + (f".{number}" if number else ""))
         try:
             aside.mkdir()
         except FileExistsError:
@@ -439,8 +489,9 @@ def move_aside(folder: Path) -> Path:
             folder.rename(aside)
         except OSError as exc:
             aside.rmdir()
-            raise InputError("refusing to extract", folder,
-                             f"cannot move it aside to {aside}: {why(exc)}") from None
+            raise InputError(
+                "refusing to extract", folder, f"cannot move it aside to {aside}: {why(exc)}"
+            ) from None
         return aside
     raise InputError("refusing to extract", folder, "no free name to move it aside to")
 
@@ -451,8 +502,9 @@ def _write_bag(result: Verified, work: Path) -> None:
     written = set()
     for name, data in _bag_members(result, limits):
         if expected.get(name) != (len(data), bag.sha256(data)):
-            raise InputError("refusing to extract", result.bundle,
-                             f"{name} differs from what was verified")
+            raise InputError(
+                "refusing to extract", result.bundle, f"{name} differs from what was verified"
+            )
         target = work / name
         target.parent.mkdir(parents=True, exist_ok=True)
         with target.open("xb") as handle:
@@ -461,5 +513,6 @@ def _write_bag(result: Verified, work: Path) -> None:
             os.fsync(handle.fileno())
         written.add(name)
     if written != set(expected):
-        raise InputError("refusing to extract", result.bundle,
-                         "members changed since they were verified")
+        raise InputError(
+            "refusing to extract", result.bundle, "members changed since they were verified"
+        )

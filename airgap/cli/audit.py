@@ -15,8 +15,9 @@ from airgap.cli.output import Format, begin, emit_json, err
 from airgap.cli.reconcile import OptionError
 from airgap.errors import ExitCode
 
-app = typer.Typer(no_args_is_help=True,
-                  help="Evidence for an auditor: the audit report of the ledger.")
+app = typer.Typer(
+    no_args_is_help=True, help="Evidence for an auditor: the audit report of the ledger."
+)
 
 
 class ReportFormat(StrEnum):
@@ -38,21 +39,37 @@ def _day(value: str | None, name: str, end: bool = False) -> datetime:
     return moment + timedelta(days=1) - timedelta(microseconds=1) if end else moment
 
 
-@app.command("report", epilog="Example: airgap audit report --since 2026-11-01 --out "
-             "audit-2026-11.html --captures captures/ --sign ~/keys/operator.key")
+@app.command(
+    "report",
+    epilog="Example: airgap audit report --since 2026-11-01 --out "
+    "audit-2026-11.html --captures captures/ --sign ~/keys/operator.key",
+)
 def report(
     since: Annotated[str, typer.Option("--since", help="First day, YYYY-MM-DD (UTC).")],
     out_file: Annotated[Path, typer.Option("--out", help="The report file to write.")],
-    until: Annotated[str | None, typer.Option(
-        "--until", help="Last day, YYYY-MM-DD (default: now).", show_default=False)] = None,
-    fmt: Annotated[ReportFormat, typer.Option(
-        "--format", help="html (one self-contained page), json or csv.")] = ReportFormat.HTML,
-    captures: Annotated[list[Path] | None, typer.Option(
-        "--captures", help="Device captures for the devices and deadlines section "
-        "(repeatable).", show_default=False)] = None,
-    sign: Annotated[Path | None, typer.Option(
-        "--sign", help="Write OUT.minisig, a detached signature with this secret key.",
-        show_default=False)] = None,
+    until: Annotated[
+        str | None,
+        typer.Option("--until", help="Last day, YYYY-MM-DD (default: now).", show_default=False),
+    ] = None,
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", help="html (one self-contained page), json or csv.")
+    ] = ReportFormat.HTML,
+    captures: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--captures",
+            help="Device captures for the devices and deadlines section (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+    sign: Annotated[
+        Path | None,
+        typer.Option(
+            "--sign",
+            help="Write OUT.minisig, a detached signature with this secret key.",
+            show_default=False,
+        ),
+    ] = None,
     folder: TrustedKeysOption = None,
     insecure: InsecureKeyOption = False,
     ledger: LedgerOption = None,
@@ -79,14 +96,24 @@ def report(
     _, note, _ = checkpoint.make(store, host_key(), verified)
     chosen = trust_folder(folder)
     roster = {e.key_id: e for e in TrustStore(chosen).entries()} if chosen else {}
-    built = audit.build(store, note, verified.entries, start, end, roster,
-                        _deadlines(captures) if captures else (), host_key().public.id)
+    built = audit.build(
+        store,
+        note,
+        verified.entries,
+        start,
+        end,
+        roster,
+        _deadlines(captures) if captures else (),
+        host_key().public.id,
+    )
     generated = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if fmt is ReportFormat.JSON:
         import orjson
 
-        data = orjson.dumps({**built.to_dict(), "generated": generated},
-                            option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+        data = orjson.dumps(
+            {**built.to_dict(), "generated": generated},
+            option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE,
+        )
     elif fmt is ReportFormat.CSV:
         from airgap.cli.audit_html import csv_text
 
@@ -98,15 +125,29 @@ def report(
     write_atomic(out_file, data)
     if sign is not None:
         key = load_secret(sign, insecure_permissions=insecure)
-        signature = Signature.create(key, blake2b_file([data]),
-                                     f"file:{escaped(out_file.name)}\tctx:airgap-report/v1",
-                                     f"signature from airgap key {key.public.id}")
+        signature = Signature.create(
+            key,
+            blake2b_file([data]),
+            f"file:{escaped(out_file.name)}\tctx:airgap-report/v1",
+            f"signature from airgap key {key.public.id}",
+        )
         write_atomic(Path(f"{out_file}.minisig"), signature.text().encode())
-    err().print(f"{out_file}: {len(built.rows)} steps, {len(built.exceptions)} exceptions, "
-                f"checkpoint of {verified.entries} entries", markup=False)
+    err().print(
+        f"{out_file}: {len(built.rows)} steps, {len(built.exceptions)} exceptions, "
+        f"checkpoint of {verified.entries} entries",
+        markup=False,
+    )
     if fmt is ReportFormat.JSON:
-        emit_json(True, [{"report": str(out_file), "rows": len(built.rows),
-                          "exceptions": len(built.exceptions)}])
+        emit_json(
+            True,
+            [
+                {
+                    "report": str(out_file),
+                    "rows": len(built.rows),
+                    "exceptions": len(built.exceptions),
+                }
+            ],
+        )
     raise typer.Exit(ExitCode.OK)
 
 
@@ -115,5 +156,6 @@ def _deadlines(paths: list[Path]) -> tuple[dict[str, object], ...]:
     from airgap.state import deadlines, evidence
 
     found = evidence.load([str(p) for p in paths], None, config.load()["exclude"])
-    return tuple(d.to_dict() for d in deadlines.deadlines(found.states, date.today(),
-                                                          imports=found.acks))
+    return tuple(
+        d.to_dict() for d in deadlines.deadlines(found.states, date.today(), imports=found.acks)
+    )

@@ -27,13 +27,20 @@ pre{white-space:pre-wrap;word-break:break-all;background:#f7f7f7;padding:.5em}
 
 def _csp() -> str:
     digest = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
-    return (f"default-src 'none'; style-src 'sha256-{digest}'; img-src data:; "
-            "form-action 'none'; base-uri 'none'")
+    return (
+        f"default-src 'none'; style-src 'sha256-{digest}'; img-src data:; "
+        "form-action 'none'; base-uri 'none'"
+    )
 
 
 def _files(paths: dict[str, str]) -> str:
-    return "<br>".join(f"{escape(p)} <code>{escape(d.removeprefix('sha256:')[:16])}…</code>"
-                       for p, d in paths.items()) or "-"
+    return (
+        "<br>".join(
+            f"{escape(p)} <code>{escape(d.removeprefix('sha256:')[:16])}…</code>"
+            for p, d in paths.items()
+        )
+        or "-"
+    )
 
 
 def _who(row: Row) -> str:
@@ -42,16 +49,20 @@ def _who(row: Row) -> str:
 
 
 def _rows(rows: list[Row]) -> str:
-    head = ("<tr><th>#</th><th>when</th><th>step</th><th>who (person, role, key)</th>"
-            "<th>host</th><th>device</th><th>materials</th><th>products</th><th>result</th>"
-            "<th>note</th></tr>")
+    head = (
+        "<tr><th>#</th><th>when</th><th>step</th><th>who (person, role, key)</th>"
+        "<th>host</th><th>device</th><th>materials</th><th>products</th><th>result</th>"
+        "<th>note</th></tr>"
+    )
     body = "".join(
-        f"<tr class=\"{'bad' if r.exception else ''}\"><td><a href=\"#entry-{r.seq}\">{r.seq}"
+        f'<tr class="{"bad" if r.exception else ""}"><td><a href="#entry-{r.seq}">{r.seq}'
         f"</a></td><td>{escape(r.time)}</td><td>{escape(r.step)}</td><td>{_who(r)}</td>"
         f"<td>{escape(r.host)}</td><td>{escape(r.device or '-')}</td>"
         f"<td>{_files(dict(r.materials))}</td><td>{_files(dict(r.products))}</td>"
-        f"<td class=\"{'bad' if r.exception else 'ok'}\">{escape(r.result)}</td>"
-        f"<td>{escape(r.note)}</td></tr>" for r in rows)
+        f'<td class="{"bad" if r.exception else "ok"}">{escape(r.result)}</td>'
+        f"<td>{escape(r.note)}</td></tr>"
+        for r in rows
+    )
     return f"<table>{head}{body}</table>" if rows else "<p>None.</p>"
 
 
@@ -63,8 +74,13 @@ def _timeline(report: AuditReport) -> str:
         for which in ("ack_by", "report_by"):
             found = device.get(which)
             if isinstance(found, dict) and found.get("date"):
-                dues.append((str(device.get("device")), which,
-                             datetime.fromisoformat(f"{found['date']}T00:00:00+00:00")))
+                dues.append(
+                    (
+                        str(device.get("device")),
+                        which,
+                        datetime.fromisoformat(f"{found['date']}T00:00:00+00:00"),
+                    )
+                )
     moments = [t for _, t in times] + [t for *_, t in dues]
     if not moments:
         return "<p>Nothing in this window.</p>"
@@ -75,20 +91,26 @@ def _timeline(report: AuditReport) -> str:
     def x(when: datetime) -> float:
         return 20 + (width - 40) * (when - start).total_seconds() / span
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="100%" viewBox="0 0 {width} '
-             f'{height}" role="img" aria-label="timeline of transfers and deadlines">',
-             f'<line x1="20" y1="60" x2="{width - 20}" y2="60" stroke="#888"/>',
-             f'<text x="20" y="110" font-size="12">{escape(start.date().isoformat())}</text>',
-             f'<text x="{width - 20}" y="110" font-size="12" text-anchor="end">'
-             f"{escape(end.date().isoformat())}</text>"]
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="100%" viewBox="0 0 {width} '
+        f'{height}" role="img" aria-label="timeline of transfers and deadlines">',
+        f'<line x1="20" y1="60" x2="{width - 20}" y2="60" stroke="#888"/>',
+        f'<text x="20" y="110" font-size="12">{escape(start.date().isoformat())}</text>',
+        f'<text x="{width - 20}" y="110" font-size="12" text-anchor="end">'
+        f"{escape(end.date().isoformat())}</text>",
+    ]
     for row, when in times:
         colour = "#a4161a" if row.exception else "#17622d"
-        parts.append(f'<circle cx="{x(when):.1f}" cy="60" r="5" fill="{colour}"><title>'
-                     f"#{row.seq} {escape(row.step)} {escape(row.time)}</title></circle>")
+        parts.append(
+            f'<circle cx="{x(when):.1f}" cy="60" r="5" fill="{colour}"><title>'
+            f"#{row.seq} {escape(row.step)} {escape(row.time)}</title></circle>"
+        )
     for name, which, when in dues:
-        parts.append(f'<line x1="{x(when):.1f}" y1="25" x2="{x(when):.1f}" y2="95" '
-                     f'stroke="#c77d00" stroke-dasharray="3,2"><title>{escape(name)} '
-                     f"{escape(which)} {escape(when.date().isoformat())}</title></line>")
+        parts.append(
+            f'<line x1="{x(when):.1f}" y1="25" x2="{x(when):.1f}" y2="95" '
+            f'stroke="#c77d00" stroke-dasharray="3,2"><title>{escape(name)} '
+            f"{escape(which)} {escape(when.date().isoformat())}</title></line>"
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -97,27 +119,37 @@ def _devices(report: AuditReport) -> str:
     if not report.devices:
         return "<p>No captures given (--captures).</p>"
     rows = "".join(
-        f"<tr class=\"{'bad' if d.get('status') in ('overdue', 'due') else ''}\">"
+        f'<tr class="{"bad" if d.get("status") in ("overdue", "due") else ""}">'
         f"<td>{escape(str(d.get('device')))}</td><td>{escape(str(d.get('hostname') or '-'))}"
         f"</td><td>{escape(str(d.get('status')))}</td>"
         f"<td>{escape(str((d.get('ack_by') or {}).get('date', '-')))}</td>"
         f"<td>{escape(str((d.get('report_by') or {}).get('date', '-')))}</td></tr>"
-        for d in report.devices)
-    return ("<table><tr><th>device</th><th>hostname</th><th>status</th><th>ACK by</th>"
-            f"<th>report by</th></tr>{rows}</table>")
+        for d in report.devices
+    )
+    return (
+        "<table><tr><th>device</th><th>hostname</th><th>status</th><th>ACK by</th>"
+        f"<th>report by</th></tr>{rows}</table>"
+    )
 
 
 def _controls(report: AuditReport) -> str:
     rows = "".join(
         f"<tr><td>{escape(c.control)}</td><td>{escape(c.asks)}</td>"
         f"<td>{escape(', '.join(c.steps) or 'every entry is signed')}</td>"
-        f"<td class=\"{'ok' if c.rows else 'bad'}\">"
-        + (", ".join(f'<a href="#entry-{n}">{n}</a>' for n in c.rows[:50])
-           + (f" and {len(c.rows) - 50} more" if len(c.rows) > 50 else "")
-           if c.rows else "no evidence in this window") + "</td></tr>"
-        for c in report.controls)
-    return ("<table><tr><th>control</th><th>asks for</th><th>evidenced by steps</th>"
-            f"<th>rows</th></tr>{rows}</table>")
+        f'<td class="{"ok" if c.rows else "bad"}">'
+        + (
+            ", ".join(f'<a href="#entry-{n}">{n}</a>' for n in c.rows[:50])
+            + (f" and {len(c.rows) - 50} more" if len(c.rows) > 50 else "")
+            if c.rows
+            else "no evidence in this window"
+        )
+        + "</td></tr>"
+        for c in report.controls
+    )
+    return (
+        "<table><tr><th>control</th><th>asks for</th><th>evidenced by steps</th>"
+        f"<th>rows</th></tr>{rows}</table>"
+    )
 
 
 def _proofs(report: AuditReport) -> str:
@@ -127,24 +159,31 @@ def _proofs(report: AuditReport) -> str:
         f"</p><pre>{escape(r.line)}</pre><p>Its inclusion proof (save as entry{r.seq}.proof, "
         f"then <code>airgap ledger verify-proof entry{r.seq}.proof entry{r.seq}.json "
         f"--trusted-key host.pub</code>):</p><pre>{escape(r.proof)}</pre></details>"
-        for r in sorted(report.rows, key=lambda r: r.seq))
+        for r in sorted(report.rows, key=lambda r: r.seq)
+    )
 
 
 def html(report: AuditReport, generated: str) -> str:
     """The whole page."""
-    meta = "".join(f"<tr><td>{escape(k)}</td><td>{escape(v)}</td></tr>" for k, v in (
-        ("ledger", report.ledger), ("origin", report.origin),
-        ("window", f"{report.since} to {report.until}"), ("generated", generated),
-        ("entries in the ledger", str(report.entries)), ("rows in the window",
-                                                         str(len(report.rows))),
-        ("exceptions", str(len(report.exceptions))),
-        ("unreadable lines", ", ".join(map(str, report.unreadable)) or "none")))
+    meta = "".join(
+        f"<tr><td>{escape(k)}</td><td>{escape(v)}</td></tr>"
+        for k, v in (
+            ("ledger", report.ledger),
+            ("origin", report.origin),
+            ("window", f"{report.since} to {report.until}"),
+            ("generated", generated),
+            ("entries in the ledger", str(report.entries)),
+            ("rows in the window", str(len(report.rows))),
+            ("exceptions", str(len(report.exceptions))),
+            ("unreadable lines", ", ".join(map(str, report.unreadable)) or "none"),
+        )
+    )
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<meta http-equiv=\"Content-Security-Policy\" content=\"{_csp()}\">"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{_csp()}">'
         f"<title>airgap audit report: {escape(report.origin)}</title>"
         f"<style>{STYLE}</style></head><body>"
-        f"<h1>Audit report: {escape(report.origin)}</h1><table class=\"meta\">{meta}</table>"
+        f'<h1>Audit report: {escape(report.origin)}</h1><table class="meta">{meta}</table>'
         f"<h2>Exceptions</h2>{_rows(report.exceptions)}"
         f"<h2>Timeline</h2>{_timeline(report)}"
         f"<h2>Every recorded step</h2>{_rows(sorted(report.rows, key=lambda r: r.seq))}"
@@ -153,7 +192,8 @@ def html(report: AuditReport, generated: str) -> str:
         f"<h2>Signed checkpoint</h2><p>Signed by this host's key; every proof below is checked "
         f"against it.</p><pre>{escape(report.checkpoint)}</pre>"
         f"<h2>Entries and their proofs</h2>{_proofs(report)}"
-        "</body></html>\n")
+        "</body></html>\n"
+    )
 
 
 def _cell(value: object) -> str:
@@ -166,11 +206,40 @@ def csv_text(report: AuditReport) -> str:
     """One line per row, for a spreadsheet."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["seq", "time", "step", "person", "role", "key_id", "host", "device",
-                     "result", "materials", "products", "note"])
+    writer.writerow(
+        [
+            "seq",
+            "time",
+            "step",
+            "person",
+            "role",
+            "key_id",
+            "host",
+            "device",
+            "result",
+            "materials",
+            "products",
+            "note",
+        ]
+    )
     for r in sorted(report.rows, key=lambda r: r.seq):
-        writer.writerow([_cell(v) for v in (
-            r.seq, r.time, r.step, r.person or "", r.role or "", r.key_id, r.host,
-            r.device or "", r.result, "; ".join(f"{p}={d}" for p, d in r.materials.items()),
-            "; ".join(f"{p}={d}" for p, d in r.products.items()), r.note)])
+        writer.writerow(
+            [
+                _cell(v)
+                for v in (
+                    r.seq,
+                    r.time,
+                    r.step,
+                    r.person or "",
+                    r.role or "",
+                    r.key_id,
+                    r.host,
+                    r.device or "",
+                    r.result,
+                    "; ".join(f"{p}={d}" for p, d in r.materials.items()),
+                    "; ".join(f"{p}={d}" for p, d in r.products.items()),
+                    r.note,
+                )
+            ]
+        )
     return buffer.getvalue()

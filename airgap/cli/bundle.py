@@ -38,14 +38,22 @@ from airgap.fsutil import refuse_link
 if TYPE_CHECKING:
     from airgap.bundle.verify import Verified
 
-app = typer.Typer(help="Signed transfer bundles: BagIt bags in reproducible archives.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Signed transfer bundles: BagIt bags in reproducible archives.", no_args_is_help=True
+)
 
-SignatureOption = Annotated[Path | None, typer.Option(
-    "--sig", help="Signature file; BUNDLE.minisig by default.", show_default=False)]
-AcceptRenamedOption = Annotated[bool, typer.Option(
-    "--accept-renamed", help="Accept a bundle named otherwise than the file it was signed as "
-    "(after checking it is not an older bundle under a new name).")]
+SignatureOption = Annotated[
+    Path | None,
+    typer.Option("--sig", help="Signature file; BUNDLE.minisig by default.", show_default=False),
+]
+AcceptRenamedOption = Annotated[
+    bool,
+    typer.Option(
+        "--accept-renamed",
+        help="Accept a bundle named otherwise than the file it was signed as "
+        "(after checking it is not an older bundle under a new name).",
+    ),
+]
 _SIZE = re.compile(r"(?i)(\d+)\s*([kmgt]?)i?b?")
 
 
@@ -58,30 +66,50 @@ def parse_size(text: str) -> int:
     return int(match[1]) * (1 << (10 * power))
 
 
-@app.command("create", epilog="Example: airgap bundle create usage-2026-11.tar.gz usage/ "
-             "--key ~/keys/operator.key")
+@app.command(
+    "create",
+    epilog="Example: airgap bundle create usage-2026-11.tar.gz usage/ --key ~/keys/operator.key",
+)
 def create(
     out_path: Annotated[Path, typer.Argument(metavar="OUT", help="The bundle to write.")],
     paths: Annotated[list[Path], typer.Argument(metavar="PATH...", help="Files and folders.")],
     key: Annotated[Path, typer.Option("--key", help="Your secret key file.")],
-    direction: Annotated[str, typer.Option(
-        help="outbound (usage to CSSM) or inbound (ACKs back).")] = "outbound",
-    answers: Annotated[str | None, typer.Option(
-        "--answers", help="Inbound: the outbound bundle id this answers.",
-        show_default=False)] = None,
-    archive: Annotated[str, typer.Option(
-        "--archive", help="tar.gz, tar or 7z (7z output is not byte-reproducible).")] = "tar.gz",
-    max_size: Annotated[str | None, typer.Option(
-        "--max-size", help="Split into whole bags of at most this much payload (e.g. 700M).",
-        show_default=False)] = None,
-    allow_invalid: Annotated[bool, typer.Option(
-        "--allow-invalid", help="Bundle files that fail validation.")] = False,
-    allow_resend: Annotated[bool, typer.Option(
-        "--allow-resend", help="Bundle usage reports the ledger says went out before.")]
-    = False,
-    force: Annotated[bool, typer.Option(
-        "--force", help="Overwrite OUT, and remove the parts of an earlier split of OUT.")]
-    = False,
+    direction: Annotated[
+        str, typer.Option(help="outbound (usage to CSSM) or inbound (ACKs back).")
+    ] = "outbound",
+    answers: Annotated[
+        str | None,
+        typer.Option(
+            "--answers", help="Inbound: the outbound bundle id this answers.", show_default=False
+        ),
+    ] = None,
+    archive: Annotated[
+        str,
+        typer.Option("--archive", help="tar.gz, tar or 7z (7z output is not byte-reproducible)."),
+    ] = "tar.gz",
+    max_size: Annotated[
+        str | None,
+        typer.Option(
+            "--max-size",
+            help="Split into whole bags of at most this much payload (e.g. 700M).",
+            show_default=False,
+        ),
+    ] = None,
+    allow_invalid: Annotated[
+        bool, typer.Option("--allow-invalid", help="Bundle files that fail validation.")
+    ] = False,
+    allow_resend: Annotated[
+        bool,
+        typer.Option(
+            "--allow-resend", help="Bundle usage reports the ledger says went out before."
+        ),
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Overwrite OUT, and remove the parts of an earlier split of OUT."
+        ),
+    ] = False,
     insecure: InsecureKeyOption = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
@@ -129,8 +157,12 @@ def create(
         kinds[kind or "unknown"] += 1
         payload.append(item)
     if code and not allow_invalid:
-        raise FindingsError("refusing to bundle invalid files", None, "see the findings above",
-                            "fix them, or --allow-invalid to carry them anyway")
+        raise FindingsError(
+            "refusing to bundle invalid files",
+            None,
+            "see the findings above",
+            "fix them, or --allow-invalid to carry them anyway",
+        )
     if not payload:
         raise InputError("nothing to bundle", None, "no file of a known kind")
     contents = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
@@ -138,30 +170,49 @@ def create(
     report_keys = validator.reports_seen()
     if store and (resent := already_sent(store, report_keys)):
         for (pid, sn, report_id), bundle_id in sorted(resent.items())[:20]:
-            err().print(f"report {report_id} of PID:{pid},SN:{sn} went out in bundle "
-                        f"{bundle_id}", markup=False)
+            err().print(
+                f"report {report_id} of PID:{pid},SN:{sn} went out in bundle {bundle_id}",
+                markup=False,
+            )
         if not allow_resend:
-            raise FindingsError("refusing to send reports again", store.path,
-                                f"{plural(len(resent), 'report was', 'reports were')} in earlier "
-                                "bundles (above)",
-                                "CSSM refuses a report it has; --allow-resend to send anyway")
+            raise FindingsError(
+                "refusing to send reports again",
+                store.path,
+                f"{plural(len(resent), 'report was', 'reports were')} in earlier bundles (above)",
+                "CSSM refuses a report it has; --allow-resend to send anyway",
+            )
     secret = load_secret(key, insecure_permissions=insecure)
     checkpoint = ledger_cmd.sender_checkpoint(store, secret.public) if store else b""
     with progress(sum(p.size for p in payload), "bundling") as advance:
-        created = create_bundle(out_path, payload, secret, direction=direction,
-                                answers=answers, epoch=signing_time(), archive=archive,
-                                max_bytes=limit, contents=contents, overwrite=force,
-                                progress=advance, checkpoint=checkpoint)
+        created = create_bundle(
+            out_path,
+            payload,
+            secret,
+            direction=direction,
+            answers=answers,
+            epoch=signing_time(),
+            archive=archive,
+            max_bytes=limit,
+            contents=contents,
+            overwrite=force,
+            progress=advance,
+            checkpoint=checkpoint,
+        )
     if store:
         remember(store, report_keys, created[0].group_id)
     for c in created:
         ledger_cmd.record_step(
-            "bundle.create", key=secret,
+            "bundle.create",
+            key=secret,
             materials={str(p.source): f"sha256:{p.sha256}" for p in payload},
-            products={str(c.archive): ledger_cmd.file_digest(c.archive),
-                      str(c.signature): ledger_cmd.file_digest(c.signature)},
+            products={
+                str(c.archive): ledger_cmd.file_digest(c.archive),
+                str(c.signature): ledger_cmd.file_digest(c.signature),
+            },
             note=f"bundle {c.bundle_id} ({direction}"
-                 + (f", answers {answers}" if answers else "") + f"): {contents}")
+            + (f", answers {answers}" if answers else "")
+            + f"): {contents}",
+        )
     for removed in (path for c in created for path in c.removed):
         note(f"removed {removed}: left by an earlier bundle {out_path}")
     if fmt is Format.JSON:
@@ -169,14 +220,24 @@ def create(
     else:
         for c in created:
             part = f" part {c.part} of {c.parts}," if c.parts > 1 else ""
-            out().print(f"{c.archive}: bundle {c.bundle_id} ({direction},{part} "
-                        f"{plural(c.files, 'file')}, {c.payload_bytes} bytes) and {c.signature}",
-                        markup=False)
+            out().print(
+                f"{c.archive}: bundle {c.bundle_id} ({direction},{part} "
+                f"{plural(c.files, 'file')}, {c.payload_bytes} bytes) and {c.signature}",
+                markup=False,
+            )
 
 
-def _verify_all(bundles: list[Path], trusted_key: list[Path] | None, folder: Path | None,
-                sig: Path | None, accept_renamed: bool, approvals: int = 0,
-                approver_role: str | None = None, *, policy: bool = True) -> list[Verified]:
+def _verify_all(
+    bundles: list[Path],
+    trusted_key: list[Path] | None,
+    folder: Path | None,
+    sig: Path | None,
+    accept_renamed: bool,
+    approvals: int = 0,
+    approver_role: str | None = None,
+    *,
+    policy: bool = True,
+) -> list[Verified]:
     """Verify each bundle (approvals: at least ``approvals`` and, with ``policy``, what the
     ``[policy]`` setting requires)."""
     from airgap import config
@@ -194,18 +255,32 @@ def _verify_all(bundles: list[Path], trusted_key: list[Path] | None, folder: Pat
     for bundle in bundles:
         if bundle.is_dir():
             if sig:
-                raise typer.BadParameter("a bag at rest carries its own signature",
-                                         param_hint="--sig")
-            results.append(verify_folder(bundle, trusted, Validator(
-                privacy=settings["privacy"], levels=settings["rules"])))
+                raise typer.BadParameter(
+                    "a bag at rest carries its own signature", param_hint="--sig"
+                )
+            results.append(
+                verify_folder(
+                    bundle,
+                    trusted,
+                    Validator(privacy=settings["privacy"], levels=settings["rules"]),
+                )
+            )
             continue
         staging = Path(tempfile.mkdtemp(prefix="airgap-staging-"))
         try:
             validator = Validator(privacy=settings["privacy"], levels=settings["rules"])
             with progress(_size(bundle), "verifying") as advance:
-                results.append(verify(bundle, trusted, staging, validator,
-                                      sig if len(bundles) == 1 else None, advance,
-                                      accept_renamed=accept_renamed))
+                results.append(
+                    verify(
+                        bundle,
+                        trusted,
+                        staging,
+                        validator,
+                        sig if len(bundles) == 1 else None,
+                        advance,
+                        accept_renamed=accept_renamed,
+                    )
+                )
             required = max(approvals, settings["policy"]["approvals"] if policy else 0)
             if required or approver_role:
                 from airgap.bundle import approval
@@ -260,16 +335,21 @@ def _check_sender(result: Verified) -> None:
     if result.exit_code != ExitCode.OK or not content.strip():
         return
     try:
-        seen = witness.witness(content, ledger_cmd.witnessed_dir(ledger_cmd.configured()),
-                               str(result.bundle))
+        seen = witness.witness(
+            content, ledger_cmd.witnessed_dir(ledger_cmd.configured()), str(result.bundle)
+        )
     except TrustError as exc:
         result.problem(ExitCode.TRUST, exc.message)
         return
     result.witnessed = seen.to_dict()
 
 
-def _record(result: Verified, step: str, products: dict[str, str] | None = None,
-            moved_aside: Path | None = None) -> None:
+def _record(
+    result: Verified,
+    step: str,
+    products: dict[str, str] | None = None,
+    moved_aside: Path | None = None,
+) -> None:
     """Record a verify or extract in this host's ledger, when one is configured."""
     note = f"bundle {result.bundle_id} signed by {result.signer.get('key_id')}"
     if result.witnessed:
@@ -277,9 +357,13 @@ def _record(result: Verified, step: str, products: dict[str, str] | None = None,
     if moved_aside:
         note += f"; the folder that was there moved to {moved_aside}"
     problems = "; ".join(p.message for p in result.problems)
-    ledger_cmd.record_step(step, materials=_materials(result),
-                           products=products, note=note + (f": {problems}" if problems else ""),
-                           result="ok" if result.exit_code == ExitCode.OK else "refused")
+    ledger_cmd.record_step(
+        step,
+        materials=_materials(result),
+        products=products,
+        note=note + (f": {problems}" if problems else ""),
+        result="ok" if result.exit_code == ExitCode.OK else "refused",
+    )
 
 
 def _materials(result: Verified) -> dict[str, str]:
@@ -289,12 +373,18 @@ def _materials(result: Verified) -> dict[str, str]:
 
     if result.at_rest:
         manifest = result.tags.get(bag.TAG_MANIFEST)
-        return {str(result.bundle / bag.TAG_MANIFEST):
-                f"sha256:{bag.sha256(manifest)}" if manifest is not None else "unreadable"}
+        return {
+            str(result.bundle / bag.TAG_MANIFEST): f"sha256:{bag.sha256(manifest)}"
+            if manifest is not None
+            else "unreadable"
+        }
     if result.sha256:
         return {str(result.bundle): f"sha256:{result.sha256}"}
-    return {str(result.bundle): ledger_cmd.file_digest(result.bundle)
-            if result.bundle.is_file() else "unreadable"}
+    return {
+        str(result.bundle): ledger_cmd.file_digest(result.bundle)
+        if result.bundle.is_file()
+        else "unreadable"
+    }
 
 
 def _size(path: Path) -> int:
@@ -315,37 +405,57 @@ def _report(results: list[Verified], fmt: Format, *, listing: bool = False) -> i
         for finding in r.findings:
             out().print(str(finding), markup=False)
         signer = r.signer
-        who = (f" signed by key {signer['key_id']}"
-               + (f" ({signer['name']}, {signer['role']})" if signer.get("name") else "")
-               if signer else "")
+        who = (
+            f" signed by key {signer['key_id']}"
+            + (f" ({signer['name']}, {signer['role']})" if signer.get("name") else "")
+            if signer
+            else ""
+        )
         if r.renamed_from:
-            out().print(f"{r.bundle}: accepted under another name: signed as {r.renamed_from}",
-                        markup=False)
+            out().print(
+                f"{r.bundle}: accepted under another name: signed as {r.renamed_from}", markup=False
+            )
         state = "verified" if r.exit_code == ExitCode.OK else "NOT verified"
-        out().print(f"{r.bundle}: {state}: bundle {r.bundle_id or '?'}"
-                    f" ({r.info.get('Airgap-Direction', '?')}, "
-                    f"{r.info.get('Bag-Count', '?')}, {plural(len(r.payload), 'file')}){who}",
-                    markup=False)
+        out().print(
+            f"{r.bundle}: {state}: bundle {r.bundle_id or '?'}"
+            f" ({r.info.get('Airgap-Direction', '?')}, "
+            f"{r.info.get('Bag-Count', '?')}, {plural(len(r.payload), 'file')}){who}",
+            markup=False,
+        )
         if listing:
             for name, (size, digest) in sorted(r.payload.items()):
                 out().print(f"  {name}  {size}  sha256:{digest}", markup=False)
     return code
 
 
-@app.command("verify", epilog="Example: airgap bundle verify /media/usb/usage-2026-11.tar.gz "
-             "--trusted-keys /etc/airgap/trusted")
+@app.command(
+    "verify",
+    epilog="Example: airgap bundle verify /media/usb/usage-2026-11.tar.gz "
+    "--trusted-keys /etc/airgap/trusted",
+)
 def verify_cmd(
     bundles: Annotated[list[Path], typer.Argument(metavar="BUNDLE...")],
     trusted_key: TrustedKeyOption = None,
     folder: TrustedKeysOption = None,
     sig: SignatureOption = None,
     accept_renamed: AcceptRenamedOption = False,
-    approvals: Annotated[int, typer.Option(
-        "--require-approvals", min=0, help="Refuse (exit 4) unless this many other people "
-        "than the signer approved the bundle ('airgap bundle approve').")] = 0,
-    approver_role: Annotated[str | None, typer.Option(
-        "--approver-role", help="Count only approvals by keys of this roster role.",
-        show_default=False)] = None,
+    approvals: Annotated[
+        int,
+        typer.Option(
+            "--require-approvals",
+            min=0,
+            help="Refuse (exit 4) unless this many other people "
+            "than the signer approved the bundle ('airgap bundle approve').",
+        ),
+    ] = 0,
+    approver_role: Annotated[
+        str | None,
+        typer.Option(
+            "--approver-role",
+            help="Count only approvals by keys of this roster role.",
+            show_default=False,
+        ),
+    ] = None,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Verify bundles: signature, trusted signer, the name signed, safe members, bag,
@@ -358,18 +468,28 @@ def verify_cmd(
     together are checked as groups: every part once, one key, no parts of two split bundles.
     """
     begin("bundle verify", fmt)
-    raise typer.Exit(_report(_verify_all(bundles, trusted_key, folder, sig, accept_renamed,
-                                         approvals, approver_role), fmt))
+    raise typer.Exit(
+        _report(
+            _verify_all(
+                bundles, trusted_key, folder, sig, accept_renamed, approvals, approver_role
+            ),
+            fmt,
+        )
+    )
 
 
-@app.command("approve", epilog="Example: airgap bundle approve usage-2026-11.tar.gz --key "
-             "~/keys/approver.key --note 'checked the device list'")
+@app.command(
+    "approve",
+    epilog="Example: airgap bundle approve usage-2026-11.tar.gz --key "
+    "~/keys/approver.key --note 'checked the device list'",
+)
 def approve_cmd(
     bundle: Annotated[Path, typer.Argument(metavar="BUNDLE")],
     key: Annotated[Path, typer.Option("--key", help="The approver's secret key file.")],
     note: Annotated[str, typer.Option("--note", help="Why it may leave, in a few words.")] = "",
-    role: Annotated[str, typer.Option(
-        "--role", help="The approver's role, written into the approval.")] = "approver",
+    role: Annotated[
+        str, typer.Option("--role", help="The approver's role, written into the approval.")
+    ] = "approver",
     trusted_key: TrustedKeyOption = None,
     folder: TrustedKeysOption = None,
     insecure: InsecureKeyOption = False,
@@ -390,21 +510,36 @@ def approve_cmd(
         raise typer.Exit(_report(results, fmt))
     secret = load_secret(key, insecure_permissions=insecure)
     target, bundle_id = approval.approve(bundle, secret, role, note)
-    ledger_cmd.record_step("bundle.approve", key=secret,
-                           materials={str(bundle): f"sha256:{results[0].sha256}"},
-                           products={str(target): ledger_cmd.file_digest(target)},
-                           note=f"{bundle_id} approved as {role}" + (f": {note}" if note else ""))
+    ledger_cmd.record_step(
+        "bundle.approve",
+        key=secret,
+        materials={str(bundle): f"sha256:{results[0].sha256}"},
+        products={str(target): ledger_cmd.file_digest(target)},
+        note=f"{bundle_id} approved as {role}" + (f": {note}" if note else ""),
+    )
     if fmt is Format.JSON:
-        emit_json(True, [{"bundle": str(bundle), "bundle_id": bundle_id,
-                          "approval": str(target), "key_id": secret.public.id, "role": role}])
+        emit_json(
+            True,
+            [
+                {
+                    "bundle": str(bundle),
+                    "bundle_id": bundle_id,
+                    "approval": str(target),
+                    "key_id": secret.public.id,
+                    "role": role,
+                }
+            ],
+        )
     else:
-        out().print(f"{target}: approval of {bundle_id} by key {secret.public.id} ({role})",
-                    markup=False)
+        out().print(
+            f"{target}: approval of {bundle_id} by key {secret.public.id} ({role})", markup=False
+        )
     raise typer.Exit(ExitCode.OK)
 
 
-@app.command("list", epilog="Example: airgap bundle list usage-2026-11.tar.gz --trusted-key "
-             "alice.pub")
+@app.command(
+    "list", epilog="Example: airgap bundle list usage-2026-11.tar.gz --trusted-key alice.pub"
+)
 def list_cmd(
     bundle: Annotated[Path, typer.Argument(metavar="BUNDLE")],
     trusted_key: TrustedKeyOption = None,
@@ -415,25 +550,37 @@ def list_cmd(
 ) -> None:
     """Show a bundle's signer and files (after verifying it)."""
     begin("bundle list", fmt)
-    raise typer.Exit(_report(_verify_all([bundle], trusted_key, folder, sig, accept_renamed),
-                             fmt, listing=True))
+    raise typer.Exit(
+        _report(_verify_all([bundle], trusted_key, folder, sig, accept_renamed), fmt, listing=True)
+    )
 
 
-@app.command("extract", epilog="Example: airgap bundle extract usage-2026-11.tar.gz ./incoming "
-             "--trusted-keys /etc/airgap/trusted")
+@app.command(
+    "extract",
+    epilog="Example: airgap bundle extract usage-2026-11.tar.gz ./incoming "
+    "--trusted-keys /etc/airgap/trusted",
+)
 def extract_cmd(
     bundle: Annotated[Path, typer.Argument(metavar="BUNDLE")],
     destination: Annotated[Path, typer.Argument(metavar="DEST")],
     trusted_key: TrustedKeyOption = None,
     folder: TrustedKeysOption = None,
     sig: SignatureOption = None,
-    force: Annotated[bool, typer.Option(
-        "--force", help="If DEST exists, move it aside (to DEST.before-TIME, printed) first.")]
-    = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="If DEST exists, move it aside (to DEST.before-TIME, printed) first."
+        ),
+    ] = False,
     accept_renamed: AcceptRenamedOption = False,
-    no_scan_required: Annotated[bool, typer.Option(
-        "--no-scan-required", help="Extract even though no clean malware scan of these bytes "
-        "is recorded ('airgap media scan --av clamscan').")] = False,
+    no_scan_required: Annotated[
+        bool,
+        typer.Option(
+            "--no-scan-required",
+            help="Extract even though no clean malware scan of these bytes "
+            "is recorded ('airgap media scan --av clamscan').",
+        ),
+    ] = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Verify a bundle fully, then write its bag to DEST atomically (all or nothing).
@@ -455,9 +602,15 @@ def extract_cmd(
     staging = Path(tempfile.mkdtemp(prefix="airgap-staging-"))
     try:
         with progress(_size(bundle), "verifying") as advance:
-            result = verify(bundle, trusted, staging, Validator(
-                privacy=settings["privacy"], levels=settings["rules"]), sig, advance,
-                accept_renamed=accept_renamed)
+            result = verify(
+                bundle,
+                trusted,
+                staging,
+                Validator(privacy=settings["privacy"], levels=settings["rules"]),
+                sig,
+                advance,
+                accept_renamed=accept_renamed,
+            )
         _check_sender(result)
         if result.exit_code == ExitCode.OK and not no_scan_required:
             _scanned(result)
@@ -465,19 +618,27 @@ def extract_cmd(
             _record(result, "bundle.extract")
             raise typer.Exit(_report([result], fmt))
         done = extract(result, destination, force=force)
-        _record(result, "bundle.extract", {
-            str(destination / name): f"sha256:{digest}"
-            for name, (_, digest) in sorted(result.payload.items())}, done.moved_aside)
+        _record(
+            result,
+            "bundle.extract",
+            {
+                str(destination / name): f"sha256:{digest}"
+                for name, (_, digest) in sorted(result.payload.items())
+            },
+            done.moved_aside,
+        )
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     if no_scan_required:
         note("--no-scan-required: extracted without a recorded malware scan")
     aside = str(done.moved_aside) if done.moved_aside else None
     if fmt is Format.JSON:
-        emit_json(True, [{**result.to_dict(), "extracted_to": str(destination),
-                          "moved_aside": aside}])
+        emit_json(
+            True, [{**result.to_dict(), "extracted_to": str(destination), "moved_aside": aside}]
+        )
         return
     if aside:
         out().print(f"{destination}: the folder that was there is now {aside}", markup=False)
-    out().print(f"{bundle}: verified bundle {result.bundle_id}; extracted to {destination}",
-                markup=False)
+    out().print(
+        f"{bundle}: verified bundle {result.bundle_id}; extracted to {destination}", markup=False
+    )

@@ -16,14 +16,19 @@ from airgap.errors import ExitCode, InputError
 if TYPE_CHECKING:
     from airgap.formats.cslu import Unpacked
 
-LAYOUT = ("\b\nThis layout follows Cisco's published sample code (CiscoDevNet/xe-sip-api-code); "
-          "no real CSLU archive is public.")
+LAYOUT = (
+    "\b\nThis layout follows Cisco's published sample code (CiscoDevNet/xe-sip-api-code); "
+    "no real CSLU archive is public."
+)
 
-app = typer.Typer(help="CSLU-style upload archives and CSSM ACK archives.\n\n" + LAYOUT,
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="CSLU-style upload archives and CSSM ACK archives.\n\n" + LAYOUT, no_args_is_help=True
+)
 
 
-@app.command("pack", help=f"""Pack usage files into a CSLU-style upload archive for CSSM.
+@app.command(
+    "pack",
+    help=f"""Pack usage files into a CSLU-style upload archive for CSSM.
 
 OUT gets UD_SA_<time>.tar.gz holding manifest.mf (Smart Account, virtual accounts) and one
 UD_VA_<time>.tar.gz per virtual account, each holding the usage files byte for byte, renamed
@@ -35,25 +40,44 @@ Every file must be a whole usage (RUM) file: another kind or no known kind exits
 does not parse exits 1 (run 'airgap validate' first for the full checks). OUT is never
 overwritten without --force.
 
-{LAYOUT}""", epilog="Example: airgap cslu pack upload/ usage/*.xml --virtual-account WAN-EDGE "
-                     "--smart-account 'Example Industrial Inc'")
+{LAYOUT}""",
+    epilog="Example: airgap cslu pack upload/ usage/*.xml --virtual-account WAN-EDGE "
+    "--smart-account 'Example Industrial Inc'",
+)
 def pack_cmd(
-    out_path: Annotated[Path, typer.Argument(
-        metavar="OUT", help="The archive to write, or a folder to write it in.")],
+    out_path: Annotated[
+        Path,
+        typer.Argument(metavar="OUT", help="The archive to write, or a folder to write it in."),
+    ],
     usage: Annotated[list[Path], typer.Argument(metavar="USAGE...", help="Usage files.")],
-    virtual_account: Annotated[str | None, typer.Option(
-        "--virtual-account", help="The virtual account of every file.",
-        show_default=False)] = None,
-    accounts: Annotated[Path | None, typer.Option(
-        "--accounts", metavar="MAP.csv", help="CSV rows 'file,virtual_account' (header "
-        "optional); every USAGE file must have a row.", show_default=False)] = None,
-    smart_account: Annotated[str, typer.Option(
-        "--smart-account", help="Smart Account name for the manifest.")] = "",
-    smart_account_id: Annotated[str, typer.Option(
-        "--smart-account-id", help="Smart Account id for the manifest.")] = "",
-    keep_names: Annotated[bool, typer.Option(
-        "--keep-names", help="Keep each file's own name instead of dev_<n>_<time>.txt.")]
-    = False,
+    virtual_account: Annotated[
+        str | None,
+        typer.Option(
+            "--virtual-account", help="The virtual account of every file.", show_default=False
+        ),
+    ] = None,
+    accounts: Annotated[
+        Path | None,
+        typer.Option(
+            "--accounts",
+            metavar="MAP.csv",
+            help="CSV rows 'file,virtual_account' (header "
+            "optional); every USAGE file must have a row.",
+            show_default=False,
+        ),
+    ] = None,
+    smart_account: Annotated[
+        str, typer.Option("--smart-account", help="Smart Account name for the manifest.")
+    ] = "",
+    smart_account_id: Annotated[
+        str, typer.Option("--smart-account-id", help="Smart Account id for the manifest.")
+    ] = "",
+    keep_names: Annotated[
+        bool,
+        typer.Option(
+            "--keep-names", help="Keep each file's own name instead of dev_<n>_<time>.txt."
+        ),
+    ] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite OUT if it exists.")] = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
@@ -63,8 +87,9 @@ def pack_cmd(
 
     begin("cslu pack", fmt)
     if virtual_account is not None and accounts is not None:
-        raise typer.BadParameter("give --virtual-account or --accounts, not both",
-                                 param_hint="--accounts")
+        raise typer.BadParameter(
+            "give --virtual-account or --accounts, not both", param_hint="--accounts"
+        )
     for path in usage:
         if not path.is_file():
             why = "a folder: name the usage files in it" if path.is_dir() else "no such file"
@@ -73,11 +98,19 @@ def pack_cmd(
     if accounts is not None:
         mapping = _match_accounts(cslu.read_accounts(accounts), usage, accounts)
     # SOURCE_DATE_EPOCH for reproducible archives, else now to the millisecond (names carry it)
-    when = (datetime.fromtimestamp(signing_time(), UTC) if "SOURCE_DATE_EPOCH" in os.environ
-            else datetime.now(UTC))
-    packed = cslu.build(usage, mapping, when=when, smart_account=smart_account,
-                        smart_account_id=smart_account_id,
-                        names="keep" if keep_names else "cslu")
+    when = (
+        datetime.fromtimestamp(signing_time(), UTC)
+        if "SOURCE_DATE_EPOCH" in os.environ
+        else datetime.now(UTC)
+    )
+    packed = cslu.build(
+        usage,
+        mapping,
+        when=when,
+        smart_account=smart_account,
+        smart_account_id=smart_account_id,
+        names="keep" if keep_names else "cslu",
+    )
     target = out_path / packed.name if out_path.is_dir() else out_path
     if target.exists() and not force:
         raise InputError("refusing to overwrite", target, "it exists (use --force)")
@@ -90,12 +123,17 @@ def pack_cmd(
     if fmt is Format.JSON:
         emit_json(True, [{"path": str(target), **packed.to_dict()}])
         return
-    out().print(f"{target}: {cslu.UPLOAD}, {plural(len(packed.files), 'usage file')} in "
-                f"{plural(len(packed.manifest.entries), 'virtual account')}"
-                + (f" of {smart_account}" if smart_account else ""), markup=False)
+    out().print(
+        f"{target}: {cslu.UPLOAD}, {plural(len(packed.files), 'usage file')} in "
+        f"{plural(len(packed.manifest.entries), 'virtual account')}"
+        + (f" of {smart_account}" if smart_account else ""),
+        markup=False,
+    )
     for f in packed.files:
-        out().print(f"  {f.member}  <- {f.source}  (VA {f.virtual_account or '-'}; "
-                    f"{_udis(f.udis)})", markup=False)
+        out().print(
+            f"  {f.member}  <- {f.source}  (VA {f.virtual_account or '-'}; {_udis(f.udis)})",
+            markup=False,
+        )
 
 
 def _match_accounts(rows: dict[str, str], usage: list[Path], source: Path) -> dict[str, str]:
@@ -114,13 +152,18 @@ def _match_accounts(rows: dict[str, str], usage: list[Path], source: Path) -> di
             used.update(k for k in rows if Path(k).resolve() == path.resolve())
         elif path.name in rows and "/" not in path.name:
             if sum(p.name == path.name for p in usage) > 1:
-                raise InputError("invalid accounts map", source,
-                                 f"{path.name} names more than one USAGE file")
+                raise InputError(
+                    "invalid accounts map", source, f"{path.name} names more than one USAGE file"
+                )
             result[key] = rows[path.name]
             used.add(path.name)
         else:
-            raise InputError("cannot pack", path, f"no row for it in {source}",
-                             "add a row 'file,virtual_account' for every USAGE file")
+            raise InputError(
+                "cannot pack",
+                path,
+                f"no row for it in {source}",
+                "add a row 'file,virtual_account' for every USAGE file",
+            )
     for key in sorted(set(rows) - used):
         note(f"{source}: row for {key} matches no USAGE file")
     return result
@@ -130,7 +173,9 @@ def _udis(udis: Any) -> str:
     return ", ".join(f"UDI {u.pid} {u.sn}" for u in udis) or "no UDI"
 
 
-@app.command("unpack", help=f"""Unpack a CSLU upload archive or a CSSM ACK archive into DEST.
+@app.command(
+    "unpack",
+    help=f"""Unpack a CSLU upload archive or a CSSM ACK archive into DEST.
 
 Each nested archive becomes a folder named without .tar.gz (UD_VA_x.tar.gz/dev_1.txt is
 written to DEST/UD_VA_x/dev_1.txt); manifest.mf goes to DEST. Shows each file's member name,
@@ -142,14 +187,22 @@ an archive exits 3, a broken archive 1; a file inside that is not well-formed XM
 and reported, and exits 1. Existing files in DEST are never overwritten without --force; each
 file appears whole or not at all.
 
-{LAYOUT}""", epilog="Example: airgap cslu unpack ACK_UD_SA_26Nov03.tar.gz ./acks")
+{LAYOUT}""",
+    epilog="Example: airgap cslu unpack ACK_UD_SA_26Nov03.tar.gz ./acks",
+)
 def unpack_cmd(
-    archive_path: Annotated[Path, typer.Argument(
-        metavar="ARCHIVE", help="UD_SA_*.tar.gz from CSLU, or the ACK archive from CSSM.")],
-    destination: Annotated[Path, typer.Argument(
-        metavar="DEST", help="Folder to write into (created if missing).")],
-    force: Annotated[bool, typer.Option(
-        "--force", help="Overwrite files that exist in DEST.")] = False,
+    archive_path: Annotated[
+        Path,
+        typer.Argument(
+            metavar="ARCHIVE", help="UD_SA_*.tar.gz from CSLU, or the ACK archive from CSSM."
+        ),
+    ],
+    destination: Annotated[
+        Path, typer.Argument(metavar="DEST", help="Folder to write into (created if missing).")
+    ],
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite files that exist in DEST.")
+    ] = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Unpack an upload or ACK archive under DEST (help text above)."""
@@ -164,8 +217,10 @@ def unpack_cmd(
     broken = [f for f in unpacked.files if f.content.error]
     code = ExitCode.FINDINGS if broken else ExitCode.OK
     if fmt is Format.JSON:
-        results = [{**f.to_dict(), "written_to": str(w)}
-                   for f, w in zip(unpacked.files, written, strict=True)]
+        results = [
+            {**f.to_dict(), "written_to": str(w)}
+            for f, w in zip(unpacked.files, written, strict=True)
+        ]
         summary = unpacked.to_dict()
         del summary["files"]
         emit_json(code == ExitCode.OK, results, **summary, dest=str(destination))
@@ -176,10 +231,14 @@ def unpack_cmd(
 
 def _print(unpacked: Unpacked, written: list[Path], destination: Path) -> None:
     manifest = unpacked.manifest
-    account = f", Smart Account {manifest.smart_account}" if manifest and \
-        manifest.smart_account else ""
-    out().print(f"{unpacked.name}: {unpacked.kind}{account}, {len(unpacked.files)} files "
-                f"written to {destination}", markup=False)
+    account = (
+        f", Smart Account {manifest.smart_account}" if manifest and manifest.smart_account else ""
+    )
+    out().print(
+        f"{unpacked.name}: {unpacked.kind}{account}, {len(unpacked.files)} files "
+        f"written to {destination}",
+        markup=False,
+    )
     for f, target in zip(unpacked.files, written, strict=True):
         c = f.content
         detail = [c.kind or ("manifest" if f.parts == ("manifest.mf",) else "no known kind")]
@@ -193,7 +252,10 @@ def _print(unpacked: Unpacked, written: list[Path], destination: Path) -> None:
             detail.append(f"answers {f.answers}")
         out().print(f"  {f.path}: {'; '.join(detail)} -> {target}", markup=False)
         if c.error:
-            err().print(f"error: {c.error}: {unpacked.name}!{'!'.join(f.parts)}",
-                        markup=False, style="bold red")
+            err().print(
+                f"error: {c.error}: {unpacked.name}!{'!'.join(f.parts)}",
+                markup=False,
+                style="bold red",
+            )
     for text in unpacked.notes:
         note(text)

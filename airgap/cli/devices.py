@@ -17,25 +17,48 @@ if TYPE_CHECKING:
     from airgap.devices.cycle import DeviceResult, Recorder
     from airgap.inventory import InventoryDevice
 
-InventoryOption = Annotated[Path, typer.Option(
-    "--inventory", help="The site's inventory (TOML, one [[device]] table each).")]
-KnownHostsOption = Annotated[Path | None, typer.Option(
-    "--known-hosts", help="The known_hosts file that pins each device's host key (default: "
-    "AIRGAP_KNOWN_HOSTS, or 'known_hosts' in the user config).", show_default=False)]
-DeviceOption = Annotated[list[str] | None, typer.Option(
-    "--device", help="Only this inventory device (repeatable).", show_default=False)]
-GroupOption = Annotated[str | None, typer.Option(
-    "--group", help="Only the devices of this inventory group.", show_default=False)]
-JobsOption = Annotated[int, typer.Option("--jobs", "-j", min=1,
-                                         help="Devices worked on at the same time.")]
-TimeoutOption = Annotated[float, typer.Option(
-    "--timeout", min=1, help="Seconds to wait for a connection or a command's answer.")]
-ReceiveOnOption = Annotated[str, typer.Option(
-    "--receive-on", help="The address of this host as a Wireless Gateway for LoRaWAN (platform "
-    "ixm) reaches it: a one-shot SCP endpoint listens there for each copy the gateway makes.")]
+InventoryOption = Annotated[
+    Path,
+    typer.Option("--inventory", help="The site's inventory (TOML, one [[device]] table each)."),
+]
+KnownHostsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--known-hosts",
+        help="The known_hosts file that pins each device's host key (default: "
+        "AIRGAP_KNOWN_HOSTS, or 'known_hosts' in the user config).",
+        show_default=False,
+    ),
+]
+DeviceOption = Annotated[
+    list[str] | None,
+    typer.Option("--device", help="Only this inventory device (repeatable).", show_default=False),
+]
+GroupOption = Annotated[
+    str | None,
+    typer.Option("--group", help="Only the devices of this inventory group.", show_default=False),
+]
+JobsOption = Annotated[
+    int, typer.Option("--jobs", "-j", min=1, help="Devices worked on at the same time.")
+]
+TimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--timeout", min=1, help="Seconds to wait for a connection or a command's answer."
+    ),
+]
+ReceiveOnOption = Annotated[
+    str,
+    typer.Option(
+        "--receive-on",
+        help="The address of this host as a Wireless Gateway for LoRaWAN (platform "
+        "ixm) reaches it: a one-shot SCP endpoint listens there for each copy the gateway makes.",
+    ),
+]
 
-inventory_app = typer.Typer(no_args_is_help=True,
-                            help="The site's device inventory: check every device over SSH.")
+inventory_app = typer.Typer(
+    no_args_is_help=True, help="The site's device inventory: check every device over SSH."
+)
 
 
 def _known_hosts(value: Path | None) -> Path:
@@ -44,14 +67,16 @@ def _known_hosts(value: Path | None) -> Path:
 
     chosen = config.load({"known_hosts": str(value) if value else None})["known_hosts"]
     if not chosen:
-        raise ConfigError("no known_hosts file", None, "host keys are pinned",
-                          "give --known-hosts FILE, set AIRGAP_KNOWN_HOSTS, or 'known_hosts' "
-                          "in your user config")
+        raise ConfigError(
+            "no known_hosts file",
+            None,
+            "host keys are pinned",
+            "give --known-hosts FILE, set AIRGAP_KNOWN_HOSTS, or 'known_hosts' in your user config",
+        )
     return Path(chosen).expanduser()
 
 
-def _devices(inventory: Path, names: list[str] | None, group: str | None
-             ) -> list[InventoryDevice]:
+def _devices(inventory: Path, names: list[str] | None, group: str | None) -> list[InventoryDevice]:
     from airgap import inventory as inventories
 
     devices = inventories.load(inventory)
@@ -63,8 +88,9 @@ def _devices(inventory: Path, names: list[str] | None, group: str | None
     if group:
         devices = [d for d in devices if group in d.groups]
     if not devices:
-        raise ConfigError("no device to work on", inventory,
-                          "the inventory, --device and --group leave none")
+        raise ConfigError(
+            "no device to work on", inventory, "the inventory, --device and --group leave none"
+        )
     return devices
 
 
@@ -79,23 +105,40 @@ def _recorder() -> Recorder:
         return no_ledger
     key = host_key()
 
-    def record(step: str, *, device: str, materials: Mapping[str, str] | None = None,
-               products: Mapping[str, str] | None = None, note: str = "",
-               result: str = "ok") -> None:
-        store.append(step, key, device=device, materials=materials, products=products,
-                     note=note, result=result)
+    def record(
+        step: str,
+        *,
+        device: str,
+        materials: Mapping[str, str] | None = None,
+        products: Mapping[str, str] | None = None,
+        note: str = "",
+        result: str = "ok",
+    ) -> None:
+        store.append(
+            step,
+            key,
+            device=device,
+            materials=materials,
+            products=products,
+            note=note,
+            result=result,
+        )
 
     return record
 
 
-def _report(command: str, results: list[DeviceResult], fmt: Format,
-            interrupted: bool = False) -> None:
+def _report(
+    command: str, results: list[DeviceResult], fmt: Format, interrupted: bool = False
+) -> None:
     from airgap.devices.cycle import Status
 
     code = ExitCode.INTERRUPTED if interrupted else worst(*(r.exit_code for r in results))
     if fmt is Format.JSON:
-        emit_json(code == ExitCode.OK, [r.to_dict() for r in results],
-                  counts={str(s): sum(r.status is s for r in results) for s in Status})
+        emit_json(
+            code == ExitCode.OK,
+            [r.to_dict() for r in results],
+            counts={str(s): sum(r.status is s for r in results) for s in Status},
+        )
     else:
         console = out()
         width = max((len(r.device) for r in results), default=6)
@@ -119,14 +162,21 @@ def _run(command: str, fmt: Format, work: Callable[[], list[DeviceResult]]) -> N
     _report(command, results, fmt)
 
 
-@inventory_app.command("check", epilog="Example: airgap inventory check --inventory "
-                       "site.toml --known-hosts site_known_hosts")
+@inventory_app.command(
+    "check",
+    epilog="Example: airgap inventory check --inventory site.toml --known-hosts site_known_hosts",
+)
 def check_command(
     inventory: InventoryOption,
     known_hosts: KnownHostsOption = None,
-    accept_new: Annotated[bool, typer.Option(
-        "--accept-new", help="Pin the host key of a device known_hosts has none for, and record "
-        "it in the ledger (a changed key is never accepted).")] = False,
+    accept_new: Annotated[
+        bool,
+        typer.Option(
+            "--accept-new",
+            help="Pin the host key of a device known_hosts has none for, and record "
+            "it in the ledger (a changed key is never accepted).",
+        ),
+    ] = False,
     device: DeviceOption = None,
     group: GroupOption = None,
     jobs: JobsOption = 16,
@@ -150,15 +200,22 @@ def collect(
     known_hosts: KnownHostsOption = None,
     device: DeviceOption = None,
     group: GroupOption = None,
-    reports: Annotated[str, typer.Option(
-        "--reports", help="Which reports the device saves: all, unreported or days:N.")]
-    = "unreported",
-    tech_support: Annotated[bool, typer.Option(
-        "--tech-support", help="Also capture 'show license tech support'.")] = False,
-    keep_remote: Annotated[bool, typer.Option(
-        "--keep-remote", help="Leave the saved usage file on the device's flash.")] = False,
-    again: Annotated[bool, typer.Option(
-        "--again", help="Collect devices that already have a usage file in OUT.")] = False,
+    reports: Annotated[
+        str,
+        typer.Option(
+            "--reports", help="Which reports the device saves: all, unreported or days:N."
+        ),
+    ] = "unreported",
+    tech_support: Annotated[
+        bool, typer.Option("--tech-support", help="Also capture 'show license tech support'.")
+    ] = False,
+    keep_remote: Annotated[
+        bool,
+        typer.Option("--keep-remote", help="Leave the saved usage file on the device's flash."),
+    ] = False,
+    again: Annotated[
+        bool, typer.Option("--again", help="Collect devices that already have a usage file in OUT.")
+    ] = False,
     jobs: JobsOption = 8,
     timeout: TimeoutOption = 30.0,
     receive_on: ReceiveOnOption = "127.0.0.1",
@@ -175,8 +232,17 @@ def collect(
 
     begin("collect", fmt)
     options = cycle.CollectOptions(
-        out_dir, _known_hosts(known_hosts), cycle.reports_argument(reports), tech_support,
-        keep_remote, jobs, timeout, again, config.load()["rules"], receive_on)
+        out_dir,
+        _known_hosts(known_hosts),
+        cycle.reports_argument(reports),
+        tech_support,
+        keep_remote,
+        jobs,
+        timeout,
+        again,
+        config.load()["rules"],
+        receive_on,
+    )
     devices = _devices(inventory, device, group)
     _run("collect", fmt, lambda: cycle.collect(devices, options, _recorder()))
 
@@ -185,18 +251,33 @@ def push(
     acks: Annotated[list[Path], typer.Argument(help="ACK files from CSSM.")],
     inventory: InventoryOption,
     known_hosts: KnownHostsOption = None,
-    collected: Annotated[list[Path] | None, typer.Option(
-        "--collected", help="The OUT of 'airgap collect': ACK_<name> is matched to the device "
-        "that saved <name> (repeatable).", show_default=False)] = None,
-    captures: Annotated[Path | None, typer.Option(
-        "--captures", help="Keep the captures before and after each import in "
-        "CAPTURES/before/<device>/ and CAPTURES/after/<device>/ (for airgap diff).",
-        show_default=False)] = None,
-    dry_run: Annotated[bool, typer.Option(
-        "--dry-run", help="Print the plan (which ACK goes to which device) and touch "
-        "nothing.")] = False,
-    lab: Annotated[bool, typer.Option(
-        "--lab", help="Accept simulated ACKs from 'airgap lab cssm'.")] = False,
+    collected: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--collected",
+            help="The OUT of 'airgap collect': ACK_<name> is matched to the device "
+            "that saved <name> (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+    captures: Annotated[
+        Path | None,
+        typer.Option(
+            "--captures",
+            help="Keep the captures before and after each import in "
+            "CAPTURES/before/<device>/ and CAPTURES/after/<device>/ (for airgap diff).",
+            show_default=False,
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Print the plan (which ACK goes to which device) and touch nothing."
+        ),
+    ] = False,
+    lab: Annotated[
+        bool, typer.Option("--lab", help="Accept simulated ACKs from 'airgap lab cssm'.")
+    ] = False,
     jobs: JobsOption = 8,
     timeout: TimeoutOption = 30.0,
     receive_on: ReceiveOnOption = "127.0.0.1",
@@ -212,7 +293,15 @@ def push(
 
     begin("push", fmt)
     levels = {**config.load()["rules"], **({"simulated-ack": "off"} if lab else {})}
-    options = cycle.PushOptions(_known_hosts(known_hosts), tuple(collected or ()), dry_run,
-                                jobs, timeout, levels, captures, receive_on)
+    options = cycle.PushOptions(
+        _known_hosts(known_hosts),
+        tuple(collected or ()),
+        dry_run,
+        jobs,
+        timeout,
+        levels,
+        captures,
+        receive_on,
+    )
     devices = _devices(inventory, None, None)
     _run("push", fmt, lambda: cycle.push(acks, devices, options, _recorder()))

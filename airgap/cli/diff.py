@@ -16,16 +16,29 @@ if TYPE_CHECKING:
 def diff(
     before: Annotated[str, typer.Argument(help="Captures, usage files or an ACK before.")],
     after: Annotated[str, typer.Argument(help="The same kind of files after.")],
-    exit_code: Annotated[bool, typer.Option(
-        "--exit-code", help="Exit 1 when anything differs, not only on a failing verdict.")]
-    = False,
-    same_device: Annotated[bool, typer.Option(
-        "--same-device", help="Compare the two sides as one device even when the captures name "
-        "different devices (the output says it was forced).")] = False,
+    exit_code: Annotated[
+        bool,
+        typer.Option(
+            "--exit-code", help="Exit 1 when anything differs, not only on a failing verdict."
+        ),
+    ] = False,
+    same_device: Annotated[
+        bool,
+        typer.Option(
+            "--same-device",
+            help="Compare the two sides as one device even when the captures name "
+            "different devices (the output says it was forced).",
+        ),
+    ] = False,
     tz: TzOption = None,
-    record: Annotated[bool, typer.Option(
-        "--record", help="Record the comparison and its verdict in the audit ledger (step "
-        "diff; needs a ledger).")] = False,
+    record: Annotated[
+        bool,
+        typer.Option(
+            "--record",
+            help="Record the comparison and its verdict in the audit ledger (step "
+            "diff; needs a ledger).",
+        ),
+    ] = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Compare two sides and say what changed.
@@ -68,10 +81,13 @@ def diff(
         differs = any(r["belongs"] is False or r["stale"] for r in results)
         codes.append(ExitCode.FINDINGS if differs else ExitCode.OK)
     else:
-        raise InputError("nothing to compare", f"{before} and {after}",
-                         f"{_holds(old)} against {_holds(new)}",
-                         "give captures on both sides, usage files on both sides, two ACKs, "
-                         "or an ACK and the device's captures or usage files")
+        raise InputError(
+            "nothing to compare",
+            f"{before} and {after}",
+            f"{_holds(old)} against {_holds(new)}",
+            "give captures on both sides, usage files on both sides, two ACKs, "
+            "or an ACK and the device's captures or usage files",
+        )
     if exit_code and differs:
         codes.append(ExitCode.FINDINGS)
     code = worst(*codes)
@@ -90,8 +106,9 @@ def _acks_against(acks: Evidence, devices: Evidence) -> list[dict[str, Any]]:
     from airgap.state.evidence import Evidence
     from airgap.state.reconcile import FOREIGN, STALE, named, reconcile
 
-    findings = reconcile(Evidence(states=devices.states, usage=devices.usage,
-                                  acks=acks.acks)).findings
+    findings = reconcile(
+        Evidence(states=devices.states, usage=devices.usage, acks=acks.acks)
+    ).findings
     results = []
     for path, ack in acks.acks:
         names = named(ack)
@@ -99,10 +116,14 @@ def _acks_against(acks: Evidence, devices: Evidence) -> list[dict[str, Any]]:
         foreign = {f.device for f in mine if f.kind == FOREIGN}
         # SEEN evidence decides: a SLAC <udi> naming a device not given makes the ACK foreign
         seen = [u for u, how in names if how.startswith("seen")] or [u for u, _ in names]
-        results.append({"ack": path,
-                        "belongs": all(str(u) not in foreign for u in seen) if seen else None,
-                        "stale": any(f.kind == STALE for f in mine),
-                        "evidence": [how for _, how in names] + [f.message for f in mine]})
+        results.append(
+            {
+                "ack": path,
+                "belongs": all(str(u) not in foreign for u in seen) if seen else None,
+                "stale": any(f.kind == STALE for f in mine),
+                "evidence": [how for _, how in names] + [f.message for f in mine],
+            }
+        )
     return results
 
 
@@ -111,12 +132,18 @@ def _record(old: Evidence, new: Evidence, extra: dict[str, Any], code: int) -> N
     from airgap.errors import ConfigError
 
     if ledger_cmd.configured() is None:
-        raise ConfigError("no ledger configured", None, "--record needs AIRGAP_LEDGER or "
-                          "'ledger' in your user config")
+        raise ConfigError(
+            "no ledger configured",
+            None,
+            "--record needs AIRGAP_LEDGER or 'ledger' in your user config",
+        )
     verdict = f", verdict {extra['verdict']}" if "verdict" in extra else ""
-    ledger_cmd.record_step("diff", materials={**old.sha256, **new.sha256},
-                           note=f"{extra['mode']}{verdict}",
-                           result="ok" if code == ExitCode.OK else "failed")
+    ledger_cmd.record_step(
+        "diff",
+        materials={**old.sha256, **new.sha256},
+        note=f"{extra['mode']}{verdict}",
+        result="ok" if code == ExitCode.OK else "failed",
+    )
 
 
 def _only_acks(side: Evidence) -> bool:
@@ -128,9 +155,11 @@ def _has_devices(side: Evidence) -> bool:
 
 
 def _holds(side: Evidence) -> str:
-    parts = [f"{len(side.states)} capture states" if side.states else "",
-             f"{len(side.usage)} usage files" if side.usage else "",
-             f"{len(side.acks)} ACKs" if side.acks else ""]
+    parts = [
+        f"{len(side.states)} capture states" if side.states else "",
+        f"{len(side.usage)} usage files" if side.usage else "",
+        f"{len(side.acks)} ACKs" if side.acks else "",
+    ]
     return ", ".join(p for p in parts if p) or "nothing airgap can compare"
 
 
@@ -151,21 +180,28 @@ def _print(extra: dict[str, Any], results: list[dict[str, Any]]) -> None:
             for part in device["not_shown"]:
                 console.print(f"  not shown: {part}", markup=False)
             for change in device["changes"]:
-                console.print(f"  {change['field']}: {_short(change['before'])} -> "
-                              f"{_short(change['after'])}", markup=False)
+                console.print(
+                    f"  {change['field']}: {_short(change['before'])} -> {_short(change['after'])}",
+                    markup=False,
+                )
         console.print(f"verdict: {extra['verdict']}", markup=False, style="bold")
     elif mode == "ack-against-devices":
         for check in results:
-            belongs = {True: "belongs to these devices", False: "belongs to NO device given",
-                       None: "names no device"}[check["belongs"]]
+            belongs = {
+                True: "belongs to these devices",
+                False: "belongs to NO device given",
+                None: "names no device",
+            }[check["belongs"]]
             stale = " and is STALE" if check["stale"] else ""
             console.print(f"{check['ack']}: {belongs}{stale}", markup=False, style="bold")
             for line in check["evidence"]:
                 console.print(f"  {line}", markup=False)
     else:
         for change in results:
-            console.print(f"{change['field']}: {_short(change['before'])} -> "
-                          f"{_short(change['after'])}", markup=False)
+            console.print(
+                f"{change['field']}: {_short(change['before'])} -> {_short(change['after'])}",
+                markup=False,
+            )
         if not results:
             console.print("no differences", markup=False)
 

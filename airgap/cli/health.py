@@ -29,27 +29,47 @@ class HealthFormat(StrEnum):
 
 def health(
     paths: PathsArgument,
-    inventory: Annotated[str | None, typer.Option(
-        "--inventory", help="The site's inventory (TOML): devices never captured are named.",
-        show_default=False)] = None,
-    today: Annotated[str | None, typer.Option(
-        "--today", help="The date to count from, YYYY-MM-DD (default: today).",
-        show_default=False)] = None,
-    warn_days: Annotated[int, typer.Option("--warn-days", min=0,
-                                           help="An obligation this close is a warning.")] = 14,
-    crit_days: Annotated[int, typer.Option("--crit-days", min=0,
-                                           help="An obligation this close is critical.")] = 3,
-    backlog_warn: Annotated[int, typer.Option(
-        "--backlog-warn", min=0, help="Unacknowledged reports that make a warning.")] = 50,
-    backlog_crit: Annotated[int, typer.Option(
-        "--backlog-crit", min=0, help="Unacknowledged reports that are critical.")] = 200,
-    stale_days: Annotated[int, typer.Option(
-        "--stale-days", min=0, help="A newest capture older than this is stale.")] = 45,
+    inventory: Annotated[
+        str | None,
+        typer.Option(
+            "--inventory",
+            help="The site's inventory (TOML): devices never captured are named.",
+            show_default=False,
+        ),
+    ] = None,
+    today: Annotated[
+        str | None,
+        typer.Option(
+            "--today",
+            help="The date to count from, YYYY-MM-DD (default: today).",
+            show_default=False,
+        ),
+    ] = None,
+    warn_days: Annotated[
+        int, typer.Option("--warn-days", min=0, help="An obligation this close is a warning.")
+    ] = 14,
+    crit_days: Annotated[
+        int, typer.Option("--crit-days", min=0, help="An obligation this close is critical.")
+    ] = 3,
+    backlog_warn: Annotated[
+        int,
+        typer.Option("--backlog-warn", min=0, help="Unacknowledged reports that make a warning."),
+    ] = 50,
+    backlog_crit: Annotated[
+        int, typer.Option("--backlog-crit", min=0, help="Unacknowledged reports that are critical.")
+    ] = 200,
+    stale_days: Annotated[
+        int, typer.Option("--stale-days", min=0, help="A newest capture older than this is stale.")
+    ] = 45,
     tz: TzOption = None,
-    fmt: Annotated[HealthFormat, typer.Option(
-        "--format", help="text, json, nagios (a Monitoring Plugins status line and its exit "
-        "codes 0-3), prometheus (text exposition format) or ics (RFC 5545 reminders).")]
-    = HealthFormat.TEXT,
+    fmt: Annotated[
+        HealthFormat,
+        typer.Option(
+            "--format",
+            help="text, json, nagios (a Monitoring Plugins status line and its exit "
+            "codes 0-3), prometheus (text exposition format) or ics (RFC 5545 reminders).",
+        ),
+    ] = HealthFormat.TEXT,
 ) -> None:
     """Site health from captures, usage files and ACKs: per device the ACK-by and report-by
     dates (from the device, a syslog event, or the policy: marked), the report backlog, the
@@ -81,9 +101,14 @@ def health(
     elif fmt is HealthFormat.ICS:
         sys.stdout.buffer.write(render.ics(site).encode())
     elif fmt is HealthFormat.JSON:
-        emit_json(code == ExitCode.OK, [d.to_dict() for d in site.devices],
-                  level=str(site.level), today=day.isoformat(), counts=site.counts(),
-                  **_extra(found))
+        emit_json(
+            code == ExitCode.OK,
+            [d.to_dict() for d in site.devices],
+            level=str(site.level),
+            today=day.isoformat(),
+            counts=site.counts(),
+            **_extra(found),
+        )
     else:
         _print(site)
     raise typer.Exit(code)
@@ -92,14 +117,23 @@ def health(
 def _print(site: SiteHealth) -> None:
     console = out()
     width = max((len(d.device) for d in site.devices), default=6)
-    console.print(f"{'LEVEL':<9} {'ACK BY':>6} {'REPORT':>6} {'BACKLOG':>7} {'AGE':>4}  "
-                  f"{'DEVICE':<{width}}  HOSTNAME", markup=False)
+    console.print(
+        f"{'LEVEL':<9} {'ACK BY':>6} {'REPORT':>6} {'BACKLOG':>7} {'AGE':>4}  "
+        f"{'DEVICE':<{width}}  HOSTNAME",
+        markup=False,
+    )
     for d in site.devices:
-        cells = [_days(d.days_to("ack_by")), _days(d.days_to("report_by")),
-                 "-" if d.backlog is None else str(d.backlog),
-                 "-" if d.capture_age_days is None else str(d.capture_age_days)]
-        console.print(f"{d.level:<9} {cells[0]:>6} {cells[1]:>6} {cells[2]:>7} {cells[3]:>4}  "
-                      f"{d.device:<{width}}  {d.hostname or d.inventory or '-'}", markup=False)
+        cells = [
+            _days(d.days_to("ack_by")),
+            _days(d.days_to("report_by")),
+            "-" if d.backlog is None else str(d.backlog),
+            "-" if d.capture_age_days is None else str(d.capture_age_days),
+        ]
+        console.print(
+            f"{d.level:<9} {cells[0]:>6} {cells[1]:>6} {cells[2]:>7} {cells[3]:>4}  "
+            f"{d.device:<{width}}  {d.hostname or d.inventory or '-'}",
+            markup=False,
+        )
         for check in d.checks:
             if check.level == "ok":
                 continue
@@ -109,10 +143,12 @@ def _print(site: SiteHealth) -> None:
             if check.hint:
                 console.print(f"    hint: {check.hint}", markup=False)
     counts = site.counts()
-    console.print(f"site: {site.level}: {counts['critical']} critical, {counts['warning']} "
-                  f"warning, {counts['unknown']} unknown, {counts['ok']} ok, of "
-                  f"{plural(len(site.devices), 'device')}; ACK BY and REPORT are days left",
-                  markup=False)
+    console.print(
+        f"site: {site.level}: {counts['critical']} critical, {counts['warning']} "
+        f"warning, {counts['unknown']} unknown, {counts['ok']} ok, of "
+        f"{plural(len(site.devices), 'device')}; ACK BY and REPORT are days left",
+        markup=False,
+    )
 
 
 def _days(days: int | None) -> str:

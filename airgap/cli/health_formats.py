@@ -27,16 +27,27 @@ def nagios(site: SiteHealth) -> tuple[str, int]:
         if len(problems) > 1:
             summary += f" (and {len(problems) - 1} more)"
     elif level is Level.UNKNOWN:
-        summary = (f"{counts['unknown']} of {len(site.devices)} devices without evidence"
-                   if site.devices else "no device in the inputs")
+        summary = (
+            f"{counts['unknown']} of {len(site.devices)} devices without evidence"
+            if site.devices
+            else "no device in the inputs"
+        )
     else:
         summary = f"{len(site.devices)} devices ok"
     limits = site.thresholds
-    days = [d for item in site.devices for d in (item.days_to("ack_by"),
-                                                 item.days_to("report_by")) if d is not None]
+    days = [
+        d
+        for item in site.devices
+        for d in (item.days_to("ack_by"), item.days_to("report_by"))
+        if d is not None
+    ]
     backlog = [item.backlog for item in site.devices if item.backlog is not None]
-    perf = [f"devices={len(site.devices)};;;0", f"critical={counts['critical']};;;0",
-            f"warning={counts['warning']};;;0", f"unknown={counts['unknown']};;;0"]
+    perf = [
+        f"devices={len(site.devices)};;;0",
+        f"critical={counts['critical']};;;0",
+        f"warning={counts['warning']};;;0",
+        f"unknown={counts['unknown']};;;0",
+    ]
     if days:
         perf.append(f"min_days_left={min(days)};{limits.warn_days}:;{limits.crit_days}:")
     if backlog:
@@ -51,13 +62,22 @@ def _plain(text: str) -> str:
 
 
 _METRICS: tuple[tuple[str, str, Callable[[DeviceHealth], int | None]], ...] = (
-    ("airgap_ack_by_days", "Days until the device's ACK-by date (negative: overdue).",
-     lambda d: d.days_to("ack_by")),
-    ("airgap_report_by_days", "Days until the device's report-by date (negative: overdue).",
-     lambda d: d.days_to("report_by")),
+    (
+        "airgap_ack_by_days",
+        "Days until the device's ACK-by date (negative: overdue).",
+        lambda d: d.days_to("ack_by"),
+    ),
+    (
+        "airgap_report_by_days",
+        "Days until the device's report-by date (negative: overdue).",
+        lambda d: d.days_to("report_by"),
+    ),
     ("airgap_report_backlog", "RUM reports not yet acknowledged.", lambda d: d.backlog),
-    ("airgap_capture_age_days", "Age in days of the device's newest capture.",
-     lambda d: d.capture_age_days),
+    (
+        "airgap_capture_age_days",
+        "Age in days of the device's newest capture.",
+        lambda d: d.capture_age_days,
+    ),
 )
 
 
@@ -71,19 +91,24 @@ def prometheus(site: SiteHealth) -> str:
             number = value(device)
             if number is not None:
                 lines.append(f"{name}{{{_labels(device)}}} {number}")
-    lines += ["# HELP airgap_device_level The device's health: 0 ok, 1 warning, 2 critical, "
-              "3 unknown.", "# TYPE airgap_device_level gauge"]
-    lines += [f"airgap_device_level{{{_labels(d)}}} {NAGIOS_CODES[d.level]}"
-              for d in site.devices]
+    lines += [
+        "# HELP airgap_device_level The device's health: 0 ok, 1 warning, 2 critical, 3 unknown.",
+        "# TYPE airgap_device_level gauge",
+    ]
+    lines += [f"airgap_device_level{{{_labels(d)}}} {NAGIOS_CODES[d.level]}" for d in site.devices]
     lines += ["# HELP airgap_devices Devices by health level.", "# TYPE airgap_devices gauge"]
-    lines += [f'airgap_devices{{level="{level}"}} {count}'
-              for level, count in site.counts().items()]
+    lines += [
+        f'airgap_devices{{level="{level}"}} {count}' for level, count in site.counts().items()
+    ]
     return "\n".join(lines) + "\n"
 
 
 def _labels(device: DeviceHealth) -> str:
-    labels = {"device": device.device, "udi": str(device.udi) if device.udi else "",
-              "hostname": device.hostname or ""}
+    labels = {
+        "device": device.device,
+        "udi": str(device.udi) if device.udi else "",
+        "hostname": device.hostname or "",
+    }
     return ",".join(f'{key}="{_escape_label(value)}"' for key, value in labels.items())
 
 
@@ -94,8 +119,13 @@ def _escape_label(value: str) -> str:
 def ics(site: SiteHealth, now: datetime | None = None) -> str:
     """RFC 5545: one all-day event per device deadline, with an alarm ``warn_days`` before."""
     stamp = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//airgap//site health//EN",
-             "CALSCALE:GREGORIAN", "METHOD:PUBLISH"]
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//airgap//site health//EN",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+    ]
     for device in site.devices:
         deadlines = device.deadlines
         for which, label in (("ack_by", "ACK by"), ("report_by", "Report by")):
@@ -106,22 +136,33 @@ def ics(site: SiteHealth, now: datetime | None = None) -> str:
             name = device.hostname or device.device
             estimate = " (estimate)" if due.estimate else ""
             lines += [
-                "BEGIN:VEVENT", f"UID:{uid}@airgap", f"DTSTAMP:{stamp}",
+                "BEGIN:VEVENT",
+                f"UID:{uid}@airgap",
+                f"DTSTAMP:{stamp}",
                 f"DTSTART;VALUE=DATE:{due.date.strftime('%Y%m%d')}",
                 f"DTEND;VALUE=DATE:{(due.date + timedelta(days=1)).strftime('%Y%m%d')}",
                 f"SUMMARY:{_text(f'{label}: {name}{estimate}')}",
                 f"DESCRIPTION:{_text(f'{device.device}: {due.source} - {due.rule}')}",
-                "BEGIN:VALARM", "ACTION:DISPLAY",
+                "BEGIN:VALARM",
+                "ACTION:DISPLAY",
                 f"DESCRIPTION:{_text(f'{label} {name} in {site.thresholds.warn_days} days')}",
-                f"TRIGGER:-P{site.thresholds.warn_days}D", "END:VALARM", "END:VEVENT"]
+                f"TRIGGER:-P{site.thresholds.warn_days}D",
+                "END:VALARM",
+                "END:VEVENT",
+            ]
     lines.append("END:VCALENDAR")
     return "".join(_fold(line) + "\r\n" for line in lines)
 
 
 def _text(value: str) -> str:
     """An RFC 5545 TEXT value: backslash, semicolon, comma and newline escaped."""
-    return (value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-            .replace("\r\n", "\\n").replace("\n", "\\n"))
+    return (
+        value.replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
+    )
 
 
 def _fold(line: str) -> str:

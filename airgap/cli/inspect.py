@@ -86,8 +86,10 @@ def _summarise(item: Any) -> tuple[dict[str, Any], int]:
     doc = formats.read(data)  # the verdict validate gives: a broken licensing file is a finding
     if isinstance(doc, formats.Unreadable):
         where = f"line {doc.line}: " if doc.line else ""
-        return ({"kind": None, "error": f"{where}{doc.message} [{doc.rule}]", "rule": doc.rule},
-                ExitCode.FINDINGS)
+        return (
+            {"kind": None, "error": f"{where}{doc.message} [{doc.rule}]", "rule": doc.rule},
+            ExitCode.FINDINGS,
+        )
     if isinstance(doc.model, ImportFile):
         return summary.import_file(doc.kind, doc.model), ExitCode.OK
     if isinstance(doc.model, SlacRequest):
@@ -122,20 +124,30 @@ def _print(s: dict[str, Any]) -> None:
     line("entitlement tags", s["entitlement_tags"])
     m = s["measurements"]
     if m and m["count"]:
-        line("measurements", f"{m['count']} from {_when(m['start'])} to {_when(m['end'])}, "
-                             f"values {', '.join(str(v) for v in m['values'])}")
+        line(
+            "measurements",
+            f"{m['count']} from {_when(m['start'])} to {_when(m['end'])}, "
+            f"values {', '.join(str(v) for v in m['values'])}",
+        )
     line("parts", s.get("parts"))
     line("unknown parts", s.get("unknown_parts"))
     policy = s["policy"]
     if policy:
-        terms = "; ".join(f"{block} " + "/".join("-" if v is None else str(v)
-                                                 for v in days.values())
-                          for block, days in policy["terms"].items())
-        line("policy", f"{policy['name']} (ack required: {policy['ack_required']}); "
-                       f"days first/ongoing/on change: {terms}")
+        terms = "; ".join(
+            f"{block} " + "/".join("-" if v is None else str(v) for v in days.values())
+            for block, days in policy["terms"].items()
+        )
+        line(
+            "policy",
+            f"{policy['name']} (ack required: {policy['ack_required']}); "
+            f"days first/ongoing/on change: {terms}",
+        )
     line("accounts", [f"{a['smart_account']} / {a['virtual_account']}" for a in s["accounts"]])
     line("commands", [f"{c['kind']} (line {c['line']})" for c in s.get("commands", [])])
-    line("bundle", s.get("bundle_id") and f"{s['bundle_id']} ({s['direction']}: "
-                                            f"{s['contents']}; not verified here)")
+    line(
+        "bundle",
+        s.get("bundle_id")
+        and f"{s['bundle_id']} ({s['direction']}: {s['contents']}; not verified here)",
+    )
     line("files", s.get("files"))
     console.print(f"  hostnames: {', '.join(s['hostnames']) or 'none'}", markup=False)

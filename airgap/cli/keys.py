@@ -19,17 +19,28 @@ if TYPE_CHECKING:
     from airgap.signing.minisign import SecretKey
     from airgap.signing.trust import Trusted
 
-app = typer.Typer(help="Keys: generate, list, export, trust and revoke (minisign formats).",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Keys: generate, list, export, trust and revoke (minisign formats).", no_args_is_help=True
+)
 
 FILE_CTX = "airgap-file/v1"
 
-TrustedKeyOption = Annotated[list[Path] | None, typer.Option(
-    "--trusted-key", help="A trusted public key file (repeatable).", show_default=False)]
-TrustedKeysOption = Annotated[Path | None, typer.Option(
-    "--trusted-keys", help="A trusted-keys folder with its roster.", show_default=False)]
-InsecureKeyOption = Annotated[bool, typer.Option(
-    "--insecure-key-permissions", help="Use a secret key file that others may read.")]
+TrustedKeyOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--trusted-key", help="A trusted public key file (repeatable).", show_default=False
+    ),
+]
+TrustedKeysOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--trusted-keys", help="A trusted-keys folder with its roster.", show_default=False
+    ),
+]
+InsecureKeyOption = Annotated[
+    bool,
+    typer.Option("--insecure-key-permissions", help="Use a secret key file that others may read."),
+]
 PASSPHRASE_BYTES = 4096
 
 
@@ -47,8 +58,9 @@ def passphrase(prompt: str, *, confirm: bool = False) -> bytes:
             raise ConfigError("empty passphrase", source, "the first line is the passphrase")
         return lines[0].encode()
     if not sys.stdin.isatty():
-        raise ConfigError("no passphrase", None, "not on a terminal and AIRGAP_PASSPHRASE_FILE "
-                          "is not set")
+        raise ConfigError(
+            "no passphrase", None, "not on a terminal and AIRGAP_PASSPHRASE_FILE is not set"
+        )
     text: str = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
     return text.encode()
 
@@ -70,8 +82,11 @@ def trust_folder(folder: Path | None, *, required: bool = False) -> Path | None:
     if folder is None and (setting := config.load()["trusted_keys"]):
         folder = Path(setting)
     if folder is None and required:
-        raise ConfigError("no trusted-keys folder", None, "give --trusted-keys DIR or set "
-                          "trusted_keys in your user config")
+        raise ConfigError(
+            "no trusted-keys folder",
+            None,
+            "give --trusted-keys DIR or set trusted_keys in your user config",
+        )
     return folder
 
 
@@ -93,8 +108,10 @@ def signing_time() -> int:
 @app.command("generate", epilog="Example: airgap key generate --out ~/keys/operator")
 def generate(
     prefix: Annotated[Path, typer.Option("--out", help="Writes PREFIX.key and PREFIX.pub.")],
-    no_passphrase: Annotated[bool, typer.Option(
-        "--no-passphrase", help="Leave the secret key unencrypted (not recommended).")] = False,
+    no_passphrase: Annotated[
+        bool,
+        typer.Option("--no-passphrase", help="Leave the secret key unencrypted (not recommended)."),
+    ] = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Generate a key pair in minisign's formats; the secret key is encrypted with scrypt."""
@@ -110,14 +127,20 @@ def generate(
     key = SecretKey.generate()
     write_atomic(secret_path, key.text(secret).encode(), 0o600, replace=False)
     write_atomic(public_path, key.public.text().encode(), replace=False)
-    result = {"key_id": key.public.id, "secret_key": str(secret_path),
-              "public_key": str(public_path), "encrypted": secret is not None}
+    result = {
+        "key_id": key.public.id,
+        "secret_key": str(secret_path),
+        "public_key": str(public_path),
+        "encrypted": secret is not None,
+    }
     if fmt is Format.JSON:
         emit_json(True, [result])
     else:
-        out().print(f"key {key.public.id}: {secret_path} (secret, "
-                    f"{'encrypted' if secret else 'NOT encrypted'}), {public_path} (public)",
-                    markup=False)
+        out().print(
+            f"key {key.public.id}: {secret_path} (secret, "
+            f"{'encrypted' if secret else 'NOT encrypted'}), {public_path} (public)",
+            markup=False,
+        )
 
 
 @app.command("list", epilog="Example: airgap key list --trusted-keys /etc/airgap/trusted")
@@ -128,31 +151,42 @@ def list_keys(folder: TrustedKeysOption = None, fmt: FormatOption = Format.TEXT)
     begin("key list", fmt)
     folder = trust_folder(folder)
     store = TrustStore(folder).load() if folder else None
-    rows = [
-        entry.to_dict() if (entry := store.roster.get(key_id)) else {"key_id": key_id}
-        for key_id in sorted(store.keys)
-    ] if store else []
+    rows = (
+        [
+            entry.to_dict() if (entry := store.roster.get(key_id)) else {"key_id": key_id}
+            for key_id in sorted(store.keys)
+        ]
+        if store
+        else []
+    )
     host = host_key().public.id
     if fmt is Format.JSON:
         emit_json(True, rows, host_key=host, trusted_keys=str(folder) if folder else None)
         return
     out().print(f"host key: {host}", markup=False)
     if not rows:
-        out().print("no trusted keys" + (f" in {folder}" if folder else " (no folder set)"),
-                    markup=False)
+        out().print(
+            "no trusted keys" + (f" in {folder}" if folder else " (no folder set)"), markup=False
+        )
     for row in rows:
         state = f"REVOKED {row['revoked']}" if row.get("revoked") else "trusted"
-        out().print(f"{row['key_id']}  {row.get('name', '?')} ({row.get('role', '?')})  "
-                    f"{state}", markup=False)
+        out().print(
+            f"{row['key_id']}  {row.get('name', '?')} ({row.get('role', '?')})  {state}",
+            markup=False,
+        )
 
 
 @app.command("export", epilog="Example: airgap key export > jumphost.pub")
 def export(
-    key: Annotated[Path | None, typer.Option(
-        "--key", help="A secret key file; by default this host's key.", show_default=False)]
-    = None,
-    out_file: Annotated[Path | None, typer.Option(
-        "--out", help="Write here instead of stdout.", show_default=False)] = None,
+    key: Annotated[
+        Path | None,
+        typer.Option(
+            "--key", help="A secret key file; by default this host's key.", show_default=False
+        ),
+    ] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write here instead of stdout.", show_default=False)
+    ] = None,
     insecure: InsecureKeyOption = False,
 ) -> None:
     """Print a public key (this host's by default) for others to trust: the one the secret
@@ -163,21 +197,28 @@ def export(
     from airgap.signing.trust import host_key
 
     begin("key export", Format.TEXT)
-    public = host_key().public if key is None else \
-        load_secret(key, insecure_permissions=insecure).public
+    public = (
+        host_key().public if key is None else load_secret(key, insecure_permissions=insecure).public
+    )
     beside = key.with_suffix(".pub") if key else None
     if beside and beside.exists() and (found := PublicKey.load(beside)) != public:
-        raise TrustError("public key does not belong to the secret key", beside,
-                         f"it is key {found.id}; {key} is key {public.id}",
-                         f"replace {beside} with this command's output (--out)")
+        raise TrustError(
+            "public key does not belong to the secret key",
+            beside,
+            f"it is key {found.id}; {key} is key {public.id}",
+            f"replace {beside} with this command's output (--out)",
+        )
     if out_file:
         write_atomic(out_file, public.text().encode())
     else:
         sys.stdout.write(public.text())
 
 
-@app.command("trust", epilog="Example: airgap key trust alice.pub --name 'Alice Ng' "
-             "--role operator --trusted-keys /etc/airgap/trusted")
+@app.command(
+    "trust",
+    epilog="Example: airgap key trust alice.pub --name 'Alice Ng' "
+    "--role operator --trusted-keys /etc/airgap/trusted",
+)
 def trust(
     public_file: Annotated[Path, typer.Argument(help="The public key file to trust.")],
     name: Annotated[str, typer.Option("--name", help="Who holds the key.")],
@@ -206,8 +247,7 @@ def trust(
         out().print(f"trusted {entry.key_id} for {name} ({role}) in {folder}", markup=False)
 
 
-@app.command("revoke", epilog="Example: airgap key revoke 0496AD7AE84080FD --reason 'lost "
-             "laptop'")
+@app.command("revoke", epilog="Example: airgap key revoke 0496AD7AE84080FD --reason 'lost laptop'")
 def revoke(
     key_id: Annotated[str, typer.Argument(help="The key id, as 'airgap key list' shows it.")],
     reason: Annotated[str, typer.Option("--reason", help="Why, for the auditors.")] = "",
@@ -222,20 +262,26 @@ def revoke(
     folder = trust_folder(folder, required=True)
     assert folder is not None
     entry = TrustStore(folder).revoke(key_id, reason)
-    record_step("key.revoke", note=f"revoked key {entry.key_id} ({entry.name}, {entry.role})"
-                + (f": {reason}" if reason else ""))
+    record_step(
+        "key.revoke",
+        note=f"revoked key {entry.key_id} ({entry.name}, {entry.role})"
+        + (f": {reason}" if reason else ""),
+    )
     if fmt is Format.JSON:
         emit_json(True, [entry.to_dict()])
     else:
-        out().print(f"revoked {entry.key_id} ({entry.name}, {entry.role}) at {entry.revoked}",
-                    markup=False)
+        out().print(
+            f"revoked {entry.key_id} ({entry.name}, {entry.role}) at {entry.revoked}", markup=False
+        )
 
 
 def sign(
     file: Annotated[Path, typer.Argument(help="The file to sign.")],
     key: Annotated[Path, typer.Option("--key", help="Your secret key file.")],
-    sig: Annotated[Path | None, typer.Option(
-        "--out", help="Signature file; FILE.minisig by default.", show_default=False)] = None,
+    sig: Annotated[
+        Path | None,
+        typer.Option("--out", help="Signature file; FILE.minisig by default.", show_default=False),
+    ] = None,
     insecure: InsecureKeyOption = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
@@ -252,16 +298,27 @@ def sign(
     target = sig or Path(f"{file}.minisig")
     write_atomic(target, signature.text().encode())
     if fmt is Format.JSON:
-        emit_json(True, [{"file": str(file), "signature": str(target),
-                          "key_id": secret.public.id, "trusted_comment": comment}])
+        emit_json(
+            True,
+            [
+                {
+                    "file": str(file),
+                    "signature": str(target),
+                    "key_id": secret.public.id,
+                    "trusted_comment": comment,
+                }
+            ],
+        )
     else:
         out().print(f"signed {file} with key {secret.public.id}: {target}", markup=False)
 
 
 def verify(
     file: Annotated[Path, typer.Argument(help="The signed file.")],
-    sig: Annotated[Path | None, typer.Option(
-        "--sig", help="Signature file; FILE.minisig by default.", show_default=False)] = None,
+    sig: Annotated[
+        Path | None,
+        typer.Option("--sig", help="Signature file; FILE.minisig by default.", show_default=False),
+    ] = None,
     trusted_key: TrustedKeyOption = None,
     folder: TrustedKeysOption = None,
     fmt: FormatOption = Format.TEXT,
@@ -287,13 +344,19 @@ def verify(
     signature = Signature.parse(text, sig)
     ctx = signature.fields().get("ctx")
     if ctx not in (None, FILE_CTX):
-        raise SignatureError("signature for another purpose", sig,
-                             f"made for ctx:{ctx}, not for a plain file")
+        raise SignatureError(
+            "signature for another purpose", sig, f"made for ctx:{ctx}, not for a plain file"
+        )
     key, entry = trusted_keys(trusted_key, folder).signer(signature, sig)
     signature.verify(key, read_chunks(file), file)
-    result = {"file": str(file), "signature": str(sig), "key_id": key.id,
-              "name": entry.name if entry else None, "role": entry.role if entry else None,
-              "trusted_comment": signature.trusted_comment}
+    result = {
+        "file": str(file),
+        "signature": str(sig),
+        "key_id": key.id,
+        "name": entry.name if entry else None,
+        "role": entry.role if entry else None,
+        "trusted_comment": signature.trusted_comment,
+    }
     if fmt is Format.JSON:
         emit_json(True, [result])
     else:

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 app = typer.Typer(
     no_args_is_help=True,
     help="Synthetic devices and a simulated CSSM, for training, tests and the demo. "
-    "Nothing here talks to Cisco; everything it writes says it is simulated.")
+    "Nothing here talks to Cisco; everything it writes says it is simulated.",
+)
 
 
 def _instant(value: str | None) -> datetime | None:
@@ -30,20 +31,26 @@ def _instant(value: str | None) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-NowOption = Annotated[str | None, typer.Option(
-    "--now", help="The lab clock, ISO 8601 UTC (default: a fixed time, so output repeats).",
-    show_default=False)]
+NowOption = Annotated[
+    str | None,
+    typer.Option(
+        "--now",
+        help="The lab clock, ISO 8601 UTC (default: a fixed time, so output repeats).",
+        show_default=False,
+    ),
+]
 
 
 @app.command("fleet", epilog="Example: airgap lab fleet --devices 100 --out lab/")
 def fleet_command(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to create.")],
     devices: Annotated[int, typer.Option("--devices", min=1, help="How many devices.")] = 10,
-    seed: Annotated[int, typer.Option("--seed", help="The same seed gives the same bytes.")]
-    = 1,
+    seed: Annotated[int, typer.Option("--seed", help="The same seed gives the same bytes.")] = 1,
     now: NowOption = None,
-    jobs: Annotated[int, typer.Option(
-        "--jobs", "-j", min=0, help="Worker processes; 0 uses every core, 1 none.")] = 0,
+    jobs: Annotated[
+        int,
+        typer.Option("--jobs", "-j", min=0, help="Worker processes; 0 uses every core, 1 none."),
+    ] = 0,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Make a synthetic fleet: per device a usage file (five product families, payload layouts
@@ -58,18 +65,34 @@ def fleet_command(
     except FileExistsError:
         raise InputError("refusing to write the fleet", out_dir, "it exists") from None
     if fmt is Format.JSON:
-        emit_json(True, [{"udi": m.udi.to_dict(), "hostname": m.hostname,
-                          "usage": f"{out_dir}/usage/{m.usage_name}",
-                          "before": f"{out_dir}/before/{m.hostname}.txt"} for m in made])
+        emit_json(
+            True,
+            [
+                {
+                    "udi": m.udi.to_dict(),
+                    "hostname": m.hostname,
+                    "usage": f"{out_dir}/usage/{m.usage_name}",
+                    "before": f"{out_dir}/before/{m.hostname}.txt",
+                }
+                for m in made
+            ],
+        )
     else:
-        out().print(f"{len(made)} devices in {out_dir}: usage files in usage/, captures "
-                    "before import in before/", markup=False)
+        out().print(
+            f"{len(made)} devices in {out_dir}: usage files in usage/, captures "
+            "before import in before/",
+            markup=False,
+        )
 
 
 @app.command("cssm", epilog="Example: airgap lab cssm lab/usage/ cssm-answer/")
 def cssm_command(
-    paths: Annotated[list[str], typer.Argument(
-        help="Usage files, folders, CSLU upload archives or bundles, then the output folder.")],
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            help="Usage files, folders, CSLU upload archives or bundles, then the output folder."
+        ),
+    ],
     now: NowOption = None,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
@@ -88,7 +111,8 @@ def cssm_command(
     if not usage and not uploads:
         raise InputError("nothing to answer", ", ".join(sources), "no usage file found")
     when = _instant(now) or cssm.processed_at(
-        [doc for _, _, doc in usage] + [doc for _, files in uploads for _, _, _, doc in files])
+        [doc for _, _, doc in usage] + [doc for _, files in uploads for _, _, _, doc in files]
+    )
     loose = [cssm.answer(name, data, doc, when) for name, data, doc in usage]
     answers, archives = list(loose), []
     for upload_name, files in uploads:
@@ -100,23 +124,31 @@ def cssm_command(
     except FileExistsError:
         raise InputError("refusing to write the answer", target, "it exists") from None
     results: list[dict[str, Any]] = [
-        {"ack": a.ack_name, "devices": [u.to_dict() for u in a.devices],
-         "reports": len(a.report_ids),
-         "after": [f"{target}/after/{host}.txt" for host, _ in a.after_captures]}
-        for a in answers]
+        {
+            "ack": a.ack_name,
+            "devices": [u.to_dict() for u in a.devices],
+            "reports": len(a.report_ids),
+            "after": [f"{target}/after/{host}.txt" for host, _ in a.after_captures],
+        }
+        for a in answers
+    ]
     if fmt is Format.JSON:
         emit_json(True, results, processed_at=when.isoformat())
     else:
         held = f" in {', '.join(name for name, _ in archives)}" if archives else ""
-        out().print(f"{len(answers)} ACKs (simulated){held} in {target}, after-import captures "
-                    f"in {target}/after/", markup=False)
+        out().print(
+            f"{len(answers)} ACKs (simulated){held} in {target}, after-import captures "
+            f"in {target}/after/",
+            markup=False,
+        )
     raise typer.Exit(ExitCode.OK)
 
 
-
-def _cssm_inputs(sources: list[str]) -> tuple[list[tuple[str, list[tuple[str, str, bytes,
-                                                                         UsageFile]]]],
-                                              list[tuple[str, bytes, UsageFile]]]:
+def _cssm_inputs(
+    sources: list[str],
+) -> tuple[
+    list[tuple[str, list[tuple[str, str, bytes, UsageFile]]]], list[tuple[str, bytes, UsageFile]]
+]:
     """CSLU upload archives (answered with an ACK archive) and loose usage files (answered
     with one ACK file each), from the paths given."""
     from airgap import formats, inputs, xml
@@ -138,8 +170,11 @@ def _cssm_inputs(sources: list[str]) -> tuple[list[tuple[str, list[tuple[str, st
         path = Path(source)
         if path.is_file() and cslu.detect(path) == cslu.UPLOAD:
             unpacked = cslu.unpack(path, path.name)
-            files = [(f.parts[0], f.parts[-1], f.data, doc) for f in unpacked.files
-                     if len(f.parts) > 1 and (doc := usage_of(f.data)) is not None]
+            files = [
+                (f.parts[0], f.parts[-1], f.data, doc)
+                for f in unpacked.files
+                if len(f.parts) > 1 and (doc := usage_of(f.data)) is not None
+            ]
             uploads.append((path.name, files))
         else:
             rest.append(source)
@@ -156,17 +191,30 @@ def _cssm_inputs(sources: list[str]) -> tuple[list[tuple[str, list[tuple[str, st
 @app.command("serve", epilog="Example: airgap lab serve lab/ --faults 'c9300-x.lab=auth'")
 def serve_command(
     folder: Annotated[Path, typer.Argument(help="A fleet made by 'airgap lab fleet --out'.")],
-    listen: Annotated[str, typer.Option(
-        "--listen", help="The loopback address every device listens on (each its own port).")]
-    = "127.0.0.1",
-    faults: Annotated[str | None, typer.Option(
-        "--faults", help="NAME=kind[,kind][;NAME=...] ('*' for every device): slow, "
-        "latency:MS, auth, hostkey, save-fails, flash-full, import-refused, scp-disabled, cut.",
-        show_default=False)] = None,
-    gateways: Annotated[list[str] | None, typer.Option(
-        "--ixm", help="This device behaves as a Wireless Gateway for LoRaWAN (platform ixm: "
-        "no SCP server, it copies with its own scp command); repeatable.",
-        show_default=False)] = None,
+    listen: Annotated[
+        str,
+        typer.Option(
+            "--listen", help="The loopback address every device listens on (each its own port)."
+        ),
+    ] = "127.0.0.1",
+    faults: Annotated[
+        str | None,
+        typer.Option(
+            "--faults",
+            help="NAME=kind[,kind][;NAME=...] ('*' for every device): slow, "
+            "latency:MS, auth, hostkey, save-fails, flash-full, import-refused, scp-disabled, cut.",
+            show_default=False,
+        ),
+    ] = None,
+    gateways: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ixm",
+            help="This device behaves as a Wireless Gateway for LoRaWAN (platform ixm: "
+            "no SCP server, it copies with its own scp command); repeatable.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve every device of a lab fleet over real SSH on loopback until stopped (Ctrl-C or
     SIGTERM). Each answers like IOS-XE (show license ..., license smart save usage, verify
@@ -183,8 +231,12 @@ def serve_command(
 
     try:
         if not ipaddress.ip_address(listen).is_loopback:
-            raise InputError("refusing to listen", listen, "the lab serves loopback only",
-                             "use 127.0.0.1 or another 127.x.y.z address")
+            raise InputError(
+                "refusing to listen",
+                listen,
+                "the lab serves loopback only",
+                "use 127.0.0.1 or another 127.x.y.z address",
+            )
     except ValueError:
         raise InputError("invalid --listen address", listen, "expected an IP address") from None
     lab = serve.load(folder, listen, serve.parse_faults(faults), gateways or ())
@@ -199,9 +251,11 @@ def serve_command(
             loop.add_signal_handler(signum, stop.set)
         await lab.start()
         ports = sorted(d.port for d in lab.devices)
-        note(f"serving {len(lab.devices)} lab devices on {listen} ports {ports[0]}-{ports[-1]}; "
-             f"inventory: {folder / 'inventory.toml'}, known_hosts: {folder / 'known_hosts'}; "
-             "stop with Ctrl-C")
+        note(
+            f"serving {len(lab.devices)} lab devices on {listen} ports {ports[0]}-{ports[-1]}; "
+            f"inventory: {folder / 'inventory.toml'}, known_hosts: {folder / 'known_hosts'}; "
+            "stop with Ctrl-C"
+        )
         await stop.wait()
         lab.close()
 

@@ -22,14 +22,23 @@ if TYPE_CHECKING:
     from airgap.ledger.verify import LedgerReport
     from airgap.signing.minisign import PublicKey, SecretKey
 
-app = typer.Typer(help="The audit ledger: record, show, verify, checkpoint, prove, export, "
-                       "repair.", no_args_is_help=True)
+app = typer.Typer(
+    help="The audit ledger: record, show, verify, checkpoint, prove, export, repair.",
+    no_args_is_help=True,
+)
 
-LedgerOption = Annotated[Path | None, typer.Option(
-    "--ledger", help="The ledger file (default: the 'ledger' setting).", show_default=False)]
-KeyOption = Annotated[Path | None, typer.Option(
-    "--key", help="Sign with this operator key (default: this host's key).",
-    show_default=False)]
+LedgerOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--ledger", help="The ledger file (default: the 'ledger' setting).", show_default=False
+    ),
+]
+KeyOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--key", help="Sign with this operator key (default: this host's key).", show_default=False
+    ),
+]
 
 
 def open_ledger(path: Path | None) -> Ledger:
@@ -39,8 +48,11 @@ def open_ledger(path: Path | None) -> Ledger:
 
     setting = config.load({"ledger": str(path) if path else None})["ledger"]
     if not setting:
-        raise ConfigError("no ledger configured", None, "give --ledger FILE, set AIRGAP_LEDGER "
-                          "or 'ledger' in your user config")
+        raise ConfigError(
+            "no ledger configured",
+            None,
+            "give --ledger FILE, set AIRGAP_LEDGER or 'ledger' in your user config",
+        )
     return Ledger(Path(setting))
 
 
@@ -55,12 +67,14 @@ def signing_key(key: Path | None, insecure: bool = False) -> SecretKey:
 def say_host_signed(key: Path | None, signer: SecretKey) -> None:
     """On stderr: no --key was given, so this host's key signed the entry."""
     if key is None:
-        err().print(f"no --key given: this host's key {signer.public.id} signed the entry",
-                    markup=False)
+        err().print(
+            f"no --key given: this host's key {signer.public.id} signed the entry", markup=False
+        )
 
 
-def verifying_keys(files: list[Path] | None, folder: Path | None, *also: PublicKey
-                   ) -> tuple[dict[str, PublicKey], bool]:
+def verifying_keys(
+    files: list[Path] | None, folder: Path | None, *also: PublicKey
+) -> tuple[dict[str, PublicKey], bool]:
     """This host's key, ``also``, and the trusted keys (revoked ones left out); and whether
     any trusted key was given or configured at all (else an entry by another key could not be
     checked, rather than was refused)."""
@@ -74,8 +88,13 @@ def verifying_keys(files: list[Path] | None, folder: Path | None, *also: PublicK
     given = bool(files)
     if folder:
         store = TrustStore(folder).load()
-        keys.update({k: v for k, v in store.keys.items()
-                     if not (store.roster.get(k) and store.roster[k].revoked)})
+        keys.update(
+            {
+                k: v
+                for k, v in store.keys.items()
+                if not (store.roster.get(k) and store.roster[k].revoked)
+            }
+        )
         given = given or bool(store.keys or store.roster)
     for path in files or []:
         key = PublicKey.load(path)
@@ -85,13 +104,19 @@ def verifying_keys(files: list[Path] | None, folder: Path | None, *also: PublicK
 
 def unchecked_text(report: LedgerReport) -> str:
     """The entries whose signatures could not be checked, by key, in one line."""
-    return (f"{plural(sum(u.entries for u in report.unchecked.values()), 'entry', 'entries')} "
-            f"signed by {', '.join(map(str, report.unchecked.values()))}, of which no trusted "
-            "copy is held")
+    return (
+        f"{plural(sum(u.entries for u in report.unchecked.values()), 'entry', 'entries')} "
+        f"signed by {', '.join(map(str, report.unchecked.values()))}, of which no trusted "
+        "copy is held"
+    )
 
 
-def verify_own(store: Ledger, *also: PublicKey, trusted_key: list[Path] | None = None,
-               folder: Path | None = None) -> LedgerReport:
+def verify_own(
+    store: Ledger,
+    *also: PublicKey,
+    trusted_key: list[Path] | None = None,
+    folder: Path | None = None,
+) -> LedgerReport:
     """This host's ledger checked before it signs a checkpoint of it: the chain and every
     signature it can check (the host key, ``also``, trusted keys when given or configured).
     Entries signed by other keys are named on stderr, not refused: a checkpoint vouches for
@@ -106,13 +131,16 @@ def verify_own(store: Ledger, *also: PublicKey, trusted_key: list[Path] | None =
     since = checkpoint.open_checkpoint(last, list(keys.values()), store.path) if last else None
     report = verify(store, keys, since=since, trust_given=False)
     if report.unchecked:
-        err().print(f"{store.path}: note: could not check {unchecked_text(report)}",
-                    markup=False)
+        err().print(f"{store.path}: note: could not check {unchecked_text(report)}", markup=False)
     for finding in report.findings:
         err().print(f"{store.path}: error: {finding}", markup=False)
     if any(f.code == ExitCode.TRUST for f in report.findings):
-        raise TrustError("own ledger does not verify", store.path,
-                         plural(len(report.findings), "finding"), "run 'airgap ledger verify'")
+        raise TrustError(
+            "own ledger does not verify",
+            store.path,
+            plural(len(report.findings), "finding"),
+            "run 'airgap ledger verify'",
+        )
     if report.findings:
         raise TornTailError("torn tail", store.path, "the last line was cut mid-write")
     return report
@@ -127,17 +155,29 @@ def configured() -> Ledger | None:
     return Ledger(Path(setting)) if setting else None
 
 
-def record_step(step: str, *, key: SecretKey | None = None,
-                materials: dict[str, str] | None = None, products: dict[str, str] | None = None,
-                note: str = "", result: str = "ok") -> dict[str, Any] | None:
+def record_step(
+    step: str,
+    *,
+    key: SecretKey | None = None,
+    materials: dict[str, str] | None = None,
+    products: dict[str, str] | None = None,
+    note: str = "",
+    result: str = "ok",
+) -> dict[str, Any] | None:
     """Record a step airgap itself performed, when a ledger is configured (else nothing)."""
     from airgap.signing.trust import host_key
 
     store = configured()
     if store is None:
         return None
-    entry = store.append(step, key or host_key(), materials=_named(materials),
-                         products=_named(products), note=escaped(note), result=result)
+    entry = store.append(
+        step,
+        key or host_key(),
+        materials=_named(materials),
+        products=_named(products),
+        note=escaped(note),
+        result=result,
+    )
     err().print(f"recorded ledger entry {entry['seq']}: {step}", markup=False, style="dim")
     return entry
 
@@ -166,8 +206,9 @@ def witnessed_dir(store: Ledger | None) -> Path:
     """Where a receiver keeps the last checkpoint seen from each sender."""
     from airgap.signing.trust import data_home
 
-    return (store.path.with_name(f"{store.path.name}.witnessed") if store
-            else data_home() / "witnessed")
+    return (
+        store.path.with_name(f"{store.path.name}.witnessed") if store else data_home() / "witnessed"
+    )
 
 
 def file_digest(path: Path) -> str:
@@ -184,16 +225,24 @@ def file_digest(path: Path) -> str:
     return f"sha256:{digest.hexdigest()}"
 
 
-@app.command("record", epilog="Example: airgap ledger record --step cssm.upload --material "
-             "usage-2026-11.tar.gz --note 'uploaded from the internet PC'")
+@app.command(
+    "record",
+    epilog="Example: airgap ledger record --step cssm.upload --material "
+    "usage-2026-11.tar.gz --note 'uploaded from the internet PC'",
+)
 def record(
     step: Annotated[str, typer.Option("--step", help="One of the fixed steps (DESIGN.md).")],
-    device: Annotated[str | None, typer.Option(help="The device concerned (PID:SN or name).",
-                                               show_default=False)] = None,
-    material: Annotated[list[Path] | None, typer.Option(
-        "--material", help="A file the step used (repeatable).", show_default=False)] = None,
-    product: Annotated[list[Path] | None, typer.Option(
-        "--product", help="A file the step made (repeatable).", show_default=False)] = None,
+    device: Annotated[
+        str | None, typer.Option(help="The device concerned (PID:SN or name).", show_default=False)
+    ] = None,
+    material: Annotated[
+        list[Path] | None,
+        typer.Option("--material", help="A file the step used (repeatable).", show_default=False),
+    ] = None,
+    product: Annotated[
+        list[Path] | None,
+        typer.Option("--product", help="A file the step made (repeatable).", show_default=False),
+    ] = None,
     note: Annotated[str, typer.Option("--note", help="What happened, for the auditor.")] = "",
     key: KeyOption = None,
     insecure: InsecureKeyOption = False,
@@ -204,28 +253,35 @@ def record(
     begin("ledger record", fmt)
     store = open_ledger(ledger)
     signer = signing_key(key, insecure)
-    entry = store.append(step, signer, device=device and escaped(device),
-                         materials=_named({str(p): file_digest(p) for p in material or []}),
-                         products=_named({str(p): file_digest(p) for p in product or []}),
-                         note=escaped(note))
+    entry = store.append(
+        step,
+        signer,
+        device=device and escaped(device),
+        materials=_named({str(p): file_digest(p) for p in material or []}),
+        products=_named({str(p): file_digest(p) for p in product or []}),
+        note=escaped(note),
+    )
     say_host_signed(key, signer)
     if fmt is Format.JSON:
         emit_json(True, [entry])
     else:
-        out().print(f"recorded entry {entry['seq']}: {step} by key {entry['operator']} at "
-                    f"{entry['time']}", markup=False)
+        out().print(
+            f"recorded entry {entry['seq']}: {step} by key {entry['operator']} at {entry['time']}",
+            markup=False,
+        )
 
 
 @app.command("show", epilog="Example: airgap ledger show --step bundle.create --since 2026-11-01")
 def show(
-    since: Annotated[str | None, typer.Option(help="Entries at or after this time (ISO 8601).",
-                                              show_default=False)] = None,
-    step: Annotated[str | None, typer.Option(help="Only this step.", show_default=False)]
-    = None,
-    device: Annotated[str | None, typer.Option(help="Only this device.", show_default=False)]
-    = None,
-    seq: Annotated[int | None, typer.Option(help="Only this entry.", show_default=False)]
-    = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Entries at or after this time (ISO 8601).", show_default=False),
+    ] = None,
+    step: Annotated[str | None, typer.Option(help="Only this step.", show_default=False)] = None,
+    device: Annotated[
+        str | None, typer.Option(help="Only this device.", show_default=False)
+    ] = None,
+    seq: Annotated[int | None, typer.Option(help="Only this entry.", show_default=False)] = None,
     ledger: LedgerOption = None,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
@@ -237,9 +293,12 @@ def show(
     store = open_ledger(ledger)
     entries, read = [], Entries(store)
     for _, entry in read:
-        if ((since and entry["time"] < since) or (step and entry["step"] != step)
-                or (device and entry["device"] != device)
-                or (seq is not None and entry["seq"] != seq)):
+        if (
+            (since and entry["time"] < since)
+            or (step and entry["step"] != step)
+            or (device and entry["device"] != device)
+            or (seq is not None and entry["seq"] != seq)
+        ):
             continue
         entries.append(entry)
     if fmt is Format.JSON:
@@ -247,10 +306,13 @@ def show(
     else:
         for e in entries:
             moved = ", ".join(f"{Path(p).name}" for p in {**e["materials"], **e["products"]})
-            out().print(f"{e['seq']:>6}  {e['time']}  {e['step']:<15} {e['operator']}@{e['host']}"
-                        + (f"  device {e['device']}" if e["device"] else "")
-                        + (f"  [{moved}]" if moved else "")
-                        + (f"  {e['note']}" if e["note"] else ""), markup=False)
+            out().print(
+                f"{e['seq']:>6}  {e['time']}  {e['step']:<15} {e['operator']}@{e['host']}"
+                + (f"  device {e['device']}" if e["device"] else "")
+                + (f"  [{moved}]" if moved else "")
+                + (f"  {e['note']}" if e["note"] else ""),
+                markup=False,
+            )
     read.refuse_bad()
 
 
@@ -271,27 +333,38 @@ class Entries:
                 yield line, parse_entry(line)
             except EntryError as exc:
                 self.bad += 1
-                err().print(f"{self.store.path}: error: line {number} is not a ledger entry: "
-                            f"{exc}", markup=False)
+                err().print(
+                    f"{self.store.path}: error: line {number} is not a ledger entry: {exc}",
+                    markup=False,
+                )
 
     def refuse_bad(self) -> None:
         """Exit 4 when some lines were not entries (the output so far stands)."""
         if self.bad:
-            err().print(f"error: tampered ledger: {self.store.path} - "
-                        f"{plural(self.bad, 'line is', 'lines are')} not ledger entries "
-                        "(above); run 'airgap ledger verify'", markup=False)
+            err().print(
+                f"error: tampered ledger: {self.store.path} - "
+                f"{plural(self.bad, 'line is', 'lines are')} not ledger entries "
+                "(above); run 'airgap ledger verify'",
+                markup=False,
+            )
             raise typer.Exit(ExitCode.TRUST)
 
 
-@app.command("verify", epilog="Example: airgap ledger verify --since-checkpoint "
-             "checkpoint-1000.txt")
+@app.command(
+    "verify", epilog="Example: airgap ledger verify --since-checkpoint checkpoint-1000.txt"
+)
 def verify_cmd(
     trusted_key: TrustedKeyOption = None,
     folder: TrustedKeysOption = None,
-    since_checkpoint: Annotated[Path | None, typer.Option(
-        "--since-checkpoint", help="A signed checkpoint: the ledger must extend it; only "
-        "entries after it are read when its state was saved here.", show_default=False)]
-    = None,
+    since_checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--since-checkpoint",
+            help="A signed checkpoint: the ledger must extend it; only "
+            "entries after it are read when its state was saved here.",
+            show_default=False,
+        ),
+    ] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help="0: every core.")] = 0,
     ledger: LedgerOption = None,
     fmt: FormatOption = Format.TEXT,
@@ -311,26 +384,37 @@ def verify_cmd(
     keys, given = verifying_keys(trusted_key, folder)
     checkpoint = None
     if since_checkpoint:
-        checkpoint = open_checkpoint(read_note(since_checkpoint), list(keys.values()),
-                                     since_checkpoint)
+        checkpoint = open_checkpoint(
+            read_note(since_checkpoint), list(keys.values()), since_checkpoint
+        )
     report = verify(store, keys, since=checkpoint, jobs=jobs, trust_given=given)
     if fmt is Format.TEXT:
         for finding in report.findings:
-            out().print(f"{store.path}: {'error' if finding.code == 4 else 'warning'}: "
-                        f"{finding}", markup=False, style="red")
+            out().print(
+                f"{store.path}: {'error' if finding.code == 4 else 'warning'}: {finding}",
+                markup=False,
+                style="red",
+            )
     if report.exit_code == ExitCode.CANNOT_RUN:
-        raise InputError("cannot check the signatures", store.path, unchecked_text(report)
-                         + ": no trusted keys are given or configured",
-                         "give --trusted-key FILE or --trusted-keys DIR with the keys of the "
-                         "operators who recorded them")
+        raise InputError(
+            "cannot check the signatures",
+            store.path,
+            unchecked_text(report) + ": no trusted keys are given or configured",
+            "give --trusted-key FILE or --trusted-keys DIR with the keys of the "
+            "operators who recorded them",
+        )
     if fmt is Format.JSON:
         emit_json(report.exit_code == ExitCode.OK, [report.to_dict()])
     else:
         if report.unchecked:
-            out().print(f"{store.path}: note: could not check {unchecked_text(report)}",
-                        markup=False)
-        how = (f" (from the checkpoint at {report.incremental_from})"
-               if report.incremental_from is not None else "")
+            out().print(
+                f"{store.path}: note: could not check {unchecked_text(report)}", markup=False
+            )
+        how = (
+            f" (from the checkpoint at {report.incremental_from})"
+            if report.incremental_from is not None
+            else ""
+        )
         state = "verified" if report.exit_code == ExitCode.OK else "NOT verified"
         out().print(f"{store.path}: {state}: {report.entries} entries{how}", markup=False)
     raise typer.Exit(report.exit_code)
@@ -355,14 +439,18 @@ def checkpoint_cmd(
     sys.stdout.write(note)
 
 
-@app.command("prove", epilog="Example: airgap ledger prove 42 --out entry42.proof "
-             "--entry-out entry42.json")
+@app.command(
+    "prove", epilog="Example: airgap ledger prove 42 --out entry42.proof --entry-out entry42.json"
+)
 def prove(
     seq: Annotated[int, typer.Argument(help="The entry's seq.")],
-    out_file: Annotated[Path | None, typer.Option("--out", help="Write the proof here.",
-                                                  show_default=False)] = None,
-    entry_out: Annotated[Path | None, typer.Option(
-        "--entry-out", help="Write the entry's exact line here.", show_default=False)] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write the proof here.", show_default=False)
+    ] = None,
+    entry_out: Annotated[
+        Path | None,
+        typer.Option("--entry-out", help="Write the entry's exact line here.", show_default=False),
+    ] = None,
     ledger: LedgerOption = None,
 ) -> None:
     """An inclusion proof (C2SP tlog-proof style) of one entry against the latest checkpoint;
@@ -386,8 +474,11 @@ def prove(
         sys.stdout.write(proof)
 
 
-@app.command("verify-proof", epilog="Example: airgap ledger verify-proof entry42.proof "
-             "entry42.json --trusted-key jumphost.pub")
+@app.command(
+    "verify-proof",
+    epilog="Example: airgap ledger verify-proof entry42.proof "
+    "entry42.json --trusted-key jumphost.pub",
+)
 def verify_proof(
     proof: Annotated[Path, typer.Argument(metavar="PROOF")],
     entry: Annotated[Path, typer.Argument(metavar="ENTRY", help="The entry's line.")],
@@ -413,12 +504,25 @@ def verify_proof(
     if fmt is Format.JSON:
         emit_json(True, [{"seq": seq, "origin": checkpoint.origin, "size": checkpoint.size}])
     else:
-        out().print(f"entry {seq} is in {checkpoint.origin} at size {checkpoint.size}",
-                    markup=False)
+        out().print(
+            f"entry {seq} is in {checkpoint.origin} at size {checkpoint.size}", markup=False
+        )
 
 
-EXPORT_COLUMNS = ("seq", "time", "step", "operator", "host", "device", "result", "note",
-                  "materials", "products", "prev", "sig")
+EXPORT_COLUMNS = (
+    "seq",
+    "time",
+    "step",
+    "operator",
+    "host",
+    "device",
+    "result",
+    "note",
+    "materials",
+    "products",
+    "prev",
+    "sig",
+)
 
 
 def in_toto_link(entry: dict[str, Any], key: SecretKey | None) -> dict[str, Any]:
@@ -426,31 +530,37 @@ def in_toto_link(entry: dict[str, Any], key: SecretKey | None) -> dict[str, Any]
     from airgap.ledger.store import canonical
 
     def artifacts(paths: dict[str, str]) -> dict[str, dict[str, str]]:
-        return {path: {"sha256": str(digest).removeprefix("sha256:")}
-                for path, digest in paths.items()}
+        return {
+            path: {"sha256": str(digest).removeprefix("sha256:")} for path, digest in paths.items()
+        }
 
     signed: dict[str, Any] = {
-        "_type": "link", "name": entry.get("step"), "command": [],
+        "_type": "link",
+        "name": entry.get("step"),
+        "command": [],
         "materials": artifacts(entry.get("materials") or {}),
         "products": artifacts(entry.get("products") or {}),
         "byproducts": {"note": entry.get("note"), "result": entry.get("result")},
-        "environment": {k: entry.get(k) for k in ("seq", "time", "host", "device",
-                                                  "operator", "prev", "sig")},
+        "environment": {
+            k: entry.get(k) for k in ("seq", "time", "host", "device", "operator", "prev", "sig")
+        },
     }
     signatures = []
     if key is not None:
-        signatures.append({"keyid": key.public.id,
-                           "sig": key.sign_digest(canonical(signed)).hex()})
+        signatures.append({"keyid": key.public.id, "sig": key.sign_digest(canonical(signed)).hex()})
     return {"signed": signed, "signatures": signatures}
 
 
 @app.command("export", epilog="Example: airgap ledger export --as csv --out audit.csv")
 def export(
     kind: Annotated[str, typer.Option("--as", help="jsonl, csv or in-toto.")] = "jsonl",
-    out_file: Annotated[Path | None, typer.Option("--out", help="Write here, not to stdout.",
-                                                  show_default=False)] = None,
-    key: Annotated[Path | None, typer.Option(
-        "--key", help="in-toto: sign each link with this key.", show_default=False)] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write here, not to stdout.", show_default=False)
+    ] = None,
+    key: Annotated[
+        Path | None,
+        typer.Option("--key", help="in-toto: sign each link with this key.", show_default=False),
+    ] = None,
     insecure: InsecureKeyOption = False,
     ledger: LedgerOption = None,
 ) -> None:
@@ -480,8 +590,12 @@ def export(
             elif kind == "in-toto":
                 handle.write(json.dumps(in_toto_link(entry, signer), sort_keys=True) + "\n")
             else:
-                writer.writerow([json.dumps(entry[c]) if isinstance(entry[c], dict)
-                                 else entry[c] for c in EXPORT_COLUMNS])
+                writer.writerow(
+                    [
+                        json.dumps(entry[c]) if isinstance(entry[c], dict) else entry[c]
+                        for c in EXPORT_COLUMNS
+                    ]
+                )
 
     if out_file is None:
         write(cast(io.TextIOBase, sys.stdout))
@@ -495,8 +609,12 @@ def export(
 
 
 @app.command("repair", epilog="Example: airgap ledger repair")
-def repair(key: KeyOption = None, insecure: InsecureKeyOption = False,
-           ledger: LedgerOption = None, fmt: FormatOption = Format.TEXT) -> None:
+def repair(
+    key: KeyOption = None,
+    insecure: InsecureKeyOption = False,
+    ledger: LedgerOption = None,
+    fmt: FormatOption = Format.TEXT,
+) -> None:
     """Move a torn last line (a crash mid-append) to a side file and record that it did."""
     begin("ledger repair", fmt)
     store = open_ledger(ledger)
@@ -507,5 +625,7 @@ def repair(key: KeyOption = None, insecure: InsecureKeyOption = False,
     if fmt is Format.JSON:
         emit_json(True, [{"moved_to": str(side) if side else None}])
     else:
-        out().print(f"moved the torn tail to {side} and recorded it" if side
-                    else "nothing to repair", markup=False)
+        out().print(
+            f"moved the torn tail to {side} and recorded it" if side else "nothing to repair",
+            markup=False,
+        )

@@ -41,8 +41,11 @@ To practise the whole round trip with lab devices: airgap demo
 # group app, epilog). A command's module is imported, and the command built, only when it is
 # used: `airgap validate` starts without loading the other sixteen (about 40 ms less).
 COMMANDS: dict[str, tuple[str, str, str | None]] = {
-    "inspect": ("inspect", "inspect",
-                "Example: airgap inspect samples/usage-c9300-ios-xe-17.6-v1.xml"),
+    "inspect": (
+        "inspect",
+        "inspect",
+        "Example: airgap inspect samples/usage-c9300-ios-xe-17.6-v1.xml",
+    ),
     "validate": ("validate", "validate", "Example: airgap validate samples/ --exclude 'invalid/*'"),
     "state": ("state", "state", "Example: airgap state samples/show/"),
     "sign": ("keys", "sign", "Example: airgap sign usage.tar.gz --key ~/keys/operator.key"),
@@ -51,10 +54,16 @@ COMMANDS: dict[str, tuple[str, str, str | None]] = {
     "reconcile": ("reconcile", "reconcile", "Example: airgap reconcile usage/ acks/ captures/"),
     "deadlines": ("reconcile", "deadlines", "Example: airgap deadlines captures/ --warn-days 30"),
     "health": ("health", "health", "Example: airgap health samples/show/ --format nagios"),
-    "collect": ("devices", "collect", "Example: airgap collect --inventory site.toml "
-                "--known-hosts site_known_hosts --out usage/"),
-    "push": ("devices", "push", "Example: airgap push acks/ACK_*.xml --inventory site.toml "
-             "--known-hosts site_known_hosts"),
+    "collect": (
+        "devices",
+        "collect",
+        "Example: airgap collect --inventory site.toml --known-hosts site_known_hosts --out usage/",
+    ),
+    "push": (
+        "devices",
+        "push",
+        "Example: airgap push acks/ACK_*.xml --inventory site.toml --known-hosts site_known_hosts",
+    ),
     "inventory": ("devices", "inventory_app", None),
     "audit": ("audit", "app", None),
     "demo": ("demo", "demo", "Example: airgap demo --devices 5"),
@@ -144,10 +153,15 @@ def _version(value: bool) -> None:
 
 
 def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                         help="Show the version and exit.")] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")]
-    = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks of internal errors.")
+    ] = False,
 ) -> None:
     if debug:
         _debug["on"] = True
@@ -175,14 +189,17 @@ def _cannot_write(exc: OSError) -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
-    _fail(ExitCode.CANNOT_RUN, f"cannot write the output: {exc.strerror}",
-          "free some space, or write the output elsewhere")
+    _fail(
+        ExitCode.CANNOT_RUN,
+        f"cannot write the output: {exc.strerror}",
+        "free some space, or write the output elsewhere",
+    )
 
 
 # What the user can do about the operating system's answer on a path (exit 3, never a bug).
 _OS_HINTS = {
     errno.EROFS: "the file system is read-only (a write-protected or read-only medium?): "
-                 "write elsewhere",
+    "write elsewhere",
     errno.EACCES: "check the permissions of the path and of its folders",
     errno.EPERM: "check the permissions of the path and of its folders",
     errno.EISDIR: "name a file there, not a folder",
@@ -201,8 +218,12 @@ def _os_error(exc: OSError) -> None:
     """An operating-system error on a path (one the user named, or a file beside it that
     airgap writes first): could not run, one line, never a bug."""
     path = exc.filename if exc.filename is not None else exc.filename2
-    error = AirgapError("cannot use", os.fsdecode(path) if isinstance(path, str | bytes) else None,
-                        exc.strerror or why(exc), _OS_HINTS.get(exc.errno or 0, ""))
+    error = AirgapError(
+        "cannot use",
+        os.fsdecode(path) if isinstance(path, str | bytes) else None,
+        exc.strerror or why(exc),
+        _OS_HINTS.get(exc.errno or 0, ""),
+    )
     _fail(ExitCode.CANNOT_RUN, error.message, error.hint)
 
 
@@ -240,5 +261,8 @@ def main() -> None:
 def _internal(exc: Exception) -> None:
     if _debug["on"]:
         raise exc
-    _fail(ExitCode.INTERNAL, f"internal error ({type(exc).__name__}); this is a bug in airgap",
-          "rerun with --debug and report the traceback")
+    _fail(
+        ExitCode.INTERNAL,
+        f"internal error ({type(exc).__name__}); this is a bug in airgap",
+        "rerun with --debug and report the traceback",
+    )

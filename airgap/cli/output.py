@@ -40,10 +40,17 @@ class Format(StrEnum):
 FormatOption = Annotated[
     Format, typer.Option("--format", help="Output format: text for people, json for scripts.")
 ]
-TzOption = Annotated[list[str] | None, typer.Option(
-    "--tz", metavar="LABEL=OFFSET", help="What a time-zone label the device prints means, e.g. "
-    "PDT=-07:00 or IST=+05:30 (repeatable). Labels are set by the operator, so only UTC is "
-    "converted without it; other times stay local time with no offset.", show_default=False)]
+TzOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--tz",
+        metavar="LABEL=OFFSET",
+        help="What a time-zone label the device prints means, e.g. "
+        "PDT=-07:00 or IST=+05:30 (repeatable). Labels are set by the operator, so only UTC is "
+        "converted without it; other times stay local time with no offset.",
+        show_default=False,
+    ),
+]
 
 
 class _Current:
@@ -63,8 +70,14 @@ def begin(command: str, fmt: Format) -> None:
 
 def envelope(ok: bool, results: list[Any], **extra: Any) -> dict[str, Any]:
     """The JSON envelope every command's ``--format json`` output shares."""
-    return {"airgap": __version__, "json_version": JSON_VERSION, "command": current.command,
-            "ok": ok, **extra, "results": results}
+    return {
+        "airgap": __version__,
+        "json_version": JSON_VERSION,
+        "command": current.command,
+        "ok": ok,
+        **extra,
+        "results": results,
+    }
 
 
 def emit_json(ok: bool, results: list[Any], **extra: Any) -> None:
@@ -81,8 +94,9 @@ def json_bytes(value: Any, *, newline: bool = False) -> bytes:
     import orjson  # the standard encoder is pure Python when it indents: ~10x slower
 
     try:
-        return orjson.dumps(value, option=orjson.OPT_INDENT_2
-                            | (orjson.OPT_APPEND_NEWLINE if newline else 0))
+        return orjson.dumps(
+            value, option=orjson.OPT_INDENT_2 | (orjson.OPT_APPEND_NEWLINE if newline else 0)
+        )
     except orjson.JSONEncodeError:  # rare, so only then
         return _slow_json(_escaped_strings(value)) + (b"\n" if newline else b"")
 
@@ -119,7 +133,7 @@ def shown(text: str) -> str:
     (names are part of lines), except tabs and the newlines it starts with (a blank line
     before), which cannot move the cursor anywhere else."""
     body = text.lstrip("\n")
-    return text[:len(text) - len(body)] + "\t".join(map(escaped, body.split("\t")))
+    return text[: len(text) - len(body)] + "\t".join(map(escaped, body.split("\t")))
 
 
 class Lines(Protocol):
@@ -201,8 +215,13 @@ def progress(total: int, description: str) -> Iterator[Callable[[int], None]]:
         TransferSpeedColumn,
     )
 
-    columns = (description, BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-               TimeRemainingColumn())
+    columns = (
+        description,
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=_console(stderr=True), transient=True) as bar:
         task = bar.add_task(description, total=total)
         yield lambda done: bar.advance(task, done)
@@ -226,9 +245,13 @@ def counted(items: Iterable[T], description: str, unit: str) -> Iterator[T]:
             yield item
             done += 1
             if bar is None and time.monotonic() - started > COUNT_AFTER:
-                bar = Progress(SpinnerColumn(), TextColumn(f"{description}: {{task.completed:,}} "
-                                                           f"{unit}"), TimeElapsedColumn(),
-                               console=_console(stderr=True), transient=True)
+                bar = Progress(
+                    SpinnerColumn(),
+                    TextColumn(f"{description}: {{task.completed:,}} {unit}"),
+                    TimeElapsedColumn(),
+                    console=_console(stderr=True),
+                    transient=True,
+                )
                 bar.start()
                 task = bar.add_task(description, total=None, completed=done)
             if bar is not None:

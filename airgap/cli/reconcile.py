@@ -25,8 +25,12 @@ if TYPE_CHECKING:
     from airgap.state.evidence import Evidence
     from airgap.state.reconcile import Reconciliation
 
-PathsArgument = Annotated[list[str], typer.Argument(
-    help="Usage files, ACKs, 'show license' captures, archives, bundles and folders.")]
+PathsArgument = Annotated[
+    list[str],
+    typer.Argument(
+        help="Usage files, ACKs, 'show license' captures, archives, bundles and folders."
+    ),
+]
 
 
 class OptionError(AirgapError):
@@ -51,13 +55,15 @@ def _load(paths: list[str], tz: dict[str, Any] | None = None) -> Evidence:
 
 
 def _extra(found: Evidence) -> dict[str, Any]:
-    return {"problems": [{"path": p.path, "error": p.reason, "exit_code": int(p.code)}
-                         for p in found.problems],
-            "skipped": [{"path": s.path, "reason": s.reason} for s in found.skipped]}
+    return {
+        "problems": [
+            {"path": p.path, "error": p.reason, "exit_code": int(p.code)} for p in found.problems
+        ],
+        "skipped": [{"path": s.path, "reason": s.reason} for s in found.skipped],
+    }
 
 
-def reconcile(paths: PathsArgument, tz: TzOption = None,
-              fmt: FormatOption = Format.TEXT) -> None:
+def reconcile(paths: PathsArgument, tz: TzOption = None, fmt: FormatOption = Format.TEXT) -> None:
     """Per device: reports exported, acknowledged and outstanding; foreign and stale ACKs;
     reports exported twice; devices that never reported.
 
@@ -78,9 +84,13 @@ def reconcile(paths: PathsArgument, tz: TzOption = None,
     result = match(found)
     code = worst(found.exit_code, ExitCode.OK if result.ok else ExitCode.FINDINGS)
     if fmt is Format.JSON:
-        emit_json(code == ExitCode.OK, [d.to_dict() for d in result.devices],
-                  counts=result.counts(), findings=[f.to_dict() for f in result.findings],
-                  **_extra(found))
+        emit_json(
+            code == ExitCode.OK,
+            [d.to_dict() for d in result.devices],
+            counts=result.counts(),
+            findings=[f.to_dict() for f in result.findings],
+            **_extra(found),
+        )
     else:
         _print_reconciliation(result)
     raise typer.Exit(code)
@@ -94,8 +104,11 @@ def _print_reconciliation(result: Reconciliation) -> None:
         acked = sum(r.acknowledged for r in d.reports)
         inferred = sum(r.inferred for r in d.reports)
         shown = f"{acked}" + (f" ({inferred}~)" if inferred else "")
-        console.print(f"{d.device:<{width}}  {len(d.reports):>8}  {shown:>5}  "
-                      f"{len(d.outstanding):>11}  {d.hostname or '-'}", markup=False)
+        console.print(
+            f"{d.device:<{width}}  {len(d.reports):>8}  {shown:>5}  "
+            f"{len(d.outstanding):>11}  {d.hostname or '-'}",
+            markup=False,
+        )
     if result.findings:
         console.print("findings:", markup=False)
     for f in result.findings:
@@ -110,7 +123,9 @@ def _print_reconciliation(result: Reconciliation) -> None:
         f"{c['acknowledged']} acknowledged ({c['inferred']} inferred only, marked ~), "
         f"{c['outstanding']} outstanding, {plural(c['foreign-ack'], 'foreign ACK')}, "
         f"{plural(c['stale-ack'], 'stale ACK')}, {c['exported-twice']} exported twice, "
-        f"{c['never-reported']} never reported", markup=False)
+        f"{c['never-reported']} never reported",
+        markup=False,
+    )
 
 
 def _today(value: str | None) -> date:
@@ -124,11 +139,17 @@ def _today(value: str | None) -> date:
 
 def deadlines(
     paths: PathsArgument,
-    today: Annotated[str | None, typer.Option(
-        "--today", help="The date to count from, YYYY-MM-DD (default: today).",
-        show_default=False)] = None,
-    warn_days: Annotated[int, typer.Option(
-        "--warn-days", min=0, help="A date this many days away or less is 'due'.")] = 14,
+    today: Annotated[
+        str | None,
+        typer.Option(
+            "--today",
+            help="The date to count from, YYYY-MM-DD (default: today).",
+            show_default=False,
+        ),
+    ] = None,
+    warn_days: Annotated[
+        int, typer.Option("--warn-days", min=0, help="A date this many days away or less is 'due'.")
+    ] = 14,
     tz: TzOption = None,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
@@ -148,15 +169,23 @@ def deadlines(
     zones = parse_tz_options(tz or [])
     found = _load(paths, zones)
     if not found.states:
-        note("no device found: deadlines come from 'show license' captures (status, summary, "
-             "usage, tech-support)")
+        note(
+            "no device found: deadlines come from 'show license' captures (status, summary, "
+            "usage, tech-support)"
+        )
     result = core.deadlines(found.states, day, warn_days, found.acks)
     counts = core.counts(result)
     failing = any(item.status in core.FAILING for item in result)
     code = worst(found.exit_code, ExitCode.FINDINGS if failing else ExitCode.OK)
     if fmt is Format.JSON:
-        emit_json(code == ExitCode.OK, [item.to_dict() for item in result],
-                  today=day.isoformat(), warn_days=warn_days, counts=counts, **_extra(found))
+        emit_json(
+            code == ExitCode.OK,
+            [item.to_dict() for item in result],
+            today=day.isoformat(),
+            warn_days=warn_days,
+            counts=counts,
+            **_extra(found),
+        )
     else:
         _print_deadlines(result, counts, warn_days)
     raise typer.Exit(code)
@@ -169,23 +198,33 @@ def _due(due: DueDate | None) -> str:
     return due.date.isoformat() + (f" {','.join(marks)}" if marks else "")
 
 
-def _print_deadlines(result: list[DeviceDeadlines], counts: dict[str, int],
-                     warn_days: int) -> None:
+def _print_deadlines(result: list[DeviceDeadlines], counts: dict[str, int], warn_days: int) -> None:
     console = out()
     width = max((len(d.device) for d in result), default=6)
-    console.print(f"{'STATUS':<8} {'DAYS':>5}  {'ACK BY':<20}  {'REPORT BY':<20}  "
-                  f"{'DEVICE':<{width}}  HOSTNAME", markup=False)
+    console.print(
+        f"{'STATUS':<8} {'DAYS':>5}  {'ACK BY':<20}  {'REPORT BY':<20}  "
+        f"{'DEVICE':<{width}}  HOSTNAME",
+        markup=False,
+    )
     for d in result:
         days = "-" if d.days_left is None else str(d.days_left)
-        console.print(f"{d.status:<8} {days:>5}  {_due(d.ack_by):<20}  {_due(d.report_by):<20}  "
-                      f"{d.device:<{width}}  {d.hostname or '-'}", markup=False)
+        console.print(
+            f"{d.status:<8} {days:>5}  {_due(d.ack_by):<20}  {_due(d.report_by):<20}  "
+            f"{d.device:<{width}}  {d.hostname or '-'}",
+            markup=False,
+        )
     dates = [due for d in result for due in (d.ack_by, d.report_by) if due is not None]
     if any(due.estimate for due in dates):
-        console.print("est: an estimate, not the device's own date (--format json gives the "
-                      "rule)", markup=False)
+        console.print(
+            "est: an estimate, not the device's own date (--format json gives the rule)",
+            markup=False,
+        )
     if any(due.local_time for due in dates):
-        console.print("local: a local time with no known offset, used as printed (see --tz)",
-                      markup=False)
-    console.print(f"{counts['overdue']} overdue, {counts['due']} due within "
-                  f"{plural(warn_days, 'day')}, {counts['ok']} ok, {counts['unknown']} unknown",
-                  markup=False)
+        console.print(
+            "local: a local time with no known offset, used as printed (see --tz)", markup=False
+        )
+    console.print(
+        f"{counts['overdue']} overdue, {counts['due']} due within "
+        f"{plural(warn_days, 'day')}, {counts['ok']} ok, {counts['unknown']} unknown",
+        markup=False,
+    )

@@ -32,30 +32,52 @@ def _uri(path: str) -> str:
 def sarif(reports: Sequence[FileReport], problems: Sequence[dict[str, Any]]) -> str:
     """A SARIF 2.1.0 log: one run, every rule with its help, every finding a result."""
     ids = list(RULES)
-    rules = [{
-        "id": rule.id, "name": rule.id.replace("-", " ").title().replace(" ", ""),
-        "shortDescription": {"text": rule.summary}, "fullDescription": {"text": rule.help},
-        "help": {"text": rule.help}, "defaultConfiguration": {"level": rule.level.value},
-    } for rule in RULES.values()]
+    rules = [
+        {
+            "id": rule.id,
+            "name": rule.id.replace("-", " ").title().replace(" ", ""),
+            "shortDescription": {"text": rule.summary},
+            "fullDescription": {"text": rule.help},
+            "help": {"text": rule.help},
+            "defaultConfiguration": {"level": rule.level.value},
+        }
+        for rule in RULES.values()
+    ]
     results = []
     for report in reports:
         for finding in report.findings:
             location: dict[str, Any] = {"artifactLocation": {"uri": _uri(finding.path)}}
             if finding.line:
                 location["region"] = {"startLine": finding.line}
-            results.append({"ruleId": finding.rule, "ruleIndex": ids.index(finding.rule),
-                            "level": finding.level.value,
-                            "message": {"text": escaped(finding.message)},
-                            "locations": [{"physicalLocation": location}]})
-    notifications = [{"level": "error",
-                      "message": {"text": escaped(f"{p['path']}: {p['reason']}")}}
-                     for p in problems]
-    log = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [{
-        "tool": {"driver": {"name": "airgap", "version": __version__, "rules": rules}},
-        "invocations": [{"executionSuccessful": not problems,
-                         "toolExecutionNotifications": notifications}],
-        "results": results,
-    }]}
+            results.append(
+                {
+                    "ruleId": finding.rule,
+                    "ruleIndex": ids.index(finding.rule),
+                    "level": finding.level.value,
+                    "message": {"text": escaped(finding.message)},
+                    "locations": [{"physicalLocation": location}],
+                }
+            )
+    notifications = [
+        {"level": "error", "message": {"text": escaped(f"{p['path']}: {p['reason']}")}}
+        for p in problems
+    ]
+    log = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {"driver": {"name": "airgap", "version": __version__, "rules": rules}},
+                "invocations": [
+                    {
+                        "executionSuccessful": not problems,
+                        "toolExecutionNotifications": notifications,
+                    }
+                ],
+                "results": results,
+            }
+        ],
+    }
     return json.dumps(log, indent=2) + "\n"
 
 
@@ -70,25 +92,33 @@ def junit(reports: Sequence[FileReport], problems: Sequence[dict[str, Any]]) -> 
         if errors:
             failures += 1
             text = "\n".join(str(f) for f in report.findings)
-            body = (f"<failure message={quoteattr(escaped(errors[0].message))} "
-                    f"type={quoteattr(errors[0].rule)}>{_text(text)}</failure>")
+            body = (
+                f"<failure message={quoteattr(escaped(errors[0].message))} "
+                f"type={quoteattr(errors[0].rule)}>{_text(text)}</failure>"
+            )
         else:
             notes += [str(f) for f in report.findings]
-        cases.append(f'    <testcase name={quoteattr(escaped(report.path))} '
-                     'classname="airgap.validate"'
-                     f' time="0">{body}</testcase>')
+        cases.append(
+            f"    <testcase name={quoteattr(escaped(report.path))} "
+            'classname="airgap.validate"'
+            f' time="0">{body}</testcase>'
+        )
     for problem in problems:
         reason = escaped(str(problem["reason"]))
-        cases.append(f'    <testcase name={quoteattr(escaped(str(problem["path"])))} '
-                     f'classname="airgap.validate" time="0"><error message={quoteattr(reason)} '
-                     f'type="problem">{_text(reason)}</error></testcase>')
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n'
-            f'  <testsuite name="airgap validate" package="airgap" id="0" hostname="localhost" '
-            f'timestamp="{datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")}" '
-            f'tests="{len(cases)}" failures="{failures}" errors="{len(problems)}" time="0">\n'
-            '    <properties/>\n' + "\n".join(cases) + "\n"
-            f"    <system-out>{_text(chr(10).join(notes))}</system-out>\n"
-            "    <system-err></system-err>\n  </testsuite>\n</testsuites>\n")
+        cases.append(
+            f"    <testcase name={quoteattr(escaped(str(problem['path'])))} "
+            f'classname="airgap.validate" time="0"><error message={quoteattr(reason)} '
+            f'type="problem">{_text(reason)}</error></testcase>'
+        )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n'
+        f'  <testsuite name="airgap validate" package="airgap" id="0" hostname="localhost" '
+        f'timestamp="{datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")}" '
+        f'tests="{len(cases)}" failures="{failures}" errors="{len(problems)}" time="0">\n'
+        "    <properties/>\n" + "\n".join(cases) + "\n"
+        f"    <system-out>{_text(chr(10).join(notes))}</system-out>\n"
+        "    <system-err></system-err>\n  </testsuite>\n</testsuites>\n"
+    )
 
 
 def _text(value: str) -> str:
@@ -115,11 +145,15 @@ def github(reports: Sequence[FileReport], problems: Sequence[dict[str, Any]]) ->
             where = f"file={_property(f.path.split('!')[0])}"
             if f.line:
                 where += f",line={f.line}"
-            lines.append(f"::{f.level.value} {where},title={_property(f.rule)}::"
-                         f"{_data(f.path + ': ' + f.message)}")
+            lines.append(
+                f"::{f.level.value} {where},title={_property(f.rule)}::"
+                f"{_data(f.path + ': ' + f.message)}"
+            )
     for problem in problems:
-        lines.append(f"::error file={_property(str(problem['path']).split('!')[0])},"
-                     f"title=problem::{_data(str(problem['reason']))}")
+        lines.append(
+            f"::error file={_property(str(problem['path']).split('!')[0])},"
+            f"title=problem::{_data(str(problem['reason']))}"
+        )
     return "".join(line + "\n" for line in lines)
 
 

@@ -55,8 +55,9 @@ def state(
     codes: list[int] = [ExitCode.OK]
     # Captures are parsed (and under --format json rendered) on every core, in input order.
     read = partial(_read, zones=zones, as_json=results is not None)
-    for entry in ordered_map(read, inputs.walk(paths, settings["exclude"]), window=8, chunk=16,
-                             needs_work=_is_capture):
+    for entry in ordered_map(
+        read, inputs.walk(paths, settings["exclude"]), window=8, chunk=16, needs_work=_is_capture
+    ):
         if isinstance(entry, _Parsed):
             for one in entry.states:
                 if isinstance(one, bytes) and results is not None:
@@ -128,13 +129,15 @@ def _read(entry: Any, zones: dict[str, Any], as_json: bool) -> Any:
     try:
         text = entry.read().decode("utf-8", errors="replace")
     except OSError as exc:
-        return inputs.Problem(entry.path, f"cannot read: {exc.strerror or exc}",
-                              ExitCode.CANNOT_RUN)
+        return inputs.Problem(
+            entry.path, f"cannot read: {exc.strerror or exc}", ExitCode.CANNOT_RUN
+        )
     states = parse_capture(text, entry.path, zones)
     if not as_json:
         return _Parsed(states)
-    return _Parsed([_JsonStream.render({**s.to_dict(), "identified_by": str(identify(s).by)})
-                    for s in states])
+    return _Parsed(
+        [_JsonStream.render({**s.to_dict(), "identified_by": str(identify(s).by)}) for s in states]
+    )
 
 
 def _refusal(entry: Any) -> tuple[str | None, int]:
@@ -181,10 +184,18 @@ def _print(s: DeviceState) -> None:
         line("last ACK", _when(usage, "last_ack_received") or "none")
         line("next ACK deadline", _when(usage, "next_ack_deadline") or "none")
     line("transport", " ".join(x for x in (s.transport_type, s.transport_url) if x))
-    line("trust codes", ", ".join(f"{t.role or 'installed'} {t.udi.sn if t.udi else 'device'}"
-                                  for t in s.trust_codes))
-    line("licenses", ", ".join(f"{lic.name} x{lic.count}" if lic.count is not None else lic.name
-                               for lic in s.licenses))
+    line(
+        "trust codes",
+        ", ".join(
+            f"{t.role or 'installed'} {t.udi.sn if t.udi else 'device'}" for t in s.trust_codes
+        ),
+    )
+    line(
+        "licenses",
+        ", ".join(
+            f"{lic.name} x{lic.count}" if lic.count is not None else lic.name for lic in s.licenses
+        ),
+    )
     states = Counter(r.state or "?" for r in s.reports)
     line("reports", ", ".join(f"{n} {name}" for name, n in sorted(states.items())))
     line("history", plural(len(s.history), "entry", "entries") if s.history else None)

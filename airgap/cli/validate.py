@@ -33,28 +33,56 @@ class ReportFormat(StrEnum):
 
 def validate(
     paths: Annotated[list[str], typer.Argument(help="Files and folders to validate.")],
-    report_format: Annotated[ReportFormat | None, typer.Option(
-        "--format", help="text, json, sarif (2.1.0), junit (XML) or github (annotations; "
-        "the default when GITHUB_ACTIONS=true).", show_default=False)] = None,
-    privacy: Annotated[str | None, typer.Option(
-        "--privacy", help="normal, or strict: a hostname in an outbound file is an error.",
-        show_default=False)] = None,
-    exclude: Annotated[list[str] | None, typer.Option(
-        "--exclude", help="Glob pattern of paths to skip while walking folders (repeatable).",
-        show_default=False)] = None,
-    jobs: Annotated[int, typer.Option(
-        "--jobs", "-j", min=0, help="Worker processes; 0 uses every core, 1 none.")] = 0,
-    record: Annotated[bool, typer.Option(
-        "--record", help="Record the validation in the audit ledger (when one is set).")]
-    = False,
-    skip_unknown: Annotated[bool, typer.Option(
-        "--skip-unknown", help="Treat named files as files met in a folder (for hooks that "
-        "pass every text file): plain text and images are skipped with a note; a file meant "
-        "to be a licensing file (.xml, usage/ACK names, XML content) is still checked.")]
-    = False,
-    lab: Annotated[bool, typer.Option(
-        "--lab", help="Accept simulated ACKs from 'airgap lab cssm' (rule simulated-ack off).")]
-    = False,
+    report_format: Annotated[
+        ReportFormat | None,
+        typer.Option(
+            "--format",
+            help="text, json, sarif (2.1.0), junit (XML) or github (annotations; "
+            "the default when GITHUB_ACTIONS=true).",
+            show_default=False,
+        ),
+    ] = None,
+    privacy: Annotated[
+        str | None,
+        typer.Option(
+            "--privacy",
+            help="normal, or strict: a hostname in an outbound file is an error.",
+            show_default=False,
+        ),
+    ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exclude",
+            help="Glob pattern of paths to skip while walking folders (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+    jobs: Annotated[
+        int,
+        typer.Option("--jobs", "-j", min=0, help="Worker processes; 0 uses every core, 1 none."),
+    ] = 0,
+    record: Annotated[
+        bool,
+        typer.Option(
+            "--record", help="Record the validation in the audit ledger (when one is set)."
+        ),
+    ] = False,
+    skip_unknown: Annotated[
+        bool,
+        typer.Option(
+            "--skip-unknown",
+            help="Treat named files as files met in a folder (for hooks that "
+            "pass every text file): plain text and images are skipped with a note; a file meant "
+            "to be a licensing file (.xml, usage/ACK names, XML content) is still checked.",
+        ),
+    ] = False,
+    lab: Annotated[
+        bool,
+        typer.Option(
+            "--lab", help="Accept simulated ACKs from 'airgap lab cssm' (rule simulated-ack off)."
+        ),
+    ] = False,
 ) -> None:
     """Validate usage, import and SLAC request files: hardened parse, XSD, JSON Schema and rules.
 
@@ -70,8 +98,9 @@ def validate(
     from airgap.validate.parallel import check_entries
 
     if report_format is None:
-        report_format = (ReportFormat.GITHUB if os.environ.get("GITHUB_ACTIONS") == "true"
-                         else ReportFormat.TEXT)
+        report_format = (
+            ReportFormat.GITHUB if os.environ.get("GITHUB_ACTIONS") == "true" else ReportFormat.TEXT
+        )
     fmt = Format.JSON if report_format is ReportFormat.JSON else Format.TEXT
     streaming = report_format is ReportFormat.TEXT
     begin("validate", fmt)
@@ -83,21 +112,29 @@ def validate(
     captures: list[dict[str, str]] = []
     problems: list[dict[str, object]] = []
     problem_codes: list[int] = []
-    entries = inputs.walk(paths, [*settings["exclude"], *(exclude or [])],
-                          strict=not skip_unknown)
+    entries = inputs.walk(paths, [*settings["exclude"], *(exclude or [])], strict=not skip_unknown)
     for result in counted(check_entries(entries, validator.levels, jobs), "validating", "files"):
         if isinstance(result, Checked):
             report = validator.finish(result)
             reports.append(report)
             if streaming:
                 for finding in report.findings:
-                    out().print(str(finding), markup=False,
-                                style="red" if finding.level == "error" else "yellow")
+                    out().print(
+                        str(finding),
+                        markup=False,
+                        style="red" if finding.level == "error" else "yellow",
+                    )
                 if report.omitted:
                     out().print(report.omitted, markup=False)
         elif isinstance(result, inputs.Problem):
-            problems.append({"path": result.path, "reason": result.reason,
-                             "exit_code": result.code, "hint": result.hint})
+            problems.append(
+                {
+                    "path": result.path,
+                    "reason": result.reason,
+                    "exit_code": result.code,
+                    "hint": result.hint,
+                }
+            )
             problem_codes.append(result.code)
             if streaming:
                 out().print(f"{result.path}: error: {result.reason}", markup=False, style="red")
@@ -116,33 +153,60 @@ def validate(
         from airgap.cli import ledger as ledger_cmd
 
         if ledger_cmd.configured() is None:
-            raise ConfigError("no ledger configured", None, "--record needs AIRGAP_LEDGER or "
-                              "'ledger' in your user config")
+            raise ConfigError(
+                "no ledger configured",
+                None,
+                "--record needs AIRGAP_LEDGER or 'ledger' in your user config",
+            )
         ledger_cmd.record_step(
-            "validate", materials={r.path: f"sha256:{r.sha256}" for r in reports if r.sha256},
+            "validate",
+            materials={r.path: f"sha256:{r.sha256}" for r in reports if r.sha256},
             note=f"{plural(len(reports), 'file')}: {plural(errors, 'error')}, "
-                 f"{plural(warnings, 'warning')}",
-            result="ok" if code == ExitCode.OK else "failed")
+            f"{plural(warnings, 'warning')}",
+            result="ok" if code == ExitCode.OK else "failed",
+        )
     if report_format in (ReportFormat.SARIF, ReportFormat.JUNIT, ReportFormat.GITHUB):
         from airgap.cli import reporters
 
-        render = {ReportFormat.SARIF: reporters.sarif, ReportFormat.JUNIT: reporters.junit,
-                  ReportFormat.GITHUB: reporters.github}[report_format]
+        render = {
+            ReportFormat.SARIF: reporters.sarif,
+            ReportFormat.JUNIT: reporters.junit,
+            ReportFormat.GITHUB: reporters.github,
+        }[report_format]
         reporters.write(render(reports, problems))
     elif fmt is Format.JSON:
-        emit_json(code == ExitCode.OK, [r.to_dict() for r in reports],
-                  summary={"files": len(reports), "errors": errors, "warnings": warnings,
-                           "captures": len(captures), "skipped": len(skipped),
-                           "problems": len(problems)},
-                  captures=captures, skipped=skipped, problems=problems)
+        emit_json(
+            code == ExitCode.OK,
+            [r.to_dict() for r in reports],
+            summary={
+                "files": len(reports),
+                "errors": errors,
+                "warnings": warnings,
+                "captures": len(captures),
+                "skipped": len(skipped),
+                "problems": len(problems),
+            },
+            captures=captures,
+            skipped=skipped,
+            problems=problems,
+        )
     else:
         invalid = sum(not r.ok for r in reports)
-        aside = [plural(len(found), *what) for found, what in (
-            (captures, ("capture",)), (skipped, ("file skipped", "files skipped")),
-            (problems, ("problem",))) if found]
-        out().print(f"{plural(len(reports), 'file')} validated: {invalid} invalid, "
-                    f"{plural(errors, 'error')}, {plural(warnings, 'warning')}"
-                    + (f" ({', '.join(aside)})" if aside else ""), markup=False)
+        aside = [
+            plural(len(found), *what)
+            for found, what in (
+                (captures, ("capture",)),
+                (skipped, ("file skipped", "files skipped")),
+                (problems, ("problem",)),
+            )
+            if found
+        ]
+        out().print(
+            f"{plural(len(reports), 'file')} validated: {invalid} invalid, "
+            f"{plural(errors, 'error')}, {plural(warnings, 'warning')}"
+            + (f" ({', '.join(aside)})" if aside else ""),
+            markup=False,
+        )
     raise typer.Exit(code)
 
 

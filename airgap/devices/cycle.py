@@ -44,11 +44,18 @@ from airgap.state.diff import TOOK_EFFECT, verdict
 from airgap.state.model import DeviceState
 from airgap.state.parse import parse_capture
 
-BEFORE = ["show license status", "show license summary", "show license rum id all",
-          "show license udi"]
+BEFORE = [
+    "show license status",
+    "show license summary",
+    "show license rum id all",
+    "show license udi",
+]
 AFTER = ["show license status", "show license rum id all", "show license udi"]
-SUCCESS = {"iosxe": "Import Data Successful", "nxos": "Import Data Successful",
-           "ixm": "Import Data Successful"}
+SUCCESS = {
+    "iosxe": "Import Data Successful",
+    "nxos": "Import Data Successful",
+    "ixm": "Import Data Successful",
+}
 _MD5 = re.compile(r"=\s*(?P<hex>[0-9a-fA-F]{32})\s*$", re.M)
 _REPORTS = re.compile(r"^(all|unreported|days:(?P<days>[1-9]\d{0,4}))$")
 
@@ -80,23 +87,44 @@ class DeviceResult:
     hint: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"device": self.device, "status": str(self.status),
-                "exit_code": self.exit_code, "message": self.message, "files": list(self.files),
-                "udi": self.udi, "host_key": self.host_key, "verdict": self.verdict,
-                "ack": self.ack, "hint": self.hint}
+        return {
+            "device": self.device,
+            "status": str(self.status),
+            "exit_code": self.exit_code,
+            "message": self.message,
+            "files": list(self.files),
+            "udi": self.udi,
+            "host_key": self.host_key,
+            "verdict": self.verdict,
+            "ack": self.ack,
+            "hint": self.hint,
+        }
 
 
 class Recorder(Protocol):
     """Records one step in the audit ledger (a no-op when no ledger is configured)."""
 
-    def __call__(self, step: str, *, device: str, materials: Mapping[str, str] | None = None,
-                 products: Mapping[str, str] | None = None, note: str = "",
-                 result: str = "ok") -> None: ...
+    def __call__(
+        self,
+        step: str,
+        *,
+        device: str,
+        materials: Mapping[str, str] | None = None,
+        products: Mapping[str, str] | None = None,
+        note: str = "",
+        result: str = "ok",
+    ) -> None: ...
 
 
-def no_ledger(step: str, *, device: str, materials: Mapping[str, str] | None = None,
-              products: Mapping[str, str] | None = None, note: str = "",
-              result: str = "ok") -> None:
+def no_ledger(
+    step: str,
+    *,
+    device: str,
+    materials: Mapping[str, str] | None = None,
+    products: Mapping[str, str] | None = None,
+    note: str = "",
+    result: str = "ok",
+) -> None:
     """The recorder when no ledger is configured."""
 
 
@@ -118,8 +146,11 @@ def _failed(device: InventoryDevice, exc: AirgapError, **known: Any) -> DeviceRe
     return DeviceResult(device.name, status, int(exc.exit_code), why, hint=exc.hint, **known)
 
 
-def run_all(devices: Sequence[InventoryDevice], jobs: int,
-            one: Callable[[InventoryDevice], Awaitable[DeviceResult]]) -> list[DeviceResult]:
+def run_all(
+    devices: Sequence[InventoryDevice],
+    jobs: int,
+    one: Callable[[InventoryDevice], Awaitable[DeviceResult]],
+) -> list[DeviceResult]:
     """Every device through ``one``, ``jobs`` at a time, in inventory order. On Ctrl-C the
     finished results stay and every other device is ``interrupted``."""
     results: dict[str, DeviceResult] = {}
@@ -132,8 +163,9 @@ def run_all(devices: Sequence[InventoryDevice], jobs: int,
             except AirgapError as exc:
                 results[device.name] = _failed(device, exc)
             except OSError as exc:  # the output folder: full, read-only, gone
-                results[device.name] = _failed(device, DeviceError(
-                    "cannot write", exc.filename, exc.strerror or str(exc)))
+                results[device.name] = _failed(
+                    device, DeviceError("cannot write", exc.filename, exc.strerror or str(exc))
+                )
 
     async def main() -> None:
         await asyncio.gather(*(bounded(d) for d in devices))
@@ -143,9 +175,11 @@ def run_all(devices: Sequence[InventoryDevice], jobs: int,
         asyncio.run(main())
     except KeyboardInterrupt:
         interrupted = True
-    found = [results.get(d.name) or DeviceResult(d.name, Status.INTERRUPTED, 130,
-                                                 "interrupted before it finished")
-             for d in devices]
+    found = [
+        results.get(d.name)
+        or DeviceResult(d.name, Status.INTERRUPTED, 130, "interrupted before it finished")
+        for d in devices
+    ]
     if interrupted:
         raise Interrupted(found)
     return found
@@ -164,6 +198,7 @@ class Interrupted(AirgapError):
 
 # ---- capturing ----------------------------------------------------------------------------
 
+
 async def capture(session: Session, commands: Iterable[str]) -> tuple[str, DeviceState | None]:
     """The session's commands as one capture (prompt lines kept), and the device state it
     shows."""
@@ -178,9 +213,12 @@ async def capture(session: Session, commands: Iterable[str]) -> tuple[str, Devic
 
 def _refuse_udi(device: InventoryDevice, shown: Udi | None) -> None:
     if device.udi is not None and shown != device.udi:
-        raise RefusedError("not the device the inventory names", device.name,
-                           f"the inventory says {device.udi}, the device shows "
-                           f"{shown or 'no UDI'}", "fix the inventory or the connection")
+        raise RefusedError(
+            "not the device the inventory names",
+            device.name,
+            f"the inventory says {device.udi}, the device shows {shown or 'no UDI'}",
+            "fix the inventory or the connection",
+        )
 
 
 def _write_new(path: Path, data: bytes) -> Path:
@@ -199,6 +237,7 @@ def _write_new(path: Path, data: bytes) -> Path:
 
 # ---- inventory check ----------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class CheckOptions:
     known_hosts: Path
@@ -207,23 +246,28 @@ class CheckOptions:
     timeout: float = 30.0
 
 
-def check(devices: Sequence[InventoryDevice], options: CheckOptions,
-          record: Recorder = no_ledger) -> list[DeviceResult]:
+def check(
+    devices: Sequence[InventoryDevice], options: CheckOptions, record: Recorder = no_ledger
+) -> list[DeviceResult]:
     """Per device: reachable, host key as pinned (``accept_new`` pins unknown ones and records
     each), privilege 15, SCP server on, the UDI the inventory names."""
     return run_all(devices, options.jobs, lambda d: _check_one(d, options, record))
 
 
-async def _check_one(device: InventoryDevice, options: CheckOptions,
-                     record: Recorder) -> DeviceResult:
+async def _check_one(
+    device: InventoryDevice, options: CheckOptions, record: Recorder
+) -> DeviceResult:
     try:
         session = await open_session(device, options.known_hosts, options.timeout)
     except HostKeyError:
         if not options.accept_new or _pinned(options.known_hosts, device):
             raise
         fingerprint = await _accept(device, options.known_hosts, options.timeout)
-        record("host.key.accept", device=device.name,
-               note=f"{device.host}:{device.port} {fingerprint} added to known_hosts")
+        record(
+            "host.key.accept",
+            device=device.name,
+            note=f"{device.host}:{device.port} {fingerprint} added to known_hosts",
+        )
         session = await open_session(device, options.known_hosts, options.timeout)
     try:
         notes = []
@@ -239,8 +283,14 @@ async def _check_one(device: InventoryDevice, options: CheckOptions,
     finally:
         await session.close()
     status, code = (Status.FAILED, 1) if notes else (Status.DONE, 0)
-    return DeviceResult(device.name, status, code, "; ".join(notes) or "ok",
-                        udi=str(shown) if shown else None, host_key=session.fingerprint)
+    return DeviceResult(
+        device.name,
+        status,
+        code,
+        "; ".join(notes) or "ok",
+        udi=str(shown) if shown else None,
+        host_key=session.fingerprint,
+    )
 
 
 def _pinned(known_hosts: Path, device: InventoryDevice) -> bool:
@@ -258,8 +308,9 @@ async def _accept(device: InventoryDevice, known_hosts: Path, timeout: float) ->
     import asyncssh
 
     try:
-        key = await asyncio.wait_for(asyncssh.get_server_host_key(
-            device.host, device.port), timeout)
+        key = await asyncio.wait_for(
+            asyncssh.get_server_host_key(device.host, device.port), timeout
+        )
     except (OSError, asyncssh.Error, TimeoutError) as exc:
         raise DeviceError("unreachable", device.name, str(exc)) from None
     if key is None:
@@ -272,6 +323,7 @@ async def _accept(device: InventoryDevice, known_hosts: Path, timeout: float) ->
 
 
 # ---- collect ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class CollectOptions:
@@ -287,21 +339,27 @@ class CollectOptions:
     receive_on: str = "127.0.0.1"  # where a gateway (ixm) reaches this host for its copies
 
 
-def collect(devices: Sequence[InventoryDevice], options: CollectOptions,
-            record: Recorder = no_ledger) -> list[DeviceResult]:
+def collect(
+    devices: Sequence[InventoryDevice], options: CollectOptions, record: Recorder = no_ledger
+) -> list[DeviceResult]:
     """Per device: capture before, save usage, copy it off, verify and validate it, write
     ``OUT/<device>/usage-<time>.xml`` and ``before-<time>.txt``; record each step."""
     return run_all(devices, options.jobs, lambda d: _collect_one(d, options, record))
 
 
-async def _collect_one(device: InventoryDevice, options: CollectOptions,
-                       record: Recorder) -> DeviceResult:
+async def _collect_one(
+    device: InventoryDevice, options: CollectOptions, record: Recorder
+) -> DeviceResult:
     folder = options.out / device.name
     done = sorted(folder.glob("usage-*.xml")) if folder.is_dir() else []
     if done and not options.again:
-        return DeviceResult(device.name, Status.SKIPPED, 0,
-                            f"already collected ({done[-1].name}); --again collects anew",
-                            tuple(str(p) for p in done))
+        return DeviceResult(
+            device.name,
+            Status.SKIPPED,
+            0,
+            f"already collected ({done[-1].name}); --again collects anew",
+            tuple(str(p) for p in done),
+        )
     session = await open_session(device, options.known_hosts, options.timeout)
     try:
         return await _collect_session(session, device, options, record)
@@ -311,8 +369,9 @@ async def _collect_one(device: InventoryDevice, options: CollectOptions,
         await session.close()
 
 
-async def _collect_session(session: Session, device: InventoryDevice, options: CollectOptions,
-                           record: Recorder) -> DeviceResult:
+async def _collect_session(
+    session: Session, device: InventoryDevice, options: CollectOptions, record: Recorder
+) -> DeviceResult:
     taken = datetime.now(UTC)
     stamp = f"{taken:%Y%m%dT%H%M%SZ}"
     commands = BEFORE + (["show license tech support"] if options.tech_support else [])
@@ -322,12 +381,15 @@ async def _collect_session(session: Session, device: InventoryDevice, options: C
     remote = f"{device.filesystem}airgap-{stamp}.xml"
     said = await session.run(f"license smart save usage {options.reports} file {remote}")
     if said.strip():  # IOS-XE prints nothing on success; any output is a failure
-        record("usage.save", device=device.name, note=f"{remote}: {said.strip()}",
-               result="failed")
-        raise DeviceError("the device did not save its usage", device.name,
-                          said.strip().splitlines()[0])
-    record("usage.save", device=device.name, note=f"license smart save usage {options.reports} "
-           f"file {remote}")
+        record("usage.save", device=device.name, note=f"{remote}: {said.strip()}", result="failed")
+        raise DeviceError(
+            "the device did not save its usage", device.name, said.strip().splitlines()[0]
+        )
+    record(
+        "usage.save",
+        device=device.name,
+        note=f"license smart save usage {options.reports} file {remote}",
+    )
     folder = options.out / device.name
     folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f".airgap-{stamp}.partial"
@@ -346,12 +408,22 @@ async def _collect_session(session: Session, device: InventoryDevice, options: C
     before = _write_new(folder / f"before-{device.name}-{stamp}.txt", (header + text).encode())
     if not options.keep_remote:
         await session.run(f"delete /force {remote}")
-    record("usage.collect", device=device.name, materials={remote: _sha(data)},
-           products={str(usage): _sha(data), str(before): _sha((header + text).encode())},
-           note=f"host key {session.fingerprint}; udi {shown or 'not shown'}")
-    return DeviceResult(device.name, Status.DONE, 0, f"{len(data)} bytes of usage",
-                        (str(usage), str(before)), str(shown) if shown else None,
-                        session.fingerprint)
+    record(
+        "usage.collect",
+        device=device.name,
+        materials={remote: _sha(data)},
+        products={str(usage): _sha(data), str(before): _sha((header + text).encode())},
+        note=f"host key {session.fingerprint}; udi {shown or 'not shown'}",
+    )
+    return DeviceResult(
+        device.name,
+        Status.DONE,
+        0,
+        f"{len(data)} bytes of usage",
+        (str(usage), str(before)),
+        str(shown) if shown else None,
+        session.fingerprint,
+    )
 
 
 async def _gateway_sends(session: Session, remote: str, local: Path, bind: str) -> None:
@@ -363,13 +435,17 @@ async def _gateway_sends(session: Session, remote: str, local: Path, bind: str) 
     name = remote.split(":", 1)[-1].lstrip("/")
     shot = await receiver.receive(bind, name, spool)
     try:
-        said = await session.run(f"scp local {remote} {shot.user} {shot.address} {shot.path}",
-                                 password=shot.password)
+        said = await session.run(
+            f"scp local {remote} {shot.user} {shot.address} {shot.path}", password=shot.password
+        )
         try:
             await asyncio.wait_for(shot.done.wait(), session.timeout)
         except TimeoutError:
-            raise DeviceError("the gateway did not copy its file", session.device.name,
-                              said.strip()[:200] or "no answer") from None
+            raise DeviceError(
+                "the gateway did not copy its file",
+                session.device.name,
+                said.strip()[:200] or "no answer",
+            ) from None
         (spool / name).replace(local)
     finally:
         shot.close()
@@ -385,18 +461,21 @@ async def _gateway_fetches(session: Session, ack: Path, remote: str, bind: str) 
     shutil.copyfile(ack, spool / name)
     shot = await receiver.offer(bind, spool / name)
     try:
-        said = await session.run(f"scp remote {shot.user} {shot.address} {shot.path} {remote}",
-                                 password=shot.password)
+        said = await session.run(
+            f"scp remote {shot.user} {shot.address} {shot.path} {remote}", password=shot.password
+        )
         if "%" in said:
-            raise DeviceError("the gateway did not fetch the ACK", session.device.name,
-                              said.strip()[:200])
+            raise DeviceError(
+                "the gateway did not fetch the ACK", session.device.name, said.strip()[:200]
+            )
     finally:
         shot.close()
         shutil.rmtree(spool, ignore_errors=True)
 
 
-async def _same_as_device(session: Session, device: InventoryDevice, remote: str,
-                          data: bytes) -> None:
+async def _same_as_device(
+    session: Session, device: InventoryDevice, remote: str, data: bytes
+) -> None:
     """The copy has the MD5 the device computes of its own file (IOS-XE ``verify /md5``)."""
     if device.platform != "iosxe":
         return
@@ -406,8 +485,11 @@ async def _same_as_device(session: Session, device: InventoryDevice, remote: str
         raise DeviceError("the device gave no MD5 of its file", device.name, said.strip()[:200])
     mine = hashlib.md5(data).hexdigest()  # noqa: S324 - the device's own check, not ours
     if match["hex"].lower() != mine:
-        raise DeviceError("the copy differs from the device's file", device.name,
-                          f"{remote}: device MD5 {match['hex']}, copy {mine}")
+        raise DeviceError(
+            "the copy differs from the device's file",
+            device.name,
+            f"{remote}: device MD5 {match['hex']}, copy {mine}",
+        )
 
 
 def _validated(data: bytes, path: str, levels: Mapping[str, str]) -> ImportFile | None:
@@ -417,13 +499,17 @@ def _validated(data: bytes, path: str, levels: Mapping[str, str]) -> ImportFile 
     checked = check_file(data, path, rule_levels("normal", levels))
     errors = [f for f in checked.report.findings if f.level == "error"]
     if errors:
-        raise DeviceError("the file does not validate", path,
-                          "; ".join(f"{f.rule}: {f.message}" for f in errors[:3]))
+        raise DeviceError(
+            "the file does not validate",
+            path,
+            "; ".join(f"{f.rule}: {f.message}" for f in errors[:3]),
+        )
     doc = formats.read_xml(xml.parse(data))
     return doc.model if doc is not None and isinstance(doc.model, ImportFile) else None
 
 
 # ---- push ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class PushOptions:
@@ -446,21 +532,27 @@ class Planned:
     evidence: str
 
 
-def plan(acks: Sequence[Path], devices: Sequence[InventoryDevice],
-         options: PushOptions) -> tuple[list[Planned], list[DeviceResult]]:
+def plan(
+    acks: Sequence[Path], devices: Sequence[InventoryDevice], options: PushOptions
+) -> tuple[list[Planned], list[DeviceResult]]:
     """Each ACK matched to one inventory device (SLAC ``<udi>``; ``ACK_<name>`` against the
     usage files collect wrote; the RUM ACK's UDIs, inferred), or refused as foreign (exit 4)."""
     by_udi = {d.udi: d for d in devices if d.udi is not None}
     by_name = {d.name: d for d in devices}
-    usage_owner = {p.name: by_name[p.parent.name] for top in options.collected
-                   for p in top.glob("*/usage-*.xml") if p.parent.name in by_name}
+    usage_owner = {
+        p.name: by_name[p.parent.name]
+        for top in options.collected
+        for p in top.glob("*/usage-*.xml")
+        if p.parent.name in by_name
+    }
     planned, refused = [], []
     for path in acks:
         try:
             doc = _read_ack(path)
         except AirgapError as exc:
-            refused.append(DeviceResult("-", Status.REFUSED, int(exc.exit_code), exc.message,
-                                        ack=str(path)))
+            refused.append(
+                DeviceResult("-", Status.REFUSED, int(exc.exit_code), exc.message, ack=str(path))
+            )
             continue
         slac = [a.udi for a in doc.authorizations if a.udi is not None]
         inferred = [e.udi for e in rum_entries(doc) if e.udi is not None]
@@ -476,9 +568,15 @@ def plan(acks: Sequence[Path], devices: Sequence[InventoryDevice],
             how = f"inferred: RUM ACK data names {inferred[0]}"
         if match is None:
             names = ", ".join(str(u) for u in (slac or inferred)) or "no device"
-            refused.append(DeviceResult("-", Status.REFUSED, int(ExitCode.TRUST),
-                                        f"foreign ACK: it names {names}, no device of the "
-                                        "inventory", ack=str(path)))
+            refused.append(
+                DeviceResult(
+                    "-",
+                    Status.REFUSED,
+                    int(ExitCode.TRUST),
+                    f"foreign ACK: it names {names}, no device of the inventory",
+                    ack=str(path),
+                )
+            )
             continue
         planned.append(Planned(path, match, how))
     return planned, refused
@@ -495,18 +593,32 @@ def _read_ack(path: Path) -> ImportFile:
     return doc.model
 
 
-def push(acks: Sequence[Path], devices: Sequence[InventoryDevice], options: PushOptions,
-         record: Recorder = no_ledger) -> list[DeviceResult]:
+def push(
+    acks: Sequence[Path],
+    devices: Sequence[InventoryDevice],
+    options: PushOptions,
+    record: Recorder = no_ledger,
+) -> list[DeviceResult]:
     """Per ACK: its device, checked (foreign, stale, wrong device: refused before any copy),
     validated, copied on, imported, proven by a capture after and the diff verdict."""
     planned, refused = plan(acks, devices, options)
     if options.dry_run:
-        return refused + [DeviceResult(p.device.name, Status.PLANNED, 0,
-                                       f"would import {p.ack.name} ({p.evidence})",
-                                       ack=str(p.ack)) for p in planned]
+        return refused + [
+            DeviceResult(
+                p.device.name,
+                Status.PLANNED,
+                0,
+                f"would import {p.ack.name} ({p.evidence})",
+                ack=str(p.ack),
+            )
+            for p in planned
+        ]
     per_device = {p.device.name: p for p in planned}
-    results = run_all([p.device for p in planned], options.jobs,
-                      lambda d: _push_one(per_device[d.name], options, record))
+    results = run_all(
+        [p.device for p in planned],
+        options.jobs,
+        lambda d: _push_one(per_device[d.name], options, record),
+    )
     return refused + results
 
 
@@ -527,8 +639,14 @@ async def _push_one(item: Planned, options: PushOptions, record: Recorder) -> De
         await session.close()
 
 
-async def _push_session(session: Session, item: Planned, ack: ImportFile, data: bytes,
-                        options: PushOptions, record: Recorder) -> DeviceResult:
+async def _push_session(
+    session: Session,
+    item: Planned,
+    ack: ImportFile,
+    data: bytes,
+    options: PushOptions,
+    record: Recorder,
+) -> DeviceResult:
     device = item.device
     taken = datetime.now(UTC)
     before_text, before = await capture(session, AFTER)
@@ -536,43 +654,78 @@ async def _push_session(session: Session, item: Planned, ack: ImportFile, data: 
     _refuse_udi(device, shown)
     slac = [a.udi for a in ack.authorizations if a.udi is not None]
     if slac and shown is not None and shown not in slac:
-        raise RefusedError("wrong device for this ACK", device.name,
-                           f"the ACK's SLAC names {slac[0]}, the device shows {shown}")
+        raise RefusedError(
+            "wrong device for this ACK",
+            device.name,
+            f"the ACK's SLAC names {slac[0]}, the device shows {shown}",
+        )
     _refuse_stale(device, ack, before)
-    record("import.before", device=device.name, materials={str(item.ack): _sha(data)},
-           note=f"{item.evidence}; host key {session.fingerprint}")
+    record(
+        "import.before",
+        device=device.name,
+        materials={str(item.ack): _sha(data)},
+        note=f"{item.evidence}; host key {session.fingerprint}",
+    )
     remote = f"{device.filesystem}{item.ack.name}"
     if device.platform == "ixm":
         await _gateway_fetches(session, item.ack, remote, options.receive_on)
-        said = await session.run(f"license smart import file {device.filesystem} "
-                                 f"{item.ack.name}")
+        said = await session.run(f"license smart import file {device.filesystem} {item.ack.name}")
     else:
         await session.put(item.ack, remote)
         said = await session.run(f"license smart import {remote}")
     success = SUCCESS.get(device.platform, "Import Data Successful")
     imported = success in said
-    record("import.apply", device=device.name, materials={remote: _sha(data)},
-           note=said.strip()[:200], result="ok" if imported else "failed")
+    record(
+        "import.apply",
+        device=device.name,
+        materials={remote: _sha(data)},
+        note=said.strip()[:200],
+        result="ok" if imported else "failed",
+    )
     after_taken = datetime.now(UTC)
     after_text, after = await capture(session, AFTER)
-    files = _keep_captures(options.captures, device, session, shown,
-                           (("before", taken, before_text), ("after", after_taken, after_text)))
-    result, evidence = (verdict(before, after) if before and after
-                        else ("unknown", ("no capture to compare",)))
-    record("import.after", device=device.name,
-           note=f"verdict {result}: {'; '.join(evidence)}"[:500],
-           result="ok" if result == TOOK_EFFECT and imported else "failed")
+    files = _keep_captures(
+        options.captures,
+        device,
+        session,
+        shown,
+        (("before", taken, before_text), ("after", after_taken, after_text)),
+    )
+    result, evidence = (
+        verdict(before, after) if before and after else ("unknown", ("no capture to compare",))
+    )
+    record(
+        "import.after",
+        device=device.name,
+        note=f"verdict {result}: {'; '.join(evidence)}"[:500],
+        result="ok" if result == TOOK_EFFECT and imported else "failed",
+    )
     code = 0 if result == TOOK_EFFECT and imported else 1
-    message = (f"{result}: {'; '.join(evidence)}" if imported else
-               f"no '{success}' from the device: {said.strip()[:120] or '(nothing)'}")
-    return DeviceResult(device.name, Status.DONE if code == 0 else Status.FAILED, code,
-                        message, files, str(shown) if shown else None, session.fingerprint,
-                        result, str(item.ack))
+    message = (
+        f"{result}: {'; '.join(evidence)}"
+        if imported
+        else f"no '{success}' from the device: {said.strip()[:120] or '(nothing)'}"
+    )
+    return DeviceResult(
+        device.name,
+        Status.DONE if code == 0 else Status.FAILED,
+        code,
+        message,
+        files,
+        str(shown) if shown else None,
+        session.fingerprint,
+        result,
+        str(item.ack),
+    )
 
 
-def _keep_captures(folder: Path | None, device: InventoryDevice, session: Session,
-                   shown: Udi | None,
-                   texts: Iterable[tuple[str, datetime, str]]) -> tuple[str, ...]:
+def _keep_captures(
+    folder: Path | None,
+    device: InventoryDevice,
+    session: Session,
+    shown: Udi | None,
+    texts: Iterable[tuple[str, datetime, str]],
+) -> tuple[str, ...]:
     """The captures around an import, with airgap's header: ``folder/before/<device>/`` and
     ``folder/after/<device>/``, so that ``airgap diff folder/before folder/after`` compares
     them."""
@@ -593,9 +746,14 @@ def _refuse_stale(device: InventoryDevice, ack: ImportFile, before: DeviceState 
     last = Moment.of(usage.last_ack_received if usage else None)
     if made is None or last is None:
         return
+
     def utc(moment: Moment) -> datetime:
         return moment.when.replace(tzinfo=UTC) if moment.when.tzinfo is None else moment.when
+
     if utc(made) < utc(last):
-        raise RefusedError("stale ACK", device.name,
-                           f"made {made.iso()}, older than the device's last ACK received "
-                           f"({last.iso()})", "an old ACK is never imported again")
+        raise RefusedError(
+            "stale ACK",
+            device.name,
+            f"made {made.iso()}, older than the device's last ACK received ({last.iso()})",
+            "an old ACK is never imported again",
+        )

@@ -12,13 +12,20 @@ from airgap.inventory import InventoryDevice
 from airgap.state.parse import HEADER
 
 
-def capture_header(device: InventoryDevice, fingerprint: str, udi: Udi | None,
-                   taken: datetime, commands: list[str]) -> str:
+def capture_header(
+    device: InventoryDevice, fingerprint: str, udi: Udi | None, taken: datetime, commands: list[str]
+) -> str:
     """The header lines, ending in a newline."""
-    lines = [HEADER, f"! device: {device.name}", f"! host: {device.host}:{device.port}",
-             f"! host-key: {fingerprint}"]
+    lines = [
+        HEADER,
+        f"! device: {device.name}",
+        f"! host: {device.host}:{device.port}",
+        f"! host-key: {fingerprint}",
+    ]
     if udi is not None:
         lines.append(f"! udi: {udi}")
-    lines += [f"! taken: {taken.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}",
-              f"! commands: {'; '.join(commands)}"]
+    lines += [
+        f"! taken: {taken.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}",
+        f"! commands: {'; '.join(commands)}",
+    ]
     return "\n".join(lines) + "\n"

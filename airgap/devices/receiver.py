@@ -52,15 +52,15 @@ class OneShot:
 class _Spool(asyncssh.SFTPServer):
     """One file in a private folder: only its name, only the one direction."""
 
-    def __init__(self, chan: asyncssh.SSHServerChannel[bytes], shot: OneShot,
-                 writing: bool) -> None:
+    def __init__(
+        self, chan: asyncssh.SSHServerChannel[bytes], shot: OneShot, writing: bool
+    ) -> None:
         super().__init__(chan, chroot=os.fsencode(shot.spool))
         self.shot, self.writing = shot, writing
 
     def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs) -> object:
         wants_write = bool(pflags & (asyncssh.FXF_WRITE | asyncssh.FXF_CREAT))
-        if path.rsplit(b"/", 1)[-1] != os.fsencode(self.shot.name) \
-                or wants_write != self.writing:
+        if path.rsplit(b"/", 1)[-1] != os.fsencode(self.shot.name) or wants_write != self.writing:
             raise asyncssh.SFTPPermissionDenied("only the one expected file")
         return super().open(path, pflags, attrs)
 
@@ -82,18 +82,25 @@ class _Login(asyncssh.SSHServer):
         return True
 
     def validate_password(self, username: str, password: str) -> bool:
-        return secrets.compare_digest(username, self.shot.user) and \
-            secrets.compare_digest(password, self.shot.password)
+        return secrets.compare_digest(username, self.shot.user) and secrets.compare_digest(
+            password, self.shot.password
+        )
 
 
 async def _listen(bind: str, name: str, spool: Path, writing: bool) -> OneShot:
     spool.mkdir(parents=True, exist_ok=True, mode=0o700)
-    shot = OneShot(bind, 0, f"airgap-{secrets.token_hex(4)}", secrets.token_urlsafe(24),
-                   name, spool)
+    shot = OneShot(
+        bind, 0, f"airgap-{secrets.token_hex(4)}", secrets.token_urlsafe(24), name, spool
+    )
     shot.server = await asyncssh.create_server(
-        lambda: _Login(shot), bind, 0, server_host_keys=[asyncssh.generate_private_key(
-            "ssh-ed25519")], sftp_factory=lambda chan: _Spool(chan, shot, writing),
-        allow_scp=True, login_timeout=TIMEOUT)
+        lambda: _Login(shot),
+        bind,
+        0,
+        server_host_keys=[asyncssh.generate_private_key("ssh-ed25519")],
+        sftp_factory=lambda chan: _Spool(chan, shot, writing),
+        allow_scp=True,
+        login_timeout=TIMEOUT,
+    )
     shot.port = shot.server.sockets[0].getsockname()[1]
     return shot
 

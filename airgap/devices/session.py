@@ -61,18 +61,24 @@ class Session:
         self.process.stdin.write(command + "\n")
         try:
             if password is not None:
-                await asyncio.wait_for(self.process.stdout.readuntil(
-                    PASSWORD, max_separator_len=40), self.timeout)
+                await asyncio.wait_for(
+                    self.process.stdout.readuntil(PASSWORD, max_separator_len=40), self.timeout
+                )
                 self.process.stdin.write(password + "\n")
             wait = self.timeout * 4 if password is not None else self.timeout  # a copy runs
             text = await asyncio.wait_for(
-                self.process.stdout.readuntil(PROMPT, max_separator_len=200), wait)
+                self.process.stdout.readuntil(PROMPT, max_separator_len=200), wait
+            )
         except TimeoutError:
-            raise DeviceError("the device did not answer in time", self.device.name,
-                              f"{command!r}: no prompt after {self.timeout:g} s") from None
+            raise DeviceError(
+                "the device did not answer in time",
+                self.device.name,
+                f"{command!r}: no prompt after {self.timeout:g} s",
+            ) from None
         except (asyncssh.Error, asyncio.IncompleteReadError, OSError) as exc:
-            raise DeviceError("the session ended", self.device.name,
-                              f"{command!r}: {_why(exc)}") from None
+            raise DeviceError(
+                "the session ended", self.device.name, f"{command!r}: {_why(exc)}"
+            ) from None
         lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         if lines and lines[0].strip() == command.strip():
             lines = lines[1:]  # the device's echo of the command
@@ -81,22 +87,26 @@ class Session:
     async def fetch(self, remote: str, local: Path) -> None:
         """Copy ``remote`` (``bootflash:<name>``) off the device into ``local``."""
         try:
-            await asyncio.wait_for(asyncssh.scp((self.conn, remote), str(local)),
-                                   self.timeout * 4)
+            await asyncio.wait_for(asyncssh.scp((self.conn, remote), str(local)), self.timeout * 4)
         except (asyncssh.Error, OSError, TimeoutError) as exc:
-            raise DeviceError("the copy off the device failed", self.device.name,
-                              f"{remote}: {_why(exc)}",
-                              "is the SCP server on? (ip scp server enable)") from None
+            raise DeviceError(
+                "the copy off the device failed",
+                self.device.name,
+                f"{remote}: {_why(exc)}",
+                "is the SCP server on? (ip scp server enable)",
+            ) from None
 
     async def put(self, local: Path, remote: str) -> None:
         """Copy ``local`` onto the device as ``remote``."""
         try:
-            await asyncio.wait_for(asyncssh.scp(str(local), (self.conn, remote)),
-                                   self.timeout * 4)
+            await asyncio.wait_for(asyncssh.scp(str(local), (self.conn, remote)), self.timeout * 4)
         except (asyncssh.Error, OSError, TimeoutError) as exc:
-            raise DeviceError("the copy onto the device failed", self.device.name,
-                              f"{remote}: {_why(exc)}",
-                              "is the SCP server on? (ip scp server enable)") from None
+            raise DeviceError(
+                "the copy onto the device failed",
+                self.device.name,
+                f"{remote}: {_why(exc)}",
+                "is the SCP server on? (ip scp server enable)",
+            ) from None
 
     async def close(self) -> None:
         with contextlib.suppress(asyncssh.Error, OSError):
@@ -120,9 +130,12 @@ def password(device: InventoryDevice) -> str | None:
         if not stat.S_ISREG(info.st_mode):
             raise DeviceError("cannot read the password file", path, "not a regular file")
         if info.st_mode & 0o077:
-            raise DeviceError("refusing the password file", path,
-                              f"readable by others (mode {stat.S_IMODE(info.st_mode):o})",
-                              f"chmod 600 {path}")
+            raise DeviceError(
+                "refusing the password file",
+                path,
+                f"readable by others (mode {stat.S_IMODE(info.st_mode):o})",
+                f"chmod 600 {path}",
+            )
         with path.open("rb") as handle:
             data = handle.read(PASSWORD_BYTES + 1)
     except OSError as exc:
@@ -132,15 +145,23 @@ def password(device: InventoryDevice) -> str | None:
     return data.decode("utf-8", errors="strict").rstrip("\r\n")
 
 
-async def open_session(device: InventoryDevice, known_hosts: Path,
-                       timeout: float = 30.0) -> Session:
+async def open_session(
+    device: InventoryDevice, known_hosts: Path, timeout: float = 30.0
+) -> Session:
     """Log in to ``device``, checking its host key against ``known_hosts``, and wait for the
     prompt. Raises HostKeyError (exit 4) or DeviceError (unreachable, refused login)."""
     if not known_hosts.is_file():
-        raise HostKeyError("no known_hosts file", known_hosts,
-                           "host keys are pinned: give --known-hosts or AIRGAP_KNOWN_HOSTS")
-    options: dict[str, object] = {"known_hosts": str(known_hosts), "connect_timeout": timeout,
-                                  "login_timeout": timeout, "x509_trusted_certs": None}
+        raise HostKeyError(
+            "no known_hosts file",
+            known_hosts,
+            "host keys are pinned: give --known-hosts or AIRGAP_KNOWN_HOSTS",
+        )
+    options: dict[str, object] = {
+        "known_hosts": str(known_hosts),
+        "connect_timeout": timeout,
+        "login_timeout": timeout,
+        "x509_trusted_certs": None,
+    }
     if device.user:
         options["username"] = device.user  # else the local user's name, as ssh does
     secret = password(device)
@@ -153,28 +174,40 @@ async def open_session(device: InventoryDevice, known_hosts: Path,
         options["client_keys"] = None  # the ssh-agent only
         options["agent_path"] = os.environ.get("SSH_AUTH_SOCK")
     try:
-        conn = await asyncio.wait_for(asyncssh.connect(device.host, device.port, **options),
-                                      timeout * 2)
+        conn = await asyncio.wait_for(
+            asyncssh.connect(device.host, device.port, **options), timeout * 2
+        )
     except asyncssh.HostKeyNotVerifiable as exc:
-        raise HostKeyError("host key not trusted", f"{device.name} ({device.host}:{device.port})",
-                           f"{_why(exc)}: unknown or changed", "compare the key with the "
-                           "device ('show crypto key mypubkey rsa'); 'airgap inventory check "
-                           "--accept-new' records a new one") from None
+        raise HostKeyError(
+            "host key not trusted",
+            f"{device.name} ({device.host}:{device.port})",
+            f"{_why(exc)}: unknown or changed",
+            "compare the key with the "
+            "device ('show crypto key mypubkey rsa'); 'airgap inventory check "
+            "--accept-new' records a new one",
+        ) from None
     except asyncssh.PermissionDenied:
-        raise DeviceError("login refused", device.name, f"user {device.user or '(default)'}",
-                          "check the user, key_file or password_file") from None
+        raise DeviceError(
+            "login refused",
+            device.name,
+            f"user {device.user or '(default)'}",
+            "check the user, key_file or password_file",
+        ) from None
     except TimeoutError:
-        raise DeviceError("unreachable", device.name,
-                          f"{device.host}:{device.port}: no answer in {timeout:g} s") from None
+        raise DeviceError(
+            "unreachable", device.name, f"{device.host}:{device.port}: no answer in {timeout:g} s"
+        ) from None
     except (OSError, asyncssh.Error) as exc:
-        raise DeviceError("unreachable", device.name,
-                          f"{device.host}:{device.port}: {_why(exc)}") from None
+        raise DeviceError(
+            "unreachable", device.name, f"{device.host}:{device.port}: {_why(exc)}"
+        ) from None
     key = conn.get_server_host_key()
     fingerprint = key.get_fingerprint() if key is not None else "unknown"
     try:
         process = await conn.create_process(term_type=None, encoding="utf-8", errors="replace")
         banner = await asyncio.wait_for(
-            process.stdout.readuntil(PROMPT, max_separator_len=200), timeout)
+            process.stdout.readuntil(PROMPT, max_separator_len=200), timeout
+        )
     except (asyncssh.Error, OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
         conn.close()
         raise DeviceError("no prompt from the device", device.name, _why(exc)) from None

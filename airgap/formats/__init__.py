@@ -43,13 +43,25 @@ KNOWN_ROOTS = (ROOT, REPORT, POLICY)
 AUTH_REQUEST = "smartLicenseAuthRequest"
 # The parts of a <smartLicense> airgap reads; an unknown part is kept only beside one of these,
 # or when it is named like Cisco's own (trust-code and conversion ACK names are not public).
-KNOWN_PARTS = frozenset({REPORT, SYSTEM_INFO, AUTH_REQUEST, AUTHORIZATION, POLICY, RUM_ACK,
-                         ACCOUNT_INFO, CORRELATION_ID})
+KNOWN_PARTS = frozenset(
+    {
+        REPORT,
+        SYSTEM_INFO,
+        AUTH_REQUEST,
+        AUTHORIZATION,
+        POLICY,
+        RUM_ACK,
+        ACCOUNT_INFO,
+        CORRELATION_ID,
+    }
+)
 CISCO_PART = "smartLicense"
 _LICENSING_NAME = re.compile(r"(?i).*\.xml|(?:usage|rum|slac|ack|dev_\d+)(?:[-_.\d].*)?")
 # What a name of the licensing forms can still plainly be: a screenshot, notes, a spreadsheet.
-_OTHER_SUFFIX = re.compile(r"(?i).*\.(?:png|jpe?g|gif|bmp|tiff?|webp|svg|ico|pdf|md|rst|html?|"
-                           r"csv|json|ya?ml|toml|py|sh|docx?|xlsx?|pptx?|odt|zip)")
+_OTHER_SUFFIX = re.compile(
+    r"(?i).*\.(?:png|jpe?g|gif|bmp|tiff?|webp|svg|ico|pdf|md|rst|html?|"
+    r"csv|json|ya?ml|toml|py|sh|docx?|xlsx?|pptx?|odt|zip)"
+)
 
 # Which XSD checks each kind; a fragment is checked once wrapped in <smartLicense>.
 XSD_FOR_KIND = {
@@ -78,7 +90,7 @@ def sniff(data: bytes, name: str = "") -> Sniff:
     prolog = xml.sniff(data)
     if prolog.root is not None or prolog.doctype:
         return Sniff("xml", root=prolog.root)
-    kind = capture_kind(data[:1 << 20].decode("utf-8", errors="replace"))
+    kind = capture_kind(data[: 1 << 20].decode("utf-8", errors="replace"))
     if kind:
         return Sniff("capture", kind)
     if prolog.markup or licensing_name(name):
@@ -91,8 +103,7 @@ def licensing_name(path: str) -> bool:
     licensing files go by: ``*.xml``, ``usage*``, ``rum*``, ``slac*``, ``ACK_*``, ``dev_<n>_*``,
     unless its suffix says it is an image or a document (``usage-chart.png``)."""
     name = re.split(r"[/\\!]", path)[-1]
-    return (_LICENSING_NAME.fullmatch(name) is not None
-            and _OTHER_SUFFIX.fullmatch(name) is None)
+    return _LICENSING_NAME.fullmatch(name) is not None and _OTHER_SUFFIX.fullmatch(name) is None
 
 
 def blank(data: bytes) -> bool:

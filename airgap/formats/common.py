@@ -95,8 +95,7 @@ def _written(text: str, value: Any) -> bytes | None:
     envelopes), else compact (as they write payloads); None when nested deeper than orjson
     writes (254)."""
     try:
-        return orjson.dumps(value, option=orjson.OPT_INDENT_2 if text.startswith("{\n")
-                            else None)
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2 if text.startswith("{\n") else None)
     except orjson.JSONEncodeError:
         return None
 
@@ -115,8 +114,7 @@ def _may_repeat(text: str, canonical: bytes) -> bool:
     written = text.strip() if text.startswith("{\n") else text
     if len(canonical) == len(written) and canonical == written.encode():
         return False
-    return (text.count(":") != canonical.count(b":")
-            or ("\\" in text and "\\u003" in text))
+    return text.count(":") != canonical.count(b":") or ("\\" in text and "\\u003" in text)
 
 
 def repeated_key(text: str) -> str | None:
@@ -200,15 +198,21 @@ def markup(root: Any) -> Iterator[Markup]:
     at a time, since a hostile file may hold millions."""
     from lxml import etree
 
-    nodes = itertools.chain(reversed(list(root.itersiblings(preceding=True))),
-                            root.iter(etree.Comment, etree.ProcessingInstruction),
-                            root.itersiblings())
+    nodes = itertools.chain(
+        reversed(list(root.itersiblings(preceding=True))),
+        root.iter(etree.Comment, etree.ProcessingInstruction),
+        root.itersiblings(),
+    )
     for node in nodes:
         if node.tag is etree.Comment:
             yield Markup("comment", node.text or "", node.sourceline or 0, _tag(node))
         elif node.tag is etree.ProcessingInstruction:
-            yield Markup("processing instruction", f"{node.target} {node.text or ''}".strip(),
-                         node.sourceline or 0, _tag(node))
+            yield Markup(
+                "processing instruction",
+                f"{node.target} {node.text or ''}".strip(),
+                node.sourceline or 0,
+                _tag(node),
+            )
 
 
 def _tag(node: Any) -> str | None:

@@ -50,8 +50,12 @@ class Entitlement:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form for ``inspect``."""
-        return {"tag": self.tag, "count": self.count, "license_type": self.license_type,
-                "display_name": self.display_name}
+        return {
+            "tag": self.tag,
+            "count": self.count,
+            "license_type": self.license_type,
+            "display_name": self.display_name,
+        }
 
 
 @dataclass(frozen=True)
@@ -81,8 +85,12 @@ class Authorization:
             virtual_account=_text(code, "customerInfo/virtualAccount"),
             date_stamp=_text(code, "dateStamp"),
             entitlements=[
-                Entitlement(_text(e, "tag"), _int(_text(e, "count")), _text(e, "licenseType"),
-                            _text(e, "displayName"))
+                Entitlement(
+                    _text(e, "tag"),
+                    _int(_text(e, "count")),
+                    _text(e, "licenseType"),
+                    _text(e, "displayName"),
+                )
                 for e in code.iterfind("entitlements/entitlement")
             ],
         )
@@ -134,9 +142,14 @@ class Policy:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form for ``inspect``."""
-        return {"line": self.line, "name": self.name, "version": self.version,
-                "datestamp": self.datestamp, "ack_required": self.ack_required,
-                "terms": self.terms}
+        return {
+            "line": self.line,
+            "name": self.name,
+            "version": self.version,
+            "datestamp": self.datestamp,
+            "ack_required": self.ack_required,
+            "terms": self.terms,
+        }
 
 
 @dataclass(frozen=True)
@@ -162,10 +175,13 @@ class AccountInfo:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form for ``inspect``."""
-        return {"line": self.line, "smart_account": self.smart_account,
-                "virtual_account": self.virtual_account,
-                "smart_account_domain": self.smart_account_domain,
-                "timestamp_ms": self.timestamp_ms}
+        return {
+            "line": self.line,
+            "smart_account": self.smart_account,
+            "virtual_account": self.virtual_account,
+            "smart_account_domain": self.smart_account_domain,
+            "timestamp_ms": self.timestamp_ms,
+        }
 
 
 @dataclass(frozen=True)
@@ -255,8 +271,11 @@ def _report_id(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    return int(value) if isinstance(value, str) and value.strip().isascii() \
-        and value.strip().isdigit() else None  # "²" is a digit to isdigit, not to int
+    return (
+        int(value)
+        if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit()
+        else None
+    )  # "²" is a digit to isdigit, not to int
 
 
 def rum_entries(doc: ImportFile) -> Iterator[AckEntry]:
@@ -273,5 +292,8 @@ def rum_entries(doc: ImportFile) -> Iterator[AckEntry]:
                 stack.extend(reversed(list(item.values())))
                 continue
             status = item.get("status")
-            yield AckEntry(rid, Udi.from_sudi(item.get("udi", item.get("sudi"))),
-                           status if isinstance(status, str) else None)
+            yield AckEntry(
+                rid,
+                Udi.from_sudi(item.get("udi", item.get("sudi"))),
+                status if isinstance(status, str) else None,
+            )

@@ -26,13 +26,19 @@ COMMANDS: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 # Captures of other commands that show licensing state: (command pattern, kind).
 OTHER_COMMANDS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"^(?:[\w.\-()/:]*[#>]\s*)?sh(?:o|ow)?\s+log(?:g|gi|gin|ging)?\b", re.I),
-     "show-logging"),
-    (re.compile(r"^(?:[\w.\-()/:]*[#>]\s*)?sh(?:o|ow)?\s+common-packet-forwarder\s+st", re.I),
-     "show-common-packet-forwarder-status"),
+    (
+        re.compile(r"^(?:[\w.\-()/:]*[#>]\s*)?sh(?:o|ow)?\s+log(?:g|gi|gin|ging)?\b", re.I),
+        "show-logging",
+    ),
+    (
+        re.compile(r"^(?:[\w.\-()/:]*[#>]\s*)?sh(?:o|ow)?\s+common-packet-forwarder\s+st", re.I),
+        "show-common-packet-forwarder-status",
+    ),
 )
-KINDS = (*dict.fromkeys(f"show-license-{suffix}" for _, suffix in COMMANDS),
-         *(kind for _, kind in OTHER_COMMANDS))
+KINDS = (
+    *dict.fromkeys(f"show-license-{suffix}" for _, suffix in COMMANDS),
+    *(kind for _, kind in OTHER_COMMANDS),
+)
 
 _COMMAND_LINE = re.compile(
     r"^(?:[\w.\-()/:]*[#>]\s*)?sh(?:o|ow)?\s+lic(?:e|en|ens|ense)?\s+(?P<rest>\S.*)$",
@@ -43,8 +49,14 @@ _COMMAND_LINE = re.compile(
 _HEADINGS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^Smart Licensing Tech Support info", re.M), "tech-support"),
     # sections only tech support prints: a capture that lost its title line is still one
-    (re.compile(r"^(License Certificates|HA Info|Reservation Info|Communication Statistics:?|"
-                r"Platform Provided Mapping Table)\s*\n=+", re.M), "tech-support"),
+    (
+        re.compile(
+            r"^(License Certificates|HA Info|Reservation Info|Communication Statistics:?|"
+            r"Platform Provided Mapping Table)\s*\n=+",
+            re.M,
+        ),
+        "tech-support",
+    ),
     (re.compile(r"^Smart Licensing Usage Report Detail:", re.M), "rum-id-detail"),
     (re.compile(r"^Smart Licensing Usage Report:", re.M), "rum-id-all"),
     (re.compile(r"^Smart Licensing Status\s*\n=+", re.M), "all"),
@@ -52,20 +64,30 @@ _HEADINGS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\*+ Event Log \*+|No EventLog Found", re.M), "eventlog"),
     (re.compile(r"^SlotID\s+PID\s+SN\s+UDI", re.M), "udi"),
     (re.compile(r"\AUDI: PID:\S+|^HA UDI List:", re.M), "udi"),
-    (re.compile(r"^\s*License Usage:\s*\n\s*License\s+Entitlement Tag\s+Count\s+Status", re.M),
-     "summary"),
-    (re.compile(r"^(Smart Licensing Using Policy:|Smart Licensing is (EN|DIS)ABLED|Utility:)",
-                re.M), "status"),
+    (
+        re.compile(r"^\s*License Usage:\s*\n\s*License\s+Entitlement Tag\s+Count\s+Status", re.M),
+        "summary",
+    ),
+    (
+        re.compile(
+            r"^(Smart Licensing Using Policy:|Smart Licensing is (EN|DIS)ABLED|Utility:)", re.M
+        ),
+        "status",
+    ),
     (re.compile(r"^License Authorization:\s*$", re.M), "usage"),
     (re.compile(r"^Feature\s+Ins\s+Lic\s+Status", re.M), "usage"),  # NX-OS before SLUP
     (re.compile(r"^\s*\(\S+\):\s*\n\s+Description:", re.M), "usage"),  # NX-OS 10
     (re.compile(r"^Overall status:\s*\n\s+\w+:\s*PID:", re.M), "authorization"),
-    (re.compile(r"^\s*License Status:\s*Reported\s*-", re.M | re.I),
-     "common-packet-forwarder-status"),
+    (
+        re.compile(r"^\s*License Status:\s*Reported\s*-", re.M | re.I),
+        "common-packet-forwarder-status",
+    ),
     (re.compile(r"%SMART_LIC-\d-[A-Z_]+", re.M), "logging"),
 )
-_OTHER_KINDS = {"common-packet-forwarder-status": "show-common-packet-forwarder-status",
-                "logging": "show-logging"}
+_OTHER_KINDS = {
+    "common-packet-forwarder-status": "show-common-packet-forwarder-status",
+    "logging": "show-logging",
+}
 
 _NOISE = re.compile(r"^(Load for five secs:|Time source is )")
 

@@ -21,8 +21,16 @@ _PROMPT = re.compile(r"^(?P<host>[\w.\-]+)[#>]\s*sh", re.IGNORECASE)
 
 
 def _base(kind: str) -> dict[str, Any]:
-    return {"kind": kind, "devices": [], "report_ids": [], "entitlement_tags": [],
-            "measurements": None, "policy": None, "accounts": [], "hostnames": []}
+    return {
+        "kind": kind,
+        "devices": [],
+        "report_ids": [],
+        "entitlement_tags": [],
+        "measurements": None,
+        "policy": None,
+        "accounts": [],
+        "hostnames": [],
+    }
 
 
 def _devices(udis: list[Udi | None]) -> list[dict[str, str]]:
@@ -54,8 +62,12 @@ def usage(kind: str, doc: UsageFile) -> dict[str, Any]:
         devices=_devices(udis),
         report_ids=sorted({r["report_id"] for r in reports if r["report_id"] is not None}),
         entitlement_tags=sorted({r["entitlement_tag"] for r in reports if r["entitlement_tag"]}),
-        measurements={"count": len(measured), "start": min(starts, default=None),
-                      "end": max(ends, default=None), "values": [m.value for m in measured]},
+        measurements={
+            "count": len(measured),
+            "start": min(starts, default=None),
+            "end": max(ends, default=None),
+            "values": [m.value for m in measured],
+        },
         hostnames=sorted(hostnames),
         reports=reports,
         layouts=sorted({r["layout"] for r in reports if r["layout"]}),
@@ -70,16 +82,21 @@ def import_file(kind: str, doc: ImportFile) -> dict[str, Any]:
     accounts |= {(a.smart_account, a.virtual_account) for a in doc.account_infos}
     result.update(
         devices=_devices([a.udi for a in doc.authorizations]),
-        entitlement_tags=sorted({e.tag for a in doc.authorizations for e in a.entitlements
-                                 if e.tag}),
+        entitlement_tags=sorted(
+            {e.tag for a in doc.authorizations for e in a.entitlements if e.tag}
+        ),
         policy=doc.policies[-1].to_dict() if doc.policies else None,
-        accounts=[{"smart_account": sa, "virtual_account": va} for sa, va in sorted(
-            accounts, key=lambda pair: (pair[0] or "", pair[1] or ""))],
+        accounts=[
+            {"smart_account": sa, "virtual_account": va}
+            for sa, va in sorted(accounts, key=lambda pair: (pair[0] or "", pair[1] or ""))
+        ],
         parts=doc.parts,
         unknown_parts=[tag for tag, _ in doc.unknown_parts],
         authorizations=[a.to_dict() for a in doc.authorizations],
-        rum_acks=[{"line": ack.line, "entries": len(ack.value) if isinstance(ack.value, list)
-                   else None} for ack in doc.rum_acks],
+        rum_acks=[
+            {"line": ack.line, "entries": len(ack.value) if isinstance(ack.value, list) else None}
+            for ack in doc.rum_acks
+        ],
         correlation_ids=doc.correlation_ids,
     )
     return result
@@ -88,8 +105,7 @@ def import_file(kind: str, doc: ImportFile) -> dict[str, Any]:
 def slac_request(kind: str, doc: SlacRequest) -> dict[str, Any]:
     """Devices asking for authorization, and the hostnames the request would carry out."""
     result = _base(kind)
-    udis = [Udi.from_sudi(sudi) for r in doc.requests if r.ok
-            for sudi in find_key(r.value, "sudi")]
+    udis = [Udi.from_sudi(sudi) for r in doc.requests if r.ok for sudi in find_key(r.value, "sudi")]
     udis.append(Udi.from_sudi(dig(doc.system_info.value if doc.system_info else None, "sudi")))
     result.update(devices=_devices(udis), hostnames=_hostnames(doc.system_info, *doc.requests))
     return result
@@ -99,10 +115,12 @@ def capture(kind: str, text: str) -> dict[str, Any]:
     """The commands a capture holds, the devices it names and the prompt's hostname."""
     result = _base(kind)
     udis = [Udi(m["pid"], m["sn"]) for m in _CAPTURE_UDI.finditer(text)]
-    hosts = sorted({m["host"] for line in text.splitlines()
-                    if (m := _PROMPT.match(line.strip()))})
-    result.update(devices=_devices(list(udis)), hostnames=hosts,
-                  commands=[{"line": line, "kind": k} for line, k in showcli.commands_in(text)])
+    hosts = sorted({m["host"] for line in text.splitlines() if (m := _PROMPT.match(line.strip()))})
+    result.update(
+        devices=_devices(list(udis)),
+        hostnames=hosts,
+        commands=[{"line": line, "kind": k} for line, k in showcli.commands_in(text)],
+    )
     return result
 
 
@@ -126,10 +144,17 @@ def archive(path: Path) -> dict[str, Any] | None:
             manifest = unpacked.manifest
             result = _base(kind)
             result.update(
-                accounts=[{"smart_account": manifest.smart_account if manifest else None,
-                           "virtual_account": va} for va in sorted(
-                               {f.virtual_account for f in unpacked.files if f.virtual_account})],
-                files=len([f for f in unpacked.files if len(f.parts) > 1]))
+                accounts=[
+                    {
+                        "smart_account": manifest.smart_account if manifest else None,
+                        "virtual_account": va,
+                    }
+                    for va in sorted(
+                        {f.virtual_account for f in unpacked.files if f.virtual_account}
+                    )
+                ],
+                files=len([f for f in unpacked.files if len(f.parts) > 1]),
+            )
             return result
         if kind is not None:
             return _base(kind)
@@ -137,9 +162,12 @@ def archive(path: Path) -> dict[str, Any] | None:
             if member.path.endswith("/bag-info.txt"):
                 info = parse_info(member.data.decode("utf-8", errors="replace"))
                 result = _base("bundle")
-                result.update(bundle_id=info.get("Airgap-Bundle-Id"),
-                              direction=info.get("Airgap-Direction"),
-                              contents=info.get("Airgap-Contents"), verified=False)
+                result.update(
+                    bundle_id=info.get("Airgap-Bundle-Id"),
+                    direction=info.get("Airgap-Direction"),
+                    contents=info.get("Airgap-Contents"),
+                    verified=False,
+                )
                 return result
     except (AirgapError, OSError):
         return None

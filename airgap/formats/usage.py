@@ -185,8 +185,9 @@ def read_report(element: Any) -> RumReport:
     udi = Udi.from_sudi(sudi)
     signed_by = signature.get("sudi")
     signer = udi if signed_by == sudi else Udi.from_sudi(signed_by)  # most often the same device
-    return RumReport(line, envelope, payload, layout, report_id, udi, signer,
-                     signature.get("value"))
+    return RumReport(
+        line, envelope, payload, layout, report_id, udi, signer, signature.get("value")
+    )
 
 
 def raw_report_id(data: dict[str, Any], layout: str) -> Any:

@@ -52,16 +52,25 @@ def status(state: DeviceState) -> list[str]:
         account = f"{account} As of {as_of.raw}"
     privacy = state.data_privacy
     lines = [
-        "Utility:", "  Status: DISABLED", "",
-        "Smart Licensing Using Policy:", "  Status: ENABLED", "",
-        "Account Information:", f"  Smart Account: {account}",
-        f"  Virtual Account: {state.virtual_account or '<none>'}", "",
-        "Data Privacy:", f"  Sending Hostname: {_yes_no(privacy.get('sending_hostname'))}",
+        "Utility:",
+        "  Status: DISABLED",
+        "",
+        "Smart Licensing Using Policy:",
+        "  Status: ENABLED",
+        "",
+        "Account Information:",
+        f"  Smart Account: {account}",
+        f"  Virtual Account: {state.virtual_account or '<none>'}",
+        "",
+        "Data Privacy:",
+        f"  Sending Hostname: {_yes_no(privacy.get('sending_hostname'))}",
         "    Callhome hostname privacy: DISABLED",
         "    Smart Licensing hostname privacy: "
         + ("DISABLED" if privacy.get("sending_hostname") else "ENABLED"),
-        "  Version privacy: DISABLED", "",
-        "Transport:", f"  Type: {state.transport_type or 'Transport Off'}",
+        "  Version privacy: DISABLED",
+        "",
+        "Transport:",
+        f"  Type: {state.transport_type or 'Transport Off'}",
     ]
     if state.transport_url is not None:
         lines.append(f"  Cslu address: {state.transport_url}")
@@ -84,10 +93,12 @@ def _policy(policy: Policy) -> list[str]:
         if attributes is None:
             continue
         note = f" ({attributes.source})" if attributes.source else ""
-        lines += [f"  {_KIND_TITLES[kind]}",
-                  f"    First report requirement (days): {attributes.first_report_days}{note}",
-                  f"    Reporting frequency (days): {attributes.reporting_frequency_days}{note}",
-                  f"    Report on change (days): {attributes.report_on_change_days}{note}"]
+        lines += [
+            f"  {_KIND_TITLES[kind]}",
+            f"    First report requirement (days): {attributes.first_report_days}{note}",
+            f"    Reporting frequency (days): {attributes.reporting_frequency_days}{note}",
+            f"    Report on change (days): {attributes.report_on_change_days}{note}",
+        ]
     return [*lines, ""]
 
 
@@ -96,14 +107,17 @@ def _usage_reporting(state: DeviceState) -> list[str]:
     if usage is None:
         return []
     interval = usage.reporting_push_interval_days
-    return ["Usage Reporting:",
-            f"  Last ACK received: {_raw(usage.last_ack_received)}",
-            f"  Next ACK deadline: {_raw(usage.next_ack_deadline)}",
-            f"  Reporting push interval: {interval if interval is not None else 0}  days",
-            "  Next ACK push check: <none>",
-            f"  Next report push: {_raw(usage.next_report_push)}",
-            f"  Last report push: {_raw(usage.last_report_push)}",
-            "  Last report file write: <none>", ""]
+    return [
+        "Usage Reporting:",
+        f"  Last ACK received: {_raw(usage.last_ack_received)}",
+        f"  Next ACK deadline: {_raw(usage.next_ack_deadline)}",
+        f"  Reporting push interval: {interval if interval is not None else 0}  days",
+        "  Next ACK push check: <none>",
+        f"  Next report push: {_raw(usage.next_report_push)}",
+        f"  Last report push: {_raw(usage.last_report_push)}",
+        "  Last report file write: <none>",
+        "",
+    ]
 
 
 def _trust_codes(state: DeviceState) -> list[str]:
@@ -111,18 +125,24 @@ def _trust_codes(state: DeviceState) -> list[str]:
         return ["Trust Code Installed: <none>", ""]
     lines = ["Trust Code Installed:"]
     for code in state.trust_codes:
-        lines += [f"  {code.role or 'Active'}: {code.udi}",
-                  f"    INSTALLED on {_raw(code.installed_on)}"]
+        lines += [
+            f"  {code.role or 'Active'}: {code.udi}",
+            f"    INSTALLED on {_raw(code.installed_on)}",
+        ]
     return [*lines, ""]
 
 
 def summary(state: DeviceState) -> list[str]:
     """``show license summary`` lines."""
-    lines = ["Account Information:", f"  Smart Account: {state.smart_account or '<none>'}",
-             f"  Virtual Account: {state.virtual_account or '<none>'}", "",
-             "License Usage:",
-             "  License                 Entitlement Tag               Count Status",
-             "  " + "-" * 77]
+    lines = [
+        "Account Information:",
+        f"  Smart Account: {state.smart_account or '<none>'}",
+        f"  Virtual Account: {state.virtual_account or '<none>'}",
+        "",
+        "License Usage:",
+        "  License                 Entitlement Tag               Count Status",
+        "  " + "-" * 77,
+    ]
     for lic in state.licenses:
         tag = f"({lic.entitlement_tag})" if lic.entitlement_tag else ""
         lines.append(f"  {lic.name:<23} {tag:<29} {lic.count or 0:>5} {lic.status or 'IN USE'}")
@@ -140,10 +160,15 @@ def udi(state: DeviceState) -> list[str]:
 
 def rum_id_all(state: DeviceState) -> list[str]:
     """``show license rum id all`` lines."""
-    lines = ["Smart Licensing Usage Report:", "=" * 36,
-             "Report Id,          State,    Flag, Feature Name"]
-    lines += [f"{r.id:<19} {r.state or 'OPEN':<9} {r.flag or 'N':<5} {r.feature or ''}".rstrip()
-              for r in state.reports]
+    lines = [
+        "Smart Licensing Usage Report:",
+        "=" * 36,
+        "Report Id,          State,    Flag, Feature Name",
+    ]
+    lines += [
+        f"{r.id:<19} {r.state or 'OPEN':<9} {r.flag or 'N':<5} {r.feature or ''}".rstrip()
+        for r in state.reports
+    ]
     return [*lines, ""]
 
 

@@ -29,8 +29,12 @@ from airgap.fsutil import staged_folder
 from airgap.lab import LAB_DOMAIN, captures, fleet
 from airgap.state.model import POLICY_KINDS
 
-_XML_KIND = {"unenforced_subscription": "subscription", "unenforced_perpetual": "perpetual",
-             "enforced": "enforced", "export": "export"}
+_XML_KIND = {
+    "unenforced_subscription": "subscription",
+    "unenforced_perpetual": "perpetual",
+    "enforced": "enforced",
+    "export": "export",
+}
 
 
 def lab_key() -> Ed25519PrivateKey:
@@ -59,49 +63,70 @@ def _policy_xml(now: datetime) -> str:
     blocks = []
     for kind in POLICY_KINDS:
         days = policy.attributes[kind]
-        blocks.append(f"<{_XML_KIND[kind]}><firstTimeReport>{days.first_report_days}"
-                      f"</firstTimeReport><onGoingReporting>{days.reporting_frequency_days}"
-                      f"</onGoingReporting><reportOnMACD>{days.report_on_change_days}"
-                      f"</reportOnMACD></{_XML_KIND[kind]}>")
+        blocks.append(
+            f"<{_XML_KIND[kind]}><firstTimeReport>{days.first_report_days}"
+            f"</firstTimeReport><onGoingReporting>{days.reporting_frequency_days}"
+            f"</onGoingReporting><reportOnMACD>{days.report_on_change_days}"
+            f"</reportOnMACD></{_XML_KIND[kind]}>"
+        )
     installed = policy.installed_on.iso if policy.installed_on and policy.installed_on.iso else ""
-    code = (f"<policyCode><name>{escape(policy.name or '')}</name><version>1</version><flag></flag>"
-            f"<datestamp>{installed.rstrip('Z')}</datestamp><ackRequired>yes</ackRequired>"
-            f"{''.join(blocks)}</policyCode>")
+    code = (
+        f"<policyCode><name>{escape(policy.name or '')}</name><version>1</version><flag></flag>"
+        f"<datestamp>{installed.rstrip('Z')}</datestamp><ackRequired>yes</ackRequired>"
+        f"{''.join(blocks)}</policyCode>"
+    )
     return f"<smartLicensePolicy>{_signed(code)}</smartLicensePolicy>"
 
 
-def ack_xml(udi: Udi, reports: Iterable[tuple[int, Udi]], correlation: str,
-            now: datetime) -> bytes:
+def ack_xml(udi: Udi, reports: Iterable[tuple[int, Udi]], correlation: str, now: datetime) -> bytes:
     """The ACK for a usage file: the SLAC part names ``udi``, the RUM ACK every (report id,
     device) pair."""
     account = escape(fleet.SMART_ACCOUNT)
     virtual = escape(fleet.virtual_account(udi))
-    rum = json.dumps([{"report_id": rid, "status": "ACK",
-                       "udi": {"udi_pid": who.pid, "udi_serial_number": who.sn}}
-                      for rid, who in reports], separators=(",", ":"))
+    rum = json.dumps(
+        [
+            {
+                "report_id": rid,
+                "status": "ACK",
+                "udi": {"udi_pid": who.pid, "udi_serial_number": who.sn},
+            }
+            for rid, who in reports
+        ],
+        separators=(",", ":"),
+    )
     authorization = (
         f"<udi>P:{escape(udi.pid)},S:{escape(udi.sn)}</udi><authorizationCode><customerInfo>"
         f"<smartAccount>{account}</smartAccount><virtualAccount>{virtual}</virtualAccount>"
         f"</customerInfo><flag>A</flag><version>C</version><piid>{correlation[:8]}</piid>"
         f"<dateStamp>{now:%Y-%m-%dT%H:%M:%S}</dateStamp><entitlements></entitlements>"
         f"<status><success>true</success><correlationID>{correlation}</correlationID></status>"
-        "</authorizationCode>")
-    info = (f"<customerInfo><timestamp>{int(now.timestamp() * 1000)}</timestamp>"
-            f"<smartAccount>{account}</smartAccount><virtualAccount>{virtual}</virtualAccount>"
-            "<smartAccountId>0</smartAccountId><virtualAccountId>0</virtualAccountId>"
-            f"<smartAccountDomain>{LAB_DOMAIN}</smartAccountDomain></customerInfo>")
-    return ("<smartLicense>"
-            f"<smartLicenseAuthorization>{_signed(authorization)}</smartLicenseAuthorization>"
-            f"{_policy_xml(now)}"
-            f"<smartLicenseRumAck>{_signed(f'<data><![CDATA[{rum}]]></data>')}</smartLicenseRumAck>"
-            f"<smartLicenseAccountInfo>{_signed(info)}</smartLicenseAccountInfo>"
-            f"<correlationID>{correlation}</correlationID></smartLicense>").encode()
+        "</authorizationCode>"
+    )
+    info = (
+        f"<customerInfo><timestamp>{int(now.timestamp() * 1000)}</timestamp>"
+        f"<smartAccount>{account}</smartAccount><virtualAccount>{virtual}</virtualAccount>"
+        "<smartAccountId>0</smartAccountId><virtualAccountId>0</virtualAccountId>"
+        f"<smartAccountDomain>{LAB_DOMAIN}</smartAccountDomain></customerInfo>"
+    )
+    return (
+        "<smartLicense>"
+        f"<smartLicenseAuthorization>{_signed(authorization)}</smartLicenseAuthorization>"
+        f"{_policy_xml(now)}"
+        f"<smartLicenseRumAck>{_signed(f'<data><![CDATA[{rum}]]></data>')}</smartLicenseRumAck>"
+        f"<smartLicenseAccountInfo>{_signed(info)}</smartLicenseAccountInfo>"
+        f"<correlationID>{correlation}</correlationID></smartLicense>"
+    ).encode()
 
 
 def saved(usage: Iterable[UsageFile]) -> datetime:
     """When the usage files were saved: the end of their newest measurement."""
-    return fleet.saved(m.end_time for doc in usage for r in doc.reports for m in r.measurements
-                       if isinstance(m.end_time, int))
+    return fleet.saved(
+        m.end_time
+        for doc in usage
+        for r in doc.reports
+        for m in r.measurements
+        if isinstance(m.end_time, int)
+    )
 
 
 def processed_at(usage: Iterable[UsageFile]) -> datetime:
@@ -117,11 +142,17 @@ def answer(name: str, data: bytes, usage: UsageFile, now: datetime) -> Answer:
         if report.udi is None or report.report_id is None:
             continue
         tag = report.entitlement_tag or ""
-        count = max((int(m.value) for m in report.measurements
-                     if isinstance(m.value, str) and m.value.isascii()
-                     and m.value.isdigit()), default=0)
+        count = max(
+            (
+                int(m.value)
+                for m in report.measurements
+                if isinstance(m.value, str) and m.value.isascii() and m.value.isdigit()
+            ),
+            default=0,
+        )
         by_device.setdefault(report.udi, []).append(
-            (report.report_id, fleet.LICENSE_NAMES.get(tag, tag), count))
+            (report.report_id, fleet.LICENSE_NAMES.get(tag, tag), count)
+        )
     correlation = hashlib.sha256(data).hexdigest()[:24]
     # One ACK per uploaded file, as CSSM names it; a file from one device is the usual case.
     udi = next(iter(by_device), None)
@@ -129,15 +160,25 @@ def answer(name: str, data: bytes, usage: UsageFile, now: datetime) -> Answer:
     ack = ack_xml(udi or Udi("UNKNOWN", "UNKNOWN"), pairs, correlation, now)
     pushed = saved([usage])
     after = tuple(
-        (fleet.hostname(device), captures.render(fleet.device_state(
-            device, [(rid, lic, count, "ACK") for rid, lic, count in rows],
-            last_ack=now, pushed=pushed)).encode())
-        for device, rows in by_device.items())
+        (
+            fleet.hostname(device),
+            captures.render(
+                fleet.device_state(
+                    device,
+                    [(rid, lic, count, "ACK") for rid, lic, count in rows],
+                    last_ack=now,
+                    pushed=pushed,
+                )
+            ).encode(),
+        )
+        for device, rows in by_device.items()
+    )
     return Answer(f"ACK_{name}", ack, tuple(by_device), tuple(rid for rid, _ in pairs), after)
 
 
-def answer_archive(upload_name: str, answered: Iterable[tuple[str, Answer]], now: datetime
-                   ) -> tuple[str, bytes]:
+def answer_archive(
+    upload_name: str, answered: Iterable[tuple[str, Answer]], now: datetime
+) -> tuple[str, bytes]:
     """CSSM's answer to a CSLU upload archive: ``ACK_<upload name>`` holding, per virtual
     account archive, the ACK of each usage file in it (FORMATS.md 3)."""
     by_archive: dict[str, list[tuple[str, bytes]]] = {}
@@ -146,8 +187,12 @@ def answer_archive(upload_name: str, answered: Iterable[tuple[str, Answer]], now
     return cslu.ack_archive_name(upload_name), cslu.ack_archive(by_archive, when=now)
 
 
-def write(out: Path, loose: Iterable[Answer], answers: Iterable[Answer],
-          archives: Iterable[tuple[str, bytes]] = ()) -> None:
+def write(
+    out: Path,
+    loose: Iterable[Answer],
+    answers: Iterable[Answer],
+    archives: Iterable[tuple[str, bytes]] = (),
+) -> None:
     """Under ``out``: the ``loose`` ACK files, the ACK ``archives``, and in ``out/after`` the
     after-import capture of every device ``answers`` cover; whole or not at all. An existing
     ``out`` is never touched (FileExistsError)."""

@@ -58,29 +58,61 @@ class Family:
 
 
 FAMILIES = (
-    Family("switch", ("C9300-24UX", "C9300-48P"), _tag("C9300", "2017-05"),
-           ("network-advantage", "dna-advantage"), "17.06.05", "1"),
-    Family("router", ("C8000V",), _tag("C8000V", "2019-10"),
-           ("DNA_NWStack", "DNA_HSEC"), "17.09.04a", "2.0"),
-    Family("wlc", ("C9800-CL-K9",), _tag("WLC_9500C", "2018-05"),
-           ("air-network-advantage", "air-dna-advantage"), "17.12.03", "2.0"),
-    Family("branch", ("ISR4451-X/K9",), _tag("ISR_4451", "2016-04"),
-           ("appxk9", "securityk9", "uck9"), "17.12.04", "2.0"),
-    Family("industrial", ("IE-3400-8P2S",), _tag("IE3400", "2019-08"),
-           ("network-essentials", "dna-essentials"), "17.09.05", "1"),
+    Family(
+        "switch",
+        ("C9300-24UX", "C9300-48P"),
+        _tag("C9300", "2017-05"),
+        ("network-advantage", "dna-advantage"),
+        "17.06.05",
+        "1",
+    ),
+    Family(
+        "router",
+        ("C8000V",),
+        _tag("C8000V", "2019-10"),
+        ("DNA_NWStack", "DNA_HSEC"),
+        "17.09.04a",
+        "2.0",
+    ),
+    Family(
+        "wlc",
+        ("C9800-CL-K9",),
+        _tag("WLC_9500C", "2018-05"),
+        ("air-network-advantage", "air-dna-advantage"),
+        "17.12.03",
+        "2.0",
+    ),
+    Family(
+        "branch",
+        ("ISR4451-X/K9",),
+        _tag("ISR_4451", "2016-04"),
+        ("appxk9", "securityk9", "uck9"),
+        "17.12.04",
+        "2.0",
+    ),
+    Family(
+        "industrial",
+        ("IE-3400-8P2S",),
+        _tag("IE3400", "2019-08"),
+        ("network-essentials", "dna-essentials"),
+        "17.09.05",
+        "1",
+    ),
 )
 LICENSE_TAGS = {name: _tag(name, "2018-06") for family in FAMILIES for name in family.licenses}
 LICENSE_NAMES = {tag: name for name, tag in LICENSE_TAGS.items()}
 
 LAB_POLICY = Policy(
-    name="Lab Customer Policy", installed_on=captures.stamp(datetime(2026, 1, 5, 10, tzinfo=UTC)),
+    name="Lab Customer Policy",
+    installed_on=captures.stamp(datetime(2026, 1, 5, 10, tzinfo=UTC)),
     ack_required=True,
     attributes={
         "unenforced_perpetual": PolicyAttributes(365, 0, 90, "Customer Policy"),
         "unenforced_subscription": PolicyAttributes(90, ACK_WINDOW_DAYS, 90, "Customer Policy"),
         "enforced": PolicyAttributes(0, 0, 90, "Customer Policy"),
         "export": PolicyAttributes(0, 0, 90, "Customer Policy"),
-    })
+    },
+)
 
 
 @dataclass(frozen=True)
@@ -177,11 +209,16 @@ def _signature(seed: str) -> str:
 def payload(dev: LabDevice, report: LabReport) -> str:
     """The payload JSON text of one report, in the device family's layout."""
     sudi = _sudi(dev.udi)
-    signature = {"signing_type": "builtin", "key": dev.family.product,
-                 "value": _signature(f"payload/{dev.udi}/{report.report_id}")}
+    signature = {
+        "signing_type": "builtin",
+        "key": dev.family.product,
+        "value": _signature(f"payload/{dev.udi}/{report.report_id}"),
+    }
     meta: dict[str, object] = {"entitlement_tag": LICENSE_TAGS[report.license]}
-    identification: dict[str, object] = {"asset": {"name": dev.family.product},
-                                         "instance": {"sudi": sudi}}
+    identification: dict[str, object] = {
+        "asset": {"name": dev.family.product},
+        "instance": {"sudi": sudi},
+    }
     body: dict[str, object] = {}
     if dev.family.layout == "1":
         identification["signature"] = signature
@@ -192,13 +229,23 @@ def payload(dev: LabDevice, report: LabReport) -> str:
         body["signature"] = signature
         meta["utility_enabled"] = False
     meta.update(software_version=dev.family.software, ha_udi=[{"role": "Active", "sudi": sudi}])
-    body.update(asset_identification=identification, meta=meta, measurements=[
-        {"log_time": m.end, "metric_name": "ENTITLEMENT", "start_time": m.start,
-         "end_time": m.end, "sample_interval": m.end - m.start,
-         "num_samples": 1 + (m.end - m.start) // 900,
-         "meta": {"termination_reason": "CurrentUsageRequested"},
-         "value": {"type": "COUNT", "value": str(m.count)}}
-        for m in report.measurements])
+    body.update(
+        asset_identification=identification,
+        meta=meta,
+        measurements=[
+            {
+                "log_time": m.end,
+                "metric_name": "ENTITLEMENT",
+                "start_time": m.start,
+                "end_time": m.end,
+                "sample_interval": m.end - m.start,
+                "num_samples": 1 + (m.end - m.start) // 900,
+                "meta": {"termination_reason": "CurrentUsageRequested"},
+                "value": {"type": "COUNT", "value": str(m.count)},
+            }
+            for m in report.measurements
+        ],
+    )
     return json.dumps(body, separators=(",", ":"))
 
 
@@ -206,16 +253,27 @@ def usage_file(dev: LabDevice) -> bytes:
     """The usage file as ``license smart save usage unreported`` writes it: one line."""
     parts = []
     for report in dev.reports:
-        envelope = {"payload": payload(dev, report), "header": {"type": "rum"},
-                    "signature": {"sudi": _sudi(dev.udi), "signing_type": "builtin",
-                                  "key": dev.family.product,
-                                  "value": _signature(f"envelope/{dev.udi}/{report.report_id}")}}
+        envelope = {
+            "payload": payload(dev, report),
+            "header": {"type": "rum"},
+            "signature": {
+                "sudi": _sudi(dev.udi),
+                "signing_type": "builtin",
+                "key": dev.family.product,
+                "value": _signature(f"envelope/{dev.udi}/{report.report_id}"),
+            },
+        }
         parts.append(f"<RUMReport><![CDATA[{json.dumps(envelope)}]]></RUMReport>")
     return f"<smartLicense>{''.join(parts)}</smartLicense>".encode()
 
 
-def device_state(udi: Udi, reports: Iterable[tuple[int, str, int, str]], *,
-                 last_ack: datetime | None, pushed: datetime | None) -> DeviceState:
+def device_state(
+    udi: Udi,
+    reports: Iterable[tuple[int, str, int, str]],
+    *,
+    last_ack: datetime | None,
+    pushed: datetime | None,
+) -> DeviceState:
     """A lab device's state: ``reports`` as (report id, license, count, state) tuples, the last
     ACK it received and when it last wrote a report. The policy and trust code are the lab's."""
     reports = list(reports)
@@ -224,17 +282,24 @@ def device_state(udi: Udi, reports: Iterable[tuple[int, str, int, str]], *,
         counts[license] = max(counts.get(license, 0), count)
     deadline = last_ack + timedelta(days=ACK_WINDOW_DAYS) if last_ack else None
     return DeviceState(
-        kind="show-license-status", udi=udi, hostname=hostname(udi),
-        smart_account=SMART_ACCOUNT, virtual_account=virtual_account(udi),
-        data_privacy={"sending_hostname": False}, policy=LAB_POLICY,
+        kind="show-license-status",
+        udi=udi,
+        hostname=hostname(udi),
+        smart_account=SMART_ACCOUNT,
+        virtual_account=virtual_account(udi),
+        data_privacy={"sending_hostname": False},
+        policy=LAB_POLICY,
         transport_type="Transport Off",
         usage_reporting=UsageReporting(
             last_ack_received=captures.stamp(last_ack),
             next_ack_deadline=captures.stamp(deadline),
-            last_report_push=captures.stamp(pushed), reporting_push_interval_days=30),
+            last_report_push=captures.stamp(pushed),
+            reporting_push_interval_days=30,
+        ),
         trust_codes=(TrustCode(udi, "Active", LAB_POLICY.installed_on),),
-        licenses=tuple(License(name, name, count, "IN USE") for name, count in sorted(
-            counts.items())),
+        licenses=tuple(
+            License(name, name, count, "IN USE") for name, count in sorted(counts.items())
+        ),
         reports=tuple(Report(rid, state, "N", license) for rid, license, _, state in reports),
     )
 
@@ -242,8 +307,15 @@ def device_state(udi: Udi, reports: Iterable[tuple[int, str, int, str]], *,
 def before_state(dev: LabDevice, now: datetime = LAB_NOW) -> DeviceState:
     """What the device shows when it saved its usage file: its last report still open, the
     others closed, and the ACK of the previous cycle (60 days ago) as the last one received."""
-    rows = [(r.report_id, r.license, r.measurements[-1].count,
-             "OPEN" if r is dev.reports[-1] else "CLOSED") for r in dev.reports]
+    rows = [
+        (
+            r.report_id,
+            r.license,
+            r.measurements[-1].count,
+            "OPEN" if r is dev.reports[-1] else "CLOSED",
+        )
+        for r in dev.reports
+    ]
     return device_state(dev.udi, rows, last_ack=now - timedelta(days=60), pushed=dev.saved)
 
 
@@ -278,8 +350,15 @@ class Written:
     usage_name: str
 
 
-def write(out: Path, devices: int, seed: int, now: datetime = LAB_NOW, *, jobs: int = 0,
-          progress: Callable[[int], None] = lambda _: None) -> list[Written]:
+def write(
+    out: Path,
+    devices: int,
+    seed: int,
+    now: datetime = LAB_NOW,
+    *,
+    jobs: int = 0,
+    progress: Callable[[int], None] = lambda _: None,
+) -> list[Written]:
     """Write the fleet under ``out`` (``usage/`` and ``before/``), whole or not at all; an
     existing ``out`` is never touched (FileExistsError). Returns where each device's files
     went."""

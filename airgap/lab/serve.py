@@ -39,8 +39,17 @@ from airgap.state.parse import parse_capture
 
 USER = "airgap"
 LAB = ".lab"  # DIR/.lab: host keys, the client key, each device's flash
-FAULTS = ("slow", "latency", "auth", "hostkey", "save-fails", "flash-full", "import-refused",
-          "scp-disabled", "cut")
+FAULTS = (
+    "slow",
+    "latency",
+    "auth",
+    "hostkey",
+    "save-fails",
+    "flash-full",
+    "import-refused",
+    "scp-disabled",
+    "cut",
+)
 SLOW_SECONDS = 3.0
 _FLASH = re.compile(r"^(?:bootflash|flash):/?(?P<name>[\w.\-]+)$")
 
@@ -63,10 +72,14 @@ def parse_faults(spec: str | None) -> dict[str, tuple[Fault, ...]]:
         faults = []
         for kind in filter(None, (k.strip() for k in kinds.split(","))):
             word, _, number = kind.partition(":")
-            if word not in FAULTS or (word == "latency") != bool(number) \
-                    or (number and not number.isdigit()):
-                raise InputError("invalid --faults value", kind,
-                                 f"faults are: {', '.join(FAULTS)} (latency:MS)")
+            if (
+                word not in FAULTS
+                or (word == "latency") != bool(number)
+                or (number and not number.isdigit())
+            ):
+                raise InputError(
+                    "invalid --faults value", kind, f"faults are: {', '.join(FAULTS)} (latency:MS)"
+                )
             faults.append(Fault(word, int(number or 0)))
         found[name.strip()] = found.get(name.strip(), ()) + tuple(faults)
     return found
@@ -119,14 +132,20 @@ class Device:
         if text.startswith("delete"):
             return self._delete(words[-1])
         if text.startswith("dir"):
-            return "\n".join(f"  {p.stat().st_size:>10}  {p.name}"
-                             for p in sorted(self.flash.iterdir()))
+            return "\n".join(
+                f"  {p.stat().st_size:>10}  {p.name}" for p in sorted(self.flash.iterdir())
+            )
         return f"% Invalid input detected at '^' marker.\n{line}"
 
     def _show(self, what: str) -> str:
-        commands = {"status": ("status",), "summary": ("summary",), "udi": ("udi",),
-                    "rum id all": ("rum id all",), "tech support": captures.COMMANDS,
-                    "all": captures.COMMANDS}
+        commands = {
+            "status": ("status",),
+            "summary": ("summary",),
+            "udi": ("udi",),
+            "rum id all": ("rum id all",),
+            "tech support": captures.COMMANDS,
+            "all": captures.COMMANDS,
+        }
         wanted = commands.get(what)
         if wanted is None:
             return f"% Invalid input detected at '^' marker.\nshow license {what}"
@@ -144,16 +163,23 @@ class Device:
         remote <user> <host[:port]> <path> flash:<name>`` (Wireless Gateway for LoRaWAN)."""
         if len(words) != 6 or words[1] not in ("local", "remote"):
             return "% Invalid input detected at '^' marker."
-        local, (user, where, remote) = (words[2], words[3:6]) if words[1] == "local" else (
-            words[5], words[2:5])
+        local, (user, where, remote) = (
+            (words[2], words[3:6]) if words[1] == "local" else (words[5], words[2:5])
+        )
         path = self._file(local)
         host, _, port = where.partition(":")
         if path is None:
             return f"%Error parsing filename ({local})"
         try:
-            async with asyncssh.connect(host, int(port or 22), username=user, password=password,
-                                        known_hosts=None, client_keys=None,
-                                        agent_path=None) as conn:
+            async with asyncssh.connect(
+                host,
+                int(port or 22),
+                username=user,
+                password=password,
+                known_hosts=None,
+                client_keys=None,
+                agent_path=None,
+            ) as conn:
                 if words[1] == "local":
                     await asyncssh.scp(str(path), (conn, remote))
                 else:
@@ -178,8 +204,8 @@ class Device:
         path = self._file(match["name"]) if match else None
         if path is None or not path.is_file():
             return f"%Error opening {name} (No such file or directory)"
-        return f"verify /md5 ({match['name'] if match else name}) = " \
-               f"{hashlib.md5(path.read_bytes()).hexdigest()}"  # noqa: S324 - the device's own
+        digest = hashlib.md5(path.read_bytes()).hexdigest()  # noqa: S324 - the device's own
+        return f"verify /md5 ({match['name'] if match else name}) = {digest}"
 
     def _delete(self, name: str) -> str:
         path = self._file(name)
@@ -213,12 +239,15 @@ def _after_import(state: DeviceState, ack: ImportFile) -> DeviceState:
     acked = {e.report_id for e in rum_entries(ack) if e.udi in (None, state.udi)}
     made = import_time(ack)
     when = made.when if made else fleet.LAB_NOW
-    reports = tuple(dataclasses.replace(r, state="ACK") if r.id in acked else r
-                    for r in state.reports)
+    reports = tuple(
+        dataclasses.replace(r, state="ACK") if r.id in acked else r for r in state.reports
+    )
     old = state.usage_reporting or UsageReporting()
     usage = dataclasses.replace(
-        old, last_ack_received=captures.stamp(when),
-        next_ack_deadline=captures.stamp(when + timedelta(days=fleet.ACK_WINDOW_DAYS)))
+        old,
+        last_ack_received=captures.stamp(when),
+        next_ack_deadline=captures.stamp(when + timedelta(days=fleet.ACK_WINDOW_DAYS)),
+    )
     return dataclasses.replace(state, reports=reports, usage_reporting=usage)
 
 
@@ -255,8 +284,11 @@ class _Server(asyncssh.SSHServer):
         return True
 
     def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
-        return (not self.device.has("auth") and username == USER
-                and key.public_data == self.client_key.public_data)
+        return (
+            not self.device.has("auth")
+            and username == USER
+            and key.public_data == self.client_key.public_data
+        )
 
     def password_auth_supported(self) -> bool:
         return True
@@ -287,11 +319,9 @@ async def _session(device: Device, process: asyncssh.SSHServerProcess[str]) -> N
                 output = await device.copy(words, secret)
             else:
                 output = device.answer(line.strip())
-            process.stdout.write(f"{line.strip()}\n" + (output + "\n" if output else "")
-                                 + prompt)
+            process.stdout.write(f"{line.strip()}\n" + (output + "\n" if output else "") + prompt)
         process.exit(0)
-    except (asyncssh.BreakReceived, asyncssh.TerminalSizeChanged, BrokenPipeError,
-            ConnectionError):
+    except (asyncssh.BreakReceived, asyncssh.TerminalSizeChanged, BrokenPipeError, ConnectionError):
         process.exit(0)
 
 
@@ -309,15 +339,24 @@ class LabFleet:
     async def start(self) -> None:
         """Listen for every device, then write ``inventory.toml`` and ``known_hosts``."""
         for device in self.devices:
-            served = (asyncssh.generate_private_key("ssh-ed25519") if device.has("hostkey")
-                      else device.host_key)
+            served = (
+                asyncssh.generate_private_key("ssh-ed25519")
+                if device.has("hostkey")
+                else device.host_key
+            )
             scp = not device.has("scp-disabled") and device.platform != "ixm"
             server = await asyncssh.create_server(
-                lambda d=device: _Server(d, self.client_key, self.password), self.listen, 0,
-                server_host_keys=[served], process_factory=lambda p, d=device: _session(d, p),
+                lambda d=device: _Server(d, self.client_key, self.password),
+                self.listen,
+                0,
+                server_host_keys=[served],
+                process_factory=lambda p, d=device: _session(d, p),
                 sftp_factory=(lambda chan, d=device: _Flash(chan, d)) if scp else None,
-                allow_scp=scp, encoding="utf-8",
-                login_timeout=30, keepalive_interval=0)
+                allow_scp=scp,
+                encoding="utf-8",
+                login_timeout=30,
+                keepalive_interval=0,
+            )
             device.port = server.sockets[0].getsockname()[1]
             self.servers.append(server)
         self._write_site()
@@ -331,13 +370,17 @@ class LabFleet:
             hosts.append(f"{host} {device.host_key.export_public_key().decode().strip()}")
             udi = f'udi = "{device.state.udi}"\n' if device.state.udi else ""
             flash = "flash:" if device.platform == "ixm" else "bootflash:"
-            rows.append(f'[[device]]\nname = "{device.name}"\nhost = "{self.listen}"\n'
-                        f'port = {device.port}\nplatform = "{device.platform}"\n'
-                        f'filesystem = "{flash}"\nuser = "{USER}"\n'
-                        f'key_file = "{lab / "client_ed25519"}"\n{udi}')
+            rows.append(
+                f'[[device]]\nname = "{device.name}"\nhost = "{self.listen}"\n'
+                f'port = {device.port}\nplatform = "{device.platform}"\n'
+                f'filesystem = "{flash}"\nuser = "{USER}"\n'
+                f'key_file = "{lab / "client_ed25519"}"\n{udi}'
+            )
         write_atomic(self.folder / "known_hosts", ("\n".join(hosts) + "\n").encode())
-        write_atomic(self.folder / "inventory.toml", ("# written by 'airgap lab serve'\n\n"
-                                                      + "\n".join(rows)).encode())
+        write_atomic(
+            self.folder / "inventory.toml",
+            ("# written by 'airgap lab serve'\n\n" + "\n".join(rows)).encode(),
+        )
 
     def close(self) -> None:
         for server in self.servers:
@@ -355,9 +398,12 @@ def _key(path: Path) -> asyncssh.SSHKey:
     return key
 
 
-def load(folder: Path, listen: str = "127.0.0.1",
-         faults: dict[str, tuple[Fault, ...]] | None = None,
-         gateways: Iterable[str] = ()) -> LabFleet:
+def load(
+    folder: Path,
+    listen: str = "127.0.0.1",
+    faults: dict[str, tuple[Fault, ...]] | None = None,
+    gateways: Iterable[str] = (),
+) -> LabFleet:
     """The devices of a fleet folder (``before/<host>.txt``, ``usage/usage_<SN>.xml``);
     those named in ``gateways`` behave as Wireless Gateways for LoRaWAN (platform ixm)."""
     gateways = set(gateways)
@@ -365,8 +411,12 @@ def load(folder: Path, listen: str = "127.0.0.1",
     lab = folder / LAB
     captured = sorted((folder / "before").glob("*.txt")) if (folder / "before").is_dir() else []
     if not captured:
-        raise InputError("not a lab fleet", folder, "no before/*.txt captures",
-                         "make one with 'airgap lab fleet --out DIR'")
+        raise InputError(
+            "not a lab fleet",
+            folder,
+            "no before/*.txt captures",
+            "make one with 'airgap lab fleet --out DIR'",
+        )
     unknown = (set(faults) | gateways) - {p.stem for p in captured} - {"*"}
     if unknown:
         raise InputError("invalid --faults value", sorted(unknown)[0], "no such lab device")
@@ -379,9 +429,14 @@ def load(folder: Path, listen: str = "127.0.0.1",
         usage = folder / "usage" / f"usage_{merged.udi.sn}.xml"
         flash = lab / "flash" / path.stem
         flash.mkdir(parents=True, exist_ok=True)
-        device = Device(path.stem, merged, usage.read_bytes() if usage.is_file() else b"",
-                        flash, faults.get(path.stem, ()) + faults.get("*", ()),
-                        platform="ixm" if path.stem in gateways else "iosxe")
+        device = Device(
+            path.stem,
+            merged,
+            usage.read_bytes() if usage.is_file() else b"",
+            flash,
+            faults.get(path.stem, ()) + faults.get("*", ()),
+            platform="ixm" if path.stem in gateways else "iosxe",
+        )
         device.host_key = _key(lab / "hostkeys" / path.stem)
         devices.append(device)
     client = _key(lab / "client_ed25519")
@@ -395,9 +450,12 @@ def _merged(states: Iterable[DeviceState]) -> DeviceState:
     from airgap.state.devices import merge
 
     state = merge(states)
-    return dataclasses.replace(state, kind="show-license-status", unparsed_lines=(),
-                               reports=tuple(Report(r.id, r.state, r.flag or "N", r.feature)
-                                             for r in state.reports))
+    return dataclasses.replace(
+        state,
+        kind="show-license-status",
+        unparsed_lines=(),
+        reports=tuple(Report(r.id, r.state, r.flag or "N", r.feature) for r in state.reports),
+    )
 
 
 async def serve(lab: LabFleet, ready: asyncio.Event | None = None) -> None:

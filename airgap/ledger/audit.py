@@ -24,19 +24,31 @@ from airgap.signing.trust import RosterEntry
 REPORT_VERSION = 1
 # control id -> (what it asks for, in our words; the steps that evidence it)
 CONTROLS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("NERC CIP-003-8 Att. 1 s5", "removable media checked before use",
-     ("media.scan", "bundle.verify")),
+    (
+        "NERC CIP-003-8 Att. 1 s5",
+        "removable media checked before use",
+        ("media.scan", "bundle.verify"),
+    ),
     ("NERC CIP-010-4 R4", "malicious code on transient media mitigated", ("media.scan",)),
-    ("NIST SP 800-53 MP-5", "media transport documented, by whom",
-     ("media.write", "media.read", "bundle.create", "bundle.extract")),
-    ("NIST SP 800-53 AC-4(12)", "content checked as it crosses",
-     ("validate", "bundle.create", "bundle.verify")),
+    (
+        "NIST SP 800-53 MP-5",
+        "media transport documented, by whom",
+        ("media.write", "media.read", "bundle.create", "bundle.extract"),
+    ),
+    (
+        "NIST SP 800-53 AC-4(12)",
+        "content checked as it crosses",
+        ("validate", "bundle.create", "bundle.verify"),
+    ),
     ("NIST SP 800-53 AC-4(26)", "what the filter did is recorded", ("validate", "bundle.verify")),
     ("NIST SP 800-53 AC-3(2)", "dual authorisation", ("bundle.approve",)),
     ("NIST SP 800-53 AU-9(5)", "dual authorisation over audit records", ("bundle.approve",)),
     ("NIST SP 800-53 AU-10", "non-repudiation: each step signed", ()),
-    ("IEC 62443-3-3 SR 2.3", "portable media use controlled",
-     ("media.write", "media.read", "media.scan")),
+    (
+        "IEC 62443-3-3 SR 2.3",
+        "portable media use controlled",
+        ("media.write", "media.read", "media.scan"),
+    ),
     ("IEC 62443-3-3 SR 3.2", "protection from malicious code", ("media.scan",)),
 )
 
@@ -65,11 +77,23 @@ class Row:
         return self.result != "ok"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"seq": self.seq, "time": self.time, "step": self.step, "key_id": self.key_id,
-                "person": self.person, "role": self.role, "host": self.host,
-                "device": self.device, "materials": dict(self.materials),
-                "products": dict(self.products), "result": self.result, "note": self.note,
-                "exception": self.exception, "entry": self.line, "proof": self.proof}
+        return {
+            "seq": self.seq,
+            "time": self.time,
+            "step": self.step,
+            "key_id": self.key_id,
+            "person": self.person,
+            "role": self.role,
+            "host": self.host,
+            "device": self.device,
+            "materials": dict(self.materials),
+            "products": dict(self.products),
+            "result": self.result,
+            "note": self.note,
+            "exception": self.exception,
+            "entry": self.line,
+            "proof": self.proof,
+        }
 
 
 @dataclass(frozen=True)
@@ -82,8 +106,13 @@ class Control:
     rows: tuple[int, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"control": self.control, "asks": self.asks, "steps": list(self.steps),
-                "rows": list(self.rows), "evidenced": bool(self.rows)}
+        return {
+            "control": self.control,
+            "asks": self.asks,
+            "steps": list(self.steps),
+            "rows": list(self.rows),
+            "evidenced": bool(self.rows),
+        }
 
 
 @dataclass(frozen=True)
@@ -106,18 +135,32 @@ class AuditReport:
         return [r for r in self.rows if r.exception]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"report_version": REPORT_VERSION, "origin": self.origin, "ledger": self.ledger,
-                "since": self.since, "until": self.until, "entries": self.entries,
-                "checkpoint": self.checkpoint,
-                "exceptions": [r.seq for r in self.exceptions],
-                "rows": [r.to_dict() for r in self.rows],
-                "controls": [c.to_dict() for c in self.controls],
-                "unreadable_lines": list(self.unreadable), "devices": list(self.devices)}
+        return {
+            "report_version": REPORT_VERSION,
+            "origin": self.origin,
+            "ledger": self.ledger,
+            "since": self.since,
+            "until": self.until,
+            "entries": self.entries,
+            "checkpoint": self.checkpoint,
+            "exceptions": [r.seq for r in self.exceptions],
+            "rows": [r.to_dict() for r in self.rows],
+            "controls": [c.to_dict() for c in self.controls],
+            "unreadable_lines": list(self.unreadable),
+            "devices": list(self.devices),
+        }
 
 
-def build(store: Ledger, note: str, size: int, since: datetime, until: datetime,
-          roster: Mapping[str, RosterEntry], devices: tuple[dict[str, Any], ...] = (),
-          host_key_id: str | None = None) -> AuditReport:
+def build(
+    store: Ledger,
+    note: str,
+    size: int,
+    since: datetime,
+    until: datetime,
+    roster: Mapping[str, RosterEntry],
+    devices: tuple[dict[str, Any], ...] = (),
+    host_key_id: str | None = None,
+) -> AuditReport:
     """The report over the first ``size`` entries (those the signed ``note`` covers), keeping
     the rows whose time falls in [since, until]."""
     leaves: list[bytes] = []
@@ -138,14 +181,31 @@ def build(store: Ledger, note: str, size: int, since: datetime, until: datetime,
     people = dict(roster)
     if host_key_id is not None and host_key_id not in people:  # what airgap signed itself
         people[host_key_id] = RosterEntry(host_key_id, "this host (host key)", "host", "")
-    rows = tuple(_row(seq, line, entry, people, proof_text(leaves, seq, note))
-                 for seq, line, entry in kept)
+    rows = tuple(
+        _row(seq, line, entry, people, proof_text(leaves, seq, note)) for seq, line, entry in kept
+    )
     ordered = tuple(sorted(rows, key=lambda r: (not r.exception, r.seq)))
-    controls = tuple(Control(cid, asks, steps, tuple(r.seq for r in rows if r.step in steps)
-                             if steps else tuple(r.seq for r in rows))
-                     for cid, asks, steps in CONTROLS)
-    return AuditReport(store.origin(), str(store.path), since.isoformat(), until.isoformat(),
-                       size, note, ordered, controls, tuple(unreadable), devices)
+    controls = tuple(
+        Control(
+            cid,
+            asks,
+            steps,
+            tuple(r.seq for r in rows if r.step in steps) if steps else tuple(r.seq for r in rows),
+        )
+        for cid, asks, steps in CONTROLS
+    )
+    return AuditReport(
+        store.origin(),
+        str(store.path),
+        since.isoformat(),
+        until.isoformat(),
+        size,
+        note,
+        ordered,
+        controls,
+        tuple(unreadable),
+        devices,
+    )
 
 
 def _time(text: Any) -> datetime | None:
@@ -158,16 +218,27 @@ def _time(text: Any) -> datetime | None:
     return when if when.tzinfo else None
 
 
-def _row(seq: int, line: bytes, entry: dict[str, Any], roster: Mapping[str, RosterEntry],
-         proof: str) -> Row:
+def _row(
+    seq: int, line: bytes, entry: dict[str, Any], roster: Mapping[str, RosterEntry], proof: str
+) -> Row:
     key = str(entry.get("operator") or "")
     who = roster.get(key)
-    return Row(seq, str(entry.get("time")), str(entry.get("step")), key,
-               who.name if who else None, who.role if who else None, str(entry.get("host")),
-               entry.get("device") if isinstance(entry.get("device"), str) else None,
-               _paths(entry.get("materials")), _paths(entry.get("products")),
-               str(entry.get("result")), str(entry.get("note") or ""),
-               line.decode("utf-8", errors="replace"), proof)
+    return Row(
+        seq,
+        str(entry.get("time")),
+        str(entry.get("step")),
+        key,
+        who.name if who else None,
+        who.role if who else None,
+        str(entry.get("host")),
+        entry.get("device") if isinstance(entry.get("device"), str) else None,
+        _paths(entry.get("materials")),
+        _paths(entry.get("products")),
+        str(entry.get("result")),
+        str(entry.get("note") or ""),
+        line.decode("utf-8", errors="replace"),
+        proof,
+    )
 
 
 def _paths(value: Any) -> dict[str, str]:

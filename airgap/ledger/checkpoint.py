@@ -60,8 +60,11 @@ def read_note(path: Path) -> str:
 
 def open_checkpoint(note: str, keys: list[PublicKey], where: str | Path) -> Checkpoint:
     """A signed checkpoint, verified against any of ``keys`` (trusted public keys)."""
-    names = {line.split(" ")[1] for line in note.splitlines()
-             if line.startswith(f"{DASH} ") and line.count(" ") >= 2}
+    names = {
+        line.split(" ")[1]
+        for line in note.splitlines()
+        if line.startswith(f"{DASH} ") and line.count(" ") >= 2
+    }
     verifiers = [NoteVerifier(name, key.key) for name in names for key in keys]
     try:
         opened = open_note(note, verifiers)
@@ -69,8 +72,11 @@ def open_checkpoint(note: str, keys: list[PublicKey], where: str | Path) -> Chec
     except NoteError as exc:
         raise TrustError("checkpoint does not verify", where, str(exc)) from None
     if checkpoint.origin not in opened.signed_by:
-        raise TrustError("checkpoint does not verify", where,
-                         f"signed as {opened.signed_by}, not by its origin {checkpoint.origin}")
+        raise TrustError(
+            "checkpoint does not verify",
+            where,
+            f"signed as {opened.signed_by}, not by its origin {checkpoint.origin}",
+        )
     return checkpoint
 
 
@@ -83,11 +89,15 @@ def prove(ledger: Ledger, seq: int, note: str, key: PublicKey) -> str:
             break
         leaves.append(merkle.leaf_hash(line))
     if len(leaves) < checkpoint.size or merkle.root(leaves) != checkpoint.root:
-        raise TrustError("ledger does not match its checkpoint", ledger.path,
-                         "run 'airgap ledger verify'")
+        raise TrustError(
+            "ledger does not match its checkpoint", ledger.path, "run 'airgap ledger verify'"
+        )
     if not 1 <= seq <= checkpoint.size:
-        raise InputError("no such entry", ledger.path,
-                         f"entry {seq} is not among the {checkpoint.size} the checkpoint covers")
+        raise InputError(
+            "no such entry",
+            ledger.path,
+            f"entry {seq} is not among the {checkpoint.size} the checkpoint covers",
+        )
     return proof_text(leaves, seq, note)
 
 
@@ -98,8 +108,9 @@ def proof_text(leaves: list[bytes], seq: int, note: str) -> str:
     return "\n".join(lines) + "\n\n" + note
 
 
-def verify_proof(proof: str, entry: bytes, keys: list[PublicKey], where: str | Path
-                 ) -> tuple[Checkpoint, int]:
+def verify_proof(
+    proof: str, entry: bytes, keys: list[PublicKey], where: str | Path
+) -> tuple[Checkpoint, int]:
     """Check an inclusion proof for an entry's line; the checkpoint and the entry's seq."""
     head, sep, note = proof.partition("\n\n")
     lines = head.splitlines()
@@ -113,8 +124,9 @@ def verify_proof(proof: str, entry: bytes, keys: list[PublicKey], where: str | P
         raise TrustError("malformed proof", where, "bad index or hash line") from None
     checkpoint = open_checkpoint(note, keys, where)
     try:
-        merkle.verify_inclusion(index, checkpoint.size, merkle.leaf_hash(entry.rstrip(b"\n")),
-                                hashes, checkpoint.root)
+        merkle.verify_inclusion(
+            index, checkpoint.size, merkle.leaf_hash(entry.rstrip(b"\n")), hashes, checkpoint.root
+        )
     except merkle.ProofError as exc:
         raise TrustError("proof does not verify", where, str(exc)) from None
     return checkpoint, index + 1

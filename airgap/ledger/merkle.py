@@ -80,10 +80,10 @@ def inclusion_proof(leaves: Sequence[bytes], index: int) -> list[bytes]:
     while hi - lo > 1:
         k = _split(hi - lo)
         if index - lo < k:
-            proof.append(root(leaves[lo + k:hi]))
+            proof.append(root(leaves[lo + k : hi]))
             hi = lo + k
         else:
-            proof.append(root(leaves[lo:lo + k]))
+            proof.append(root(leaves[lo : lo + k]))
             lo += k
     return proof[::-1]
 
@@ -100,10 +100,10 @@ def consistency_proof(leaves: Sequence[bytes], size1: int) -> list[bytes]:
     while m != hi - lo:
         k = _split(hi - lo)
         if m <= k:
-            proof.append(root(leaves[lo + k:hi]))
+            proof.append(root(leaves[lo + k : hi]))
             hi = lo + k
         else:
-            proof.append(root(leaves[lo:lo + k]))
+            proof.append(root(leaves[lo : lo + k]))
             lo += k
             m -= k
             complete = False
@@ -112,8 +112,9 @@ def consistency_proof(leaves: Sequence[bytes], size1: int) -> list[bytes]:
     return proof[::-1]
 
 
-def verify_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes],
-                     expected: bytes) -> None:
+def verify_inclusion(
+    index: int, size: int, leaf: bytes, proof: Sequence[bytes], expected: bytes
+) -> None:
     """Raise :class:`ProofError` unless ``proof`` shows ``leaf`` at ``index`` under
     ``expected``, the root of a tree of ``size`` leaves."""
     if not 0 <= index < size:
@@ -138,8 +139,9 @@ def verify_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes],
         raise ProofError("the proof leads to another root")
 
 
-def verify_consistency(size1: int, size2: int, root1: bytes, root2: bytes,
-                       proof: Sequence[bytes]) -> None:
+def verify_consistency(
+    size1: int, size2: int, root1: bytes, root2: bytes, proof: Sequence[bytes]
+) -> None:
     """Raise :class:`ProofError` unless ``proof`` shows the tree (size1, root1) is a prefix
     of the tree (size2, root2)."""
     if size2 < size1:

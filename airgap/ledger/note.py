@@ -89,8 +89,11 @@ class NoteSigner:
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
         from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-        public = Ed25519PrivateKey.from_private_bytes(raw[1:]).public_key().public_bytes(
-            Encoding.Raw, PublicFormat.Raw)
+        public = (
+            Ed25519PrivateKey.from_private_bytes(raw[1:])
+            .public_key()
+            .public_bytes(Encoding.Raw, PublicFormat.Raw)
+        )
         signer = cls(parts[2], SecretKey(bytes(8), raw[1:] + public))
         if signer.verifier.hash.hex() != parts[3].lower():
             raise NoteError("signer key hash does not match")
@@ -151,8 +154,7 @@ def open_note(message: str | bytes, verifiers: list[NoteVerifier]) -> Note:
             if verifier.name != name or not hmac.compare_digest(raw[:4], verifier.hash):
                 continue
             try:
-                Ed25519PublicKey.from_public_bytes(verifier.public).verify(raw[4:],
-                                                                           text.encode())
+                Ed25519PublicKey.from_public_bytes(verifier.public).verify(raw[4:], text.encode())
             except InvalidSignature:
                 raise NoteError(f"invalid signature for key {name}") from None
             if name not in signed_by:
@@ -173,8 +175,12 @@ class Checkpoint:
 
     def text(self) -> str:
         """The checkpoint body (the note text)."""
-        lines = [self.origin, str(self.size), base64.b64encode(self.root).decode(),
-                 *self.extensions]
+        lines = [
+            self.origin,
+            str(self.size),
+            base64.b64encode(self.root).decode(),
+            *self.extensions,
+        ]
         return "\n".join(lines) + "\n"
 
     @classmethod
@@ -182,8 +188,7 @@ class Checkpoint:
         """Read a checkpoint body."""
         lines = text.splitlines()
         try:
-            origin, size, root = lines[0], int(lines[1]), base64.b64decode(lines[2],
-                                                                            validate=True)
+            origin, size, root = lines[0], int(lines[1]), base64.b64decode(lines[2], validate=True)
         except (IndexError, ValueError, binascii.Error):
             raise NoteError("malformed checkpoint") from None
         if not origin or size < 0 or len(root) != 32:

@@ -33,20 +33,45 @@ from airgap.fsutil import atomic_file, open_regular
 from airgap.signing.minisign import SecretKey
 
 STEPS = (
-    "usage.save", "usage.collect", "validate", "bundle.create", "bundle.approve", "media.write",
-    "media.read", "media.scan",
-    "bundle.verify", "bundle.extract", "cssm.upload", "cssm.download", "import.before",
-    "import.apply", "import.after", "diff", "key.trust", "key.revoke", "host.key.accept",
-    "ledger.repair", "note",
+    "usage.save",
+    "usage.collect",
+    "validate",
+    "bundle.create",
+    "bundle.approve",
+    "media.write",
+    "media.read",
+    "media.scan",
+    "bundle.verify",
+    "bundle.extract",
+    "cssm.upload",
+    "cssm.download",
+    "import.before",
+    "import.apply",
+    "import.after",
+    "diff",
+    "key.trust",
+    "key.revoke",
+    "host.key.accept",
+    "ledger.repair",
+    "note",
 )
 GENESIS = "sha256:" + "0" * 64
 TAIL_CHUNK = 1 << 16
 MAX_LINE = 1 << 20  # an entry airgap writes is far shorter; a longer line is not an entry
 # Each field of an entry and the JSON types it may have (a bool is not a seq).
 FIELDS: dict[str, tuple[type, ...]] = {
-    "seq": (int,), "prev": (str,), "time": (str,), "step": (str,), "operator": (str,),
-    "host": (str,), "device": (str, type(None)), "materials": (dict,), "products": (dict,),
-    "result": (str,), "note": (str,), "sig": (str,),
+    "seq": (int,),
+    "prev": (str,),
+    "time": (str,),
+    "step": (str,),
+    "operator": (str,),
+    "host": (str,),
+    "device": (str, type(None)),
+    "materials": (dict,),
+    "products": (dict,),
+    "result": (str,),
+    "note": (str,),
+    "sig": (str,),
 }
 
 
@@ -91,8 +116,13 @@ def parse_entry(line: bytes) -> dict[str, Any]:
 
 def _json_type(value: Any) -> str:
     """What a parsed JSON value is, in JSON's words."""
-    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
-             type(None): "null"}
+    names = {
+        dict: "an object",
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        type(None): "null",
+    }
     return names.get(type(value), "a number")
 
 
@@ -159,8 +189,12 @@ class Ledger:
             raise InputError("cannot read ledger", self.path, why(exc)) from None
         if not stat.S_ISREG(mode):
             kind = "a symbolic link" if stat.S_ISLNK(mode) else "not a regular file"
-            raise InputError("refusing the ledger", self.path, f"{kind}: a ledger is a "
-                             "regular file", "name the ledger file itself")
+            raise InputError(
+                "refusing the ledger",
+                self.path,
+                f"{kind}: a ledger is a regular file",
+                "name the ledger file itself",
+            )
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[int]:
@@ -182,8 +216,12 @@ class Ledger:
         try:
             handle = open_regular(self.path, follow=False)
         except FileNotFoundError:
-            raise InputError("no such ledger", self.path, "nothing was recorded in it yet",
-                             "check the path, or record a step first") from None
+            raise InputError(
+                "no such ledger",
+                self.path,
+                "nothing was recorded in it yet",
+                "check the path, or record a step first",
+            ) from None
         except OSError as exc:
             raise InputError("cannot read ledger", self.path, why(exc)) from None
         with handle:
@@ -208,8 +246,7 @@ class Ledger:
             return Tail(0, None, size, 0)
         before = _rfind_newline(fd, last, MAX_LINE + 1)
         if before < 0 and last > MAX_LINE:
-            return Tail(None, None, size - last - 1, last + 1,
-                        f"longer than {MAX_LINE:,} bytes")
+            return Tail(None, None, size - last - 1, last + 1, f"longer than {MAX_LINE:,} bytes")
         line = os.pread(fd, last - before - 1, before + 1)
         try:
             count: int | None = parse_entry(line)["seq"]
@@ -218,10 +255,18 @@ class Ledger:
             count, problem = None, str(exc)
         return Tail(count, line, size - last - 1, last + 1, problem)
 
-    def append(self, step: str, key: SecretKey, *, device: str | None = None,
-               materials: Mapping[str, str] | None = None,
-               products: Mapping[str, str] | None = None, result: str = "ok",
-               note: str = "", extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def append(
+        self,
+        step: str,
+        key: SecretKey,
+        *,
+        device: str | None = None,
+        materials: Mapping[str, str] | None = None,
+        products: Mapping[str, str] | None = None,
+        result: str = "ok",
+        note: str = "",
+        extra: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """Record one step, signed by ``key``; refused while the tail is torn or the last line
         is not a ledger entry."""
         if step not in STEPS:
@@ -229,23 +274,41 @@ class Ledger:
         with self._locked() as fd:
             tail = self.tail(fd)
             if tail.torn:
-                raise TornTailError("torn tail", self.path, f"{tail.torn} bytes after line "
-                                    f"{tail.count or 0} have no newline; appends are refused")
+                raise TornTailError(
+                    "torn tail",
+                    self.path,
+                    f"{tail.torn} bytes after line "
+                    f"{tail.count or 0} have no newline; appends are refused",
+                )
             if tail.count is None:
-                raise TrustError("refusing to append", self.path, f"the last line is not a "
-                                 f"ledger entry ({tail.problem})", "run 'airgap ledger verify'")
+                raise TrustError(
+                    "refusing to append",
+                    self.path,
+                    f"the last line is not a ledger entry ({tail.problem})",
+                    "run 'airgap ledger verify'",
+                )
             fields: dict[str, Any] = {
                 "seq": tail.count + 1,
                 "prev": line_hash(tail.last_line) if tail.last_line else GENESIS,
-                "time": now(), "step": step, "operator": key.public.id, "host": self.host,
-                "device": device, "materials": dict(materials or {}),
-                "products": dict(products or {}), "result": result, "note": note,
+                "time": now(),
+                "step": step,
+                "operator": key.public.id,
+                "host": self.host,
+                "device": device,
+                "materials": dict(materials or {}),
+                "products": dict(products or {}),
+                "result": result,
+                "note": note,
                 **(extra or {}),
             }
             line = sign_entry(fields, key) + b"\n"
             if len(line) > MAX_LINE:
-                raise InputError("entry too long", self.path, f"{len(line):,} bytes; an entry "
-                                 f"is at most {MAX_LINE:,}", "record fewer or shorter paths")
+                raise InputError(
+                    "entry too long",
+                    self.path,
+                    f"{len(line):,} bytes; an entry is at most {MAX_LINE:,}",
+                    "record fewer or shorter paths",
+                )
             written = os.write(fd, line)
             if written != len(line):  # a short write leaves a torn tail for repair to find
                 raise OSError(f"short write to {self.path}")
@@ -288,15 +351,18 @@ class Ledger:
             digest = hashlib.sha256()
             with atomic_file(side, replace=False) as handle:
                 for position in range(tail.end, tail.end + tail.torn, TAIL_CHUNK):
-                    chunk = os.pread(fd, min(TAIL_CHUNK, tail.end + tail.torn - position),
-                                     position)
+                    chunk = os.pread(fd, min(TAIL_CHUNK, tail.end + tail.torn - position), position)
                     digest.update(chunk)
                     handle.write(chunk)
             os.ftruncate(fd, tail.end)
             os.fsync(fd)
-        self.append("ledger.repair", key, products={str(side): f"sha256:{digest.hexdigest()}"},
-                    note=f"moved a torn tail of {tail.torn} bytes after entry "
-                         f"{tail.count or 0} to {side.name}")
+        self.append(
+            "ledger.repair",
+            key,
+            products={str(side): f"sha256:{digest.hexdigest()}"},
+            note=f"moved a torn tail of {tail.torn} bytes after entry "
+            f"{tail.count or 0} to {side.name}",
+        )
         return side
 
 

@@ -40,8 +40,12 @@ class LedgerFinding:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {"line": self.line, "seq": self.seq, "message": self.message,
-                "exit_code": int(self.code)}
+        return {
+            "line": self.line,
+            "seq": self.seq,
+            "message": self.message,
+            "exit_code": int(self.code),
+        }
 
     def __str__(self) -> str:
         entry = f" (entry {self.seq})" if self.seq is not None else ""
@@ -60,12 +64,19 @@ class Unchecked:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {"key": self.key, "entries": self.entries, "first_line": self.first_line,
-                "last_line": self.last_line}
+        return {
+            "key": self.key,
+            "entries": self.entries,
+            "first_line": self.first_line,
+            "last_line": self.last_line,
+        }
 
     def __str__(self) -> str:
-        lines = (f"line {self.first_line}" if self.entries == 1
-                 else f"{self.entries} entries, lines {self.first_line}-{self.last_line}")
+        lines = (
+            f"line {self.first_line}"
+            if self.entries == 1
+            else f"{self.entries} entries, lines {self.first_line}-{self.last_line}"
+        )
         return f"key {self.key} ({lines})"
 
 
@@ -92,10 +103,13 @@ class LedgerReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form for ``ledger verify``."""
-        return {"entries": self.entries, "root": base64.b64encode(self.root).decode(),
-                "incremental_from": self.incremental_from,
-                "findings": [f.to_dict() for f in self.findings],
-                "unchecked": [u.to_dict() for u in self.unchecked.values()]}
+        return {
+            "entries": self.entries,
+            "root": base64.b64encode(self.root).decode(),
+            "incremental_from": self.incremental_from,
+            "findings": [f.to_dict() for f in self.findings],
+            "unchecked": [u.to_dict() for u in self.unchecked.values()],
+        }
 
     def not_checked(self, key: str, line: int) -> None:
         """Count an entry whose signer has no trusted copy here."""
@@ -126,9 +140,9 @@ class State:
             return None
         types = (int, str, int, str, list)
         values = (state.size, state.root, state.offset, state.last_hash, state.compact)
-        if not all(isinstance(v, t) and not isinstance(v, bool)
-                   for v, t in zip(values, types, strict=True)) \
-                or not all(isinstance(h, str) for h in state.compact):
+        if not all(
+            isinstance(v, t) and not isinstance(v, bool) for v, t in zip(values, types, strict=True)
+        ) or not all(isinstance(h, str) for h in state.compact):
             return None
         try:
             state.compact_range()
@@ -173,8 +187,7 @@ def _check_batch(batch: list[tuple[int, bytes]]) -> list[Checked]:
         try:
             entry = parse_entry(line)
         except EntryError as exc:
-            results.append((number, leaf, digest, None, None, f"not a ledger entry: {exc}",
-                            None))
+            results.append((number, leaf, digest, None, None, f"not a ledger entry: {exc}", None))
             continue
         problem, unknown = None, None
         if canonical(entry) != line:
@@ -208,8 +221,14 @@ def _batches(lines: Iterable[tuple[int, bytes]]) -> Iterator[list[tuple[int, byt
         yield batch
 
 
-def verify(ledger: Ledger, keys: Mapping[str, PublicKey], *, since: Checkpoint | None = None,
-           jobs: int = 0, trust_given: bool = True) -> LedgerReport:
+def verify(
+    ledger: Ledger,
+    keys: Mapping[str, PublicKey],
+    *,
+    since: Checkpoint | None = None,
+    jobs: int = 0,
+    trust_given: bool = True,
+) -> LedgerReport:
     """Check the whole ledger (or what follows ``since`` when its state was saved here).
 
     With ``trust_given`` (trusted keys were given or configured), an entry signed by a key
@@ -220,15 +239,26 @@ def verify(ledger: Ledger, keys: Mapping[str, PublicKey], *, since: Checkpoint |
     compact = merkle.CompactRange()
     expected_prev, last_seq, start = GENESIS, 0, 0
     state = State.load(state_path(ledger)) if since else None
-    if since and state and state.size == since.size and _state_holds(ledger, state) and \
-            state.root == base64.b64encode(since.root).decode():
+    if (
+        since
+        and state
+        and state.size == since.size
+        and _state_holds(ledger, state)
+        and state.root == base64.b64encode(since.root).decode()
+    ):
         compact = state.compact_range()
         expected_prev, last_seq, start = state.last_hash, state.size, state.offset
         report.incremental_from = state.size
     lines = ledger.lines(start, last_seq + 1)
-    checked = ordered_map(_check_batch, _batches(lines), jobs=jobs, window=8, serial_below=4,
-                          initializer=_load_keys,
-                          initargs=({k: v.key for k, v in keys.items()},))
+    checked = ordered_map(
+        _check_batch,
+        _batches(lines),
+        jobs=jobs,
+        window=8,
+        serial_below=4,
+        initializer=_load_keys,
+        initargs=({k: v.key for k, v in keys.items()},),
+    )
     for batch in cast(Iterator[list[Checked]], checked):
         for number, leaf, digest, seq, prev, problem, unknown in batch:
             compact.append(leaf)
@@ -239,30 +269,55 @@ def verify(ledger: Ledger, keys: Mapping[str, PublicKey], *, since: Checkpoint |
             if problem:
                 report.findings.append(LedgerFinding(number, seq, problem))
             if seq is not None and seq != last_seq + 1:
-                report.findings.append(LedgerFinding(
-                    number, seq, f"out of order: after entry {last_seq} comes entry {seq} "
-                    "(a line was deleted, inserted or moved)"))
+                report.findings.append(
+                    LedgerFinding(
+                        number,
+                        seq,
+                        f"out of order: after entry {last_seq} comes entry {seq} "
+                        "(a line was deleted, inserted or moved)",
+                    )
+                )
             if prev is not None and prev != expected_prev:
-                report.findings.append(LedgerFinding(
-                    number, seq, "does not follow the line before it: the chain is broken "
-                    "(a line was deleted, inserted, moved or edited)"))
+                report.findings.append(
+                    LedgerFinding(
+                        number,
+                        seq,
+                        "does not follow the line before it: the chain is broken "
+                        "(a line was deleted, inserted, moved or edited)",
+                    )
+                )
             expected_prev, last_seq = digest, seq if seq is not None else last_seq + 1
             if since and compact.size == since.size and compact.root() != since.root:
-                report.findings.append(LedgerFinding(
-                    number, seq, f"the first {since.size} entries differ from the checkpoint "
-                    "(the ledger was replaced or its history rewritten)"))
+                report.findings.append(
+                    LedgerFinding(
+                        number,
+                        seq,
+                        f"the first {since.size} entries differ from the checkpoint "
+                        "(the ledger was replaced or its history rewritten)",
+                    )
+                )
     report.entries, report.root = compact.size, compact.root()
     report.compact, report.last_hash = compact, expected_prev
     if since and compact.size < since.size:
-        report.findings.append(LedgerFinding(
-            compact.size, None, f"rolled back: {compact.size} entries, but the checkpoint "
-            f"vouches for {since.size} (an older copy replaced the ledger?)"))
+        report.findings.append(
+            LedgerFinding(
+                compact.size,
+                None,
+                f"rolled back: {compact.size} entries, but the checkpoint "
+                f"vouches for {since.size} (an older copy replaced the ledger?)",
+            )
+        )
     tail = ledger.tail()
     if tail.torn:
-        report.findings.append(LedgerFinding(
-            compact.size + 1, None, f"torn tail: {tail.torn} bytes without a newline "
-            "(a crash mid-append); appends are refused until 'airgap ledger repair'",
-            ExitCode.FINDINGS))
+        report.findings.append(
+            LedgerFinding(
+                compact.size + 1,
+                None,
+                f"torn tail: {tail.torn} bytes without a newline "
+                "(a crash mid-append); appends are refused until 'airgap ledger repair'",
+                ExitCode.FINDINGS,
+            )
+        )
     return report
 
 
@@ -285,7 +340,12 @@ def save_state(ledger: Ledger, report: LedgerReport) -> State:
     tail = ledger.tail()
     if tail.count != report.entries or tail.torn:
         raise ValueError("the ledger changed while it was checkpointed")
-    state = State(report.entries, base64.b64encode(report.root).decode(), tail.end,
-                  report.last_hash, [h.hex() for h in report.compact.hashes])
+    state = State(
+        report.entries,
+        base64.b64encode(report.root).decode(),
+        tail.end,
+        report.last_hash,
+        [h.hex() for h in report.compact.hashes],
+    )
     state.save(state_path(ledger))
     return state

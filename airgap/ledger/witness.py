@@ -37,21 +37,34 @@ def exported_path(ledger: Ledger) -> Path:
 def export(ledger: Ledger, note: str, checkpoint: Checkpoint, host: PublicKey) -> bytes:
     """``airgap-checkpoint.txt`` for a bundle: the checkpoint and proofs from earlier ones."""
     path = exported_path(ledger)
-    earlier = [item for item in _load_list(path)
-               if isinstance(item.get("size"), int) and isinstance(item.get("root"), str)]
-    leaves = [merkle.leaf_hash(line) for number, line in ledger.lines()
-              if number <= checkpoint.size]
+    earlier = [
+        item
+        for item in _load_list(path)
+        if isinstance(item.get("size"), int) and isinstance(item.get("root"), str)
+    ]
+    leaves = [
+        merkle.leaf_hash(line) for number, line in ledger.lines() if number <= checkpoint.size
+    ]
     proofs = []
     for item in earlier[-KEEP:]:
         if item["size"] <= checkpoint.size:
             proof = merkle.consistency_proof(leaves, item["size"])
-            proofs.append({"size": item["size"], "root": item["root"],
-                           "proof": [base64.b64encode(h).decode() for h in proof]})
+            proofs.append(
+                {
+                    "size": item["size"],
+                    "root": item["root"],
+                    "proof": [base64.b64encode(h).decode() for h in proof],
+                }
+            )
     mine = {"size": checkpoint.size, "root": base64.b64encode(checkpoint.root).decode()}
     if mine not in earlier:
         write_atomic(path, json.dumps([*earlier, mine][-KEEP:]).encode())
-    content = {"version": VERSION, "checkpoint": note, "host_key": host.text(),
-               "consistency": proofs}
+    content = {
+        "version": VERSION,
+        "checkpoint": note,
+        "host_key": host.text(),
+        "consistency": proofs,
+    }
     return canonical(content) + b"\n"
 
 
@@ -105,33 +118,59 @@ def witness(content: bytes, store: Path, where: str) -> Witnessed:
     checkpoint = open_checkpoint(note, [host], where)
     seen_path = store / f"{host.id}.json"  # one sender host, one ledger history
     seen = _load_json(seen_path)
-    if not (isinstance(seen, dict) and isinstance(seen.get("origin"), str)
-            and isinstance(seen.get("size"), int) and isinstance(seen.get("root"), str)):
+    if not (
+        isinstance(seen, dict)
+        and isinstance(seen.get("origin"), str)
+        and isinstance(seen.get("size"), int)
+        and isinstance(seen.get("root"), str)
+    ):
         seen = None
     if seen is not None:
         if seen["origin"] != checkpoint.origin:
-            raise TrustError("sender ledger replaced", where,
-                             f"host key {host.id} showed {seen['origin']} before, now "
-                             f"{checkpoint.origin}")
+            raise TrustError(
+                "sender ledger replaced",
+                where,
+                f"host key {host.id} showed {seen['origin']} before, now {checkpoint.origin}",
+            )
         size, root = seen["size"], _root(seen["root"])
         if checkpoint.size < size:
-            raise TrustError("sender ledger rolled back", where,
-                             f"{checkpoint.origin} now has {checkpoint.size} entries; "
-                             f"{size} were seen before")
+            raise TrustError(
+                "sender ledger rolled back",
+                where,
+                f"{checkpoint.origin} now has {checkpoint.size} entries; {size} were seen before",
+            )
         proof = next((p for p in proofs if p.get("size") == size), None)
         if checkpoint.size > size and proof is None:
-            raise TrustError("sender ledger not proven consistent", where,
-                             f"no proof from the {size} entries seen before")
+            raise TrustError(
+                "sender ledger not proven consistent",
+                where,
+                f"no proof from the {size} entries seen before",
+            )
         try:
-            merkle.verify_consistency(size, checkpoint.size, root, checkpoint.root,
-                                      [base64.b64decode(h) for h in
-                                       (proof or {}).get("proof", [])])
+            merkle.verify_consistency(
+                size,
+                checkpoint.size,
+                root,
+                checkpoint.root,
+                [base64.b64decode(h) for h in (proof or {}).get("proof", [])],
+            )
         except (merkle.ProofError, ValueError, TypeError) as exc:
-            raise TrustError("sender ledger forked", where,
-                             f"{checkpoint.origin}: its history differs from the one seen "
-                             f"before ({exc})") from None
-    write_atomic(seen_path, canonical({"origin": checkpoint.origin, "size": checkpoint.size,
-                                       "root": base64.b64encode(checkpoint.root).decode(),
-                                       "note": note}))
-    return Witnessed(checkpoint.origin, checkpoint.size,
-                     None if seen is None else int(seen["size"]))
+            raise TrustError(
+                "sender ledger forked",
+                where,
+                f"{checkpoint.origin}: its history differs from the one seen before ({exc})",
+            ) from None
+    write_atomic(
+        seen_path,
+        canonical(
+            {
+                "origin": checkpoint.origin,
+                "size": checkpoint.size,
+                "root": base64.b64encode(checkpoint.root).decode(),
+                "note": note,
+            }
+        ),
+    )
+    return Witnessed(
+        checkpoint.origin, checkpoint.size, None if seen is None else int(seen["size"])
+    )

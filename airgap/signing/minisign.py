@@ -59,8 +59,9 @@ def _b64(text: str, what: str, path: str | Path) -> bytes:
         raise KeyFileError(f"malformed {what}", path, "not base64") from None
 
 
-def read_key_file(path: Path, *, secret: bool = False, insecure_permissions: bool | None = False
-                  ) -> str:
+def read_key_file(
+    path: Path, *, secret: bool = False, insecure_permissions: bool | None = False
+) -> str:
     """A key file's text, read with a size cap. A secret key that its group or others may
     read or write is refused, as ssh refuses one, unless ``insecure_permissions`` (None: no
     way around it, as for the host key)."""
@@ -71,11 +72,17 @@ def read_key_file(path: Path, *, secret: bool = False, insecure_permissions: boo
     except OSError as exc:
         raise KeyFileError(f"cannot read {what}", path, why(exc)) from None
     if secret and mode & 0o077 and not insecure_permissions:
-        anyway = "" if insecure_permissions is None else \
-            ", or --insecure-key-permissions to use it anyway"
-        raise KeyFileError("secret key readable by others", path,
-                           f"mode {mode:03o}; a secret key is for its owner only",
-                           f"chmod 600 {path}{anyway}")
+        anyway = (
+            ""
+            if insecure_permissions is None
+            else ", or --insecure-key-permissions to use it anyway"
+        )
+        raise KeyFileError(
+            "secret key readable by others",
+            path,
+            f"mode {mode:03o}; a secret key is for its owner only",
+            f"chmod 600 {path}{anyway}",
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -148,8 +155,11 @@ class SecretKey:
         from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
         seed = os.urandom(32)
-        public = Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes(
-            Encoding.Raw, PublicFormat.Raw)
+        public = (
+            Ed25519PrivateKey.from_private_bytes(seed)
+            .public_key()
+            .public_bytes(Encoding.Raw, PublicFormat.Raw)
+        )
         return cls(os.urandom(8), seed + public)
 
     def _checksum(self) -> bytes:
@@ -165,8 +175,14 @@ class SecretKey:
             kdf, comment = KDF_SCRYPT, "minisign encrypted secret key"
             stream = _scrypt(passphrase, salt, OPSLIMIT, MEMLIMIT)
             keynum = bytes(a ^ b for a, b in zip(keynum, stream, strict=True))
-        raw = (SIG_LEGACY + kdf + CHECKSUM_BLAKE2B + salt
-               + struct.pack("<QQ", OPSLIMIT, MEMLIMIT) + keynum)
+        raw = (
+            SIG_LEGACY
+            + kdf
+            + CHECKSUM_BLAKE2B
+            + salt
+            + struct.pack("<QQ", OPSLIMIT, MEMLIMIT)
+            + keynum
+        )
         return f"untrusted comment: {comment}\n{base64.b64encode(raw).decode()}\n"
 
     @staticmethod
@@ -177,8 +193,9 @@ class SecretKey:
         return _secret_raw(text, path)[2:4] == KDF_SCRYPT
 
     @classmethod
-    def parse(cls, text: str, passphrase: bytes | None, path: str | Path = "<secret key>"
-              ) -> SecretKey:
+    def parse(
+        cls, text: str, passphrase: bytes | None, path: str | Path = "<secret key>"
+    ) -> SecretKey:
         """Read a ``.key`` file's text, decrypting it with ``passphrase`` when it is encrypted."""
         raw = _secret_raw(text, path)
         kdf, salt = raw[2:4], raw[6:38]
@@ -186,8 +203,12 @@ class SecretKey:
         keynum = raw[54:]
         if kdf == KDF_SCRYPT:
             if passphrase is None:
-                raise KeyFileError("secret key is encrypted", path, "no passphrase given",
-                                "type it at the prompt or set AIRGAP_PASSPHRASE_FILE")
+                raise KeyFileError(
+                    "secret key is encrypted",
+                    path,
+                    "no passphrase given",
+                    "type it at the prompt or set AIRGAP_PASSPHRASE_FILE",
+                )
             stream = _scrypt(passphrase, salt, opslimit, memlimit)
             keynum = bytes(a ^ b for a, b in zip(keynum, stream, strict=True))
         elif kdf != KDF_NONE:
@@ -202,8 +223,9 @@ class SecretKey:
         return key
 
     @classmethod
-    def load(cls, path: Path, passphrase: bytes | None, *,
-             insecure_permissions: bool | None = False) -> SecretKey:
+    def load(
+        cls, path: Path, passphrase: bytes | None, *, insecure_permissions: bool | None = False
+    ) -> SecretKey:
         """Read a ``.key`` file (refused when others may read it, see :func:`read_key_file`)."""
         text = read_key_file(path, secret=True, insecure_permissions=insecure_permissions)
         return cls.parse(text, passphrase, path)
@@ -224,10 +246,13 @@ def _secret_raw(text: str, path: str | Path) -> bytes:
         n_log2, r, p = _scrypt_params(*struct.unpack("<QQ", raw[38:54]))
         memory, work = 128 * r << n_log2, (r * p) << n_log2
         if memory > MAX_SCRYPT_MEMORY or work > MAX_SCRYPT_WORK or p < 1:
-            raise KeyFileError("refusing secret key", path,
-                               f"its scrypt parameters ask for {memory >> 20:,} MiB and "
-                               f"{work:,} rounds; at most {MAX_SCRYPT_MEMORY >> 20:,} MiB and "
-                               f"{MAX_SCRYPT_WORK:,} are allowed")
+            raise KeyFileError(
+                "refusing secret key",
+                path,
+                f"its scrypt parameters ask for {memory >> 20:,} MiB and "
+                f"{work:,} rounds; at most {MAX_SCRYPT_MEMORY >> 20:,} MiB and "
+                f"{MAX_SCRYPT_WORK:,} are allowed",
+            )
     return raw
 
 
@@ -284,41 +309,65 @@ class Signature:
     untrusted_comment: str = "signature from airgap"
 
     @classmethod
-    def create(cls, key: SecretKey, prehash: bytes, trusted_comment: str,
-               untrusted_comment: str = "signature from airgap secret key") -> Signature:
+    def create(
+        cls,
+        key: SecretKey,
+        prehash: bytes,
+        trusted_comment: str,
+        untrusted_comment: str = "signature from airgap secret key",
+    ) -> Signature:
         """Sign a message's BLAKE2b-512 digest, and the trusted comment with it."""
         if "\n" in trusted_comment or "\r" in trusted_comment:
             raise ValueError("a trusted comment is one line")
         signature = key.sign_digest(prehash)
         global_signature = key.sign_digest(signature + trusted_comment.encode())
-        return cls(SIG_PREHASHED, key.key_id, signature, trusted_comment, global_signature,
-                   untrusted_comment)
+        return cls(
+            SIG_PREHASHED,
+            key.key_id,
+            signature,
+            trusted_comment,
+            global_signature,
+            untrusted_comment,
+        )
 
     def text(self) -> str:
         """The ``.minisig`` file's content."""
         first = base64.b64encode(self.algorithm + self.key_id + self.signature).decode()
         second = base64.b64encode(self.global_signature).decode()
-        return (f"untrusted comment: {self.untrusted_comment}\n{first}\n"
-                f"trusted comment: {self.trusted_comment}\n{second}\n")
+        return (
+            f"untrusted comment: {self.untrusted_comment}\n{first}\n"
+            f"trusted comment: {self.trusted_comment}\n{second}\n"
+        )
 
     @classmethod
     def parse(cls, text: str, path: str | Path = "<signature>") -> Signature:
         """Read a ``.minisig`` file's text."""
         lines = text.splitlines()
-        if (len(lines) < 4 or not lines[0].startswith("untrusted comment:")
-                or not lines[2].startswith("trusted comment: ")):
+        if (
+            len(lines) < 4
+            or not lines[0].startswith("untrusted comment:")
+            or not lines[2].startswith("trusted comment: ")
+        ):
             raise SignatureError("malformed signature", path, "not in minisign's format")
         try:
             raw = base64.b64decode(lines[1].strip(), validate=True)
             global_signature = base64.b64decode(lines[3].strip(), validate=True)
         except (binascii.Error, ValueError):
             raise SignatureError("malformed signature", path, "not base64") from None
-        if len(raw) != 74 or raw[:2] not in (SIG_PREHASHED, SIG_LEGACY) \
-                or len(global_signature) != 64:
-            raise SignatureError("malformed signature", path, "not an Ed25519 minisign "
-                                 "signature")
-        return cls(raw[:2], raw[2:10], raw[10:], lines[2].removeprefix("trusted comment: "),
-                   global_signature, lines[0].removeprefix("untrusted comment:").strip())
+        if (
+            len(raw) != 74
+            or raw[:2] not in (SIG_PREHASHED, SIG_LEGACY)
+            or len(global_signature) != 64
+        ):
+            raise SignatureError("malformed signature", path, "not an Ed25519 minisign signature")
+        return cls(
+            raw[:2],
+            raw[2:10],
+            raw[10:],
+            lines[2].removeprefix("trusted comment: "),
+            global_signature,
+            lines[0].removeprefix("untrusted comment:").strip(),
+        )
 
     @property
     def key_hex(self) -> str:
@@ -327,8 +376,7 @@ class Signature:
 
     def verify(self, key: PublicKey, message: Iterable[bytes], path: str | Path) -> None:
         """Check the signature over ``message`` and the trusted comment; raise if either fails."""
-        signed = (blake2b_file(message) if self.algorithm == SIG_PREHASHED
-                  else b"".join(message))
+        signed = blake2b_file(message) if self.algorithm == SIG_PREHASHED else b"".join(message)
         self.verify_signed(key, signed, path)
 
     def verify_signed(self, key: PublicKey, signed: bytes, path: str | Path) -> None:
@@ -337,20 +385,22 @@ class Signature:
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
         if not hmac.compare_digest(self.key_id, key.key_id):
-            raise SignatureError("signature by another key", path,
-                                 f"signed by key {self.key_hex}, not {key.id}")
+            raise SignatureError(
+                "signature by another key", path, f"signed by key {self.key_hex}, not {key.id}"
+            )
         public = Ed25519PublicKey.from_public_bytes(key.key)
         try:
             public.verify(self.signature, signed)
         except InvalidSignature:
-            raise SignatureError("bad signature", path,
-                                 "the file changed after it was signed") from None
+            raise SignatureError(
+                "bad signature", path, "the file changed after it was signed"
+            ) from None
         try:
-            public.verify(self.global_signature, self.signature
-                          + self.trusted_comment.encode())
+            public.verify(self.global_signature, self.signature + self.trusted_comment.encode())
         except InvalidSignature:
-            raise SignatureError("bad signature", path,
-                                 "the trusted comment changed after it was signed") from None
+            raise SignatureError(
+                "bad signature", path, "the trusted comment changed after it was signed"
+            ) from None
 
     def fields(self) -> dict[str, str]:
         """The trusted comment's tab-separated ``name:value`` fields."""

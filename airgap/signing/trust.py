@@ -52,20 +52,27 @@ class Trusted:
     keys: Mapping[str, PublicKey]
     roster: Mapping[str, RosterEntry]
 
-    def signer(self, signature: Signature, path: str | Path
-               ) -> tuple[PublicKey, RosterEntry | None]:
+    def signer(
+        self, signature: Signature, path: str | Path
+    ) -> tuple[PublicKey, RosterEntry | None]:
         """The trusted, unrevoked key that made ``signature``, or a :class:`SignatureError`."""
         key_id = signature.key_hex
         entry = self.roster.get(key_id)
         if entry is not None and entry.revoked:
-            raise SignatureError("revoked key", path,
-                                 f"signed by key {key_id} ({entry.name}, {entry.role}), revoked "
-                                 f"{entry.revoked}" + (f": {entry.reason}" if entry.reason else ""))
+            raise SignatureError(
+                "revoked key",
+                path,
+                f"signed by key {key_id} ({entry.name}, {entry.role}), revoked "
+                f"{entry.revoked}" + (f": {entry.reason}" if entry.reason else ""),
+            )
         key = self.keys.get(key_id)
         if key is None:
-            raise SignatureError("untrusted key", path, f"signed by key {key_id}, which is not "
-                                 "among the trusted keys", "check the key with its holder, then "
-                                 "'airgap key trust'")
+            raise SignatureError(
+                "untrusted key",
+                path,
+                f"signed by key {key_id}, which is not among the trusted keys",
+                "check the key with its holder, then 'airgap key trust'",
+            )
         return key, entry
 
 
@@ -88,25 +95,33 @@ class TrustStore:
             raise ConfigError("invalid roster", path, why(exc)) from None
         revoked: dict[str, RosterEntry] = {}
         for entry in entries:
-            if not all(isinstance(v, str) for v in (entry.key_id, entry.name, entry.role,
-                                                      entry.trusted)):
-                raise ConfigError("invalid roster", path, f"entry {entry.key_id!r}: key id, "
-                                  "name, role and time are text")
+            if not all(
+                isinstance(v, str) for v in (entry.key_id, entry.name, entry.role, entry.trusted)
+            ):
+                raise ConfigError(
+                    "invalid roster",
+                    path,
+                    f"entry {entry.key_id!r}: key id, name, role and time are text",
+                )
             earlier = revoked.get(entry.key_id)
             if earlier is not None and not entry.revoked:
-                raise TrustError("roster undoes a revocation", path,
-                                 f"key {entry.key_id} ({earlier.name}) was revoked "
-                                 f"{earlier.revoked}, and a later entry trusts it again",
-                                 "a revoked key stays revoked: restore the roster from a copy "
-                                 "you trust, and have the holder make a new key")
+                raise TrustError(
+                    "roster undoes a revocation",
+                    path,
+                    f"key {entry.key_id} ({earlier.name}) was revoked "
+                    f"{earlier.revoked}, and a later entry trusts it again",
+                    "a revoked key stays revoked: restore the roster from a copy "
+                    "you trust, and have the holder make a new key",
+                )
             if entry.revoked:
                 revoked[entry.key_id] = entry
         return entries
 
     def _save(self, entries: Iterable[RosterEntry]) -> None:
         data = {"version": 1, "keys": [e.to_dict() for e in entries]}
-        write_atomic(self.folder / ROSTER,
-                     (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())
+        write_atomic(
+            self.folder / ROSTER, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode()
+        )
 
     def trust(self, key: PublicKey, name: str, role: str) -> RosterEntry:
         """Add a key with its holder's name and role (a trusted key's are replaced); a
@@ -114,9 +129,12 @@ class TrustStore:
         entries = self.entries()
         for earlier in entries:
             if earlier.key_id == key.id and earlier.revoked:
-                raise TrustError("revoked key", self.folder / ROSTER,
-                                 f"key {key.id} ({earlier.name}) was revoked {earlier.revoked}",
-                                 "a revoked key stays revoked: have its holder make a new key")
+                raise TrustError(
+                    "revoked key",
+                    self.folder / ROSTER,
+                    f"key {key.id} ({earlier.name}) was revoked {earlier.revoked}",
+                    "a revoked key stays revoked: have its holder make a new key",
+                )
         self.folder.mkdir(parents=True, exist_ok=True)
         write_atomic(self.folder / f"{key.id}.pub", key.text().encode())
         entry = RosterEntry(key.id, name, role, now_utc())
@@ -131,8 +149,12 @@ class TrustStore:
                 entries[number] = replace(entry, revoked=now_utc(), reason=reason or None)
                 self._save(entries)
                 return entries[number]
-        raise InputError("no such trusted key", self.folder / ROSTER, f"no key {key_id}",
-                         "run 'airgap key list' for the trusted keys")
+        raise InputError(
+            "no such trusted key",
+            self.folder / ROSTER,
+            f"no key {key_id}",
+            "run 'airgap key list' for the trusted keys",
+        )
 
     def load(self) -> Trusted:
         """The keys in the folder with their roster entries."""
@@ -152,16 +174,21 @@ def trusted(files: Iterable[Path], folder: Path | None) -> Trusted:
         key = PublicKey.load(path)
         keys[key.id] = key
     if not keys:
-        raise ConfigError("no trusted keys", None, "give --trusted-key FILE or --trusted-keys "
-                          "DIR, or set trusted_keys in your user config")
+        raise ConfigError(
+            "no trusted keys",
+            None,
+            "give --trusted-key FILE or --trusted-keys "
+            "DIR, or set trusted_keys in your user config",
+        )
     return Trusted(keys, store.roster)
 
 
 def data_home(env: Mapping[str, str] | None = None) -> Path:
     """``$XDG_DATA_HOME/airgap``, by default ``~/.local/share/airgap``."""
     env = os.environ if env is None else env
-    base = env.get("XDG_DATA_HOME") or str(Path(env.get("HOME", "~")).expanduser()
-                                           / ".local" / "share")
+    base = env.get("XDG_DATA_HOME") or str(
+        Path(env.get("HOME", "~")).expanduser() / ".local" / "share"
+    )
     return Path(base) / "airgap"
 
 

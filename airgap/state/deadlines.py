@@ -39,8 +39,12 @@ WARN_DAYS = 14
 # The default policy of FORMATS.md 2 (the seed product guide): only the last resort.
 DEFAULT_FIRST_REPORT_DAYS = (90, 90, 365, 90)
 DEFAULT_REPORTING_FREQUENCY_DAYS = (90, 90, 0, 90)
-_IMPORTED_KIND = {"subscription": "unenforced_subscription", "perpetual": "unenforced_perpetual",
-                  "enforced": "enforced", "export": "export"}
+_IMPORTED_KIND = {
+    "subscription": "unenforced_subscription",
+    "perpetual": "unenforced_perpetual",
+    "enforced": "enforced",
+    "export": "export",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +96,15 @@ class DueDate:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {"date": self.date.isoformat(), "time": self.time, "raw": self.raw,
-                "source": self.source, "estimate": self.estimate, "rule": self.rule,
-                "local_time": self.local_time}
+        return {
+            "date": self.date.isoformat(),
+            "time": self.time,
+            "raw": self.raw,
+            "source": self.source,
+            "estimate": self.estimate,
+            "rule": self.rule,
+            "local_time": self.local_time,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,11 +121,15 @@ class PolicyInForce:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {"name": self.name, "source": self.source, "origin": self.origin,
-                "first_report_days": self.first_report_days,
-                "reporting_frequency_days": self.reporting_frequency_days,
-                "ack_required": self.ack_required,
-                "installed_on": self.installed_on.iso() if self.installed_on else None}
+        return {
+            "name": self.name,
+            "source": self.source,
+            "origin": self.origin,
+            "first_report_days": self.first_report_days,
+            "reporting_frequency_days": self.reporting_frequency_days,
+            "ack_required": self.ack_required,
+            "installed_on": self.installed_on.iso() if self.installed_on else None,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,13 +157,20 @@ class DeviceDeadlines:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form: one result of ``airgap deadlines``."""
-        return {"device": self.device, "identified_by": self.identified_by,
-                "udi": self.udi.to_dict() if self.udi else None,
-                "hostname": self.hostname, "paths": list(self.paths), "status": self.status,
-                "days_left": self.days_left, "basis": self.basis,
-                "ack_by": self.ack_by.to_dict() if self.ack_by else None,
-                "report_by": self.report_by.to_dict() if self.report_by else None,
-                "policy": self.policy.to_dict(), "notes": list(self.notes)}
+        return {
+            "device": self.device,
+            "identified_by": self.identified_by,
+            "udi": self.udi.to_dict() if self.udi else None,
+            "hostname": self.hostname,
+            "paths": list(self.paths),
+            "status": self.status,
+            "days_left": self.days_left,
+            "basis": self.basis,
+            "ack_by": self.ack_by.to_dict() if self.ack_by else None,
+            "report_by": self.report_by.to_dict() if self.report_by else None,
+            "policy": self.policy.to_dict(),
+            "notes": list(self.notes),
+        }
 
 
 def _smallest(days: Iterable[int | None]) -> int | None:
@@ -159,9 +180,15 @@ def _smallest(days: Iterable[int | None]) -> int | None:
 @functools.cache
 def default_policy() -> PolicyInForce:
     """FORMATS.md's default table: the last resort when no policy is known."""
-    return PolicyInForce(None, "default table", "the default table of FORMATS.md",
-                         _smallest(DEFAULT_FIRST_REPORT_DAYS),
-                         _smallest(DEFAULT_REPORTING_FREQUENCY_DAYS), True, None)
+    return PolicyInForce(
+        None,
+        "default table",
+        "the default table of FORMATS.md",
+        _smallest(DEFAULT_FIRST_REPORT_DAYS),
+        _smallest(DEFAULT_REPORTING_FREQUENCY_DAYS),
+        True,
+        None,
+    )
 
 
 # Terms per policy object: the devices of a site share a few policy objects (evidence.load
@@ -179,10 +206,15 @@ def device_policy(state: DeviceState) -> PolicyInForce | None:
     if known is not None and known[0] is policy:
         return known[1]
     terms = policy.attributes.values()
-    found = PolicyInForce(policy.name, "policy", "the device's policy",
-                          _smallest(t.first_report_days for t in terms),
-                          _smallest(t.reporting_frequency_days for t in terms),
-                          policy.ack_required, Moment.of(policy.installed_on))
+    found = PolicyInForce(
+        policy.name,
+        "policy",
+        "the device's policy",
+        _smallest(t.first_report_days for t in terms),
+        _smallest(t.reporting_frequency_days for t in terms),
+        policy.ack_required,
+        Moment.of(policy.installed_on),
+    )
     if len(_TERMS) >= 1024:
         _TERMS.clear()
     _TERMS[id(policy)] = (policy, found)
@@ -192,10 +224,15 @@ def device_policy(state: DeviceState) -> PolicyInForce | None:
 def imported_policy(policy: ImportedPolicy, path: str) -> PolicyInForce:
     """The terms of a policy found in an import file (its ``datestamp`` has no zone)."""
     terms = [days for block, days in policy.terms.items() if block in _IMPORTED_KIND]
-    return PolicyInForce(policy.name, "imported policy", f"the policy in {path}",
-                         _smallest(t.get("firstTimeReport") for t in terms),
-                         _smallest(t.get("onGoingReporting") for t in terms),
-                         policy.ack_required, Moment.parse(policy.datestamp))
+    return PolicyInForce(
+        policy.name,
+        "imported policy",
+        f"the policy in {path}",
+        _smallest(t.get("firstTimeReport") for t in terms),
+        _smallest(t.get("onGoingReporting") for t in terms),
+        policy.ack_required,
+        Moment.parse(policy.datestamp),
+    )
 
 
 def import_time(doc: ImportFile) -> Moment | None:
@@ -213,12 +250,16 @@ def import_time(doc: ImportFile) -> Moment | None:
 def _sort_time(moment: Moment | None) -> datetime:
     if moment is None:
         return datetime.min
-    return moment.when.replace(tzinfo=None) if moment.local_time else \
-        moment.when.astimezone(UTC).replace(tzinfo=None)
+    return (
+        moment.when.replace(tzinfo=None)
+        if moment.local_time
+        else moment.when.astimezone(UTC).replace(tzinfo=None)
+    )
 
 
-def imported_policies(imports: Iterable[tuple[str, ImportFile]]
-                      ) -> tuple[dict[Udi, PolicyInForce], PolicyInForce | None]:
+def imported_policies(
+    imports: Iterable[tuple[str, ImportFile]],
+) -> tuple[dict[Udi, PolicyInForce], PolicyInForce | None]:
     """The newest imported policy per device whose SLAC ``<udi>`` the import names (SEEN
     evidence only), and the newest one of the files that name no device."""
     newest: dict[Udi | None, tuple[tuple[datetime, str], PolicyInForce]] = {}
@@ -232,8 +273,10 @@ def imported_policies(imports: Iterable[tuple[str, ImportFile]]
             if udi not in newest or newest[udi][0] < order:
                 newest[udi] = (order, policy)
     anyone = newest.pop(None, None)
-    return ({udi: p for udi, (_, p) in newest.items() if udi is not None},
-            anyone[1] if anyone else None)
+    return (
+        {udi: p for udi, (_, p) in newest.items() if udi is not None},
+        anyone[1] if anyone else None,
+    )
 
 
 def _syslog_deadline(state: DeviceState) -> DueDate | None:
@@ -241,13 +284,20 @@ def _syslog_deadline(state: DeviceState) -> DueDate | None:
     found = [(entry, due) for entry in state.history if (due := syslog.required_by(entry))]
     if not found:
         return None
-    entry, (when, days) = max(found, key=lambda item: item[0].time.iso if item[0].time and
-                              item[0].time.iso else "")
+    entry, (when, days) = max(
+        found, key=lambda item: item[0].time.iso if item[0].time and item[0].time.iso else ""
+    )
     moment = Moment(when, when.tzinfo is None)
     raw = entry.time.raw if entry.time else ""
-    return DueDate(when.date(), moment.iso(), "syslog", False,
-                   f"%{entry.category} logged {raw}: required in {days} days",
-                   moment.local_time, f"{raw} {entry.message}")
+    return DueDate(
+        when.date(),
+        moment.iso(),
+        "syslog",
+        False,
+        f"%{entry.category} logged {raw}: required in {days} days",
+        moment.local_time,
+        f"{raw} {entry.message}",
+    )
 
 
 def ack_by(state: DeviceState, policy: PolicyInForce) -> tuple[DueDate | None, list[str]]:
@@ -257,8 +307,15 @@ def ack_by(state: DeviceState, policy: PolicyInForce) -> tuple[DueDate | None, l
     deadline = usage.next_ack_deadline if usage else None
     notes: list[str] = []
     if (shown := Moment.of(deadline)) is not None and deadline is not None:
-        return DueDate(shown.when.date(), shown.iso(), "device", False,
-                       "the device's own Next ACK deadline", shown.local_time, deadline.raw), notes
+        return DueDate(
+            shown.when.date(),
+            shown.iso(),
+            "device",
+            False,
+            "the device's own Next ACK deadline",
+            shown.local_time,
+            deadline.raw,
+        ), notes
     if deadline is not None and deadline.shown_none:
         return None, [f"the device shows Next ACK deadline {deadline.raw}: no ACK is pending"]
     if deadline is not None:
@@ -273,18 +330,21 @@ def ack_by(state: DeviceState, policy: PolicyInForce) -> tuple[DueDate | None, l
         if days is None:
             return None, [*notes, f"{policy.origin} sets no reporting frequency"]
         due = last.plus(days)
-        rule = (f"last ACK received ({usage.last_ack_received.raw}) + {days} days, the smallest "
-                f"non-zero reporting frequency of {policy.origin}")
-        return DueDate(due.when.date(), due.iso(), policy.source, True, rule,
-                       due.local_time), notes
+        rule = (
+            f"last ACK received ({usage.last_ack_received.raw}) + {days} days, the smallest "
+            f"non-zero reporting frequency of {policy.origin}"
+        )
+        return DueDate(due.when.date(), due.iso(), policy.source, True, rule, due.local_time), notes
     if policy.installed_on is None:
         return None, [*notes, f"no last ACK received and no install time for {policy.origin}"]
     days = policy.first_report_days
     if days is None:
         return None, [*notes, f"{policy.origin} sets no first report requirement"]
     due = policy.installed_on.plus(days)
-    rule = (f"no ACK received yet: policy installed on {policy.installed_on.iso()} + {days} "
-            f"days, the smallest non-zero first report requirement of {policy.origin}")
+    rule = (
+        f"no ACK received yet: policy installed on {policy.installed_on.iso()} + {days} "
+        f"days, the smallest non-zero first report requirement of {policy.origin}"
+    )
     return DueDate(due.when.date(), due.iso(), policy.source, True, rule, due.local_time), notes
 
 
@@ -296,21 +356,33 @@ def report_by(state: DeviceState, policy: PolicyInForce | None = None) -> DueDat
     if usage is None:
         return None
     if (shown := Moment.of(usage.next_report_push)) is not None and usage.next_report_push:
-        return DueDate(shown.when.date(), shown.iso(), "device", False,
-                       "the device's own Next report push", shown.local_time,
-                       usage.next_report_push.raw)
+        return DueDate(
+            shown.when.date(),
+            shown.iso(),
+            "device",
+            False,
+            "the device's own Next report push",
+            shown.local_time,
+            usage.next_report_push.raw,
+        )
     days = policy.reporting_frequency_days if policy else None
-    bases = [(moment, label, stamp) for label, stamp in (
-        ("last report file write", usage.last_report_file_write),
-        ("last report push", usage.last_report_push),
-        ("last ACK received", usage.last_ack_received))
-        if stamp is not None and (moment := Moment.of(stamp)) is not None]
+    bases = [
+        (moment, label, stamp)
+        for label, stamp in (
+            ("last report file write", usage.last_report_file_write),
+            ("last report push", usage.last_report_push),
+            ("last ACK received", usage.last_ack_received),
+        )
+        if stamp is not None and (moment := Moment.of(stamp)) is not None
+    ]
     if policy is None or not days or not bases:
         return None
     base, label, stamp = max(bases, key=lambda item: _sort_time(item[0]))
     due = base.plus(days)
-    rule = (f"{label} ({stamp.raw}) + {days} days, the smallest non-zero reporting frequency "
-            f"of {policy.origin}")
+    rule = (
+        f"{label} ({stamp.raw}) + {days} days, the smallest non-zero reporting frequency "
+        f"of {policy.origin}"
+    )
     return DueDate(due.when.date(), due.iso(), policy.source, True, rule, due.local_time)
 
 
@@ -323,35 +395,53 @@ def status(due: date | None, today: date, warn_days: int = WARN_DAYS) -> str:
     return DUE if (due - today).days <= warn_days else OK
 
 
-def device_deadlines(device: Device, today: date, warn_days: int = WARN_DAYS,
-                     imported: PolicyInForce | None = None) -> DeviceDeadlines:
+def device_deadlines(
+    device: Device, today: date, warn_days: int = WARN_DAYS, imported: PolicyInForce | None = None
+) -> DeviceDeadlines:
     """One device's dates and status; ``imported`` is the newest policy imported for it."""
     state = device.state
     policy = device_policy(state) or imported or default_policy()
     ack, notes = ack_by(state, policy)
     report = report_by(state, policy)
     # the earlier obligation decides; on the same day the ACK, the harder one
-    dated = [(due.date, name, due) for name, due in (("ack_by", ack), ("report_by", report))
-             if due is not None]
-    basis, due = (min(dated, key=lambda item: item[:2])[1:] if dated else (None, None))
+    dated = [
+        (due.date, name, due)
+        for name, due in (("ack_by", ack), ("report_by", report))
+        if due is not None
+    ]
+    basis, due = min(dated, key=lambda item: item[:2])[1:] if dated else (None, None)
     return DeviceDeadlines(
-        device.key, device.udi, state.hostname, device.paths,
+        device.key,
+        device.udi,
+        state.hostname,
+        device.paths,
         status(due.date if due else None, today, warn_days),
-        (due.date - today).days if due else None, basis, ack, report, policy, tuple(notes),
-        str(device.identified_by))
+        (due.date - today).days if due else None,
+        basis,
+        ack,
+        report,
+        policy,
+        tuple(notes),
+        str(device.identified_by),
+    )
 
 
 def _urgency(item: DeviceDeadlines) -> tuple[int, date, str]:
     return (STATUSES.index(item.status), item.date or date.max, item.device)
 
 
-def deadlines(states: Iterable[DeviceState], today: date, warn_days: int = WARN_DAYS,
-              imports: Sequence[tuple[str, ImportFile]] = ()) -> list[DeviceDeadlines]:
+def deadlines(
+    states: Iterable[DeviceState],
+    today: date,
+    warn_days: int = WARN_DAYS,
+    imports: Sequence[tuple[str, ImportFile]] = (),
+) -> list[DeviceDeadlines]:
     """Every device's dates, most urgent first: overdue, then by date, unknown last."""
     per_device, general = imported_policies(imports)
-    found = [device_deadlines(d, today, warn_days,
-                              per_device.get(d.udi, general) if d.udi else general)
-             for d in group(states)]
+    found = [
+        device_deadlines(d, today, warn_days, per_device.get(d.udi, general) if d.udi else general)
+        for d in group(states)
+    ]
     return sorted(found, key=_urgency)
 
 

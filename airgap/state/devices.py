@@ -76,21 +76,32 @@ class Identity:
         """The identity in words, for messages naming a device."""
         if self.by is IdentifiedBy.FILE:
             return f"the unidentified device of {self.path}"
-        names = [str(self.udi) if self.udi else None,
-                 f"inventory device {self.inventory}" if self.inventory else None,
-                 f"host {self.hostname}" if self.hostname else None]
+        names = [
+            str(self.udi) if self.udi else None,
+            f"inventory device {self.inventory}" if self.inventory else None,
+            f"host {self.hostname}" if self.hostname else None,
+        ]
         return " / ".join(n for n in names if n) + f" (identified by {self.by})"
 
     def conflicts(self, other: Identity) -> bool:
         """True when the two name different devices: two UDIs, inventory names or hosts."""
-        return any(a is not None and b is not None and a != b for a, b in (
-            (self.udi, other.udi), (self.inventory, other.inventory),
-            (self.hostname, other.hostname)))
+        return any(
+            a is not None and b is not None and a != b
+            for a, b in (
+                (self.udi, other.udi),
+                (self.inventory, other.inventory),
+                (self.hostname, other.hostname),
+            )
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form: ``identified_by`` and what named the device."""
-        return {"identified_by": str(self.by), "udi": self.udi.to_dict() if self.udi else None,
-                "inventory": self.inventory, "hostname": self.hostname}
+        return {
+            "identified_by": str(self.by),
+            "udi": self.udi.to_dict() if self.udi else None,
+            "inventory": self.inventory,
+            "hostname": self.hostname,
+        }
 
 
 def identify(state: DeviceState) -> Identity:
@@ -130,9 +141,14 @@ class Device:
         return self.identity.by
 
     def to_dict(self) -> dict[str, Any]:
-        return {"device": self.key, **self.identity.to_dict(), "paths": list(self.paths),
-                "newest": self.newest, "newest_decided_by": self.decided_by,
-                "state": self.state.to_dict()}
+        return {
+            "device": self.key,
+            **self.identity.to_dict(),
+            "paths": list(self.paths),
+            "newest": self.newest,
+            "newest_decided_by": self.decided_by,
+            "state": self.state.to_dict(),
+        }
 
 
 def merge(states: Iterable[DeviceState]) -> DeviceState:
@@ -153,8 +169,11 @@ def merge(states: Iterable[DeviceState]) -> DeviceState:
             # one state's tuple as it is, when it has no repeats: a fleet's devices share it
             merged[item.name] = values[0] if joined == values[0] else joined
         elif isinstance(values[0], dict):  # one state's as it is (states are never changed)
-            merged[item.name] = values[0] if len(values) == 1 else {
-                k: v for value in reversed(values) for k, v in value.items()}
+            merged[item.name] = (
+                values[0]
+                if len(values) == 1
+                else {k: v for value in reversed(values) for k, v in value.items()}
+            )
         else:
             merged[item.name] = next((v for v in values if v is not None), None)
     merged["kind"] = "device"
@@ -168,9 +187,16 @@ def _reports(values: list[tuple[Report, ...]]) -> tuple[Report, ...]:
     for reports in values:
         for report in reports:
             old = by_id.get(report.id)
-            by_id[report.id] = report if old is None else Report(
-                report.id, old.state or report.state, old.flag or report.flag,
-                old.feature or report.feature)
+            by_id[report.id] = (
+                report
+                if old is None
+                else Report(
+                    report.id,
+                    old.state or report.state,
+                    old.flag or report.flag,
+                    old.feature or report.feature,
+                )
+            )
     return tuple(sorted(by_id.values(), key=lambda r: r.id))
 
 
@@ -187,10 +213,13 @@ def compact(states: list[DeviceState]) -> list[DeviceState]:
         return states
     one = dataclasses.replace(merge(states), path=states[0].path)
     acked = {r.id for r in one.reports if r.state == "ACK"}
-    keeps = (identify(one) == identity and _clock(states) == _clock([one])
-             and _sources(states) == _sources([one])
-             and max(map(_ack_time, states)) == _ack_time(one)
-             and all(r.id in acked for s in states for r in s.reports if r.state == "ACK"))
+    keeps = (
+        identify(one) == identity
+        and _clock(states) == _clock([one])
+        and _sources(states) == _sources([one])
+        and max(map(_ack_time, states)) == _ack_time(one)
+        and all(r.id in acked for s in states for r in s.reports if r.state == "ACK")
+    )
     return [one] if keeps else states
 
 
@@ -253,8 +282,7 @@ def group(states: Iterable[DeviceState]) -> list[Device]:
     for key, found in by_key.items():
         ordered, decided = _newest_first(found)
         paths = tuple(dict.fromkeys(s.path or "" for s in found))
-        devices.append(Device(key, merge(ordered), paths, identity[key], ordered[0].path,
-                              decided))
+        devices.append(Device(key, merge(ordered), paths, identity[key], ordered[0].path, decided))
     return devices
 
 
@@ -262,8 +290,11 @@ def _join_names(by_key: dict[str, list[DeviceState]], identity: dict[str, Identi
     """A host-name or inventory-name device joins the one UDI device that shows the same name
     (in the same folder, for a host name), when exactly one does."""
     udi_keys = [k for k, i in identity.items() if i.udi is not None]
-    for key in [k for k, i in identity.items() if i.udi is None
-                and i.by in (IdentifiedBy.HOSTNAME, IdentifiedBy.INVENTORY)]:
+    for key in [
+        k
+        for k, i in identity.items()
+        if i.udi is None and i.by in (IdentifiedBy.HOSTNAME, IdentifiedBy.INVENTORY)
+    ]:
         mine = identity[key]
         matches = [k for k in udi_keys if _shows_name(by_key[k], mine)]
         if len(matches) == 1:
@@ -276,7 +307,10 @@ def _shows_name(states: list[DeviceState], wanted: Identity) -> bool:
         other = identify(state)
         if wanted.by is IdentifiedBy.INVENTORY and other.inventory == wanted.inventory:
             return True
-        if wanted.by is IdentifiedBy.HOSTNAME and other.hostname == wanted.hostname \
-                and other.folder == wanted.folder:
+        if (
+            wanted.by is IdentifiedBy.HOSTNAME
+            and other.hostname == wanted.hostname
+            and other.folder == wanted.folder
+        ):
             return True
     return False

@@ -63,17 +63,27 @@ class DeviceDiff:
     paired: str | None = None  # how the two sides were taken for one device, when not by key
 
     def to_dict(self) -> dict[str, Any]:
-        return {"device": self.device, "verdict": self.verdict, "evidence": list(self.evidence),
-                "changes": [c.to_dict() for c in self.changes],
-                "not_shown": list(self.not_shown),
-                "identified_by": list(self.identified_by) if self.identified_by else None,
-                "paired": self.paired}
+        return {
+            "device": self.device,
+            "verdict": self.verdict,
+            "evidence": list(self.evidence),
+            "changes": [c.to_dict() for c in self.changes],
+            "not_shown": list(self.not_shown),
+            "identified_by": list(self.identified_by) if self.identified_by else None,
+            "paired": self.paired,
+        }
 
 
 # The part of the state (DeviceState.shown) each compared field belongs to.
-_PART_OF = {"policy": "policy", "account": "account", "transport": "transport",
-            "last_ack_received": "usage_reporting", "next_ack_deadline": "usage_reporting",
-            "trust_codes": "trust_codes", "licenses": "licenses"}
+_PART_OF = {
+    "policy": "policy",
+    "account": "account",
+    "transport": "transport",
+    "last_ack_received": "usage_reporting",
+    "next_ack_deadline": "usage_reporting",
+    "trust_codes": "trust_codes",
+    "licenses": "licenses",
+}
 
 
 def _part(name: str) -> str:
@@ -85,15 +95,17 @@ def _fields(state: DeviceState) -> dict[str, Any]:
     data = state.to_dict()
     usage = data["usage_reporting"] or {}
     flat: dict[str, Any] = {
-        "policy": data["policy"] and {k: v for k, v in data["policy"].items()
-                                      if not k.endswith("_raw")},
+        "policy": data["policy"]
+        and {k: v for k, v in data["policy"].items() if not k.endswith("_raw")},
         "account": data["account"],
         "transport": data["transport"],
         "last_ack_received": usage.get("last_ack_received"),
         "next_ack_deadline": usage.get("next_ack_deadline"),
-        "trust_codes": sorted(f"{t['role']} " + (f"PID:{t['udi']['pid']},SN:{t['udi']['sn']}"
-                                                 if t["udi"] else "this device")
-                              for t in data["trust_codes"]),
+        "trust_codes": sorted(
+            f"{t['role']} "
+            + (f"PID:{t['udi']['pid']},SN:{t['udi']['sn']}" if t["udi"] else "this device")
+            for t in data["trust_codes"]
+        ),
         "licenses": {lic["name"]: lic["count"] for lic in data["licenses"]},
     }
     flat.update({f"report {r.id}": r.state for r in state.reports})
@@ -104,24 +116,37 @@ def changes(before: DeviceState, after: DeviceState) -> list[Change]:
     """Every field that differs among the parts both sides show, reports one by one."""
     old, new = _fields(before), _fields(after)
     both = _shown(before) & _shown(after)
-    return [Change(name, old.get(name), new.get(name))
-            for name in dict.fromkeys([*old, *new])
-            if _part(name) in both and old.get(name) != new.get(name)]
+    return [
+        Change(name, old.get(name), new.get(name))
+        for name in dict.fromkeys([*old, *new])
+        if _part(name) in both and old.get(name) != new.get(name)
+    ]
 
 
 def not_shown(before: DeviceState, after: DeviceState) -> list[str]:
     """The parts an import changes that one side shows and the other does not."""
     old, new = _shown(before), _shown(after)
     parts = dict.fromkeys(_PART_OF.values()) | {"reports": None}
-    return [f"{part} ({'after' if part in old else 'before'})" for part in parts
-            if (part in old) != (part in new)]
+    return [
+        f"{part} ({'after' if part in old else 'before'})"
+        for part in parts
+        if (part in old) != (part in new)
+    ]
 
 
 def _shown(state: DeviceState) -> set[str]:
     shown = set(state.shown)
-    shown.update(part for part, there in (("policy", state.policy), ("usage_reporting",
-                 state.usage_reporting), ("reports", state.reports),
-                 ("licenses", state.licenses), ("trust_codes", state.trust_codes)) if there)
+    shown.update(
+        part
+        for part, there in (
+            ("policy", state.policy),
+            ("usage_reporting", state.usage_reporting),
+            ("reports", state.reports),
+            ("licenses", state.licenses),
+            ("trust_codes", state.trust_codes),
+        )
+        if there
+    )
     return shown
 
 
@@ -159,11 +184,16 @@ def verdict(before: DeviceState, after: DeviceState) -> tuple[str, tuple[str, ..
     if sent:
         evidence.append(f"{len(acked)} of {len(sent)} open or closed reports now ACK")
     if still:
-        evidence.append("closed reports still without ACK: " + ", ".join(map(str, still[:10]))
-                        + (" ..." if len(still) > 10 else ""))
+        evidence.append(
+            "closed reports still without ACK: "
+            + ", ".join(map(str, still[:10]))
+            + (" ..." if len(still) > 10 else "")
+        )
     if ack_moved is None and not sent:
-        return UNKNOWN, (*evidence, "the captures do not show the last ACK received on both "
-                                    "sides, nor report states")
+        return UNKNOWN, (
+            *evidence,
+            "the captures do not show the last ACK received on both sides, nor report states",
+        )
     moved = [flag for flag in (ack_moved, bool(acked) if sent else None) if flag is not None]
     if all(moved) and not still:
         return TOOK_EFFECT, tuple(evidence)
@@ -172,8 +202,9 @@ def verdict(before: DeviceState, after: DeviceState) -> tuple[str, tuple[str, ..
     return PARTLY, tuple(evidence)
 
 
-def pair(before: list[Device], after: list[Device], same_device: bool = False
-         ) -> tuple[list[tuple[Device, Device, str | None]], list[Device], list[Device]]:
+def pair(
+    before: list[Device], after: list[Device], same_device: bool = False
+) -> tuple[list[tuple[Device, Device, str | None]], list[Device], list[Device]]:
     """Devices of the two sides taken for one device: by key (UDI, inventory name), then by
     host name, then the only device left on each side when nothing about them conflicts.
     Returns the pairs (with how each was paired when not by key) and the devices left over.
@@ -189,36 +220,51 @@ def pair(before: list[Device], after: list[Device], same_device: bool = False
             left.append(device)
     for device in list(left):
         host = device.identity.hostname
-        same = [d for d in new.values() if host and d.identity.hostname == host
-                and not d.identity.conflicts(device.identity)]
+        same = [
+            d
+            for d in new.values()
+            if host and d.identity.hostname == host and not d.identity.conflicts(device.identity)
+        ]
         if len(same) == 1:
             pairs.append((device, new.pop(same[0].key), f"same host name {host}"))
             left.remove(device)
     many = len(left) + len(new) > 2  # a lone pair is the case below
     for device in list(left):  # before/sw-a.txt and after/sw-a.txt, neither naming a device
         name = PurePath(device.identity.path).name
-        same = [d for d in new.values() if device.identified_by is IdentifiedBy.FILE
-                and d.identified_by is IdentifiedBy.FILE and PurePath(d.identity.path).name == name]
+        same = [
+            d
+            for d in new.values()
+            if device.identified_by is IdentifiedBy.FILE
+            and d.identified_by is IdentifiedBy.FILE
+            and PurePath(d.identity.path).name == name
+        ]
         if len(same) == 1 and many:
-            pairs.append((device, new.pop(same[0].key), f"same file name {name}, neither names "
-                                                         "its device"))
+            pairs.append(
+                (device, new.pop(same[0].key), f"same file name {name}, neither names its device")
+            )
             left.remove(device)
     if len(left) == 1 and len(new) == 1:
         only_old, only_new = left[0], next(iter(new.values()))
         if only_old.identity.conflicts(only_new.identity) and not same_device:
             raise DeviceMismatchError(
-                "BEFORE and AFTER are different devices", None,
+                "BEFORE and AFTER are different devices",
+                None,
                 f"{only_old.identity.describe()} against {only_new.identity.describe()}",
-                "compare captures of one device; pass --same-device if you know they are one")
-        how = ("forced by --same-device" if only_old.identity.conflicts(only_new.identity)
-               else "the only device on each side; the captures do not prove they are one")
+                "compare captures of one device; pass --same-device if you know they are one",
+            )
+        how = (
+            "forced by --same-device"
+            if only_old.identity.conflicts(only_new.identity)
+            else "the only device on each side; the captures do not prove they are one"
+        )
         pairs.append((only_old, only_new, how))
         left, new = [], {}
     return pairs, left, list(new.values())
 
 
-def diff_devices(before: Iterable[Device], after: Iterable[Device],
-                 same_device: bool = False) -> list[DeviceDiff]:
+def diff_devices(
+    before: Iterable[Device], after: Iterable[Device], same_device: bool = False
+) -> list[DeviceDiff]:
     """Per device (paired by :func:`pair`), the changes and the verdict. A device on one
     side only is reported as unknown."""
     pairs, only_before, only_after = pair(list(before), list(after), same_device)
@@ -227,12 +273,21 @@ def diff_devices(before: Iterable[Device], after: Iterable[Device],
         state_verdict, evidence = verdict(old.state, new.state)
         if how:
             evidence = (*evidence, f"paired: {how}")
-        result.append(DeviceDiff(old.key, tuple(changes(old.state, new.state)), state_verdict,
-                                 evidence, tuple(not_shown(old.state, new.state)),
-                                 (str(old.identified_by), str(new.identified_by)), how))
+        result.append(
+            DeviceDiff(
+                old.key,
+                tuple(changes(old.state, new.state)),
+                state_verdict,
+                evidence,
+                tuple(not_shown(old.state, new.state)),
+                (str(old.identified_by), str(new.identified_by)),
+                how,
+            )
+        )
     for side, devices in (("before", only_before), ("after", only_after)):
-        result += [DeviceDiff(d.key, (), UNKNOWN, (f"only in the {side} captures",))
-                   for d in devices]
+        result += [
+            DeviceDiff(d.key, (), UNKNOWN, (f"only in the {side} captures",)) for d in devices
+        ]
     return result
 
 
@@ -246,8 +301,9 @@ def overall(diffs: Iterable[DeviceDiff]) -> str:
 def diff_reports(before: Iterable[ReportKey], after: Iterable[ReportKey]) -> list[Change]:
     """Reports added or removed between two sets of usage files, by (UDI, report id)."""
     old, new = set(before), set(after)
-    return ([Change(f"report {udi} {rid}", None, "added") for udi, rid in sorted(new - old)]
-            + [Change(f"report {udi} {rid}", "removed", None) for udi, rid in sorted(old - new)])
+    return [Change(f"report {udi} {rid}", None, "added") for udi, rid in sorted(new - old)] + [
+        Change(f"report {udi} {rid}", "removed", None) for udi, rid in sorted(old - new)
+    ]
 
 
 def _ack_fields(ack: ImportFile) -> dict[str, Any]:
@@ -256,10 +312,9 @@ def _ack_fields(ack: ImportFile) -> dict[str, Any]:
     return {
         "devices": sorted(str(u) for u in ack.devices),
         "acked_reports": sorted(f"{e.udi} {e.report_id}" for e in rum_entries(ack)),
-        "policy": policy and {"name": policy.name, "version": policy.version,
-                              "terms": policy.terms},
-        "accounts": sorted(f"{a.smart_account} / {a.virtual_account}"
-                           for a in ack.account_infos),
+        "policy": policy
+        and {"name": policy.name, "version": policy.version, "terms": policy.terms},
+        "accounts": sorted(f"{a.smart_account} / {a.virtual_account}" for a in ack.account_infos),
         "issued": issued.iso() if issued else None,
         "correlation_ids": ack.correlation_ids,
         "parts": ack.parts,

@@ -66,8 +66,13 @@ class Evidence:
         return max((p.code for p in self.problems), default=ExitCode.OK)
 
 
-def load(paths: Iterable[str], tz: Mapping[str, timedelta] | None = None,
-         exclude: Iterable[str] = (), *, summary: bool = False) -> Evidence:
+def load(
+    paths: Iterable[str],
+    tz: Mapping[str, timedelta] | None = None,
+    exclude: Iterable[str] = (),
+    *,
+    summary: bool = False,
+) -> Evidence:
     """Read every capture, usage file and import file under ``paths``, in a stable order,
     on every core. Files go to the workers in chunks: a parsed capture comes back in a tenth
     of the time it takes to parse. With ``summary``, states are what ``health``, ``deadlines``
@@ -82,12 +87,19 @@ def load(paths: Iterable[str], tz: Mapping[str, timedelta] | None = None,
             found.problems.append(found_state)
         else:
             found.sha256[path] = found_state.sha256
-            found.states += (list(map(shared.state, _summaries(found_state.states)))
-                             if summary else found_state.states)
+            found.states += (
+                list(map(shared.state, _summaries(found_state.states)))
+                if summary
+                else found_state.states
+            )
     rest = [p for p in paths if p not in stored_files]
-    examined = ordered_map(partial(_examine, tz=tz, summary=summary),
-                           inputs.walk(rest, exclude), window=8, chunk=CHUNK,
-                           needs_work=_is_item)
+    examined = ordered_map(
+        partial(_examine, tz=tz, summary=summary),
+        inputs.walk(rest, exclude),
+        window=8,
+        chunk=CHUNK,
+        needs_work=_is_item,
+    )
     for entry in examined:
         if isinstance(entry, inputs.Skipped):
             found.skipped.append(entry)
@@ -123,8 +135,9 @@ def _stored(path: str) -> _Read | inputs.Problem:
     try:
         with open_regular(Path(path)) as handle:
             data = handle.read(inputs.MAX_FILE_BYTES + 1)
-        return _Read(path, "sha256:" + hashlib.sha256(data).hexdigest(),
-                     states=stored.read(data, path))
+        return _Read(
+            path, "sha256:" + hashlib.sha256(data).hexdigest(), states=stored.read(data, path)
+        )
     except OSError as exc:
         return inputs.Problem(path, f"cannot read: {exc.strerror or exc}")
     except stored.StateFileError as exc:
@@ -145,14 +158,27 @@ def summarise(state: DeviceState) -> DeviceState:
     which pickling sends once per chunk of files instead of once per state."""
     udi, usage = state.udi, state.usage_reporting
     return dataclasses.replace(
-        state, smart_account=None, virtual_account=None, data_privacy=_EMPTY, licenses=(),
-        authorizations=(), forwarder=_EMPTY, none_raw=_EMPTY, shown=_NOTHING, unparsed_lines=(),
-        collected=state.collected or _EMPTY, report_summary=state.report_summary or _EMPTY,
+        state,
+        smart_account=None,
+        virtual_account=None,
+        data_privacy=_EMPTY,
+        licenses=(),
+        authorizations=(),
+        forwarder=_EMPTY,
+        none_raw=_EMPTY,
+        shown=_NOTHING,
+        unparsed_lines=(),
+        collected=state.collected or _EMPTY,
+        report_summary=state.report_summary or _EMPTY,
         history=tuple(h for h in state.history if syslog.code_of(h.category)),
         reports=tuple(Report(r.id, r.state) for r in state.reports),
-        trust_codes=tuple(TrustCode(udi if t.udi == udi else t.udi) for t in state.trust_codes
-                          if t.udi is not None),
-        usage_reporting=_shown_none(usage) if usage else None)
+        trust_codes=tuple(
+            TrustCode(udi if t.udi == udi else t.udi)
+            for t in state.trust_codes
+            if t.udi is not None
+        ),
+        usage_reporting=_shown_none(usage) if usage else None,
+    )
 
 
 _EMPTY: dict[str, Any] = {}  # never written to: states are read, never changed
@@ -161,15 +187,21 @@ _NONE_STAMPS: dict[Stamp, Stamp] = {}
 
 def _shown_none(usage: UsageReporting) -> UsageReporting:
     """Usage reporting with one object for each way a device shows a time as none."""
+
     def one(stamp: Stamp | None) -> Stamp | None:
         if stamp is None or stamp.iso is not None:
             return stamp
         return _NONE_STAMPS.setdefault(stamp, stamp)
 
     return UsageReporting(
-        one(usage.last_ack_received), one(usage.next_ack_deadline), one(usage.last_report_push),
-        one(usage.next_report_push), usage.reporting_push_interval_days,
-        one(usage.last_report_file_write), one(usage.next_ack_push_check))
+        one(usage.last_ack_received),
+        one(usage.next_ack_deadline),
+        one(usage.last_report_push),
+        one(usage.next_report_push),
+        usage.reporting_push_interval_days,
+        one(usage.last_report_file_write),
+        one(usage.next_ack_push_check),
+    )
 
 
 class _Shared:
@@ -185,8 +217,12 @@ class _Shared:
         policy = state.policy
         if policy is None:
             return state
-        key = (policy.name, policy.installed_on, policy.ack_required,
-               tuple(policy.attributes.items()))
+        key = (
+            policy.name,
+            policy.installed_on,
+            policy.ack_required,
+            tuple(policy.attributes.items()),
+        )
         same = self.policies.setdefault(key, policy)
         return state if same is policy else dataclasses.replace(state, policy=same)
 
@@ -194,10 +230,20 @@ class _Shared:
         """The import file with the shared copies of its policies."""
         if not doc.policies:
             return doc
-        shared = [self.imported.setdefault(
-            (p.line, p.name, p.version, p.datestamp, p.ack_required,
-             tuple((block, tuple(terms.items())) for block, terms in p.terms.items())), p)
-            for p in doc.policies]
+        shared = [
+            self.imported.setdefault(
+                (
+                    p.line,
+                    p.name,
+                    p.version,
+                    p.datestamp,
+                    p.ack_required,
+                    tuple((block, tuple(terms.items())) for block, terms in p.terms.items()),
+                ),
+                p,
+            )
+            for p in doc.policies
+        ]
         return dataclasses.replace(doc, policies=shared)
 
 
@@ -212,8 +258,9 @@ class _Read:
     ack: ImportFile | None = None
 
 
-def _examine(entry: inputs.Item, tz: Mapping[str, timedelta] | None,
-             summary: bool = False) -> _Read | inputs.Entry:
+def _examine(
+    entry: inputs.Item, tz: Mapping[str, timedelta] | None, summary: bool = False
+) -> _Read | inputs.Entry:
     from airgap.state.parse import parse_capture
 
     try:
@@ -234,9 +281,14 @@ def _examine(entry: inputs.Item, tz: Mapping[str, timedelta] | None,
         return _Read(entry.path, digest, ack=_ack_summary(doc.model) if summary else doc.model)
     if isinstance(doc.model, UsageFile):
         udis: dict[Udi, Udi] = {}  # one UDI object for a file's reports (pickled once)
-        return _Read(entry.path, digest, refs=tuple(
-            (udis.setdefault(r.udi, r.udi) if r.udi is not None else None, r.report_id)
-            for r in doc.model.iter_reports()))
+        return _Read(
+            entry.path,
+            digest,
+            refs=tuple(
+                (udis.setdefault(r.udi, r.udi) if r.udi is not None else None, r.report_id)
+                for r in doc.model.iter_reports()
+            ),
+        )
     return _Read(entry.path, digest)  # a SLAC request: outbound, nothing to reconcile
 
 
@@ -245,16 +297,28 @@ def _ack_summary(doc: ImportFile) -> ImportFile:
     the policies, the account info times, and the RUM ACK data as the (report id, UDI,
     status) entries ``rum_entries`` reads, without the JSON text or anything else."""
     sudis: dict[Udi, dict[str, str]] = {}  # one object per device named, pickled once
-    entries = [{"report_id": e.report_id, "status": e.status,
-                "udi": sudis.setdefault(e.udi, {"udi_pid": e.udi.pid,
-                                                "udi_serial_number": e.udi.sn}) if e.udi else None}
-               for e in rum_entries(doc)]
+    entries = [
+        {
+            "report_id": e.report_id,
+            "status": e.status,
+            "udi": sudis.setdefault(e.udi, {"udi_pid": e.udi.pid, "udi_serial_number": e.udi.sn})
+            if e.udi
+            else None,
+        }
+        for e in rum_entries(doc)
+    ]
     return ImportFile(
-        authorizations=[dataclasses.replace(a, smart_account=None, virtual_account=None,
-                                            entitlements=_NONE) for a in doc.authorizations],
-        policies=doc.policies, rum_acks=[EmbeddedJson("", 0, entries)] if entries else _NONE,
-        account_infos=doc.account_infos, correlation_ids=_NONE, parts=_NONE,
-        unknown_parts=_NONE)
+        authorizations=[
+            dataclasses.replace(a, smart_account=None, virtual_account=None, entitlements=_NONE)
+            for a in doc.authorizations
+        ],
+        policies=doc.policies,
+        rum_acks=[EmbeddedJson("", 0, entries)] if entries else _NONE,
+        account_infos=doc.account_infos,
+        correlation_ids=_NONE,
+        parts=_NONE,
+        unknown_parts=_NONE,
+    )
 
 
 _NONE: list[Any] = []  # never appended to: import files are read, never changed

@@ -26,8 +26,10 @@ from airgap.state.deadlines import DeviceDeadlines, device_deadlines, imported_p
 from airgap.state.devices import Device, group
 from airgap.state.model import DeviceState
 
-BACKLOG_WHY = ("reports piling up unacknowledged drive the Smart Agent processes to high CPU "
-               "(Cisco bugs CSCwa85199, CSCwc77088)")
+BACKLOG_WHY = (
+    "reports piling up unacknowledged drive the Smart Agent processes to high CPU "
+    "(Cisco bugs CSCwa85199, CSCwc77088)"
+)
 OFFLINE_FIX = "license smart transport off"
 _ONLINE_TRANSPORTS = ("cslu", "smart", "callhome")
 
@@ -72,8 +74,13 @@ class Check:
     hint: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "level": str(self.level), "message": self.message,
-                "evidence": self.evidence, "hint": self.hint}
+        return {
+            "kind": self.kind,
+            "level": str(self.level),
+            "message": self.message,
+            "evidence": self.evidence,
+            "hint": self.hint,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,14 +107,21 @@ class DeviceHealth:
         return (due.date - self._today).days if due is not None else None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"device": self.device, "identified_by": self.identified_by,
-                "udi": self.udi.to_dict() if self.udi else None, "hostname": self.hostname,
-                "inventory": self.inventory, "paths": list(self.paths),
-                "level": str(self.level), "ack_by_days": self.days_to("ack_by"),
-                "report_by_days": self.days_to("report_by"), "backlog": self.backlog,
-                "capture_age_days": self.capture_age_days,
-                "deadlines": self.deadlines.to_dict() if self.deadlines else None,
-                "checks": [c.to_dict() for c in self.checks]}
+        return {
+            "device": self.device,
+            "identified_by": self.identified_by,
+            "udi": self.udi.to_dict() if self.udi else None,
+            "hostname": self.hostname,
+            "inventory": self.inventory,
+            "paths": list(self.paths),
+            "level": str(self.level),
+            "ack_by_days": self.days_to("ack_by"),
+            "report_by_days": self.days_to("report_by"),
+            "backlog": self.backlog,
+            "capture_age_days": self.capture_age_days,
+            "deadlines": self.deadlines.to_dict() if self.deadlines else None,
+            "checks": [c.to_dict() for c in self.checks],
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,14 +143,22 @@ class SiteHealth:
         return totals
 
 
-def health(states: Iterable[DeviceState], today: date, thresholds: Thresholds = Thresholds(),
-           imports: Sequence[tuple[str, ImportFile]] = (),
-           inventory: Sequence[InventoryDevice] = ()) -> SiteHealth:
+def health(
+    states: Iterable[DeviceState],
+    today: date,
+    thresholds: Thresholds = Thresholds(),
+    imports: Sequence[tuple[str, ImportFile]] = (),
+    inventory: Sequence[InventoryDevice] = (),
+) -> SiteHealth:
     """The health of every device the captures show, and of inventory devices never captured."""
     per_device, general = imported_policies(imports)
     devices = group(states)
-    found = [_device(d, today, thresholds, per_device.get(d.udi, general) if d.udi else general,
-                     inventory) for d in devices]
+    found = [
+        _device(
+            d, today, thresholds, per_device.get(d.udi, general) if d.udi else general, inventory
+        )
+        for d in devices
+    ]
     found += [_never_captured(item, today) for item in _missing(inventory, devices)]
     found.sort(key=lambda d: (-_RANK[d.level], _first_days(d), d.device))
     return SiteHealth(tuple(found), today, thresholds)
@@ -147,45 +169,98 @@ def _first_days(item: DeviceHealth) -> int:
     return min(days, default=1 << 30)
 
 
-def _device(device: Device, today: date, limits: Thresholds, imported: Any,
-            inventory: Sequence[InventoryDevice]) -> DeviceHealth:
+def _device(
+    device: Device,
+    today: date,
+    limits: Thresholds,
+    imported: Any,
+    inventory: Sequence[InventoryDevice],
+) -> DeviceHealth:
     state = device.state
     due = device_deadlines(device, today, limits.warn_days, imported)
-    checks = [*_obligations(due, today, limits), *_backlog(state, limits),
-              *_events(state), *_transport(state)]
+    checks = [
+        *_obligations(due, today, limits),
+        *_backlog(state, limits),
+        *_events(state),
+        *_transport(state),
+    ]
     age = _age(state, today)
     if age is not None and age > limits.stale_days:
-        checks.append(Check("stale", Level.WARNING, f"newest capture is {age} days old",
-                            f"the device's clock in {device.newest or device.paths[0]}: "
-                            f"{state.clock.raw if state.clock else '?'}",
-                            f"capture the device again (over --stale-days {limits.stale_days})"))
+        checks.append(
+            Check(
+                "stale",
+                Level.WARNING,
+                f"newest capture is {age} days old",
+                f"the device's clock in {device.newest or device.paths[0]}: "
+                f"{state.clock.raw if state.clock else '?'}",
+                f"capture the device again (over --stale-days {limits.stale_days})",
+            )
+        )
     elif age is None:
-        checks.append(Check("stale", Level.OK, "the captures show no clock: their age is not "
-                            "known", "no Current time, show clock or event time"))
+        checks.append(
+            Check(
+                "stale",
+                Level.OK,
+                "the captures show no clock: their age is not known",
+                "no Current time, show clock or event time",
+            )
+        )
     named = _inventory_name(device, inventory)
-    return DeviceHealth(device.key, str(device.identified_by), device.udi, state.hostname,
-                        named, device.paths, worst(c.level for c in checks), tuple(checks),
-                        due, _backlog_count(state)[0], age, _today=today)
+    return DeviceHealth(
+        device.key,
+        str(device.identified_by),
+        device.udi,
+        state.hostname,
+        named,
+        device.paths,
+        worst(c.level for c in checks),
+        tuple(checks),
+        due,
+        _backlog_count(state)[0],
+        age,
+        _today=today,
+    )
 
 
 def _obligations(due: DeviceDeadlines, today: date, limits: Thresholds) -> list[Check]:
     checks = []
-    for kind, label, date_due in (("ack-by", "ACK by", due.ack_by),
-                                  ("report-by", "report by", due.report_by)):
+    for kind, label, date_due in (
+        ("ack-by", "ACK by", due.ack_by),
+        ("report-by", "report by", due.report_by),
+    ):
         if date_due is None:
             continue
         days = (date_due.date - today).days
-        level = (Level.CRITICAL if days <= limits.crit_days else
-                 Level.WARNING if days <= limits.warn_days else Level.OK)
-        when = (f"overdue by {-days} days" if days < 0 else "today" if days == 0
-                else f"in {days} days")
+        level = (
+            Level.CRITICAL
+            if days <= limits.crit_days
+            else Level.WARNING
+            if days <= limits.warn_days
+            else Level.OK
+        )
+        when = (
+            f"overdue by {-days} days" if days < 0 else "today" if days == 0 else f"in {days} days"
+        )
         source = date_due.source + (" estimate" if date_due.estimate else "")
-        checks.append(Check(kind, level, f"{label} {date_due.date.isoformat()}: {when}",
-                            f"{source}: {date_due.rule}"))
+        checks.append(
+            Check(
+                kind,
+                level,
+                f"{label} {date_due.date.isoformat()}: {when}",
+                f"{source}: {date_due.rule}",
+            )
+        )
     if not checks:
         notes = "; ".join(due.notes) or "no date in the captures"
-        checks.append(Check("ack-by", Level.UNKNOWN, "no ACK-by or report-by date", notes,
-                            "capture 'show license status' (or tech support)"))
+        checks.append(
+            Check(
+                "ack-by",
+                Level.UNKNOWN,
+                "no ACK-by or report-by date",
+                notes,
+                "capture 'show license status' (or tech support)",
+            )
+        )
     return checks
 
 
@@ -193,9 +268,11 @@ def _backlog_count(state: DeviceState) -> tuple[int | None, str]:
     summary = state.report_summary
     if "available_to_report" in summary or "waiting_for_ack" in summary:
         count = summary.get("available_to_report", 0) + summary.get("waiting_for_ack", 0)
-        return count, ("Usage Report Summary: available to report "
-                       f"{summary.get('available_to_report', 0)}, waiting for ACK "
-                       f"{summary.get('waiting_for_ack', 0)}")
+        return count, (
+            "Usage Report Summary: available to report "
+            f"{summary.get('available_to_report', 0)}, waiting for ACK "
+            f"{summary.get('waiting_for_ack', 0)}"
+        )
     if state.reports:
         waiting = sum(r.state in ("OPEN", "CLOSED") for r in state.reports)
         return waiting, f"rum id all: {waiting} reports OPEN or CLOSED (not ACK)"
@@ -206,10 +283,22 @@ def _backlog(state: DeviceState, limits: Thresholds) -> list[Check]:
     count, evidence = _backlog_count(state)
     if count is None:
         return []
-    level = (Level.CRITICAL if count >= limits.backlog_crit else
-             Level.WARNING if count >= limits.backlog_warn else Level.OK)
-    return [Check("backlog", level, f"{count} reports not yet acknowledged", evidence,
-                  BACKLOG_WHY if level is not Level.OK else "")]
+    level = (
+        Level.CRITICAL
+        if count >= limits.backlog_crit
+        else Level.WARNING
+        if count >= limits.backlog_warn
+        else Level.OK
+    )
+    return [
+        Check(
+            "backlog",
+            level,
+            f"{count} reports not yet acknowledged",
+            evidence,
+            BACKLOG_WHY if level is not Level.OK else "",
+        )
+    ]
 
 
 def _events(state: DeviceState) -> list[Check]:
@@ -221,9 +310,14 @@ def _events(state: DeviceState) -> list[Check]:
         severity = entry.category.split("-")[1]
         level = Level.WARNING if severity.isdigit() and int(severity) <= 3 else Level.OK
         when = entry.time.raw if entry.time else "no time"
-        checks.append(Check("syslog", level, f"%{entry.category} at {when}: "
-                            f"{entry.meaning or 'no meaning known for this code'}",
-                            entry.message))
+        checks.append(
+            Check(
+                "syslog",
+                level,
+                f"%{entry.category} at {when}: {entry.meaning or 'no meaning known for this code'}",
+                entry.message,
+            )
+        )
     return checks
 
 
@@ -232,9 +326,15 @@ def _transport(state: DeviceState) -> list[Check]:
     if not any(kind.startswith(t) for t in _ONLINE_TRANSPORTS):
         return []
     target = f" to {state.transport_url}" if state.transport_url else ""
-    return [Check("transport", Level.WARNING,
-                  f"transport {state.transport_type}{target} cannot work on an offline site",
-                  f"Transport: Type: {state.transport_type}", f"on the device: {OFFLINE_FIX}")]
+    return [
+        Check(
+            "transport",
+            Level.WARNING,
+            f"transport {state.transport_type}{target} cannot work on an offline site",
+            f"Transport: Type: {state.transport_type}",
+            f"on the device: {OFFLINE_FIX}",
+        )
+    ]
 
 
 def _age(state: DeviceState, today: date) -> int | None:
@@ -245,14 +345,15 @@ def _age(state: DeviceState, today: date) -> int | None:
 
 def _inventory_name(device: Device, inventory: Sequence[InventoryDevice]) -> str | None:
     for item in inventory:
-        if (item.udi is not None and item.udi == device.udi) \
-                or item.name in (device.identity.inventory, device.state.hostname):
+        if (item.udi is not None and item.udi == device.udi) or item.name in (
+            device.identity.inventory,
+            device.state.hostname,
+        ):
             return item.name
     return None
 
 
-def _missing(inventory: Sequence[InventoryDevice],
-             devices: list[Device]) -> list[InventoryDevice]:
+def _missing(inventory: Sequence[InventoryDevice], devices: list[Device]) -> list[InventoryDevice]:
     return [item for item in inventory if _inventory_name_match(item, devices) is None]
 
 
@@ -261,8 +362,21 @@ def _inventory_name_match(item: InventoryDevice, devices: list[Device]) -> Devic
 
 
 def _never_captured(item: InventoryDevice, today: date) -> DeviceHealth:
-    check = Check("never-captured", Level.WARNING, "in the inventory, but no capture of it",
-                  f"inventory device {item.name} ({item.host})",
-                  "capture it: airgap collect, or save 'show license status' with its prompt")
-    return DeviceHealth(f"inventory:{item.name}", "inventory", item.udi, None, item.name, (),
-                        Level.WARNING, (check,), _today=today)
+    check = Check(
+        "never-captured",
+        Level.WARNING,
+        "in the inventory, but no capture of it",
+        f"inventory device {item.name} ({item.host})",
+        "capture it: airgap collect, or save 'show license status' with its prompt",
+    )
+    return DeviceHealth(
+        f"inventory:{item.name}",
+        "inventory",
+        item.udi,
+        None,
+        item.name,
+        (),
+        Level.WARNING,
+        (check,),
+        _today=today,
+    )

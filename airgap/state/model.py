@@ -30,8 +30,20 @@ REPORT_STATES = ("OPEN", "CLOSED", "ACK", "DELETED")
 # What the device prints for "no value": shown as none, not a value and not a missing line.
 SENTINELS = frozenset({"", "<none>", "<empty>", "none", "n/a", "never"})
 # Parts of a state a capture may show; ``DeviceState.shown`` holds those it did show.
-PARTS = ("udi", "account", "data_privacy", "policy", "transport", "usage_reporting",
-         "trust_codes", "licenses", "reports", "history", "authorizations", "report_summary")
+PARTS = (
+    "udi",
+    "account",
+    "data_privacy",
+    "policy",
+    "transport",
+    "usage_reporting",
+    "trust_codes",
+    "licenses",
+    "reports",
+    "history",
+    "authorizations",
+    "report_summary",
+)
 
 
 def is_sentinel(text: str) -> bool:
@@ -68,9 +80,12 @@ class PolicyAttributes:
     source: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"first_report_days": self.first_report_days,
-                "reporting_frequency_days": self.reporting_frequency_days,
-                "report_on_change_days": self.report_on_change_days, "source": self.source}
+        return {
+            "first_report_days": self.first_report_days,
+            "reporting_frequency_days": self.reporting_frequency_days,
+            "report_on_change_days": self.report_on_change_days,
+            "source": self.source,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +98,14 @@ class Policy:
     attributes: dict[str, PolicyAttributes] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, **stamps("installed_on", self.installed_on),
-                "ack_required": self.ack_required,
-                "attributes": {k: self.attributes[k].to_dict()
-                               for k in POLICY_KINDS if k in self.attributes}}
+        return {
+            "name": self.name,
+            **stamps("installed_on", self.installed_on),
+            "ack_required": self.ack_required,
+            "attributes": {
+                k: self.attributes[k].to_dict() for k in POLICY_KINDS if k in self.attributes
+            },
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,13 +121,15 @@ class UsageReporting:
     next_ack_push_check: Stamp | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {**stamps("last_ack_received", self.last_ack_received),
-                **stamps("next_ack_deadline", self.next_ack_deadline),
-                **stamps("last_report_push", self.last_report_push),
-                **stamps("next_report_push", self.next_report_push),
-                "reporting_push_interval_days": self.reporting_push_interval_days,
-                **stamps("last_report_file_write", self.last_report_file_write),
-                **stamps("next_ack_push_check", self.next_ack_push_check)}
+        return {
+            **stamps("last_ack_received", self.last_ack_received),
+            **stamps("next_ack_deadline", self.next_ack_deadline),
+            **stamps("last_report_push", self.last_report_push),
+            **stamps("next_report_push", self.next_report_push),
+            "reporting_push_interval_days": self.reporting_push_interval_days,
+            **stamps("last_report_file_write", self.last_report_file_write),
+            **stamps("next_ack_push_check", self.next_ack_push_check),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +142,11 @@ class TrustCode:
     installed_on: Stamp | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"udi": self.udi.to_dict() if self.udi else None, "role": self.role,
-                **stamps("installed_on", self.installed_on)}
+        return {
+            "udi": self.udi.to_dict() if self.udi else None,
+            "role": self.role,
+            **stamps("installed_on", self.installed_on),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +159,12 @@ class Authorization:
     confirmation_code: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"udi": self.udi.to_dict() if self.udi else None, "role": self.role,
-                "status": self.status, "confirmation_code": self.confirmation_code}
+        return {
+            "udi": self.udi.to_dict() if self.udi else None,
+            "role": self.role,
+            "status": self.status,
+            "confirmation_code": self.confirmation_code,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,9 +179,14 @@ class License:
     export_status: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "entitlement_tag": self.entitlement_tag, "count": self.count,
-                "status": self.status, "enforcement": self.enforcement,
-                "export_status": self.export_status}
+        return {
+            "name": self.name,
+            "entitlement_tag": self.entitlement_tag,
+            "count": self.count,
+            "status": self.status,
+            "enforcement": self.enforcement,
+            "export_status": self.export_status,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,8 +213,12 @@ class HistoryEntry:
     meaning: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {**stamps("time", self.time), "category": self.category, "message": self.message,
-                "meaning": self.meaning}
+        return {
+            **stamps("time", self.time),
+            "category": self.category,
+            "message": self.message,
+            "meaning": self.meaning,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,13 +258,18 @@ class DeviceState:
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
-            "kind": self.kind, "path": self.path,
-            "udi": self.udi.to_dict() if self.udi else None, "udi_source": self.udi_source,
-            "hostname": self.hostname, **stamps("clock", self.clock),
+            "kind": self.kind,
+            "path": self.path,
+            "udi": self.udi.to_dict() if self.udi else None,
+            "udi_source": self.udi_source,
+            "hostname": self.hostname,
+            **stamps("clock", self.clock),
             "clock_source": self.clock_source,
             "collected": dict(self.collected) or None,
-            "account": {"smart_account": self.smart_account,
-                        "virtual_account": self.virtual_account},
+            "account": {
+                "smart_account": self.smart_account,
+                "virtual_account": self.virtual_account,
+            },
             "data_privacy": dict(self.data_privacy),
             "policy": self.policy.to_dict() if self.policy else None,
             "transport": {"type": self.transport_type, "url": self.transport_url},

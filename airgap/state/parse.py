@@ -51,40 +51,71 @@ _HEADERS = {
 # NX-OS "show license usage" before Smart Licensing Using Policy: feature, installed, count.
 _FEATURE_ROW = re.compile(
     r"^(?P<name>[A-Z0-9][\w\-.]*)\s+(?P<installed>Yes|No)\s+(?P<count>\d+|-)\s+"
-    r"(?P<status>In use|Unused|\S+)(?:\s+(?P<rest>.*\S))?\s*$")
+    r"(?P<status>In use|Unused|\S+)(?:\s+(?P<rest>.*\S))?\s*$"
+)
 # airgap's capture header: "! airgap capture", then "! name: value" lines (DESIGN.md Devices).
 HEADER = "! airgap capture"
 _HEADER_LINE = re.compile(r"^!\s*(?P<key>[a-z][a-z\-]*):\s*(?P<value>.*?)\s*$")
 _TIME_SOURCE = re.compile(r"^Time source is [^,]*,\s*(?P<clock>.*)$", re.I)
-_SHOW_CLOCK = re.compile(r"^[*.]?\d{1,2}:\d{2}:\d{2}(?:\.\d+)?\s+[A-Za-z]+\s+[A-Za-z]{3}\s+"
-                         r"[A-Za-z]{3}\s+\d{1,2}\s+\d{4}$")
+_SHOW_CLOCK = re.compile(
+    r"^[*.]?\d{1,2}:\d{2}:\d{2}(?:\.\d+)?\s+[A-Za-z]+\s+[A-Za-z]{3}\s+"
+    r"[A-Za-z]{3}\s+\d{1,2}\s+\d{4}$"
+)
 # Clock evidence, best first.
 CLOCK_HEADER, CLOCK_CURRENT, CLOCK_LINE, CLOCK_EVENTS = range(4)
 _LICENSE_ROW = re.compile(
-    r"^(?P<name>\S.*?)\s+\((?P<tag>.*)\)\s+(?P<count>\d+)\s+(?P<status>\S.*?)\s*$")
+    r"^(?P<name>\S.*?)\s+\((?P<tag>.*)\)\s+(?P<count>\d+)\s+(?P<status>\S.*?)\s*$"
+)
 _REPORT_ROW = re.compile(
-    r"^(?P<id>\d+)\s+(?P<state>[A-Z_]+)\s+(?P<flag>\S+)(?:\s+(?P<feature>\S.*?))?\s*$")
+    r"^(?P<id>\d+)\s+(?P<state>[A-Z_]+)\s+(?P<flag>\S+)(?:\s+(?P<feature>\S.*?))?\s*$"
+)
 
 # Titles of underlined sections (and a few bare title lines) whose content is read here.
-HEADINGS = frozenset({
-    "smart licensing status", "license usage", "product information",
-    "smart licensing tech support info", "smart licensing usage report",
-    "smart licensing usage report detail", "**** event log ****", "no eventlog found.",
-    "message history (oldest to newest)", "import message history (oldest to newest)",
-})
+HEADINGS = frozenset(
+    {
+        "smart licensing status",
+        "license usage",
+        "product information",
+        "smart licensing tech support info",
+        "smart licensing usage report",
+        "smart licensing usage report detail",
+        "**** event log ****",
+        "no eventlog found.",
+        "message history (oldest to newest)",
+        "import message history (oldest to newest)",
+    }
+)
 # Underlined sections of ``all`` and ``tech support`` that are known but not modelled.
-IGNORED_REGIONS = frozenset({
-    "agent version", "upcoming scheduled jobs", "communication statistics",
-    "license certificates", "ha info", "reservation info", "usage report summary",
-    "telemetry report summary", "device telemetry report summary", "other info",
-    "platform provided mapping table", "license authorizations",
-})
+IGNORED_REGIONS = frozenset(
+    {
+        "agent version",
+        "upcoming scheduled jobs",
+        "communication statistics",
+        "license certificates",
+        "ha info",
+        "reservation info",
+        "usage report summary",
+        "telemetry report summary",
+        "device telemetry report summary",
+        "other info",
+        "platform provided mapping table",
+        "license authorizations",
+    }
+)
 # Regions of flat lines after which a known block (``Trust Code Installed:``) is still read.
-FLAT_REGIONS = frozenset({"usage report summary", "telemetry report summary",
-                          "device telemetry report summary", "agent version",
-                          "license authorizations", "upcoming scheduled jobs"})
-HISTORY_REGIONS = frozenset({"message history (oldest to newest)",
-                             "import message history (oldest to newest)"})
+FLAT_REGIONS = frozenset(
+    {
+        "usage report summary",
+        "telemetry report summary",
+        "device telemetry report summary",
+        "agent version",
+        "license authorizations",
+        "upcoming scheduled jobs",
+    }
+)
+HISTORY_REGIONS = frozenset(
+    {"message history (oldest to newest)", "import message history (oldest to newest)"}
+)
 
 
 @dataclass(frozen=True)
@@ -142,7 +173,7 @@ def _segments(lines: list[str]) -> list[_Segment]:
         end = commands[index + 1][0] - 1 if index + 1 < len(commands) else len(lines)
         body = lines[number:end]
         if index == 0:
-            body = lines[:number - 1] + body  # what came before the first command line
+            body = lines[: number - 1] + body  # what came before the first command line
         prompt = _PROMPT.match(lines[number - 1].strip())
         segments.append(_Segment(kind, prompt["host"] if prompt else None, body))
     return segments
@@ -198,8 +229,10 @@ class _Walker:
             self.b.clock(CLOCK_CURRENT, parse_time(node.value, self.b.tz), "Current time")
         elif self.region == "usage report summary" and blocks.report_summary_line(self.b, node):
             self.b.use(node, subtree=True)
-        elif self.region in FLAT_REGIONS and blocks.SECTIONS.get(label, blocks.ignore) \
-                not in (blocks.ignore, blocks.usage_reporting):
+        elif self.region in FLAT_REGIONS and blocks.SECTIONS.get(label, blocks.ignore) not in (
+            blocks.ignore,
+            blocks.usage_reporting,
+        ):
             blocks.SECTIONS[label](self.b, node)
         elif self.region in IGNORED_REGIONS:
             blocks.ignore(self.b, node)
@@ -215,7 +248,7 @@ class _Walker:
             blocks.license_block(self.b, node)  # or nothing known: left unparsed
 
     def _underlined(self, node: Node) -> bool:
-        following = self.b.lines[node.line:node.line + 1]
+        following = self.b.lines[node.line : node.line + 1]
         return node.value is None and bool(following) and bool(_UNDERLINE.match(following[0]))
 
     def _line(self, node: Node) -> bool:
@@ -226,8 +259,11 @@ class _Walker:
             self.table = header
             self.b.use(node)
             self.b.shown.add(_TABLE_PARTS[header])
-            rows = [child for child in node.children  # less a header's second line
-                    if not (header == "feature" and self.b.text(child).lower() == "count")]
+            rows = [
+                child
+                for child in node.children  # less a header's second line
+                if not (header == "feature" and self.b.text(child).lower() == "count")
+            ]
             self.b.used.update(child.line for child in node.children if child not in rows)
             self.visit(rows)  # rows indented under the header
             return True
@@ -249,9 +285,12 @@ class _Walker:
     def _event(self, text: str) -> bool:
         event = _SYSLOG.search(text)
         if event:
-            stamp = search_time(text[:event.start()], self.b.tz)
-            self.b.history.append(HistoryEntry(event["category"], event["message"], stamp,
-                                               syslog.meaning(event["category"])))
+            stamp = search_time(text[: event.start()], self.b.tz)
+            self.b.history.append(
+                HistoryEntry(
+                    event["category"], event["message"], stamp, syslog.meaning(event["category"])
+                )
+            )
             self.b.shown.add("history")
             return True
         timed = split_time_prefix(text, self.b.tz) if _EVENT.match(text) else None
@@ -279,8 +318,9 @@ class _Walker:
 def _license_row(b: Builder, text: str) -> bool:
     match = _LICENSE_ROW.match(text)
     if match:
-        b.licenses.append(License(match["name"], match["tag"] or None, int(match["count"]),
-                                  match["status"]))
+        b.licenses.append(
+            License(match["name"], match["tag"] or None, int(match["count"]), match["status"])
+        )
     return match is not None
 
 
@@ -295,8 +335,7 @@ def _feature_row(b: Builder, text: str) -> bool:
 def _report_row(b: Builder, text: str) -> bool:
     match = _REPORT_ROW.match(text)
     if match:
-        b.reports.append(Report(int(match["id"]), match["state"], match["flag"],
-                                match["feature"]))
+        b.reports.append(Report(int(match["id"]), match["state"], match["flag"], match["feature"]))
         b.shown.add("reports")
     return match is not None
 
@@ -311,13 +350,17 @@ def _udi_row(b: Builder, text: str) -> bool:
 
 
 _ROWS: dict[str, Callable[[Builder, str], bool]] = {
-    "license": _license_row, "report": _report_row, "udi": _udi_row, "feature": _feature_row}
-_TABLE_PARTS = {"license": "licenses", "report": "reports", "udi": "udi",
-                "feature": "licenses"}
+    "license": _license_row,
+    "report": _report_row,
+    "udi": _udi_row,
+    "feature": _feature_row,
+}
+_TABLE_PARTS = {"license": "licenses", "report": "reports", "udi": "udi", "feature": "licenses"}
 
 
-def _finish(read: list[tuple[Builder, Node]], path: str | None,
-            collected: dict[str, str]) -> list[DeviceState]:
+def _finish(
+    read: list[tuple[Builder, Node]], path: str | None, collected: dict[str, str]
+) -> list[DeviceState]:
     """States from builders; a state that names no device takes the file's UDI and host, and
     every state of the file takes the file's clock (one session, one device)."""
     file_udi = next((udi for b, _ in read if (udi := b.device_udi())), None)
@@ -327,30 +370,57 @@ def _finish(read: list[tuple[Builder, Node]], path: str | None,
     states = []
     for b, tree in read:
         udi = b.device_udi() or file_udi
-        udi_source = ("capture" if b.device_udi() else "file" if file_udi
-                      else "header" if header_udi else None)
+        udi_source = (
+            "capture"
+            if b.device_udi()
+            else "file"
+            if file_udi
+            else "header"
+            if header_udi
+            else None
+        )
         udi = udi or header_udi
         if b.bare_trust is not None:  # "Trust Code Installed: <time>": the device's own
             b.trust_codes.append(TrustCode(udi, None, b.bare_trust[0]))
         history = tuple(syslog.with_year(h, clock) for h in b.history)
-        unparsed = tuple(b.lines[n.line - 1].rstrip() for n in blocks.descendants(tree)
-                         if n.line not in b.used)
-        states.append(DeviceState(
-            kind=b.kind, path=path, udi=udi, hostname=b.hostname or file_host,
-            smart_account=b.smart_account, virtual_account=b.virtual_account,
-            data_privacy=b.data_privacy, policy=b.policy, transport_type=b.transport_type,
-            transport_url=b.transport_url, usage_reporting=b.usage_reporting,
-            trust_codes=tuple(b.trust_codes), licenses=tuple(b.licenses),
-            reports=tuple(b.reports), history=history,
-            authorizations=tuple(b.authorizations), report_summary=b.report_summary,
-            forwarder=b.forwarder, clock=clock, clock_source=clock_source,
-            collected=collected, udi_source=udi_source, none_raw=b.none_raw,
-            shown=frozenset(b.shown), unparsed_lines=unparsed))
+        unparsed = tuple(
+            b.lines[n.line - 1].rstrip() for n in blocks.descendants(tree) if n.line not in b.used
+        )
+        states.append(
+            DeviceState(
+                kind=b.kind,
+                path=path,
+                udi=udi,
+                hostname=b.hostname or file_host,
+                smart_account=b.smart_account,
+                virtual_account=b.virtual_account,
+                data_privacy=b.data_privacy,
+                policy=b.policy,
+                transport_type=b.transport_type,
+                transport_url=b.transport_url,
+                usage_reporting=b.usage_reporting,
+                trust_codes=tuple(b.trust_codes),
+                licenses=tuple(b.licenses),
+                reports=tuple(b.reports),
+                history=history,
+                authorizations=tuple(b.authorizations),
+                report_summary=b.report_summary,
+                forwarder=b.forwarder,
+                clock=clock,
+                clock_source=clock_source,
+                collected=collected,
+                udi_source=udi_source,
+                none_raw=b.none_raw,
+                shown=frozenset(b.shown),
+                unparsed_lines=unparsed,
+            )
+        )
     return states
 
 
-def _clock(read: list[tuple[Builder, Node]],
-           collected: dict[str, str]) -> tuple[Stamp | None, str | None]:
+def _clock(
+    read: list[tuple[Builder, Node]], collected: dict[str, str]
+) -> tuple[Stamp | None, str | None]:
     """The device's time when the file was captured, and the line that said it."""
     found = [clock for b, _ in read for clock in b.clocks]
     taken = collected.get("taken", "")
@@ -358,8 +428,13 @@ def _clock(read: list[tuple[Builder, Node]],
         found.append((CLOCK_HEADER, Stamp(taken, taken), "airgap capture header"))
     events = [h.time for b, _ in read for h in b.history if h.time and h.time.iso]
     if events:
-        found.append((CLOCK_EVENTS, max(events, key=lambda t: t.iso or ""),
-                      "the newest event in the capture"))
+        found.append(
+            (
+                CLOCK_EVENTS,
+                max(events, key=lambda t: t.iso or ""),
+                "the newest event in the capture",
+            )
+        )
     if not found:
         return None, None
     _, stamp, source = min(found, key=lambda item: item[0])

@@ -42,7 +42,8 @@ _LEADING_INT = re.compile(r"^\s*(\d+)")
 # UDI evidence, best first: the capture's own "UDI:" line, the HA list's active member, the
 # active slot of "show license udi", other members and slots, trust codes, RUM report details.
 RANK_UDI_LINE, RANK_ACTIVE, RANK_SLOT, RANK_MEMBER, RANK_TRUST_ACTIVE, RANK_REPORT, RANK_TRUST = (
-    range(7))
+    range(7)
+)
 
 
 @dataclass
@@ -158,8 +159,14 @@ def account(b: Builder, node: Node) -> None:
     """``Account Information:`` (and the older ``Registration:``): account names."""
     known = {"smart account", "virtual account"}
     if node.label.lower() == "registration":
-        known |= {"status", "export-controlled functionality", "initial registration",
-                  "last renewal attempt", "next renewal attempt", "registration expires"}
+        known |= {
+            "status",
+            "export-controlled functionality",
+            "initial registration",
+            "last renewal attempt",
+            "next renewal attempt",
+            "registration expires",
+        }
     found = known_children(b, node, known)
     b.shown.add("account")
     if "smart account" in found:
@@ -196,8 +203,9 @@ def data_privacy(b: Builder, node: Node) -> None:
 
 def transport(b: Builder, node: Node) -> None:
     """``Transport:``: the type and the address the device sends to."""
-    found = known_children(b, node, {"type", "url", "cslu address", "proxy", "vrf",
-                                     "server identity check"})
+    found = known_children(
+        b, node, {"type", "url", "cslu address", "proxy", "vrf", "server identity check"}
+    )
     b.shown.add("transport")
     if "type" in found:
         b.transport_type = b.text_value(found["type"], "transport.type")
@@ -206,16 +214,24 @@ def transport(b: Builder, node: Node) -> None:
         b.transport_url = b.text_value(url, "transport.url")
 
 
-_POLICY_FIELDS = {"first report": "first_report_days", "reporting frequency":
-                  "reporting_frequency_days", "report on change": "report_on_change_days"}
+_POLICY_FIELDS = {
+    "first report": "first_report_days",
+    "reporting frequency": "reporting_frequency_days",
+    "report on change": "report_on_change_days",
+}
 
 
 def policy_kind(label: str) -> str | None:
     """The POLICY_KINDS key of an attribute block title, or None."""
     words = label.lower()
     if words.startswith("unenforced"):
-        return "unenforced_perpetual" if "perpetual attributes" in words \
-            else "unenforced_subscription" if "subscription attributes" in words else None
+        return (
+            "unenforced_perpetual"
+            if "perpetual attributes" in words
+            else "unenforced_subscription"
+            if "subscription attributes" in words
+            else None
+        )
     if words.startswith("enforced"):
         return "enforced"
     return "export" if words.startswith("export") else None
@@ -236,7 +252,8 @@ def policy(b: Builder, node: Node) -> None:
         name=b.text_value(found.get("policy name"), "policy.name"),
         installed_on=search_time(installed, b.tz) if installed else None,
         ack_required=True if ack.startswith("yes") else False if ack.startswith("no") else None,
-        attributes=attributes)
+        attributes=attributes,
+    )
 
 
 def _attributes(b: Builder, node: Node) -> PolicyAttributes:
@@ -244,8 +261,9 @@ def _attributes(b: Builder, node: Node) -> PolicyAttributes:
     days: dict[str, int] = {}
     sources: list[str] = []
     for child in node.children:
-        name = next((f for p, f in _POLICY_FIELDS.items() if child.label.lower().startswith(p)),
-                    None)
+        name = next(
+            (f for p, f in _POLICY_FIELDS.items() if child.label.lower().startswith(p)), None
+        )
         match = _DAYS.match(child.value or "")
         if name is None or match is None:
             continue
@@ -260,9 +278,19 @@ def usage_reporting(b: Builder, node: Node) -> None:
     """``Usage Reporting:``: the last ACK, the ACK deadline, report pushes and their interval."""
     if b.usage_reporting is not None:
         return  # tech support prints a second block of that name: communication statistics
-    found = known_children(b, node, {
-        "last ack received", "next ack deadline", "last report push", "next report push",
-        "reporting push interval", "next ack push check", "last report file write"})
+    found = known_children(
+        b,
+        node,
+        {
+            "last ack received",
+            "next ack deadline",
+            "last report push",
+            "next report push",
+            "reporting push interval",
+            "next ack push check",
+            "last report file write",
+        },
+    )
     b.shown.add("usage_reporting")
     b.usage_reporting = UsageReporting(
         last_ack_received=b.time(found.get("last ack received")),
@@ -271,7 +299,8 @@ def usage_reporting(b: Builder, node: Node) -> None:
         next_report_push=b.time(found.get("next report push")),
         reporting_push_interval_days=leading_int(value(found.get("reporting push interval"))),
         last_report_file_write=b.time(found.get("last report file write")),
-        next_ack_push_check=b.time(found.get("next ack push check")))
+        next_ack_push_check=b.time(found.get("next ack push check")),
+    )
 
 
 def trust_code_installed(b: Builder, node: Node) -> None:
@@ -314,14 +343,30 @@ def ha_udi_list(b: Builder, node: Node) -> None:
         udi = udi_in(b.text(child))
         if udi is not None:
             b.use(child)
-            b.add_udi(RANK_ACTIVE if b.text(child).lower().startswith("active") else RANK_MEMBER,
-                      udi)
+            b.add_udi(
+                RANK_ACTIVE if b.text(child).lower().startswith("active") else RANK_MEMBER, udi
+            )
 
 
-_LICENSE_LABELS = {"description", "count", "version", "status", "export status", "feature name",
-                   "feature description", "enforcement type", "license type"}
-_HANDLE_LABELS = _LICENSE_LABELS | {"license", "entitlement tag", "status time", "request time",
-                                    "measurements", "soft enforced"}
+_LICENSE_LABELS = {
+    "description",
+    "count",
+    "version",
+    "status",
+    "export status",
+    "feature name",
+    "feature description",
+    "enforcement type",
+    "license type",
+}
+_HANDLE_LABELS = _LICENSE_LABELS | {
+    "license",
+    "entitlement tag",
+    "status time",
+    "request time",
+    "measurements",
+    "soft enforced",
+}
 
 
 def license_block(b: Builder, node: Node) -> bool:
@@ -341,16 +386,31 @@ def license_block(b: Builder, node: Node) -> bool:
         return False
     b.shown.add("licenses")
     status = value(found.get("status"))
-    b.licenses.append(License(
-        name=name, entitlement_tag=tag, count=leading_int(value(found.get("count"))),
-        status=_STATUS_CODE.sub("", status) if status else None,
-        enforcement=value(found.get("enforcement type")),
-        export_status=value(found.get("export status"))))
+    b.licenses.append(
+        License(
+            name=name,
+            entitlement_tag=tag,
+            count=leading_int(value(found.get("count"))),
+            status=_STATUS_CODE.sub("", status) if status else None,
+            enforcement=value(found.get("enforcement type")),
+            export_status=value(found.get("export status")),
+        )
+    )
     return True
 
 
-_DETAIL_LABELS = {"metric name", "feature name", "metric value", "udi", "previous report id",
-                  "state", "start time", "storage state", "transaction id", "transaction message"}
+_DETAIL_LABELS = {
+    "metric name",
+    "feature name",
+    "metric value",
+    "udi",
+    "previous report id",
+    "state",
+    "start time",
+    "storage state",
+    "transaction id",
+    "transaction message",
+}
 
 
 def report_detail(b: Builder, node: Node) -> None:
@@ -360,8 +420,9 @@ def report_detail(b: Builder, node: Node) -> None:
     found = known_children(b, node, _DETAIL_LABELS)
     b.shown.add("reports")
     state = (value(found.get("state")) or "").split(",")[0].strip()
-    b.reports.append(Report(int(node.value or 0), state or None, None,
-                            value(found.get("feature name"))))
+    b.reports.append(
+        Report(int(node.value or 0), state or None, None, value(found.get("feature name")))
+    )
     udi = udi_in(value(found.get("udi")) or "")
     if udi is not None:
         b.add_udi(RANK_REPORT, udi)
@@ -393,22 +454,31 @@ def authorizations(b: Builder, node: Node) -> None:
         b.use(child, subtree=True)
         role_match = _ROLE_UDI.match(b.text(child))
         found = {n.label.lower(): n for n in child.children}
-        code = next((value(n) for label, n in found.items() if "confirmation code" in label),
-                    None)
+        code = next((value(n) for label, n in found.items() if "confirmation code" in label), None)
         status = value(found.get("status")) or value(found.get("authorization status"))
-        b.authorizations.append(Authorization(udi, role_match["role"] if role_match else None,
-                                              status, code))
-        b.add_udi(RANK_TRUST_ACTIVE if role_match and role_match["role"].lower() == "active"
-                  else RANK_TRUST, udi)
+        b.authorizations.append(
+            Authorization(udi, role_match["role"] if role_match else None, status, code)
+        )
+        b.add_udi(
+            RANK_TRUST_ACTIVE
+            if role_match and role_match["role"].lower() == "active"
+            else RANK_TRUST,
+            udi,
+        )
 
 
 _COUNTER = re.compile(r"(?P<label>[A-Za-z][A-Za-z ]*?)\s*:\s*(?P<count>\d+)")
-_COUNTER_NAMES = {"total": "total", "purged": "purged",
-                  "total acknowledged received": "acknowledged",
-                  "waiting for ack": "waiting_for_ack",
-                  "available to report": "available_to_report",
-                  "collecting data": "collecting_data", "maximum display": "maximum_display",
-                  "in storage": "in_storage", "mia": "mia"}
+_COUNTER_NAMES = {
+    "total": "total",
+    "purged": "purged",
+    "total acknowledged received": "acknowledged",
+    "waiting for ack": "waiting_for_ack",
+    "available to report": "available_to_report",
+    "collecting data": "collecting_data",
+    "maximum display": "maximum_display",
+    "in storage": "in_storage",
+    "mia": "mia",
+}
 
 
 def report_summary_line(b: Builder, node: Node) -> bool:
@@ -427,8 +497,9 @@ def report_summary_line(b: Builder, node: Node) -> bool:
 def forwarder_status(b: Builder, node: Node) -> None:
     """``License Status: Reported - Yes, Acknowledged - Yes`` (``show common-packet-forwarder
     status`` on the Wireless Gateway for LoRaWAN)."""
-    for word, flag in re.findall(r"(Reported|Acknowledged)\s*-\s*(Yes|No)", node.value or "",
-                                 re.IGNORECASE):
+    for word, flag in re.findall(
+        r"(Reported|Acknowledged)\s*-\s*(Yes|No)", node.value or "", re.IGNORECASE
+    ):
         b.forwarder[word.lower()] = flag.lower() == "yes"
     if b.forwarder:
         b.use(node)
@@ -452,8 +523,18 @@ SECTIONS: dict[str, Callable[[Builder, Node], None]] = {
     "smart account": account_line,
     "virtual account": account_line,
     "overall status": authorizations,
-    **dict.fromkeys((
-        "utility", "smart licensing using policy", "miscellaneous", "export authorization key",
-        "license conversion", "license authorization", "purchased licenses",
-        "smart licensing is enabled", "smart licensing is disabled"), ignore),
+    **dict.fromkeys(
+        (
+            "utility",
+            "smart licensing using policy",
+            "miscellaneous",
+            "export authorization key",
+            "license conversion",
+            "license authorization",
+            "purchased licenses",
+            "smart licensing is enabled",
+            "smart licensing is disabled",
+        ),
+        ignore,
+    ),
 }

@@ -53,9 +53,13 @@ class ReportStatus:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {"report_id": self.report_id, "exported_in": list(self.exported_in),
-                "acknowledged": self.acknowledged, "inferred": self.inferred,
-                "evidence": list(self.evidence)}
+        return {
+            "report_id": self.report_id,
+            "exported_in": list(self.exported_in),
+            "acknowledged": self.acknowledged,
+            "inferred": self.inferred,
+            "evidence": list(self.evidence),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,14 +86,19 @@ class DeviceReconciliation:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form: one result of ``airgap reconcile``."""
-        return {"device": self.device, "identified_by": self.identified_by,
-                "udi": self.udi.to_dict() if self.udi else None,
-                "hostname": self.hostname, "captures": list(self.captures),
-                "last_ack_received": self.last_ack_received,
-                "exported": len(self.reports),
-                "acknowledged": sum(r.acknowledged for r in self.reports),
-                "outstanding": self.outstanding, "never_reported": self.never_reported,
-                "reports": [r.to_dict() for r in self.reports]}
+        return {
+            "device": self.device,
+            "identified_by": self.identified_by,
+            "udi": self.udi.to_dict() if self.udi else None,
+            "hostname": self.hostname,
+            "captures": list(self.captures),
+            "last_ack_received": self.last_ack_received,
+            "exported": len(self.reports),
+            "acknowledged": sum(r.acknowledged for r in self.reports),
+            "outstanding": self.outstanding,
+            "never_reported": self.never_reported,
+            "reports": [r.to_dict() for r in self.reports],
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,9 +119,15 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {"kind": self.kind, "level": "error" if self.failing else "warning",
-                "device": self.device, "path": self.path, "report_ids": list(self.report_ids),
-                "message": self.message, "evidence": list(self.evidence)}
+        return {
+            "kind": self.kind,
+            "level": "error" if self.failing else "warning",
+            "device": self.device,
+            "path": self.path,
+            "report_ids": list(self.report_ids),
+            "message": self.message,
+            "evidence": list(self.evidence),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,9 +145,12 @@ class Reconciliation:
     def counts(self) -> dict[str, int]:
         """Totals for a summary line."""
         reports = [r for d in self.devices for r in d.reports]
-        totals = {"devices": len(self.devices), "exported": len(reports),
-                  "acknowledged": sum(r.acknowledged for r in reports),
-                  "inferred": sum(r.inferred for r in reports)}
+        totals = {
+            "devices": len(self.devices),
+            "exported": len(reports),
+            "acknowledged": sum(r.acknowledged for r in reports),
+            "inferred": sum(r.inferred for r in reports),
+        }
         totals.update({kind: sum(f.kind == kind for f in self.findings) for kind in KINDS})
         totals[OUTSTANDING] = totals["exported"] - totals["acknowledged"]
         return totals
@@ -187,9 +205,10 @@ def _device_acks(index: _Index, devices: list[Device], found: Evidence) -> None:
                     continue
                 for report in state.reports:
                     if report.state == "ACK":
-                        index.acknowledge((device.udi, report.id),
-                                          f"seen: device shows report {report.id} as ACK "
-                                          f"in {path}")
+                        index.acknowledge(
+                            (device.udi, report.id),
+                            f"seen: device shows report {report.id} as ACK in {path}",
+                        )
 
 
 def _file_acks(index: _Index, path: str, doc: ImportFile) -> set[Udi]:
@@ -205,15 +224,16 @@ def _file_acks(index: _Index, path: str, doc: ImportFile) -> set[Udi]:
     for entry in rum_entries(doc):
         udi = entry.udi or (slac[0] if len(slac) == 1 else None)
         if udi is not None and entry.acknowledges:
-            index.acknowledge((udi, entry.report_id),
-                              f"inferred: RUM ACK data in {name} lists report {entry.report_id}")
+            index.acknowledge(
+                (udi, entry.report_id),
+                f"inferred: RUM ACK data in {name} lists report {entry.report_id}",
+            )
     return seen
 
 
 def named(doc: ImportFile) -> list[tuple[Udi, str]]:
     """The devices an ACK names, each with how: SLAC ``<udi>`` (seen), RUM ACK (inferred)."""
-    found = {a.udi: f"seen: SLAC udi {a.udi_text}" for a in doc.authorizations
-             if a.udi is not None}
+    found = {a.udi: f"seen: SLAC udi {a.udi_text}" for a in doc.authorizations if a.udi is not None}
     for entry in rum_entries(doc):
         if entry.udi is not None and entry.udi not in found:
             found[entry.udi] = f"inferred: RUM ACK data names {entry.udi}"
@@ -222,27 +242,40 @@ def named(doc: ImportFile) -> list[tuple[Udi, str]]:
 
 def _earlier(ack: Moment, last: Moment) -> bool:
     """True when ``ack`` is before ``last``; a local time is compared as if it were UTC."""
+
     def utc(moment: Moment) -> datetime:
         when = moment.when
         return when.replace(tzinfo=UTC) if when.tzinfo is None else when
+
     return utc(ack) < utc(last)
 
 
-def _ack_findings(devices: dict[Udi, Device], known: set[Udi], path: str, doc: ImportFile,
-                  seen: set[Udi]) -> Iterator[Finding]:
+def _ack_findings(
+    devices: dict[Udi, Device], known: set[Udi], path: str, doc: ImportFile, seen: set[Udi]
+) -> Iterator[Finding]:
     """Foreign and stale findings for one ACK file; ``known`` are the devices the captures
     and usage files name, ``seen`` those matched to this ACK by its file name."""
     names = named(doc)
     for udi, how in names:
         if udi not in known:
-            yield Finding(FOREIGN, f"ACK names {udi}, a device not in the inputs",
-                          str(udi), path, evidence=(how,))
+            yield Finding(
+                FOREIGN,
+                f"ACK names {udi}, a device not in the inputs",
+                str(udi),
+                path,
+                evidence=(how,),
+            )
     made = import_time(doc)
     if made is None:
         return
     how_of = dict(names)
-    how_of.update({udi: f"seen: ACK file name {file_name(path)}" for udi in seen
-                   if udi not in how_of or how_of[udi].startswith("inferred")})
+    how_of.update(
+        {
+            udi: f"seen: ACK file name {file_name(path)}"
+            for udi in seen
+            if udi not in how_of or how_of[udi].startswith("inferred")
+        }
+    )
     for udi, how in sorted(how_of.items()):
         device = devices.get(udi)
         usage = device.state.usage_reporting if device else None
@@ -251,9 +284,14 @@ def _ack_findings(devices: dict[Udi, Device], known: set[Udi], path: str, doc: I
         if last is None or stamp is None or not _earlier(made, last):
             continue
         local = " (local time, compared as if UTC)" if last.local_time or made.local_time else ""
-        yield Finding(STALE, f"ACK made {made.iso()} is older than the device's last ACK "
-                             f"received ({stamp.raw}){local}", str(udi), path,
-                      evidence=(how, f"seen: device shows Last ACK received {stamp.raw}"))
+        yield Finding(
+            STALE,
+            f"ACK made {made.iso()} is older than the device's last ACK "
+            f"received ({stamp.raw}){local}",
+            str(udi),
+            path,
+            evidence=(how, f"seen: device shows Last ACK received {stamp.raw}"),
+        )
 
 
 def reconcile(found: Evidence) -> Reconciliation:
@@ -279,9 +317,18 @@ def reconcile(found: Evidence) -> Reconciliation:
 def _devices(index: _Index, grouped: list[Device]) -> list[DeviceReconciliation]:
     per_udi: dict[Udi, list[ReportStatus]] = {}
     for (who, rid), paths in index.exported.items():
-        per_udi.setdefault(who, []).append(ReportStatus(
-            rid, tuple(paths), tuple(sorted(index.evidence.get((who, rid), []),
-                                            key=lambda e: (not e.startswith("seen"), e)))))
+        per_udi.setdefault(who, []).append(
+            ReportStatus(
+                rid,
+                tuple(paths),
+                tuple(
+                    sorted(
+                        index.evidence.get((who, rid), []),
+                        key=lambda e: (not e.startswith("seen"), e),
+                    )
+                ),
+            )
+        )
     results = []
     by_key = {d.key: d for d in grouped}
     udi_of: dict[str, Udi | None] = {str(u): u for u in per_udi}
@@ -292,10 +339,17 @@ def _devices(index: _Index, grouped: list[Device]) -> list[DeviceReconciliation]
         usage = device.state.usage_reporting if device else None
         last = usage.last_ack_received if usage else None
         reports = sorted(per_udi.get(udi, []) if udi else [], key=lambda r: r.report_id)
-        results.append(DeviceReconciliation(
-            key, udi, device.state.hostname if device else None,
-            device.paths if device else (), last.iso or last.raw if last else None,
-            tuple(reports), str(device.identified_by) if device else "udi"))
+        results.append(
+            DeviceReconciliation(
+                key,
+                udi,
+                device.state.hostname if device else None,
+                device.paths if device else (),
+                last.iso or last.raw if last else None,
+                tuple(reports),
+                str(device.identified_by) if device else "udi",
+            )
+        )
     return results
 
 
@@ -303,21 +357,37 @@ def _report_findings(index: _Index, results: list[DeviceReconciliation]) -> Iter
     for device in results:
         if device.outstanding:
             ids = tuple(device.outstanding)
-            files = sorted({p for r in device.reports if not r.acknowledged
-                            for p in r.exported_in})
-            yield Finding(OUTSTANDING, f"{len(ids)} exported report(s) without an ACK",
-                          device.device, report_ids=ids,
-                          evidence=tuple(f"seen: exported in {p}" for p in files))
+            files = sorted({p for r in device.reports if not r.acknowledged for p in r.exported_in})
+            yield Finding(
+                OUTSTANDING,
+                f"{len(ids)} exported report(s) without an ACK",
+                device.device,
+                report_ids=ids,
+                evidence=tuple(f"seen: exported in {p}" for p in files),
+            )
         for report in device.reports:
             if len(report.exported_in) > 1:
-                yield Finding(EXPORTED_TWICE,
-                              f"report {report.report_id} is in {len(report.exported_in)} "
-                              "usage files", device.device, report.exported_in[0],
-                              (report.report_id,),
-                              tuple(f"seen: report {report.report_id} of {device.device} in {p}"
-                                    for p in report.exported_in))
+                yield Finding(
+                    EXPORTED_TWICE,
+                    f"report {report.report_id} is in {len(report.exported_in)} usage files",
+                    device.device,
+                    report.exported_in[0],
+                    (report.report_id,),
+                    tuple(
+                        f"seen: report {report.report_id} of {device.device} in {p}"
+                        for p in report.exported_in
+                    ),
+                )
         if device.never_reported:
-            why = ("seen: capture of this device, no usage file names it" if device.udi
-                   else "inferred: the capture names no UDI, so no usage file can match it")
-            yield Finding(NEVER_REPORTED, "a capture exists but no usage file",
-                          device.device, device.captures[0], evidence=(why,))
+            why = (
+                "seen: capture of this device, no usage file names it"
+                if device.udi
+                else "inferred: the capture names no UDI, so no usage file can match it"
+            )
+            yield Finding(
+                NEVER_REPORTED,
+                "a capture exists but no usage file",
+                device.device,
+                device.captures[0],
+                evidence=(why,),
+            )

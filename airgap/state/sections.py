@@ -41,8 +41,12 @@ class Node:
         node = self.find(*path)
         if node is None:
             return None
-        if node.value is None and len(node.children) == 1 and node.children[0].value is None \
-                and not node.children[0].children:
+        if (
+            node.value is None
+            and len(node.children) == 1
+            and node.children[0].value is None
+            and not node.children[0].children
+        ):
             return node.children[0].label
         return node.value
 
@@ -65,8 +69,11 @@ def parse(text: str) -> Node:
             continue
         indent = len(line) - len(line.lstrip(" \t"))
         match = _LABEL.match(stripped)
-        node = (Node(match["label"].strip(), match["value"], number, indent) if match
-                else Node(stripped, None, number, indent))
+        node = (
+            Node(match["label"].strip(), match["value"], number, indent)
+            if match
+            else Node(stripped, None, number, indent)
+        )
         while stack[-1].indent >= indent:
             stack.pop()
         stack[-1].children.append(node)

@@ -52,10 +52,14 @@ def read(data: bytes, path: str) -> list[DeviceState]:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise StateFileError("not airgap state JSON", path, f"not JSON: {exc}") from None
-    if not isinstance(doc, dict) or doc.get("command") != "state" \
-            or not isinstance(doc.get("results"), list):
-        raise StateFileError("not airgap state JSON", path,
-                             "expected the envelope of 'airgap state --format json'")
+    if (
+        not isinstance(doc, dict)
+        or doc.get("command") != "state"
+        or not isinstance(doc.get("results"), list)
+    ):
+        raise StateFileError(
+            "not airgap state JSON", path, "expected the envelope of 'airgap state --format json'"
+        )
     return [state(item, path) for item in doc["results"] if isinstance(item, dict)]
 
 
@@ -93,43 +97,72 @@ def state(data: dict[str, Any], path: str) -> DeviceState:
     """One state from its JSON form; ``path`` is kept as ``file#capture`` for the evidence."""
     account, transport = _dict(data.get("account")), _dict(data.get("transport"))
     usage = data.get("usage_reporting")
-    none_raw = {f"{part}.{key.removesuffix('_raw')}": raw
-                for part, values in (("account", account), ("transport", transport))
-                for key, raw in values.items() if key.endswith("_raw") and _text(raw)}
+    none_raw = {
+        f"{part}.{key.removesuffix('_raw')}": raw
+        for part, values in (("account", account), ("transport", transport))
+        for key, raw in values.items()
+        if key.endswith("_raw") and _text(raw)
+    }
     shown = data.get("shown")
     origin = _text(data.get("path"))
     return DeviceState(
         kind=_text(data.get("kind")) or "unknown",
         path=f"{path}#{origin}" if origin else path,
-        udi=_udi(data.get("udi")), udi_source=_text(data.get("udi_source")),
+        udi=_udi(data.get("udi")),
+        udi_source=_text(data.get("udi_source")),
         hostname=_text(data.get("hostname")),
         smart_account=_text(account.get("smart_account")),
         virtual_account=_text(account.get("virtual_account")),
         data_privacy=_dict(data.get("data_privacy")),
         policy=_policy(data.get("policy")),
-        transport_type=_text(transport.get("type")), transport_url=_text(transport.get("url")),
+        transport_type=_text(transport.get("type")),
+        transport_url=_text(transport.get("url")),
         usage_reporting=_usage(usage) if isinstance(usage, dict) else None,
-        trust_codes=_list(data.get("trust_codes"), lambda t: TrustCode(
-            _udi(t.get("udi")), _text(t.get("role")), _stamp(t, "installed_on"))),
+        trust_codes=_list(
+            data.get("trust_codes"),
+            lambda t: TrustCode(
+                _udi(t.get("udi")), _text(t.get("role")), _stamp(t, "installed_on")
+            ),
+        ),
         licenses=_list(data.get("licenses"), _license),
-        reports=_list(data.get("reports"), lambda r: Report(
-            r["id"], _text(r.get("state")), _text(r.get("flag")), _text(r.get("feature")))
-            if _int(r.get("id")) is not None else None),
-        history=_list(data.get("history"), lambda h: HistoryEntry(
-            _text(h.get("category")), _text(h.get("message")) or "", _stamp(h, "time"),
-            _text(h.get("meaning")))),
-        authorizations=_list(data.get("authorizations"), lambda a: Authorization(
-            _udi(a.get("udi")), _text(a.get("role")), _text(a.get("status")),
-            _text(a.get("confirmation_code")))),
-        report_summary={k: v for k, v in _dict(data.get("report_summary")).items()
-                        if _int(v) is not None},
-        forwarder={k: v for k, v in _dict(data.get("forwarder")).items()
-                   if isinstance(v, bool)},
-        clock=_stamp(data, "clock"), clock_source=_text(data.get("clock_source")),
+        reports=_list(
+            data.get("reports"),
+            lambda r: (
+                Report(
+                    r["id"], _text(r.get("state")), _text(r.get("flag")), _text(r.get("feature"))
+                )
+                if _int(r.get("id")) is not None
+                else None
+            ),
+        ),
+        history=_list(
+            data.get("history"),
+            lambda h: HistoryEntry(
+                _text(h.get("category")),
+                _text(h.get("message")) or "",
+                _stamp(h, "time"),
+                _text(h.get("meaning")),
+            ),
+        ),
+        authorizations=_list(
+            data.get("authorizations"),
+            lambda a: Authorization(
+                _udi(a.get("udi")),
+                _text(a.get("role")),
+                _text(a.get("status")),
+                _text(a.get("confirmation_code")),
+            ),
+        ),
+        report_summary={
+            k: v for k, v in _dict(data.get("report_summary")).items() if _int(v) is not None
+        },
+        forwarder={k: v for k, v in _dict(data.get("forwarder")).items() if isinstance(v, bool)},
+        clock=_stamp(data, "clock"),
+        clock_source=_text(data.get("clock_source")),
         collected={k: v for k, v in _dict(data.get("collected")).items() if _text(v)},
         none_raw=none_raw,
-        shown=frozenset(p for p in shown if p in PARTS) if isinstance(shown, list)
-        else frozenset())
+        shown=frozenset(p for p in shown if p in PARTS) if isinstance(shown, list) else frozenset(),
+    )
 
 
 def _policy(value: Any) -> Policy | None:
@@ -139,25 +172,41 @@ def _policy(value: Any) -> Policy | None:
     for kind, terms in _dict(value.get("attributes")).items():
         if isinstance(terms, dict):
             attributes[kind] = PolicyAttributes(
-                _int(terms.get("first_report_days")), _int(terms.get("reporting_frequency_days")),
-                _int(terms.get("report_on_change_days")), _text(terms.get("source")))
+                _int(terms.get("first_report_days")),
+                _int(terms.get("reporting_frequency_days")),
+                _int(terms.get("report_on_change_days")),
+                _text(terms.get("source")),
+            )
     ack = value.get("ack_required")
-    return Policy(_text(value.get("name")), _stamp(value, "installed_on"),
-                  ack if isinstance(ack, bool) else None, attributes)
+    return Policy(
+        _text(value.get("name")),
+        _stamp(value, "installed_on"),
+        ack if isinstance(ack, bool) else None,
+        attributes,
+    )
 
 
 def _usage(value: dict[str, Any]) -> UsageReporting:
     return UsageReporting(
-        _stamp(value, "last_ack_received"), _stamp(value, "next_ack_deadline"),
-        _stamp(value, "last_report_push"), _stamp(value, "next_report_push"),
+        _stamp(value, "last_ack_received"),
+        _stamp(value, "next_ack_deadline"),
+        _stamp(value, "last_report_push"),
+        _stamp(value, "next_report_push"),
         _int(value.get("reporting_push_interval_days")),
-        _stamp(value, "last_report_file_write"), _stamp(value, "next_ack_push_check"))
+        _stamp(value, "last_report_file_write"),
+        _stamp(value, "next_ack_push_check"),
+    )
 
 
 def _license(value: dict[str, Any]) -> License | None:
     name = _text(value.get("name"))
     if name is None:
         return None
-    return License(name, _text(value.get("entitlement_tag")), _int(value.get("count")),
-                   _text(value.get("status")), _text(value.get("enforcement")),
-                   _text(value.get("export_status")))
+    return License(
+        name,
+        _text(value.get("entitlement_tag")),
+        _int(value.get("count")),
+        _text(value.get("status")),
+        _text(value.get("enforcement")),
+        _text(value.get("export_status")),
+    )

@@ -19,10 +19,10 @@ MEANINGS = {
     "REPORTING_REQUIRED": "a usage report and its ACK are required by the date it names",
     "REPORTING_NOT_SUPPORTED": "the device cannot report over the transport it is set to",
     "COMM_FAILED": "the device could not reach CSSM or CSLU (expected on an offline site "
-                   "unless transport is off)",
+    "unless transport is off)",
     "COMM_RESTORED": "communication with CSSM or CSLU works again",
     "TRUST_CODE_INSTALL_FAILED": "the trust code was not installed (one already installed, or "
-                                 "clocks more than an hour apart)",
+    "clocks more than an hour apart)",
     "TRUST_CODE_INSTALL_SUCCESS": "the trust code was installed",
     "AUTHORIZATION_FAILED": "a SLAC (authorization code) was refused",
     "AUTHORIZATION_INSTALL_SUCCESS": "a SLAC (authorization code) was installed",
@@ -34,8 +34,10 @@ MEANINGS = {
     "OUT_OF_COMPLIANCE": "a license in use is not authorized",
 }
 _REQUIRED_IN = re.compile(r"required in (?P<days>\d+) days?", re.IGNORECASE)
-_NO_YEAR = re.compile(r"^(?P<month>[A-Za-z]{3})\s+(?P<day>\d{1,2})\s+(?P<clock>\d{1,2}:\d{2}:\d{2})"
-                      r"(?:\.\d+)?(?:\s+(?P<zone>[A-Za-z]{2,16}))?$")
+_NO_YEAR = re.compile(
+    r"^(?P<month>[A-Za-z]{3})\s+(?P<day>\d{1,2})\s+(?P<clock>\d{1,2}:\d{2}:\d{2})"
+    r"(?:\.\d+)?(?:\s+(?P<zone>[A-Za-z]{2,16}))?$"
+)
 
 
 def code_of(category: str | None) -> str | None:
@@ -54,8 +56,11 @@ def meaning(category: str) -> str | None:
 def required_by(entry: HistoryEntry) -> tuple[datetime, int] | None:
     """For ``... will be required in N days``: the log time + N days (naive or UTC as the log
     time is) and N; None for other events or a log time with no known year."""
-    if code_of(entry.category) != "REPORTING_REQUIRED" or entry.time is None \
-            or entry.time.iso is None:
+    if (
+        code_of(entry.category) != "REPORTING_REQUIRED"
+        or entry.time is None
+        or entry.time.iso is None
+    ):
         return None
     match = _REQUIRED_IN.search(entry.message)
     if match is None:
@@ -77,15 +82,19 @@ def with_year(entry: HistoryEntry, clock: Stamp | None) -> HistoryEntry:
     ref = datetime.fromisoformat(clock.iso.replace("Z", ""))
     for year in (ref.year, ref.year - 1):
         try:
-            when = datetime.strptime(f"{match['month']} {match['day']} {year} {match['clock']}",
-                                     "%b %d %Y %H:%M:%S")
+            when = datetime.strptime(
+                f"{match['month']} {match['day']} {year} {match['clock']}", "%b %d %Y %H:%M:%S"
+            )
         except ValueError:
             continue
         if when <= ref:
             utc = (match["zone"] or "").upper() == "UTC" or (
-                not match["zone"] and clock.iso.endswith("Z"))
+                not match["zone"] and clock.iso.endswith("Z")
+            )
             said = f"year {year} taken from the capture's clock ({clock.raw})"
             return dataclasses.replace(
-                entry, time=Stamp(stamp.raw, when.isoformat() + ("Z" if utc else "")),
-                meaning=f"{entry.meaning}; {said}" if entry.meaning else said)
+                entry,
+                time=Stamp(stamp.raw, when.isoformat() + ("Z" if utc else "")),
+                meaning=f"{entry.meaning}; {said}" if entry.meaning else said,
+            )
     return entry

@@ -17,12 +17,26 @@ from datetime import datetime, timedelta
 from airgap.errors import AirgapError, ExitCode
 from airgap.state.model import SENTINELS, Stamp, is_sentinel
 
-__all__ = ["SENTINELS", "Stamp", "TimeZoneError", "Zones", "is_sentinel", "parse_time",
-           "parse_tz", "parse_tz_options", "search_time", "split_time_prefix"]
+__all__ = [
+    "SENTINELS",
+    "Stamp",
+    "TimeZoneError",
+    "Zones",
+    "is_sentinel",
+    "parse_time",
+    "parse_tz",
+    "parse_tz_options",
+    "search_time",
+    "split_time_prefix",
+]
 
-_MONTHS = {name: number for number, name in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
-    start=1)}
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
+        start=1,
+    )
+}
 _CLOCK = r"(?P<hour>\d{1,2}):(?P<minute>\d{2}):(?P<second>\d{2})(?:\.\d{1,9})?"
 # Any alphabetic label the operator configured: UTC, PDT, CEST, est, pacific (SEEN).
 _ZONE = r"(?P<zone>[A-Za-z]{2,16})\b"
@@ -32,13 +46,16 @@ _YEAR = r"(?P<year>\d{4})"
 # Most common first; each matches from the start of the text. In order: Oct 14 12:10:32 2021
 # UTC; 2021-11-17 03:31:32.920 UTC (event log); Oct 14 2021 12:10:32.123 UTC (syslog with the
 # year); 14:37:25.569 UTC Tue Mar 22 2022 (the clock); Oct 14 12:10:32.123 (syslog, no year).
-_FORMS = tuple(re.compile(rf"[*.]?\s*{form}") for form in (
-    rf"{_MON}\s+{_DAY}\s+{_CLOCK}\s+{_YEAR}(?:\s+{_ZONE})?",
-    rf"{_YEAR}-(?P<num_month>\d{{2}})-{_DAY}[ T]{_CLOCK}(?:\s*{_ZONE})?",
-    rf"{_MON}\s+{_DAY}\s+{_YEAR}\s+{_CLOCK}(?:\s+{_ZONE})?",
-    rf"{_CLOCK}\s+{_ZONE}\s+(?:[A-Za-z]{{3}}\s+)?{_MON}\s+{_DAY}\s+{_YEAR}",
-    rf"{_MON}\s+{_DAY}\s+{_CLOCK}(?:\s+{_ZONE})?",
-))
+_FORMS = tuple(
+    re.compile(rf"[*.]?\s*{form}")
+    for form in (
+        rf"{_MON}\s+{_DAY}\s+{_CLOCK}\s+{_YEAR}(?:\s+{_ZONE})?",
+        rf"{_YEAR}-(?P<num_month>\d{{2}})-{_DAY}[ T]{_CLOCK}(?:\s*{_ZONE})?",
+        rf"{_MON}\s+{_DAY}\s+{_YEAR}\s+{_CLOCK}(?:\s+{_ZONE})?",
+        rf"{_CLOCK}\s+{_ZONE}\s+(?:[A-Za-z]{{3}}\s+)?{_MON}\s+{_DAY}\s+{_YEAR}",
+        rf"{_MON}\s+{_DAY}\s+{_CLOCK}(?:\s+{_ZONE})?",
+    )
+)
 _OFFSET = re.compile(r"^(?P<sign>[+-])?(?P<hours>\d{1,2})(?::?(?P<minutes>\d{2}))?$")
 _LABEL = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]{0,31}$")
 _TZ_EXAMPLE = "expected LABEL=OFFSET, e.g. PDT=-07:00, IST=+05:30 or CET=+1"
@@ -73,8 +90,11 @@ def parse_time(text: str, tz: Zones | None = None) -> Stamp | None:
 
 def search_time(text: str, tz: Zones | None = None) -> Stamp | None:
     """The first time found inside longer text (``INSTALLED on Oct 14 ... UTC``), or None."""
-    found = [(match.start(), rank, match) for rank, form in enumerate(_FORMS)
-             if (match := form.search(text))]
+    found = [
+        (match.start(), rank, match)
+        for rank, form in enumerate(_FORMS)
+        if (match := form.search(text))
+    ]
     if not found:
         return None
     match = min(found, key=lambda item: item[:2])[2]
@@ -87,7 +107,7 @@ def split_time_prefix(text: str, tz: Zones | None = None) -> tuple[Stamp, str] |
     for form in _FORMS:
         match = form.match(stripped)
         if match:
-            rest = stripped[match.end():].lstrip(" :\t")
+            rest = stripped[match.end() :].lstrip(" :\t")
             return Stamp(_raw(match), _iso(match, tz)), rest
     return None
 
@@ -102,11 +122,20 @@ def _iso(match: re.Match[str], tz: Zones | None) -> str | None:
     parts = match.groupdict()
     if parts.get("year") is None:
         return None
-    month = (int(parts["num_month"]) if parts.get("num_month")
-             else _MONTHS.get(parts["month"].lower(), 0))
+    month = (
+        int(parts["num_month"])
+        if parts.get("num_month")
+        else _MONTHS.get(parts["month"].lower(), 0)
+    )
     try:
-        when = datetime(int(parts["year"]), month, int(parts["day"]), int(parts["hour"]),
-                        int(parts["minute"]), int(parts["second"]))
+        when = datetime(
+            int(parts["year"]),
+            month,
+            int(parts["day"]),
+            int(parts["hour"]),
+            int(parts["minute"]),
+            int(parts["second"]),
+        )
     except ValueError:
         return None
     zone = parts.get("zone")
@@ -141,8 +170,9 @@ def parse_tz(value: str) -> tuple[str, timedelta]:
         raise TimeZoneError("invalid --tz value", value, _TZ_EXAMPLE)
     hours, minutes = int(match["hours"]), int(match["minutes"] or 0)
     if hours > 14 or minutes >= 60:
-        raise TimeZoneError("invalid --tz value", value,
-                            "the offset must be between -14:00 and +14:00")
+        raise TimeZoneError(
+            "invalid --tz value", value, "the offset must be between -14:00 and +14:00"
+        )
     offset = timedelta(hours=hours, minutes=minutes)
     if match["sign"] == "-":
         offset = -offset

@@ -44,8 +44,13 @@ def embedded_json(item: EmbeddedJson, what: str, schema: str | None) -> list[Hit
         return [Hit("json-syntax", item.line, f"{what} is not valid JSON: {item.error}")]
     hits = []
     if item.repeated is not None:
-        hits.append(Hit("json-duplicate-key", item.line,
-                        f"{what} repeats key {item.repeated!r} within one object"))
+        hits.append(
+            Hit(
+                "json-duplicate-key",
+                item.line,
+                f"{what} repeats key {item.repeated!r} within one object",
+            )
+        )
     if schema and (problem := jsonschemas.violation(schema, item.value)):
         hits.append(Hit("json-schema", item.line, f"{what}: {problem}"))
     return hits
@@ -57,10 +62,16 @@ def hostnames(item: EmbeddedJson | None, what: str) -> list[Hit]:
     included."""
     if item is None or not item.ok or (item.repeated is None and not item.may_hold("hostname")):
         return []  # the key is nowhere: no walk
-    found = (every_value(item.text, "hostname") if item.repeated is not None
-             else find_key(item.value, "hostname"))
-    return [Hit("hostname-present", item.line, f"{what} carries hostname {_shown(name)}")
-            for name in found if _holds_something(name)]
+    found = (
+        every_value(item.text, "hostname")
+        if item.repeated is not None
+        else find_key(item.value, "hostname")
+    )
+    return [
+        Hit("hostname-present", item.line, f"{what} carries hostname {_shown(name)}")
+        for name in found
+        if _holds_something(name)
+    ]
 
 
 def _holds_something(value: Any) -> bool:
@@ -97,8 +108,11 @@ def markup(found: Iterable[Markup], outbound: bool) -> Iterator[Hit]:
         if item.parent in JSON_HOLDERS:
             yield Hit("json-markup", item.line, f"a {item.what} inside <{item.parent}>")
         if outbound and HOSTNAME_WORD.search(item.text):
-            yield Hit("hostname-present", item.line,
-                      f"a {item.what} carries a hostname: {_shown(item.text.strip())}")
+            yield Hit(
+                "hostname-present",
+                item.line,
+                f"a {item.what} carries a hostname: {_shown(item.text.strip())}",
+            )
 
 
 def report(rum: RumReport) -> list[Hit]:
@@ -110,8 +124,13 @@ def report(rum: RumReport) -> list[Hit]:
         return hits
     layout = rum.layout
     if layout is not None and layout not in KNOWN_LAYOUTS:
-        hits.append(Hit("payload-version", rum.line,
-                        f"payload layout version {layout!r} is unknown; checked as 2.0"))
+        hits.append(
+            Hit(
+                "payload-version",
+                rum.line,
+                f"payload layout version {layout!r} is unknown; checked as 2.0",
+            )
+        )
         payload = payload._replace(value={**payload.value, "version": "2.0"})
     schema = jsonschemas.PAYLOAD_V1 if layout == "v1" else jsonschemas.PAYLOAD_V2
     hits += embedded_json(payload, "RUM report payload", schema)
@@ -134,16 +153,26 @@ def report_id(rum: RumReport, value: Any) -> list[Hit]:
         return []  # not an integer at all: the schema says so
     if isinstance(value, int) and 0 <= value <= REPORT_ID_MAX:
         return []
-    return [Hit("report-id", rum.line, f"report id {value!r} is not a plain integer from 0 to "
-                                       "2^64-1: no device writes one so")]
+    return [
+        Hit(
+            "report-id",
+            rum.line,
+            f"report id {value!r} is not a plain integer from 0 to 2^64-1: no device writes one so",
+        )
+    ]
 
 
 def signer(rum: RumReport) -> list[Hit]:
     """The envelope's signing sudi must be the device the payload measured."""
     # read_report gives one object for both when the envelope names the payload's own device
     if rum.signer is not rum.udi and rum.signer and rum.udi and rum.signer != rum.udi:
-        return [Hit("sudi-mismatch", rum.line, f"report {rum.report_id}: signed by "
-                                               f"{rum.signer} but the payload is for {rum.udi}")]
+        return [
+            Hit(
+                "sudi-mismatch",
+                rum.line,
+                f"report {rum.report_id}: signed by {rum.signer} but the payload is for {rum.udi}",
+            )
+        ]
     return []
 
 
@@ -155,11 +184,21 @@ def signature_value(rum: RumReport) -> list[Hit]:
     try:
         size = len(binascii.a2b_base64(value, strict_mode=True))
     except (binascii.Error, ValueError):
-        return [Hit("signature-value", rum.line,
-                    f"report {rum.report_id}: signature value is not base64")]
+        return [
+            Hit(
+                "signature-value",
+                rum.line,
+                f"report {rum.report_id}: signature value is not base64",
+            )
+        ]
     if size != SIGNATURE_BYTES:
-        return [Hit("signature-value", rum.line, f"report {rum.report_id}: signature value "
-                                                 f"is {size} bytes, not {SIGNATURE_BYTES}")]
+        return [
+            Hit(
+                "signature-value",
+                rum.line,
+                f"report {rum.report_id}: signature value is {size} bytes, not {SIGNATURE_BYTES}",
+            )
+        ]
     return []
 
 
@@ -177,12 +216,24 @@ def measurements(rum: RumReport) -> list[Hit]:
         if type(start) is not int or type(end) is not int:  # not bool either
             continue
         if start > end:
-            hits.append(Hit("start-after-end", rum.line, f"report {rum.report_id} measurement "
-                            f"{number}: start_time {start} is after end_time {end}"))
+            hits.append(
+                Hit(
+                    "start-after-end",
+                    rum.line,
+                    f"report {rum.report_id} measurement "
+                    f"{number}: start_time {start} is after end_time {end}",
+                )
+            )
         elif type(interval) is int and interval != end - start:
-            hits.append(Hit("sample-interval", rum.line, f"report {rum.report_id} measurement "
-                            f"{number}: sample_interval {interval} but end_time - start_time "
-                            f"is {end - start}"))
+            hits.append(
+                Hit(
+                    "sample-interval",
+                    rum.line,
+                    f"report {rum.report_id} measurement "
+                    f"{number}: sample_interval {interval} but end_time - start_time "
+                    f"is {end - start}",
+                )
+            )
     return hits
 
 
@@ -191,8 +242,13 @@ def usage_file(doc: UsageFile) -> list[Hit]:
     one at a time (duplicates are the engine's)."""
     hits = []
     if doc.fragment:
-        hits.append(Hit("rum-fragment", 1, "a bare <RUMReport> element; checked as if wrapped "
-                                           "in <smartLicense>"))
+        hits.append(
+            Hit(
+                "rum-fragment",
+                1,
+                "a bare <RUMReport> element; checked as if wrapped in <smartLicense>",
+            )
+        )
     elif not doc.elements:
         hits.append(Hit("no-reports", 1, "the usage file holds no <RUMReport>"))
     if doc.system_info is not None:
@@ -208,19 +264,26 @@ def slac_request(doc: SlacRequest) -> list[Hit]:
         hits += embedded_json(doc.system_info, "system info", jsonschemas.SYSTEM_INFO)
         hits += hostnames(doc.system_info, "system info")
     for request in doc.requests:
-        hits += embedded_json(request, "authorization request data",
-                              jsonschemas.SLAC_REQUEST_DATA)
+        hits += embedded_json(request, "authorization request data", jsonschemas.SLAC_REQUEST_DATA)
         hits += hostnames(request, "authorization request data")
     return hits
 
 
 def import_file(doc: ImportFile) -> list[Hit]:
     """Rules for an import file: unknown parts are kept and named; RUM ACK data decodes."""
-    hits = [Hit("unknown-part", line, f"unknown part <{tag}> kept as it is")
-            for tag, line in doc.unknown_parts]
+    hits = [
+        Hit("unknown-part", line, f"unknown part <{tag}> kept as it is")
+        for tag, line in doc.unknown_parts
+    ]
     for ack in doc.rum_acks:
         hits += embedded_json(ack, "RUM ACK data", None)
-    hits += [Hit("simulated-ack", info.line,
-                 f"made by airgap's simulated CSSM (account domain {LAB_DOMAIN})")
-             for info in doc.account_infos if info.smart_account_domain == LAB_DOMAIN]
+    hits += [
+        Hit(
+            "simulated-ack",
+            info.line,
+            f"made by airgap's simulated CSSM (account domain {LAB_DOMAIN})",
+        )
+        for info in doc.account_infos
+        if info.smart_account_domain == LAB_DOMAIN
+    ]
     return hits

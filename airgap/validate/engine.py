@@ -64,15 +64,22 @@ class FileReport:
         if not more:
             return None
         level = Level.ERROR if self.omitted_errors else Level.WARNING
-        return (f"{self.path}: {level.value}: {more:,} more findings not shown "
-                f"({self.omitted_errors:,} errors, {self.omitted_warnings:,} warnings; "
-                f"the first {MAX_FINDINGS:,} are)")
+        return (
+            f"{self.path}: {level.value}: {more:,} more findings not shown "
+            f"({self.omitted_errors:,} errors, {self.omitted_warnings:,} warnings; "
+            f"the first {MAX_FINDINGS:,} are)"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form for ``validate``."""
-        return {"path": self.path, "kind": self.kind, "ok": self.ok, "sha256": self.sha256,
-                "findings": [f.to_dict() for f in self.findings],
-                "omitted": {"errors": self.omitted_errors, "warnings": self.omitted_warnings}}
+        return {
+            "path": self.path,
+            "kind": self.kind,
+            "ok": self.ok,
+            "sha256": self.sha256,
+            "findings": [f.to_dict() for f in self.findings],
+            "omitted": {"errors": self.omitted_errors, "warnings": self.omitted_warnings},
+        }
 
 
 @dataclass(frozen=True)
@@ -83,8 +90,7 @@ class Checked:
     reports: list[tuple[ReportKey, int]]  # (identity, line) in file order
 
 
-def rule_levels(privacy: str = "normal", levels: Mapping[str, str] | None = None
-                ) -> dict[str, str]:
+def rule_levels(privacy: str = "normal", levels: Mapping[str, str] | None = None) -> dict[str, str]:
     """The level of every rule: defaults, then privacy, then ``airgap.toml`` overrides."""
     result = {rid: r.level.value for rid, r in RULES.items()}
     if privacy == "strict":
@@ -189,8 +195,11 @@ def _schema_hits(doc: formats.XmlDocument) -> Iterable[checks.Hit]:
         target = etree.Element(formats.ROOT)
         target.append(copy.deepcopy(doc.root))
         return _violations(schema, target)
-    if doc.root.tag == formats.ROOT and len(doc.root) > BATCH and (
-            doc.kind != formats.USAGE or _misshapen()(doc.root) > BATCH):
+    if (
+        doc.root.tag == formats.ROOT
+        and len(doc.root) > BATCH
+        and (doc.kind != formats.USAGE or _misshapen()(doc.root) > BATCH)
+    ):
         return _batched(schema, doc.root)
     return _violations(schema, doc.root)
 
@@ -203,15 +212,19 @@ def _misshapen() -> Any:
     of them (moving 20,000 reports there and back takes a sixth of validating them)."""
     from lxml import etree
 
-    return etree.XPath("count(*[not(self::RUMReport[not(*)] or self::smartLicenseSystemInfo"
-                       "[count(*) = 1 and data[not(*)]])])")
+    return etree.XPath(
+        "count(*[not(self::RUMReport[not(*)] or self::smartLicenseSystemInfo"
+        "[count(*) = 1 and data[not(*)]])])"
+    )
 
 
 def _violations(schema: Any, target: Any) -> list[checks.Hit]:
     if schema.validate(target):
         return []
-    return [checks.Hit("xml-schema", error.line or None, " ".join(error.message.split()))
-            for error in schema.error_log]
+    return [
+        checks.Hit("xml-schema", error.line or None, " ".join(error.message.split()))
+        for error in schema.error_log
+    ]
 
 
 def _batched(schema: Any, root: Any) -> Iterator[checks.Hit]:
@@ -228,7 +241,7 @@ def _batched(schema: Any, root: Any) -> Iterator[checks.Hit]:
     count = len(root)
     for start in range(0, count, BATCH):
         batch = etree.Element(root.tag)
-        batch.extend(root[:min(BATCH, count - start)])  # the first ones not yet validated
+        batch.extend(root[: min(BATCH, count - start)])  # the first ones not yet validated
         hits = _violations(schema, batch)
         root.extend(list(batch))  # back at the end: after the last batch, all are in place
         yield from hits
@@ -250,10 +263,16 @@ def _attributes(root: Any, kept: _Kept) -> None:
     for element in root.iter("*"):
         attributes = element.attrib
         names = list(attributes)
-        shown = names[:kept.room]
-        kept.add(checks.Hit("xml-schema", element.sourceline, f"Element '{element.tag}', "
-                            f"attribute '{name}': The attribute '{name}' is not allowed.")
-                 for name in shown)
+        shown = names[: kept.room]
+        kept.add(
+            checks.Hit(
+                "xml-schema",
+                element.sourceline,
+                f"Element '{element.tag}', "
+                f"attribute '{name}': The attribute '{name}' is not allowed.",
+            )
+            for name in shown
+        )
         kept.count("xml-schema", len(names) - len(shown))
         attributes.clear()
 
@@ -267,8 +286,7 @@ class Validator:
     100 bytes a report.
     """
 
-    def __init__(self, *, privacy: str = "normal",
-                 levels: Mapping[str, str] | None = None) -> None:
+    def __init__(self, *, privacy: str = "normal", levels: Mapping[str, str] | None = None) -> None:
         self.levels = rule_levels(privacy, levels)
         self._paths: list[str] = []
         # (PID, serial) -> report id -> file number << 32 | line: two ints a report, no tuples
@@ -297,8 +315,11 @@ class Validator:
                 device[report_id] = here | line
             else:
                 where = f"{self._paths[first >> 32]}:{first & 0xFFFFFFFF}"
-                hit = checks.Hit("duplicate-report", line,
-                                 f"report {report_id} of PID:{pid},SN:{sn} also at {where}")
+                hit = checks.Hit(
+                    "duplicate-report",
+                    line,
+                    f"report {report_id} of PID:{pid},SN:{sn} also at {where}",
+                )
                 if found := finding(self.levels, report.path, hit):
                     duplicates.append(found)
         if not duplicates:
@@ -306,6 +327,11 @@ class Validator:
         findings = sorted([*report.findings, *duplicates], key=lambda f: f.line or 0)
         past = findings[MAX_FINDINGS:]
         errors = sum(f.level is Level.ERROR for f in past)
-        return FileReport(report.path, report.kind, findings[:MAX_FINDINGS], report.sha256,
-                          report.omitted_errors + errors,
-                          report.omitted_warnings + len(past) - errors)
+        return FileReport(
+            report.path,
+            report.kind,
+            findings[:MAX_FINDINGS],
+            report.sha256,
+            report.omitted_errors + errors,
+            report.omitted_warnings + len(past) - errors,
+        )

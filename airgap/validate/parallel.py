@@ -38,11 +38,19 @@ def _check(item: Item) -> engine.Checked | Problem:
     return engine.check_file(data, item.path, _levels)
 
 
-def check_entries(entries: Iterable[Entry], levels: Mapping[str, str],
-                  jobs: int = 0) -> Iterator[Result]:
+def check_entries(
+    entries: Iterable[Entry], levels: Mapping[str, str], jobs: int = 0
+) -> Iterator[Result]:
     """Each XML item checked on its own (:class:`engine.Checked`, or a :class:`Problem` when it
     cannot be read any more); other entries unchanged, all in input order."""
-    yield from ordered_map(_check, entries, jobs=jobs,  # type: ignore[arg-type]
-                           window=WINDOW, chunk=CHUNK, needs_work=_validated,
-                           before_fork=engine.warm, initializer=_set_levels,
-                           initargs=(dict(levels),))
+    yield from ordered_map(
+        _check,  # type: ignore[arg-type]
+        entries,
+        jobs=jobs,
+        window=WINDOW,
+        chunk=CHUNK,
+        needs_work=_validated,
+        before_fork=engine.warm,
+        initializer=_set_levels,
+        initargs=(dict(levels),),
+    )

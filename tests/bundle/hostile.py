@@ -129,6 +129,7 @@ def pax_bomb(size: int = 180 << 20) -> bytes:
 
 def gnu_long_name_bomb(size: int = 180 << 20) -> bytes:
     """A tar.gz whose first header is a GNU long name of ``size`` bytes, then a good member."""
+
     def parts() -> Iterator[bytes]:
         yield _header("././@LongLink", tarfile.GNUTYPE_LONGNAME, size)
         yield from _filler(size)
@@ -173,7 +174,7 @@ def corrupt_second_header(*, gz: bool = True, prefix: str = "") -> bytes:
     tarfile stops quietly after the first member, GNU tar refuses the archive."""
     raw = bytearray(tar_bytes([(f"{prefix}a.xml", GOOD), (f"{prefix}b.xml", GOOD)], gz=False))
     second = tarfile.BLOCKSIZE + len(GOOD) + len(_padded(len(GOOD)))
-    raw[second + 148: second + 156] = b"0000000\0"  # the checksum of no header
+    raw[second + 148 : second + 156] = b"0000000\0"  # the checksum of no header
     return gzip.compress(bytes(raw)) if gz else bytes(raw)
 
 
@@ -186,10 +187,17 @@ def pax_member(keyword: str, value: str, *, gz: bool = True) -> bytes:
 
 def pax_records(record: bytes, *, gz: bool = True) -> bytes:
     """A member under a PAX header of the given records, then another member."""
-    raw = b"".join([_header("././@PaxHeader", tarfile.XHDTYPE, len(record)),
-                    record, _padded(len(record)),
-                    _header("a.xml", tarfile.REGTYPE, len(GOOD)), GOOD, _padded(len(GOOD)),
-                    *_good_member()])
+    raw = b"".join(
+        [
+            _header("././@PaxHeader", tarfile.XHDTYPE, len(record)),
+            record,
+            _padded(len(record)),
+            _header("a.xml", tarfile.REGTYPE, len(GOOD)),
+            GOOD,
+            _padded(len(GOOD)),
+            *_good_member(),
+        ]
+    )
     return gzip.compress(raw) if gz else raw
 
 
@@ -200,16 +208,28 @@ def gnu_sparse(*, pax: bool) -> bytes:
         return b"".join([_header("sparse.xml", tarfile.GNUTYPE_SPARSE, 0), *_good_member()])
     records = pax_record("GNU.sparse.major", b"1") + pax_record("GNU.sparse.minor", b"0")
     sparse_map = b"1000000000\n" + b"0\n" * 200
-    return b"".join([_header("././@PaxHeader", tarfile.XHDTYPE, len(records)), records,
-                     _padded(len(records)),
-                     _header("sparse.xml", tarfile.REGTYPE, len(sparse_map)), sparse_map,
-                     _padded(len(sparse_map)), *_good_member()])
+    return b"".join(
+        [
+            _header("././@PaxHeader", tarfile.XHDTYPE, len(records)),
+            records,
+            _padded(len(records)),
+            _header("sparse.xml", tarfile.REGTYPE, len(sparse_map)),
+            sparse_map,
+            _padded(len(sparse_map)),
+            *_good_member(),
+        ]
+    )
 
 
-def seven_zip(path: Path, members: dict[str, bytes], *,
-              filters: list[dict[str, int]] | None = None,
-              header_filters: list[dict[str, int]] | None = None,
-              password: str | None = None, header_encryption: bool = False) -> Path:
+def seven_zip(
+    path: Path,
+    members: dict[str, bytes],
+    *,
+    filters: list[dict[str, int]] | None = None,
+    header_filters: list[dict[str, int]] | None = None,
+    password: str | None = None,
+    header_encryption: bool = False,
+) -> Path:
     """A 7z packed with ``filters`` (py7zr's default, BCJ and LZMA2, when None), its header
     packed with ``header_filters`` when given, encrypted with ``password`` when given."""
     import py7zr
@@ -219,8 +239,9 @@ def seven_zip(path: Path, members: dict[str, bytes], *,
     if header_filters is not None:
         DefaultFilters.ENCODED_HEADER_FILTER = header_filters
     try:
-        with py7zr.SevenZipFile(path, "w", filters=filters, password=password,
-                                header_encryption=header_encryption) as archive:
+        with py7zr.SevenZipFile(
+            path, "w", filters=filters, password=password, header_encryption=header_encryption
+        ) as archive:
             for name, data in members.items():
                 archive.writestr(data, name)
     finally:

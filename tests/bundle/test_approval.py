@@ -19,9 +19,13 @@ class Site:
     def __init__(self, tmp_path: Path, cli: Cli) -> None:
         self.tmp, self.cli = tmp_path, cli
         self.trusted = tmp_path / "trusted"
-        people = {"alice": ("Alice", "operator"), "alice2": ("Alice", "approver"),
-                  "bob": ("Bob", "approver"), "carol": ("Carol", "approver"),
-                  "dave": ("Dave", "operator")}
+        people = {
+            "alice": ("Alice", "operator"),
+            "alice2": ("Alice", "approver"),
+            "bob": ("Bob", "approver"),
+            "carol": ("Carol", "approver"),
+            "dave": ("Dave", "operator"),
+        }
         self.keys: dict[str, SecretKey] = {}
         for handle, (name, role) in people.items():
             key = SecretKey.generate()
@@ -29,25 +33,56 @@ class Site:
             (tmp_path / f"{handle}.key").chmod(0o600)
             (tmp_path / f"{handle}.pub").write_text(key.public.text())
             self.keys[handle] = key
-            run = cli("key", "trust", tmp_path / f"{handle}.pub", "--name", name, "--role",
-                      role, "--trusted-keys", self.trusted, "--yes")
+            run = cli(
+                "key",
+                "trust",
+                tmp_path / f"{handle}.pub",
+                "--name",
+                name,
+                "--role",
+                role,
+                "--trusted-keys",
+                self.trusted,
+                "--yes",
+            )
             assert run.code == 0, run.err
-        run = cli("key", "revoke", self.keys["carol"].public.id, "--reason", "left",
-                  "--trusted-keys", self.trusted)
+        run = cli(
+            "key",
+            "revoke",
+            self.keys["carol"].public.id,
+            "--reason",
+            "left",
+            "--trusted-keys",
+            self.trusted,
+        )
         assert run.code == 0, run.err
         self.bundle = self.make("usage.tar.gz")
 
     def make(self, name: str, count: int = 4) -> Path:
         out = self.tmp / "out" / name
-        run = self.cli("bundle", "create", out, *sorted(SAMPLES.glob("usage-*.xml"))[:count],
-                       "--key", self.tmp / "alice.key")
+        run = self.cli(
+            "bundle",
+            "create",
+            out,
+            *sorted(SAMPLES.glob("usage-*.xml"))[:count],
+            "--key",
+            self.tmp / "alice.key",
+        )
         assert run.code == 0, run.err
         return out
 
     def approve(self, who: str, bundle: Path | None = None) -> tuple[int, str]:
-        run = self.cli("bundle", "approve", bundle or self.bundle, "--key",
-                       self.tmp / f"{who}.key", "--trusted-keys", self.trusted,
-                       "--note", "checked")
+        run = self.cli(
+            "bundle",
+            "approve",
+            bundle or self.bundle,
+            "--key",
+            self.tmp / f"{who}.key",
+            "--trusted-keys",
+            self.trusted,
+            "--note",
+            "checked",
+        )
         return run.code, run.out + run.err
 
     def verify(self, *flags: str) -> tuple[int, str]:
@@ -63,14 +98,27 @@ def site(tmp_path: Path, cli: Cli) -> Site:
 def test_a_second_person_approves_and_stock_minisign_verifies_it(site: Site) -> None:
     code, said = site.approve("bob")
     assert code == 0, said
-    approval = site.bundle.with_name(f"{site.bundle.name}.approved-"
-                                     f"{site.keys['bob'].public.id}.minisig")
+    approval = site.bundle.with_name(
+        f"{site.bundle.name}.approved-{site.keys['bob'].public.id}.minisig"
+    )
     assert approval.exists() and "ctx:airgap-approval/v1" in approval.read_text()
     assert site.verify("--require-approvals", "1")[0] == 0
     assert site.verify("--require-approvals", "1", "--approver-role", "approver")[0] == 0
     minisign = need_tool("minisign")
-    done = subprocess.run([minisign, "-V", "-m", str(site.bundle), "-x", str(approval), "-p",
-                           str(site.tmp / "bob.pub")], capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            minisign,
+            "-V",
+            "-m",
+            str(site.bundle),
+            "-x",
+            str(approval),
+            "-p",
+            str(site.tmp / "bob.pub"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -104,8 +152,9 @@ def test_an_approval_of_another_bundle_does_not_count(site: Site) -> None:
     other = site.make("other.tar.gz", count=2)
     assert site.approve("bob", other)[0] == 0
     moved = other.with_name(f"{other.name}.approved-{site.keys['bob'].public.id}.minisig")
-    moved.rename(site.bundle.with_name(f"{site.bundle.name}.approved-"
-                                       f"{site.keys['bob'].public.id}.minisig"))
+    moved.rename(
+        site.bundle.with_name(f"{site.bundle.name}.approved-{site.keys['bob'].public.id}.minisig")
+    )
     code, said = site.verify("--require-approvals", "1")
     assert code == 4 and "approval of another bundle" in said
 
@@ -118,7 +167,8 @@ def test_the_wrong_role_does_not_count(site: Site) -> None:
 
 
 def test_the_system_policy_requires_approvals_and_no_user_config_lowers_it(
-        site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     system = tmp_path / "system.toml"
     system.write_text("[policy]\napprovals = 1\n")
     monkeypatch.setenv("AIRGAP_SYSTEM_CONFIG", str(system))
@@ -139,4 +189,5 @@ def test_the_system_policy_requires_approvals_and_no_user_config_lowers_it(
     written = site.cli("media", "write", site.bundle, usb)
     assert written.code == 0, written.out + written.err
     assert sorted(p.name.split(".approved-")[-1] for p in usb.glob("*.approved-*")) == [
-        f"{site.keys['bob'].public.id}.minisig"]
+        f"{site.keys['bob'].public.id}.minisig"
+    ]

@@ -45,10 +45,16 @@ Members = list[tarfile.TarInfo | tuple[str, bytes]]
 CASES: dict[str, tuple[Members, str, str]] = {
     "dotdot": ([("../evil.xml", hostile.GOOD)], "../evil.xml", "'..'"),
     "absolute": ([("/etc/evil.xml", hostile.GOOD)], "/etc/evil.xml", "absolute"),
-    "symlink": ([hostile.special("link.xml", tarfile.SYMTYPE, "/etc/passwd")], "link.xml",
-                "symbolic link"),
-    "hardlink": ([("a.xml", hostile.GOOD), hostile.special("b.xml", tarfile.LNKTYPE, "a.xml")],
-                 "b.xml", "hard link"),
+    "symlink": (
+        [hostile.special("link.xml", tarfile.SYMTYPE, "/etc/passwd")],
+        "link.xml",
+        "symbolic link",
+    ),
+    "hardlink": (
+        [("a.xml", hostile.GOOD), hostile.special("b.xml", tarfile.LNKTYPE, "a.xml")],
+        "b.xml",
+        "hard link",
+    ),
     "device": ([hostile.special("dev.xml", tarfile.CHRTYPE)], "dev.xml", "device"),
     "fifo": ([hostile.special("fifo.xml", tarfile.FIFOTYPE)], "fifo.xml", "FIFO"),
     "duplicate": ([("a.xml", hostile.GOOD), ("./a.xml", hostile.GOOD)], "a.xml", "duplicate"),
@@ -117,12 +123,15 @@ def test_corrupt_archive_is_exit_1(tmp_path: Path, cli: Cli) -> None:
 def test_nested_members_are_named_outer_inner_member(tmp_path: Path, cli: Cli) -> None:
     inner = hostile.tar_bytes([("dev_1.xml", hostile.GOOD)])
     path = tmp_path / "UD_SA.tar.gz"
-    path.write_bytes(hostile.tar_bytes([("manifest.mf", b"Manifest-Version: 1.0\n"),
-                                        ("UD_VA.tar.gz", inner)]))
+    path.write_bytes(
+        hostile.tar_bytes([("manifest.mf", b"Manifest-Version: 1.0\n"), ("UD_VA.tar.gz", inner)])
+    )
     run = cli("inspect", "--format", "json", path)
     assert run.code == 0, run
     assert [(r["path"], r["kind"]) for r in json.loads(run.out)["results"]] == [
-        (str(path), "cslu-upload-archive"), (f"{path}!UD_VA.tar.gz!dev_1.xml", "usage")]
+        (str(path), "cslu-upload-archive"),
+        (f"{path}!UD_VA.tar.gz!dev_1.xml", "usage"),
+    ]
     assert f"skipped {path}!manifest.mf" in run.err
 
 
@@ -135,9 +144,14 @@ def test_tar_gz_of_samples_validates_like_the_loose_files(tmp_path: Path, cli: C
     def results(target: Path, prefix: str) -> list[tuple[str, str | None, list[object]]]:
         run = cli("validate", "--format", "json", target, "--exclude", "invalid/*")
         assert run.code == 0, run.out
-        return [(r["path"].removeprefix(prefix), r["kind"],
-                 [(f["rule"], f["line"], f["message"]) for f in r["findings"]])
-                for r in json.loads(run.out)["results"]]
+        return [
+            (
+                r["path"].removeprefix(prefix),
+                r["kind"],
+                [(f["rule"], f["line"], f["message"]) for f in r["findings"]],
+            )
+            for r in json.loads(run.out)["results"]
+        ]
 
     from_loose = results(SAMPLES, f"{SAMPLES}/")
     assert len(from_loose) == len([p for p in loose if p.suffix == ".xml"])
@@ -145,8 +159,9 @@ def test_tar_gz_of_samples_validates_like_the_loose_files(tmp_path: Path, cli: C
     assert results(path, f"{path}!") == from_loose
 
 
-def test_7z_without_the_extra_names_the_install_command(tmp_path: Path, cli: Cli,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_7z_without_the_extra_names_the_install_command(
+    tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import sys
 
     path = hostile.seven_zip(tmp_path / "ok.7z", {"a.xml": hostile.GOOD})
@@ -170,9 +185,11 @@ def _written(name: str, data: Callable[[], bytes]) -> Builder:
 
 def _seven_zip(name: str, offset: int | None = None, **options: Any) -> Builder:
     """A 7z of one file built with ``options``, damaged from ``offset`` when given."""
+
     def build(folder: Path) -> Path:
-        path = hostile.seven_zip(folder / name, {f"{BUNDLE_ID}/data/a.xml": hostile.GOOD * 50},
-                                 **options)
+        path = hostile.seven_zip(
+            folder / name, {f"{BUNDLE_ID}/data/a.xml": hostile.GOOD * 50}, **options
+        )
         return path if offset is None else hostile.damaged(path, offset, 8)
 
     return build
@@ -184,47 +201,102 @@ def _truncated_7z(folder: Path) -> Path:
     return path
 
 
-PPMD, DEFLATE, BZIP2 = ([{"id": py7zr.FILTER_PPMD}], [{"id": py7zr.FILTER_DEFLATE}],
-                        [{"id": py7zr.FILTER_BZIP2}])
+PPMD, DEFLATE, BZIP2 = (
+    [{"id": py7zr.FILTER_PPMD}],
+    [{"id": py7zr.FILTER_DEFLATE}],
+    [{"id": py7zr.FILTER_BZIP2}],
+)
 # name: (builder, exit code, a pattern of what the one error line says)
 HOSTILE: dict[str, tuple[Builder, int, str]] = {
-    "pax-header-bomb": (_written("pax.tar.gz", hostile.pax_bomb), 4,
-                        "an extended header of 188743"),
-    "gnu-long-name-bomb": (_written("long.tar.gz", hostile.gnu_long_name_bomb), 4,
-                           "an extended header of 188743"),
-    "headers-past-the-budget": (_written("many.tar.gz", lambda: hostile.pax_headers_bomb(
-        120, prefix=f"{BUNDLE_ID}/data/")), 4,
-        r"expands more than 100:1|more than \d+ bytes uncompressed"),
-    "header-chain": (_written("chain.tar.gz", lambda: hostile.extended_chain(400)), 4,
-                     "more than 8 extended headers in a row"),
-    "corrupt-second-header": (_written("second.tar.gz", lambda: hostile.corrupt_second_header(
-        prefix=f"{BUNDLE_ID}/data/")), 1, "a damaged tar header"),
-    "corrupt-second-header-tar": (_written("second.tar", lambda: hostile.corrupt_second_header(
-        gz=False, prefix=f"{BUNDLE_ID}/data/")), 1, "a damaged tar header"),
-    "negative-pax-size": (_written("neg.tar.gz", lambda: hostile.pax_member("size", "-5")), 1,
-                          "PAX size '-5' is not a size"),
-    "non-numeric-pax-size": (_written("nan.tar", lambda: hostile.pax_member(
-        "size", "12abc", gz=False)), 1, "PAX size '12abc' is not a size"),
-    "non-numeric-sparse-size": (_written("sparse-size.tar", lambda: hostile.pax_member(
-        "GNU.sparse.size", "x", gz=False)), 1, "corrupt archive.*invalid literal"),
-    "too-many-pax-records": (_written("records.tar.gz", lambda: hostile.pax_records(b"".join(
-        hostile.pax_record(f"SCHILY.xattr.user.{n}", b"x") for n in range(80)))), 4,
-        "more than 64 PAX records"),
-    "gnu-sparse": (_written("sparse.tar", lambda: hostile.gnu_sparse(pax=False)), 4,
-                   "a GNU sparse file"),
-    "gnu-sparse-map": (_written("map.tar", lambda: hostile.gnu_sparse(pax=True)), 4,
-                       "a GNU sparse file"),
+    "pax-header-bomb": (
+        _written("pax.tar.gz", hostile.pax_bomb),
+        4,
+        "an extended header of 188743",
+    ),
+    "gnu-long-name-bomb": (
+        _written("long.tar.gz", hostile.gnu_long_name_bomb),
+        4,
+        "an extended header of 188743",
+    ),
+    "headers-past-the-budget": (
+        _written("many.tar.gz", lambda: hostile.pax_headers_bomb(120, prefix=f"{BUNDLE_ID}/data/")),
+        4,
+        r"expands more than 100:1|more than \d+ bytes uncompressed",
+    ),
+    "header-chain": (
+        _written("chain.tar.gz", lambda: hostile.extended_chain(400)),
+        4,
+        "more than 8 extended headers in a row",
+    ),
+    "corrupt-second-header": (
+        _written(
+            "second.tar.gz", lambda: hostile.corrupt_second_header(prefix=f"{BUNDLE_ID}/data/")
+        ),
+        1,
+        "a damaged tar header",
+    ),
+    "corrupt-second-header-tar": (
+        _written(
+            "second.tar",
+            lambda: hostile.corrupt_second_header(gz=False, prefix=f"{BUNDLE_ID}/data/"),
+        ),
+        1,
+        "a damaged tar header",
+    ),
+    "negative-pax-size": (
+        _written("neg.tar.gz", lambda: hostile.pax_member("size", "-5")),
+        1,
+        "PAX size '-5' is not a size",
+    ),
+    "non-numeric-pax-size": (
+        _written("nan.tar", lambda: hostile.pax_member("size", "12abc", gz=False)),
+        1,
+        "PAX size '12abc' is not a size",
+    ),
+    "non-numeric-sparse-size": (
+        _written("sparse-size.tar", lambda: hostile.pax_member("GNU.sparse.size", "x", gz=False)),
+        1,
+        "corrupt archive.*invalid literal",
+    ),
+    "too-many-pax-records": (
+        _written(
+            "records.tar.gz",
+            lambda: hostile.pax_records(
+                b"".join(hostile.pax_record(f"SCHILY.xattr.user.{n}", b"x") for n in range(80))
+            ),
+        ),
+        4,
+        "more than 64 PAX records",
+    ),
+    "gnu-sparse": (
+        _written("sparse.tar", lambda: hostile.gnu_sparse(pax=False)),
+        4,
+        "a GNU sparse file",
+    ),
+    "gnu-sparse-map": (
+        _written("map.tar", lambda: hostile.gnu_sparse(pax=True)),
+        4,
+        "a GNU sparse file",
+    ),
     "7z-ppmd": (_seven_zip("ppmd.7z", filters=PPMD), 4, "7z data packed with PPMD"),
-    "7z-ppmd-damaged": (_seven_zip("ppmd-bad.7z", 40, filters=PPMD), 4,
-                        "7z data packed with PPMD"),
-    "7z-ppmd-header": (_seven_zip("ppmd-header.7z", header_filters=PPMD), 4,
-                       "7z header packed with PPMD"),
+    "7z-ppmd-damaged": (_seven_zip("ppmd-bad.7z", 40, filters=PPMD), 4, "7z data packed with PPMD"),
+    "7z-ppmd-header": (
+        _seven_zip("ppmd-header.7z", header_filters=PPMD),
+        4,
+        "7z header packed with PPMD",
+    ),
     "7z-encrypted-data": (_seven_zip("enc.7z", password="secret"), 4, "encrypted 7z data"),
-    "7z-encrypted-header": (_seven_zip("henc.7z", password="secret", header_encryption=True),
-                            4, "encrypted 7z header"),
+    "7z-encrypted-header": (
+        _seven_zip("henc.7z", password="secret", header_encryption=True),
+        4,
+        "encrypted 7z header",
+    ),
     "7z-lzma2-damaged": (_seven_zip("lzma2.7z", 34), 1, "Corrupt input data"),
-    "7z-deflate-damaged": (_seven_zip("deflate.7z", 34, filters=DEFLATE), 1,
-                           "does not match its CRC"),
+    "7z-deflate-damaged": (
+        _seven_zip("deflate.7z", 34, filters=DEFLATE),
+        1,
+        "does not match its CRC",
+    ),
     "7z-bzip2-damaged": (_seven_zip("bzip2.7z", 34, filters=BZIP2), 1, "Invalid data stream"),
     "7z-signature-header-damaged": (_seven_zip("start.7z", 12), 1, "invalid header data"),
     "7z-truncated": (_truncated_7z, 1, "corrupt archive"),
@@ -232,8 +304,9 @@ HOSTILE: dict[str, tuple[Builder, int, str]] = {
 
 
 @pytest.mark.parametrize("case", HOSTILE)
-def test_hostile_archive_is_refused_by_validate_and_inspect(case: str, tmp_path: Path,
-                                                            cli: Cli) -> None:
+def test_hostile_archive_is_refused_by_validate_and_inspect(
+    case: str, tmp_path: Path, cli: Cli
+) -> None:
     build, code, why = HOSTILE[case]
     path = build(tmp_path)
     assert re.search(why, refused(cli, path, str(path), code))
@@ -245,16 +318,17 @@ def signed(path: Path, folder: Path) -> Path:
     key = SecretKey.generate()
     public = folder / "sender.pub"
     public.write_text(key.public.text())
-    comment = (f"timestamp:1795800000\tfile:{path.name}\tctx:{bag.BUNDLE_CTX}"
-               f"\tbundle:{BUNDLE_ID}\tsize:{1 << 20}\tfiles:10")
+    comment = (
+        f"timestamp:1795800000\tfile:{path.name}\tctx:{bag.BUNDLE_CTX}"
+        f"\tbundle:{BUNDLE_ID}\tsize:{1 << 20}\tfiles:10"
+    )
     signature = Signature.create(key, blake2b_file([path.read_bytes()]), comment)
     Path(f"{path}.minisig").write_text(signature.text())
     return public
 
 
 @pytest.mark.parametrize("case", HOSTILE)
-def test_hostile_archive_is_refused_by_bundle_verify(case: str, tmp_path: Path,
-                                                     cli: Cli) -> None:
+def test_hostile_archive_is_refused_by_bundle_verify(case: str, tmp_path: Path, cli: Cli) -> None:
     build, code, why = HOSTILE[case]
     (tmp_path / "medium").mkdir()
     path = build(tmp_path / "medium")
@@ -273,15 +347,20 @@ run = subprocess.run(sys.argv[1:], capture_output=True)
 print(run.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"""
 
 
-@pytest.mark.parametrize("case", ["pax-header-bomb", "gnu-long-name-bomb",
-                                  "headers-past-the-budget"])
+@pytest.mark.parametrize(
+    "case", ["pax-header-bomb", "gnu-long-name-bomb", "headers-past-the-budget"]
+)
 def test_refusing_a_header_bomb_keeps_memory_flat(case: str, tmp_path: Path) -> None:
     """Peak RSS of ``airgap validate`` in a process of its own: well under the 180 MiB one
     header holds (before the header cap, 580 MB; 350 MB for 120 headers of 1 MiB)."""
     build, code, _ = HOSTILE[case]
     path = build(tmp_path)
-    run = subprocess.run([sys.executable, "-c", PEAK, sys.executable, "-m", "airgap",
-                          "validate", str(path)], capture_output=True, text=True, check=True)
+    run = subprocess.run(
+        [sys.executable, "-c", PEAK, sys.executable, "-m", "airgap", "validate", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     returncode, peak_kib = map(int, run.stdout.split())
     assert returncode == code
     assert peak_kib < 100 << 10, f"peak RSS {peak_kib} KiB"
@@ -293,8 +372,7 @@ def test_extended_headers_of_real_writers_are_read(tmp_path: Path, cli: Cli) -> 
     usage = (SAMPLES / "usage-c9300-ios-xe-17.6-v1.xml").read_bytes()
     for form in (tarfile.PAX_FORMAT, tarfile.GNU_FORMAT):
         path = tmp_path / f"long-{form}.tar.gz"
-        with tarfile.open(path, "w:gz", format=form,
-                          pax_headers={"comment": "0123abcd"}) as tar:
+        with tarfile.open(path, "w:gz", format=form, pax_headers={"comment": "0123abcd"}) as tar:
             info = tarfile.TarInfo(long_name)
             info.size = len(usage)
             tar.addfile(info, io.BytesIO(usage))
@@ -303,22 +381,31 @@ def test_extended_headers_of_real_writers_are_read(tmp_path: Path, cli: Cli) -> 
         assert [r["path"] for r in json.loads(run.out)["results"]] == [f"{path}!{long_name}"]
 
 
-@pytest.mark.parametrize("filters", [None, [{"id": py7zr.FILTER_LZMA2}],
-                                     [{"id": py7zr.FILTER_LZMA}], DEFLATE, BZIP2,
-                                     [{"id": py7zr.FILTER_COPY}]],
-                         ids=["bcj-lzma2", "lzma2", "lzma", "deflate", "bzip2", "copy"])
-def test_7z_of_every_trusted_coder_is_read(filters: list[dict[str, int]] | None,
-                                          tmp_path: Path, cli: Cli) -> None:
+@pytest.mark.parametrize(
+    "filters",
+    [
+        None,
+        [{"id": py7zr.FILTER_LZMA2}],
+        [{"id": py7zr.FILTER_LZMA}],
+        DEFLATE,
+        BZIP2,
+        [{"id": py7zr.FILTER_COPY}],
+    ],
+    ids=["bcj-lzma2", "lzma2", "lzma", "deflate", "bzip2", "copy"],
+)
+def test_7z_of_every_trusted_coder_is_read(
+    filters: list[dict[str, int]] | None, tmp_path: Path, cli: Cli
+) -> None:
     usage = (SAMPLES / "usage-c9300-ios-xe-17.6-v1.xml").read_bytes()
     path = hostile.seven_zip(tmp_path / "ok.7z", {"usage.xml": usage}, filters=filters)
     run = cli("validate", "--format", "json", path)
     assert run.code == 0, run
     assert [(r["path"], r["kind"]) for r in json.loads(run.out)["results"]] == [
-        (f"{path}!usage.xml", "usage")]
+        (f"{path}!usage.xml", "usage")
+    ]
 
 
-def test_7z_bundle_round_trips(tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
-                               ) -> None:
+def test_7z_bundle_round_trips(tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     """bundle create --archive 7z, verify, extract: the payload comes back byte for byte;
     a flipped byte in the archive is a bad signature."""
     key = SecretKey.generate()
@@ -337,14 +424,16 @@ def test_7z_bundle_round_trips(tmp_path: Path, cli: Cli, monkeypatch: pytest.Mon
     run = cli("bundle", "extract", "--no-scan-required", out, tmp_path / "in", *trusted)
     assert run.code == 0, run
     assert {p.name: p.read_bytes() for p in (tmp_path / "in" / "data").iterdir()} == {
-        p.name: p.read_bytes() for p in payload}
+        p.name: p.read_bytes() for p in payload
+    }
     hostile.damaged(out, 100, 1)
     run = cli("bundle", "verify", out, *trusted)
     assert run.code == 4 and "signature" in run.out + run.err, run
 
 
 def test_a_packed_7z_header_is_capped_before_py7zr_decodes_it(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = hostile.seven_zip(tmp_path / "ok.7z", {"a.xml": hostile.GOOD})
     assert [m.path for m in archive.read_members(path, "ok.7z")] == ["ok.7z!a.xml"]
     monkeypatch.setattr(archive, "MAX_7Z_HEADER", 16)

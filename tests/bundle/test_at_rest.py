@@ -25,8 +25,15 @@ def extracted(tmp_path: Path, cli: Cli) -> Path:
     (tmp_path / "op.pub").write_text(key.public.text())
     bundle = tmp_path / "usage.tar.gz"
     assert cli("bundle", "create", bundle, *PAYLOAD, "--key", tmp_path / "op.key").code == 0
-    run = cli("bundle", "extract", "--no-scan-required",
-              bundle, tmp_path / "bag", "--trusted-key", tmp_path / "op.pub")
+    run = cli(
+        "bundle",
+        "extract",
+        "--no-scan-required",
+        bundle,
+        tmp_path / "bag",
+        "--trusted-key",
+        tmp_path / "op.pub",
+    )
     assert run.code == 0, run.out + run.err
     return tmp_path / "bag"
 
@@ -37,8 +44,15 @@ def verify(cli: Cli, folder: Path, *extra: str) -> tuple[int, str]:
 
 
 def test_a_good_bag_verifies_at_rest(extracted: Path, cli: Cli) -> None:
-    run = cli("bundle", "verify", extracted, "--trusted-key", extracted.parent / "op.pub",
-              "--format", "json")
+    run = cli(
+        "bundle",
+        "verify",
+        extracted,
+        "--trusted-key",
+        extracted.parent / "op.pub",
+        "--format",
+        "json",
+    )
     assert run.code == 0, run.out + run.err
     (result,) = json.loads(run.out)["results"]
     assert result["ok"] and result["at_rest"] and result["problems"] == []
@@ -92,9 +106,11 @@ def edit_tag_manifest(folder: Path) -> str:
 
 def resign_by_stranger(folder: Path) -> str:
     stranger = SecretKey.generate()
-    signature = Signature.create(stranger, blake2b_file([(folder / bag.TAG_MANIFEST)
-                                                         .read_bytes()]),
-                                 f"file:{bag.TAG_MANIFEST}\tctx:{bag.BAG_CTX}\tbundle:x")
+    signature = Signature.create(
+        stranger,
+        blake2b_file([(folder / bag.TAG_MANIFEST).read_bytes()]),
+        f"file:{bag.TAG_MANIFEST}\tctx:{bag.BAG_CTX}\tbundle:x",
+    )
     (folder / bag.INNER_SIGNATURE).write_text(signature.text())
     return f"untrusted key: {folder}/{bag.INNER_SIGNATURE} - signed by key {stranger.public.id}"
 
@@ -109,9 +125,21 @@ def no_signature(folder: Path) -> str:
     return f"missing from the bag: {bag.INNER_SIGNATURE}"
 
 
-TAMPER: dict[str, Callable[[Path], str]] = {f.__name__: f for f in (
-    edit_payload, add_file, remove_file, link_file, stray_tag_file, edit_bag_info,
-    edit_tag_manifest, resign_by_stranger, fifo, no_signature)}
+TAMPER: dict[str, Callable[[Path], str]] = {
+    f.__name__: f
+    for f in (
+        edit_payload,
+        add_file,
+        remove_file,
+        link_file,
+        stray_tag_file,
+        edit_bag_info,
+        edit_tag_manifest,
+        resign_by_stranger,
+        fifo,
+        no_signature,
+    )
+}
 
 
 @pytest.mark.parametrize("tamper", TAMPER)
@@ -130,6 +158,5 @@ def test_a_payload_file_beyond_the_signed_size_is_not_read(extracted: Path, cli:
     target.write_bytes(bytes(size + 1))
     code, output = verify(cli, extracted)
     assert code == 4
-    assert (f"{target}: larger than the whole payload bag-info vouches for ({size} bytes)"
-            in output)
+    assert f"{target}: larger than the whole payload bag-info vouches for ({size} bytes)" in output
     assert "[not-xml]" not in output  # refused unread, not validated

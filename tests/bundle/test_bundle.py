@@ -48,16 +48,23 @@ def verify(cli: Cli, path: Path, *extra: str | Path) -> tuple[int, str]:
     return run.code, run.out + run.err
 
 
-def resign(path: Path, key: SecretKey, members: list[tuple[str, bytes]] | None = None,
-           ctx: str = bag.BUNDLE_CTX, size: int | None = None) -> None:
+def resign(
+    path: Path,
+    key: SecretKey,
+    members: list[tuple[str, bytes]] | None = None,
+    ctx: str = bag.BUNDLE_CTX,
+    size: int | None = None,
+) -> None:
     """Rewrite ``path`` (optionally with new members) and sign it with ``key``, as a
     trusted but careless or compromised sender would."""
     if members is not None:
         path.write_bytes(hostile.tar_bytes(members))
     bundle_id = bundle_id_of(path)
     total = size if size is not None else sum(len(d) for _, d in members or [])
-    comment = (f"timestamp:{EPOCH}\tfile:{path.name}\tctx:{ctx}\tbundle:{bundle_id}"
-               f"\tsize:{total or 1 << 20}\tfiles:{len(members or []) or 100}")
+    comment = (
+        f"timestamp:{EPOCH}\tfile:{path.name}\tctx:{ctx}\tbundle:{bundle_id}"
+        f"\tsize:{total or 1 << 20}\tfiles:{len(members or []) or 100}"
+    )
     signature = Signature.create(key, blake2b_file([path.read_bytes()]), comment)
     Path(f"{path}.minisig").write_text(signature.text())
 
@@ -72,15 +79,25 @@ def bundle_id_of(path: Path) -> str:
 
 def members_of(path: Path) -> list[tuple[str, bytes]]:
     with tarfile.open(path) as tar:
-        return [(m.name, tar.extractfile(m).read()) for m in tar.getmembers()  # type: ignore[union-attr]
-                if m.isfile()]
+        return [
+            (m.name, tar.extractfile(m).read())  # type: ignore[union-attr]
+            for m in tar.getmembers()
+            if m.isfile()
+        ]
 
 
 def test_round_trip_is_byte_identical(bundle: Path, cli: Cli, tmp_path: Path) -> None:
     assert verify(cli, bundle)[0] == 0
     dest = tmp_path / "incoming"
-    run = cli("bundle", "extract", "--no-scan-required",
-              bundle, dest, "--trusted-key", tmp_path / "op.pub")
+    run = cli(
+        "bundle",
+        "extract",
+        "--no-scan-required",
+        bundle,
+        dest,
+        "--trusted-key",
+        tmp_path / "op.pub",
+    )
     assert run.code == 0, run.out + run.err
     for source in PAYLOAD:
         assert (dest / "data" / source.name).read_bytes() == source.read_bytes()
@@ -89,12 +106,14 @@ def test_round_trip_is_byte_identical(bundle: Path, cli: Cli, tmp_path: Path) ->
 
 
 @pytest.mark.parametrize("archive", ["tar.gz", "tar"])
-def test_same_inputs_same_bytes(archive: str, tmp_path: Path, cli: Cli,
-                                keys: tuple[Path, SecretKey]) -> None:
+def test_same_inputs_same_bytes(
+    archive: str, tmp_path: Path, cli: Cli, keys: tuple[Path, SecretKey]
+) -> None:
     first, second = tmp_path / "a" / f"b.{archive}", tmp_path / "b" / f"b.{archive}"
     for out in (first, second):
-        assert cli("bundle", "create", out, *PAYLOAD, "--key", keys[0], "--archive",
-                   archive).code == 0
+        assert (
+            cli("bundle", "create", out, *PAYLOAD, "--key", keys[0], "--archive", archive).code == 0
+        )
         time.sleep(1.1)  # a second later: only SOURCE_DATE_EPOCH may set times
     assert first.read_bytes() == second.read_bytes()
     assert Path(f"{first}.minisig").read_bytes() == Path(f"{second}.minisig").read_bytes()
@@ -105,17 +124,23 @@ def test_stock_tools_check_the_bundle(bundle: Path, tmp_path: Path) -> None:
     minisign = need_tool("minisign")
     need_tool("sha256sum")
     pub = tmp_path / "op.pub"
-    subprocess.run([minisign, "-Vm", str(bundle), "-p", str(pub)], check=True,
-                   capture_output=True)
+    subprocess.run([minisign, "-Vm", str(bundle), "-p", str(pub)], check=True, capture_output=True)
     unpacked = tmp_path / "unpacked"
     unpacked.mkdir()
     subprocess.run(["tar", "xzf", str(bundle), "-C", str(unpacked)], check=True)
     (bag_dir,) = unpacked.iterdir()
-    result = subprocess.run(["sha256sum", "-c", "--strict", bag.TAG_MANIFEST, bag.MANIFEST],
-                            cwd=bag_dir, capture_output=True, text=True)
+    result = subprocess.run(
+        ["sha256sum", "-c", "--strict", bag.TAG_MANIFEST, bag.MANIFEST],
+        cwd=bag_dir,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
-    subprocess.run([minisign, "-Vm", str(bag_dir / bag.TAG_MANIFEST), "-p", str(pub)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [minisign, "-Vm", str(bag_dir / bag.TAG_MANIFEST), "-p", str(pub)],
+        check=True,
+        capture_output=True,
+    )
     import bagit
 
     bagit.Bag(str(bag_dir)).validate()
@@ -138,8 +163,18 @@ def test_untrusted_another_and_revoked_keys(bundle: Path, cli: Cli, tmp_path: Pa
     code, output = verify(cli, bundle)
     assert code == 4 and f"signed by key {stranger.public.id}" in output
     folder = tmp_path / "trusted"
-    cli("key", "trust", tmp_path / "op.pub", "--name", "O", "--role", "operator",
-        "--trusted-keys", folder, "--yes")
+    cli(
+        "key",
+        "trust",
+        tmp_path / "op.pub",
+        "--name",
+        "O",
+        "--role",
+        "operator",
+        "--trusted-keys",
+        folder,
+        "--yes",
+    )
     op_id = SecretKey.load(tmp_path / "op.key", None).public.id
     cli("key", "revoke", op_id, "--trusted-keys", folder)
     resign(bundle, SecretKey.load(tmp_path / "op.key", None), members_of(bundle))
@@ -147,8 +182,7 @@ def test_untrusted_another_and_revoked_keys(bundle: Path, cli: Cli, tmp_path: Pa
     assert run.code == 4 and "revoked key" in run.out
 
 
-def test_signature_for_another_purpose_is_refused(bundle: Path, cli: Cli, tmp_path: Path
-                                                  ) -> None:
+def test_signature_for_another_purpose_is_refused(bundle: Path, cli: Cli, tmp_path: Path) -> None:
     Path(f"{bundle}.minisig").unlink()
     assert cli("sign", bundle, "--key", tmp_path / "op.key").code == 0
     code, output = verify(cli, bundle)
@@ -156,8 +190,9 @@ def test_signature_for_another_purpose_is_refused(bundle: Path, cli: Cli, tmp_pa
 
 
 @pytest.mark.parametrize("change", ["add", "remove", "rename", "manifest", "tagmanifest"])
-def test_bag_changes_are_named_even_when_resigned(change: str, bundle: Path, cli: Cli,
-                                                  keys: tuple[Path, SecretKey]) -> None:
+def test_bag_changes_are_named_even_when_resigned(
+    change: str, bundle: Path, cli: Cli, keys: tuple[Path, SecretKey]
+) -> None:
     members = members_of(bundle)
     prefix = members[0][0].split("/")[0]
     payload = next(i for i, (n, _) in enumerate(members) if "/data/" in n)
@@ -172,8 +207,9 @@ def test_bag_changes_are_named_even_when_resigned(change: str, bundle: Path, cli
         members[payload] = (name.replace(".xml", "-x.xml"), members[payload][1])
         expect = "not in manifest-sha256.txt"
     elif change == "manifest":
-        index = next(i for i, (n, _) in enumerate(members) if n.endswith(bag.MANIFEST)
-                     and "tag" not in n)
+        index = next(
+            i for i, (n, _) in enumerate(members) if n.endswith(bag.MANIFEST) and "tag" not in n
+        )
         text = members[index][1].decode()
         first = text.splitlines()[0]
         edited = ("0" if first[0] != "0" else "1") + first[1:]
@@ -193,21 +229,29 @@ Build = Callable[[str], list[tarfile.TarInfo | tuple[str, bytes]]]
 HOSTILE: dict[str, tuple[Build, str]] = {
     "dotdot": (lambda p: [(f"{p}/../evil.xml", hostile.GOOD)], "'..'"),
     "absolute": (lambda p: [("/etc/evil.xml", hostile.GOOD)], "absolute"),
-    "symlink": (lambda p: [hostile.special(f"{p}/data/l.xml", tarfile.SYMTYPE, "/etc/passwd")],
-                "symbolic link"),
-    "hardlink": (lambda p: [(f"{p}/data/a.xml", hostile.GOOD),
-                            hostile.special(f"{p}/data/b.xml", tarfile.LNKTYPE,
-                                            f"{p}/data/a.xml")], "hard link"),
+    "symlink": (
+        lambda p: [hostile.special(f"{p}/data/l.xml", tarfile.SYMTYPE, "/etc/passwd")],
+        "symbolic link",
+    ),
+    "hardlink": (
+        lambda p: [
+            (f"{p}/data/a.xml", hostile.GOOD),
+            hostile.special(f"{p}/data/b.xml", tarfile.LNKTYPE, f"{p}/data/a.xml"),
+        ],
+        "hard link",
+    ),
     "device": (lambda p: [hostile.special(f"{p}/data/d.xml", tarfile.CHRTYPE)], "device"),
-    "duplicate": (lambda p: [(f"{p}/data/a.xml", hostile.GOOD),
-                             (f"{p}/data/a.xml", hostile.GOOD)], "duplicate"),
+    "duplicate": (
+        lambda p: [(f"{p}/data/a.xml", hostile.GOOD), (f"{p}/data/a.xml", hostile.GOOD)],
+        "duplicate",
+    ),
 }
 
 
 @pytest.mark.parametrize("case", HOSTILE)
-def test_hostile_archive_signed_by_a_trusted_key(case: str, bundle: Path, cli: Cli,
-                                                 keys: tuple[Path, SecretKey],
-                                                 tmp_path: Path) -> None:
+def test_hostile_archive_signed_by_a_trusted_key(
+    case: str, bundle: Path, cli: Cli, keys: tuple[Path, SecretKey], tmp_path: Path
+) -> None:
     build, why = HOSTILE[case]
     prefix = bundle_id_of(bundle)
     members: list[tarfile.TarInfo | tuple[str, bytes]] = [*members_of(bundle), *build(prefix)]
@@ -215,16 +259,24 @@ def test_hostile_archive_signed_by_a_trusted_key(case: str, bundle: Path, cli: C
     resign(bundle, keys[1], None, size=1 << 20)
     before = set(tmp_path.rglob("*"))
     dest = tmp_path / "dest"
-    run = cli("bundle", "extract", "--no-scan-required",
-              bundle, dest, "--trusted-key", tmp_path / "op.pub")
+    run = cli(
+        "bundle",
+        "extract",
+        "--no-scan-required",
+        bundle,
+        dest,
+        "--trusted-key",
+        tmp_path / "op.pub",
+    )
     assert run.code == 4 and why in run.out, run.out
     assert not dest.exists()
     assert set(tmp_path.rglob("*")) == before
     assert not (tmp_path.parent / "evil.xml").exists() and not Path("/etc/evil.xml").exists()
 
 
-def test_bomb_beyond_the_signed_size(bundle: Path, cli: Cli, keys: tuple[Path, SecretKey],
-                                     tmp_path: Path) -> None:
+def test_bomb_beyond_the_signed_size(
+    bundle: Path, cli: Cli, keys: tuple[Path, SecretKey], tmp_path: Path
+) -> None:
     prefix = bundle_id_of(bundle)
     members = members_of(bundle)
     signed_size = sum(len(d) for _, d in members)
@@ -237,8 +289,9 @@ def test_bomb_beyond_the_signed_size(bundle: Path, cli: Cli, keys: tuple[Path, S
 
 def split_bundle(cli: Cli, out: Path, key: Path, payload: list[Path]) -> list[Path]:
     """``bundle create --max-size 1``: one part per file; the parts' paths."""
-    run = cli("bundle", "create", out, *payload, "--key", key, "--max-size", "1",
-              "--format", "json")
+    run = cli(
+        "bundle", "create", out, *payload, "--key", key, "--max-size", "1", "--format", "json"
+    )
     assert run.code == 0, run.err
     return [Path(r["archive"]) for r in json.loads(run.out)["results"]]
 
@@ -255,21 +308,24 @@ def test_split_group(tmp_path: Path, cli: Cli, keys: tuple[Path, SecretKey]) -> 
     group = bundle_id_of(parts[0]).removesuffix("-1of3")
     code, output = verify(cli, parts[0], parts[2])
     assert code == 4, output
-    assert (f"group {group}: part 2 of 3 is missing: bundle {group}-2of3, file "
-            "cycle.part2of3.tar.gz") in output
+    assert (
+        f"group {group}: part 2 of 3 is missing: bundle {group}-2of3, file cycle.part2of3.tar.gz"
+    ) in output
     code, output = verify(cli, parts[0], parts[1], parts[1], parts[2])
     assert code == 4 and "part 2 of 3 given 2 times" in output
 
 
-def test_parts_of_different_split_bundles_are_refused(tmp_path: Path, cli: Cli,
-                                                      keys: tuple[Path, SecretKey]) -> None:
+def test_parts_of_different_split_bundles_are_refused(
+    tmp_path: Path, cli: Cli, keys: tuple[Path, SecretKey]
+) -> None:
     first = split_bundle(cli, tmp_path / "out" / "a.tar.gz", keys[0], USAGE[:2])
     second = split_bundle(cli, tmp_path / "out" / "b.tar.gz", keys[0], USAGE[2:4])
     groups = sorted(bundle_id_of(p[0]).removesuffix("-1of2") for p in (first, second))
     run = cli("bundle", "verify", first[0], second[1], "--trusted-key", tmp_path / "op.pub")
     assert run.code == 4, run.out
-    mixed = (f"error: parts of different split bundles given together (groups {groups[0]}, "
-             f"{groups[1]})")
+    mixed = (
+        f"error: parts of different split bundles given together (groups {groups[0]}, {groups[1]})"
+    )
     assert f"{first[0]}: {mixed}" in run.out and f"{second[1]}: {mixed}" in run.out
     assert "file a.part2of2.tar.gz" in run.out and "file b.part1of2.tar.gz" in run.out
     assert run.out.count("NOT verified") == 2 and run.err == ""
@@ -277,20 +333,25 @@ def test_parts_of_different_split_bundles_are_refused(tmp_path: Path, cli: Cli,
     assert run.code == 0, run.out
 
 
-def test_resplit_with_force_leaves_no_old_part(tmp_path: Path, cli: Cli,
-                                               keys: tuple[Path, SecretKey]) -> None:
+def test_resplit_with_force_leaves_no_old_part(
+    tmp_path: Path, cli: Cli, keys: tuple[Path, SecretKey]
+) -> None:
     out = tmp_path / "out" / "cycle.tar.gz"
     split_bundle(cli, out, keys[0], USAGE[:3])
     (out.parent / "cycle.notes.txt").write_text("mine")
     run = cli("bundle", "create", out, *USAGE[:2], "--key", keys[0], "--max-size", "1")
     assert run.code == 3 and "refusing to overwrite" in run.err and "part1of3" in run.err
     assert len(list(out.parent.glob("cycle.part*of3.tar.gz*"))) == 6
-    run = cli("bundle", "create", out, *USAGE[:2], "--key", keys[0], "--max-size", "1",
-              "--force")
+    run = cli("bundle", "create", out, *USAGE[:2], "--key", keys[0], "--max-size", "1", "--force")
     assert run.code == 0, run.err
     names = sorted(p.name for p in out.parent.iterdir())
-    assert names == ["cycle.notes.txt", "cycle.part1of2.tar.gz", "cycle.part1of2.tar.gz.minisig",
-                     "cycle.part2of2.tar.gz", "cycle.part2of2.tar.gz.minisig"]
+    assert names == [
+        "cycle.notes.txt",
+        "cycle.part1of2.tar.gz",
+        "cycle.part1of2.tar.gz.minisig",
+        "cycle.part2of2.tar.gz",
+        "cycle.part2of2.tar.gz.minisig",
+    ]
     assert "note: removed " in run.err and "cycle.part3of3.tar.gz.minisig" in run.err
     run = cli("bundle", "create", out, *USAGE[:2], "--key", keys[0], "--force")
     assert run.code == 0, run.err
@@ -305,33 +366,41 @@ def test_renamed_bundle_is_refused_unless_accepted(bundle: Path, cli: Cli) -> No
     Path(f"{bundle}.minisig").rename(f"{renamed}.minisig")
     code, output = verify(cli, renamed)
     assert code == 4, output
-    assert ("renamed or replayed bundle: signed as usage.tar.gz, named usage-2026-12.tar.gz"
-            in output)
+    assert (
+        "renamed or replayed bundle: signed as usage.tar.gz, named usage-2026-12.tar.gz" in output
+    )
     code, output = verify(cli, renamed, "--accept-renamed")
     assert code == 0, output
     assert f"{renamed}: accepted under another name: signed as usage.tar.gz" in output
-    run = cli("bundle", "extract", "--no-scan-required",
-              renamed, renamed.parent / "dest", "--trusted-key",
-              renamed.parent.parent / "op.pub")
+    run = cli(
+        "bundle",
+        "extract",
+        "--no-scan-required",
+        renamed,
+        renamed.parent / "dest",
+        "--trusted-key",
+        renamed.parent.parent / "op.pub",
+    )
     assert run.code == 4 and "renamed or replayed" in run.out
     assert not (renamed.parent / "dest").exists()
 
 
-def test_replayed_bundle_is_refused(tmp_path: Path, cli: Cli,
-                                    keys: tuple[Path, SecretKey]) -> None:
+def test_replayed_bundle_is_refused(tmp_path: Path, cli: Cli, keys: tuple[Path, SecretKey]) -> None:
     older = tmp_path / "out" / "usage-2026-10.tar.gz"
     newer = tmp_path / "out" / "usage-2026-11.tar.gz"
     for out, source in ((older, USAGE[0]), (newer, USAGE[1])):
         assert cli("bundle", "create", out, source, "--key", keys[0]).code == 0
     for suffix in ("", ".minisig"):  # last month's bundle, passed off as this month's
         Path(f"{newer}{suffix}").write_bytes(Path(f"{older}{suffix}").read_bytes())
-    run = cli("bundle", "verify", newer, "--trusted-key", tmp_path / "op.pub", "--format",
-              "json")
+    run = cli("bundle", "verify", newer, "--trusted-key", tmp_path / "op.pub", "--format", "json")
     assert run.code == 4 and run.err == ""
     (result,) = json.loads(run.out)["results"]
     assert result["signed_as"] == "usage-2026-10.tar.gz" and not result["ok"]
-    assert any("renamed or replayed bundle: signed as usage-2026-10.tar.gz, named "
-               "usage-2026-11.tar.gz" in p["message"] for p in result["problems"])
+    assert any(
+        "renamed or replayed bundle: signed as usage-2026-10.tar.gz, named "
+        "usage-2026-11.tar.gz" in p["message"]
+        for p in result["problems"]
+    )
 
 
 def test_a_bundle_that_is_not_a_regular_file_is_refused(bundle: Path, cli: Cli) -> None:
@@ -343,40 +412,54 @@ def test_a_bundle_that_is_not_a_regular_file_is_refused(bundle: Path, cli: Cli) 
     assert f"error: cannot read bundle: {pipe} - not a regular file" in run.err
 
 
-def test_invalid_input_is_refused_unless_allowed(tmp_path: Path, cli: Cli,
-                                                 keys: tuple[Path, SecretKey]) -> None:
+def test_invalid_input_is_refused_unless_allowed(
+    tmp_path: Path, cli: Cli, keys: tuple[Path, SecretKey]
+) -> None:
     bad = SAMPLES / "invalid" / "sudi-mismatch.xml"
     run = cli("bundle", "create", tmp_path / "x.tar.gz", bad, "--key", keys[0])
     assert run.code == 1 and "sudi-mismatch" in run.err and not (tmp_path / "x.tar.gz").exists()
-    run = cli("bundle", "create", tmp_path / "x.tar.gz", bad, "--key", keys[0],
-              "--allow-invalid")
+    run = cli("bundle", "create", tmp_path / "x.tar.gz", bad, "--key", keys[0], "--allow-invalid")
     assert run.code == 0
     run = cli("bundle", "verify", tmp_path / "x.tar.gz", "--trusted-key", tmp_path / "op.pub")
     assert run.code == 1 and "sudi-mismatch" in run.out
 
 
-def test_extract_never_over_an_existing_destination(bundle: Path, cli: Cli,
-                                                     tmp_path: Path) -> None:
+def test_extract_never_over_an_existing_destination(bundle: Path, cli: Cli, tmp_path: Path) -> None:
     dest = tmp_path / "dest"
     dest.mkdir()
     (dest / "mine.txt").write_text("keep")
-    run = cli("bundle", "extract", "--no-scan-required",
-              bundle, dest, "--trusted-key", tmp_path / "op.pub")
+    run = cli(
+        "bundle",
+        "extract",
+        "--no-scan-required",
+        bundle,
+        dest,
+        "--trusted-key",
+        tmp_path / "op.pub",
+    )
     assert run.code == 3 and (dest / "mine.txt").read_text() == "keep"
     assert "refusing to extract" in run.err and "use --force" in run.err
 
 
-def test_extract_force_moves_the_old_destination_aside(bundle: Path, cli: Cli, tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_extract_force_moves_the_old_destination_aside(
+    bundle: Path, cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from airgap.ledger.store import Ledger
 
     dest = tmp_path / "dest"
     (dest / "sub").mkdir(parents=True)
     (dest / "sub" / "mine.txt").write_text("keep")
     monkeypatch.setenv("AIRGAP_LEDGER", str(tmp_path / "ledger.jsonl"))
-    run = cli("bundle", "extract", "--no-scan-required",
-              bundle, dest, "--trusted-key", tmp_path / "op.pub",
-              "--force")
+    run = cli(
+        "bundle",
+        "extract",
+        "--no-scan-required",
+        bundle,
+        dest,
+        "--trusted-key",
+        tmp_path / "op.pub",
+        "--force",
+    )
     assert run.code == 0, run.out + run.err
     (aside,) = [p for p in tmp_path.iterdir() if p.name.startswith("dest.before-")]
     assert f"{dest}: the folder that was there is now {aside}\n" in run.out
@@ -386,23 +469,41 @@ def test_extract_force_moves_the_old_destination_aside(bundle: Path, cli: Cli, t
     monkeypatch.delenv("AIRGAP_LEDGER")
     assert (aside / "sub" / "mine.txt").read_text() == "keep"
     assert (dest / bag.BAGIT).exists() and not (dest / "sub").exists()
-    run = cli("bundle", "extract", "--no-scan-required",
-              bundle, dest, "--trusted-key", tmp_path / "op.pub",
-              "--force", "--format", "json")
+    run = cli(
+        "bundle",
+        "extract",
+        "--no-scan-required",
+        bundle,
+        dest,
+        "--trusted-key",
+        tmp_path / "op.pub",
+        "--force",
+        "--format",
+        "json",
+    )
     assert run.code == 0, run.err
     moved = Path(json.loads(run.out)["results"][0]["moved_aside"])
     assert moved != aside and (moved / bag.BAGIT).exists() and (aside / "sub").is_dir()
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("dest")) == sorted(
-        ["dest", aside.name, moved.name])
+        ["dest", aside.name, moved.name]
+    )
 
 
-def test_extract_force_refuses_a_file_at_the_destination(bundle: Path, cli: Cli,
-                                                         tmp_path: Path) -> None:
+def test_extract_force_refuses_a_file_at_the_destination(
+    bundle: Path, cli: Cli, tmp_path: Path
+) -> None:
     dest = tmp_path / "dest"
     dest.write_text("keep")
-    run = cli("bundle", "extract", "--no-scan-required",
-              bundle, dest, "--trusted-key", tmp_path / "op.pub",
-              "--force")
+    run = cli(
+        "bundle",
+        "extract",
+        "--no-scan-required",
+        bundle,
+        dest,
+        "--trusted-key",
+        tmp_path / "op.pub",
+        "--force",
+    )
     assert run.code == 3 and "it exists and is not a folder" in run.err, run.err
     assert dest.read_text() == "keep"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith((".dest", "dest."))]
@@ -414,8 +515,9 @@ def whole(command: str, target: Path, tmp_path: Path, cli: Cli) -> bool:
         return cli("bundle", "verify", target, "--trusted-key", tmp_path / "op.pub").code == 0
     for manifest in (bag.MANIFEST, bag.TAG_MANIFEST):
         digests, bad = bag.parse_manifest((target / manifest).read_text())
-        if bad or any(bag.sha256((target / name).read_bytes()) != digest
-                      for name, digest in digests.items()):
+        if bad or any(
+            bag.sha256((target / name).read_bytes()) != digest for name, digest in digests.items()
+        ):
             return False
     return True
 
@@ -435,15 +537,20 @@ main()
 
 @pytest.mark.slow
 @pytest.mark.parametrize("command", ["create", "extract"])
-def test_kill_9_leaves_nothing_at_the_target(command: str, tmp_path: Path, cli: Cli,
-                                             keys: tuple[Path, SecretKey]) -> None:
+def test_kill_9_leaves_nothing_at_the_target(
+    command: str, tmp_path: Path, cli: Cli, keys: tuple[Path, SecretKey]
+) -> None:
     big = tmp_path / "big"
     big.mkdir()
     for number in range(40):  # ~40 MB of usage files: slow enough to be killed midway
         (big / f"u{number}.xml").write_bytes(
-            PAYLOAD[0].read_bytes().replace(b"</smartLicense>", b"<!--"
-                                            + os.urandom(1 << 19).hex().encode()
-                                            + b"--></smartLicense>"))
+            PAYLOAD[0]
+            .read_bytes()
+            .replace(
+                b"</smartLicense>",
+                b"<!--" + os.urandom(1 << 19).hex().encode() + b"--></smartLicense>",
+            )
+        )
     source = tmp_path / "src.tar.gz"
     if command == "extract":
         assert cli("bundle", "create", source, big, "--key", keys[0]).code == 0
@@ -454,16 +561,25 @@ def test_kill_9_leaves_nothing_at_the_target(command: str, tmp_path: Path, cli: 
         if command == "create":
             argv = ["airgap", "bundle", "create", str(target), str(big), "--key", str(keys[0])]
         else:
-            argv = ["airgap", "bundle", "extract", "--no-scan-required",
-            str(source), str(target), "--trusted-key",
-                    str(tmp_path / "op.pub")]
-        process = subprocess.run([sys.executable, "-c", KILL, *argv],
-                                 env={**env, "KILL_AFTER": str(delay)}, capture_output=True)
+            argv = [
+                "airgap",
+                "bundle",
+                "extract",
+                "--no-scan-required",
+                str(source),
+                str(target),
+                "--trusted-key",
+                str(tmp_path / "op.pub"),
+            ]
+        process = subprocess.run(
+            [sys.executable, "-c", KILL, *argv],
+            env={**env, "KILL_AFTER": str(delay)},
+            capture_output=True,
+        )
         if process.returncode == -signal.SIGKILL:
             killed += 1
             # killed before the rename: nothing there; after it: the whole, verified result
-            assert not target.exists() or whole(command, target, tmp_path, cli), (command,
-                                                                                  delay)
+            assert not target.exists() or whole(command, target, tmp_path, cli), (command, delay)
         else:  # finished before the kill: then the result is whole
             assert process.returncode == 0, process.stderr
             assert command == "create" or (target / bag.BAGIT).exists()

@@ -25,8 +25,9 @@ def signed(tmp_path: Path) -> Path:
     (tmp_path / "op.pub").write_text(key.public.text())
     bundle = tmp_path / "b.tar.gz"
     bundle.write_bytes(b"\x1f\x8b" + os.urandom(200_000))
-    comment = (f"timestamp:1\tfile:{bundle.name}\tctx:{bag.BUNDLE_CTX}\tbundle:AG1-X"
-               "\tsize:1\tfiles:1")
+    comment = (
+        f"timestamp:1\tfile:{bundle.name}\tctx:{bag.BUNDLE_CTX}\tbundle:AG1-X\tsize:1\tfiles:1"
+    )
     signature = Signature.create(key, blake2b_file([bundle.read_bytes()]), comment)
     Path(f"{bundle}.minisig").write_text(signature.text())
     return bundle
@@ -51,8 +52,7 @@ def test_write_reads_back_and_reports(signed: Path, tmp_path: Path, cli: Cli) ->
     assert scan.code == 0 and "1 signed bundle, 0 unexpected" in scan.out
 
 
-def test_write_refuses_to_overwrite_unless_forced(signed: Path, tmp_path: Path,
-                                                  cli: Cli) -> None:
+def test_write_refuses_to_overwrite_unless_forced(signed: Path, tmp_path: Path, cli: Cli) -> None:
     usb = usb_of(tmp_path)
     (usb / "b.tar.gz").write_text("older")
     run = cli("media", "write", signed, usb)
@@ -63,8 +63,9 @@ def test_write_refuses_to_overwrite_unless_forced(signed: Path, tmp_path: Path,
     assert (usb / "b.tar.gz").read_bytes() == signed.read_bytes()
 
 
-def test_read_back_mismatch_leaves_no_orphan_signature(signed: Path, tmp_path: Path, cli: Cli,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_read_back_mismatch_leaves_no_orphan_signature(
+    signed: Path, tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     usb = usb_of(tmp_path)
     real = media.sha256_file
 
@@ -77,19 +78,25 @@ def test_read_back_mismatch_leaves_no_orphan_signature(signed: Path, tmp_path: P
     assert list(usb.iterdir()) == []
 
 
-def test_a_write_that_fails_part_way_leaves_no_orphan_signature(signed: Path,
-                                                                tmp_path: Path) -> None:
+def test_a_write_that_fails_part_way_leaves_no_orphan_signature(
+    signed: Path, tmp_path: Path
+) -> None:
     usb = usb_of(tmp_path)
 
     def small_files_only() -> None:  # the signature fits, the bundle's write fails (EFBIG)
         resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 10, 64 << 10))
 
-    done = subprocess.run([sys.executable, "-m", "airgap", "media", "write", str(signed),
-                           str(usb)], capture_output=True, text=True, preexec_fn=small_files_only,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    done = subprocess.run(
+        [sys.executable, "-m", "airgap", "media", "write", str(signed), str(usb)],
+        capture_output=True,
+        text=True,
+        preexec_fn=small_files_only,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert done.returncode == 3, done.stderr
-    assert done.stderr.startswith(f"error: cannot write to media: {usb / 'b.tar.gz'} - File "
-                                  "too large\n"), done.stderr
+    assert done.stderr.startswith(
+        f"error: cannot write to media: {usb / 'b.tar.gz'} - File too large\n"
+    ), done.stderr
     assert done.stdout == "" and list(usb.iterdir()) == []
 
 
@@ -109,11 +116,15 @@ def test_scan_lists_everything_unexpected(signed: Path, tmp_path: Path, cli: Cli
     assert run.code == 1
     (result,) = json.loads(run.out)["results"]
     found = {Path(u["path"]).name: u["why"] for u in result["unexpected"]}
-    assert found == {".Trashes": "hidden folder", ".DS_Store": "hidden file",
-                     "link.tar.gz": "symbolic link", "notes.txt": "no signature beside it",
-                     "orphan.tar.gz.minisig": "signature without its bundle",
-                     "fake.tar.gz": "signed, but not an archive",
-                     "forged.tar.gz.minisig": "not in minisign's format"}
+    assert found == {
+        ".Trashes": "hidden folder",
+        ".DS_Store": "hidden file",
+        "link.tar.gz": "symbolic link",
+        "notes.txt": "no signature beside it",
+        "orphan.tar.gz.minisig": "signature without its bundle",
+        "fake.tar.gz": "signed, but not an archive",
+        "forged.tar.gz.minisig": "not in minisign's format",
+    }
     assert result["bundles"] == [str(usb / "b.tar.gz")]
     assert result["signatures_verified"] is False
 
@@ -125,27 +136,41 @@ def parts(tmp_path: Path, cli: Cli) -> list[Path]:
     (tmp_path / "op.key").write_text(key.text(None))
     (tmp_path / "op.key").chmod(0o600)  # a secret key others can read is refused
     (tmp_path / "op.pub").write_text(key.public.text())
-    run = cli("bundle", "create", tmp_path / "out" / "cycle.tar.gz", *USAGE[:3], "--key",
-              tmp_path / "op.key", "--max-size", "1", "--format", "json")
+    run = cli(
+        "bundle",
+        "create",
+        tmp_path / "out" / "cycle.tar.gz",
+        *USAGE[:3],
+        "--key",
+        tmp_path / "op.key",
+        "--max-size",
+        "1",
+        "--format",
+        "json",
+    )
     assert run.code == 0, run.err
     return [Path(r["archive"]) for r in json.loads(run.out)["results"]]
 
 
-def test_scan_names_an_incomplete_split_bundle(parts: list[Path], tmp_path: Path,
-                                               cli: Cli) -> None:
+def test_scan_names_an_incomplete_split_bundle(parts: list[Path], tmp_path: Path, cli: Cli) -> None:
     usb = usb_of(tmp_path)
     for part in (parts[0], parts[2]):
         media.write(part, usb)
-    group = bag.part_of(Signature.parse(Path(f"{parts[0]}.minisig").read_text())
-                        .fields()["bundle"])[0]
+    group = bag.part_of(
+        Signature.parse(Path(f"{parts[0]}.minisig").read_text()).fields()["bundle"]
+    )[0]
     run = cli("media", "scan", usb)
     assert run.code == 1 and run.err == ""
-    assert (f"incomplete split bundle {group}: 2 of 3 parts here, missing part 2 (bundle "
-            f"{group}-2of3, file cycle.part2of3.tar.gz)") in run.out
+    assert (
+        f"incomplete split bundle {group}: 2 of 3 parts here, missing part 2 (bundle "
+        f"{group}-2of3, file cycle.part2of3.tar.gz)"
+    ) in run.out
     assert "2 signed bundles, 0 unexpected, 1 incomplete split bundle\n" in run.out
-    assert run.out.endswith("signatures: NOT verified (this scan does not verify signatures; "
-                            "give --trusted-keys or --trusted-key, or run 'airgap bundle "
-                            "verify')\n")
+    assert run.out.endswith(
+        "signatures: NOT verified (this scan does not verify signatures; "
+        "give --trusted-keys or --trusted-key, or run 'airgap bundle "
+        "verify')\n"
+    )
     run = cli("media", "scan", usb, "--trusted-key", tmp_path / "op.pub", "--format", "json")
     assert run.code == 1
     (result,) = json.loads(run.out)["results"]
@@ -158,8 +183,9 @@ def test_scan_names_an_incomplete_split_bundle(parts: list[Path], tmp_path: Path
     assert run.out.endswith("signatures: 3 of 3 verified against the trusted keys\n")
 
 
-def test_scan_with_trusted_keys_verifies_signatures(parts: list[Path], tmp_path: Path,
-                                                    cli: Cli) -> None:
+def test_scan_with_trusted_keys_verifies_signatures(
+    parts: list[Path], tmp_path: Path, cli: Cli
+) -> None:
     usb = usb_of(tmp_path)
     for part in parts:
         media.write(part, usb)
@@ -175,8 +201,10 @@ def test_scan_with_trusted_keys_verifies_signatures(parts: list[Path], tmp_path:
     run = cli("media", "scan", usb, "--trusted-key", tmp_path / "op.pub")
     assert run.code == 4, run.out
     assert f"{tampered}: error: bad signature: {tampered} - the file changed" in run.out
-    assert (f"{renamed}: error: renamed or replayed bundle: signed as cycle.part3of3.tar.gz, "
-            "named cycle.tar.gz") in run.out
+    assert (
+        f"{renamed}: error: renamed or replayed bundle: signed as cycle.part3of3.tar.gz, "
+        "named cycle.tar.gz"
+    ) in run.out
     assert "signatures: 1 of 3 verified against the trusted keys" in run.out
     stranger = tmp_path / "stranger.pub"
     stranger.write_text(SecretKey.generate().public.text())

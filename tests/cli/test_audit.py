@@ -22,25 +22,33 @@ from tests.conftest import Cli, need_tool
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished demo: the jump host's ledger, keys and trusted keys."""
     root = tmp_path_factory.mktemp("audit") / "demo"
-    done = subprocess.run([sys.executable, "-m", "airgap", "demo", "--workdir", str(root)],
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "airgap", "demo", "--workdir", str(root)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     return root
 
 
 def as_jump_host(monkeypatch: pytest.MonkeyPatch, root: Path) -> Path:
     home = root / "jump"
-    for name, value in (("HOME", home), ("XDG_CONFIG_HOME", home / ".config"),
-                        ("XDG_DATA_HOME", home / ".local" / "share"),
-                        ("AIRGAP_LEDGER", home / "ledger.jsonl"),
-                        ("AIRGAP_TRUSTED_KEYS", home / "trusted")):
+    for name, value in (
+        ("HOME", home),
+        ("XDG_CONFIG_HOME", home / ".config"),
+        ("XDG_DATA_HOME", home / ".local" / "share"),
+        ("AIRGAP_LEDGER", home / "ledger.jsonl"),
+        ("AIRGAP_TRUSTED_KEYS", home / "trusted"),
+    ):
         monkeypatch.setenv(name, str(value))
     monkeypatch.chdir(root)
     return home
 
 
 def test_the_report_lists_every_step_with_proofs_that_verify(
-        demo: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    demo: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     import jsonschema_rs
 
     home = as_jump_host(monkeypatch, demo)
@@ -53,8 +61,16 @@ def test_the_report_lists_every_step_with_proofs_that_verify(
     lines = (home / "ledger.jsonl").read_text().splitlines()
     assert [r["seq"] for r in doc["rows"]] == list(range(1, len(lines) + 1))
     steps = {r["step"] for r in doc["rows"]}
-    assert {"usage.collect", "validate", "bundle.create", "media.write", "bundle.verify",
-            "import.apply", "import.after", "diff"} <= steps
+    assert {
+        "usage.collect",
+        "validate",
+        "bundle.create",
+        "media.write",
+        "bundle.verify",
+        "import.apply",
+        "import.after",
+        "diff",
+    } <= steps
     operator = next(r for r in doc["rows"] if r["step"] == "bundle.create")
     assert operator["person"] == "Jump host operator" and operator["role"] == "operator"
     host_pub = tmp_path / "host.pub"
@@ -64,20 +80,23 @@ def test_the_report_lists_every_step_with_proofs_that_verify(
     for row in doc["rows"][:: max(1, len(doc["rows"]) // 6)]:
         (tmp_path / "p").write_text(row["proof"])
         (tmp_path / "e").write_text(row["entry"] + "\n")
-        checked = cli("ledger", "verify-proof", tmp_path / "p", tmp_path / "e",
-                      "--trusted-key", host_pub)
+        checked = cli(
+            "ledger", "verify-proof", tmp_path / "p", tmp_path / "e", "--trusted-key", host_pub
+        )
         assert checked.code == 0, checked.err
     controls = {c["control"]: c for c in doc["controls"]}
     assert controls["NIST SP 800-53 MP-5"]["evidenced"]
 
 
-def test_csv_cells_cannot_run_as_formulas(demo: Path, cli: Cli,
-                                          monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_csv_cells_cannot_run_as_formulas(
+    demo: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     as_jump_host(monkeypatch, demo)
-    cli("ledger", "record", "--step", "note", "--note", "=HYPERLINK(\"http://x\")")
+    cli("ledger", "record", "--step", "note", "--note", '=HYPERLINK("http://x")')
     out = tmp_path / "report.csv"
-    assert cli("audit", "report", "--since", "2000-01-01", "--out", out, "--format",
-               "csv").code == 0
+    assert (
+        cli("audit", "report", "--since", "2000-01-01", "--out", out, "--format", "csv").code == 0
+    )
     assert "'=HYPERLINK" in out.read_text() and ",=HYPERLINK" not in out.read_text()
 
 
@@ -86,34 +105,62 @@ def _png_is_blank(data: bytes) -> bool:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     offset, idat = 8, b""
     while offset < len(data):
-        length, kind = struct.unpack(">I4s", data[offset:offset + 8])
+        length, kind = struct.unpack(">I4s", data[offset : offset + 8])
         if kind == b"IDAT":
-            idat += data[offset + 8:offset + 8 + length]
+            idat += data[offset + 8 : offset + 8 + length]
         offset += 12 + length
     pixels = zlib.decompress(idat)
-    return len({pixels[i:i + 64] for i in range(0, len(pixels), 4096)}) <= 2
+    return len({pixels[i : i + 64] for i in range(0, len(pixels), 4096)}) <= 2
 
 
 def test_the_page_renders_in_a_real_browser_with_no_request(
-        demo: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    demo: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     browser = next((b for b in ("chromium", "chromium-browser") if _which(b)), "chromium")
     need_tool(browser)
     as_jump_host(monkeypatch, demo)
     page = tmp_path / "report.html"
-    assert cli("audit", "report", "--since", "2000-01-01", "--out", page,
-               "--captures", demo / "jump" / "imports" / "after").code == 0
+    assert (
+        cli(
+            "audit",
+            "report",
+            "--since",
+            "2000-01-01",
+            "--out",
+            page,
+            "--captures",
+            demo / "jump" / "imports" / "after",
+        ).code
+        == 0
+    )
     text = page.read_text()
     assert "<script" not in text and not re.search(r"(src|href)=\"(https?:)?//", text)
     assert "Content-Security-Policy" in text and "default-src 'none'" in text
     shot = tmp_path / "shot.png"
     done = subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-         "--enable-logging=stderr", "--v=0", "--window-size=1200,1600",
-         f"--screenshot={shot}", page.as_uri()],
-        capture_output=True, text=True, timeout=120, env={**os.environ, "HOME": str(tmp_path)})
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--window-size=1200,1600",
+            f"--screenshot={shot}",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "HOME": str(tmp_path)},
+    )
     assert shot.exists(), done.stderr[-2000:]
-    console = [line for line in done.stderr.splitlines() if "CONSOLE" in line
-               or "Content Security Policy" in line or "net::ERR" in line]
+    console = [
+        line
+        for line in done.stderr.splitlines()
+        if "CONSOLE" in line or "Content Security Policy" in line or "net::ERR" in line
+    ]
     assert console == [], console
     assert not _png_is_blank(shot.read_bytes())
 

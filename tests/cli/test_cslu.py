@@ -23,8 +23,10 @@ Members = list[tarfile.TarInfo | tuple[str, bytes]]
 
 def tree(path: Path) -> dict[str, bytes | None]:
     """Every path under ``path`` with its bytes (None for folders)."""
-    return {str(p.relative_to(path)): None if p.is_dir() else p.read_bytes()
-            for p in sorted(path.rglob("*"))}
+    return {
+        str(p.relative_to(path)): None if p.is_dir() else p.read_bytes()
+        for p in sorted(path.rglob("*"))
+    }
 
 
 def packed(cli: Cli, tmp_path: Path, *args: str | Path) -> tuple[Path, dict[str, Any]]:
@@ -41,18 +43,21 @@ def test_help_names_the_source_of_the_layout(cli: Cli) -> None:
         run = cli(*command, "--help")
         assert run.code == 0
         text = " ".join(run.out.split())
-        assert ("This layout follows Cisco's published sample code "
-                "(CiscoDevNet/xe-sip-api-code); no real CSLU archive is public.") in text
+        assert (
+            "This layout follows Cisco's published sample code "
+            "(CiscoDevNet/xe-sip-api-code); no real CSLU archive is public."
+        ) in text
     assert "Example: airgap cslu pack" in " ".join(cli("cslu", "pack", "--help").out.split())
     assert "Example: airgap cslu unpack" in cli("cslu", "unpack", "--help").out
 
 
-def test_pack_then_unpack_gives_byte_identical_usage_files(cli: Cli, tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch
-                                                           ) -> None:
+def test_pack_then_unpack_gives_byte_identical_usage_files(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
-    out, result = packed(cli, tmp_path, "--virtual-account", "WAN-EDGE", "--smart-account",
-                         "Example Industrial Inc")
+    out, result = packed(
+        cli, tmp_path, "--virtual-account", "WAN-EDGE", "--smart-account", "Example Industrial Inc"
+    )
     stamp = cslu.timestamp(datetime.fromtimestamp(int(EPOCH), UTC))
     assert result["name"] == f"UD_SA_{stamp}.tar.gz" and result["kind"] == cslu.UPLOAD
     assert result["manifest"]["smart_account"] == "Example Industrial Inc"
@@ -68,8 +73,9 @@ def test_pack_then_unpack_gives_byte_identical_usage_files(cli: Cli, tmp_path: P
     assert run.err == ""
 
 
-def test_the_same_inputs_and_epoch_give_the_same_bytes(cli: Cli, tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_same_inputs_and_epoch_give_the_same_bytes(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     first, second = tmp_path / "a.tar.gz", tmp_path / "b.tar.gz"
     assert cli("cslu", "pack", first, *USAGE, "--virtual-account", "VA").code == 0
@@ -77,8 +83,9 @@ def test_the_same_inputs_and_epoch_give_the_same_bytes(cli: Cli, tmp_path: Path,
     assert first.read_bytes() == second.read_bytes()
 
 
-def test_out_as_a_folder_gets_the_cslu_name(cli: Cli, tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_out_as_a_folder_gets_the_cslu_name(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     run = cli("cslu", "pack", tmp_path, USAGE[0])
     assert run.code == 0, run
@@ -124,24 +131,28 @@ def test_a_file_missing_from_the_map_is_an_error(cli: Cli, tmp_path: Path) -> No
     assert not out.exists()
 
 
-def test_virtual_account_and_accounts_together_are_a_usage_error(cli: Cli,
-                                                                 tmp_path: Path) -> None:
+def test_virtual_account_and_accounts_together_are_a_usage_error(cli: Cli, tmp_path: Path) -> None:
     accounts = tmp_path / "map.csv"
     accounts.write_text("a,b\n")
-    run = cli("cslu", "pack", tmp_path / "o", USAGE[0], "--accounts", accounts,
-              "--virtual-account", "X")
+    run = cli(
+        "cslu", "pack", tmp_path / "o", USAGE[0], "--accounts", accounts, "--virtual-account", "X"
+    )
     assert run.code == 2
 
 
-@pytest.mark.parametrize(("path", "code", "why"), [
-    (ACK, 3, "an import file, not a usage file"),
-    (SAMPLES / "invalid" / "not-xml.xml", 1, "not well-formed XML"),
-    (SAMPLES / "invalid" / "empty-file.xml", 3, "empty file"),
-    (SAMPLES / "nothing.xml", 3, "no such file"),
-    (SAMPLES, 3, "a folder"),
-])
-def test_a_file_that_is_not_a_usage_file_is_refused(cli: Cli, tmp_path: Path, path: Path,
-                                                    code: int, why: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "code", "why"),
+    [
+        (ACK, 3, "an import file, not a usage file"),
+        (SAMPLES / "invalid" / "not-xml.xml", 1, "not well-formed XML"),
+        (SAMPLES / "invalid" / "empty-file.xml", 3, "empty file"),
+        (SAMPLES / "nothing.xml", 3, "no such file"),
+        (SAMPLES, 3, "a folder"),
+    ],
+)
+def test_a_file_that_is_not_a_usage_file_is_refused(
+    cli: Cli, tmp_path: Path, path: Path, code: int, why: str
+) -> None:
     out = tmp_path / "up.tar.gz"
     run = cli("cslu", "pack", out, USAGE[0], path)
     assert run.code == code, run
@@ -165,16 +176,20 @@ def test_out_is_not_overwritten_without_force(cli: Cli, tmp_path: Path) -> None:
 
 def test_unpack_of_an_ack_archive_reports_the_udis(cli: Cli, tmp_path: Path) -> None:
     archive = tmp_path / "ACK_UD_SA.tar.gz"
-    archive.write_bytes(cslu.ack_archive(
-        {"UD_VA_1.tar.gz": [("dev_1_x.txt", ACK.read_bytes())]},
-        when=datetime(2026, 1, 1, tzinfo=UTC)))
+    archive.write_bytes(
+        cslu.ack_archive(
+            {"UD_VA_1.tar.gz": [("dev_1_x.txt", ACK.read_bytes())]},
+            when=datetime(2026, 1, 1, tzinfo=UTC),
+        )
+    )
     run = cli("cslu", "unpack", archive, tmp_path / "acks")
     assert run.code == 0, run
-    assert ("ACK_UD_VA_1.tar.gz/ACK_dev_1_x.txt: import; UDI C8000V 9KQW3TZ7R2M; "
-            "UDI (inferred) C8000V 9KQW3TZ7R2M; answers dev_1_x.txt") in run.out
+    assert (
+        "ACK_UD_VA_1.tar.gz/ACK_dev_1_x.txt: import; UDI C8000V 9KQW3TZ7R2M; "
+        "UDI (inferred) C8000V 9KQW3TZ7R2M; answers dev_1_x.txt"
+    ) in run.out
     assert run.out.startswith(f"{archive}: cssm-ack-archive, 1 file")
-    assert (tmp_path / "acks" / "ACK_UD_VA_1" / "ACK_dev_1_x.txt").read_bytes() == \
-        ACK.read_bytes()
+    assert (tmp_path / "acks" / "ACK_UD_VA_1" / "ACK_dev_1_x.txt").read_bytes() == ACK.read_bytes()
     run = cli("cslu", "unpack", "--format", "json", archive, tmp_path / "again")
     (result,) = json.loads(run.out)["results"]
     assert result["udis"] == [{"pid": "C8000V", "sn": "9KQW3TZ7R2M"}]
@@ -186,20 +201,29 @@ HOSTILE: dict[str, Members] = {
     "dotdot": [("../evil.txt", b"x")],
     "absolute": [("/tmp/evil.txt", b"x")],
     "symlink": [hostile.special("link.txt", tarfile.SYMTYPE, "/etc/passwd")],
-    "late-dotdot": [("dev_1.txt", (SAMPLES / "usage-n9k-nxos-v1.xml").read_bytes()),
-                    ("../../evil.txt", b"x")],
+    "late-dotdot": [
+        ("dev_1.txt", (SAMPLES / "usage-n9k-nxos-v1.xml").read_bytes()),
+        ("../../evil.txt", b"x"),
+    ],
 }
 
 
 @pytest.mark.parametrize("case", HOSTILE)
 @pytest.mark.parametrize("dest_exists", [False, True], ids=["new-dest", "existing-dest"])
 def test_a_hostile_nested_archive_is_refused_and_nothing_is_written(
-        case: str, dest_exists: bool, cli: Cli, tmp_path: Path) -> None:
+    case: str, dest_exists: bool, cli: Cli, tmp_path: Path
+) -> None:
     work = tmp_path / "work"
     work.mkdir()
     archive = tmp_path / "UD_SA_x.tar.gz"
-    archive.write_bytes(hostile.tar_bytes([("manifest.mf", b"Manifest-Version: 1.0\n"),
-                                           ("UD_VA_x.tar.gz", hostile.tar_bytes(HOSTILE[case]))]))
+    archive.write_bytes(
+        hostile.tar_bytes(
+            [
+                ("manifest.mf", b"Manifest-Version: 1.0\n"),
+                ("UD_VA_x.tar.gz", hostile.tar_bytes(HOSTILE[case])),
+            ]
+        )
+    )
     dest = work / "dest"
     if dest_exists:
         dest.mkdir()
@@ -223,8 +247,7 @@ def test_a_gzip_bomb_inside_is_refused_and_nothing_is_written(cli: Cli, tmp_path
     assert tree(tmp_path) == before
 
 
-def test_existing_files_in_dest_are_not_overwritten_without_force(cli: Cli,
-                                                                  tmp_path: Path) -> None:
+def test_existing_files_in_dest_are_not_overwritten_without_force(cli: Cli, tmp_path: Path) -> None:
     out, result = packed(cli, tmp_path, "--virtual-account", "VA")
     dest = tmp_path / "dest"
     assert cli("cslu", "unpack", out, dest).code == 0
@@ -241,16 +264,22 @@ def test_existing_files_in_dest_are_not_overwritten_without_force(cli: Cli,
     assert target.read_bytes() == Path(result["files"][1]["source"]).read_bytes()
 
 
-@pytest.mark.parametrize(("content", "code", "why"), [
-    (None, 3, "no such file"),
-    (b"<smartLicense/>", 3, "not an archive"),
-    (hostile.tar_bytes([("a.xml", b"<smartLicense/>")]), 3, "neither a CSLU upload"),
-    (hostile.tar_bytes([("UD_VA_1.tar.gz", hostile.tar_bytes([("a", bytes(5000))]))])[:120],
-     1, "corrupt archive"),
-])
-def test_unpack_errors_are_one_line_with_their_exit_code(cli: Cli, tmp_path: Path,
-                                                         content: bytes | None, code: int,
-                                                         why: str) -> None:
+@pytest.mark.parametrize(
+    ("content", "code", "why"),
+    [
+        (None, 3, "no such file"),
+        (b"<smartLicense/>", 3, "not an archive"),
+        (hostile.tar_bytes([("a.xml", b"<smartLicense/>")]), 3, "neither a CSLU upload"),
+        (
+            hostile.tar_bytes([("UD_VA_1.tar.gz", hostile.tar_bytes([("a", bytes(5000))]))])[:120],
+            1,
+            "corrupt archive",
+        ),
+    ],
+)
+def test_unpack_errors_are_one_line_with_their_exit_code(
+    cli: Cli, tmp_path: Path, content: bytes | None, code: int, why: str
+) -> None:
     archive = tmp_path / "in.tar.gz"
     if content is not None:
         archive.write_bytes(content)

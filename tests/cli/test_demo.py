@@ -12,11 +12,15 @@ from pathlib import Path
 from tests.conftest import need_tool
 
 
-def demo(*args: str | Path, env: dict[str, str] | None = None
-         ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "airgap", "demo", *map(str, args)],
-                          capture_output=True, text=True, check=False, timeout=600,
-                          env={**os.environ, **(env or {})})
+def demo(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "airgap", "demo", *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_round_trip_passes_and_stock_tools_agree(tmp_path: Path) -> None:
@@ -27,21 +31,36 @@ def test_round_trip_passes_and_stock_tools_agree(tmp_path: Path) -> None:
     body = json.loads(done.stdout)
     assert body["ok"] and body["summary"]["passed"]
     titles = [s["title"] for s in body["results"]]
-    for wanted in ("verify the bundle: signature, manifest, files, one approval",
-                   "import each ACK on its device over SSH, and prove it",
-                   "a second person approves the release (two-person rule)",
-                   "the audit report for the inspector (one offline HTML page)",
-                   "did the import take effect?",
-                   "stock minisign checks the signature", "stock sha256sum checks the manifest",
-                   "reconcile reports, ACKs and devices", "verify this host's audit ledger"):
+    for wanted in (
+        "verify the bundle: signature, manifest, files, one approval",
+        "import each ACK on its device over SSH, and prove it",
+        "a second person approves the release (two-person rule)",
+        "the audit report for the inspector (one offline HTML page)",
+        "did the import take effect?",
+        "stock minisign checks the signature",
+        "stock sha256sum checks the manifest",
+        "reconcile reports, ACKs and devices",
+        "verify this host's audit ledger",
+    ):
         assert wanted in titles
     work = tmp_path / "w"
     for bundle, signer in (("outbound.tar.gz", "jump"), ("inbound.tar.gz", "internet")):
-        subprocess.run(["minisign", "-V", "-q", "-p", work / signer / "keys/operator.pub",
-                        "-m", work / "usb" / bundle], check=True)
+        subprocess.run(
+            [
+                "minisign",
+                "-V",
+                "-q",
+                "-p",
+                work / signer / "keys/operator.pub",
+                "-m",
+                work / "usb" / bundle,
+            ],
+            check=True,
+        )
     for received in ("internet/received", "jump/received"):
-        subprocess.run(["sha256sum", "-c", "--quiet", "manifest-sha256.txt"],
-                       cwd=work / received, check=True)
+        subprocess.run(
+            ["sha256sum", "-c", "--quiet", "manifest-sha256.txt"], cwd=work / received, check=True
+        )
 
 
 def test_tampered_media_stops_at_verify_with_exit_4(tmp_path: Path) -> None:

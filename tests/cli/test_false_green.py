@@ -16,17 +16,35 @@ from tests.conftest import SAMPLES, Cli, need_field
 TODAY = "2026-11-02"
 
 
-def status(last_ack: str = "Oct 01 10:00:00 2026 UTC",
-           deadline: str = "Dec 30 10:00:00 2026 UTC", *, prompt: str | None = None,
-           clock: str | None = None, udi: str | None = None) -> str:
+def status(
+    last_ack: str = "Oct 01 10:00:00 2026 UTC",
+    deadline: str = "Dec 30 10:00:00 2026 UTC",
+    *,
+    prompt: str | None = None,
+    clock: str | None = None,
+    udi: str | None = None,
+) -> str:
     """A ``show license status`` capture as IOS-XE 17.x prints it (no UDI unless asked)."""
     lines = [f"{prompt}#show license status"] if prompt else []
     lines += [f"Time source is NTP, {clock}"] if clock else []
-    lines += ["", "Utility:", "  Status: DISABLED", "", "Smart Licensing Using Policy:",
-              "  Status: ENABLED", "", "Usage Reporting:", f"  Last ACK received: {last_ack}",
-              f"  Next ACK deadline: {deadline}", "  Reporting push interval: 0 (no reporting)",
-              "  Next ACK push check: <none>", "  Next report push: <none>",
-              "  Last report push: <none>", "  Last report file write: <none>", ""]
+    lines += [
+        "",
+        "Utility:",
+        "  Status: DISABLED",
+        "",
+        "Smart Licensing Using Policy:",
+        "  Status: ENABLED",
+        "",
+        "Usage Reporting:",
+        f"  Last ACK received: {last_ack}",
+        f"  Next ACK deadline: {deadline}",
+        "  Reporting push interval: 0 (no reporting)",
+        "  Next ACK push check: <none>",
+        "  Next report push: <none>",
+        "  Last report push: <none>",
+        "  Last report file write: <none>",
+        "",
+    ]
     if udi:
         lines += ["Product Information:", f"  UDI: {udi}", ""]
     return "\n".join(lines)
@@ -47,8 +65,9 @@ def deadlines(cli: Cli, *paths: Path) -> tuple[int, list[dict[str, object]]]:
 
 def test_status_captures_without_a_udi_are_separate_devices(tmp_path: Path, cli: Cli) -> None:
     write(tmp_path / "site", "a.txt", status())
-    write(tmp_path / "site", "b.txt", status("Jan 05 10:00:00 2025 UTC",
-                                             "Apr 05 10:00:00 2025 UTC"))
+    write(
+        tmp_path / "site", "b.txt", status("Jan 05 10:00:00 2025 UTC", "Apr 05 10:00:00 2025 UTC")
+    )
     code, results = deadlines(cli, tmp_path / "site")
     assert code == 1  # one of them is overdue by hundreds of days
     assert [r["status"] for r in results] == ["overdue", "ok"]
@@ -59,12 +78,17 @@ def test_status_captures_without_a_udi_are_separate_devices(tmp_path: Path, cli:
 
 def test_two_prompts_are_two_devices(tmp_path: Path, cli: Cli) -> None:
     write(tmp_path, "a.txt", status(prompt="sw-a"))
-    write(tmp_path, "b.txt", status("Jan 05 10:00:00 2025 UTC", "Apr 05 10:00:00 2025 UTC",
-                                    prompt="sw-b"))
+    write(
+        tmp_path,
+        "b.txt",
+        status("Jan 05 10:00:00 2025 UTC", "Apr 05 10:00:00 2025 UTC", prompt="sw-b"),
+    )
     code, results = deadlines(cli, tmp_path)
     assert code == 1
     assert [(r["hostname"], r["status"], r["identified_by"]) for r in results] == [
-        ("sw-b", "overdue", "hostname"), ("sw-a", "ok", "hostname")]
+        ("sw-b", "overdue", "hostname"),
+        ("sw-a", "ok", "hostname"),
+    ]
 
 
 def test_same_prompt_in_one_folder_is_one_device(tmp_path: Path, cli: Cli) -> None:
@@ -74,8 +98,7 @@ def test_same_prompt_in_one_folder_is_one_device(tmp_path: Path, cli: Cli) -> No
     assert len(results) == 1 and results[0]["identified_by"] == "hostname"
 
 
-def test_a_host_capture_joins_the_udi_device_that_shows_its_host(tmp_path: Path,
-                                                                  cli: Cli) -> None:
+def test_a_host_capture_joins_the_udi_device_that_shows_its_host(tmp_path: Path, cli: Cli) -> None:
     udi = "PID:C9300-24UX,SN:FCW2437L0TZ"
     write(tmp_path, "udi.txt", "sw-a#show license udi\nUDI: " + udi + "\n")
     write(tmp_path, "status.txt", status(prompt="sw-a"))
@@ -84,7 +107,9 @@ def test_a_host_capture_joins_the_udi_device_that_shows_its_host(tmp_path: Path,
     assert run.code == 0
     _, results = deadlines(cli, tmp_path)
     assert sorted((r["device"], r["identified_by"]) for r in results) == [
-        ("PID:C9300-24UX,SN:FCW2437L0TZ", "udi"), ("host:sw-b in " + str(tmp_path), "hostname")]
+        ("PID:C9300-24UX,SN:FCW2437L0TZ", "udi"),
+        ("host:sw-b in " + str(tmp_path), "hostname"),
+    ]
 
 
 def test_none_before_and_after_an_import_is_not_applied(tmp_path: Path, cli: Cli) -> None:
@@ -127,8 +152,9 @@ def test_diff_of_two_devices_is_an_error(tmp_path: Path, cli: Cli) -> None:
     run = cli("diff", tmp_path / "before", tmp_path / "after")
     assert run.code == 1 and "took effect" not in run.out
     assert "different devices" in run.err and "sw-a" in run.err and "sw-b" in run.err
-    forced = cli("diff", "--format", "json", "--same-device", tmp_path / "before",
-                 tmp_path / "after")
+    forced = cli(
+        "diff", "--format", "json", "--same-device", tmp_path / "before", tmp_path / "after"
+    )
     assert forced.code == 0, forced.err
     (device,) = json.loads(forced.out)["results"]
     assert device["verdict"] == "took effect" and device["paired"] == "forced by --same-device"
@@ -136,8 +162,11 @@ def test_diff_of_two_devices_is_an_error(tmp_path: Path, cli: Cli) -> None:
 
 def test_two_udis_are_two_devices_in_diff(tmp_path: Path, cli: Cli) -> None:
     write(tmp_path / "before", "a.txt", status(udi="PID:C9300-24UX,SN:FCW0000000A"))
-    write(tmp_path / "after", "a.txt", status("Oct 20 10:00:00 2026 UTC",
-                                              udi="PID:C9300-24UX,SN:FCW0000000B"))
+    write(
+        tmp_path / "after",
+        "a.txt",
+        status("Oct 20 10:00:00 2026 UTC", udi="PID:C9300-24UX,SN:FCW0000000B"),
+    )
     run = cli("diff", "--format", "json", tmp_path / "before", tmp_path / "after")
     assert run.code == 1
     error = json.loads(run.out)
@@ -147,11 +176,24 @@ def test_two_udis_are_two_devices_in_diff(tmp_path: Path, cli: Cli) -> None:
 def test_the_newest_capture_is_the_one_the_device_clock_says(tmp_path: Path, cli: Cli) -> None:
     udi = "PID:C9300-24UX,SN:FCW2437L0TZ"
     # taken in January; its last ACK is the latest of the two
-    write(tmp_path, "january.txt", status("Dec 20 10:00:00 2025 UTC", "Mar 20 10:00:00 2026 UTC",
-                                          clock="10:00:00.000 UTC Mon Jan 05 2026", udi=udi))
+    write(
+        tmp_path,
+        "january.txt",
+        status(
+            "Dec 20 10:00:00 2025 UTC",
+            "Mar 20 10:00:00 2026 UTC",
+            clock="10:00:00.000 UTC Mon Jan 05 2026",
+            udi=udi,
+        ),
+    )
     # taken in October after a reset: no ACK since, a new deadline
-    write(tmp_path, "october.txt", status("<none>", "Jan 10 10:00:00 2027 UTC",
-                                          clock="10:00:00.000 UTC Thu Oct 15 2026", udi=udi))
+    write(
+        tmp_path,
+        "october.txt",
+        status(
+            "<none>", "Jan 10 10:00:00 2027 UTC", clock="10:00:00.000 UTC Thu Oct 15 2026", udi=udi
+        ),
+    )
     run = cli("deadlines", "--format", "json", "--today", TODAY, tmp_path)
     (result,) = json.loads(run.out)["results"]
     assert run.code == 0 and result["status"] == "ok"  # not a false overdue
@@ -159,19 +201,20 @@ def test_the_newest_capture_is_the_one_the_device_clock_says(tmp_path: Path, cli
 
 
 def test_a_past_report_by_makes_a_device_overdue(tmp_path: Path, cli: Cli) -> None:
-    text = status(prompt="sw-a").replace("Next report push: <none>",
-                                         "Next report push: Sep 01 10:00:00 2026 UTC")
+    text = status(prompt="sw-a").replace(
+        "Next report push: <none>", "Next report push: Sep 01 10:00:00 2026 UTC"
+    )
     write(tmp_path, "sw.txt", text)
     code, (result,) = deadlines(cli, tmp_path)
     assert code == 1 and (result["status"], result["basis"]) == ("overdue", "report_by")
 
 
-def test_an_ack_whose_slac_names_a_device_not_given_is_foreign(tmp_path: Path,
-                                                               cli: Cli) -> None:
+def test_an_ack_whose_slac_names_a_device_not_given_is_foreign(tmp_path: Path, cli: Cli) -> None:
     foreign, given = Udi("C9300-24UX", "FCW9999ZZZZ"), Udi("C9300-24UX", "FCW2437L0TZ")
     ack = tmp_path / "ACK_x.xml"  # SLAC (seen) names a stranger; RUM ACK (inferred) ours
-    ack.write_bytes(cssm.ack_xml(foreign, [(1678901231, given)], "c0ffee",
-                                 datetime(2026, 10, 1, tzinfo=UTC)))
+    ack.write_bytes(
+        cssm.ack_xml(foreign, [(1678901231, given)], "c0ffee", datetime(2026, 10, 1, tzinfo=UTC))
+    )
     run = cli("diff", "--format", "json", ack, SAMPLES / "usage-c9300-ios-xe-17.6-v1.xml")
     assert run.code == 1, run.out
     (check,) = json.loads(run.out)["results"]
@@ -179,10 +222,12 @@ def test_an_ack_whose_slac_names_a_device_not_given_is_foreign(tmp_path: Path,
 
 
 def test_a_part_one_side_does_not_show_is_not_shown(tmp_path: Path, cli: Cli) -> None:
-    summary = ("sw-a#show license summary\nLicense Usage:\n  License                 "
-               "Entitlement Tag               Count Status\n  ----------------------------"
-               "-------------------------------------------------\n  network-advantage       "
-               "(C9300-24 Network Advan...)       1 IN USE\n")
+    summary = (
+        "sw-a#show license summary\nLicense Usage:\n  License                 "
+        "Entitlement Tag               Count Status\n  ----------------------------"
+        "-------------------------------------------------\n  network-advantage       "
+        "(C9300-24 Network Advan...)       1 IN USE\n"
+    )
     write(tmp_path / "before", "sw.txt", status("<none>", "<none>", prompt="sw-a") + summary)
     write(tmp_path / "after", "sw.txt", status("Oct 20 10:00:00 2026 UTC", prompt="sw-a"))
     run = cli("diff", "--format", "json", tmp_path / "before", tmp_path / "after")
@@ -200,9 +245,13 @@ def test_csr1000v_before_and_after_registration_are_one_device(cli: Cli) -> None
     assert device["identified_by"] == ["hostname", "hostname"]
 
 
-@pytest.mark.parametrize("name", [
-    "genieparser__ShowLicenseAuthorization__c9300_golden_output_output.txt",
-    "ShowLicenseTechSupport__golden_output_2_output.txt"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "genieparser__ShowLicenseAuthorization__c9300_golden_output_output.txt",
+        "ShowLicenseTechSupport__golden_output_2_output.txt",
+    ],
+)
 def test_state_says_how_each_capture_is_identified(name: str, cli: Cli) -> None:
     run = cli("state", "--format", "json", need_field("show", name))
     assert run.code == 0
@@ -211,18 +260,24 @@ def test_state_says_how_each_capture_is_identified(name: str, cli: Cli) -> None:
 
 
 def test_a_syslog_reporting_required_event_gives_a_deadline_seen_on_the_device(
-        tmp_path: Path, cli: Cli) -> None:
-    logging = ("sw-a#show clock\n*10:00:00.000 UTC Thu Oct 15 2026\n"
-               "sw-a#show logging | include SMART_LIC\n*Oct 14 09:00:00.123: "
-               "%SMART_LIC-6-REPORTING_REQUIRED: A Usage report acknowledgement will be "
-               "required in 20 days.\n")
-    write(tmp_path, "sw.txt", status("Oct 01 10:00:00 2026 UTC", "", prompt="sw-a")
-          .replace("  Next ACK deadline: \n", "") + logging)
+    tmp_path: Path, cli: Cli
+) -> None:
+    logging = (
+        "sw-a#show clock\n*10:00:00.000 UTC Thu Oct 15 2026\n"
+        "sw-a#show logging | include SMART_LIC\n*Oct 14 09:00:00.123: "
+        "%SMART_LIC-6-REPORTING_REQUIRED: A Usage report acknowledgement will be "
+        "required in 20 days.\n"
+    )
+    write(
+        tmp_path,
+        "sw.txt",
+        status("Oct 01 10:00:00 2026 UTC", "", prompt="sw-a").replace("  Next ACK deadline: \n", "")
+        + logging,
+    )
     code, (result,) = deadlines(cli, tmp_path)
     ack_by = result["ack_by"]
     assert isinstance(ack_by, dict)
-    assert (ack_by["source"], ack_by["date"], ack_by["estimate"]) == ("syslog", "2026-11-03",
-                                                                     False)
+    assert (ack_by["source"], ack_by["date"], ack_by["estimate"]) == ("syslog", "2026-11-03", False)
     assert code == 1 and result["status"] == "due"
 
 
@@ -232,8 +287,11 @@ def test_unidentified_captures_pair_by_file_name_and_say_so(tmp_path: Path, cli:
         write(tmp_path / "after", name, status(ack))
     run = cli("diff", "--format", "json", tmp_path / "before", tmp_path / "after")
     assert run.code == 1  # b.txt still shows <none>
-    verdicts = {d["device"].rsplit("/", 1)[-1]: (d["verdict"], d["paired"])
-                for d in json.loads(run.out)["results"]}
+    verdicts = {
+        d["device"].rsplit("/", 1)[-1]: (d["verdict"], d["paired"])
+        for d in json.loads(run.out)["results"]
+    }
     assert verdicts == {
         "a.txt": ("took effect", "same file name a.txt, neither names its device"),
-        "b.txt": ("not applied", "same file name b.txt, neither names its device")}
+        "b.txt": ("not applied", "same file name b.txt, neither names its device"),
+    }

@@ -16,37 +16,72 @@ from tests.cli.test_false_green import status, write
 from tests.conftest import SAMPLES, Cli, need_field
 
 TODAY = "2026-11-02"
-SUMMARY = ("\nUsage Report Summary:\n=====================\nTotal: 900,  Purged: 0(0)\n"
-           "Total Acknowledged Received: 10,  Waiting for Ack: {waiting}(0)\n"
-           "Available to Report: {available}  Collecting Data: 2\n")
+SUMMARY = (
+    "\nUsage Report Summary:\n=====================\nTotal: 900,  Purged: 0(0)\n"
+    "Total Acknowledged Received: 10,  Waiting for Ack: {waiting}(0)\n"
+    "Available to Report: {available}  Collecting Data: 2\n"
+)
 
 
 def site(tmp_path: Path) -> Path:
     """Five devices, each with one kind of trouble, and one healthy one."""
-    ok = status("Oct 20 10:00:00 2026 UTC", "Jan 18 10:00:00 2027 UTC",
-                clock="10:00:00.000 UTC Sun Nov 01 2026")
-    write(tmp_path / "site", "ok.txt", ok.replace("Utility:", "sw-ok#show license status\n"
-                                                  "Utility:"))
-    write(tmp_path / "site", "backlog.txt",
-          "sw-backlog#show license all\n" + ok + SUMMARY.format(waiting=150, available=100))
-    write(tmp_path / "site", "overdue.txt", "sw-late#show license status\n" + status(
-        "Jan 05 10:00:00 2026 UTC", "Apr 05 10:00:00 2026 UTC",
-        clock="10:00:00.000 UTC Sun Nov 01 2026"))
-    write(tmp_path / "site", "stale.txt", "sw-old#show license status\n" + status(
-        "Jul 01 10:00:00 2026 UTC", "Dec 30 10:00:00 2026 UTC",
-        clock="10:00:00.000 UTC Wed Jul 01 2026"))
-    cslu = ok.replace("Smart Licensing Using Policy:", "Transport:\n  Type: cslu\n"
-                      "  Cslu address: http://cslu-local:8182/cslu/v1/pi\n\n"
-                      "Smart Licensing Using Policy:")
+    ok = status(
+        "Oct 20 10:00:00 2026 UTC",
+        "Jan 18 10:00:00 2027 UTC",
+        clock="10:00:00.000 UTC Sun Nov 01 2026",
+    )
+    write(
+        tmp_path / "site", "ok.txt", ok.replace("Utility:", "sw-ok#show license status\nUtility:")
+    )
+    write(
+        tmp_path / "site",
+        "backlog.txt",
+        "sw-backlog#show license all\n" + ok + SUMMARY.format(waiting=150, available=100),
+    )
+    write(
+        tmp_path / "site",
+        "overdue.txt",
+        "sw-late#show license status\n"
+        + status(
+            "Jan 05 10:00:00 2026 UTC",
+            "Apr 05 10:00:00 2026 UTC",
+            clock="10:00:00.000 UTC Sun Nov 01 2026",
+        ),
+    )
+    write(
+        tmp_path / "site",
+        "stale.txt",
+        "sw-old#show license status\n"
+        + status(
+            "Jul 01 10:00:00 2026 UTC",
+            "Dec 30 10:00:00 2026 UTC",
+            clock="10:00:00.000 UTC Wed Jul 01 2026",
+        ),
+    )
+    cslu = ok.replace(
+        "Smart Licensing Using Policy:",
+        "Transport:\n  Type: cslu\n"
+        "  Cslu address: http://cslu-local:8182/cslu/v1/pi\n\n"
+        "Smart Licensing Using Policy:",
+    )
     write(tmp_path / "site", "cslu.txt", "sw-cslu#show license status\n" + cslu)
-    logging = ("sw-log#show clock\n*10:00:00.000 UTC Sun Nov 01 2026\nsw-log#show logging\n"
-               "*Oct 30 09:00:00.123: %SMART_LIC-6-REPORTING_REQUIRED: A Usage report "
-               "acknowledgement will be required in 2 days.\n")
-    write(tmp_path / "site", "syslog.txt", "sw-log#show license status\n" + status(
-        "Oct 20 10:00:00 2026 UTC", "").replace("  Next ACK deadline: \n", "") + logging)
+    logging = (
+        "sw-log#show clock\n*10:00:00.000 UTC Sun Nov 01 2026\nsw-log#show logging\n"
+        "*Oct 30 09:00:00.123: %SMART_LIC-6-REPORTING_REQUIRED: A Usage report "
+        "acknowledgement will be required in 2 days.\n"
+    )
+    write(
+        tmp_path / "site",
+        "syslog.txt",
+        "sw-log#show license status\n"
+        + status("Oct 20 10:00:00 2026 UTC", "").replace("  Next ACK deadline: \n", "")
+        + logging,
+    )
     inventory = tmp_path / "inventory.toml"
-    inventory.write_text('[[device]]\nname = "sw-ok"\nhost = "192.0.2.1"\n\n'
-                         '[[device]]\nname = "sw-never"\nhost = "192.0.2.9"\n')
+    inventory.write_text(
+        '[[device]]\nname = "sw-ok"\nhost = "192.0.2.1"\n\n'
+        '[[device]]\nname = "sw-never"\nhost = "192.0.2.9"\n'
+    )
     return inventory
 
 
@@ -93,8 +128,9 @@ def test_each_check_finds_its_trouble(tmp_path: Path, cli: Cli) -> None:
 
 
 def test_thresholds_move_the_levels(tmp_path: Path, cli: Cli) -> None:
-    _, text = run_health(cli, tmp_path, "--format", "json", "--backlog-crit", "300",
-                         "--stale-days", "200")
+    _, text = run_health(
+        cli, tmp_path, "--format", "json", "--backlog-crit", "300", "--stale-days", "200"
+    )
     found = by_host(json.loads(text)["results"])
     assert kinds(found["sw-backlog"], "warning") == {"backlog"}
     assert kinds(found["sw-old"], "warning") == set()  # 124 days is no longer stale
@@ -102,15 +138,21 @@ def test_thresholds_move_the_levels(tmp_path: Path, cli: Cli) -> None:
 
 NAGIOS = re.compile(r"^AIRGAP HEALTH (OK|WARNING|CRITICAL|UNKNOWN) - [^|\n]+ \| (?P<perf>.+)$")
 # Monitoring Plugins guidelines: 'label'=value[UOM];[warn];[crit];[min];[max]
-PERF = re.compile(r"^(?:'[^'=]+'|[^'= ]+)=-?\d+(?:\.\d+)?(?:s|ms|us|%|B|KB|MB|TB|c)?"
-                  r"(?:;(?:@?-?\d*:?-?\d*)?){0,2}(?:;-?\d*(?:\.\d+)?){0,2}$")
+PERF = re.compile(
+    r"^(?:'[^'=]+'|[^'= ]+)=-?\d+(?:\.\d+)?(?:s|ms|us|%|B|KB|MB|TB|c)?"
+    r"(?:;(?:@?-?\d*:?-?\d*)?){0,2}(?:;-?\d*(?:\.\d+)?){0,2}$"
+)
 
 
 def test_nagios_drives_a_plugin_check(tmp_path: Path) -> None:
     inventory = site(tmp_path)
     plugin = [sys.executable, "-m", "airgap", "health", "--format", "nagios", "--today", TODAY]
-    done = subprocess.run([*plugin, "--inventory", str(inventory), str(tmp_path / "site")],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [*plugin, "--inventory", str(inventory), str(tmp_path / "site")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2, done.stderr  # CRITICAL
     (line,) = done.stdout.splitlines()
     match = NAGIOS.match(line)
@@ -131,8 +173,13 @@ def test_prometheus_parses_with_the_reference_parser(tmp_path: Path, cli: Cli) -
     parser = pytest.importorskip("prometheus_client.parser")
     _, text = run_health(cli, tmp_path, "--format", "prometheus")
     families = {f.name: f for f in parser.text_string_to_metric_families(text)}
-    assert {"airgap_ack_by_days", "airgap_report_backlog", "airgap_capture_age_days",
-            "airgap_device_level", "airgap_devices"} <= set(families)
+    assert {
+        "airgap_ack_by_days",
+        "airgap_report_backlog",
+        "airgap_capture_age_days",
+        "airgap_device_level",
+        "airgap_devices",
+    } <= set(families)
     backlog = {s.labels["hostname"]: s.value for s in families["airgap_report_backlog"].samples}
     assert backlog["sw-backlog"] == 250
     levels = {s.labels["level"]: s.value for s in families["airgap_devices"].samples}
@@ -161,8 +208,11 @@ def test_real_tech_support_backlog(cli: Cli) -> None:
 
 
 def test_no_evidence_is_unknown_never_ok(tmp_path: Path, cli: Cli) -> None:
-    write(tmp_path, "bare.txt", "sw#show license status\nSmart Licensing Using Policy:\n"
-                                "  Status: ENABLED\n")
+    write(
+        tmp_path,
+        "bare.txt",
+        "sw#show license status\nSmart Licensing Using Policy:\n  Status: ENABLED\n",
+    )
     run = cli("health", "--format", "json", "--today", TODAY, tmp_path)
     (device,) = json.loads(run.out)["results"]
     assert device["level"] == "unknown"

@@ -52,11 +52,23 @@ def assert_harmless(run: Run) -> None:
         assert not any(c in text for c in SCREEN_CHANGERS[:2]), text
 
 
-@pytest.mark.parametrize("args", [
-    ["validate"], ["validate", "--format", "json"], ["validate", "--format", "github"],
-    ["inspect"], ["inspect", "--format", "json"], ["state"], ["state", "--format", "json"],
-    ["media", "scan"], ["media", "scan", "--format", "json"], ["reconcile"], ["deadlines"],
-], ids=" ".join)
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["validate"],
+        ["validate", "--format", "json"],
+        ["validate", "--format", "github"],
+        ["inspect"],
+        ["inspect", "--format", "json"],
+        ["state"],
+        ["state", "--format", "json"],
+        ["media", "scan"],
+        ["media", "scan", "--format", "json"],
+        ["reconcile"],
+        ["deadlines"],
+    ],
+    ids=" ".join,
+)
 def test_hostile_names_are_shown_escaped(args: list[str], tmp_path: Path, cli: Cli) -> None:
     folder = hostile_folder(tmp_path)
     run = cli(*args, folder)
@@ -65,7 +77,7 @@ def test_hostile_names_are_shown_escaped(args: list[str], tmp_path: Path, cli: C
         document = json.loads(run.out)
         assert document["ok"] is (run.code == 0)
     if args[0] in ("validate", "inspect", "media"):  # validate lists the invalid ones
-        names = list(NAMES.values())[args[0] == "validate":]
+        names = list(NAMES.values())[args[0] == "validate" :]
         shown = (run.out + run.err).replace("\\\\", "\\")  # JSON doubles each backslash
         assert all(name in shown for name in names), shown
 
@@ -74,8 +86,10 @@ def test_sarif_quotes_the_bytes_and_junit_stays_well_formed(tmp_path: Path, cli:
     folder = hostile_folder(tmp_path)
     sarif = cli("validate", "--format", "sarif", folder)
     assert_harmless(sarif)
-    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-            for r in json.loads(sarif.out)["runs"][0]["results"]}
+    uris = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        for r in json.loads(sarif.out)["runs"][0]["results"]
+    }
     assert f"{folder}/%1B%5B2K%1B%5B1Aok.xml" in uris and f"{folder}/two%0Alines:%20ok.xml" in uris
     junit = cli("validate", "--format", "junit", folder)
     assert_harmless(junit)
@@ -92,12 +106,15 @@ def test_tar_member_names_that_are_not_utf8_are_escaped(tmp_path: Path, cli: Cli
         run = cli("validate", "--format", fmt, archive)
         assert run.code == 1, (fmt, run.err)
         assert_harmless(run)
-        assert ("m\\xff\\xfe.xml" in run.out.replace("\\\\", "\\")
-                or "m%FF%FE.xml" in run.out), (fmt, run.out)
+        assert "m\\xff\\xfe.xml" in run.out.replace("\\\\", "\\") or "m%FF%FE.xml" in run.out, (
+            fmt,
+            run.out,
+        )
 
 
-def test_tar_member_names_with_escape_sequences_are_refused_harmlessly(tmp_path: Path,
-                                                                        cli: Cli) -> None:
+def test_tar_member_names_with_escape_sequences_are_refused_harmlessly(
+    tmp_path: Path, cli: Cli
+) -> None:
     archive = tmp_path / "usage.tar"
     archive.write_bytes(tar_bytes([("m\x1b]0;owned\x07\x1b[2J.xml", INVALID)], gz=False))
     for fmt in ("text", "json", "junit", "github"):
@@ -106,8 +123,9 @@ def test_tar_member_names_with_escape_sequences_are_refused_harmlessly(tmp_path:
         assert "Traceback" not in run.err and "\x1b" not in run.out + run.err
 
 
-def test_ledger_materials_record_hostile_names_escaped(tmp_path: Path, cli: Cli,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ledger_materials_record_hostile_names_escaped(
+    tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ledger = tmp_path / "ledger.jsonl"
     monkeypatch.setenv("AIRGAP_LEDGER", str(ledger))
     folder = hostile_folder(tmp_path)
@@ -139,6 +157,7 @@ def test_a_signed_hostile_name_has_an_escaped_trusted_comment(tmp_path: Path, cl
 
 # Operating-system errors on a path the user named.
 
+
 @dataclass(frozen=True)
 class Site:
     """A key pair and a bundle made with them, for commands that need one."""
@@ -166,14 +185,26 @@ Args = Callable[[Site, Path], list[str | Path]]
 # Every command that writes to a path the user names, with that path as ``target``.
 WRITERS: dict[str, Args] = {
     "bundle create": lambda s, t: ["bundle", "create", t / "out.tar.gz", s.usage, "--key", s.key],
-    "bundle extract": lambda s, t: ["bundle", "extract", "--no-scan-required",
-                                    s.bundle, t / "in", "--trusted-key",
-                                    s.pub],
+    "bundle extract": lambda s, t: [
+        "bundle",
+        "extract",
+        "--no-scan-required",
+        s.bundle,
+        t / "in",
+        "--trusted-key",
+        s.pub,
+    ],
     "media write": lambda s, t: ["media", "write", s.bundle, t],
     "sign": lambda s, t: ["sign", s.usage, "--key", s.key, "--out", t / "usage.minisig"],
     "key generate": lambda s, t: ["key", "generate", "--out", t / "op2", "--no-passphrase"],
-    "ledger record": lambda s, t: ["ledger", "record", "--step", "note", "--ledger",
-                                   t / "ledger.jsonl"],
+    "ledger record": lambda s, t: [
+        "ledger",
+        "record",
+        "--step",
+        "note",
+        "--ledger",
+        t / "ledger.jsonl",
+    ],
     "lab fleet": lambda s, t: ["lab", "fleet", "--out", t / "fleet", "--devices", "1"],
     "cslu pack": lambda s, t: ["cslu", "pack", t / "upload.tar", s.usage],
 }
@@ -196,9 +227,15 @@ def read_only(tmp_path: Path) -> Iterator[Path]:
     """A folder on a read-only file system (a tmpfs mounted read-only; needs root)."""
     folder = tmp_path / "ro"
     folder.mkdir()
-    mounted = os.geteuid() == 0 and subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)],
-        capture_output=True, check=False).returncode == 0
+    mounted = (
+        os.geteuid() == 0
+        and subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)],
+            capture_output=True,
+            check=False,
+        ).returncode
+        == 0
+    )
     if not mounted:
         pytest.skip("cannot mount a read-only file system here")
     try:
@@ -208,15 +245,17 @@ def read_only(tmp_path: Path) -> Iterator[Path]:
 
 
 @pytest.mark.parametrize("command", WRITERS)
-def test_a_read_only_destination_is_exit_3(command: str, site: Site, read_only: Path,
-                                           cli: Cli) -> None:
+def test_a_read_only_destination_is_exit_3(
+    command: str, site: Site, read_only: Path, cli: Cli
+) -> None:
     line = assert_one_line(cli(*WRITERS[command](site, read_only)))
     assert "Read-only file system" in line and str(read_only) in line
 
 
 @pytest.mark.parametrize("command", WRITERS)
-def test_a_dangling_link_as_destination_is_exit_3_and_stays(command: str, site: Site,
-                                                            cli: Cli) -> None:
+def test_a_dangling_link_as_destination_is_exit_3_and_stays(
+    command: str, site: Site, cli: Cli
+) -> None:
     target = site.root / "target"
     target.mkdir()
     args = WRITERS[command](site, target)
@@ -232,75 +271,134 @@ def test_a_dangling_link_as_destination_is_exit_3_and_stays(command: str, site: 
     assert named.is_symlink() and not (site.root / "nowhere").exists()
 
 
-@pytest.mark.parametrize(("what", "args"), [
-    ("folder as a file", lambda s: ["sign", s.usage.parent, "--key", s.key]),
-    ("folder as a key", lambda s: ["sign", s.usage, "--key", s.usage.parent]),
-    ("folder as a ledger", lambda s: ["ledger", "record", "--step", "note", "--ledger",
-                                      s.usage.parent]),
-    ("folder as a ledger to show", lambda s: ["ledger", "show", "--ledger", s.usage.parent]),
-    ("folder as a bundle", lambda s: ["bundle", "verify", s.usage.parent, "--trusted-key",
-                                      s.pub]),
-    ("folder as a bundle to extract", lambda s: ["bundle", "extract", "--no-scan-required",
-                                                 s.usage.parent,
-                                                 s.root / "in", "--trusted-key", s.pub]),
-    ("file as a medium", lambda s: ["media", "write", s.bundle, s.usage]),
-    ("file as a medium to scan", lambda s: ["media", "scan", s.usage]),
-    ("file as a folder to extract into", lambda s: ["bundle", "extract", "--no-scan-required",
-                                                    s.bundle,
-                                                    s.usage / "in", "--trusted-key", s.pub]),
-    ("file as a folder above a file", lambda s: ["validate", s.usage / "x.xml"]),
-    ("file as a fleet folder", lambda s: ["lab", "fleet", "--out", s.usage / "fleet"]),
-    ("missing bundle", lambda s: ["bundle", "verify", s.root / "none.tar.gz", "--trusted-key",
-                                  s.pub]),
-], ids=lambda v: v if isinstance(v, str) else "")
-def test_the_wrong_kind_of_path_is_exit_3(what: str, args: Callable[[Site], list[str | Path]],
-                                          site: Site, cli: Cli) -> None:
+@pytest.mark.parametrize(
+    ("what", "args"),
+    [
+        ("folder as a file", lambda s: ["sign", s.usage.parent, "--key", s.key]),
+        ("folder as a key", lambda s: ["sign", s.usage, "--key", s.usage.parent]),
+        (
+            "folder as a ledger",
+            lambda s: ["ledger", "record", "--step", "note", "--ledger", s.usage.parent],
+        ),
+        ("folder as a ledger to show", lambda s: ["ledger", "show", "--ledger", s.usage.parent]),
+        (
+            "folder as a bundle",
+            lambda s: ["bundle", "verify", s.usage.parent, "--trusted-key", s.pub],
+        ),
+        (
+            "folder as a bundle to extract",
+            lambda s: [
+                "bundle",
+                "extract",
+                "--no-scan-required",
+                s.usage.parent,
+                s.root / "in",
+                "--trusted-key",
+                s.pub,
+            ],
+        ),
+        ("file as a medium", lambda s: ["media", "write", s.bundle, s.usage]),
+        ("file as a medium to scan", lambda s: ["media", "scan", s.usage]),
+        (
+            "file as a folder to extract into",
+            lambda s: [
+                "bundle",
+                "extract",
+                "--no-scan-required",
+                s.bundle,
+                s.usage / "in",
+                "--trusted-key",
+                s.pub,
+            ],
+        ),
+        ("file as a folder above a file", lambda s: ["validate", s.usage / "x.xml"]),
+        ("file as a fleet folder", lambda s: ["lab", "fleet", "--out", s.usage / "fleet"]),
+        (
+            "missing bundle",
+            lambda s: ["bundle", "verify", s.root / "none.tar.gz", "--trusted-key", s.pub],
+        ),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_the_wrong_kind_of_path_is_exit_3(
+    what: str, args: Callable[[Site], list[str | Path]], site: Site, cli: Cli
+) -> None:
     assert_one_line(cli(*args(site)))
 
 
 LONG = "n" * 300  # over NAME_MAX (255) on every Linux file system
 
 
-@pytest.mark.parametrize("args", [
-    lambda s: ["validate", s.root / LONG], lambda s: ["inspect", s.root / LONG],
-    lambda s: ["state", s.root / LONG], lambda s: ["media", "scan", s.root / LONG],
-    lambda s: ["bundle", "verify", s.root / LONG, "--trusted-key", s.pub],
-    lambda s: ["bundle", "create", s.root / f"{LONG}.tar.gz", s.usage, "--key", s.key],
-    lambda s: ["bundle", "extract", "--no-scan-required",
-               s.bundle, s.root / LONG, "--trusted-key", s.pub],
-    lambda s: ["sign", s.usage, "--key", s.key, "--out", s.root / LONG],
-    lambda s: ["ledger", "record", "--step", "note", "--ledger", s.root / LONG],
-])
-def test_a_name_too_long_is_exit_3(args: Callable[[Site], list[str | Path]], site: Site,
-                                   cli: Cli) -> None:
+@pytest.mark.parametrize(
+    "args",
+    [
+        lambda s: ["validate", s.root / LONG],
+        lambda s: ["inspect", s.root / LONG],
+        lambda s: ["state", s.root / LONG],
+        lambda s: ["media", "scan", s.root / LONG],
+        lambda s: ["bundle", "verify", s.root / LONG, "--trusted-key", s.pub],
+        lambda s: ["bundle", "create", s.root / f"{LONG}.tar.gz", s.usage, "--key", s.key],
+        lambda s: [
+            "bundle",
+            "extract",
+            "--no-scan-required",
+            s.bundle,
+            s.root / LONG,
+            "--trusted-key",
+            s.pub,
+        ],
+        lambda s: ["sign", s.usage, "--key", s.key, "--out", s.root / LONG],
+        lambda s: ["ledger", "record", "--step", "note", "--ledger", s.root / LONG],
+    ],
+)
+def test_a_name_too_long_is_exit_3(
+    args: Callable[[Site], list[str | Path]], site: Site, cli: Cli
+) -> None:
     line = assert_one_line(cli(*args(site)))
     assert "File name too long" in line, line
 
 
 @pytest.mark.parametrize("destination", [".", "/", ".."])
-def test_dest_dot_or_root_is_never_replaced(destination: str, site: Site, cli: Cli,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dest_dot_or_root_is_never_replaced(
+    destination: str, site: Site, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     work = site.root / "work" / "here"
     work.mkdir(parents=True)
     (work / "keep.txt").write_text("mine")
     monkeypatch.chdir(work)
     for force in ([], ["--force"]):
-        assert_one_line(cli("bundle", "extract", "--no-scan-required",
-                            site.bundle, destination, "--trusted-key",
-                            site.pub, *force))
+        assert_one_line(
+            cli(
+                "bundle",
+                "extract",
+                "--no-scan-required",
+                site.bundle,
+                destination,
+                "--trusted-key",
+                site.pub,
+                *force,
+            )
+        )
         assert_one_line(cli("lab", "fleet", "--out", destination, "--devices", "1"))
     assert sorted(os.listdir(work)) == ["keep.txt"] and Path("/").is_dir()
     assert sorted(os.listdir(work.parent)) == ["here"]
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
-@pytest.mark.parametrize("args", [
-    lambda p, s: ["validate", p], lambda p, s: ["inspect", p], lambda p, s: ["state", p],
-    lambda p, s: ["sign", p, "--key", s.key], lambda p, s: ["sign", s.usage, "--key", p],
-    lambda p, s: ["bundle", "verify", p, "--trusted-key", s.pub],
-])
-def test_an_unreadable_named_path_is_exit_3(args: Callable[[Path, Site], list[str | Path]],
-                                            site: Site, cli: Cli) -> None:
+@pytest.mark.parametrize(
+    "args",
+    [
+        lambda p, s: ["validate", p],
+        lambda p, s: ["inspect", p],
+        lambda p, s: ["state", p],
+        lambda p, s: ["sign", p, "--key", s.key],
+        lambda p, s: ["sign", s.usage, "--key", p],
+        lambda p, s: ["bundle", "verify", p, "--trusted-key", s.pub],
+    ],
+)
+def test_an_unreadable_named_path_is_exit_3(
+    args: Callable[[Path, Site], list[str | Path]], site: Site, cli: Cli
+) -> None:
     locked = site.root / "locked.xml"
     locked.write_bytes(VALID)
     locked.chmod(0)
@@ -308,8 +406,9 @@ def test_an_unreadable_named_path_is_exit_3(args: Callable[[Path, Site], list[st
 
 
 def test_json_errors_name_the_os_error(site: Site, cli: Cli) -> None:
-    run = cli("ledger", "record", "--step", "note", "--ledger", site.usage.parent,
-              "--format", "json")
+    run = cli(
+        "ledger", "record", "--step", "note", "--ledger", site.usage.parent, "--format", "json"
+    )
     assert run.code == 3
     error = json.load(io.StringIO(run.out))["error"]
     assert error["exit_code"] == 3 and "not a regular file" in error["message"]

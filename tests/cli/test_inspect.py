@@ -46,22 +46,39 @@ def test_field_rum_element_alone_is_a_fragment(cli: Cli) -> None:
 def expected_capture_kind(path: Path) -> str:
     """The kind a field capture's file name says (genieparser's class name)."""
     name = path.name
-    for typed, kind in (("show_license_status", "status"), ("show_license_all", "all"),
-                        ("show_license_usage", "usage"), ("show_license_summary", "summary"),
-                        ("show_license_rum_id_all", "rum-id-all")):
+    for typed, kind in (
+        ("show_license_status", "status"),
+        ("show_license_all", "all"),
+        ("show_license_usage", "usage"),
+        ("show_license_summary", "summary"),
+        ("show_license_rum_id_all", "rum-id-all"),
+    ):
         if typed in name:
             return f"show-license-{kind}"
     command = name.split("__")[-2 if name.startswith("genie") else 0]
     command = command.removeprefix("ShowLicense").rstrip("0123456789")
-    words = {"All": "all", "Eventlog": "eventlog", "HistoryMessage": "history-message",
-             "RumIdAll": "rum-id-all", "RumIdDetail": "rum-id-detail", "Status": "status",
-             "Summary": "summary", "TechSupport": "tech-support", "Udi": "udi",
-             "Usage": "usage", "Authorization": "authorization"}
+    words = {
+        "All": "all",
+        "Eventlog": "eventlog",
+        "HistoryMessage": "history-message",
+        "RumIdAll": "rum-id-all",
+        "RumIdDetail": "rum-id-detail",
+        "Status": "status",
+        "Summary": "summary",
+        "TechSupport": "tech-support",
+        "Udi": "udi",
+        "Usage": "usage",
+        "Authorization": "authorization",
+    }
     return f"show-license-{words[command]}"
 
 
-CAPTURES = (field_files("show/*_output.txt") + field_files("show/*.raw")
-            + field_files("show/xaviervalette-*.txt") + field_files("show/genielibs__*.txt"))
+CAPTURES = (
+    field_files("show/*_output.txt")
+    + field_files("show/*.raw")
+    + field_files("show/xaviervalette-*.txt")
+    + field_files("show/genielibs__*.txt")
+)
 
 
 @pytest.mark.parametrize("path", CAPTURES, ids=[p.name for p in CAPTURES])
@@ -78,10 +95,18 @@ def test_field_xml_files_get_their_kind(cli: Cli) -> None:
     results = json.loads(run.out)["results"]
     assert [r["kind"] for r in results] == ["import", "import"]
     rum_ack = results[0]
-    assert rum_ack["parts"] == ["smartLicenseAuthorization", "smartLicensePolicy",
-                                "smartLicenseRumAck", "smartLicenseAccountInfo", "correlationID"]
+    assert rum_ack["parts"] == [
+        "smartLicenseAuthorization",
+        "smartLicensePolicy",
+        "smartLicenseRumAck",
+        "smartLicenseAccountInfo",
+        "correlationID",
+    ]
     assert rum_ack["policy"]["terms"]["perpetual"] == {
-        "firstTimeReport": 90, "onGoingReporting": 356, "reportOnMACD": 90}
+        "firstTimeReport": 90,
+        "onGoingReporting": 356,
+        "reportOnMACD": 90,
+    }
     assert rum_ack["policy"]["ack_required"] is True
 
 
@@ -135,13 +160,20 @@ def test_missing_path_exits_3(tmp_path: Path, cli: Cli) -> None:
     assert run.code == 3 and "no such file" in run.err
 
 
-@pytest.mark.parametrize(("words", "kind"), [
-    ("status", "show-license-status"), ("stat", "show-license-status"),
-    ("tech support", "show-license-tech-support"), ("rum id all", "show-license-rum-id-all"),
-    ("rum id 1634211151 detail", "show-license-rum-id-detail"), ("udi", "show-license-udi"),
-    ("history message", "show-license-history-message"), ("eventlog 2", "show-license-eventlog"),
-    ("bogus", None),
-])
+@pytest.mark.parametrize(
+    ("words", "kind"),
+    [
+        ("status", "show-license-status"),
+        ("stat", "show-license-status"),
+        ("tech support", "show-license-tech-support"),
+        ("rum id all", "show-license-rum-id-all"),
+        ("rum id 1634211151 detail", "show-license-rum-id-detail"),
+        ("udi", "show-license-udi"),
+        ("history message", "show-license-history-message"),
+        ("eventlog 2", "show-license-eventlog"),
+        ("bogus", None),
+    ],
+)
 def test_command_words(words: str, kind: str | None) -> None:
     assert showcli.command_kind(words) == kind
 
@@ -152,8 +184,14 @@ def test_archives_are_named_as_a_whole(cli: Cli, tmp_path: Path) -> None:
 
     devices = list(fleet.fleet(2, 3))
     upload = tmp_path / "UD_SA_x.tar.gz"
-    upload.write_bytes(cslu.pack([(d.file_name, fleet.usage_file(d)) for d in devices], "PLANT",
-                                 when=fleet.LAB_NOW, smart_account="Example"))
+    upload.write_bytes(
+        cslu.pack(
+            [(d.file_name, fleet.usage_file(d)) for d in devices],
+            "PLANT",
+            when=fleet.LAB_NOW,
+            smart_account="Example",
+        )
+    )
     run = cli("inspect", upload, "--format", "json")
     assert run.code == 0, run.err
     results = json.loads(run.out)["results"]
@@ -177,10 +215,15 @@ def test_json_is_utf8_whatever_the_locale(tmp_path: Path) -> None:
     from tests.formats.helpers import envelope, payload, usage_xml
 
     usage = tmp_path / "usage.xml"
-    usage.write_bytes(usage_xml(envelope(json.dumps(payload())),
-                                system_info={"hostname": "büro-sw-1"}))
+    usage.write_bytes(
+        usage_xml(envelope(json.dumps(payload())), system_info={"hostname": "büro-sw-1"})
+    )
     env = {**os.environ, "PYTHONIOENCODING": "ascii"}
-    done = subprocess.run([sys.executable, "-m", "airgap", "inspect", "--format", "json", usage],
-                          capture_output=True, env=env, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "airgap", "inspect", "--format", "json", usage],
+        capture_output=True,
+        env=env,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.decode("utf-8"))["results"][0]["hostnames"] == ["büro-sw-1"]

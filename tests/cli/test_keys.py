@@ -38,8 +38,9 @@ def test_generate_writes_encrypted_owner_only_key(keyed: Path, passphrase: str) 
     assert key.public == PublicKey.load(keyed / "op.pub")
 
 
-def test_generate_never_overwrites_or_prints_the_secret(keyed: Path, cli: Cli,
-                                                        passphrase: str) -> None:
+def test_generate_never_overwrites_or_prints_the_secret(
+    keyed: Path, cli: Cli, passphrase: str
+) -> None:
     before = (keyed / "op.key").read_bytes()
     run = cli("key", "generate", "--out", keyed / "op")
     assert run.code == 3 and "refusing to overwrite" in run.err
@@ -53,16 +54,16 @@ def test_generate_never_overwrites_or_prints_the_secret(keyed: Path, cli: Cli,
 
 
 def test_sign_then_verify(keyed: Path, cli: Cli) -> None:
-    run = cli("verify", keyed / "report.xml", "--trusted-key", keyed / "op.pub",
-              "--format", "json")
+    run = cli("verify", keyed / "report.xml", "--trusted-key", keyed / "op.pub", "--format", "json")
     assert run.code == 0, run.err
     result = json.loads(run.out)["results"][0]
     assert "ctx:airgap-file/v1" in result["trusted_comment"]
     assert "timestamp:" in result["trusted_comment"]
 
 
-def test_sign_uses_source_date_epoch(keyed: Path, cli: Cli,
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sign_uses_source_date_epoch(
+    keyed: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     cli("sign", keyed / "report.xml", "--key", keyed / "op.key", "--out", keyed / "a.sig")
     cli("sign", keyed / "report.xml", "--key", keyed / "op.key", "--out", keyed / "b.sig")
@@ -93,8 +94,18 @@ def test_each_trust_failure_is_exit_4(keyed: Path, cli: Cli) -> None:
 def test_trust_list_and_revoke(keyed: Path, cli: Cli) -> None:
     folder = keyed / "trusted"
     key_id = PublicKey.load(keyed / "op.pub").id
-    run = cli("key", "trust", keyed / "op.pub", "--name", "Olga P", "--role", "operator",
-              "--trusted-keys", folder, "--yes")
+    run = cli(
+        "key",
+        "trust",
+        keyed / "op.pub",
+        "--name",
+        "Olga P",
+        "--role",
+        "operator",
+        "--trusted-keys",
+        folder,
+        "--yes",
+    )
     assert run.code == 0 and key_id in run.err
     run = cli("verify", keyed / "report.xml", "--trusted-keys", folder)
     assert run.code == 0 and "Olga P, operator" in run.out
@@ -107,8 +118,18 @@ def test_trust_list_and_revoke(keyed: Path, cli: Cli) -> None:
 
 def test_trusted_keys_from_the_user_config(keyed: Path, cli: Cli, hermetic: Path) -> None:
     folder = keyed / "trusted"
-    cli("key", "trust", keyed / "op.pub", "--name", "O", "--role", "r", "--trusted-keys", folder,
-        "--yes")
+    cli(
+        "key",
+        "trust",
+        keyed / "op.pub",
+        "--name",
+        "O",
+        "--role",
+        "r",
+        "--trusted-keys",
+        folder,
+        "--yes",
+    )
     config = hermetic / ".config" / "airgap" / "config.toml"
     config.parent.mkdir(parents=True)
     config.write_text(f'trusted_keys = "{folder}"\n')
@@ -146,10 +167,11 @@ def test_a_secret_key_others_may_read_is_refused(mode: int, keyed: Path, cli: Cl
     key = keyed / "op.key"
     key.chmod(mode)
     report = keyed / "report.xml"
-    for args in (("sign", report, "--key", key, "--out", keyed / "s.minisig"),
-                 ("key", "export", "--key", key),
-                 ("ledger", "record", "--step", "note", "--key", key, "--ledger",
-                  keyed / "ledger.jsonl")):
+    for args in (
+        ("sign", report, "--key", key, "--out", keyed / "s.minisig"),
+        ("key", "export", "--key", key),
+        ("ledger", "record", "--step", "note", "--key", key, "--ledger", keyed / "ledger.jsonl"),
+    ):
         run = cli(*args)
         assert run.code == 3 and "secret key readable by others" in run.err, args
         assert f"mode {mode:03o}" in run.err and "--insecure-key-permissions" in run.err
@@ -160,8 +182,18 @@ def test_a_secret_key_others_may_read_is_refused(mode: int, keyed: Path, cli: Cl
 def test_a_roster_undoing_a_revocation_is_refused(keyed: Path, cli: Cli) -> None:
     folder = keyed / "trusted"
     key_id = PublicKey.load(keyed / "op.pub").id
-    cli("key", "trust", keyed / "op.pub", "--name", "Olga", "--role", "operator",
-        "--trusted-keys", folder, "--yes")
+    cli(
+        "key",
+        "trust",
+        keyed / "op.pub",
+        "--name",
+        "Olga",
+        "--role",
+        "operator",
+        "--trusted-keys",
+        folder,
+        "--yes",
+    )
     assert cli("key", "revoke", key_id, "--trusted-keys", folder).code == 0
     roster_undoing_a_revocation(folder)
     for args in (("verify", keyed / "report.xml"), ("key", "list")):
@@ -173,11 +205,31 @@ def test_a_roster_undoing_a_revocation_is_refused(keyed: Path, cli: Cli) -> None
 def test_a_revoked_key_cannot_be_trusted_again(keyed: Path, cli: Cli) -> None:
     folder = keyed / "trusted"
     key_id = PublicKey.load(keyed / "op.pub").id
-    cli("key", "trust", keyed / "op.pub", "--name", "Olga", "--role", "operator",
-        "--trusted-keys", folder, "--yes")
+    cli(
+        "key",
+        "trust",
+        keyed / "op.pub",
+        "--name",
+        "Olga",
+        "--role",
+        "operator",
+        "--trusted-keys",
+        folder,
+        "--yes",
+    )
     cli("key", "revoke", key_id, "--reason", "lost laptop", "--trusted-keys", folder)
-    run = cli("key", "trust", keyed / "op.pub", "--name", "Olga", "--role", "operator",
-              "--trusted-keys", folder, "--yes")
+    run = cli(
+        "key",
+        "trust",
+        keyed / "op.pub",
+        "--name",
+        "Olga",
+        "--role",
+        "operator",
+        "--trusted-keys",
+        folder,
+        "--yes",
+    )
     assert run.code == 4 and "revoked key" in run.err
     run = cli("verify", keyed / "report.xml", "--trusted-keys", folder)
     assert run.code == 4 and "revoked key" in run.err

@@ -18,8 +18,21 @@ def ledger(tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "ledger.jsonl"
     monkeypatch.setenv("AIRGAP_LEDGER", str(path))
     sample = SAMPLES / "usage-c9300-ios-xe-17.6-v1.xml"
-    assert cli("ledger", "record", "--step", "usage.save", "--device", "PID:C9300-24UX,SN:X",
-               "--product", sample, "--note", "saved on the switch").code == 0
+    assert (
+        cli(
+            "ledger",
+            "record",
+            "--step",
+            "usage.save",
+            "--device",
+            "PID:C9300-24UX,SN:X",
+            "--product",
+            sample,
+            "--note",
+            "saved on the switch",
+        ).code
+        == 0
+    )
     assert cli("ledger", "record", "--step", "cssm.upload", "--material", sample).code == 0
     return path
 
@@ -51,8 +64,12 @@ def test_exports(ledger: Path, cli: Cli, tmp_path: Path) -> None:
     key = SecretKey.generate()
     (tmp_path / "auditor.key").write_text(key.text(None))
     (tmp_path / "auditor.key").chmod(0o600)
-    links = [json.loads(line) for line in cli("ledger", "export", "--as", "in-toto", "--key",
-                                              tmp_path / "auditor.key").out.splitlines()]
+    links = [
+        json.loads(line)
+        for line in cli(
+            "ledger", "export", "--as", "in-toto", "--key", tmp_path / "auditor.key"
+        ).out.splitlines()
+    ]
     assert links[0]["signed"]["_type"] == "link" and links[0]["signed"]["name"] == "usage.save"
     assert links[0]["signatures"][0]["keyid"] == key.public.id
 
@@ -111,19 +128,22 @@ def test_record_without_a_key_says_the_host_key_signed(ledger: Path, cli: Cli) -
     assert f"by key {host}" in run.out
 
 
-def test_record_with_a_key_says_nothing_of_the_host_key(ledger: Path, cli: Cli,
-                                                        tmp_path: Path) -> None:
+def test_record_with_a_key_says_nothing_of_the_host_key(
+    ledger: Path, cli: Cli, tmp_path: Path
+) -> None:
     owner_only_key(tmp_path / "op.key")
     run = cli("ledger", "record", "--step", "note", "--key", tmp_path / "op.key")
     assert run.code == 0 and "host's key" not in run.err
 
 
-def test_keys_without_a_trusted_copy_are_exit_3_naming_them(ledger: Path, cli: Cli,
-                                                            tmp_path: Path) -> None:
+def test_keys_without_a_trusted_copy_are_exit_3_naming_them(
+    ledger: Path, cli: Cli, tmp_path: Path
+) -> None:
     olga, ivan = (owner_only_key(tmp_path / f"{name}.key") for name in ("olga", "ivan"))
     for name in ("olga", "ivan", "olga"):
-        assert cli("ledger", "record", "--step", "note", "--key", tmp_path / f"{name}.key"
-                   ).code == 0
+        assert (
+            cli("ledger", "record", "--step", "note", "--key", tmp_path / f"{name}.key").code == 0
+        )
     run = cli("ledger", "verify")
     assert run.code == 3, run
     assert "cannot check the signatures" in run.err and "no trusted keys" in run.err
@@ -137,8 +157,9 @@ def test_keys_without_a_trusted_copy_are_exit_3_naming_them(ledger: Path, cli: C
     assert run.code == 3 and "cannot check the signatures" in run.err
 
 
-def test_a_key_outside_the_given_trusted_keys_is_exit_4(ledger: Path, cli: Cli,
-                                                        tmp_path: Path) -> None:
+def test_a_key_outside_the_given_trusted_keys_is_exit_4(
+    ledger: Path, cli: Cli, tmp_path: Path
+) -> None:
     owner_only_key(tmp_path / "olga.key")
     owner_only_key(tmp_path / "stranger.key")
     assert cli("ledger", "record", "--step", "note", "--key", tmp_path / "olga.key").code == 0
@@ -148,13 +169,25 @@ def test_a_key_outside_the_given_trusted_keys_is_exit_4(ledger: Path, cli: Cli,
     run = cli("ledger", "verify", "--trusted-key", tmp_path / "olga.pub")
     assert run.code == 0 and "verified: 3 entries" in run.out
     folder = tmp_path / "trusted"
-    assert cli("key", "trust", tmp_path / "stranger.pub", "--name", "S", "--role", "r",
-               "--trusted-keys", folder, "--yes").code == 0
+    assert (
+        cli(
+            "key",
+            "trust",
+            tmp_path / "stranger.pub",
+            "--name",
+            "S",
+            "--role",
+            "r",
+            "--trusted-keys",
+            folder,
+            "--yes",
+        ).code
+        == 0
+    )
     assert cli("ledger", "verify", "--trusted-keys", folder).code == 4
 
 
-def test_checkpoint_names_what_it_could_not_check(ledger: Path, cli: Cli,
-                                                  tmp_path: Path) -> None:
+def test_checkpoint_names_what_it_could_not_check(ledger: Path, cli: Cli, tmp_path: Path) -> None:
     olga = owner_only_key(tmp_path / "olga.key")
     assert cli("ledger", "record", "--step", "note", "--key", tmp_path / "olga.key").code == 0
     run = cli("ledger", "checkpoint")
@@ -164,13 +197,21 @@ def test_checkpoint_names_what_it_could_not_check(ledger: Path, cli: Cli,
 
 def send(cli: Cli, tmp_path: Path, name: str) -> tuple[Path, str]:
     out = tmp_path / "usb" / f"{name}.tar.gz"
-    run = cli("bundle", "create", out, SAMPLES / "usage-c9300-ios-xe-17.6-v1.xml", "--key",
-              tmp_path / "op.key", "--allow-resend")
+    run = cli(
+        "bundle",
+        "create",
+        out,
+        SAMPLES / "usage-c9300-ios-xe-17.6-v1.xml",
+        "--key",
+        tmp_path / "op.key",
+        "--allow-resend",
+    )
     return out, f"{run.code}\n{run.err}"
 
 
 def test_the_senders_second_bundle_needs_no_trusted_keys_folder(
-        tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The sender checks its own ledger with the host key and the key it signs with now; a
     colleague's entry it cannot check is named, and only a real break stops the bundle."""
     ledger = tmp_path / "ledger.jsonl"
@@ -180,19 +221,32 @@ def test_the_senders_second_bundle_needs_no_trusted_keys_folder(
     first, result = send(cli, tmp_path, "b1")
     assert first.exists()
     assert result.startswith("0\n"), result
-    assert cli("ledger", "record", "--step", "note", "--key", tmp_path / "colleague.key"
-               ).code == 0
+    assert cli("ledger", "record", "--step", "note", "--key", tmp_path / "colleague.key").code == 0
     second, result = send(cli, tmp_path, "b2")
     assert result.startswith("0\n"), result
     assert f"could not check 1 entry signed by key {colleague.public.id}" in result
     assert second.exists() and "own ledger does not verify" not in result
     folder = tmp_path / "trusted"  # trusted keys configured, the colleague's not among them
     owner_only_key(tmp_path / "auditor.key")
-    assert cli("key", "trust", tmp_path / "auditor.pub", "--name", "A", "--role", "auditor",
-               "--trusted-keys", folder, "--yes").code == 0
+    assert (
+        cli(
+            "key",
+            "trust",
+            tmp_path / "auditor.pub",
+            "--name",
+            "A",
+            "--role",
+            "auditor",
+            "--trusted-keys",
+            folder,
+            "--yes",
+        ).code
+        == 0
+    )
     monkeypatch.setenv("AIRGAP_TRUSTED_KEYS", str(folder))
-    assert cli("ledger", "record", "--step", "note", "--key", tmp_path / "colleague.key"
-               ).code == 0  # only what follows the last checkpoint is read again
+    assert (
+        cli("ledger", "record", "--step", "note", "--key", tmp_path / "colleague.key").code == 0
+    )  # only what follows the last checkpoint is read again
     _, result = send(cli, tmp_path, "b2b")
     assert result.startswith("0\n") and colleague.public.id in result, result
     lines = ledger.read_bytes().splitlines(keepends=True)

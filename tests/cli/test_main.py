@@ -33,8 +33,9 @@ def test_a_command_loads_only_what_it_needs() -> None:
         "print(sorted(m for m in sys.modules if m.startswith('airgap.cli.')))\n"
         "print('rich.console' in sys.modules)\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
     assert done.stdout.splitlines() == [
         "1 file validated: 0 invalid, 0 errors, 0 warnings",
         "['airgap.cli.main', 'airgap.cli.output', 'airgap.cli.validate']",
@@ -61,9 +62,15 @@ def test_a_full_disk_is_one_line_and_exit_3(fmt: str) -> None:
     if not Path("/dev/full").exists():
         pytest.skip("no /dev/full here")
     with Path("/dev/full").open("w") as full:
-        done = subprocess.run([sys.executable, "-m", "airgap", "rules", "--format", fmt],
-                              stdout=full, stderr=subprocess.PIPE, text=True, check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", "airgap", "rules", "--format", fmt],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
     assert done.returncode == 3
     assert done.stderr.splitlines() == [
         "error: cannot write the output: No space left on device",
-        "hint: free some space, or write the output elsewhere"]
+        "hint: free some space, or write the output elsewhere",
+    ]

@@ -19,8 +19,9 @@ def test_counted_shows_a_running_count_on_a_terminal(monkeypatch: pytest.MonkeyP
     screen = io.StringIO()
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     monkeypatch.setattr(output, "COUNT_AFTER", 0.0)
-    monkeypatch.setattr(output, "_console", lambda stderr: Console(file=screen,
-                                                                    force_terminal=True))
+    monkeypatch.setattr(
+        output, "_console", lambda stderr: Console(file=screen, force_terminal=True)
+    )
     assert list(output.counted(iter(range(1200)), "validating", "files")) == list(range(1200))
     assert "validating: 1,200 files" in screen.getvalue()
 
@@ -35,8 +36,11 @@ def test_lines_off_a_terminal_are_plain_text(capsys: pytest.CaptureFixture[str])
 
 def test_lines_on_a_terminal_go_through_rich_escaped(monkeypatch: pytest.MonkeyPatch) -> None:
     screen = io.StringIO()
-    monkeypatch.setattr(output, "_console", lambda stderr: Console(
-        file=screen, force_terminal=True, highlight=False))
+    monkeypatch.setattr(
+        output,
+        "_console",
+        lambda stderr: Console(file=screen, force_terminal=True, highlight=False),
+    )
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     output.out().print("\x1b[2Kgone\u202egpj.exe: ok", markup=False, style="red")
     monkeypatch.setattr(sys.stdout, "isatty", lambda: False)
@@ -48,13 +52,15 @@ def test_lines_on_a_terminal_go_through_rich_escaped(monkeypatch: pytest.MonkeyP
 
 
 def test_lines_escape_control_characters_but_keep_tabs_and_leading_blank_lines(
-        capsys: pytest.CaptureFixture[str]) -> None:
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     output.out().print("\n\nname\twith\ttabs \x07\r\n\x9b\udcff\u2066", markup=False)
     assert capsys.readouterr().out == "\n\nname\twith\ttabs \\x07\\x0d\\x0a\\x9b\\xff\\u2066\n"
 
 
 def test_json_with_a_name_that_is_not_utf8_is_written_escaped(
-        capsys: pytest.CaptureFixture[str]) -> None:
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     import json
 
     output.begin("test", output.Format.JSON)
@@ -71,12 +77,12 @@ def test_rich_prints_emoji_codes_as_they_are() -> None:
 
 
 def test_json_with_an_integer_over_64_bits_is_still_json(
-        capsys: pytest.CaptureFixture[str]) -> None:
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     import json
 
     output.begin("test", output.Format.JSON)
     output.emit_json(True, [{"count": 1 << 70, "name": "bad\udcff", "ok": [1.5, None, True]}])
     document = json.loads(capsys.readouterr().out)
-    assert document["results"] == [{"count": 1 << 70, "name": "bad\\xff",
-                                    "ok": [1.5, None, True]}]
+    assert document["results"] == [{"count": 1 << 70, "name": "bad\\xff", "ok": [1.5, None, True]}]
     assert document["command"] == "test" and document["ok"] is True

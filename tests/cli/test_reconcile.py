@@ -48,8 +48,9 @@ def test_reconcile_text(tmp_path: Path, cli: Cli) -> None:
     assert lines[0].split()[:2] == ["DEVICE", "EXPORTED"]
     assert "findings:" in lines
     assert any(line.startswith(f"  foreign-ack: {FOREIGN_UDI}") for line in lines)
-    assert any(line.strip() == f"seen: SLAC udi P:{FOREIGN_UDI.pid},S:{FOREIGN_UDI.sn}"
-               for line in lines)
+    assert any(
+        line.strip() == f"seen: SLAC udi P:{FOREIGN_UDI.pid},S:{FOREIGN_UDI.sn}" for line in lines
+    )
     assert lines[-1].startswith("6 devices, ")
     assert "1 foreign ACK, 1 stale ACK" in lines[-1]
 
@@ -66,8 +67,9 @@ def test_reconcile_missing_path_exits_3(tmp_path: Path, cli: Cli) -> None:
     root = build(tmp_path / "set", problems=False).root
     run = cli("reconcile", root, tmp_path / "nowhere")
     assert run.code == 3
-    assert run.err.strip().splitlines()[-1] == \
-        f"error: no such file or folder: {tmp_path / 'nowhere'}"
+    assert (
+        run.err.strip().splitlines()[-1] == f"error: no such file or folder: {tmp_path / 'nowhere'}"
+    )
     assert "Traceback" not in run.err
 
 
@@ -79,13 +81,17 @@ def fleet_captures(root: Path, count: int) -> dict[str, int]:
     for number in range(count):
         dev = fleet.device(5, number)
         age = (number * 37) % 200
-        state = fleet.device_state(dev.udi, [(r.report_id, r.license, 1, "ACK")
-                                             for r in dev.reports],
-                                   last_ack=fleet.LAB_NOW - timedelta(days=age), pushed=None)
+        state = fleet.device_state(
+            dev.udi,
+            [(r.report_id, r.license, 1, "ACK") for r in dev.reports],
+            last_ack=fleet.LAB_NOW - timedelta(days=age),
+            pushed=None,
+        )
         if number % 3 == 0:
             assert state.usage_reporting is not None
-            state = replace(state, usage_reporting=replace(state.usage_reporting,
-                                                           next_ack_deadline=None))
+            state = replace(
+                state, usage_reporting=replace(state.usage_reporting, next_ack_deadline=None)
+            )
         (root / f"{dev.hostname}.txt").write_text(captures.render(state))
         ages[str(dev.udi)] = age
     return ages
@@ -103,10 +109,14 @@ def test_deadlines_over_1000_captures_overdue_first(tmp_path: Path, cli: Cli) ->
     overdue = [r for r in results if ages[r["device"]] > 90]  # lab policy: 90 days
     due = [r for r in results if 76 <= ages[r["device"]] <= 90]
     assert [r["status"] for r in results] == (
-        ["overdue"] * len(overdue) + ["due"] * len(due)
-        + ["ok"] * (1000 - len(overdue) - len(due)))
-    assert doc["counts"] == {"overdue": len(overdue), "due": len(due),
-                             "ok": 1000 - len(overdue) - len(due), "unknown": 0}
+        ["overdue"] * len(overdue) + ["due"] * len(due) + ["ok"] * (1000 - len(overdue) - len(due))
+    )
+    assert doc["counts"] == {
+        "overdue": len(overdue),
+        "due": len(due),
+        "ok": 1000 - len(overdue) - len(due),
+        "unknown": 0,
+    }
     dates = [r[r["basis"]]["date"] for r in results]
     assert dates == sorted(dates)
     assert results[0]["days_left"] == 90 - max(ages.values())
@@ -116,11 +126,15 @@ def test_deadlines_over_1000_captures_overdue_first(tmp_path: Path, cli: Cli) ->
             assert result["basis"] == "report_by"
             assert any("no ACK is pending" in n for n in result["notes"])
             assert (result["report_by"]["source"], result["report_by"]["estimate"]) == (
-                "policy", True)
+                "policy",
+                True,
+            )
             assert "smallest non-zero reporting frequency" in result["report_by"]["rule"]
         else:
-            assert (ack_by["source"], ack_by["rule"]) == ("device",
-                                                          "the device's own Next ACK deadline")
+            assert (ack_by["source"], ack_by["rule"]) == (
+                "device",
+                "the device's own Next ACK deadline",
+            )
     assert sum(r["ack_by"] is None for r in results) == 334
 
 
@@ -138,9 +152,12 @@ def test_deadlines_text_lists_overdue_first(tmp_path: Path, cli: Cli) -> None:
 
 def test_deadlines_ok_exits_0_and_no_policy_falls_back(tmp_path: Path, cli: Cli) -> None:
     dev = fleet.device(5, 1)
-    state = DeviceState("show-license-status", udi=dev.udi, hostname=dev.hostname,
-                        usage_reporting=UsageReporting(
-                            last_ack_received=captures.stamp(fleet.LAB_NOW)))
+    state = DeviceState(
+        "show-license-status",
+        udi=dev.udi,
+        hostname=dev.hostname,
+        usage_reporting=UsageReporting(last_ack_received=captures.stamp(fleet.LAB_NOW)),
+    )
     path = tmp_path / "one.txt"
     path.write_text(captures.render(state))
     run = cli("deadlines", "--format", "json", "--today", "2026-11-02", path)
@@ -150,30 +167,35 @@ def test_deadlines_ok_exits_0_and_no_policy_falls_back(tmp_path: Path, cli: Cli)
     # the capture shows "Next ACK deadline: <none>": no ACK pending; report-by is estimated
     assert result["ack_by"] is None and result["basis"] == "report_by"
     assert (result["report_by"]["source"], result["report_by"]["estimate"]) == (
-        "default table", True)
+        "default table",
+        True,
+    )
 
 
 def test_deadlines_tz_converts_local_times(tmp_path: Path, cli: Cli) -> None:
-    capture = ("sw1#show license status\nUsage Reporting:\n"
-               "  Last ACK received: Oct 01 10:00:00 2026 PDT\n"
-               "  Next ACK deadline: Nov 20 23:30:00 2026 PDT\n")
+    capture = (
+        "sw1#show license status\nUsage Reporting:\n"
+        "  Last ACK received: Oct 01 10:00:00 2026 PDT\n"
+        "  Next ACK deadline: Nov 20 23:30:00 2026 PDT\n"
+    )
     path = tmp_path / "sw1.txt"
     path.write_text(capture)
     run = cli("deadlines", "--format", "json", "--today", "2026-11-02", path)
     (local,) = json.loads(run.out)["results"]
     assert (local["ack_by"]["date"], local["ack_by"]["local_time"]) == ("2026-11-20", True)
-    run = cli("deadlines", "--format", "json", "--today", "2026-11-02", "--tz", "PDT=-07:00",
-              path)
+    run = cli("deadlines", "--format", "json", "--today", "2026-11-02", "--tz", "PDT=-07:00", path)
     (converted,) = json.loads(run.out)["results"]
-    assert (converted["ack_by"]["date"], converted["ack_by"]["local_time"]) == (
-        "2026-11-21", False)
+    assert (converted["ack_by"]["date"], converted["ack_by"]["local_time"]) == ("2026-11-21", False)
     assert converted["ack_by"]["time"] == "2026-11-21T06:30:00Z"
 
 
-@pytest.mark.parametrize("flags", [("--today", "2026-13-01"), ("--today", "soon"),
-                                   ("--tz", "PDT"), ("--tz", "PDT=+25:00")])
-def test_deadlines_bad_flag_exits_2_in_one_line(tmp_path: Path, cli: Cli,
-                                                flags: tuple[str, str]) -> None:
+@pytest.mark.parametrize(
+    "flags",
+    [("--today", "2026-13-01"), ("--today", "soon"), ("--tz", "PDT"), ("--tz", "PDT=+25:00")],
+)
+def test_deadlines_bad_flag_exits_2_in_one_line(
+    tmp_path: Path, cli: Cli, flags: tuple[str, str]
+) -> None:
     path = tmp_path / "sw1.txt"
     path.write_text(captures.render(fleet.before_state(fleet.device(5, 1))))
     run = cli("deadlines", *flags, path)

@@ -11,8 +11,11 @@ import pytest
 from tests.conftest import ROOT, SAMPLES, Cli
 
 SCHEMAS = ROOT / "tests" / "data" / "schemas"
-FILES = [SAMPLES / "invalid" / "sudi-mismatch.xml", SAMPLES / "warnings" / "sample-interval.xml",
-         SAMPLES / "usage-n9k-nxos-v1.xml"]
+FILES = [
+    SAMPLES / "invalid" / "sudi-mismatch.xml",
+    SAMPLES / "warnings" / "sample-interval.xml",
+    SAMPLES / "usage-n9k-nxos-v1.xml",
+]
 
 
 def test_sarif_validates_against_the_sarif_schema(cli: Cli, tmp_path: Path) -> None:
@@ -46,8 +49,9 @@ def test_junit_validates_against_a_junit_xsd(cli: Cli) -> None:
     assert len(document.findall(".//testcase")) == 3
 
 
-def test_github_annotations_by_default_under_actions(cli: Cli,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_github_annotations_by_default_under_actions(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     run = cli("validate", *FILES)
     assert run.code == 1
@@ -55,5 +59,8 @@ def test_github_annotations_by_default_under_actions(cli: Cli,
     assert lines[0].startswith(f"::error file={FILES[0]},line=1,title=sudi-mismatch::")
     assert lines[1].startswith(f"::warning file={FILES[1]},line=1,title=sample-interval::")
     assert len(lines) == 2
-    assert cli("validate", "--format", "text", *FILES).out.splitlines()[0].startswith(
-        f"{FILES[0]}:1: error:")
+    assert (
+        cli("validate", "--format", "text", *FILES)
+        .out.splitlines()[0]
+        .startswith(f"{FILES[0]}:1: error:")
+    )

@@ -98,8 +98,10 @@ def test_missing_path_exits_3(tmp_path: Path, cli: Cli) -> None:
 
 def test_a_session_file_gives_a_state_per_command(tmp_path: Path, cli: Cli) -> None:
     session = tmp_path / "session.log"
-    session.write_text((SAMPLES / "show" / "c9300-udi.txt").read_text()
-                       + (SAMPLES / "show" / "c9300-status.txt").read_text())
+    session.write_text(
+        (SAMPLES / "show" / "c9300-udi.txt").read_text()
+        + (SAMPLES / "show" / "c9300-status.txt").read_text()
+    )
     run = cli("state", "--format", "json", session)
     assert run.code == 0, run.err
     udi, status = json.loads(run.out)["results"]
@@ -108,7 +110,8 @@ def test_a_session_file_gives_a_state_per_command(tmp_path: Path, cli: Cli) -> N
 
 
 def test_json_writes_each_state_before_reading_the_next_capture(
-        tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import io
     import sys
 

@@ -30,18 +30,23 @@ BROKEN = {
     "ACK_dev_1_20260101.txt": (b"", "empty-file"),
     "other.xml": (b"<licenseReport/>", "unknown-root"),
     "no-extension": (b"<?xml version='1.0'?>\n<deviceReport/>", "unknown-root"),
-    "foreign.xml": (b"<smartLicense><x:part xmlns:x='urn:other'/></smartLicense>",
-                    "unknown-root"),
-    "xinclude.xml": (b"<smartLicense xmlns:xi='http://www.w3.org/2001/XInclude'>"
-                     b"<xi:include href='/etc/hostname' parse='text'/></smartLicense>",
-                     "unknown-root"),
+    "foreign.xml": (b"<smartLicense><x:part xmlns:x='urn:other'/></smartLicense>", "unknown-root"),
+    "xinclude.xml": (
+        b"<smartLicense xmlns:xi='http://www.w3.org/2001/XInclude'>"
+        b"<xi:include href='/etc/hostname' parse='text'/></smartLicense>",
+        "unknown-root",
+    ),
     "doctype-only": (b"<!DOCTYPE report SYSTEM 'x.dtd'><report/>", "doctype"),
     "usage16.xml": (encoded("utf-16"), "encoding"),
     "dev_2_20260101": (encoded("utf-16-be"), "encoding"),
     "usage32.txt": (encoded("utf-32"), "encoding"),
 }
-PLAIN = {"notes.txt": b"remember to export the usage file\n", "diagram.png": PNG,
-         "usage-chart.png": PNG, "empty.md": b""}
+PLAIN = {
+    "notes.txt": b"remember to export the usage file\n",
+    "diagram.png": PNG,
+    "usage-chart.png": PNG,
+    "empty.md": b"",
+}
 
 
 def folder(tmp_path: Path, name: str | None = None) -> Path:
@@ -57,8 +62,11 @@ def folder(tmp_path: Path, name: str | None = None) -> Path:
 
 
 def finding_lines(out: str, path: str, rule: str) -> list[str]:
-    return [line for line in out.splitlines()
-            if line.startswith(path) and line.endswith(f"[{rule}]") and ": error: " in line]
+    return [
+        line
+        for line in out.splitlines()
+        if line.startswith(path) and line.endswith(f"[{rule}]") and ": error: " in line
+    ]
 
 
 def assert_plain_files_noted(err: str, top: Path) -> None:
@@ -67,8 +75,9 @@ def assert_plain_files_noted(err: str, top: Path) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(BROKEN))
-def test_validate_folder_reports_a_broken_licensing_file(name: str, tmp_path: Path,
-                                                         cli: Cli) -> None:
+def test_validate_folder_reports_a_broken_licensing_file(
+    name: str, tmp_path: Path, cli: Cli
+) -> None:
     top = folder(tmp_path, name)
     run = cli("validate", top)
     assert run.code == 1, run
@@ -85,9 +94,15 @@ def test_validate_folder_reports_a_broken_licensing_file(name: str, tmp_path: Pa
 @pytest.mark.parametrize("name", sorted(BROKEN))
 def test_validate_archive_member_is_a_finding(name: str, tmp_path: Path, cli: Cli) -> None:
     archive = tmp_path / "usage.tar.gz"
-    archive.write_bytes(hostile.tar_bytes([
-        ("usage/" + GOOD.name, GOOD.read_bytes()), (f"usage/{name}", BROKEN[name][0]),
-        *((f"usage/{p}", data) for p, data in PLAIN.items())]))
+    archive.write_bytes(
+        hostile.tar_bytes(
+            [
+                ("usage/" + GOOD.name, GOOD.read_bytes()),
+                (f"usage/{name}", BROKEN[name][0]),
+                *((f"usage/{p}", data) for p, data in PLAIN.items()),
+            ]
+        )
+    )
     run = cli("validate", archive)
     assert run.code == 1, run
     assert len(finding_lines(run.out, f"{archive}!usage/{name}", BROKEN[name][1])) == 1, run.out
@@ -112,8 +127,9 @@ def test_pre_commit_hook_is_given_every_file() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(BROKEN))
-def test_pre_commit_path_reports_a_broken_licensing_file(name: str, tmp_path: Path,
-                                                         cli: Cli) -> None:
+def test_pre_commit_path_reports_a_broken_licensing_file(
+    name: str, tmp_path: Path, cli: Cli
+) -> None:
     entry, _ = hook("airgap-validate")
     assert entry[:2] == ["airgap", "validate"]
     top = folder(tmp_path, name)
@@ -127,8 +143,9 @@ def test_pre_commit_path_reports_a_broken_licensing_file(name: str, tmp_path: Pa
     assert_plain_files_noted(clean.err, top)
 
 
-def test_hook_exclude_patterns_apply_to_named_files(tmp_path: Path, cli: Cli,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hook_exclude_patterns_apply_to_named_files(
+    tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     entry, _ = hook("airgap-validate")
     monkeypatch.chdir(tmp_path)
     Path("pom.xml").write_bytes(b"<project/>")
@@ -138,20 +155,21 @@ def test_hook_exclude_patterns_apply_to_named_files(tmp_path: Path, cli: Cli,
     assert cli(*entry[1:], "pom.xml").code == 0
 
 
-def test_plain_files_in_a_folder_are_still_skipped_with_a_note(tmp_path: Path,
-                                                               cli: Cli) -> None:
+def test_plain_files_in_a_folder_are_still_skipped_with_a_note(tmp_path: Path, cli: Cli) -> None:
     top = folder(tmp_path)
     run = cli("validate", top)
     assert run.code == 0, run
-    assert run.out.splitlines()[-1] == ("1 file validated: 0 invalid, 0 errors, 0 warnings "
-                                        "(4 files skipped)")
+    assert run.out.splitlines()[-1] == (
+        "1 file validated: 0 invalid, 0 errors, 0 warnings (4 files skipped)"
+    )
     assert_plain_files_noted(run.err, top)
     assert "binary, not XML" in run.err and "text, not XML" in run.err
 
 
 @pytest.mark.parametrize("name", ["notes.txt", "diagram.png"])
-def test_a_named_plain_file_is_of_no_kind_for_validate_and_inspect(name: str, tmp_path: Path,
-                                                                   cli: Cli) -> None:
+def test_a_named_plain_file_is_of_no_kind_for_validate_and_inspect(
+    name: str, tmp_path: Path, cli: Cli
+) -> None:
     path = folder(tmp_path) / name
     for command in ("validate", "inspect"):
         run = cli(command, path)
@@ -183,8 +201,9 @@ def key(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("name", sorted(BROKEN))
-def test_bundle_create_fails_naming_a_broken_licensing_file(name: str, tmp_path: Path,
-                                                            cli: Cli, key: Path) -> None:
+def test_bundle_create_fails_naming_a_broken_licensing_file(
+    name: str, tmp_path: Path, cli: Cli, key: Path
+) -> None:
     top = folder(tmp_path, name)
     out = tmp_path / "out.tar.gz"
     run = cli("bundle", "create", out, top, "--key", key)
@@ -195,7 +214,8 @@ def test_bundle_create_fails_naming_a_broken_licensing_file(name: str, tmp_path:
 
 
 def test_bundle_create_carries_every_licensing_file_and_names_what_it_leaves_out(
-        tmp_path: Path, cli: Cli, key: Path) -> None:
+    tmp_path: Path, cli: Cli, key: Path
+) -> None:
     top = folder(tmp_path)
     out = tmp_path / "out.tar.gz"
     run = cli("bundle", "create", "--format", "json", out, top, "--key", key)
@@ -216,8 +236,9 @@ def test_bundle_create_refuses_a_link_in_a_folder(tmp_path: Path, cli: Cli, key:
 
 
 @pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le"])
-def test_a_wide_usage_file_gets_one_answer_everywhere(codec: str, tmp_path: Path, cli: Cli,
-                                                      key: Path) -> None:
+def test_a_wide_usage_file_gets_one_answer_everywhere(
+    codec: str, tmp_path: Path, cli: Cli, key: Path
+) -> None:
     path = tmp_path / "files" / "router1.xml"
     path.parent.mkdir()
     path.write_bytes(encoded(codec))
@@ -231,8 +252,9 @@ def test_a_wide_usage_file_gets_one_answer_everywhere(codec: str, tmp_path: Path
     assert not (tmp_path / "b.tar.gz").exists()
 
 
-def test_a_cisco_named_unknown_part_is_still_an_import_with_a_warning(tmp_path: Path,
-                                                                      cli: Cli) -> None:
+def test_a_cisco_named_unknown_part_is_still_an_import_with_a_warning(
+    tmp_path: Path, cli: Cli
+) -> None:
     # Trust-code and conversion ACK element names are not public (FORMATS.md): a part named
     # like Cisco's own is kept and warned about; only foreign ones make no licensing file.
     path = tmp_path / "ACK_trust.xml"
@@ -240,7 +262,8 @@ def test_a_cisco_named_unknown_part_is_still_an_import_with_a_warning(tmp_path: 
     run = cli("validate", path)
     assert run.code == 0 and "[unknown-part]" in run.out, run
     assert json.loads(cli("inspect", "--format", "json", path).out)["results"][0]["kind"] == (
-        "import")
+        "import"
+    )
 
 
 @pytest.mark.parametrize("name", ["usage-x.xml", "usage-ws.txt", "usage16.xml"])

@@ -23,8 +23,9 @@ DEVICES = 3
 class Site:
     """A lab fleet served in a background thread, and where its files are."""
 
-    def __init__(self, folder: Path, faults: str = "", gateways: tuple[str, ...] | list[str] = ()
-                 ) -> None:
+    def __init__(
+        self, folder: Path, faults: str = "", gateways: tuple[str, ...] | list[str] = ()
+    ) -> None:
         self.folder = folder
         self.lab = serve.load(folder, faults=serve.parse_faults(faults), gateways=gateways)
         self.loop = asyncio.new_event_loop()
@@ -37,15 +38,20 @@ class Site:
             await self.stop.wait()
             self.lab.close()
 
-        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(main(),),
-                                       daemon=True)
+        self.thread = threading.Thread(
+            target=self.loop.run_until_complete, args=(main(),), daemon=True
+        )
         self.thread.start()
         assert ready.wait(30), "the lab fleet did not start"
 
     @property
     def flags(self) -> list[str]:
-        return ["--inventory", str(self.folder / "inventory.toml"),
-                "--known-hosts", str(self.folder / "known_hosts")]
+        return [
+            "--inventory",
+            str(self.folder / "inventory.toml"),
+            "--known-hosts",
+            str(self.folder / "known_hosts"),
+        ]
 
     def name(self, number: int) -> str:
         return sorted(d.name for d in self.lab.devices)[number]
@@ -73,14 +79,12 @@ def site(made: Path) -> Iterator[Site]:
 
 
 def collect(cli: Cli, site: Site, out: Path, *flags: str) -> tuple[int, list[dict[str, object]]]:
-    run = cli("collect", *site.flags, "--out", out, "--format", "json", "--timeout", "5",
-              *flags)
+    run = cli("collect", *site.flags, "--out", out, "--format", "json", "--timeout", "5", *flags)
     assert "Traceback" not in run.err
     return run.code, json.loads(run.out)["results"]
 
 
-def test_a_whole_cycle_takes_effect_on_every_device(site: Site, cli: Cli,
-                                                   tmp_path: Path) -> None:
+def test_a_whole_cycle_takes_effect_on_every_device(site: Site, cli: Cli, tmp_path: Path) -> None:
     usage, acks = tmp_path / "usage", tmp_path / "acks"
     code, results = collect(cli, site, usage)
     assert code == 0 and [r["status"] for r in results] == ["done"] * DEVICES
@@ -94,13 +98,26 @@ def test_a_whole_cycle_takes_effect_on_every_device(site: Site, cli: Cli,
     state = cli("state", "--format", "json", usage)
     assert {s["identified_by"] for s in json.loads(state.out)["results"]} == {"udi"}
     assert cli("lab", "cssm", usage, acks).code == 0
-    pushed = cli("push", *sorted(acks.glob("ACK_*.xml")), *site.flags, "--lab",
-                 "--captures", tmp_path / "captures", "--format", "json")
+    pushed = cli(
+        "push",
+        *sorted(acks.glob("ACK_*.xml")),
+        *site.flags,
+        "--lab",
+        "--captures",
+        tmp_path / "captures",
+        "--format",
+        "json",
+    )
     assert pushed.code == 0, pushed.out + pushed.err
     results = json.loads(pushed.out)["results"]
     assert [r["verdict"] for r in results] == ["took effect"] * DEVICES
-    after = cli("diff", "--format", "json", tmp_path / "captures" / "before",
-                tmp_path / "captures" / "after")
+    after = cli(
+        "diff",
+        "--format",
+        "json",
+        tmp_path / "captures" / "before",
+        tmp_path / "captures" / "after",
+    )
     assert after.code == 0, after.out
     assert {d["verdict"] for d in json.loads(after.out)["results"]} == {"took effect"}
 
@@ -113,17 +130,21 @@ def test_collect_again_skips_what_is_done(site: Site, cli: Cli, tmp_path: Path) 
     assert code == 0 and {r["status"] for r in results} == {"done"}
 
 
-@pytest.mark.parametrize(("fault", "status", "code", "words"), [
-    ("auth", "failed", 1, "login refused"),
-    ("save-fails", "failed", 1, "did not save its usage"),
-    ("flash-full", "failed", 1, "No space left on device"),
-    ("scp-disabled", "failed", 1, "copy off the device failed"),
-    ("cut", "failed", 1, "copy"),
-    ("slow", "failed", 1, "did not answer in time"),
-    ("hostkey", "refused", 4, "host key not trusted"),
-])
-def test_each_fault_stops_only_its_device(made: Path, cli: Cli, tmp_path: Path, fault: str,
-                                          status: str, code: int, words: str) -> None:
+@pytest.mark.parametrize(
+    ("fault", "status", "code", "words"),
+    [
+        ("auth", "failed", 1, "login refused"),
+        ("save-fails", "failed", 1, "did not save its usage"),
+        ("flash-full", "failed", 1, "No space left on device"),
+        ("scp-disabled", "failed", 1, "copy off the device failed"),
+        ("cut", "failed", 1, "copy"),
+        ("slow", "failed", 1, "did not answer in time"),
+        ("hostkey", "refused", 4, "host key not trusted"),
+    ],
+)
+def test_each_fault_stops_only_its_device(
+    made: Path, cli: Cli, tmp_path: Path, fault: str, status: str, code: int, words: str
+) -> None:
     names = sorted(p.stem for p in (made / "before").glob("*.txt"))
     served = Site(made, f"{names[1]}={fault}")
     try:
@@ -143,8 +164,9 @@ def test_each_fault_stops_only_its_device(made: Path, cli: Cli, tmp_path: Path, 
 def test_a_foreign_ack_is_refused_before_any_copy(site: Site, cli: Cli, tmp_path: Path) -> None:
     stranger = Udi("C9300-24UX", "FCW0000STRANGE")
     ack = tmp_path / "ACK_x.xml"
-    ack.write_bytes(cssm.ack_xml(stranger, [(1, stranger)], "c0ffee",
-                                 datetime(2026, 11, 1, tzinfo=UTC)))
+    ack.write_bytes(
+        cssm.ack_xml(stranger, [(1, stranger)], "c0ffee", datetime(2026, 11, 1, tzinfo=UTC))
+    )
     run = cli("push", ack, *site.flags, "--lab", "--format", "json")
     assert run.code == 4
     (result,) = json.loads(run.out)["results"]
@@ -156,24 +178,23 @@ def test_a_stale_ack_is_refused_before_any_copy(site: Site, cli: Cli, tmp_path: 
     device = site.lab.devices[0]
     assert device.state.udi is not None
     ack = tmp_path / "ACK_old.xml"  # older than the lab devices' last ACK received
-    ack.write_bytes(cssm.ack_xml(device.state.udi, [], "c0ffee",
-                                 datetime(2026, 1, 1, tzinfo=UTC)))
+    ack.write_bytes(cssm.ack_xml(device.state.udi, [], "c0ffee", datetime(2026, 1, 1, tzinfo=UTC)))
     run = cli("push", ack, *site.flags, "--lab", "--format", "json")
     (result,) = json.loads(run.out)["results"]
     assert run.code == 4 and "stale ACK" in result["message"]
     assert site.flash(device.name) == []
 
 
-def test_an_import_without_the_success_text_exits_1(made: Path, cli: Cli,
-                                                   tmp_path: Path) -> None:
+def test_an_import_without_the_success_text_exits_1(made: Path, cli: Cli, tmp_path: Path) -> None:
     names = sorted(p.stem for p in (made / "before").glob("*.txt"))
     served = Site(made, f"{names[0]}=import-refused")
     try:
         usage, acks = tmp_path / "usage", tmp_path / "acks"
         collect(cli, served, usage)
         cli("lab", "cssm", usage, acks)
-        run = cli("push", *sorted(acks.glob("ACK_*.xml")), *served.flags, "--lab",
-                  "--format", "json")
+        run = cli(
+            "push", *sorted(acks.glob("ACK_*.xml")), *served.flags, "--lab", "--format", "json"
+        )
         results = {r["device"]: r for r in json.loads(run.out)["results"]}
         assert run.code == 1
         assert "no 'Import Data Successful'" in str(results[names[0]]["message"])
@@ -192,8 +213,9 @@ def test_dry_run_touches_nothing(site: Site, cli: Cli, tmp_path: Path) -> None:
     assert all(d.imported == [] for d in site.lab.devices)
 
 
-def test_inventory_check_and_accept_new(site: Site, cli: Cli, tmp_path: Path,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_inventory_check_and_accept_new(
+    site: Site, cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     run = cli("inventory", "check", *site.flags)
     assert run.code == 0 and run.out.count("ok") == DEVICES
     empty = tmp_path / "known_hosts"
@@ -203,8 +225,9 @@ def test_inventory_check_and_accept_new(site: Site, cli: Cli, tmp_path: Path,
     assert refused.code == 4 and "host key not trusted" in refused.out
     ledger = tmp_path / "ledger.jsonl"
     monkeypatch.setenv("AIRGAP_LEDGER", str(ledger))
-    accepted = cli("inventory", "check", "--inventory", inventory, "--known-hosts", empty,
-                   "--accept-new")
+    accepted = cli(
+        "inventory", "check", "--inventory", inventory, "--known-hosts", empty, "--accept-new"
+    )
     assert accepted.code == 0, accepted.out + accepted.err
     assert len(empty.read_text().splitlines()) == DEVICES
     steps = [json.loads(line)["step"] for line in ledger.read_text().splitlines()]
@@ -221,8 +244,7 @@ def test_a_changed_host_key_is_never_accepted(made: Path, cli: Cli) -> None:
         served.close()
 
 
-def test_a_gateway_copies_through_a_one_shot_receiver(made: Path, cli: Cli,
-                                                       tmp_path: Path) -> None:
+def test_a_gateway_copies_through_a_one_shot_receiver(made: Path, cli: Cli, tmp_path: Path) -> None:
     """platform ixm: no SCP server on the device; it copies with its own scp command toward a
     one-shot endpoint on the jump host, and the whole cycle still takes effect."""
     names = sorted(p.stem for p in (made / "before").glob("*.txt"))
@@ -237,8 +259,9 @@ def test_a_gateway_copies_through_a_one_shot_receiver(made: Path, cli: Cli,
         assert usage_file.read_bytes().startswith(b"<smartLicense>")
         assert not [p for p in (usage / names[0]).iterdir() if p.name.startswith(".")]
         cli("lab", "cssm", usage, acks)
-        run = cli("push", *sorted(acks.glob("ACK_*.xml")), *served.flags, "--lab",
-                  "--format", "json")
+        run = cli(
+            "push", *sorted(acks.glob("ACK_*.xml")), *served.flags, "--lab", "--format", "json"
+        )
         assert run.code == 0, run.out
         pushed = {r["device"]: r for r in json.loads(run.out)["results"]}
         assert pushed[names[0]]["verdict"] == "took effect"
@@ -247,8 +270,7 @@ def test_a_gateway_copies_through_a_one_shot_receiver(made: Path, cli: Cli,
         served.close()
 
 
-def test_ctrl_c_keeps_what_finished_and_names_the_devices_left(made: Path,
-                                                               tmp_path: Path) -> None:
+def test_ctrl_c_keeps_what_finished_and_names_the_devices_left(made: Path, tmp_path: Path) -> None:
     import signal
     import subprocess
     import sys
@@ -257,10 +279,18 @@ def test_ctrl_c_keeps_what_finished_and_names_the_devices_left(made: Path,
     served = Site(made, "*=latency:150")
     try:
         out = tmp_path / "usage"
-        command = [sys.executable, "-m", "airgap", "collect", *served.flags, "--out", str(out),
-                   "--jobs", "1"]
-        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                 text=True)
+        command = [
+            sys.executable,
+            "-m",
+            "airgap",
+            "collect",
+            *served.flags,
+            "--out",
+            str(out),
+            "--jobs",
+            "1",
+        ]
+        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 60
         while not list(out.glob("*/before-*.txt")) and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -284,19 +314,32 @@ def test_an_unreachable_device_fails_alone(site: Site, cli: Cli, tmp_path: Path)
         probe.bind(("127.0.0.1", 0))
         closed = probe.getsockname()[1]
     inventory = tmp_path / "inventory.toml"
-    inventory.write_text((site.folder / "inventory.toml").read_text()
-                         + f'\n[[device]]\nname = "gone"\nhost = "127.0.0.1"\nport = {closed}\n')
-    run = cli("collect", "--inventory", inventory, "--known-hosts",
-              site.folder / "known_hosts", "--out", tmp_path / "u", "--format", "json",
-              "--timeout", "5")
+    inventory.write_text(
+        (site.folder / "inventory.toml").read_text()
+        + f'\n[[device]]\nname = "gone"\nhost = "127.0.0.1"\nport = {closed}\n'
+    )
+    run = cli(
+        "collect",
+        "--inventory",
+        inventory,
+        "--known-hosts",
+        site.folder / "known_hosts",
+        "--out",
+        tmp_path / "u",
+        "--format",
+        "json",
+        "--timeout",
+        "5",
+    )
     results = {r["device"]: r for r in json.loads(run.out)["results"]}
     assert run.code == 1 and results["gone"]["status"] == "failed"
     assert "unreachable" in str(results["gone"]["message"])
     assert [r["status"] for name, r in results.items() if name != "gone"] == ["done"] * DEVICES
 
 
-def test_known_hosts_from_the_user_config(site: Site, cli: Cli, tmp_path: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_known_hosts_from_the_user_config(
+    site: Site, cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = tmp_path / "xdg" / "airgap" / "config.toml"
     config.parent.mkdir(parents=True)
     config.write_text(f'known_hosts = "{site.folder / "known_hosts"}"\n')

@@ -11,13 +11,26 @@ import pytest
 from airgap.devices import receiver
 
 
-def scp_to(shot: receiver.OneShot, local: Path, remote: str, *, user: str | None = None,
-           password: str | None = None) -> None:
+def scp_to(
+    shot: receiver.OneShot,
+    local: Path,
+    remote: str,
+    *,
+    user: str | None = None,
+    password: str | None = None,
+) -> None:
     async def send() -> None:
-        async with asyncssh.connect(shot.host, shot.port, username=user or shot.user,
-                                    password=password or shot.password, known_hosts=None,
-                                    client_keys=None, agent_path=None) as conn:
+        async with asyncssh.connect(
+            shot.host,
+            shot.port,
+            username=user or shot.user,
+            password=password or shot.password,
+            known_hosts=None,
+            client_keys=None,
+            agent_path=None,
+        ) as conn:
             await asyncssh.scp(str(local), (conn, remote))
+
     asyncio.get_event_loop().run_until_complete(send())
 
 

@@ -37,8 +37,11 @@ def members(data: bytes) -> list[tarfile.TarInfo]:
 
 def contents(data: bytes) -> dict[str, bytes]:
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-        return {m.name: tar.extractfile(m).read() for m in tar.getmembers()  # type: ignore[union-attr]
-                if m.isreg()}
+        return {
+            m.name: tar.extractfile(m).read()  # type: ignore[union-attr]
+            for m in tar.getmembers()
+            if m.isreg()
+        }
 
 
 def test_timestamp_is_the_sample_codes_and_ignores_the_locale() -> None:
@@ -57,9 +60,15 @@ def test_layout_follows_the_sample_code() -> None:
 
 
 def test_manifest_content() -> None:
-    packed = cslu.build(USAGE[:1], "WAN-EDGE", when=WHEN, smart_account="Example Industrial Inc",
-                        smart_account_id="1204871", account_ids={"WAN-EDGE": "388215"},
-                        instance="foofoo")
+    packed = cslu.build(
+        USAGE[:1],
+        "WAN-EDGE",
+        when=WHEN,
+        smart_account="Example Industrial Inc",
+        smart_account_id="1204871",
+        account_ids={"WAN-EDGE": "388215"},
+        instance="foofoo",
+    )
     assert contents(packed.data)["manifest.mf"].decode() == (
         "Manifest-Version: 1.0\n"
         'Created-By: "{\\"uuid\\": \\"foofoo\\"}"\n'
@@ -68,7 +77,8 @@ def test_manifest_content() -> None:
         "\n"
         f"Name: /UD_VA_{STAMP}.tar.gz\n"
         "Specification-VA: WAN-EDGE\n"
-        "Specification-VA-ID: 388215\n")
+        "Specification-VA-ID: 388215\n"
+    )
 
 
 def test_pack_then_unpack_gives_the_same_usage_files() -> None:
@@ -104,8 +114,9 @@ def test_accounts_map_with_two_virtual_accounts_gives_two_inner_archives() -> No
     assert [e.virtual_account for e in packed.manifest.entries] == ["CAMPUS", "WAN"]
     assert list(contents(packed.data)) == ["manifest.mf", *names]
     unpacked = cslu.unpack(packed.data, packed.name)
-    seen = {f.parts[-1]: (f.parts[0], f.virtual_account) for f in unpacked.files
-            if len(f.parts) == 2}
+    seen = {
+        f.parts[-1]: (f.parts[0], f.virtual_account) for f in unpacked.files if len(f.parts) == 2
+    }
     for item in packed.files:
         va_archive, member = item.member.split("/")
         assert seen[member] == (va_archive, accounts[item.source])
@@ -124,21 +135,27 @@ def test_keep_names_keeps_the_files_own_names() -> None:
     inner = contents(contents(packed.data)[f"UD_VA_{STAMP}.tar.gz"])
     assert inner == {p.name: p.read_bytes() for p in USAGE}
     with pytest.raises(InputError, match="has the name"):
-        cslu.build([("a/x.xml", USAGE[0].read_bytes()), ("b/x.xml", USAGE[1].read_bytes())],
-                   "VA", when=WHEN, names="keep")
+        cslu.build(
+            [("a/x.xml", USAGE[0].read_bytes()), ("b/x.xml", USAGE[1].read_bytes())],
+            "VA",
+            when=WHEN,
+            names="keep",
+        )
 
 
-@pytest.mark.parametrize(("path", "code", "why"), [
-    (ACK, ExitCode.CANNOT_RUN, "an import file, not a usage file"),
-    (SAMPLES / "warnings" / "rum-fragment.xml", ExitCode.CANNOT_RUN, "rum-fragment"),
-    (SAMPLES / "slac-request-c9300.xml", ExitCode.CANNOT_RUN, "slac-request"),
-    (SAMPLES / "invalid" / "not-xml.xml", ExitCode.FINDINGS, "not well-formed XML"),
-    (SAMPLES / "invalid" / "doctype.xml", ExitCode.FINDINGS, "DOCTYPE"),
-    (SAMPLES / "invalid" / "empty-file.xml", ExitCode.CANNOT_RUN, "empty file"),
-    (SAMPLES / "invalid" / "unknown-root.xml", ExitCode.CANNOT_RUN, "no kind airgap knows"),
-])
-def test_anything_but_a_usage_file_is_refused_naming_it(path: Path, code: int,
-                                                         why: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "code", "why"),
+    [
+        (ACK, ExitCode.CANNOT_RUN, "an import file, not a usage file"),
+        (SAMPLES / "warnings" / "rum-fragment.xml", ExitCode.CANNOT_RUN, "rum-fragment"),
+        (SAMPLES / "slac-request-c9300.xml", ExitCode.CANNOT_RUN, "slac-request"),
+        (SAMPLES / "invalid" / "not-xml.xml", ExitCode.FINDINGS, "not well-formed XML"),
+        (SAMPLES / "invalid" / "doctype.xml", ExitCode.FINDINGS, "DOCTYPE"),
+        (SAMPLES / "invalid" / "empty-file.xml", ExitCode.CANNOT_RUN, "empty file"),
+        (SAMPLES / "invalid" / "unknown-root.xml", ExitCode.CANNOT_RUN, "no kind airgap knows"),
+    ],
+)
+def test_anything_but_a_usage_file_is_refused_naming_it(path: Path, code: int, why: str) -> None:
     with pytest.raises(Exception) as caught:
         cslu.build([USAGE[0], path], "VA", when=WHEN)
     error = caught.value
@@ -167,8 +184,9 @@ def test_ack_archive_unpacks_with_udis_and_answers() -> None:
     packed = cslu.build(USAGE, "VA", when=WHEN)
     uploaded = {f.member.split("/")[1] for f in packed.files}
     ack = ACK.read_bytes()
-    data = cslu.ack_archive({f"UD_VA_{STAMP}.tar.gz": [(n, ack) for n in sorted(uploaded)]},
-                            when=WHEN)
+    data = cslu.ack_archive(
+        {f"UD_VA_{STAMP}.tar.gz": [(n, ack) for n in sorted(uploaded)]}, when=WHEN
+    )
     assert cslu.detect(data) == cslu.ACK
     outer = contents(data)
     assert list(outer) == [f"ACK_UD_VA_{STAMP}.tar.gz"]
@@ -182,8 +200,9 @@ def test_ack_archive_unpacks_with_udis_and_answers() -> None:
         assert f.content.inferred_udis == (Udi("C8000V", "9KQW3TZ7R2M"),)  # RUM ACK keys
         assert f.content.report_ids == (1696420871, 1696420872)
         assert f.data == ack
-    assert cslu.ack_archive({"UD_VA_1.tar.gz": [("ACK_dev_1.txt", ack)]}, when=WHEN) == \
-        cslu.ack_archive({"UD_VA_1.tar.gz": [("dev_1.txt", ack)]}, when=WHEN)
+    assert cslu.ack_archive(
+        {"UD_VA_1.tar.gz": [("ACK_dev_1.txt", ack)]}, when=WHEN
+    ) == cslu.ack_archive({"UD_VA_1.tar.gz": [("dev_1.txt", ack)]}, when=WHEN)
 
 
 def test_ack_archive_refuses_names_that_are_not_plain() -> None:
@@ -211,9 +230,11 @@ def test_an_archive_of_another_kind_is_exit_3() -> None:
         cslu.unpack(b"<smartLicense/>", "plain.xml")
 
 
-SAMPLE_MANIFEST = ('Manifest-Version: 1.0\nCreated-By: "{\\"uuid\\": \\"foofoo\\"}"\n'
-                   "Smart-Account:\nSmart-Account-ID:\n\nName: /UD_VA_23Nov02_13_27_05_123.ta.gz"
-                   "\nSpecification-VA: \nSpecification-VA-ID: \n")
+SAMPLE_MANIFEST = (
+    'Manifest-Version: 1.0\nCreated-By: "{\\"uuid\\": \\"foofoo\\"}"\n'
+    "Smart-Account:\nSmart-Account-ID:\n\nName: /UD_VA_23Nov02_13_27_05_123.ta.gz"
+    "\nSpecification-VA: \nSpecification-VA-ID: \n"
+)
 
 
 def test_the_sample_codes_own_manifest_is_read() -> None:
@@ -226,29 +247,41 @@ def test_the_sample_codes_own_manifest_is_read() -> None:
 
 
 def test_a_manifest_with_continuations_unknown_keys_and_junk_is_read() -> None:
-    text = ("Manifest-Version: 1.0\r\nSmart-Account: Example Ind\r\n ustrial Inc\r\n"
-            "X-Extra: 1\r\nno colon here\r\n\r\n\r\nName: UD_VA_1.tar.gz\r\n"
-            "Specification-VA: WAN\r\nOther: 2\r\n")
+    text = (
+        "Manifest-Version: 1.0\r\nSmart-Account: Example Ind\r\n ustrial Inc\r\n"
+        "X-Extra: 1\r\nno colon here\r\n\r\n\r\nName: UD_VA_1.tar.gz\r\n"
+        "Specification-VA: WAN\r\nOther: 2\r\n"
+    )
     manifest = cslu.Manifest.parse(text.encode())
     assert manifest.smart_account == "Example Industrial Inc"
     assert manifest.entries == (cslu.ManifestEntry("UD_VA_1.tar.gz", "WAN", ""),)
     assert manifest.other == (("X-Extra", "1"), ("Other", "2"))
     assert manifest.unreadable_lines == (5,)
-    assert cslu.Manifest.parse(cslu.Manifest("SA", "7", entries=manifest.entries).render()) == \
-        cslu.Manifest("SA", "7", entries=manifest.entries)
+    assert cslu.Manifest.parse(
+        cslu.Manifest("SA", "7", entries=manifest.entries).render()
+    ) == cslu.Manifest("SA", "7", entries=manifest.entries)
 
 
 def test_the_sample_codes_mismatched_va_name_is_matched_with_a_note() -> None:
     usage = USAGE[0].read_bytes()
     va = cslu.tar_gz([("dev_1_23Nov02_13_27_05_123.txt", usage)], WHEN)
-    data = cslu.tar_gz([("manifest.mf", SAMPLE_MANIFEST.replace("Specification-VA: ",
-                                                                "Specification-VA: WAN").encode()),
-                        ("UD_VA_23Nov02_13_27_05_123_py.tar.gz", va)], WHEN)
+    data = cslu.tar_gz(
+        [
+            (
+                "manifest.mf",
+                SAMPLE_MANIFEST.replace("Specification-VA: ", "Specification-VA: WAN").encode(),
+            ),
+            ("UD_VA_23Nov02_13_27_05_123_py.tar.gz", va),
+        ],
+        WHEN,
+    )
     unpacked = cslu.unpack(data, "UD_SA_23Nov02_13_27_05_123_py.tar.gz")
     assert unpacked.kind == cslu.UPLOAD
     assert [f.virtual_account for f in unpacked.files if f.content.kind] == ["WAN"]
-    assert unpacked.notes == ("manifest.mf names UD_VA_23Nov02_13_27_05_123.ta.gz for "
-                              "UD_VA_23Nov02_13_27_05_123_py.tar.gz",)
+    assert unpacked.notes == (
+        "manifest.mf names UD_VA_23Nov02_13_27_05_123.ta.gz for "
+        "UD_VA_23Nov02_13_27_05_123_py.tar.gz",
+    )
 
 
 def test_unpack_never_expands_a_third_level() -> None:
@@ -256,19 +289,25 @@ def test_unpack_never_expands_a_third_level() -> None:
     va = cslu.tar_gz([("dev_1.txt", USAGE[0].read_bytes()), ("deeper.tar.gz", third)], WHEN)
     unpacked = cslu.unpack(cslu.tar_gz([("UD_VA_1.tar.gz", va)], WHEN), "up.tar.gz")
     assert [(f.path, f.data == third) for f in unpacked.files][1] == (
-        "UD_VA_1.tar.gz/deeper.tar.gz", True)
+        "UD_VA_1.tar.gz/deeper.tar.gz",
+        True,
+    )
     assert unpacked.notes == ("no manifest.mf",)
 
 
-@pytest.mark.parametrize(("inner", "why"), [
-    ([("../evil.txt", b"x")], "'..'"),
-    ([("/etc/evil.txt", b"x")], "absolute"),
-    ([hostile.special("link.txt", tarfile.SYMTYPE, "/etc/passwd")], "symbolic link"),
-    ([hostile.special("dev.txt", tarfile.CHRTYPE)], "device"),
-])
+@pytest.mark.parametrize(
+    ("inner", "why"),
+    [
+        ([("../evil.txt", b"x")], "'..'"),
+        ([("/etc/evil.txt", b"x")], "absolute"),
+        ([hostile.special("link.txt", tarfile.SYMTYPE, "/etc/passwd")], "symbolic link"),
+        ([hostile.special("dev.txt", tarfile.CHRTYPE)], "device"),
+    ],
+)
 def test_unsafe_inner_members_are_refused(inner: Members, why: str) -> None:
-    data = hostile.tar_bytes([("manifest.mf", b"Manifest-Version: 1.0\n"),
-                              ("UD_VA_1.tar.gz", hostile.tar_bytes(inner))])
+    data = hostile.tar_bytes(
+        [("manifest.mf", b"Manifest-Version: 1.0\n"), ("UD_VA_1.tar.gz", hostile.tar_bytes(inner))]
+    )
     with pytest.raises(archive.UnsafeArchiveError, match=why) as caught:
         cslu.unpack(data, "up.tar.gz")
     assert caught.value.exit_code == ExitCode.TRUST
@@ -298,10 +337,13 @@ def test_write_unpacked_writes_under_dest_and_never_overwrites(tmp_path: Path) -
     written = cslu.write_unpacked(unpacked.files, dest)
     assert written[0] == dest / "manifest.mf"
     assert {p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()} == {
-        "manifest.mf", *(f.member.replace(".tar.gz", "") for f in packed.files)}
+        "manifest.mf",
+        *(f.member.replace(".tar.gz", "") for f in packed.files),
+    }
     for item in packed.files:
-        assert (dest / item.member.replace(".tar.gz", "")).read_bytes() == \
-            Path(item.source).read_bytes()
+        assert (dest / item.member.replace(".tar.gz", "")).read_bytes() == Path(
+            item.source
+        ).read_bytes()
     (dest / "manifest.mf").write_bytes(b"mine")
     with pytest.raises(InputError, match="refusing to overwrite"):
         cslu.write_unpacked(unpacked.files, dest)
@@ -321,27 +363,30 @@ def test_write_unpacked_refuses_a_folder_that_leads_outside(tmp_path: Path) -> N
     (dest / f"UD_VA_{STAMP}").symlink_to(outside)
     with pytest.raises(archive.UnsafeArchiveError, match="outside DEST"):
         cslu.write_unpacked(unpacked.files, dest)
-    assert list(outside.iterdir()) == [] and {p.name for p in dest.iterdir()} == {
-        f"UD_VA_{STAMP}"}
+    assert list(outside.iterdir()) == [] and {p.name for p in dest.iterdir()} == {f"UD_VA_{STAMP}"}
 
 
-@pytest.mark.parametrize("parts", [("a", ".."), ("..", "x"), ("a.tar.gz", "b/../c"),
-                                   ("x\\y",), ("a\nb",), ("",)])
+@pytest.mark.parametrize(
+    "parts", [("a", ".."), ("..", "x"), ("a.tar.gz", "b/../c"), ("x\\y",), ("a\nb",), ("",)]
+)
 def test_target_path_refuses_names_that_leave_dest(parts: tuple[str, ...]) -> None:
     with pytest.raises(archive.UnsafeArchiveError):
         cslu.target_path(parts)
 
 
 def test_two_members_for_one_file_are_refused(tmp_path: Path) -> None:
-    files = [cslu.UnpackedFile(("UD_VA_1.tar.gz", "a.txt"), b"1", cslu.Content(None)),
-             cslu.UnpackedFile(("UD_VA_1.tgz", "a.txt"), b"2", cslu.Content(None))]
+    files = [
+        cslu.UnpackedFile(("UD_VA_1.tar.gz", "a.txt"), b"1", cslu.Content(None)),
+        cslu.UnpackedFile(("UD_VA_1.tgz", "a.txt"), b"2", cslu.Content(None)),
+    ]
     with pytest.raises(archive.UnsafeArchiveError, match="also written"):
         cslu.write_unpacked(files, tmp_path / "dest")
     assert not (tmp_path / "dest").exists()
 
 
-def test_a_failed_write_removes_what_it_wrote(tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_write_removes_what_it_wrote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     packed = cslu.build(USAGE, "VA", when=WHEN)
     files = cslu.unpack(packed.data, packed.name).files
     calls: list[Path] = []
@@ -361,7 +406,7 @@ def test_a_failed_write_removes_what_it_wrote(tmp_path: Path,
 
 def test_read_accounts(tmp_path: Path) -> None:
     path = tmp_path / "map.csv"
-    path.write_text("file,virtual_account\n# a comment\n\na.xml,WAN\n\"b c.xml\", CAMPUS \n")
+    path.write_text('file,virtual_account\n# a comment\n\na.xml,WAN\n"b c.xml", CAMPUS \n')
     assert cslu.read_accounts(path) == {"a.xml": "WAN", "b c.xml": "CAMPUS"}
     path.write_text("a.xml,WAN\n")
     assert cslu.read_accounts(path) == {"a.xml": "WAN"}
@@ -374,23 +419,28 @@ def test_read_accounts(tmp_path: Path) -> None:
 
 
 NAME = st.text(st.sampled_from("abcXYZ019-_."), min_size=1, max_size=12).filter(
-    lambda n: n not in (".", ".."))
+    lambda n: n not in (".", "..")
+)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.dictionaries(NAME, st.tuples(st.integers(1, 2**40), st.text("ABC123", min_size=1),
-                                       st.booleans()), min_size=1, max_size=5),
-       st.sampled_from(["cslu", "keep"]))
-def test_round_trip_keeps_every_byte(files: dict[str, tuple[int, str, bool]],
-                                     names: str) -> None:
+@given(
+    st.dictionaries(
+        NAME,
+        st.tuples(st.integers(1, 2**40), st.text("ABC123", min_size=1), st.booleans()),
+        min_size=1,
+        max_size=5,
+    ),
+    st.sampled_from(["cslu", "keep"]),
+)
+def test_round_trip_keeps_every_byte(files: dict[str, tuple[int, str, bool]], names: str) -> None:
     inputs = []
     for name, (report_id, sn, pretty) in files.items():
         data = helpers.report_xml(helpers.payload(report_id, sn=sn), pretty=pretty)
         inputs.append((f"{name}.xml", data))
     accounts = {n: f"VA{len(n) % 2}" for n, _ in inputs}
     packed = cslu.build(inputs, accounts, when=WHEN, names=names)  # type: ignore[arg-type]
-    assert cslu.build(list(reversed(inputs)), accounts, when=WHEN,
-                      names=names).data == packed.data  # type: ignore[arg-type]
+    assert cslu.build(list(reversed(inputs)), accounts, when=WHEN, names=names).data == packed.data  # type: ignore[arg-type]
     unpacked = {f.path: f for f in cslu.unpack(packed.data, packed.name).files}
     given_data = dict(inputs)
     for item in packed.files:

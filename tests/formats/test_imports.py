@@ -10,28 +10,40 @@ from airgap import formats, xml
 from airgap.formats.common import Udi
 from airgap.formats.imports import ImportFile
 
-SLAC = ("<smartLicenseAuthorization><udi>P:C8000V,S:9ABCDEF1234</udi><authorizationCode>"
-        "<customerInfo><smartAccount>Plant SA</smartAccount><virtualAccount>OT</virtualAccount>"
-        "</customerInfo><flag>A</flag><version>C</version><piid>p</piid>"
-        "<dateStamp>2022-07-01T14:10:28</dateStamp><entitlements><entitlement>"
-        "<tag>regid.2019-03.com.cisco.DNA_HSEC,1.0_x</tag><count>1</count>"
-        "<licenseType>PERPETUAL</licenseType></entitlement></entitlements>"
-        "<status><success>true</success></status></authorizationCode>"
-        "<signature>MEUCIQ==</signature></smartLicenseAuthorization>")
-POLICY = ("<smartLicensePolicy><policyCode><name>Site Policy</name><version>7</version><flag/>"
-          "<datestamp>2022-04-25T14:41:27</datestamp><ackRequired>no</ackRequired>"
-          "<perpetual><firstTimeReport>365</firstTimeReport><onGoingReporting>0"
-          "</onGoingReporting><reportOnMACD>90</reportOnMACD></perpetual></policyCode>"
-          "<signature>MEUCIQ==</signature></smartLicensePolicy>")
-RUM_ACK = ('<smartLicenseRumAck><data><![CDATA[[{"report_id": 1}]]]></data>'
-           "<signature>MEUCIQ==</signature></smartLicenseRumAck>")
-ACCOUNT = ("<smartLicenseAccountInfo><customerInfo><timestamp>1656685084850</timestamp>"
-           "<smartAccount>Plant SA</smartAccount><virtualAccount>OT</virtualAccount>"
-           "</customerInfo><signature>MEUCIQ==</signature></smartLicenseAccountInfo>")
+SLAC = (
+    "<smartLicenseAuthorization><udi>P:C8000V,S:9ABCDEF1234</udi><authorizationCode>"
+    "<customerInfo><smartAccount>Plant SA</smartAccount><virtualAccount>OT</virtualAccount>"
+    "</customerInfo><flag>A</flag><version>C</version><piid>p</piid>"
+    "<dateStamp>2022-07-01T14:10:28</dateStamp><entitlements><entitlement>"
+    "<tag>regid.2019-03.com.cisco.DNA_HSEC,1.0_x</tag><count>1</count>"
+    "<licenseType>PERPETUAL</licenseType></entitlement></entitlements>"
+    "<status><success>true</success></status></authorizationCode>"
+    "<signature>MEUCIQ==</signature></smartLicenseAuthorization>"
+)
+POLICY = (
+    "<smartLicensePolicy><policyCode><name>Site Policy</name><version>7</version><flag/>"
+    "<datestamp>2022-04-25T14:41:27</datestamp><ackRequired>no</ackRequired>"
+    "<perpetual><firstTimeReport>365</firstTimeReport><onGoingReporting>0"
+    "</onGoingReporting><reportOnMACD>90</reportOnMACD></perpetual></policyCode>"
+    "<signature>MEUCIQ==</signature></smartLicensePolicy>"
+)
+RUM_ACK = (
+    '<smartLicenseRumAck><data><![CDATA[[{"report_id": 1}]]]></data>'
+    "<signature>MEUCIQ==</signature></smartLicenseRumAck>"
+)
+ACCOUNT = (
+    "<smartLicenseAccountInfo><customerInfo><timestamp>1656685084850</timestamp>"
+    "<smartAccount>Plant SA</smartAccount><virtualAccount>OT</virtualAccount>"
+    "</customerInfo><signature>MEUCIQ==</signature></smartLicenseAccountInfo>"
+)
 CORRELATION = "<correlationID>62bf0000</correlationID>"
-PARTS = {"smartLicenseAuthorization": SLAC, "smartLicensePolicy": POLICY,
-         "smartLicenseRumAck": RUM_ACK, "smartLicenseAccountInfo": ACCOUNT,
-         "correlationID": CORRELATION}
+PARTS = {
+    "smartLicenseAuthorization": SLAC,
+    "smartLicensePolicy": POLICY,
+    "smartLicenseRumAck": RUM_ACK,
+    "smartLicenseAccountInfo": ACCOUNT,
+    "correlationID": CORRELATION,
+}
 
 
 def read(text: str) -> tuple[str, ImportFile]:
@@ -61,16 +73,21 @@ def test_parts_are_decoded() -> None:
     assert slac.entitlements[0].count == 1
     (policy,) = doc.policies
     assert policy.ack_required is False
-    assert policy.terms == {"perpetual": {"firstTimeReport": 365, "onGoingReporting": 0,
-                                          "reportOnMACD": 90}}
+    assert policy.terms == {
+        "perpetual": {"firstTimeReport": 365, "onGoingReporting": 0, "reportOnMACD": 90}
+    }
     assert doc.rum_acks[0].value == [{"report_id": 1}]
     assert doc.account_infos[0].timestamp_ms == 1656685084850
     assert doc.correlation_ids == ["62bf0000"]
 
 
 def test_unknown_part_is_kept_and_named() -> None:
-    _, doc = read("<smartLicense>" + POLICY + "<smartLicenseTrustCode><x/></smartLicenseTrustCode>"
-                  + "</smartLicense>")
+    _, doc = read(
+        "<smartLicense>"
+        + POLICY
+        + "<smartLicenseTrustCode><x/></smartLicenseTrustCode>"
+        + "</smartLicense>"
+    )
     assert doc.parts == ["smartLicensePolicy", "smartLicenseTrustCode"]
     assert doc.unknown_parts == [("smartLicenseTrustCode", 1)]
 
@@ -82,9 +99,11 @@ def test_policy_file_alone() -> None:
 
 
 def test_slac_request() -> None:
-    data = ('<smartLicense><smartLicenseSystemInfo><data>{"hostname": "r1", "sudi": '
-            '{"udi_pid": "C8000V", "udi_serial_number": "9A"}}</data></smartLicenseSystemInfo>'
-            '<smartLicenseAuthRequest><data>[{"sudi": {"udi_pid": "C8000V", '
-            '"udi_serial_number": "9A"}}]</data></smartLicenseAuthRequest></smartLicense>')
+    data = (
+        '<smartLicense><smartLicenseSystemInfo><data>{"hostname": "r1", "sudi": '
+        '{"udi_pid": "C8000V", "udi_serial_number": "9A"}}</data></smartLicenseSystemInfo>'
+        '<smartLicenseAuthRequest><data>[{"sudi": {"udi_pid": "C8000V", '
+        '"udi_serial_number": "9A"}}]</data></smartLicenseAuthRequest></smartLicense>'
+    )
     doc = formats.read_xml(xml.parse(data.encode()))
     assert doc is not None and doc.kind == "slac-request"

@@ -23,8 +23,11 @@ def test_v1_layout() -> None:
     kind, doc = read(report_xml(payload(1646687408, layout="v1")))
     (rum,) = doc.reports
     assert kind == "usage"
-    assert (rum.layout, rum.report_id, rum.udi) == ("v1", 1646687408, Udi("C9300-24UX",
-                                                                         "FOC9999X0AA"))
+    assert (rum.layout, rum.report_id, rum.udi) == (
+        "v1",
+        1646687408,
+        Udi("C9300-24UX", "FOC9999X0AA"),
+    )
 
 
 def test_v2_layout() -> None:
@@ -47,15 +50,20 @@ def test_declaration_pretty_printing_and_header_do_not_matter() -> None:
 
 
 def test_system_info_is_read() -> None:
-    info = {"sudi": {"udi_pid": "C9300-24UX", "udi_serial_number": "FOC9999X0AA"},
-            "timestamp": 1700000000, "nonce": "1234", "hostname": "sw1"}
+    info = {
+        "sudi": {"udi_pid": "C9300-24UX", "udi_serial_number": "FOC9999X0AA"},
+        "timestamp": 1700000000,
+        "nonce": "1234",
+        "hostname": "sw1",
+    }
     _, doc = read(usage_xml(envelope(json.dumps(payload())), system_info=info))
     assert doc.system_info is not None and doc.system_info.value == info
 
 
 def test_bare_report_is_a_fragment() -> None:
-    kind, doc = read(f"<RUMReport><![CDATA[{envelope(json.dumps(payload()))}]]></RUMReport>"
-                     .encode())
+    kind, doc = read(
+        f"<RUMReport><![CDATA[{envelope(json.dumps(payload()))}]]></RUMReport>".encode()
+    )
     assert kind == "rum-fragment" and doc.fragment and len(doc.reports) == 1
 
 
@@ -69,15 +77,27 @@ def test_broken_json_is_recorded_not_raised() -> None:
 # Payload text a device might write: any JSON formatting, escapes, non-ASCII, odd spacing.
 # Strings avoid control characters (not allowed in XML) and "]]>" (cannot sit in CDATA).
 xml_text = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=8).filter(
-    lambda t: "]]>" not in t)
-json_text = st.recursive(
-    st.none() | st.booleans() | st.integers() | xml_text,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(xml_text, inner, max_size=3),
-    max_leaves=8,
-).flatmap(lambda value: st.sampled_from([
-    json.dumps(value), json.dumps(value, indent=1), json.dumps(value, ensure_ascii=False),
-    json.dumps(value, separators=(",", ":")), " " + json.dumps(value) + "\n",
-])).filter(lambda t: "]]>" not in t)
+    lambda t: "]]>" not in t
+)
+json_text = (
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | xml_text,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(xml_text, inner, max_size=3),
+        max_leaves=8,
+    )
+    .flatmap(
+        lambda value: st.sampled_from(
+            [
+                json.dumps(value),
+                json.dumps(value, indent=1),
+                json.dumps(value, ensure_ascii=False),
+                json.dumps(value, separators=(",", ":")),
+                " " + json.dumps(value) + "\n",
+            ]
+        )
+    )
+    .filter(lambda t: "]]>" not in t)
+)
 
 
 @settings(max_examples=200)
@@ -92,19 +112,27 @@ def test_payload_string_is_kept_byte_exact(text: str) -> None:
 # they are or escaped (\u003a), and spacing varies: the fast test for repeated keys must
 # agree with a reader that sees every member.
 key_text = st.text(alphabet="ab:", max_size=3)
-scalar_text = st.one_of(st.integers().map(str), key_text.map(json.dumps),
-                        key_text.map(lambda t: json.dumps(t).replace(":", "\\u003a")))
+scalar_text = st.one_of(
+    st.integers().map(str),
+    key_text.map(json.dumps),
+    key_text.map(lambda t: json.dumps(t).replace(":", "\\u003a")),
+)
 
 
 def object_text(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     member = st.tuples(key_text.map(json.dumps), st.sampled_from([":", " : "]), inner)
     return st.lists(member, max_size=4).map(
-        lambda members: "{" + ",".join(k + sep + v for k, sep, v in members) + "}")
+        lambda members: "{" + ",".join(k + sep + v for k, sep, v in members) + "}"
+    )
 
 
-nested_text = st.recursive(scalar_text, lambda inner: object_text(inner)
-                           | st.lists(inner, max_size=3).map(lambda v: "[" + ",".join(v) + "]"),
-                           max_leaves=10)
+nested_text = st.recursive(
+    scalar_text,
+    lambda inner: (
+        object_text(inner) | st.lists(inner, max_size=3).map(lambda v: "[" + ",".join(v) + "]")
+    ),
+    max_leaves=10,
+)
 
 
 def repeats(text: str) -> bool:

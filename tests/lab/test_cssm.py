@@ -28,11 +28,17 @@ def test_ack_has_cssm_parts_in_order_and_lists_every_report() -> None:
     assert answer.ack_name == f"ACK_{dev.file_name}"
     assert b"\n" not in answer.ack and not answer.ack.startswith(b"<?xml")
     ack = read_import(xml.parse(answer.ack))
-    assert ack.parts == ["smartLicenseAuthorization", "smartLicensePolicy", "smartLicenseRumAck",
-                         "smartLicenseAccountInfo", "correlationID"]
+    assert ack.parts == [
+        "smartLicenseAuthorization",
+        "smartLicensePolicy",
+        "smartLicenseRumAck",
+        "smartLicenseAccountInfo",
+        "correlationID",
+    ]
     assert ack.devices == [dev.udi]
     assert sorted((e.udi, e.report_id) for e in rum_entries(ack) if e.acknowledges) == sorted(
-        (dev.udi, r.report_id) for r in dev.reports)
+        (dev.udi, r.report_id) for r in dev.reports
+    )
     assert ack.account_infos[0].smart_account_domain == LAB_DOMAIN
 
 
@@ -45,8 +51,10 @@ def test_signatures_verify_with_the_lab_key_only() -> None:
     signed = f"<data><![CDATA[{part.find('data').text}]]></data>".encode()
     signature = base64.b64decode(part.find("signature").text)
     cssm.lab_key().public_key().verify(signature, signed)
-    for key, data in ((Ed25519PrivateKey.generate().public_key(), signed),
-                      (cssm.lab_key().public_key(), signed.replace(b"ACK", b"NAK", 1))):
+    for key, data in (
+        (Ed25519PrivateKey.generate().public_key(), signed),
+        (cssm.lab_key().public_key(), signed.replace(b"ACK", b"NAK", 1)),
+    ):
         with pytest.raises(InvalidSignature):
             key.verify(signature, data)
 

@@ -57,8 +57,12 @@ def test_before_capture_reads_back_as_the_state_it_renders() -> None:
     state = fleet.before_state(dev)
     parsed = parse_capture(fleet.before_capture(dev).decode(), "before.txt")
     kinds = [s.kind for s in parsed]
-    assert kinds == ["show-license-status", "show-license-summary", "show-license-udi",
-                     "show-license-rum-id-all"]
+    assert kinds == [
+        "show-license-status",
+        "show-license-summary",
+        "show-license-udi",
+        "show-license-rum-id-all",
+    ]
     status, summary, udi, rum = parsed
     assert status.policy is not None and state.policy is not None
     assert status.policy.name == state.policy.name
@@ -71,7 +75,8 @@ def test_before_capture_reads_back_as_the_state_it_renders() -> None:
     assert udi.udi == dev.udi
     assert [(r.id, r.state) for r in rum.reports] == [(r.id, r.state) for r in state.reports]
     assert {(lic.name, lic.count) for lic in summary.licenses} == {
-        (lic.name, lic.count) for lic in state.licenses}
+        (lic.name, lic.count) for lic in state.licenses
+    }
     assert all(not s.unparsed_lines for s in parsed), [s.unparsed_lines for s in parsed]
 
 
@@ -81,8 +86,10 @@ def test_device_time_round_trips(when: datetime) -> None:
     when = when.replace(microsecond=0, tzinfo=UTC)
     stamp = captures.stamp(when)
     assert stamp is not None
-    [state] = parse_capture(f"Usage Reporting:\n  Last ACK received: {stamp.raw}\n"
-                            "Smart Licensing Using Policy:\n  Status: ENABLED\n")
+    [state] = parse_capture(
+        f"Usage Reporting:\n  Last ACK received: {stamp.raw}\n"
+        "Smart Licensing Using Policy:\n  Status: ENABLED\n"
+    )
     assert state.usage_reporting is not None
     assert state.usage_reporting.last_ack_received == stamp
 

@@ -18,9 +18,18 @@ DEPTH = 100_000
 def _entry(**changes: object) -> dict[str, object]:
     """An entry's fields (unsigned: every tampered line fails before its signature matters)."""
     fields: dict[str, object] = {
-        "seq": 3, "prev": "sha256:" + "0" * 64, "time": "2026-12-01T00:00:00.000000Z",
-        "step": "note", "operator": "0" * 16, "host": "jump-1", "device": None,
-        "materials": {}, "products": {}, "result": "ok", "note": "", "sig": "AA==",
+        "seq": 3,
+        "prev": "sha256:" + "0" * 64,
+        "time": "2026-12-01T00:00:00.000000Z",
+        "step": "note",
+        "operator": "0" * 16,
+        "host": "jump-1",
+        "device": None,
+        "materials": {},
+        "products": {},
+        "result": "ok",
+        "note": "",
+        "sig": "AA==",
     }
     fields.update(changes)
     return {k: v for k, v in fields.items() if v is not _MISSING}
@@ -84,7 +93,8 @@ def roster_undoing_a_revocation(folder: Path) -> None:
     """Append to a trusted-keys roster an entry trusting again each key it revoked."""
     roster = folder / "roster.json"
     data = json.loads(roster.read_text())
-    again = [{**entry, "revoked": None, "reason": None} for entry in data["keys"]
-             if entry["revoked"]]
+    again = [
+        {**entry, "revoked": None, "reason": None} for entry in data["keys"] if entry["revoked"]
+    ]
     data["keys"].extend(again)
     roster.write_text(json.dumps(data))

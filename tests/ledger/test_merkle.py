@@ -36,14 +36,19 @@ def test_node_hashes() -> None:
     assert [h.hex() for h in leaves] == levels[0]
     for depth, level in enumerate(levels):
         width = 1 << depth
-        assert [merkle.root(leaves[i:i + width]).hex() for i in range(0, 8, width)] == level
+        assert [merkle.root(leaves[i : i + width]).hex() for i in range(0, 8, width)] == level
 
 
 @pytest.mark.parametrize("case", VECTORS["inclusion"], ids=lambda c: c["name"])
 def test_inclusion_vectors(case: dict[str, Any]) -> None:
     def check() -> None:
-        merkle.verify_inclusion(case["leaf_index"], case["tree_size"], raw(case["leaf_hash"]),
-                                [raw(p) for p in case["proof"]], raw(case["root"]))
+        merkle.verify_inclusion(
+            case["leaf_index"],
+            case["tree_size"],
+            raw(case["leaf_hash"]),
+            [raw(p) for p in case["proof"]],
+            raw(case["root"]),
+        )
 
     if case["want_error"]:
         with pytest.raises(merkle.ProofError):
@@ -55,8 +60,13 @@ def test_inclusion_vectors(case: dict[str, Any]) -> None:
 @pytest.mark.parametrize("case", VECTORS["consistency"], ids=lambda c: c["name"])
 def test_consistency_vectors(case: dict[str, Any]) -> None:
     def check() -> None:
-        merkle.verify_consistency(case["size1"], case["size2"], raw(case["root1"]),
-                                  raw(case["root2"]), [raw(p) for p in case["proof"]])
+        merkle.verify_consistency(
+            case["size1"],
+            case["size2"],
+            raw(case["root1"]),
+            raw(case["root2"]),
+            [raw(p) for p in case["proof"]],
+        )
 
     if case["want_error"]:
         with pytest.raises(merkle.ProofError):
@@ -68,14 +78,20 @@ def test_consistency_vectors(case: dict[str, Any]) -> None:
 def test_generated_proofs_match_the_vectors() -> None:
     leaves = [merkle.leaf_hash(raw(x)) for x in VECTORS["tree_hashes"][-1]["leaves"]]
     for case in VECTORS["inclusion"]:
-        if not case["want_error"] and case["tree_size"] <= 8 and case["name"].endswith(
-                "happy-path.json"):
-            proof = merkle.inclusion_proof(leaves[:case["tree_size"]], case["leaf_index"])
+        if (
+            not case["want_error"]
+            and case["tree_size"] <= 8
+            and case["name"].endswith("happy-path.json")
+        ):
+            proof = merkle.inclusion_proof(leaves[: case["tree_size"]], case["leaf_index"])
             assert [p.hex() for p in proof] == case["proof"]
     for case in VECTORS["consistency"]:
-        if not case["want_error"] and case["size2"] <= 8 and case["name"].endswith(
-                "happy-path.json"):
-            proof = merkle.consistency_proof(leaves[:case["size2"]], case["size1"])
+        if (
+            not case["want_error"]
+            and case["size2"] <= 8
+            and case["name"].endswith("happy-path.json")
+        ):
+            proof = merkle.consistency_proof(leaves[: case["size2"]], case["size1"])
             assert [p.hex() for p in proof] == case["proof"]
 
 

@@ -69,8 +69,7 @@ def test_malformed_notes(case: dict[str, Any]) -> None:
         open_note(message(case), [PETER])
 
 
-@pytest.mark.parametrize("case", EXTRA["mismatched_verifier"]["cases"],
-                         ids=lambda c: c["desc"])
+@pytest.mark.parametrize("case", EXTRA["mismatched_verifier"]["cases"], ids=lambda c: c["desc"])
 def test_mismatched_name_or_hash_does_not_verify(case: dict[str, Any]) -> None:
     with pytest.raises(NoteError):
         open_note(message(case), [PETER])

@@ -25,12 +25,19 @@ TIMEOUT = 30
 SAMPLE = SAMPLES / "usage-c9300-ios-xe-17.6-v1.xml"
 
 
-def airgap(*args: str | Path, env: dict[str, str] | None = None
-           ) -> subprocess.CompletedProcess[str]:
+def airgap(
+    *args: str | Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """``airgap ARGS`` in a subprocess (environment: the hermetic one, plus ``env``)."""
-    return subprocess.run([sys.executable, "-m", "airgap", *map(str, args)], text=True,
-                          capture_output=True, timeout=TIMEOUT, env={**os.environ, **(env or {})},
-                          stdin=subprocess.DEVNULL, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "airgap", *map(str, args)],
+        text=True,
+        capture_output=True,
+        timeout=TIMEOUT,
+        env={**os.environ, **(env or {})},
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
 
 
 @pytest.fixture
@@ -49,24 +56,35 @@ def work(tmp_path: Path) -> Path:
 # Each input: the command line that reads it from SPECIAL, and extra environment.
 Case = Callable[[Path, Path], tuple[list[str | Path], dict[str, str]]]
 CASES: dict[str, Case] = {
-    "bundle": lambda w, s: (["bundle", "verify", s, "--sig", w / "op.pub", "--trusted-key",
-                             w / "op.pub"], {}),
+    "bundle": lambda w, s: (
+        ["bundle", "verify", s, "--sig", w / "op.pub", "--trusted-key", w / "op.pub"],
+        {},
+    ),
     "ledger (verify)": lambda w, s: (["ledger", "verify", "--ledger", s], {}),
     "ledger (record)": lambda w, s: (["ledger", "record", "--step", "note", "--ledger", s], {}),
     "ledger (show)": lambda w, s: (["ledger", "show", "--ledger", s], {}),
     "secret key": lambda w, s: (["sign", SAMPLE, "--key", s, "--out", w / "x.sig"], {}),
-    "public key": lambda w, s: (["ledger", "verify", "--ledger", w / "ledger.jsonl",
-                                 "--trusted-key", s], {}),
-    "passphrase file": lambda w, s: (["sign", SAMPLE, "--key", w / "enc.key", "--out",
-                                      w / "x.sig"], {"AIRGAP_PASSPHRASE_FILE": str(s)}),
-    "accounts map": lambda w, s: (["cslu", "pack", w / "up.tar.gz", SAMPLE, "--accounts", s],
-                                  {}),
-    "material": lambda w, s: (["ledger", "record", "--step", "note", "--ledger",
-                               w / "ledger.jsonl", "--material", s], {}),
-    "checkpoint": lambda w, s: (["ledger", "verify", "--ledger", w / "ledger.jsonl",
-                                 "--since-checkpoint", s], {}),
-    "proof": lambda w, s: (["ledger", "verify-proof", s, SAMPLE, "--trusted-key",
-                            w / "op.pub"], {}),
+    "public key": lambda w, s: (
+        ["ledger", "verify", "--ledger", w / "ledger.jsonl", "--trusted-key", s],
+        {},
+    ),
+    "passphrase file": lambda w, s: (
+        ["sign", SAMPLE, "--key", w / "enc.key", "--out", w / "x.sig"],
+        {"AIRGAP_PASSPHRASE_FILE": str(s)},
+    ),
+    "accounts map": lambda w, s: (["cslu", "pack", w / "up.tar.gz", SAMPLE, "--accounts", s], {}),
+    "material": lambda w, s: (
+        ["ledger", "record", "--step", "note", "--ledger", w / "ledger.jsonl", "--material", s],
+        {},
+    ),
+    "checkpoint": lambda w, s: (
+        ["ledger", "verify", "--ledger", w / "ledger.jsonl", "--since-checkpoint", s],
+        {},
+    ),
+    "proof": lambda w, s: (
+        ["ledger", "verify-proof", s, SAMPLE, "--trusted-key", w / "op.pub"],
+        {},
+    ),
 }
 SPECIAL: dict[str, Callable[[Path], Path]] = {
     "fifo": lambda w: fifo(w / "special"),
@@ -87,8 +105,9 @@ def test_special_files_are_refused(case: str, special: str, work: Path) -> None:
     assert "Traceback" not in run.stderr
 
 
-@pytest.mark.parametrize("case", ["secret key", "public key", "passphrase file", "checkpoint",
-                                  "proof"])
+@pytest.mark.parametrize(
+    "case", ["secret key", "public key", "passphrase file", "checkpoint", "proof"]
+)
 def test_oversize_small_inputs_are_refused(case: str, work: Path) -> None:
     big = oversize(work / "big", (4 << 20) + 1)
     big.chmod(0o600)
@@ -126,13 +145,22 @@ def test_a_symlinked_ledger_is_refused(work: Path) -> None:
     assert real.read_bytes() == before
 
 
-@pytest.mark.parametrize(("opslimit", "memlimit"), [(1 << 62, 1 << 62), (1 << 40, 1 << 24),
-                                                     (1 << 62, 1 << 40)])
-def test_a_key_asking_absurd_scrypt_work_is_refused(opslimit: int, memlimit: int,
-                                                    work: Path) -> None:
+@pytest.mark.parametrize(
+    ("opslimit", "memlimit"), [(1 << 62, 1 << 62), (1 << 40, 1 << 24), (1 << 62, 1 << 40)]
+)
+def test_a_key_asking_absurd_scrypt_work_is_refused(
+    opslimit: int, memlimit: int, work: Path
+) -> None:
     key = greedy_key(work / "greedy.key", b"pass", opslimit, memlimit)
-    run = airgap("sign", SAMPLE, "--key", key, "--out", work / "x.sig",
-                 env={"AIRGAP_PASSPHRASE_FILE": str(work / "pass.txt")})
+    run = airgap(
+        "sign",
+        SAMPLE,
+        "--key",
+        key,
+        "--out",
+        work / "x.sig",
+        env={"AIRGAP_PASSPHRASE_FILE": str(work / "pass.txt")},
+    )
     assert run.returncode == 3 and "refusing secret key" in run.stderr, run.stderr
     assert "scrypt" in run.stderr and not (work / "x.sig").exists()
 

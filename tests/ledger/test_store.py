@@ -24,10 +24,24 @@ ENTRIES = 10_000
 
 def build(path: Path, key: SecretKey, count: int) -> None:
     """``count`` signed entries written straight through the API."""
-    write_entries(path, key, ({"time": now(), "step": "note", "operator": key.public.id,
-                               "host": "jump-1", "device": None, "materials": {},
-                               "products": {}, "result": "ok", "note": f"entry {seq}"}
-                              for seq in range(1, count + 1)))
+    write_entries(
+        path,
+        key,
+        (
+            {
+                "time": now(),
+                "step": "note",
+                "operator": key.public.id,
+                "host": "jump-1",
+                "device": None,
+                "materials": {},
+                "products": {},
+                "result": "ok",
+                "note": f"entry {seq}",
+            }
+            for seq in range(1, count + 1)
+        ),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +62,17 @@ def ledger(big: tuple[Path, SecretKey], tmp_path: Path) -> tuple[Path, SecretKey
 
 
 def verify(cli: Cli, path: Path, *extra: str | Path) -> tuple[int, str, dict[str, Any]]:
-    run = cli("ledger", "verify", "--ledger", path, "--trusted-key", path.parent / "op.pub",
-              "--format", "json", *extra)
+    run = cli(
+        "ledger",
+        "verify",
+        "--ledger",
+        path,
+        "--trusted-key",
+        path.parent / "op.pub",
+        "--format",
+        "json",
+        *extra,
+    )
     return run.code, run.err, json.loads(run.out)["results"][0] if run.out else {}
 
 
@@ -90,15 +113,20 @@ def test_line_changes(change: str, ledger: tuple[Path, SecretKey], cli: Cli) -> 
     elif change == "forged":
         forger = SecretKey.generate()
         entry = json.loads(all_lines[7999])
-        forged = sign_entry({**entry, "note": "nothing to see", "operator": forger.public.id},
-                            forger)
+        forged = sign_entry(
+            {**entry, "note": "nothing to see", "operator": forger.public.id}, forger
+        )
         all_lines.insert(8000, forged + b"\n")
         expect = 8001
     else:
         entry = json.loads(all_lines[1233])
         other = json.loads(all_lines[1234])
-        all_lines[1233] = json.dumps({**entry, "sig": other["sig"]}, sort_keys=True,
-                                     separators=(",", ":")).encode() + b"\n"
+        all_lines[1233] = (
+            json.dumps(
+                {**entry, "sig": other["sig"]}, sort_keys=True, separators=(",", ":")
+            ).encode()
+            + b"\n"
+        )
         expect = 1234
     path.write_bytes(b"".join(all_lines))
     code, _, report = verify(cli, path)
@@ -106,8 +134,9 @@ def test_line_changes(change: str, ledger: tuple[Path, SecretKey], cli: Cli) -> 
     assert named(report, expect), report
 
 
-def test_older_copy_is_caught_against_a_saved_checkpoint(ledger: tuple[Path, SecretKey],
-                                                         cli: Cli, tmp_path: Path) -> None:
+def test_older_copy_is_caught_against_a_saved_checkpoint(
+    ledger: tuple[Path, SecretKey], cli: Cli, tmp_path: Path
+) -> None:
     path, key = ledger
     older = tmp_path / "older.jsonl"
     shutil.copy(path, older)
@@ -139,8 +168,10 @@ def test_torn_tail(ledger: tuple[Path, SecretKey], cli: Cli) -> None:
     run = cli("ledger", "record", "--step", "note", "--ledger", path)
     assert run.code == 1 and "torn tail" in run.err
     side = Ledger(path).repair(key)
-    assert side is not None and side.read_bytes() == data[len(data) - len(side.read_bytes())
-                                                          - 40: len(data) - 40]
+    assert (
+        side is not None
+        and side.read_bytes() == data[len(data) - len(side.read_bytes()) - 40 : len(data) - 40]
+    )
     code, _, report = verify(cli, path)
     assert code == 0 and report["entries"] == ENTRIES  # 9,999 + the repair entry
     last = json.loads(lines(path)[-1])
@@ -159,8 +190,9 @@ def test_four_processes_appending_at_once(tmp_path: Path, cli: Cli) -> None:
     (tmp_path / "op.pub").write_text(key.public.text())
     path = tmp_path / "ledger.jsonl"
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_appender, args=(str(path), key.text(None), 1000))
-               for _ in range(4)]
+    workers = [
+        context.Process(target=_appender, args=(str(path), key.text(None), 1000)) for _ in range(4)
+    ]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -192,8 +224,9 @@ def test_kill_9_mid_append_fifty_times(tmp_path: Path, cli: Cli) -> None:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     before = 0
     for _ in range(50):
-        process = subprocess.Popen([sys.executable, "-c", KILLED_APPENDER, str(path),
-                                    str(tmp_path / "op.key")], env=env)
+        process = subprocess.Popen(
+            [sys.executable, "-c", KILLED_APPENDER, str(path), str(tmp_path / "op.key")], env=env
+        )
         while not path.exists() or Ledger(path).tail().count in (None, before):
             pass  # wait until it has appended something new
         process.send_signal(signal.SIGKILL)

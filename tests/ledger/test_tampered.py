@@ -44,8 +44,7 @@ def test_verify_names_the_line(kind: str, ledger: Path, cli: Cli) -> None:
 
 
 @pytest.mark.parametrize("kind", sorted(TAMPERED))
-def test_show_and_export_show_what_they_can_then_exit_4(kind: str, ledger: Path,
-                                                          cli: Cli) -> None:
+def test_show_and_export_show_what_they_can_then_exit_4(kind: str, ledger: Path, cli: Cli) -> None:
     append_line(ledger, TAMPERED[kind])
     append_line(ledger, ledger.read_bytes().splitlines()[0])  # a valid line after it
     run = cli("ledger", "show")
@@ -73,8 +72,9 @@ def test_record_refuses_to_append_after_it(kind: str, ledger: Path, cli: Cli) ->
 
 
 @pytest.mark.parametrize("kind", sorted(TAMPERED))
-def test_verify_proof_of_a_tampered_entry(kind: str, ledger: Path, cli: Cli,
-                                          tmp_path: Path) -> None:
+def test_verify_proof_of_a_tampered_entry(
+    kind: str, ledger: Path, cli: Cli, tmp_path: Path
+) -> None:
     assert cli("ledger", "checkpoint").code == 0
     proof, entry, pub = tmp_path / "p.txt", tmp_path / "e.json", tmp_path / "host.pub"
     assert cli("ledger", "prove", "2", "--out", proof).code == 0
@@ -86,30 +86,34 @@ def test_verify_proof_of_a_tampered_entry(kind: str, ledger: Path, cli: Cli,
 
 
 @pytest.mark.parametrize("kind", ["binary", "deep nesting", "invalid UTF-8"])
-def test_a_binary_proof_or_checkpoint(kind: str, ledger: Path, cli: Cli,
-                                      tmp_path: Path) -> None:
+def test_a_binary_proof_or_checkpoint(kind: str, ledger: Path, cli: Cli, tmp_path: Path) -> None:
     pub, bad = tmp_path / "host.pub", tmp_path / "bad.txt"
     pub.write_text(cli("key", "export").out)
     bad.write_bytes(TAMPERED[kind])
     entry = tmp_path / "e.json"
     entry.write_bytes(ledger.read_bytes().splitlines(keepends=True)[0])
-    for run in (cli("ledger", "verify-proof", bad, entry, "--trusted-key", pub),
-                cli("ledger", "verify", "--since-checkpoint", bad)):
+    for run in (
+        cli("ledger", "verify-proof", bad, entry, "--trusted-key", pub),
+        cli("ledger", "verify", "--since-checkpoint", bad),
+    ):
         no_bug(run)
         assert run.code in (3, 4) and run.err.startswith("error: ")
         assert len(run.err.splitlines()) <= 2  # the error and its hint
 
 
-def test_oversize_proof_checkpoint_and_entry_are_refused(ledger: Path, cli: Cli,
-                                                         tmp_path: Path) -> None:
+def test_oversize_proof_checkpoint_and_entry_are_refused(
+    ledger: Path, cli: Cli, tmp_path: Path
+) -> None:
     pub = tmp_path / "host.pub"
     pub.write_text(cli("key", "export").out)
     big = oversize(tmp_path / "big.txt", (2 << 20) + 1)
     entry = tmp_path / "e.json"
     entry.write_bytes(ledger.read_bytes().splitlines(keepends=True)[0])
-    for run in (cli("ledger", "verify-proof", big, entry, "--trusted-key", pub),
-                cli("ledger", "verify-proof", entry, big, "--trusted-key", pub),
-                cli("ledger", "verify", "--since-checkpoint", big)):
+    for run in (
+        cli("ledger", "verify-proof", big, entry, "--trusted-key", pub),
+        cli("ledger", "verify-proof", entry, big, "--trusted-key", pub),
+        cli("ledger", "verify", "--since-checkpoint", big),
+    ):
         assert run.code == 3 and "larger than" in run.err, run.err
 
 
@@ -124,15 +128,20 @@ def test_an_overlong_line_is_a_finding(ledger: Path, cli: Cli) -> None:
     assert "line 4" in run.out  # the lines after it are still read
 
 
-def test_saved_state_that_is_not_one_falls_back_to_a_full_verify(ledger: Path, cli: Cli,
-                                                                 tmp_path: Path) -> None:
+def test_saved_state_that_is_not_one_falls_back_to_a_full_verify(
+    ledger: Path, cli: Cli, tmp_path: Path
+) -> None:
     run = cli("ledger", "checkpoint")
     assert run.code == 0
     checkpoint = tmp_path / "checkpoint.txt"
     checkpoint.write_text(run.out)
     state = ledger.with_name(f"{ledger.name}.state")
-    for content in (TAMPERED["deep nesting"], b'{"size":"2"}', b"[]",
-                    json.dumps({**json.loads(state.read_bytes()), "compact": ["zz"]}).encode()):
+    for content in (
+        TAMPERED["deep nesting"],
+        b'{"size":"2"}',
+        b"[]",
+        json.dumps({**json.loads(state.read_bytes()), "compact": ["zz"]}).encode(),
+    ):
         state.write_bytes(content)
         run = cli("ledger", "verify", "--since-checkpoint", checkpoint, "--format", "json")
         no_bug(run)

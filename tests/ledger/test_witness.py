@@ -24,25 +24,48 @@ def sides(tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> dict[str
     (tmp_path / "op.key").chmod(0o600)
     (tmp_path / "op.pub").write_text(key.public.text())
     trusted = tmp_path / "trusted"
-    assert cli("key", "trust", tmp_path / "op.pub", "--name", "Olga", "--role", "operator",
-               "--trusted-keys", trusted, "--yes").code == 0
+    assert (
+        cli(
+            "key",
+            "trust",
+            tmp_path / "op.pub",
+            "--name",
+            "Olga",
+            "--role",
+            "operator",
+            "--trusted-keys",
+            trusted,
+            "--yes",
+        ).code
+        == 0
+    )
     monkeypatch.setenv("AIRGAP_TRUSTED_KEYS", str(trusted))
-    return {"root": tmp_path, "jump": tmp_path / "jump" / "ledger.jsonl",
-            "internet": tmp_path / "internet" / "ledger.jsonl"}
+    return {
+        "root": tmp_path,
+        "jump": tmp_path / "jump" / "ledger.jsonl",
+        "internet": tmp_path / "internet" / "ledger.jsonl",
+    }
 
 
-def send(cli: Cli, sides: dict[str, Path], name: str, monkeypatch: pytest.MonkeyPatch,
-         ledger: Path | None = None) -> Path:
+def send(
+    cli: Cli,
+    sides: dict[str, Path],
+    name: str,
+    monkeypatch: pytest.MonkeyPatch,
+    ledger: Path | None = None,
+) -> Path:
     monkeypatch.setenv("AIRGAP_LEDGER", str(ledger or sides["jump"]))
     out = sides["root"] / "usb" / f"{name}.tar.gz"
-    run = cli("bundle", "create", out, *PAYLOAD, "--key", sides["root"] / "op.key",
-              "--allow-resend")  # the same sample reports go out in every test bundle
+    run = cli(
+        "bundle", "create", out, *PAYLOAD, "--key", sides["root"] / "op.key", "--allow-resend"
+    )  # the same sample reports go out in every test bundle
     assert run.code == 0, run.err
     return out
 
 
-def receive(cli: Cli, sides: dict[str, Path], bundle: Path,
-            monkeypatch: pytest.MonkeyPatch) -> tuple[int, str]:
+def receive(
+    cli: Cli, sides: dict[str, Path], bundle: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, str]:
     monkeypatch.setenv("AIRGAP_LEDGER", str(sides["internet"]))
     run = cli("bundle", "verify", bundle)
     return run.code, run.out + run.err
@@ -52,8 +75,9 @@ def note(cli: Cli, ledger: Path, text: str) -> None:
     assert cli("ledger", "record", "--step", "note", "--note", text, "--ledger", ledger).code == 0
 
 
-def test_bundles_carry_checkpoints_and_both_sides_record(sides: dict[str, Path], cli: Cli,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bundles_carry_checkpoints_and_both_sides_record(
+    sides: dict[str, Path], cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     note(cli, sides["jump"], "cycle starts")
     first = send(cli, sides, "b1", monkeypatch)
     code, output = receive(cli, sides, first, monkeypatch)
@@ -64,8 +88,7 @@ def test_bundles_carry_checkpoints_and_both_sides_record(sides: dict[str, Path],
     run = cli("bundle", "verify", second, "--format", "json")
     assert run.code == 0, run.out
     witnessed = json.loads(run.out)["results"][0]["witnessed"]
-    assert witnessed["previous_size"] is not None and witnessed["size"] > witnessed[
-        "previous_size"]
+    assert witnessed["previous_size"] is not None and witnessed["size"] > witnessed["previous_size"]
     steps = [json.loads(line)["step"] for _, line in Ledger(sides["jump"]).lines()]
     assert steps == ["note", "bundle.create", "note", "bundle.create"]
     steps = [json.loads(line)["step"] for _, line in Ledger(sides["internet"]).lines()]
@@ -74,8 +97,9 @@ def test_bundles_carry_checkpoints_and_both_sides_record(sides: dict[str, Path],
         assert cli("ledger", "verify", "--ledger", ledger).code == 0
 
 
-def test_rollback_of_the_sender_is_exit_4(sides: dict[str, Path], cli: Cli,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rollback_of_the_sender_is_exit_4(
+    sides: dict[str, Path], cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     note(cli, sides["jump"], "one")
     older = sides["root"] / "jump-older"
     shutil.copytree(sides["jump"].parent, older)  # the whole folder: ledger, checkpoints
@@ -89,8 +113,9 @@ def test_rollback_of_the_sender_is_exit_4(sides: dict[str, Path], cli: Cli,
     assert code == 4 and "sender ledger rolled back" in output
 
 
-def test_fork_shown_to_the_receiver_is_exit_4(sides: dict[str, Path], cli: Cli,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fork_shown_to_the_receiver_is_exit_4(
+    sides: dict[str, Path], cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     note(cli, sides["jump"], "shared history")
     older = sides["root"] / "jump-older"
     shutil.copytree(sides["jump"].parent, older)
@@ -103,24 +128,28 @@ def test_fork_shown_to_the_receiver_is_exit_4(sides: dict[str, Path], cli: Cli,
     note(cli, fork, "a different second entry")
     send(cli, sides, "elsewhere", monkeypatch, ledger=fork)
     note(cli, fork, "and more")
-    code, output = receive(cli, sides, send(cli, sides, "b2", monkeypatch, ledger=fork),
-                           monkeypatch)
+    code, output = receive(
+        cli, sides, send(cli, sides, "b2", monkeypatch, ledger=fork), monkeypatch
+    )
     assert code == 4 and "sender ledger forked" in output, output
 
 
-def test_a_new_ledger_under_the_same_host_key_is_exit_4(sides: dict[str, Path], cli: Cli,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_new_ledger_under_the_same_host_key_is_exit_4(
+    sides: dict[str, Path], cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     note(cli, sides["jump"], "first history")
     assert receive(cli, sides, send(cli, sides, "b1", monkeypatch), monkeypatch)[0] == 0
     fresh = sides["root"] / "fresh" / "ledger.jsonl"
     note(cli, fresh, "a brand new ledger")
-    code, output = receive(cli, sides, send(cli, sides, "b2", monkeypatch, ledger=fresh),
-                           monkeypatch)
+    code, output = receive(
+        cli, sides, send(cli, sides, "b2", monkeypatch, ledger=fresh), monkeypatch
+    )
     assert code == 4 and "sender ledger replaced" in output
 
 
-def test_media_write_and_validate_record_themselves(sides: dict[str, Path], cli: Cli,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_media_write_and_validate_record_themselves(
+    sides: dict[str, Path], cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     bundle = send(cli, sides, "b1", monkeypatch)
     usb = sides["root"] / "stick"
     usb.mkdir()
@@ -132,14 +161,15 @@ def test_media_write_and_validate_record_themselves(sides: dict[str, Path], cli:
     assert all(v.startswith("sha256:") for e in entries for v in e["products"].values())
 
 
-def test_reports_already_sent_are_refused_unless_allowed(sides: dict[str, Path], cli: Cli,
-                                                         monkeypatch: pytest.MonkeyPatch
-                                                         ) -> None:
+def test_reports_already_sent_are_refused_unless_allowed(
+    sides: dict[str, Path], cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     send(cli, sides, "b1", monkeypatch)
     out = sides["root"] / "usb" / "again.tar.gz"
     run = cli("bundle", "create", out, PAYLOAD[0], "--key", sides["root"] / "op.key")
     assert run.code == 1 and "refusing to send reports again" in run.err
     assert "went out in bundle AG" in run.err and not out.exists()
-    run = cli("bundle", "create", out, PAYLOAD[0], "--key", sides["root"] / "op.key",
-              "--allow-resend")
+    run = cli(
+        "bundle", "create", out, PAYLOAD[0], "--key", sides["root"] / "op.key", "--allow-resend"
+    )
     assert run.code == 0 and out.exists()

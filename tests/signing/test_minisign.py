@@ -65,13 +65,17 @@ def test_public_key_round_trip() -> None:
     assert PublicKey.parse(KEY.public.text().splitlines()[1]) == KEY.public
 
 
-@pytest.mark.parametrize(("ops", "mem", "expected"), [
-    (33554432, 1073741824, (20, 8, 1)),  # minisign's default (SENSITIVE)
-    (minisign.OPSLIMIT, minisign.MEMLIMIT, (14, 8, 2)),  # what airgap writes
-    (524288, 16777216, (14, 8, 1)),  # libsodium's INTERACTIVE
-])
-def test_scrypt_parameters_follow_libsodium(ops: int, mem: int,
-                                            expected: tuple[int, int, int]) -> None:
+@pytest.mark.parametrize(
+    ("ops", "mem", "expected"),
+    [
+        (33554432, 1073741824, (20, 8, 1)),  # minisign's default (SENSITIVE)
+        (minisign.OPSLIMIT, minisign.MEMLIMIT, (14, 8, 2)),  # what airgap writes
+        (524288, 16777216, (14, 8, 1)),  # libsodium's INTERACTIVE
+    ],
+)
+def test_scrypt_parameters_follow_libsodium(
+    ops: int, mem: int, expected: tuple[int, int, int]
+) -> None:
     assert minisign._scrypt_params(ops, mem) == expected
 
 
@@ -82,13 +86,18 @@ def test_our_signature_passes_stock_minisign(tmp_path: Path) -> None:
     message = tmp_path / "m.bin"
     message.write_bytes(b"usage report bytes\n" * 1000)
     (tmp_path / "m.bin.minisig").write_text(signed(message.read_bytes()).text())
-    result = subprocess.run([tool, "-Vm", str(message), "-p", str(tmp_path / "k.pub")],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [tool, "-Vm", str(message), "-p", str(tmp_path / "k.pub")], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
     assert "ctx:airgap-file/v1" in result.stdout
     message.write_bytes(b"usage report bytes\n" * 999)
-    assert subprocess.run([tool, "-Vm", str(message), "-p", str(tmp_path / "k.pub")],
-                          capture_output=True).returncode != 0
+    assert (
+        subprocess.run(
+            [tool, "-Vm", str(message), "-p", str(tmp_path / "k.pub")], capture_output=True
+        ).returncode
+        != 0
+    )
 
 
 @pytest.mark.tool
@@ -97,29 +106,62 @@ def test_stock_minisign_keys_and_signatures_work_here(tmp_path: Path) -> None:
     message = tmp_path / "m.txt"
     message.write_bytes(b"hello\n")
     # an encrypted key made by minisign (its default scrypt work: seconds, 1 GiB)
-    subprocess.run([tool, "-G", "-p", str(tmp_path / "e.pub"), "-s", str(tmp_path / "e.key")],
-                   input="pw\npw\n", text=True, check=True, capture_output=True)
+    subprocess.run(
+        [tool, "-G", "-p", str(tmp_path / "e.pub"), "-s", str(tmp_path / "e.key")],
+        input="pw\npw\n",
+        text=True,
+        check=True,
+        capture_output=True,
+    )
     # an unencrypted one
-    subprocess.run([tool, "-G", "-W", "-p", str(tmp_path / "u.pub"), "-s",
-                    str(tmp_path / "u.key")], check=True, capture_output=True)
+    subprocess.run(
+        [tool, "-G", "-W", "-p", str(tmp_path / "u.pub"), "-s", str(tmp_path / "u.key")],
+        check=True,
+        capture_output=True,
+    )
     encrypted = SecretKey.load(tmp_path / "e.key", b"pw")
     assert encrypted.public == PublicKey.load(tmp_path / "e.pub")
     plain = SecretKey.load(tmp_path / "u.key", None)
     assert plain.public == PublicKey.load(tmp_path / "u.pub")
     for name in ("e", "u"):
-        subprocess.run([tool, "-Sm", str(message), "-s", str(tmp_path / f"{name}.key"), "-x",
-                        str(tmp_path / f"{name}.minisig")], input="pw\n", text=True, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [
+                tool,
+                "-Sm",
+                str(message),
+                "-s",
+                str(tmp_path / f"{name}.key"),
+                "-x",
+                str(tmp_path / f"{name}.minisig"),
+            ],
+            input="pw\n",
+            text=True,
+            check=True,
+            capture_output=True,
+        )
         signature = Signature.parse((tmp_path / f"{name}.minisig").read_text())
         signature.verify(PublicKey.load(tmp_path / f"{name}.pub"), [message.read_bytes()], "m")
     # a key airgap wrote, encrypted, signs in stock minisign
     (tmp_path / "a.key").write_text(KEY.text(b"secret"))
     (tmp_path / "a.pub").write_text(KEY.public.text())
-    subprocess.run([tool, "-Sm", str(message), "-s", str(tmp_path / "a.key"), "-x",
-                    str(tmp_path / "a.minisig")], input="secret\n", text=True, check=True,
-                   capture_output=True)
-    Signature.parse((tmp_path / "a.minisig").read_text()).verify(KEY.public,
-                                                                 [message.read_bytes()], "m")
+    subprocess.run(
+        [
+            tool,
+            "-Sm",
+            str(message),
+            "-s",
+            str(tmp_path / "a.key"),
+            "-x",
+            str(tmp_path / "a.minisig"),
+        ],
+        input="secret\n",
+        text=True,
+        check=True,
+        capture_output=True,
+    )
+    Signature.parse((tmp_path / "a.minisig").read_text()).verify(
+        KEY.public, [message.read_bytes()], "m"
+    )
 
 
 @pytest.mark.tool
@@ -127,10 +169,16 @@ def test_legacy_signature_from_minisign_verifies(tmp_path: Path) -> None:
     tool = need_tool("minisign")
     message = tmp_path / "m.txt"
     message.write_bytes(b"legacy\n")
-    subprocess.run([tool, "-G", "-W", "-p", str(tmp_path / "u.pub"), "-s",
-                    str(tmp_path / "u.key")], check=True, capture_output=True)
-    subprocess.run([tool, "-S", "-l", "-m", str(message), "-s", str(tmp_path / "u.key")],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [tool, "-G", "-W", "-p", str(tmp_path / "u.pub"), "-s", str(tmp_path / "u.key")],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [tool, "-S", "-l", "-m", str(message), "-s", str(tmp_path / "u.key")],
+        check=True,
+        capture_output=True,
+    )
     signature = Signature.parse((tmp_path / "m.txt.minisig").read_text())
     assert signature.algorithm == minisign.SIG_LEGACY
     signature.verify(PublicKey.load(tmp_path / "u.pub"), [message.read_bytes()], "m")

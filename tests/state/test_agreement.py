@@ -35,11 +35,15 @@ def _ours(state: DeviceState, record: dict[str, str], index: int) -> dict[str, A
     lic = state.licenses[index] if index < len(state.licenses) else None
     count = lic.count if lic else None
     return {
-        "smart_account": state.smart_account, "virtual_account": state.virtual_account,
-        "pid": state.udi.pid if state.udi else None, "sn": state.udi.sn if state.udi else None,
-        "license": lic.name if lic else None, "feature": lic.name if lic else None,
+        "smart_account": state.smart_account,
+        "virtual_account": state.virtual_account,
+        "pid": state.udi.pid if state.udi else None,
+        "sn": state.udi.sn if state.udi else None,
+        "license": lic.name if lic else None,
+        "feature": lic.name if lic else None,
         "license_count": str(count) if count is not None else "-" if lic else None,
-        "license_status": lic.status if lic else None, "status": lic.status if lic else None,
+        "license_status": lic.status if lic else None,
+        "status": lic.status if lic else None,
         "transport_type": state.transport_type,
     }
 

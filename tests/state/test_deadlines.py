@@ -26,8 +26,11 @@ _DEADLINE = re.compile(r"^\s*Next ACK deadline:\s*(?P<when>\w{3} +\d+ [\d:]+ \d{
 def with_deadline() -> list[Path]:
     if not FIELD.exists():
         return []
-    return [p for p in sorted((FIELD / "show").iterdir())
-            if _DEADLINE.search(p.read_text(errors="replace"))]
+    return [
+        p
+        for p in sorted((FIELD / "show").iterdir())
+        if _DEADLINE.search(p.read_text(errors="replace"))
+    ]
 
 
 CAPTURES = with_deadline()
@@ -35,18 +38,34 @@ UDI = Udi("C9300-24UX", "LAB000001ABC")
 TODAY = date(2026, 11, 2)
 
 
-def state(*, last_ack: datetime | None = None, deadline: datetime | None = None,
-          policy: Policy | None = fleet.LAB_POLICY, pushed: datetime | None = None,
-          next_push: datetime | None = None, udi: Udi | None = UDI,
-          path: str = "captures/a.txt") -> DeviceState:
-    usage = UsageReporting(captures.stamp(last_ack), captures.stamp(deadline),
-                           captures.stamp(pushed), captures.stamp(next_push), 30)
-    return DeviceState("show-license-status", path, udi, "lab-host", policy=policy,
-                       usage_reporting=usage)
+def state(
+    *,
+    last_ack: datetime | None = None,
+    deadline: datetime | None = None,
+    policy: Policy | None = fleet.LAB_POLICY,
+    pushed: datetime | None = None,
+    next_push: datetime | None = None,
+    udi: Udi | None = UDI,
+    path: str = "captures/a.txt",
+) -> DeviceState:
+    usage = UsageReporting(
+        captures.stamp(last_ack),
+        captures.stamp(deadline),
+        captures.stamp(pushed),
+        captures.stamp(next_push),
+        30,
+    )
+    return DeviceState(
+        "show-license-status", path, udi, "lab-host", policy=policy, usage_reporting=usage
+    )
 
 
-def one(item: DeviceState, today: date = TODAY, warn_days: int = 14,
-        imports: list[tuple[str, ImportFile]] | None = None) -> deadlines.DeviceDeadlines:
+def one(
+    item: DeviceState,
+    today: date = TODAY,
+    warn_days: int = 14,
+    imports: list[tuple[str, ImportFile]] | None = None,
+) -> deadlines.DeviceDeadlines:
     (found,) = deadlines.deadlines([item], today, warn_days, imports or [])
     return found
 
@@ -69,8 +88,7 @@ def test_field_next_ack_deadline_wins(path: Path) -> None:
 
 def test_field_status_golden_output1_is_due_jan_12_2022() -> None:
     path = need_field("show", "ShowLicenseStatus__golden_output1_output.txt")
-    (found,) = deadlines.deadlines(parse_capture(path.read_text(), str(path)),
-                                   date(2022, 1, 20))
+    (found,) = deadlines.deadlines(parse_capture(path.read_text(), str(path)), date(2022, 1, 20))
     assert found.ack_by is not None and found.ack_by.date == date(2022, 1, 12)
     assert found.ack_by.time == "2022-01-12T12:10:32Z" and not found.ack_by.local_time
     assert found.report_by is not None and found.report_by.date == date(2021, 10, 22)
@@ -89,17 +107,25 @@ def test_field_local_time_is_flagged() -> None:
 
 def test_estimate_from_last_ack_and_smallest_non_zero_frequency() -> None:
     last = datetime(2026, 9, 1, 8, tzinfo=UTC)
-    policy = Policy("Site", captures.stamp(datetime(2026, 1, 1, tzinfo=UTC)), True, {
-        "unenforced_perpetual": PolicyAttributes(365, 0, 90),
-        "unenforced_subscription": PolicyAttributes(90, 60, 90),
-        "export": PolicyAttributes(30, 45, 0)})
+    policy = Policy(
+        "Site",
+        captures.stamp(datetime(2026, 1, 1, tzinfo=UTC)),
+        True,
+        {
+            "unenforced_perpetual": PolicyAttributes(365, 0, 90),
+            "unenforced_subscription": PolicyAttributes(90, 60, 90),
+            "export": PolicyAttributes(30, 45, 0),
+        },
+    )
     found = one(state(last_ack=last, policy=policy))
     assert found.ack_by is not None
     assert found.ack_by.date == date(2026, 10, 16)  # Sep 1 + 45 days
     assert found.ack_by.time == "2026-10-16T08:00:00Z"
     assert (found.ack_by.source, found.ack_by.estimate) == ("policy", True)
-    assert "+ 45 days" in found.ack_by.rule and "smallest non-zero reporting frequency" \
-        in found.ack_by.rule
+    assert (
+        "+ 45 days" in found.ack_by.rule
+        and "smallest non-zero reporting frequency" in found.ack_by.rule
+    )
     assert found.status == "overdue" and found.days_left == -17
 
 
@@ -123,7 +149,11 @@ def test_no_policy_falls_back_to_the_default_table() -> None:
 def test_no_policy_and_no_ack_is_unknown() -> None:
     found = one(DeviceState("show-license-status", "a.txt", UDI))
     assert (found.status, found.ack_by, found.report_by, found.basis) == (
-        "unknown", None, None, None)
+        "unknown",
+        None,
+        None,
+        None,
+    )
     assert found.notes
 
 
@@ -136,8 +166,10 @@ def test_newest_imported_policy_beats_the_default_table() -> None:
 
     old, new = ack(datetime(2026, 1, 1, tzinfo=UTC)), ack(datetime(2026, 6, 1, tzinfo=UTC))
     new.policies[0].terms["subscription"]["onGoingReporting"] = 30  # tell the two apart
-    found = one(state(last_ack=datetime(2026, 10, 1, tzinfo=UTC), policy=None),
-                imports=[("acks/ACK_new.xml", new), ("acks/ACK_old.xml", old)])
+    found = one(
+        state(last_ack=datetime(2026, 10, 1, tzinfo=UTC), policy=None),
+        imports=[("acks/ACK_new.xml", new), ("acks/ACK_old.xml", old)],
+    )
     assert found.ack_by is not None
     assert (found.ack_by.source, found.ack_by.date) == ("imported policy", date(2026, 10, 31))
     assert "acks/ACK_new.xml" in found.ack_by.rule
@@ -160,26 +192,35 @@ def test_report_by_from_device_or_policy() -> None:
     estimated = one(state(pushed=pushed))  # the push interval (30 days) is no obligation
     assert estimated.report_by is not None
     assert (estimated.report_by.date, estimated.report_by.estimate) == (date(2027, 1, 18), True)
-    assert estimated.report_by.source == "policy" and "last report push" in \
-        estimated.report_by.rule
+    assert estimated.report_by.source == "policy" and "last report push" in estimated.report_by.rule
 
 
 def test_a_past_report_by_makes_the_device_overdue() -> None:
-    found = one(state(deadline=datetime(2027, 1, 1, tzinfo=UTC),
-                      next_push=datetime(2026, 10, 1, tzinfo=UTC)))
+    found = one(
+        state(
+            deadline=datetime(2027, 1, 1, tzinfo=UTC), next_push=datetime(2026, 10, 1, tzinfo=UTC)
+        )
+    )
     assert found.ack_by is not None and found.ack_by.date == date(2027, 1, 1)
     assert (found.status, found.basis, found.days_left) == ("overdue", "report_by", -32)
 
 
 def test_next_ack_deadline_none_means_no_ack_pending() -> None:
-    usage = UsageReporting(captures.stamp(datetime(2026, 8, 1, tzinfo=UTC)),
-                           parse_time("<none>"), None, None, 30)
-    found = one(DeviceState("show-license-status", "a.txt", UDI, usage_reporting=usage,
-                            policy=fleet.LAB_POLICY))
+    usage = UsageReporting(
+        captures.stamp(datetime(2026, 8, 1, tzinfo=UTC)), parse_time("<none>"), None, None, 30
+    )
+    found = one(
+        DeviceState(
+            "show-license-status", "a.txt", UDI, usage_reporting=usage, policy=fleet.LAB_POLICY
+        )
+    )
     assert found.ack_by is None and any("no ACK is pending" in n for n in found.notes)
     assert found.report_by is not None and found.report_by.estimate  # Aug 1 + 90 days
     assert (found.basis, found.report_by.date, found.status) == (
-        "report_by", date(2026, 10, 30), "overdue")
+        "report_by",
+        date(2026, 10, 30),
+        "overdue",
+    )
 
 
 def test_no_ack_required_rests_on_report_by() -> None:
@@ -190,8 +231,7 @@ def test_no_ack_required_rests_on_report_by() -> None:
     assert any("requires no ACK" in n for n in found.notes)
 
 
-@pytest.mark.parametrize(("days", "status"), [(-1, "overdue"), (0, "due"), (14, "due"),
-                                              (15, "ok")])
+@pytest.mark.parametrize(("days", "status"), [(-1, "overdue"), (0, "due"), (14, "due"), (15, "ok")])
 def test_status_by_calendar_date(days: int, status: str) -> None:
     # 23:59 on the deadline day is still that day: dates compare, not times
     deadline = datetime.combine(TODAY + timedelta(days=days), datetime.max.time(), UTC)
@@ -205,12 +245,18 @@ def test_local_time_used_as_printed_unless_tz_given() -> None:
     found = one(local)
     assert found.ack_by is not None
     assert (found.ack_by.date, found.ack_by.local_time, found.status) == (
-        date(2026, 11, 1), True, "overdue")
+        date(2026, 11, 1),
+        True,
+        "overdue",
+    )
     converted = parse_time(raw, {"PDT": timedelta(hours=-7)})
     found = one(replace(local, usage_reporting=UsageReporting(next_ack_deadline=converted)))
     assert found.ack_by is not None
     assert (found.ack_by.date, found.ack_by.local_time, found.status) == (
-        date(2026, 11, 2), False, "due")
+        date(2026, 11, 2),
+        False,
+        "due",
+    )
 
 
 def test_unreadable_deadline_is_noted_not_fatal() -> None:
@@ -229,8 +275,7 @@ def test_most_urgent_first_unknown_last() -> None:
         state(deadline=datetime(2026, 9, 1, tzinfo=UTC), udi=Udi("E", "5"), path="e/5"),
     ]
     found = deadlines.deadlines(items, TODAY)
-    assert [f.device.split(",")[0] for f in found] == ["PID:E", "PID:C", "PID:D", "PID:A",
-                                                        "PID:B"]
+    assert [f.device.split(",")[0] for f in found] == ["PID:E", "PID:C", "PID:D", "PID:A", "PID:B"]
     assert [f.status for f in found] == ["overdue", "overdue", "due", "ok", "unknown"]
     assert deadlines.counts(found) == {"overdue": 2, "due": 1, "ok": 1, "unknown": 1}
 

@@ -26,8 +26,9 @@ NOW = fleet.LAB_NOW
 def lab_state(reports: list[tuple[int, str]], last_ack: datetime | None) -> DeviceState:
     udi = fleet.device(1, 0).udi
     rows = [(rid, "network-advantage", 1, state) for rid, state in reports]
-    return dataclasses.replace(fleet.device_state(udi, rows, last_ack=last_ack, pushed=NOW),
-                               path="dev/status.txt")
+    return dataclasses.replace(
+        fleet.device_state(udi, rows, last_ack=last_ack, pushed=NOW), path="dev/status.txt"
+    )
 
 
 def test_import_that_took_effect() -> None:
@@ -70,8 +71,12 @@ def test_changes_list_policy_deadline_and_reports() -> None:
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(st.tuples(st.integers(1, 10**10), st.sampled_from(["OPEN", "CLOSED", "ACK"])),
-                max_size=6), st.integers(0, 400))
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 10**10), st.sampled_from(["OPEN", "CLOSED", "ACK"])), max_size=6
+    ),
+    st.integers(0, 400),
+)
 def test_a_state_against_itself_has_no_changes(reports: list[tuple[int, str]], days: int) -> None:
     state = lab_state(reports, NOW - timedelta(days=days))
     assert diff.changes(state, state) == []
@@ -84,8 +89,9 @@ def test_overall_is_the_worst_verdict() -> None:
     assert diff.overall([made[0]]) == diff.TOOK_EFFECT
 
 
-def ack_check(cli: Cli, tmp_path: Path, dev: fleet.LabDevice, for_dev: fleet.LabDevice,
-              when: datetime) -> tuple[int, dict[str, Any]]:
+def ack_check(
+    cli: Cli, tmp_path: Path, dev: fleet.LabDevice, for_dev: fleet.LabDevice, when: datetime
+) -> tuple[int, dict[str, Any]]:
     """``airgap diff ACK captures/``: the exit code and the one result."""
     data = fleet.usage_file(for_dev)
     answer = cssm.answer(for_dev.file_name, data, read_usage(xml.parse(data)), when)
@@ -191,18 +197,24 @@ def test_rendered_after_capture_parses_like_the_state() -> None:
     assert status.usage_reporting == UsageReporting(
         last_ack_received=captures.stamp(NOW),
         next_ack_deadline=captures.stamp(NOW + timedelta(days=fleet.ACK_WINDOW_DAYS)),
-        last_report_push=captures.stamp(NOW), reporting_push_interval_days=30,
+        last_report_push=captures.stamp(NOW),
+        reporting_push_interval_days=30,
         next_report_push=Stamp("<none>", None),  # shown as none, not a missing line
-        last_report_file_write=Stamp("<none>", None), next_ack_push_check=Stamp("<none>", None))
+        last_report_file_write=Stamp("<none>", None),
+        next_ack_push_check=Stamp("<none>", None),
+    )
     last = status.usage_reporting.last_ack_received
     assert last is not None and last.iso is not None
     assert datetime.fromisoformat(last.iso.replace("Z", "+00:00")) == NOW.astimezone(UTC)
-    assert Report(5, "ACK", "N", "network-advantage") in parse_capture(
-        captures.render(state))[-1].reports
+    assert (
+        Report(5, "ACK", "N", "network-advantage")
+        in parse_capture(captures.render(state))[-1].reports
+    )
 
 
 def test_record_puts_the_verdict_and_both_sides_in_the_ledger(
-        cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     run = cli("diff", SAMPLES / "import/before", SAMPLES / "import/after", "--record")
     assert run.code == 3 and "no ledger configured" in run.err
     monkeypatch.setenv("AIRGAP_LEDGER", str(tmp_path / "ledger.jsonl"))

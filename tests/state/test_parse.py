@@ -61,16 +61,20 @@ def check_policy(want: dict[str, Any], got: DeviceState) -> bool | None:
     installed = in_use.removeprefix("Installed On ") if in_use.startswith("Installed") else None
     assert (got.policy.installed_on.raw if got.policy.installed_on else None) == installed
     assert got.policy.ack_required is policy["reporting_ack_required"].startswith("yes")
-    blocks = {"unenforced_non_export_perpetual_attributes": "unenforced_perpetual",
-              "unenforced_non_export_subscription_attributes": "unenforced_subscription",
-              "enforced_perpetual_subscription_license_attributes": "enforced",
-              "export_perpetual_subscription_license_attributes": "export"}
+    blocks = {
+        "unenforced_non_export_perpetual_attributes": "unenforced_perpetual",
+        "unenforced_non_export_subscription_attributes": "unenforced_subscription",
+        "enforced_perpetual_subscription_license_attributes": "enforced",
+        "export_perpetual_subscription_license_attributes": "export",
+    }
     for key, kind in blocks.items():
         days = policy[key]
         attributes = got.policy.attributes[kind]
-        for field, ours in (("first_report_requirement_days", attributes.first_report_days),
-                            ("reporting_frequency_days", attributes.reporting_frequency_days),
-                            ("report_on_change_days", attributes.report_on_change_days)):
+        for field, ours in (
+            ("first_report_requirement_days", attributes.first_report_days),
+            ("reporting_frequency_days", attributes.reporting_frequency_days),
+            ("report_on_change_days", attributes.report_on_change_days),
+        ):
             number, source = groups(r"(\d+) \((.*)\)", days[field])
             assert ours == int(number), (kind, field)
             assert source in (attributes.source or ""), (kind, field)
@@ -123,8 +127,11 @@ def check_data_privacy(want: dict[str, Any], got: DeviceState) -> bool | None:
 
 
 def check_udi(want: dict[str, Any], got: DeviceState) -> bool | None:
-    device = (udi_of(first(want, "product_information") and first(want, "udi"))
-              or udi_of(want.get("udi_details")) or udi_of(want))
+    device = (
+        udi_of(first(want, "product_information") and first(want, "udi"))
+        or udi_of(want.get("udi_details"))
+        or udi_of(want)
+    )
     members = first(want, "ha_udi_list")
     reports = want.get("report_id")
     if device is None and isinstance(reports, dict):
@@ -141,15 +148,21 @@ def check_trust_codes(want: dict[str, Any], got: DeviceState) -> bool | None:
     installed = first(want, "trust_code_installed")
     trust_data = first(want, "trust_data")
     if isinstance(installed, dict):
-        theirs = {(role.capitalize(), udi_of(v), v["info"].removeprefix("INSTALLED on "))
-                  for role, v in installed.items()}
-        ours = {(t.role, t.udi, t.installed_on.raw if t.installed_on else None)
-                for t in got.trust_codes}
+        theirs = {
+            (role.capitalize(), udi_of(v), v["info"].removeprefix("INSTALLED on "))
+            for role, v in installed.items()
+        }
+        ours = {
+            (t.role, t.udi, t.installed_on.raw if t.installed_on else None) for t in got.trust_codes
+        }
         assert ours == theirs
         return True
     if isinstance(trust_data, dict):
-        serials = {sn.rstrip(":").upper() for sn, v in trust_data.items()
-                   if "trustid" in v or v.get("trustvalue") == "Trust Data INSTALLED"}
+        serials = {
+            sn.rstrip(":").upper()
+            for sn, v in trust_data.items()
+            if "trustid" in v or v.get("trustvalue") == "Trust Data INSTALLED"
+        }
         assert {t.udi.sn for t in got.trust_codes if t.udi} == serials
         return True
     return None
@@ -170,24 +183,37 @@ def check_reports(want: dict[str, Any], got: DeviceState) -> bool | None:
 
 
 def check_licenses(want: dict[str, Any], got: DeviceState) -> bool | None:
-    ours = {(lic.name, lic.entitlement_tag, lic.count, lic.status, lic.enforcement,
-             lic.export_status) for lic in got.licenses}
+    ours = {
+        (lic.name, lic.entitlement_tag, lic.count, lic.status, lic.enforcement, lic.export_status)
+        for lic in got.licenses
+    }
     usage = want.get("license_usage")
     by_name = first(want, "license_name")
     handles = first(want, "handle")
     if isinstance(handles, dict):
-        theirs = {(h["license"], h["entitlement_tag"], h["count"],
-                   re.sub(r"\(\d+\)$", "", h["status"]), h["enforcement_type"],
-                   h["export_status"]) for h in handles.values()}
+        theirs = {
+            (
+                h["license"],
+                h["entitlement_tag"],
+                h["count"],
+                re.sub(r"\(\d+\)$", "", h["status"]),
+                h["enforcement_type"],
+                h["export_status"],
+            )
+            for h in handles.values()
+        }
     elif isinstance(by_name, dict):
         theirs = set()
         for label, h in by_name.items():
             name, tag = groups(r"(.*?) \((.*)\):", label)
-            theirs.add((name, tag, h["count"], h["status"], h["enforcement_type"],
-                        h["export_status"]))
+            theirs.add(
+                (name, tag, h["count"], h["status"], h["enforcement_type"], h["export_status"])
+            )
     elif isinstance(usage, dict):
-        theirs = {(u["license"], u["entitlement"], int(u["count"]), u["status"], None, None)
-                  for u in usage.values()}
+        theirs = {
+            (u["license"], u["entitlement"], int(u["count"]), u["status"], None, None)
+            for u in usage.values()
+        }
     else:
         return None
     assert ours == theirs
@@ -200,17 +226,28 @@ def check_history(want: dict[str, Any], got: DeviceState) -> bool | None:
         assert all(h.time is not None and h.time.iso for h in got.history)
         return True
     if want.get("no_eventlog_found") or "message_history" in want:
-        history = [*want.get("message_history", {}).values(),
-                   *want.get("import_message_history", {}).values()]
+        history = [
+            *want.get("message_history", {}).values(),
+            *want.get("import_message_history", {}).values(),
+        ]
         assert all(text.startswith("No past") for text in history)
         assert got.history == ()
         return True
     return None
 
 
-CHECKS: tuple[Check, ...] = (check_policy, check_usage_reporting, check_transport, check_account,
-                             check_data_privacy, check_udi, check_trust_codes, check_reports,
-                             check_licenses, check_history)
+CHECKS: tuple[Check, ...] = (
+    check_policy,
+    check_usage_reporting,
+    check_transport,
+    check_account,
+    check_data_privacy,
+    check_udi,
+    check_trust_codes,
+    check_reports,
+    check_licenses,
+    check_history,
+)
 
 
 @pytest.mark.parametrize("path", CAPTURES, ids=[p.name for p in CAPTURES])
@@ -235,23 +272,27 @@ def test_ntc_templates_captures() -> None:
     assert states["1.raw"].smart_account == "ACME Corporation"
     assert states["1.raw"].transport_type == "Callhome"
     edt = states["2.raw"].usage_reporting
-    assert edt is not None and edt.last_ack_received == Stamp("Nov 08 10:31:23 2023 EDT",
-                                                              "2023-11-08T10:31:23")
+    assert edt is not None and edt.last_ack_received == Stamp(
+        "Nov 08 10:31:23 2023 EDT", "2023-11-08T10:31:23"
+    )
     sle = states["3.raw"]
     assert sle.policy is not None and sle.policy.name == "SLE Policy"
     assert sle.transport_url == "https://smartreceiver.cisco.com/licservice/license"
     # "Trust Code Installed: <time>" is the device's own, though the capture names no device
-    assert sle.trust_codes == (TrustCode(None, None, Stamp("Dec 03 08:23:45 2021 UTC",
-                                                           "2021-12-03T08:23:45Z")),)
+    assert sle.trust_codes == (
+        TrustCode(None, None, Stamp("Dec 03 08:23:45 2021 UTC", "2021-12-03T08:23:45Z")),
+    )
     assert sle.unparsed_lines == ()
     est = states["4.raw"]
     assert est.smart_account == "Sample Smart Account"
     assert est.usage_reporting is not None
     assert est.usage_reporting.reporting_push_interval_days == 0
-    converted = parse_capture(status[3].read_text(), None,
-                              {"EST": timedelta(hours=-5)})[0].usage_reporting
+    converted = parse_capture(status[3].read_text(), None, {"EST": timedelta(hours=-5)})[
+        0
+    ].usage_reporting
     assert converted is not None and converted.next_ack_deadline == Stamp(
-        "Aug 03 09:03:25 2025 est", "2025-08-03T14:03:25Z")
+        "Aug 03 09:03:25 2025 est", "2025-08-03T14:03:25Z"
+    )
 
 
 @pytest.mark.parametrize("path", SAMPLE_CAPTURES, ids=[p.name for p in SAMPLE_CAPTURES])
@@ -273,12 +314,17 @@ def test_sample_states_hold_what_the_samples_say() -> None:
     assert status.data_privacy["sending_hostname"] is False
     assert status.transport_type == "Transport Off" and status.transport_url is None
     assert [(r.state, r.feature) for r in read["rum-id-all"].reports][:2] == [
-        ("ACK", "network-advantage"), ("ACK", "dna-advantage")]
+        ("ACK", "network-advantage"),
+        ("ACK", "dna-advantage"),
+    ]
     history = read["history-message"].history
     assert [h.category for h in history].count("Import RUM ACK") == 1
     assert history[0].time == Stamp("Mar 16 10:41:22 2023 UTC", "2023-03-16T10:41:22Z")
     assert [lic.entitlement_tag for lic in read["summary"].licenses] == [
-        "C9300-24 Network Advan...", "C9300-24 DNA Advantage", "Cat9K HSEC"]
+        "C9300-24 Network Advan...",
+        "C9300-24 DNA Advantage",
+        "Cat9K HSEC",
+    ]
     assert read["usage"].licenses[2].export_status == "RESTRICTED - ALLOWED"
 
 
@@ -310,13 +356,17 @@ Router#
 def test_unknown_lines_are_kept_in_order_and_the_rest_is_read() -> None:
     (got,) = parse_capture(STATUS)
     assert got.kind == "show-license-status" and got.hostname == "Router"
-    assert got.unparsed_lines == ("  Brand New Label: 42", "Something Else Entirely:",
-                                  "  Whatever: 1")
+    assert got.unparsed_lines == (
+        "  Brand New Label: 42",
+        "Something Else Entirely:",
+        "  Whatever: 1",
+    )
     assert got.policy is not None and got.policy.name == "Custom Policy"
     assert got.policy.ack_required is True and got.policy.attributes == {}
     assert got.usage_reporting is not None
-    assert got.usage_reporting.next_ack_deadline == Stamp("Jan 12 12:10:32 2022 UTC",
-                                                          "2022-01-12T12:10:32Z")
+    assert got.usage_reporting.next_ack_deadline == Stamp(
+        "Jan 12 12:10:32 2022 UTC", "2022-01-12T12:10:32Z"
+    )
     assert got.usage_reporting.reporting_push_interval_days == 30
     assert got.trust_codes == () and got.udi is None and got.licenses == ()
 
@@ -366,42 +416,79 @@ c9300#
 def test_a_session_gives_one_state_per_command_on_one_device() -> None:
     udi, status, rum = parse_capture(SESSION, "session.txt", {"PDT": timedelta(hours=-7)})
     assert [s.kind for s in (udi, status, rum)] == [
-        "show-license-udi", "show-license-status", "show-license-rum-id-all"]
+        "show-license-udi",
+        "show-license-status",
+        "show-license-rum-id-all",
+    ]
     assert {s.udi for s in (udi, status, rum)} == {Udi("C9300-24UX", "FCW2437L0TZ")}
     assert {s.hostname for s in (udi, status, rum)} == {"c9300"}
     assert {s.path for s in (udi, status, rum)} == {"session.txt"}
     (code,) = status.trust_codes
-    assert code.udi == udi.udi and code.installed_on == Stamp("Dec 03 08:23:45 2021 PDT",
-                                                              "2021-12-03T15:23:45Z")
+    assert code.udi == udi.udi and code.installed_on == Stamp(
+        "Dec 03 08:23:45 2021 PDT", "2021-12-03T15:23:45Z"
+    )
     (event,) = status.history
     assert event.category == "SMART_LIC-6-POLICY_INSTALL_SUCCESS"
     assert event.time == Stamp("Oct 14 12:10:32.123", None)
     assert [(r.id, r.state, r.feature) for r in rum.reports] == [
-        (1629870048, "CLOSED", "network-premier_2.5G"), (1629870049, "DELETED", None)]
+        (1629870048, "CLOSED", "network-premier_2.5G"),
+        (1629870049, "DELETED", None),
+    ]
     assert all(s.unparsed_lines == () for s in (udi, status, rum))
 
 
 def test_stack_trust_codes_and_ha_members() -> None:
-    text = ("Trust Code Installed:\n"
-            "  Active: PID:C9300-24UX,SN:FCW2303D16Y\n    INSTALLED on Oct 14 11:37:52 2021 UTC\n"
-            "  Member: PID:C9300-48T,SN:FCW2139L056\n    NOT INSTALLED\n"
-            "  Standby: PID:C9300-24U,SN:FHH2043P09E\n    INSTALLED on Oct 14 11:37:53 2021 UTC\n"
-            "\nHA UDI List:\n    Standby:PID:C9300-24U,SN:FHH2043P09E\n"
-            "    Active:PID:C9300-24UX,SN:FCW2303D16Y\n")
+    text = (
+        "Trust Code Installed:\n"
+        "  Active: PID:C9300-24UX,SN:FCW2303D16Y\n    INSTALLED on Oct 14 11:37:52 2021 UTC\n"
+        "  Member: PID:C9300-48T,SN:FCW2139L056\n    NOT INSTALLED\n"
+        "  Standby: PID:C9300-24U,SN:FHH2043P09E\n    INSTALLED on Oct 14 11:37:53 2021 UTC\n"
+        "\nHA UDI List:\n    Standby:PID:C9300-24U,SN:FHH2043P09E\n"
+        "    Active:PID:C9300-24UX,SN:FCW2303D16Y\n"
+    )
     (got,) = parse_capture(text)
     assert [(t.role, t.udi and t.udi.sn) for t in got.trust_codes] == [
-        ("Active", "FCW2303D16Y"), ("Standby", "FHH2043P09E")]
+        ("Active", "FCW2303D16Y"),
+        ("Standby", "FHH2043P09E"),
+    ]
     assert got.udi == Udi("C9300-24UX", "FCW2303D16Y")
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from([
-    "Policy:", "  Policy name: X", "Usage Reporting:", "  Last ACK received: <none>", "\t",
-    "Report Id,  State,  Flag, Feature Name", "12 OPEN N x", "License Usage", "=====",
-    "Handle: 1", "  Count: x", "UDI: PID:", "r1#show license all", "Trust Code Installed:",
-    "  Active: PID:A,SN:B", "Other Info", "P:A,S:B: Trust Data INSTALLED", "\r", "::", "",
-    "Report Id: 5", "  State: ACK, x", "2021-13-45 99:99:99 UTC boom", "%SMART_LIC-6-X_Y:",
-]) | st.text(max_size=30), max_size=30))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "Policy:",
+                "  Policy name: X",
+                "Usage Reporting:",
+                "  Last ACK received: <none>",
+                "\t",
+                "Report Id,  State,  Flag, Feature Name",
+                "12 OPEN N x",
+                "License Usage",
+                "=====",
+                "Handle: 1",
+                "  Count: x",
+                "UDI: PID:",
+                "r1#show license all",
+                "Trust Code Installed:",
+                "  Active: PID:A,SN:B",
+                "Other Info",
+                "P:A,S:B: Trust Data INSTALLED",
+                "\r",
+                "::",
+                "",
+                "Report Id: 5",
+                "  State: ACK, x",
+                "2021-13-45 99:99:99 UTC boom",
+                "%SMART_LIC-6-X_Y:",
+            ]
+        )
+        | st.text(max_size=30),
+        max_size=30,
+    )
+)
 def test_any_text_parses_and_unparsed_lines_come_from_it(lines: list[str]) -> None:
     text = "\n".join(lines)
     # parse splits on CR and LF only; other line separators read as spaces, NULs are dropped

@@ -73,19 +73,26 @@ def build(root: Path, *, problems: bool = True) -> Scenario:
     answered("inferred", "cssm-download-1.xml", after=False)  # only the RUM ACK data
     export("outstanding")
     (root / "captures" / "outstanding.txt").write_bytes(
-        fleet.before_capture(devices["outstanding"]))
+        fleet.before_capture(devices["outstanding"])
+    )
     answered("twice", after=False)
     twice = devices["twice"]
     (root / "again" / f"resend_{twice.file_name}").write_bytes(fleet.usage_file(twice))
     answered("stale")
     stale = devices["stale"]
-    old = cssm.ack_xml(stale.udi, [(r.report_id, stale.udi) for r in stale.reports],
-                       "0ld0ld0ld0ld", fleet.LAB_NOW - timedelta(days=120))
+    old = cssm.ack_xml(
+        stale.udi,
+        [(r.report_id, stale.udi) for r in stale.reports],
+        "0ld0ld0ld0ld",
+        fleet.LAB_NOW - timedelta(days=120),
+    )
     (root / "acks" / "old-ack.xml").write_bytes(old)
     (root / "captures" / "silent.txt").write_text(
-        captures.render(fleet.before_state(devices["silent"])))
-    foreign = cssm.ack_xml(FOREIGN_UDI, [(1_700_000_000, FOREIGN_UDI)], "f0f0f0f0f0f0",
-                           fleet.LAB_NOW)
+        captures.render(fleet.before_state(devices["silent"]))
+    )
+    foreign = cssm.ack_xml(
+        FOREIGN_UDI, [(1_700_000_000, FOREIGN_UDI)], "f0f0f0f0f0f0", fleet.LAB_NOW
+    )
     (root / "acks" / f"ACK_usage_{FOREIGN_UDI.sn}.xml").write_bytes(foreign)
     return Scenario(root, devices)
 
@@ -108,22 +115,33 @@ def test_each_case_is_reported_with_its_evidence(tmp_path: Path) -> None:
         assert not report.inferred
         assert report.evidence[0].startswith("seen: ")
         assert any(e.startswith("seen: ACK file name ACK_usage_") for e in report.evidence)
-        assert any(e.startswith(f"seen: device shows report {report.report_id} as ACK")
-                   for e in report.evidence)
-        assert any(e.startswith(f"inferred: RUM ACK data in ACK_usage_{seen.udi.sn}.xml "
-                                f"lists report {report.report_id}") for e in report.evidence
-                   if seen.udi)
+        assert any(
+            e.startswith(f"seen: device shows report {report.report_id} as ACK")
+            for e in report.evidence
+        )
+        assert any(
+            e.startswith(
+                f"inferred: RUM ACK data in ACK_usage_{seen.udi.sn}.xml "
+                f"lists report {report.report_id}"
+            )
+            for e in report.evidence
+            if seen.udi
+        )
 
     inferred = by_device[scene.key("inferred")]
     assert inferred.reports and not inferred.outstanding
-    assert all(r.inferred and r.evidence == (
-        f"inferred: RUM ACK data in cssm-download-1.xml lists report {r.report_id}",)
-        for r in inferred.reports)
+    assert all(
+        r.inferred
+        and r.evidence
+        == (f"inferred: RUM ACK data in cssm-download-1.xml lists report {r.report_id}",)
+        for r in inferred.reports
+    )
 
     findings = {(f.kind, f.device): f for f in result.findings}
     outstanding = findings[(OUTSTANDING, scene.key("outstanding"))]
-    assert outstanding.report_ids == tuple(r.report_id for r in
-                                           scene.devices["outstanding"].reports)
+    assert outstanding.report_ids == tuple(
+        r.report_id for r in scene.devices["outstanding"].reports
+    )
     assert outstanding.evidence[0].startswith("seen: exported in ")
     assert by_device[scene.key("outstanding")].outstanding == list(outstanding.report_ids)
 
@@ -131,15 +149,19 @@ def test_each_case_is_reported_with_its_evidence(tmp_path: Path) -> None:
     assert {f.device for f in twice} == {scene.key("twice")}
     assert len(twice) == len(scene.devices["twice"].reports)
     for f in twice:
-        assert sorted(file_name(e) for e in f.evidence) == sorted([
-            scene.devices["twice"].file_name, f"resend_{scene.devices['twice'].file_name}"])
-        assert all(e.startswith(f"seen: report {f.report_ids[0]} of {f.device} in ")
-                   for e in f.evidence)
+        assert sorted(file_name(e) for e in f.evidence) == sorted(
+            [scene.devices["twice"].file_name, f"resend_{scene.devices['twice'].file_name}"]
+        )
+        assert all(
+            e.startswith(f"seen: report {f.report_ids[0]} of {f.device} in ") for e in f.evidence
+        )
 
     stale = findings[(STALE, scene.key("stale"))]
     assert file_name(stale.path or "") == "old-ack.xml"
-    assert stale.evidence[0] == f"seen: SLAC udi P:{scene.devices['stale'].udi.pid}," \
-                                f"S:{scene.devices['stale'].udi.sn}"
+    assert (
+        stale.evidence[0] == f"seen: SLAC udi P:{scene.devices['stale'].udi.pid},"
+        f"S:{scene.devices['stale'].udi.sn}"
+    )
     assert stale.evidence[1].startswith("seen: device shows Last ACK received ")
     assert not by_device[scene.key("stale")].outstanding  # the current ACK covers it
 
@@ -152,7 +174,8 @@ def test_each_case_is_reported_with_its_evidence(tmp_path: Path) -> None:
     assert not silent.failing and by_device[scene.key("silent")].never_reported
 
     assert sorted(f.kind for f in result.findings if f.kind != EXPORTED_TWICE) == sorted(
-        [FOREIGN, NEVER_REPORTED, OUTSTANDING, STALE])
+        [FOREIGN, NEVER_REPORTED, OUTSTANDING, STALE]
+    )
     assert not result.ok
     counts = result.counts()
     assert counts["devices"] == 6 and counts["foreign-ack"] == 1 and counts["stale-ack"] == 1
@@ -176,9 +199,12 @@ def test_same_inputs_same_result(tmp_path: Path) -> None:
 def test_same_report_id_on_two_devices_is_two_reports(tmp_path: Path) -> None:
     one, two = fleet.device(SEED, 1), fleet.device(SEED, 2)
     shared = one.reports[0].report_id
-    two = fleet.LabDevice(two.number, two.family, two.udi,
-                          (fleet.LabReport(shared, two.reports[0].license,
-                                           two.reports[0].measurements),))
+    two = fleet.LabDevice(
+        two.number,
+        two.family,
+        two.udi,
+        (fleet.LabReport(shared, two.reports[0].license, two.reports[0].measurements),),
+    )
     (tmp_path / "usage").mkdir()
     for dev in (one, two):
         (tmp_path / "usage" / dev.file_name).write_bytes(fleet.usage_file(dev))
@@ -195,9 +221,11 @@ def test_rum_ack_entry_without_udi_uses_the_slac_udi(tmp_path: Path) -> None:
     dev = fleet.device(SEED, 0)
     (tmp_path / dev.file_name).write_bytes(fleet.usage_file(dev))
     ids = ",".join(f'{{"reportId":"{r.report_id}","status":"ack"}}' for r in dev.reports)
-    ack = (f"<smartLicense><smartLicenseAuthorization><udi>P:{dev.udi.pid},S:{dev.udi.sn}"
-           f"</udi></smartLicenseAuthorization><smartLicenseRumAck><data><![CDATA[[{ids}]]]>"
-           "</data></smartLicenseRumAck></smartLicense>")
+    ack = (
+        f"<smartLicense><smartLicenseAuthorization><udi>P:{dev.udi.pid},S:{dev.udi.sn}"
+        f"</udi></smartLicenseAuthorization><smartLicenseRumAck><data><![CDATA[[{ids}]]]>"
+        "</data></smartLicenseRumAck></smartLicense>"
+    )
     (tmp_path / "answer.xml").write_text(ack)
     result = run(tmp_path)
     assert result.ok, result.findings
@@ -218,8 +246,7 @@ def test_archive_members_are_read(tmp_path: Path) -> None:
     assert result.ok
     (device,) = result.devices
     assert all("set.tar.gz!" in r.exported_in[0] for r in device.reports)
-    assert any(e.startswith("seen: ACK file name ACK_") for r in device.reports
-               for e in r.evidence)
+    assert any(e.startswith("seen: ACK file name ACK_") for r in device.reports for e in r.evidence)
 
 
 def test_file_name_of_members() -> None:

@@ -39,10 +39,12 @@ def test_fields_agree_with_genieparser(path: Path) -> None:
 
 
 def test_nested_sections_values_and_bare_lines() -> None:
-    tree = parse("switch#show license status\r\nTransport:\r\n  Type: cslu\r\n  Proxy:\r\n"
-                 "    Not Configured\r\n\r\nTrust Code Installed:\r\n"
-                 "  Active: PID:C9300-24UX,SN:FCW2303D16Y\r\n"
-                 "    INSTALLED on Oct 14 11:37:52 2021 UTC\r\nsomething new: 1\r\n")
+    tree = parse(
+        "switch#show license status\r\nTransport:\r\n  Type: cslu\r\n  Proxy:\r\n"
+        "    Not Configured\r\n\r\nTrust Code Installed:\r\n"
+        "  Active: PID:C9300-24UX,SN:FCW2303D16Y\r\n"
+        "    INSTALLED on Oct 14 11:37:52 2021 UTC\r\nsomething new: 1\r\n"
+    )
     assert tree.value_at("Transport", "Type") == "cslu"
     assert tree.value_at("transport", "proxy") == "Not Configured"
     active = tree.find("Trust Code Installed", "Active")

@@ -14,7 +14,9 @@ from tests.conftest import FIELD, SAMPLES, Cli
 
 CAPTURES = sorted((SAMPLES / "show").glob("*.txt")) + (
     sorted((FIELD / "show").glob("*.txt")) + sorted((FIELD / "show").glob("*.raw"))
-    if FIELD.exists() else [])
+    if FIELD.exists()
+    else []
+)
 
 
 @pytest.mark.parametrize("path", CAPTURES, ids=[p.name for p in CAPTURES])
@@ -28,19 +30,22 @@ def test_a_state_reads_back_as_it_was_written(path: Path) -> None:
         assert again == written
 
 
-def test_health_and_deadlines_over_state_files_match_the_captures(tmp_path: Path,
-                                                                  cli: Cli) -> None:
+def test_health_and_deadlines_over_state_files_match_the_captures(tmp_path: Path, cli: Cli) -> None:
     site_a = cli("state", "--format", "json", SAMPLES / "import" / "after")
     (tmp_path / "site-a.json").write_text(site_a.out)
     for command in ("deadlines", "health"):
-        direct = cli(command, "--format", "json", "--today", "2023-06-05",
-                     SAMPLES / "import" / "after")
-        combined = cli(command, "--format", "json", "--today", "2023-06-05",
-                       tmp_path / "site-a.json")
+        direct = cli(
+            command, "--format", "json", "--today", "2023-06-05", SAMPLES / "import" / "after"
+        )
+        combined = cli(
+            command, "--format", "json", "--today", "2023-06-05", tmp_path / "site-a.json"
+        )
         assert combined.code == direct.code == 0, combined.err
         (one,), (two,) = json.loads(direct.out)["results"], json.loads(combined.out)["results"]
         assert (one["device"], one["status" if command == "deadlines" else "level"]) == (
-            two["device"], two["status" if command == "deadlines" else "level"])
+            two["device"],
+            two["status" if command == "deadlines" else "level"],
+        )
 
 
 def test_a_broken_state_file_is_named(tmp_path: Path, cli: Cli) -> None:

@@ -27,8 +27,11 @@ def _lab(tmp_path: Path, devices: int = 12) -> list[str]:
     usage = sorted((tmp_path / "fleet" / "usage").iterdir())
     docs = [(p.name, p.read_bytes()) for p in usage]
     models = [read_xml(xml.parse(data)) for _, data in docs]
-    parsed = [(name, data, doc.model) for (name, data), doc in zip(docs, models, strict=True)
-              if doc is not None and isinstance(doc.model, UsageFile)]
+    parsed = [
+        (name, data, doc.model)
+        for (name, data), doc in zip(docs, models, strict=True)
+        if doc is not None and isinstance(doc.model, UsageFile)
+    ]
     when = cssm.processed_at([m for _, _, m in parsed])
     answers = [cssm.answer(name, data, model, when) for name, data, model in parsed]
     cssm.write(tmp_path / "cssm", answers, answers)
@@ -39,15 +42,20 @@ def _verdicts(found: evidence.Evidence) -> tuple[object, ...]:
     matched = reconcile.reconcile(found)
     due = deadlines.deadlines(found.states, TODAY, 14, found.acks)
     site = health.health(found.states, TODAY, health.Thresholds(), found.acks)
-    return ([d.to_dict() for d in matched.devices], [f.to_dict() for f in matched.findings],
-            [d.to_dict() for d in due], [d.to_dict() for d in site.devices],
-            [(p.path, p.reason, p.code) for p in found.problems])
+    return (
+        [d.to_dict() for d in matched.devices],
+        [f.to_dict() for f in matched.findings],
+        [d.to_dict() for d in due],
+        [d.to_dict() for d in site.devices],
+        [(p.path, p.reason, p.code) for p in found.problems],
+    )
 
 
 def test_summaries_give_the_verdicts_of_full_states(tmp_path: Path) -> None:
     paths = [*_lab(tmp_path), str(SAMPLES)] + ([str(FIELD)] if FIELD.exists() else [])
     full, summary = evidence.load(paths), evidence.load(paths, summary=True)
     assert _verdicts(summary) == _verdicts(full)
+
     # the lab's four commands per capture file came back as one state per file
     def lab(found: evidence.Evidence) -> int:
         return sum(str(tmp_path) in (s.path or "") for s in found.states)
@@ -56,12 +64,22 @@ def test_summaries_give_the_verdicts_of_full_states(tmp_path: Path) -> None:
     assert all(not s.unparsed_lines and not s.licenses for s in summary.states)
 
 
-def _state(clock: str | None = None, reports: tuple[Report, ...] = (),
-           udi: Udi | None = UDI, hostname: str | None = "sw1") -> DeviceState:
-    return DeviceState("show-license-status", "site/sw1.txt", udi=udi, udi_source="capture"
-                       if udi else None, hostname=hostname,
-                       clock=Stamp(clock, clock) if clock else None,
-                       clock_source="show clock" if clock else None, reports=reports)
+def _state(
+    clock: str | None = None,
+    reports: tuple[Report, ...] = (),
+    udi: Udi | None = UDI,
+    hostname: str | None = "sw1",
+) -> DeviceState:
+    return DeviceState(
+        "show-license-status",
+        "site/sw1.txt",
+        udi=udi,
+        udi_source="capture" if udi else None,
+        hostname=hostname,
+        clock=Stamp(clock, clock) if clock else None,
+        clock_source="show clock" if clock else None,
+        reports=reports,
+    )
 
 
 def test_one_device_in_one_file_is_one_state() -> None:

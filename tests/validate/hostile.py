@@ -39,11 +39,15 @@ def envelope_repeats_sudi() -> bytes:
 
 def payload_repeats_hostname() -> bytes:
     """Two ``hostname`` keys in the payload's meta: the first leaks, the last is empty."""
-    meta = {"entitlement_tag": "regid.2017-05.com.cisco.c9300_dna_advantage,1.0_x",
-            "report_id": ID, "hostname": ""}
+    meta = {
+        "entitlement_tag": "regid.2017-05.com.cisco.c9300_dna_advantage,1.0_x",
+        "report_id": ID,
+        "hostname": "",
+    }
     text = compact(payload(ID, extra={"meta": "META"}))
-    return usage_xml(envelope(text.replace('"META"', repeat_key(compact(meta), "hostname",
-                                                                  HOSTNAME))))
+    return usage_xml(
+        envelope(text.replace('"META"', repeat_key(compact(meta), "hostname", HOSTNAME)))
+    )
 
 
 def system_info_repeats_hostname() -> bytes:
@@ -51,8 +55,13 @@ def system_info_repeats_hostname() -> bytes:
     info = compact({"sudi": sudi(), "timestamp": 1700000000, "hostname": ""})
     data = repeat_key(info, "hostname", HOSTNAME)
     report = usage_xml(envelope(compact(payload(ID))))
-    return report.replace(b"<smartLicense>", b"<smartLicense><smartLicenseSystemInfo><data>"
-                          + data.encode() + b"</data></smartLicenseSystemInfo>", 1)
+    return report.replace(
+        b"<smartLicense>",
+        b"<smartLicense><smartLicenseSystemInfo><data>"
+        + data.encode()
+        + b"</data></smartLicenseSystemInfo>",
+        1,
+    )
 
 
 def report_id_written(literal: str, layout: str = "v1") -> bytes:
@@ -77,10 +86,12 @@ def hostname_in_list() -> bytes:
 def hostname_nested(depth: int = 300) -> bytes:
     """A hostname at the bottom of ``depth`` nested lists: deeper than orjson writes (254)
     and, at 1,000, than Python's json module reads."""
-    text = compact(payload(ID, extra={"meta": {"entitlement_tag": "t", "report_id": ID,
-                                               "hostname": "HOST"}}))
-    return usage_xml(envelope(text.replace('"HOST"', "[" * depth + json.dumps(HOSTNAME)
-                                           + "]" * depth)))
+    text = compact(
+        payload(ID, extra={"meta": {"entitlement_tag": "t", "report_id": ID, "hostname": "HOST"}})
+    )
+    return usage_xml(
+        envelope(text.replace('"HOST"', "[" * depth + json.dumps(HOSTNAME) + "]" * depth))
+    )
 
 
 def hostname_in_envelope() -> bytes:
@@ -100,7 +111,7 @@ def many_bad_attributes(count: int, per_element: int = 250_000) -> bytes:
     reports = []
     for start in range(0, count, per_element):
         names = "".join(f' a{n}=""' for n in range(start, min(count, start + per_element)))
-        reports.append(f"<RUMReport{names}><![CDATA[{envelope(compact(payload(ID + start)))}]]>"
-                       "</RUMReport>")
+        reports.append(
+            f"<RUMReport{names}><![CDATA[{envelope(compact(payload(ID + start)))}]]></RUMReport>"
+        )
     return ("<smartLicense>" + "".join(reports) + "</smartLicense>").encode()
-

@@ -24,45 +24,75 @@ def test_a_clean_file_has_no_findings() -> None:
         assert rules_of(report_xml(payload(layout=layout))) == []
 
 
-@pytest.mark.parametrize(("data", "rule"), [
-    (b"", "empty-file"),
-    (b"  \n", "empty-file"),
-    (b"<smartLicense><RUMReport>", "not-xml"),
-    (b"<!DOCTYPE smartLicense><smartLicense/>", "doctype"),
-    (b"<licenseReport/>", "unknown-root"),
-    ("<smartLicense/>".encode("utf-16"), "encoding"),
-    (b"<smartLicense><RUMReport><x/></RUMReport></smartLicense>", "xml-schema"),
-    (usage_xml("{not json"), "json-syntax"),
-    (usage_xml(envelope("{not json")), "json-syntax"),
-    (usage_xml(json.dumps({"payload": json.dumps(payload())})), "json-schema"),
-    (report_xml(payload(extra={"measurements": "none"})), "json-schema"),
-    (usage_xml(envelope(json.dumps(payload()), sn="OTHER")), "sudi-mismatch"),
-    (usage_xml(envelope(json.dumps(payload())), envelope(json.dumps(payload()))),
-     "duplicate-report"),
-    (report_xml(payload(start=200, end=100)), "start-after-end"),
-    (usage_xml(envelope(json.dumps(payload()), value="not base64!")), "signature-value"),
-    (usage_xml(envelope(json.dumps(payload()), value=base64.b64encode(b"x" * 16).decode())),
-     "signature-value"),
-    (report_xml(payload(interval=5)), "sample-interval"),
-    (usage_xml(envelope(json.dumps(payload())), system_info={"hostname": "plc-gw-3"}),
-     "hostname-present"),
-    (report_xml(payload(extra={"meta": {"entitlement_tag": "t", "report_id": 1,
-                                        "hostname": "sw9"}})), "hostname-present"),
-    (usage_xml(envelope(json.dumps(payload(extra={"meta": {"report_id": 1, "hostname": "sw9"}}))
-                        .replace('"hostname"', '"\\u0068ostname"'))), "hostname-present"),
-    (b"<smartLicense><smartLicenseTrustCode/></smartLicense>", "unknown-part"),
-    (b"<smartLicense><smartLicenseAccountInfo><customerInfo><smartAccountDomain>"
-     b"lab.airgap.invalid</smartAccountDomain></customerInfo></smartLicenseAccountInfo>"
-     b"</smartLicense>", "simulated-ack"),
-    (f"<RUMReport><![CDATA[{envelope(json.dumps(payload()))}]]></RUMReport>".encode(),
-     "rum-fragment"),
-    (b"<smartLicense/>", "no-reports"),
-    (report_xml(payload(layout="2.1")), "payload-version"),
-    (usage_xml('{"payload": "{}", "payload": "{}"}'), "json-duplicate-key"),
-    (b"<smartLicense><RUMReport><!-- x -->{}</RUMReport></smartLicense>", "json-markup"),
-    (usage_xml(envelope(json.dumps(payload(7)).replace('"report_id": 7', '"report_id": 7.0'))),
-     "report-id"),
-])
+@pytest.mark.parametrize(
+    ("data", "rule"),
+    [
+        (b"", "empty-file"),
+        (b"  \n", "empty-file"),
+        (b"<smartLicense><RUMReport>", "not-xml"),
+        (b"<!DOCTYPE smartLicense><smartLicense/>", "doctype"),
+        (b"<licenseReport/>", "unknown-root"),
+        ("<smartLicense/>".encode("utf-16"), "encoding"),
+        (b"<smartLicense><RUMReport><x/></RUMReport></smartLicense>", "xml-schema"),
+        (usage_xml("{not json"), "json-syntax"),
+        (usage_xml(envelope("{not json")), "json-syntax"),
+        (usage_xml(json.dumps({"payload": json.dumps(payload())})), "json-schema"),
+        (report_xml(payload(extra={"measurements": "none"})), "json-schema"),
+        (usage_xml(envelope(json.dumps(payload()), sn="OTHER")), "sudi-mismatch"),
+        (
+            usage_xml(envelope(json.dumps(payload())), envelope(json.dumps(payload()))),
+            "duplicate-report",
+        ),
+        (report_xml(payload(start=200, end=100)), "start-after-end"),
+        (usage_xml(envelope(json.dumps(payload()), value="not base64!")), "signature-value"),
+        (
+            usage_xml(envelope(json.dumps(payload()), value=base64.b64encode(b"x" * 16).decode())),
+            "signature-value",
+        ),
+        (report_xml(payload(interval=5)), "sample-interval"),
+        (
+            usage_xml(envelope(json.dumps(payload())), system_info={"hostname": "plc-gw-3"}),
+            "hostname-present",
+        ),
+        (
+            report_xml(
+                payload(extra={"meta": {"entitlement_tag": "t", "report_id": 1, "hostname": "sw9"}})
+            ),
+            "hostname-present",
+        ),
+        (
+            usage_xml(
+                envelope(
+                    json.dumps(
+                        payload(extra={"meta": {"report_id": 1, "hostname": "sw9"}})
+                    ).replace('"hostname"', '"\\u0068ostname"')
+                )
+            ),
+            "hostname-present",
+        ),
+        (b"<smartLicense><smartLicenseTrustCode/></smartLicense>", "unknown-part"),
+        (
+            b"<smartLicense><smartLicenseAccountInfo><customerInfo><smartAccountDomain>"
+            b"lab.airgap.invalid</smartAccountDomain></customerInfo></smartLicenseAccountInfo>"
+            b"</smartLicense>",
+            "simulated-ack",
+        ),
+        (
+            f"<RUMReport><![CDATA[{envelope(json.dumps(payload()))}]]></RUMReport>".encode(),
+            "rum-fragment",
+        ),
+        (b"<smartLicense/>", "no-reports"),
+        (report_xml(payload(layout="2.1")), "payload-version"),
+        (usage_xml('{"payload": "{}", "payload": "{}"}'), "json-duplicate-key"),
+        (b"<smartLicense><RUMReport><!-- x -->{}</RUMReport></smartLicense>", "json-markup"),
+        (
+            usage_xml(
+                envelope(json.dumps(payload(7)).replace('"report_id": 7', '"report_id": 7.0'))
+            ),
+            "report-id",
+        ),
+    ],
+)
 def test_rule_fires(data: bytes, rule: str) -> None:
     assert rule in rules_of(data)
 
@@ -116,14 +146,16 @@ def test_privacy_strict_makes_hostname_an_error() -> None:
 
 def test_rule_levels_from_settings_apply() -> None:
     data = report_xml(payload(interval=5))
-    assert [f.level for f in Validator(levels={"sample-interval": "error"})
-            .validate(data, "f").findings] == ["error"]
+    assert [
+        f.level for f in Validator(levels={"sample-interval": "error"}).validate(data, "f").findings
+    ] == ["error"]
     assert Validator(levels={"sample-interval": "off"}).validate(data, "f").findings == []
 
 
 def test_xsd_reports_every_violation_with_lines() -> None:
-    data = (b"<smartLicense>\n<RUMReport><a/></RUMReport>\n<RUMReport><b/></RUMReport>\n"
-            b"</smartLicense>")
+    data = (
+        b"<smartLicense>\n<RUMReport><a/></RUMReport>\n<RUMReport><b/></RUMReport>\n</smartLicense>"
+    )
     found = [f for f in Validator().validate(data, "f").findings if f.rule == "xml-schema"]
     assert [f.line for f in found] == [2, 3]
 
@@ -143,12 +175,22 @@ def test_field_ack_transcriptions_pass_the_import_schema() -> None:
 def test_schema_violation_names_where_and_what() -> None:
     from airgap.validate.jsonschemas import PAYLOAD_V2, violation
 
-    found = violation(PAYLOAD_V2, {"version": "2.0", "asset_identification": {
-        "report_id": "12", "asset": {"name": "x"}, "instance": {"sudi": {
-            "udi_pid": "p", "udi_serial_number": "s"}}}, "meta": {"entitlement_tag": "t"},
-        "measurements": []})
-    assert found == ('asset_identification.report_id: "12" is not of type "integer" '
-                     "(rum-payload-v2.schema.json)")
+    found = violation(
+        PAYLOAD_V2,
+        {
+            "version": "2.0",
+            "asset_identification": {
+                "report_id": "12",
+                "asset": {"name": "x"},
+                "instance": {"sudi": {"udi_pid": "p", "udi_serial_number": "s"}},
+            },
+            "meta": {"entitlement_tag": "t"},
+            "measurements": [],
+        },
+    )
+    assert found == (
+        'asset_identification.report_id: "12" is not of type "integer" (rum-payload-v2.schema.json)'
+    )
 
 
 def test_strict_json_refuses_nan_and_keeps_64_bit_integers() -> None:
@@ -173,30 +215,40 @@ def test_no_schema_declares_an_attribute() -> None:
 
 def test_attributes_are_reported_with_their_lines_then_the_rest_of_the_schema() -> None:
     data = b'<smartLicense>\n<RUMReport a="1" b="2">{}</RUMReport>\n<x/></smartLicense>'
-    found = [(f.line, f.message) for f in Validator().validate(data, "f").findings
-             if f.rule == "xml-schema"]
-    assert found == [(2, "Element 'RUMReport', attribute 'a': The attribute 'a' is not allowed."),
-                     (2, "Element 'RUMReport', attribute 'b': The attribute 'b' is not allowed."),
-                     (3, found[2][1])]
+    found = [
+        (f.line, f.message)
+        for f in Validator().validate(data, "f").findings
+        if f.rule == "xml-schema"
+    ]
+    assert found == [
+        (2, "Element 'RUMReport', attribute 'a': The attribute 'a' is not allowed."),
+        (2, "Element 'RUMReport', attribute 'b': The attribute 'b' is not allowed."),
+        (3, found[2][1]),
+    ]
     assert "Element 'x'" in found[2][1]
 
 
 def test_a_root_validated_in_batches_gives_what_one_pass_gives(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Faults spread over more children than one batch, on their own lines: the same findings,
     at the same lines, as one pass over the whole tree, which is left as it was."""
     from airgap.validate import engine
 
     good = envelope(json.dumps(payload(1)))
-    parts = [f"<RUMReport><![CDATA[{good}]]></RUMReport>" if n % 2 else
-             "<smartLicenseSystemInfo/>" for n in range(3 * engine.BATCH + 5)]
+    parts = [
+        f"<RUMReport><![CDATA[{good}]]></RUMReport>" if n % 2 else "<smartLicenseSystemInfo/>"
+        for n in range(3 * engine.BATCH + 5)
+    ]
     parts[-1] = f"<RUMReport><!-- late --><![CDATA[{good}]]></RUMReport>"
     data = ("<smartLicense>\n" + "\n".join(parts) + "\n</smartLicense>").encode()
     levels = {"duplicate-report": "off"}
 
     def found() -> list[tuple[str, int | None, str]]:
-        return [(f.rule, f.line, f.message) for f in
-                Validator(levels=levels).validate(data, "f").findings]
+        return [
+            (f.rule, f.line, f.message)
+            for f in Validator(levels=levels).validate(data, "f").findings
+        ]
 
     batches: list[int] = []
     real = engine._batched

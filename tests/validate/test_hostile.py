@@ -22,10 +22,16 @@ Case = tuple[str, Callable[[], bytes], set[str]]
 CASES: list[Case] = [
     ("envelope-payload", hostile.envelope_repeats_payload, {"json-duplicate-key"}),
     ("envelope-sudi", hostile.envelope_repeats_sudi, {"json-duplicate-key"}),
-    ("payload-hostname", hostile.payload_repeats_hostname,
-     {"json-duplicate-key", "hostname-present"}),
-    ("system-info-hostname", hostile.system_info_repeats_hostname,
-     {"json-duplicate-key", "hostname-present"}),
+    (
+        "payload-hostname",
+        hostile.payload_repeats_hostname,
+        {"json-duplicate-key", "hostname-present"},
+    ),
+    (
+        "system-info-hostname",
+        hostile.system_info_repeats_hostname,
+        {"json-duplicate-key", "hostname-present"},
+    ),
     ("id-float", lambda: hostile.report_id_written("1696420871.0"), {"report-id"}),
     ("id-exponent", lambda: hostile.report_id_written("1.696420871e9"), {"report-id"}),
     ("id-2-64", lambda: hostile.report_id_written(str(2**64)), {"report-id"}),
@@ -37,24 +43,31 @@ CASES: list[Case] = [
     ("hostname-envelope", hostile.hostname_in_envelope, {"hostname-present"}),
     ("hostname-nested", hostile.hostname_nested, {"hostname-present"}),
     ("nested-1000", lambda: hostile.hostname_nested(1000), {"json-syntax"}),
-    ("hostname-comment", lambda: hostile.hostname_in_markup(
-        f"<!-- hostname: {hostile.HOSTNAME} -->"), {"hostname-present"}),
-    ("hostname-pi", lambda: hostile.hostname_in_markup(
-        f'<?note host-name="{hostile.HOSTNAME}"?>'), {"hostname-present"}),
+    (
+        "hostname-comment",
+        lambda: hostile.hostname_in_markup(f"<!-- hostname: {hostile.HOSTNAME} -->"),
+        {"hostname-present"},
+    ),
+    (
+        "hostname-pi",
+        lambda: hostile.hostname_in_markup(f'<?note host-name="{hostile.HOSTNAME}"?>'),
+        {"hostname-present"},
+    ),
 ]
 
 
 @pytest.mark.parametrize(("name", "build", "rules"), CASES, ids=[c[0] for c in CASES])
-def test_hostile_file_is_refused_naming_its_rule(name: str, build: Callable[[], bytes],
-                                                 rules: set[str], cli: Cli,
-                                                 tmp_path: Path) -> None:
+def test_hostile_file_is_refused_naming_its_rule(
+    name: str, build: Callable[[], bytes], rules: set[str], cli: Cli, tmp_path: Path
+) -> None:
     path = tmp_path / f"{name}.xml"
     path.write_bytes(build())
     text = cli("validate", "--privacy", "strict", path)
     assert text.code == 1, text.out
     assert text.err == ""
-    assert {line.rsplit("[", 1)[1].rstrip("]") for line in text.out.splitlines()
-            if ": error: " in line} == rules
+    assert {
+        line.rsplit("[", 1)[1].rstrip("]") for line in text.out.splitlines() if ": error: " in line
+    } == rules
     run = cli("validate", "--privacy", "strict", "--format", "json", path)
     assert run.code == 1
     (result,) = json.loads(run.out)["results"]
@@ -91,10 +104,13 @@ def test_a_repeated_report_id_written_as_a_float_is_refused(cli: Cli, tmp_path: 
     """Once as 1696420871 and once as 1696420871.0: the second is no duplicate to a reader
     that compares integers, so it is refused on its own."""
     path = tmp_path / "f.xml"
-    plain, written = (hostile.report_id_written(str(hostile.ID)),
-                      hostile.report_id_written(f"{hostile.ID}.0"))
-    path.write_bytes(plain.replace(b"</smartLicense>", b"")
-                     + written.replace(b"<smartLicense>", b""))
+    plain, written = (
+        hostile.report_id_written(str(hostile.ID)),
+        hostile.report_id_written(f"{hostile.ID}.0"),
+    )
+    path.write_bytes(
+        plain.replace(b"</smartLicense>", b"") + written.replace(b"<smartLicense>", b"")
+    )
     run = cli("validate", "--format", "json", path)
     assert run.code == 1
     (result,) = json.loads(run.out)["results"]
@@ -108,8 +124,10 @@ def test_findings_past_the_cap_are_counted_not_kept(cli: Cli, tmp_path: Path) ->
     assert text.code == 1
     lines = text.out.splitlines()
     assert sum(line.endswith("[xml-schema]") for line in lines) == MAX_FINDINGS
-    assert f"{path}: error: 2,500 more findings not shown (2,500 errors, 0 warnings; " \
-           f"the first 1,000 are)" in lines
+    assert (
+        f"{path}: error: 2,500 more findings not shown (2,500 errors, 0 warnings; "
+        f"the first 1,000 are)" in lines
+    )
     assert lines[-1] == f"1 file validated: 1 invalid, {MAX_FINDINGS + 2_500} errors, 0 warnings"
     run = cli("validate", "--format", "json", path)
     (result,) = json.loads(run.out)["results"]
@@ -126,13 +144,20 @@ def test_many_bad_attributes_take_bounded_memory(tmp_path: Path) -> None:
     path = tmp_path / "f.xml"
     path.write_bytes(hostile.many_bad_attributes(count))
     # VmHWM, not ru_maxrss: Linux carries a parent's ru_maxrss over fork and exec
-    probe = ("import runpy, sys\n"
-             "sys.argv = ['airgap', 'validate', '-j1', '--format', 'json', sys.argv[1]]\n"
-             "try:\n    runpy.run_module('airgap', run_name='__main__')\n"
-             "finally:\n    status = open('/proc/self/status').read()\n"
-             "    print(status.split('VmHWM:')[1].split()[0], file=sys.stderr)\n")
-    run = subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True,
-                         text=True, cwd=ROOT, timeout=600)
+    probe = (
+        "import runpy, sys\n"
+        "sys.argv = ['airgap', 'validate', '-j1', '--format', 'json', sys.argv[1]]\n"
+        "try:\n    runpy.run_module('airgap', run_name='__main__')\n"
+        "finally:\n    status = open('/proc/self/status').read()\n"
+        "    print(status.split('VmHWM:')[1].split()[0], file=sys.stderr)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", probe, str(path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
     assert run.returncode == 1, run.stderr
     (result,) = json.loads(run.stdout)["results"]
     assert len(result["findings"]) == MAX_FINDINGS

@@ -55,7 +55,28 @@ from airgap.formats.cslu.unpacker import (
     write_unpacked,
 )
 
-__all__ = ["ACK", "MANIFEST", "UPLOAD", "Content", "Input", "Manifest", "ManifestEntry", "Packed",
-           "PackedFile", "Unpacked", "UnpackedFile", "ack_archive", "ack_archive_name", "build",
-           "classify", "detect", "pack", "read_accounts", "tar_gz", "target_path", "timestamp",
-           "unpack", "write_unpacked"]
+__all__ = [
+    "ACK",
+    "MANIFEST",
+    "UPLOAD",
+    "Content",
+    "Input",
+    "Manifest",
+    "ManifestEntry",
+    "Packed",
+    "PackedFile",
+    "Unpacked",
+    "UnpackedFile",
+    "ack_archive",
+    "ack_archive_name",
+    "build",
+    "classify",
+    "detect",
+    "pack",
+    "read_accounts",
+    "tar_gz",
+    "target_path",
+    "timestamp",
+    "unpack",
+    "write_unpacked",
+]

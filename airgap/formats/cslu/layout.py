@@ -21,8 +21,7 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 def timestamp(when: datetime) -> str:
     """``YYMonDD_HH_MM_SS_mmm`` as Cisco's sample writes it, whatever the locale."""
-    return (f"{when:%y}{_MONTHS[when.month - 1]}{when:%d_%H_%M_%S}_"
-            f"{when.microsecond // 1000:03d}")
+    return f"{when:%y}{_MONTHS[when.month - 1]}{when:%d_%H_%M_%S}_{when.microsecond // 1000:03d}"
 
 
 @dataclass(frozen=True)
@@ -35,8 +34,11 @@ class ManifestEntry:
 
     def to_dict(self) -> dict[str, str]:
         """JSON form."""
-        return {"name": self.name, "virtual_account": self.virtual_account,
-                "virtual_account_id": self.virtual_account_id}
+        return {
+            "name": self.name,
+            "virtual_account": self.virtual_account,
+            "virtual_account_id": self.virtual_account_id,
+        }
 
 
 @dataclass(frozen=True)
@@ -55,12 +57,19 @@ class Manifest:
     def render(self) -> bytes:
         """The file's bytes, as the sample writes them: main section, then a blank line and a
         section per VA archive (``Name: /<archive>``); no line wrapping."""
-        lines = [f"Manifest-Version: {self.version}", f"Created-By: {self.created_by}",
-                 f"Smart-Account: {self.smart_account}",
-                 f"Smart-Account-ID: {self.smart_account_id}"]
+        lines = [
+            f"Manifest-Version: {self.version}",
+            f"Created-By: {self.created_by}",
+            f"Smart-Account: {self.smart_account}",
+            f"Smart-Account-ID: {self.smart_account_id}",
+        ]
         for entry in self.entries:
-            lines += ["", f"Name: /{entry.name}", f"Specification-VA: {entry.virtual_account}",
-                      f"Specification-VA-ID: {entry.virtual_account_id}"]
+            lines += [
+                "",
+                f"Name: /{entry.name}",
+                f"Specification-VA: {entry.virtual_account}",
+                f"Specification-VA-ID: {entry.virtual_account_id}",
+            ]
         return ("\n".join(lines) + "\n").encode()
 
     @classmethod
@@ -86,23 +95,37 @@ class Manifest:
         for section in sections[1:]:
             fields = dict(section)
             if "Name" in fields:
-                entries.append(ManifestEntry(fields.pop("Name").lstrip("/"),
-                                             fields.pop("Specification-VA", ""),
-                                             fields.pop("Specification-VA-ID", "")))
+                entries.append(
+                    ManifestEntry(
+                        fields.pop("Name").lstrip("/"),
+                        fields.pop("Specification-VA", ""),
+                        fields.pop("Specification-VA-ID", ""),
+                    )
+                )
             other += list(fields.items())
         known = ("Manifest-Version", "Created-By", "Smart-Account", "Smart-Account-ID")
         other = [(k, v) for k, v in sections[0] if k not in known] + other
-        return cls(main.get("Smart-Account", ""), main.get("Smart-Account-ID", ""),
-                   main.get("Created-By", ""), main.get("Manifest-Version", ""),
-                   tuple(entries), tuple(other), tuple(bad))
+        return cls(
+            main.get("Smart-Account", ""),
+            main.get("Smart-Account-ID", ""),
+            main.get("Created-By", ""),
+            main.get("Manifest-Version", ""),
+            tuple(entries),
+            tuple(other),
+            tuple(bad),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {"version": self.version, "created_by": self.created_by,
-                "smart_account": self.smart_account, "smart_account_id": self.smart_account_id,
-                "entries": [e.to_dict() for e in self.entries],
-                "other": [{"key": k, "value": v} for k, v in self.other],
-                "unreadable_lines": list(self.unreadable_lines)}
+        return {
+            "version": self.version,
+            "created_by": self.created_by,
+            "smart_account": self.smart_account,
+            "smart_account_id": self.smart_account_id,
+            "entries": [e.to_dict() for e in self.entries],
+            "other": [{"key": k, "value": v} for k, v in self.other],
+            "unreadable_lines": list(self.unreadable_lines),
+        }
 
 
 @dataclass(frozen=True)
@@ -118,7 +141,7 @@ class Content:
 
 def classify(data: bytes) -> Content:
     """Kind and UDIs of one file, from its content; never raises for bad content."""
-    sniffed = formats.sniff(data[:1 << 16])
+    sniffed = formats.sniff(data[: 1 << 16])
     if sniffed.family == "capture":
         return Content(sniffed.kind)
     if sniffed.family is None:
@@ -137,10 +160,21 @@ def classify(data: bytes) -> Content:
         return Content(doc.kind, _udis(udis), report_ids=tuple(sorted(ids)))
     if isinstance(doc.model, ImportFile):
         seen = _udis({a.udi for a in doc.model.authorizations})
-        inferred = _udis({Udi.from_sudi(u) for ack in doc.model.rum_acks if ack.ok
-                          for u in find_key(ack.value, "udi")})
-        ids = {i for ack in doc.model.rum_acks if ack.ok for i in find_key(ack.value, "report_id")
-               if isinstance(i, int) and not isinstance(i, bool)}
+        inferred = _udis(
+            {
+                Udi.from_sudi(u)
+                for ack in doc.model.rum_acks
+                if ack.ok
+                for u in find_key(ack.value, "udi")
+            }
+        )
+        ids = {
+            i
+            for ack in doc.model.rum_acks
+            if ack.ok
+            for i in find_key(ack.value, "report_id")
+            if isinstance(i, int) and not isinstance(i, bool)
+        }
         return Content(doc.kind, seen, inferred, tuple(sorted(ids)))
     return Content(doc.kind)
 

@@ -37,12 +37,18 @@ class UnpackedFile:
     def to_dict(self) -> dict[str, Any]:
         """JSON form (bytes as size and SHA-256)."""
         c = self.content
-        return {"member": self.path, "kind": c.kind, "size": len(self.data),
-                "sha256": hashlib.sha256(self.data).hexdigest(),
-                "udis": [u.to_dict() for u in c.udis],
-                "udis_inferred": [u.to_dict() for u in c.inferred_udis],
-                "report_ids": list(c.report_ids), "virtual_account": self.virtual_account,
-                "answers": self.answers, "error": c.error}
+        return {
+            "member": self.path,
+            "kind": c.kind,
+            "size": len(self.data),
+            "sha256": hashlib.sha256(self.data).hexdigest(),
+            "udis": [u.to_dict() for u in c.udis],
+            "udis_inferred": [u.to_dict() for u in c.inferred_udis],
+            "report_ids": list(c.report_ids),
+            "virtual_account": self.virtual_account,
+            "answers": self.answers,
+            "error": c.error,
+        }
 
 
 @dataclass(frozen=True)
@@ -57,9 +63,13 @@ class Unpacked:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {"archive": self.name, "kind": self.kind,
-                "manifest": self.manifest.to_dict() if self.manifest else None,
-                "notes": list(self.notes), "files": [f.to_dict() for f in self.files]}
+        return {
+            "archive": self.name,
+            "kind": self.kind,
+            "manifest": self.manifest.to_dict() if self.manifest else None,
+            "notes": list(self.notes),
+            "files": [f.to_dict() for f in self.files],
+        }
 
 
 def _kind(files: Iterable[str], archives: Iterable[str]) -> str | None:
@@ -96,33 +106,46 @@ def unpack(source: Path | bytes, name: str, limits: archive.Limits | None = None
     try:
         head = _head(source)
     except OSError as exc:
-        raise InputError("cannot read", source if isinstance(source, Path) else name,
-                         exc.strerror or str(exc)) from None
+        raise InputError(
+            "cannot read", source if isinstance(source, Path) else name, exc.strerror or str(exc)
+        ) from None
     if archive.archive_type(head) is None:
         raise UnknownKindError("cannot unpack", name, "not an archive")
     raw: list[tuple[tuple[str, ...], bytes]] = []
     used, count = 0, 0
     for outer in archive.read_members(source, name, limits, expand=False):
-        top = outer.path[len(name) + 1:]
+        top = outer.path[len(name) + 1 :]
         used, count = used + len(outer.data), count + 1
         if archive.archive_type(outer.data[:512]) is None:
             raw.append(((top,), outer.data))
             continue
-        budget = replace(limits, total_bytes=max(limits.total_bytes - used, 0),
-                         members=max(limits.members - count, 0), depth=1)
+        budget = replace(
+            limits,
+            total_bytes=max(limits.total_bytes - used, 0),
+            members=max(limits.members - count, 0),
+            depth=1,
+        )
         for inner in archive.read_members(outer.data, outer.path, budget, expand=False):
             used, count = used + len(inner.data), count + 1
-            raw.append(((top, inner.path[len(outer.path) + 1:]), inner.data))
+            raw.append(((top, inner.path[len(outer.path) + 1 :]), inner.data))
     kind = _kind([p[0] for p, _ in raw if len(p) == 1], {p[0] for p, _ in raw if len(p) > 1})
     if kind is None:
-        raise UnknownKindError("cannot unpack", name,
-                               "neither a CSLU upload archive nor a CSSM ACK archive")
+        raise UnknownKindError(
+            "cannot unpack", name, "neither a CSLU upload archive nor a CSSM ACK archive"
+        )
     manifest_data = next((d for p, d in raw if p == (MANIFEST,)), None)
     manifest = Manifest.parse(manifest_data) if manifest_data is not None else None
     accounts, notes = _match_manifest(manifest, sorted({p[0] for p, _ in raw if len(p) > 1}))
-    files = tuple(UnpackedFile(parts, data, classify(data), accounts.get(parts[0]),
-                               _answers(parts[-1]) if kind == ACK else None)
-                  for parts, data in raw)
+    files = tuple(
+        UnpackedFile(
+            parts,
+            data,
+            classify(data),
+            accounts.get(parts[0]),
+            _answers(parts[-1]) if kind == ACK else None,
+        )
+        for parts, data in raw
+    )
     return Unpacked(name, kind, manifest, files, tuple(notes))
 
 
@@ -138,13 +161,15 @@ def _answers(member: str) -> str | None:
     return own.removeprefix("ACK_") if own.startswith("ACK_") else None
 
 
-def _match_manifest(manifest: Manifest | None,
-                    va_archives: list[str]) -> tuple[dict[str, str], list[str]]:
+def _match_manifest(
+    manifest: Manifest | None, va_archives: list[str]
+) -> tuple[dict[str, str], list[str]]:
     """VA archive -> virtual account, and notes on names the manifest and archive disagree on
     (Cisco's sample itself names ``.ta.gz`` in the manifest for a ``_py.tar.gz`` file)."""
     if manifest is None:
         return {}, [f"no {MANIFEST}"] if va_archives and any(
-            a.startswith("UD_VA") for a in va_archives) else []
+            a.startswith("UD_VA") for a in va_archives
+        ) else []
     named = {e.name: e.virtual_account for e in manifest.entries}
     accounts = {a: named.pop(a) for a in va_archives if a in named}
     left = [a for a in va_archives if a not in accounts]
@@ -166,11 +191,16 @@ def target_path(parts: Sequence[str]) -> Path:
     pieces = [*folders, *parts[-1].split("/")]
     shown = "/".join(parts)
     for piece in pieces:
-        if piece in ("", ".", "..") or "\\" in piece or any(
-                ord(c) < 32 or c == "\x7f" for c in piece):
-            raise archive.UnsafeArchiveError("unsafe archive member",
-                                             shown.encode("unicode_escape").decode(),
-                                             "its name cannot be a path inside DEST")
+        if (
+            piece in ("", ".", "..")
+            or "\\" in piece
+            or any(ord(c) < 32 or c == "\x7f" for c in piece)
+        ):
+            raise archive.UnsafeArchiveError(
+                "unsafe archive member",
+                shown.encode("unicode_escape").decode(),
+                "its name cannot be a path inside DEST",
+            )
     return Path(*pieces)
 
 
@@ -181,8 +211,7 @@ def _folder(name: str) -> str:
     return name
 
 
-def write_unpacked(files: Sequence[UnpackedFile], dest: Path, *,
-                   force: bool = False) -> list[Path]:
+def write_unpacked(files: Sequence[UnpackedFile], dest: Path, *, force: bool = False) -> list[Path]:
     """Write files under ``dest`` (see :func:`target_path`), each atomically. Every target is
     checked first: inside ``dest`` once resolved, no two the same, none existing unless
     ``force``. If writing fails, what this call wrote is removed again."""
@@ -193,15 +222,20 @@ def write_unpacked(files: Sequence[UnpackedFile], dest: Path, *,
     folders = {parent for t in targets for parent in t.parents if dest in parent.parents}
     for file, target in zip(files, targets, strict=True):
         if not target.resolve().is_relative_to(root) or target.resolve() == root:
-            raise archive.UnsafeArchiveError("refusing to write outside DEST", target,
-                                             f"{file.path} resolves to {target.resolve()}")
+            raise archive.UnsafeArchiveError(
+                "refusing to write outside DEST",
+                target,
+                f"{file.path} resolves to {target.resolve()}",
+            )
         if targets.count(target) > 1 or target in folders:
-            raise archive.UnsafeArchiveError("unsafe archive member", file.path,
-                                             f"another member is also written to {target}")
+            raise archive.UnsafeArchiveError(
+                "unsafe archive member", file.path, f"another member is also written to {target}"
+            )
         if target.is_dir() or ((target.exists() or target.is_symlink()) and not force):
             raise InputError("refusing to overwrite", target, "it exists (use --force)")
-    new_folders = sorted((f for f in folders | {dest} if not f.exists()),
-                         key=lambda p: len(p.parts))
+    new_folders = sorted(
+        (f for f in folders | {dest} if not f.exists()), key=lambda p: len(p.parts)
+    )
     written: list[Path] = []
     try:
         for file, target in zip(files, targets, strict=True):
@@ -209,8 +243,9 @@ def write_unpacked(files: Sequence[UnpackedFile], dest: Path, *,
             try:
                 write_atomic(target, file.data, replace=force)
             except FileExistsError:
-                raise InputError("refusing to overwrite", target, "it exists (use --force)"
-                                 ) from None
+                raise InputError(
+                    "refusing to overwrite", target, "it exists (use --force)"
+                ) from None
             except OSError as exc:
                 raise InputError("cannot write", target, exc.strerror or str(exc)) from None
             if not existed:
