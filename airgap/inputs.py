@@ -8,7 +8,7 @@ root (in UTF-8, UTF-16 or UTF-32), a capture, or a file named like a licensing f
 empty or broken one is a finding, never hidden). Only what is plainly something else (text
 that is not XML, images, an empty file of another name) is skipped with a note, as are
 symbolic links, hidden folders and paths matching an exclude pattern.
-Archive members are read in memory (``airgap.bundle.archive``), never extracted, and shown as
+Archive members are read in memory (``airgap.archive``), never extracted, and shown as
 ``archive!member``.
 """
 
@@ -20,10 +20,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
-from typing import IO
+from typing import IO, cast
 
-from airgap import formats
-from airgap.bundle import archive
+from airgap import archive, formats
 from airgap.errors import AirgapError, ExitCode
 
 PROLOG_BYTES = 4096  # the prolog and root element of a licensing file; a longer one reads on
@@ -74,12 +73,26 @@ class Problem:
     hint: str = ""
 
 
+@dataclass(frozen=True)
+class Archive:
+    """An archive read whole, before the entries of its members (when asked for, as
+    ``inspect`` does to tell what the archive is as a whole without reading it again)."""
+
+    path: str
+    members: tuple[archive.Member, ...]
+
+
 Entry = Item | Skipped | Problem
 
 
 def file_name(path: str) -> str:
     """The name of a file on disk or of an archive member (``archive!folder/name``)."""
     return PurePosixPath(path.rsplit(archive.SEP, 1)[-1].replace("\\", "/")).name
+
+
+def _own_name(member: archive.Member) -> str:
+    """A member's file name, without the folders inside its archive."""
+    return PurePosixPath(member.name.replace("\\", "/")).name
 
 
 def walk(
@@ -89,25 +102,46 @@ def walk(
     *,
     strict: bool = True,
 ) -> Iterator[Entry]:
-    """Every file under ``paths``, in a stable order, with its sniffed kind. With ``strict``
-    false (a hook naming every file that changed), named files are taken like walked ones:
-    exclude patterns apply, and what is plainly no licensing file is skipped."""
-    patterns = tuple(exclude)
+    """Every file under ``paths``, in a stable order, with its sniffed kind; archive members
+    one at a time. With ``strict`` false (a hook naming every file that changed), named files
+    are taken like walked ones: exclude patterns apply, and what is plainly no licensing file
+    is skipped."""
+    return cast(Iterator[Entry], _walk(paths, _Walking(tuple(exclude), limits, False), strict))
+
+
+def walk_whole(
+    paths: Iterable[str], exclude: Iterable[str] = (), limits: archive.Limits | None = None
+) -> Iterator[Entry | Archive]:
+    """As :func:`walk`, and each archive read without a refusal comes first as an
+    :class:`Archive` holding all its members (in memory at once, within the archive budget),
+    then its members' entries: the archive is decompressed once for both."""
+    return _walk(paths, _Walking(tuple(exclude), limits, True), strict=True)
+
+
+def _walk(paths: Iterable[str], walking: _Walking, strict: bool) -> Iterator[Entry | Archive]:
     for name in paths:
         path = Path(name)
         if path.is_dir():
-            yield from _walk_folder(path, patterns, limits)
-        elif not strict and _matches(path.as_posix(), patterns):
+            yield from _walk_folder(path, walking)
+        elif not strict and _matches(path.as_posix(), walking.patterns):
             continue
         elif path.exists() or path.is_symlink():
-            yield from _entries(path, named=strict, limits=limits)
+            yield from _entries(path, named=strict, walking=walking)
         else:
             yield Problem(name, "no such file or folder")
 
 
-def _walk_folder(
-    top: Path, patterns: tuple[str, ...], limits: archive.Limits | None
-) -> Iterator[Entry]:
+@dataclass(frozen=True)
+class _Walking:
+    """How one walk goes: exclude patterns, the archive budget, archives read whole."""
+
+    patterns: tuple[str, ...]
+    limits: archive.Limits | None
+    whole: bool
+
+
+def _walk_folder(top: Path, walking: _Walking) -> Iterator[Entry | Archive]:
+    patterns = walking.patterns
     errors: list[OSError] = []
     for folder, subfolders, files in os.walk(top, onerror=errors.append):
         yield from (Problem(e.filename or str(top), e.strerror or str(e)) for e in errors)
@@ -132,7 +166,7 @@ def _walk_folder(
             if path.is_symlink():
                 yield Skipped(str(path), "symbolic link")
                 continue
-            yield from _entries(path, named=False, limits=limits)
+            yield from _entries(path, named=False, walking=walking)
     yield from (Problem(e.filename or str(top), e.strerror or str(e)) for e in errors)
 
 
@@ -146,7 +180,7 @@ def _matches(name: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch(name, p) for p in patterns)
 
 
-def _entries(path: Path, *, named: bool, limits: archive.Limits | None) -> Iterator[Entry]:
+def _entries(path: Path, *, named: bool, walking: _Walking) -> Iterator[Entry | Archive]:
     """One file, or every member when it is an archive."""
     if not path.is_file():  # checked before opening: a FIFO would block the open
         if named:
@@ -161,7 +195,7 @@ def _entries(path: Path, *, named: bool, limits: archive.Limits | None) -> Itera
         yield Problem(str(path), exc.strerror or str(exc))
         return
     if archive.archive_type(head):
-        yield from _members(path, limits)
+        yield from _members(path, walking)
     elif sniff.family is not None:
         yield Item(str(path), sniff, named)
     elif not named:
@@ -186,15 +220,28 @@ def _sniff(stream: IO[bytes], name: str) -> tuple[bytes, formats.Sniff]:
     return head, sniff
 
 
-def _members(path: Path, limits: archive.Limits | None) -> Iterator[Entry]:
+def _members(path: Path, walking: _Walking) -> Iterator[Entry | Archive]:
     """The members of an archive, each sniffed; a refusal ends the archive."""
+    members = archive.read_members(path, str(path), walking.limits)
+    refused: AirgapError | None = None
+    if walking.whole:
+        read: list[archive.Member] = []
+        try:
+            read.extend(members)
+        except AirgapError as exc:
+            refused = exc
+        else:
+            yield Archive(str(path), tuple(read))
+        members = iter(read)
     try:
-        for member in archive.read_members(path, str(path), limits):
-            head, sniff = _sniff(io.BytesIO(member.data), file_name(member.path))
+        for member in members:
+            head, sniff = _sniff(io.BytesIO(member.data), _own_name(member))
             if sniff.family is None:
                 yield Skipped(member.path, f"not a licensing file ({formats.plainly(head)})")
             else:
                 yield Item(member.path, sniff, named=False, data=member.data)
     except AirgapError as exc:
-        reason = f"{exc.what}: {exc.why}" if exc.why else exc.what
-        yield Problem(exc.path or str(path), reason, exc.exit_code, exc.hint)
+        refused = exc
+    if refused is not None:
+        reason = f"{refused.what}: {refused.why}" if refused.why else refused.what
+        yield Problem(refused.path or str(path), reason, refused.exit_code, refused.hint)

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from airgap import __version__
+from airgap.archive import write_tar
 from airgap.bundle import bag
-from airgap.bundle.archive import write_tar
 from airgap.errors import InputError
 from airgap.fsutil import fsync_dir
 from airgap.names import escaped

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from airgap.archive import archive_type
 from airgap.bundle import bag
-from airgap.bundle.archive import archive_type
 from airgap.bundle.parts import Missing, missing_parts
 from airgap.bundle.verify import check_signature, read_signature, renamed, signed_message
 from airgap.errors import InputError, TrustError, why

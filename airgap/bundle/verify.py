@@ -25,7 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airgap.bundle import archive, bag
+from airgap import archive
+from airgap.bundle import bag
 from airgap.bundle.create import Progress, no_progress
 from airgap.errors import AirgapError, ExitCode, InputError, why, worst
 from airgap.fsutil import fsync_dir, open_regular, refuse_replacing_above
@@ -286,8 +287,8 @@ def _bag_members(result: Verified, limits: archive.Limits) -> Iterator[tuple[str
     """(name inside the bag, bytes) for every member, all inside ``<bundle id>/``."""
     assert result.staged is not None
     prefix = f"{result.bundle_id}/"
-    for member in archive.read_members(result.staged, str(result.bundle), limits, expand=False):
-        name = member.path.split(archive.SEP, 1)[1]
+    for member in archive.read_members(result.staged, str(result.bundle), limits, levels=1):
+        name = member.name
         if not name.startswith(prefix):
             result.problem(
                 ExitCode.TRUST, f"unexpected file outside the bag folder {prefix}: {name}"

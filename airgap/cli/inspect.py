@@ -31,15 +31,14 @@ def inspect(
     results: list[dict[str, Any]] = []
     codes: list[int] = []
     skipped: list[dict[str, str]] = []
-    archives: set[str] = set()
-    for entry in inputs.walk(paths, settings["exclude"]):
-        outer = entry.path.split("!", 1)[0]
-        if "!" in entry.path and outer not in archives:
-            archives.add(outer)
-            if (whole := _archive(outer)) is not None:
+    for entry in inputs.walk_whole(paths, settings["exclude"]):
+        if isinstance(entry, inputs.Archive):
+            if entry.members:  # an archive of no file is named by nothing inside it
+                whole = _archive(entry)
                 results.append(whole)
                 if fmt is Format.TEXT:
                     _print(whole)
+            continue
         if isinstance(entry, inputs.Skipped):
             skipped.append({"path": entry.path, "reason": entry.reason})
             note(f"skipped {entry.path}: {entry.reason}")
@@ -62,13 +61,10 @@ def inspect(
     raise typer.Exit(code)
 
 
-def _archive(path: str) -> dict[str, Any] | None:
-    from pathlib import Path
-
+def _archive(entry: Any) -> dict[str, Any]:
     from airgap.formats import summary
 
-    found = summary.archive(Path(path))
-    return None if found is None else {"path": path, **found}
+    return {"path": entry.path, **summary.archive(entry.path, entry.members)}
 
 
 def _summarise(item: Any) -> tuple[dict[str, Any], int]:

@@ -8,13 +8,16 @@ Every summary has the same top-level keys whatever the kind, so scripts can rely
 from __future__ import annotations
 
 import re
-from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from airgap.formats import showcli
 from airgap.formats.common import EmbeddedJson, Udi, dig, find_key
 from airgap.formats.imports import ImportFile, SlacRequest
 from airgap.formats.usage import UsageFile
+
+if TYPE_CHECKING:
+    from airgap.archive import Member
 
 _CAPTURE_UDI = re.compile(r"PID:\s*(?P<pid>[^,\s]+),\s*SN:\s*(?P<sn>[^,\s]+)")
 _PROMPT = re.compile(r"^(?P<host>[\w.\-]+)[#>]\s*sh", re.IGNORECASE)
@@ -124,51 +127,54 @@ def capture(kind: str, text: str) -> dict[str, Any]:
     return result
 
 
-def archive(path: Path) -> dict[str, Any] | None:
-    """What an archive is as a whole: a CSLU upload archive (its smart account and virtual
-    accounts), a CSSM ACK archive, an airgap bundle (its id and direction, unverified), or a
-    plain archive; None when the file is no archive or cannot be read safely (walking it
-    reports why). Its files are summarised one by one besides."""
-    from airgap.bundle import archive as archives
-    from airgap.bundle.bag import parse_info
+def archive(name: str, members: Sequence[Member]) -> dict[str, Any]:
+    """What an archive is as a whole, from the members the archive walker read from it: a
+    CSLU upload archive (its smart account and virtual accounts), a CSSM ACK archive, an
+    airgap bundle (its id and direction, unverified), or a plain archive. Its files are
+    summarised one by one besides."""
     from airgap.errors import AirgapError
     from airgap.formats import cslu
 
     try:
-        with path.open("rb") as handle:
-            if archives.archive_type(handle.read(512)) is None:
-                return None
-        kind = cslu.detect(path)
-        if kind == cslu.UPLOAD:
-            unpacked = cslu.unpack(path, str(path))
-            manifest = unpacked.manifest
-            result = _base(kind)
+        unpacked: cslu.Unpacked | None = cslu.from_members(name, members)
+    except AirgapError:
+        unpacked = None
+    if unpacked is not None and unpacked.kind == cslu.UPLOAD:
+        manifest = unpacked.manifest
+        result = _base(unpacked.kind)
+        result.update(
+            accounts=[
+                {
+                    "smart_account": manifest.smart_account if manifest else None,
+                    "virtual_account": va,
+                }
+                for va in sorted({f.virtual_account for f in unpacked.files if f.virtual_account})
+            ],
+            files=len([f for f in unpacked.files if len(f.parts) > 1]),
+        )
+        return result
+    if unpacked is not None:
+        return _base(unpacked.kind)
+    for member in members:
+        if len(member.parts) == 2 and member.name.endswith("/bag-info.txt"):
+            info = _bag_info(member.data.decode("utf-8", errors="replace"))
+            result = _base("bundle")
             result.update(
-                accounts=[
-                    {
-                        "smart_account": manifest.smart_account if manifest else None,
-                        "virtual_account": va,
-                    }
-                    for va in sorted(
-                        {f.virtual_account for f in unpacked.files if f.virtual_account}
-                    )
-                ],
-                files=len([f for f in unpacked.files if len(f.parts) > 1]),
+                bundle_id=info.get("Airgap-Bundle-Id"),
+                direction=info.get("Airgap-Direction"),
+                contents=info.get("Airgap-Contents"),
+                verified=False,
             )
             return result
-        if kind is not None:
-            return _base(kind)
-        for member in archives.read_members(path, str(path), expand=False):
-            if member.path.endswith("/bag-info.txt"):
-                info = parse_info(member.data.decode("utf-8", errors="replace"))
-                result = _base("bundle")
-                result.update(
-                    bundle_id=info.get("Airgap-Bundle-Id"),
-                    direction=info.get("Airgap-Direction"),
-                    contents=info.get("Airgap-Contents"),
-                    verified=False,
-                )
-                return result
-    except (AirgapError, OSError):
-        return None
     return _base("archive")
+
+
+def _bag_info(text: str) -> dict[str, str]:
+    """``bag-info.txt`` fields, as :func:`airgap.bundle.bag.parse_info` reads them (formats
+    sit below bundle, so the few lines are not imported from there)."""
+    info = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            info[key.strip()] = value.strip()
+    return info

@@ -17,7 +17,8 @@ from typing import Any
 import py7zr
 import pytest
 
-from airgap.bundle import archive, bag
+from airgap import archive
+from airgap.bundle import bag
 from airgap.signing.minisign import SecretKey, Signature, blake2b_file
 from tests.bundle import hostile
 from tests.conftest import SAMPLES, Cli

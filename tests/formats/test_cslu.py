@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from airgap.bundle import archive
+from airgap import archive
 from airgap.errors import ExitCode, InputError
 from airgap.formats import cslu
 from airgap.formats.common import Udi

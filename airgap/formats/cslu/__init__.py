@@ -21,8 +21,9 @@ the pattern), or keep their own names with ``names="keep"``; their bytes never c
 same inputs and time give the same bytes: fixed tar owner, mode and mtime, gzip mtime 0,
 members in a fixed order (``manifest.mf`` first, then VA archives, then files as numbered).
 
-Archives are read with :func:`airgap.bundle.archive.read_members`: in memory, within a budget,
-regular files only; nothing is extracted until :func:`write_unpacked` is asked to.
+Archives are read with :func:`airgap.archive.read_members` (an upload and the archives in it
+in one walk, within one budget): in memory, regular files only; nothing is extracted until
+:func:`write_unpacked` is asked to.
 """
 
 from airgap.formats.cslu.layout import (
@@ -50,6 +51,7 @@ from airgap.formats.cslu.unpacker import (
     Unpacked,
     UnpackedFile,
     detect,
+    from_members,
     target_path,
     unpack,
     write_unpacked,
@@ -72,6 +74,7 @@ __all__ = [
     "build",
     "classify",
     "detect",
+    "from_members",
     "pack",
     "read_accounts",
     "tar_gz",

@@ -14,8 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from airgap import formats
-from airgap.bundle import archive
+from airgap import archive, formats
 from airgap.errors import FindingsError, InputError, UnknownKindError, why
 from airgap.formats.common import Udi
 from airgap.formats.cslu.layout import (

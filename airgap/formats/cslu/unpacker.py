@@ -6,11 +6,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from airgap.bundle import archive
+from airgap import archive
 from airgap.errors import AirgapError, InputError, UnknownKindError
 from airgap.formats.cslu.layout import ACK, MANIFEST, UPLOAD, Content, Manifest, classify
 from airgap.fsutil import write_atomic
@@ -89,20 +89,19 @@ def detect(data: bytes | Path, limits: archive.Limits | None = None) -> str | No
     try:
         if archive.archive_type(_head(data)) is None:
             return None
-        members = list(archive.read_members(data, "", limits, expand=False))
+        members = list(archive.read_members(data, "", limits, levels=1))
     except (AirgapError, OSError):
         return None
-    tops = [(m.path[1:], archive.archive_type(m.data[:512]) is not None) for m in members]
+    tops = [(m.name, archive.archive_type(m.data[:512]) is not None) for m in members]
     return _kind([n for n, a in tops if not a], [n for n, a in tops if a])
 
 
 def unpack(source: Path | bytes, name: str, limits: archive.Limits | None = None) -> Unpacked:
-    """Read an upload or ACK archive in memory within ``limits`` (the whole archive, nested
-    ones included); nothing is written. Unsafe members raise
-    :class:`~airgap.bundle.archive.UnsafeArchiveError` (exit 4), broken archives
-    :class:`~airgap.bundle.archive.CorruptArchiveError` (exit 1), anything else
+    """Read an upload or ACK archive in memory within ``limits`` (the whole archive, the
+    archives in it included, in one walk); nothing is written. Unsafe members raise
+    :class:`~airgap.archive.UnsafeArchiveError` (exit 4), broken archives
+    :class:`~airgap.archive.CorruptArchiveError` (exit 1), anything else
     :class:`~airgap.errors.UnknownKindError` (exit 3)."""
-    limits = limits or archive.Limits()
     try:
         head = _head(source)
     except OSError as exc:
@@ -111,23 +110,14 @@ def unpack(source: Path | bytes, name: str, limits: archive.Limits | None = None
         ) from None
     if archive.archive_type(head) is None:
         raise UnknownKindError("cannot unpack", name, "not an archive")
-    raw: list[tuple[tuple[str, ...], bytes]] = []
-    used, count = 0, 0
-    for outer in archive.read_members(source, name, limits, expand=False):
-        top = outer.path[len(name) + 1 :]
-        used, count = used + len(outer.data), count + 1
-        if archive.archive_type(outer.data[:512]) is None:
-            raw.append(((top,), outer.data))
-            continue
-        budget = replace(
-            limits,
-            total_bytes=max(limits.total_bytes - used, 0),
-            members=max(limits.members - count, 0),
-            depth=1,
-        )
-        for inner in archive.read_members(outer.data, outer.path, budget, expand=False):
-            used, count = used + len(inner.data), count + 1
-            raw.append(((top, inner.path[len(outer.path) + 1 :]), inner.data))
+    return from_members(name, archive.read_members(source, name, limits, levels=2))
+
+
+def from_members(name: str, members: Iterable[archive.Member]) -> Unpacked:
+    """An upload or ACK archive from its members as the archive walker read them (the
+    archive ``name`` itself, then each nested archive); :class:`UnknownKindError` when it
+    is neither."""
+    raw = [(m.parts[1:], m.data) for m in members]
     kind = _kind([p[0] for p, _ in raw if len(p) == 1], {p[0] for p, _ in raw if len(p) > 1})
     if kind is None:
         raise UnknownKindError(

@@ -1,9 +1,12 @@
-"""Read untrusted tar, tar.gz and 7z archives, nested ones too, without extracting anything.
+"""Read untrusted tar, tar.gz and 7z archives, nested ones too, without extracting anything;
+write reproducible tars. Every package that reads an archive walks it here, once.
 
 Every archive reaching the jump host is untrusted. Members are read into memory one at a time
 within a budget (total bytes, member count, compression ratio, nesting depth). Only regular
 files and folders are accepted: ``..``, absolute names, links, devices, duplicate names and
 anything beyond the budget are refused as unsafe (exit 4), naming the member.
+A member's place is a tuple of names (the archive, each nested archive, the member): the
+``outer!inner!member`` string is made only to show it, never split again.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import IO, Any, BinaryIO, Self, cast
 
 from airgap.errors import AirgapError, FindingsError, InputError, TrustError, why
 
-SEP = "!"  # outer!inner!member
+SEP = "!"  # outer!inner!member, for display only
 GZIP_MAGIC = b"\x1f\x8b"
 SEVEN_ZIP_MAGIC = b"7z\xbc\xaf\x27\x1c"
 CHUNK = 1 << 20
@@ -57,12 +60,31 @@ class CorruptArchiveError(FindingsError):
     default_hint = "copy the archive again from its source"
 
 
+Where = tuple[str, ...]  # the archive's name, then each nested archive's member name
+
+
+def shown(where: Where, name: str | None = None) -> str:
+    """``outer!inner!name``: a member's place as the user reads it."""
+    return SEP.join(where if name is None else (*where, name))
+
+
 @dataclass(frozen=True)
 class Member:
-    """A regular file read from an archive: its display path and its bytes."""
+    """A regular file read from an archive: its place (the archive's name, each nested
+    archive's member name, its own normalised name) and its bytes."""
 
-    path: str
+    parts: Where
     data: bytes
+
+    @property
+    def path(self) -> str:
+        """The place to show: ``outer!inner!name``."""
+        return shown(self.parts)
+
+    @property
+    def name(self) -> str:
+        """The member's name inside the archive that holds it."""
+        return self.parts[-1]
 
 
 def archive_type(head: bytes) -> str | None:
@@ -81,27 +103,25 @@ class _Budget:
     limits: Limits
     read: int = 0
     members: int = 0
-    names: set[str] = field(default_factory=set)
+    names: set[Where] = field(default_factory=set)  # a name is a duplicate in its own archive
 
-    def member(self, where: str, name: str, size: int) -> str:
+    def member(self, where: Where, name: str, size: int) -> str:
         """Check one member's name and declared size; return its normalised name."""
         clean = safe_name(where, name)
-        if clean in self.names:
-            raise UnsafeArchiveError(
-                "unsafe archive member", f"{where}{SEP}{name}", "duplicate name"
-            )
-        self.names.add(clean)
+        if (*where, clean) in self.names:
+            raise UnsafeArchiveError("unsafe archive member", shown(where, name), "duplicate name")
+        self.names.add((*where, clean))
         self.members += 1
         if self.members > self.limits.members:
             raise UnsafeArchiveError(
                 "unsafe archive member",
-                f"{where}{SEP}{name}",
+                shown(where, name),
                 f"more than {self.limits.members} members",
             )
         if size > self.limits.total_bytes - self.read:
             raise UnsafeArchiveError(
                 "unsafe archive member",
-                f"{where}{SEP}{name}",
+                shown(where, name),
                 f"declares {size} bytes, beyond the {self.limits.total_bytes}-byte budget",
             )
         return clean
@@ -128,19 +148,19 @@ class _Budget:
             )
 
 
-def safe_name(where: str, name: str) -> str:
+def safe_name(where: Where, name: str) -> str:
     """A member name that stays inside the archive, normalised; anything else is refused."""
-    shown = f"{where}{SEP}{name}"
+    place = shown(where, name)
     if not name or any(ord(c) < 32 or c == "\x7f" for c in name):
         raise UnsafeArchiveError(
             "unsafe archive member",
-            shown.encode("unicode_escape").decode(),
+            place.encode("unicode_escape").decode(),
             "empty name or control characters",
         )
     if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
-        raise UnsafeArchiveError("unsafe archive member", shown, "absolute name")
+        raise UnsafeArchiveError("unsafe archive member", place, "absolute name")
     if ".." in name.replace("\\", "/").split("/"):
-        raise UnsafeArchiveError("unsafe archive member", shown, "'..' in the name")
+        raise UnsafeArchiveError("unsafe archive member", place, "'..' in the name")
     return posixpath.normpath(name).removeprefix("./")
 
 
@@ -177,26 +197,33 @@ class _Metered(_Counting):
 
 
 def read_members(
-    source: Path | bytes, name: str, limits: Limits | None = None, *, expand: bool = True
+    source: Path | bytes, name: str, limits: Limits | None = None, *, levels: int | None = None
 ) -> Iterator[Member]:
-    """Every regular file in an archive (a path on disk, or bytes); nested archives are
-    expanded unless ``expand`` is false (a bundle carries archives as payload files)."""
+    """Every regular file in an archive (a path on disk, or bytes), nested archives opened
+    ``levels`` deep (the archive itself is level 1) within one budget for the whole walk.
+
+    With ``levels`` None nested archives are opened as deep as ``limits.depth`` allows and a
+    deeper one is refused; below the last level asked for, an archive is a member like any
+    other (a bundle, ``levels=1``, carries archives as payload files; a CSLU upload archive,
+    ``levels=2``, holds one archive per virtual account)."""
     limits = limits or Limits()
     budget = _Budget(limits)
     if isinstance(source, bytes):
-        yield from _members(io.BytesIO(source), name, budget, 0, expand)
+        yield from _members(io.BytesIO(source), (name,), budget, levels)
         return
     try:
         handle = source.open("rb")
     except OSError as exc:
         raise InputError("cannot read", source, exc.strerror or str(exc)) from None
     with handle:
-        yield from _members(handle, name, budget, 0, expand)
+        yield from _members(handle, (name,), budget, levels)
 
 
 def _members(
-    handle: IO[bytes], where: str, budget: _Budget, depth: int, expand: bool = True
+    handle: IO[bytes], where: Where, budget: _Budget, levels: int | None
 ) -> Iterator[Member]:
+    """The members of the archive at ``where`` and, above level ``levels``, of the archives
+    in it."""
     head = handle.read(512)
     handle.seek(0)
     kind = archive_type(head)
@@ -205,18 +232,18 @@ def _members(
     elif kind in ("tar", "tar.gz"):
         members = _tar(handle, where, budget, gzipped=kind == "tar.gz")
     else:
-        raise CorruptArchiveError("not an archive", where)
+        raise CorruptArchiveError("not an archive", shown(where))
     for member in members:
-        if not expand or archive_type(member.data[:512]) is None:
+        if archive_type(member.data[:512]) is None or (levels is not None and len(where) >= levels):
             yield member
             continue
-        if depth + 1 >= budget.limits.depth:
+        if len(where) >= budget.limits.depth:
             raise UnsafeArchiveError(
                 "unsafe archive member",
                 member.path,
                 f"archives nested deeper than {budget.limits.depth}",
             )
-        yield from _members(io.BytesIO(member.data), member.path, budget, depth + 1)
+        yield from _members(io.BytesIO(member.data), member.parts, budget, levels)
 
 
 TAR_BUFFER = 64 << 10  # tarfile reads 10 KiB at a time by default: 64 KiB is a fifth quicker
@@ -233,29 +260,30 @@ EXTENDED = (
 )
 
 
-def _tar(handle: IO[bytes], where: str, budget: _Budget, *, gzipped: bool) -> Iterator[Member]:
+def _tar(handle: IO[bytes], where: Where, budget: _Budget, *, gzipped: bool) -> Iterator[Member]:
     compressed = _Counting(handle)
     raw = io.BufferedReader(compressed)
     # gzip.GzipFile, unlike tarfile's own stream, checks each gzip member's CRC-32 and length.
     unpacked: io.BufferedIOBase = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw
-    stream = _Metered(unpacked, budget, compressed, where)
+    archive = shown(where)
+    stream = _Metered(unpacked, budget, compressed, archive)
     try:
         with tarfile.open(
-            fileobj=stream, mode="r|", bufsize=TAR_BUFFER, tarinfo=_checked_headers(where)
+            fileobj=stream, mode="r|", bufsize=TAR_BUFFER, tarinfo=_checked_headers(archive)
         ) as tar:
             while (info := tar.next()) is not None:
                 tar.members.clear()  # type: ignore[attr-defined]  # read once: keep no TarInfo
-                shown = f"{where}{SEP}{info.name}"
-                _check_member(info, shown)
+                place = shown(where, info.name)
+                _check_member(info, place)
                 clean = budget.member(where, info.name, info.size)
                 if info.isdir():
                     continue
                 extracted = tar.extractfile(info)
                 assert extracted is not None  # a regular file always has content
-                stream.where = shown
+                stream.where = place
                 data = extracted.read()
-                stream.where = where
-                yield Member(f"{where}{SEP}{clean}", data)
+                stream.where = archive
+                yield Member((*where, clean), data)
         # tar stops at its end marker; read the record padding so the gzip trailer is
         # checked too, but no more than a tar writer pads with
         padding = 0
@@ -263,11 +291,11 @@ def _tar(handle: IO[bytes], where: str, budget: _Budget, *, gzipped: bool) -> It
             padding += len(chunk)
             if padding > MAX_PADDING:
                 raise CorruptArchiveError(
-                    "corrupt archive", where, "more than 1 MiB of data after the end of the tar"
+                    "corrupt archive", archive, "more than 1 MiB of data after the end of the tar"
                 )
     except (tarfile.TarError, EOFError, OSError, zlib.error, ValueError, OverflowError) as exc:
         # tarfile lets a malformed PAX number through as ValueError or OverflowError
-        raise CorruptArchiveError("corrupt archive", where, why(exc)) from None
+        raise CorruptArchiveError("corrupt archive", archive, why(exc)) from None
 
 
 def _check_member(info: tarfile.TarInfo, shown: str) -> None:
@@ -391,7 +419,8 @@ SIGNATURE_HEADER = 32  # 7z's fixed start: magic, version, where the header is
 MAX_7Z_HEADER = 64 << 20  # a packed 7z header is decoded whole as the archive is opened
 
 
-def _seven_zip(handle: IO[bytes], where: str, budget: _Budget) -> Iterator[Member]:
+def _seven_zip(handle: IO[bytes], parts: Where, budget: _Budget) -> Iterator[Member]:
+    where = shown(parts)
     try:
         import py7zr
         from py7zr.exceptions import CrcError, DecompressionBombError
@@ -410,7 +439,7 @@ def _seven_zip(handle: IO[bytes], where: str, budget: _Budget) -> Iterator[Membe
             for folder in streams.unpackinfo.folders if streams else []:
                 _check_coders(folder.coders, where, "data")
             infos = archive.list()
-            files = _seven_zip_files(infos, where, budget)
+            files = _seven_zip_files(infos, parts, budget)
             compressed = handle.seek(0, io.SEEK_END)
             handle.seek(0)
             allowed = min(budget.limits.total_bytes - budget.read, budget.allowed(compressed))
@@ -445,11 +474,11 @@ def _seven_zip(handle: IO[bytes], where: str, budget: _Budget) -> Iterator[Membe
             product.seek(0)
             data = product.read()
         expanded += len(data)
-        budget.take(f"{where}{SEP}{clean}", len(data), expanded, compressed)
-        yield Member(f"{where}{SEP}{clean}", data)
+        budget.take(shown(parts, clean), len(data), expanded, compressed)
+        yield Member((*parts, clean), data)
 
 
-def _seven_zip_files(infos: list[Any], where: str, budget: _Budget) -> list[tuple[str, str]]:
+def _seven_zip_files(infos: list[Any], where: Where, budget: _Budget) -> list[tuple[str, str]]:
     """(name in the archive, normalised name) of each regular file listed; folders are
     counted, links and special files refused."""
     files = []
@@ -457,7 +486,7 @@ def _seven_zip_files(infos: list[Any], where: str, budget: _Budget) -> list[tupl
         if not (info.is_file or info.is_directory):
             raise UnsafeArchiveError(
                 "unsafe archive member",
-                f"{where}{SEP}{info.filename}",
+                shown(where, info.filename),
                 "a link or special file, not a regular file",
             )
         clean = budget.member(where, info.filename, info.uncompressed)
