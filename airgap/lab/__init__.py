@@ -5,4 +5,4 @@ training, tests, benchmarks and ``airgap demo`` where no Cisco service is reacha
 it writes says it is simulated (``LAB`` serials, ``.lab`` hostnames, a lab account name).
 """
 
-LAB_DOMAIN = "lab.airgap.invalid"  # the smart account domain of every ACK the lab CSSM makes
+from airgap.validate.rules import LAB_DOMAIN as LAB_DOMAIN  # the domain of every lab ACK

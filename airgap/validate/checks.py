@@ -19,8 +19,8 @@ import orjson
 from airgap.formats.common import EmbeddedJson, Markup, dig, every_value, find_key
 from airgap.formats.imports import ImportFile, SlacRequest
 from airgap.formats.usage import REPORT, REPORT_ID_MAX, RumReport, UsageFile, raw_report_id
-from airgap.lab import LAB_DOMAIN
 from airgap.validate import jsonschemas
+from airgap.validate.rules import LAB_DOMAIN
 
 KNOWN_LAYOUTS = ("v1", "2.0")
 SIGNATURE_BYTES = 32

@@ -10,6 +10,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+# The smart account domain of every ACK the lab CSSM makes: the mark the simulated-ack rule
+# looks for. Defined here, below the lab that writes it, so validation never imports the lab.
+LAB_DOMAIN = "lab.airgap.invalid"
+
 
 class Level(StrEnum):
     """How serious a finding is. Errors fail validation (exit 1); warnings do not."""
