@@ -233,6 +233,28 @@ def load(
     return Settings(values)
 
 
+def key_setting(flag: Path | None) -> Path | None:
+    """The secret key a command signs with: ``--key``, else the ``key`` setting
+    (``AIRGAP_KEY``, the user or system config; never a working folder's airgap.toml), else
+    None (where a command may sign with this host's key)."""
+    setting = load({"key": None if flag is None else str(flag)})["key"]
+    return Path(setting) if setting else None
+
+
+def key_file(flag: Path | None) -> Path:
+    """As :func:`key_setting`, for a command that needs an operator's key: without one, a
+    :class:`ConfigError` (exit 3) saying how to give it."""
+    path = key_setting(flag)
+    if path is None:
+        raise ConfigError(
+            "no secret key to sign with",
+            None,
+            "",
+            "give --key FILE, set AIRGAP_KEY or 'key' in your user config",
+        )
+    return path
+
+
 def _refuse_lowered_guards(project: Path, rules: Mapping[str, str], privacy: str) -> None:
     """A working-folder file may raise any rule, and lower only those that guard nothing."""
     guards = GUARD_RULES | (STRICT_GUARD_RULES if privacy == "strict" else frozenset())

@@ -73,7 +73,10 @@ def parse_size(text: str) -> int:
 def create(
     out_path: Annotated[Path, typer.Argument(metavar="OUT", help="The bundle to write.")],
     paths: Annotated[list[Path], typer.Argument(metavar="PATH...", help="Files and folders.")],
-    key: Annotated[Path, typer.Option("--key", help="Your secret key file.")],
+    key: Annotated[
+        Path | None,
+        typer.Option("--key", help="Your secret key file (default: the 'key' setting)."),
+    ] = None,
     direction: Annotated[
         str, typer.Option(help="outbound (usage to CSSM) or inbound (ACKs back).")
     ] = "outbound",
@@ -181,7 +184,7 @@ def create(
                 f"{plural(len(resent), 'report was', 'reports were')} in earlier bundles (above)",
                 "CSSM refuses a report it has; --allow-resend to send anyway",
             )
-    secret = load_secret(key, insecure_permissions=insecure)
+    secret = load_secret(config.key_file(key), insecure_permissions=insecure)
     checkpoint = ledger_cmd.sender_checkpoint(store, secret.public) if store else b""
     with progress(sum(p.size for p in payload), "bundling") as advance:
         created = create_bundle(
@@ -485,7 +488,10 @@ def verify_cmd(
 )
 def approve_cmd(
     bundle: Annotated[Path, typer.Argument(metavar="BUNDLE")],
-    key: Annotated[Path, typer.Option("--key", help="The approver's secret key file.")],
+    key: Annotated[
+        Path | None,
+        typer.Option("--key", help="The approver's secret key file (default: the 'key' setting)."),
+    ] = None,
     note: Annotated[str, typer.Option("--note", help="Why it may leave, in a few words.")] = "",
     role: Annotated[
         str, typer.Option("--role", help="The approver's role, written into the approval.")
@@ -501,6 +507,7 @@ def approve_cmd(
     minisign -Vm BUNDLE -x BUNDLE.approved-<keyid>.minisig -p approver.pub. The bundle is
     verified first; approving with the key that signed it is refused (exit 4). Ledger step
     bundle.approve."""
+    from airgap import config
     from airgap.bundle import approval
     from airgap.cli.keys import load_secret
 
@@ -508,7 +515,7 @@ def approve_cmd(
     results = _verify_all([bundle], trusted_key, folder, None, False, policy=False)
     if results[0].exit_code != ExitCode.OK:
         raise typer.Exit(_report(results, fmt))
-    secret = load_secret(key, insecure_permissions=insecure)
+    secret = load_secret(config.key_file(key), insecure_permissions=insecure)
     target, bundle_id = approval.approve(bundle, secret, role, note)
     ledger_cmd.record_step(
         "bundle.approve",

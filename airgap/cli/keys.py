@@ -277,7 +277,10 @@ def revoke(
 
 def sign(
     file: Annotated[Path, typer.Argument(help="The file to sign.")],
-    key: Annotated[Path, typer.Option("--key", help="Your secret key file.")],
+    key: Annotated[
+        Path | None,
+        typer.Option("--key", help="Your secret key file (default: the 'key' setting)."),
+    ] = None,
     sig: Annotated[
         Path | None,
         typer.Option("--out", help="Signature file; FILE.minisig by default.", show_default=False),
@@ -286,13 +289,14 @@ def sign(
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Sign a file (minisign's prehashed ED signature, trusted comment with ctx and time)."""
+    from airgap import config
     from airgap.fsutil import write_atomic
     from airgap.signing.minisign import Signature, blake2b_file, read_chunks
 
     begin("sign", fmt)
     if not file.is_file():
         raise InputError("cannot read", file, "no such file")
-    secret = load_secret(key, insecure_permissions=insecure)
+    secret = load_secret(config.key_file(key), insecure_permissions=insecure)
     comment = f"timestamp:{signing_time()}\tfile:{escaped(file.name)}\tctx:{FILE_CTX}"
     signature = Signature.create(secret, blake2b_file(read_chunks(file)), comment)
     target = sig or Path(f"{file}.minisig")

@@ -59,14 +59,18 @@ def open_ledger(path: Path | None) -> Ledger:
 def signing_key(key: Path | None, insecure: bool = False) -> SecretKey:
     """The operator's key when given, else this host's key (:func:`say_host_signed` tells the
     user, once the entry is written)."""
+    from airgap import config
     from airgap.signing.trust import host_key
 
+    key = config.key_setting(key)
     return load_secret(key, insecure_permissions=insecure) if key else host_key()
 
 
 def say_host_signed(key: Path | None, signer: SecretKey) -> None:
-    """On stderr: no --key was given, so this host's key signed the entry."""
-    if key is None:
+    """On stderr: no --key was given nor a 'key' setting, so this host's key signed the entry."""
+    from airgap import config
+
+    if config.key_setting(key) is None:
         err().print(
             f"no --key given: this host's key {signer.public.id} signed the entry", markup=False
         )

@@ -7,7 +7,7 @@ import importlib
 import os
 import sys
 from collections.abc import Iterator, MutableMapping
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 import typer.main
@@ -174,7 +174,7 @@ app.callback()(_root)
 _CANNOT_WRITE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
-def _fail(code: int, message: str, hint: str = "") -> None:
+def _fail(code: int, message: str, hint: str = "") -> NoReturn:
     err().print(f"error: {message}", markup=False, style="bold red")
     if hint:
         err().print(f"hint: {hint}", markup=False)
@@ -183,7 +183,7 @@ def _fail(code: int, message: str, hint: str = "") -> None:
     sys.exit(code)
 
 
-def _cannot_write(exc: OSError) -> None:
+def _cannot_write(exc: OSError) -> NoReturn:
     # What could not be written stays in stdout's buffer; send it (and any JSON error envelope)
     # nowhere, or Python's own flush at exit would fail again with a traceback.
     devnull = os.open(os.devnull, os.O_WRONLY)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import itertools
 import json
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from airgap.errors import ExitCode
+from airgap.errors import ExitCode, InputError
 from airgap.fsutil import read_small, write_atomic
 from airgap.ledger import merkle
 from airgap.ledger.note import Checkpoint
@@ -163,14 +164,12 @@ def state_path(ledger: Ledger) -> Path:
     return ledger.path.with_name(f"{ledger.path.name}.state")
 
 
-_keys: dict[str, Any] = {}
-
-
-def _load_keys(keys: Mapping[str, bytes]) -> None:
+def _public_keys(keys: Mapping[str, bytes]) -> dict[str, Any]:
+    """Key id -> Ed25519 public key, built in the process that checks a batch (a key object
+    cannot travel to a worker; its 32 bytes can, with each batch of 2,000 lines)."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-    _keys.clear()
-    _keys.update({k: Ed25519PublicKey.from_public_bytes(v) for k, v in keys.items()})
+    return {k: Ed25519PublicKey.from_public_bytes(v) for k, v in keys.items()}
 
 
 # Per line: number, leaf hash, line hash, seq, prev, problem, and the signing key when no
@@ -178,8 +177,9 @@ def _load_keys(keys: Mapping[str, bytes]) -> None:
 Checked = tuple[int, bytes, str, int | None, str | None, str | None, str | None]
 
 
-def _check_batch(batch: list[tuple[int, bytes]]) -> list[Checked]:
-    """Check each line's form and signature."""
+def _check_batch(keys: Mapping[str, bytes], batch: list[tuple[int, bytes]]) -> list[Checked]:
+    """Check each line's form and its signature under the trusted ``keys`` (id -> bytes)."""
+    trusted = _public_keys(keys)
     results: list[Checked] = []
     for number, line in batch:
         leaf = merkle.leaf_hash(line)
@@ -194,22 +194,22 @@ def _check_batch(batch: list[tuple[int, bytes]]) -> list[Checked]:
             problem = "not in canonical form: the line was edited"
         elif entry["step"] not in STEPS:
             problem = f"unknown step {entry['step']!r}"
-        elif entry["operator"] not in _keys:
+        elif entry["operator"] not in trusted:
             unknown = entry["operator"]
         else:
-            problem = _bad_signature(entry)
+            problem = _bad_signature(trusted[entry["operator"]], entry)
         results.append((number, leaf, digest, entry["seq"], entry["prev"], problem, unknown))
     return results
 
 
-def _bad_signature(entry: dict[str, Any]) -> str | None:
-    """Why an entry's signature does not verify under its operator's key, or None."""
+def _bad_signature(key: Any, entry: dict[str, Any]) -> str | None:
+    """Why an entry's signature does not verify under its operator's ``key``, or None."""
     from cryptography.exceptions import InvalidSignature
 
     try:
         signature = base64.b64decode(entry["sig"], validate=True)
         unsigned = {k: v for k, v in entry.items() if k != "sig"}
-        _keys[entry["operator"]].verify(signature, canonical(unsigned))
+        key.verify(signature, canonical(unsigned))
     except (InvalidSignature, binascii.Error, ValueError):
         return "bad signature: the entry was changed after it was signed"
     return None
@@ -251,13 +251,11 @@ def verify(
         report.incremental_from = state.size
     lines = ledger.lines(start, last_seq + 1)
     checked = ordered_map(
-        _check_batch,
+        functools.partial(_check_batch, {k: v.key for k, v in keys.items()}),
         _batches(lines),
         jobs=jobs,
         window=8,
         serial_below=4,
-        initializer=_load_keys,
-        initargs=({k: v.key for k, v in keys.items()},),
     )
     for batch in cast(Iterator[list[Checked]], checked):
         for number, leaf, digest, seq, prev, problem, unknown in batch:
@@ -339,7 +337,12 @@ def save_state(ledger: Ledger, report: LedgerReport) -> State:
     """Remember where a verified ledger stands, for incremental verifies from here."""
     tail = ledger.tail()
     if tail.count != report.entries or tail.torn:
-        raise ValueError("the ledger changed while it was checkpointed")
+        raise InputError(
+            "cannot checkpoint the ledger",
+            ledger.path,
+            "it changed while it was checked",
+            "run the command again once nothing else appends to the ledger",
+        )
     state = State(
         report.entries,
         base64.b64encode(report.root).decode(),
