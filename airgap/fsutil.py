@@ -96,19 +96,32 @@ def fsync_dir(folder: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_file(path: Path, mode: int = 0o644, *, replace: bool = True) -> Iterator[IO[bytes]]:
-    """Write ``path`` through a temporary file beside it; it appears only when the block ends
-    without an error. With ``replace=False`` an existing ``path`` is never overwritten."""
-    refuse_link(path)
+def staged_file(path: Path, mode: int = 0o644) -> Iterator[tuple[IO[bytes], Path]]:
+    """A new temporary file beside ``path`` and its name, synced when the block ends, for the
+    caller to rename into place: at once (:func:`atomic_file`), or once every file that must
+    appear together is written (a bundle's parts and signatures). Removed if the block fails."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     temporary = Path(name)
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
-            yield handle
+            yield handle, temporary
             handle.flush()
             os.fsync(handle.fileno())
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_file(path: Path, mode: int = 0o644, *, replace: bool = True) -> Iterator[IO[bytes]]:
+    """Write ``path`` through a temporary file beside it; it appears only when the block ends
+    without an error. With ``replace=False`` an existing ``path`` is never overwritten."""
+    refuse_link(path)
+    with staged_file(path, mode) as (handle, temporary):
+        yield handle
+    try:
         if replace:
             temporary.replace(path)
         else:

@@ -12,9 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,7 +23,7 @@ from airgap import __version__
 from airgap.archive import write_tar
 from airgap.bundle import bag
 from airgap.errors import InputError
-from airgap.fsutil import fsync_dir
+from airgap.fsutil import fsync_dir, staged_file
 from airgap.names import escaped
 from airgap.signing.minisign import SecretKey, Signature, blake2b_file, read_chunks
 
@@ -284,22 +282,16 @@ def _write(
     members.sort(key=lambda m: m[0])
     prefix = info.bundle_id + "/"
     total = sum(size for _, size, _ in members)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary_name = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
-    )
-    temporary = Path(temporary_name)
     signature_path = Path(f"{target}.minisig")
+    # owner-only, as bundle archives have always been written (mkstemp's mode)
+    with staged_file(target, 0o600) as (raw, temporary):
+        if archive == "7z":
+            _write_7z(raw, prefix, _contents(members, progress))
+        else:
+            write_tar(
+                raw, _contents(members, progress, prefix), epoch, compress=archive == "tar.gz"
+            )
     try:
-        with os.fdopen(fd, "wb") as raw:
-            if archive == "7z":
-                _write_7z(raw, prefix, _contents(members, progress))
-            else:
-                write_tar(
-                    raw, _contents(members, progress, prefix), epoch, compress=archive == "tar.gz"
-                )
-            raw.flush()
-            os.fsync(raw.fileno())
         comment = (
             f"timestamp:{epoch}\tfile:{escaped(target.name)}\tctx:{bag.BUNDLE_CTX}"
             f"\tbundle:{info.bundle_id}\tsize:{total}\tfiles:{len(members)}"
@@ -310,7 +302,8 @@ def _write(
             comment,
             f"signature from airgap key {key.public.id}",
         )
-        signature_temporary = _temporary_file(signature_path, signature.text().encode())
+        with staged_file(signature_path) as (handle, signature_temporary):
+            handle.write(signature.text().encode())
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
@@ -329,21 +322,6 @@ def _write(
             comment,
         ),
     )
-
-
-def _temporary_file(path: Path, data: bytes) -> Path:
-    """``data`` in a new, synced temporary file beside ``path``, for the caller to rename."""
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
-    return Path(name)
 
 
 class _Verified(io.RawIOBase):
