@@ -106,7 +106,8 @@ def walk(
     one at a time. With ``strict`` false (a hook naming every file that changed), named files
     are taken like walked ones: exclude patterns apply, and what is plainly no licensing file
     is skipped."""
-    return cast(Iterator[Entry], _walk(paths, _Walking(tuple(exclude), limits, False), strict))
+    walking = _Walking(tuple(exclude), limits, whole=False)  # so no Archive comes
+    return cast(Iterator[Entry], _walk(paths, walking, strict))
 
 
 def walk_whole(
