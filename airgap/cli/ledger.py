@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -364,48 +362,6 @@ def verify_proof(
         )
 
 
-EXPORT_COLUMNS = (
-    "seq",
-    "time",
-    "step",
-    "operator",
-    "host",
-    "device",
-    "result",
-    "note",
-    "materials",
-    "products",
-    "prev",
-    "sig",
-)
-
-
-def in_toto_link(entry: dict[str, Any], key: SecretKey | None) -> dict[str, Any]:
-    """An entry as an in-toto link metablock (v0.9 layout), signed when given a key."""
-    from airgap.ledger.store import canonical
-
-    def artifacts(paths: dict[str, str]) -> dict[str, dict[str, str]]:
-        return {
-            path: {"sha256": str(digest).removeprefix("sha256:")} for path, digest in paths.items()
-        }
-
-    signed: dict[str, Any] = {
-        "_type": "link",
-        "name": entry.get("step"),
-        "command": [],
-        "materials": artifacts(entry.get("materials") or {}),
-        "products": artifacts(entry.get("products") or {}),
-        "byproducts": {"note": entry.get("note"), "result": entry.get("result")},
-        "environment": {
-            k: entry.get(k) for k in ("seq", "time", "host", "device", "operator", "prev", "sig")
-        },
-    }
-    signatures = []
-    if key is not None:
-        signatures.append({"keyid": key.public.id, "sig": key.sign_digest(canonical(signed)).hex()})
-    return {"signed": signed, "signatures": signatures}
-
-
 @app.command("export", epilog="Example: airgap ledger export --as csv --out audit.csv")
 def export(
     kind: Annotated[str, typer.Option("--as", help="jsonl, csv or in-toto.")] = "jsonl",
@@ -427,37 +383,20 @@ def export(
     import io
 
     from airgap.fsutil import atomic_file
+    from airgap.ledger import export as exporting
 
     begin("ledger export", Format.TEXT)
-    if kind not in ("jsonl", "csv", "in-toto"):
+    if kind not in exporting.KINDS:
         raise typer.BadParameter("jsonl, csv or in-toto", param_hint="--as")
     store = open_ledger(ledger)
     signer = load_secret(key, insecure_permissions=insecure) if key else None
     read = Entries(store)
-
-    def write(handle: io.TextIOBase) -> None:
-        writer = csv.writer(handle)
-        if kind == "csv":
-            writer.writerow(EXPORT_COLUMNS)
-        for line, entry in read:
-            if kind == "jsonl":
-                handle.write(line.decode() + "\n")
-            elif kind == "in-toto":
-                handle.write(json.dumps(in_toto_link(entry, signer), sort_keys=True) + "\n")
-            else:
-                writer.writerow(
-                    [
-                        json.dumps(entry[c]) if isinstance(entry[c], dict) else entry[c]
-                        for c in EXPORT_COLUMNS
-                    ]
-                )
-
     if out_file is None:
-        write(cast(io.TextIOBase, sys.stdout))
+        exporting.write(kind, read, cast(io.TextIOBase, sys.stdout), signer)
     else:
         with atomic_file(out_file) as raw:
             text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-            write(text)
+            exporting.write(kind, read, text, signer)
             text.flush()
             text.detach()
     read.refuse_bad()
