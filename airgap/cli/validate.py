@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from airgap.cli.keys import LedgerOption
 from airgap.cli.output import (
     Format,
     FormatOption,
@@ -84,7 +84,12 @@ def validate(
             "--lab", help="Accept simulated ACKs from 'airgap lab cssm' (rule simulated-ack off)."
         ),
     ] = False,
-    ledger: LedgerOption = None,
+    ledger: Annotated[  # as airgap.cli.keys.LedgerOption, which validate does not load
+        Path | None,
+        typer.Option(
+            "--ledger", help="The ledger file (default: the 'ledger' setting).", show_default=False
+        ),
+    ] = None,
 ) -> None:
     """Validate usage, import and SLAC request files: hardened parse, XSD, JSON Schema and rules.
 
