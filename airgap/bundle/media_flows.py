@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from airgap.bundle.flows import SILENT, Hooks, VerifyOptions, verify_bundles
+from airgap.bundle.flows import SILENT, Hooks
+from airgap.bundle.verify_flows import VerifyOptions, verify_bundles
 from airgap.errors import ExitCode, InputError, worst
 from airgap.ledger import steps
 from airgap.signing.keys import trusted_keys

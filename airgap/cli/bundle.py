@@ -239,10 +239,10 @@ def verify_cmd(
     the one it was signed as is refused (exit 4) unless --accept-renamed. Split bundles given
     together are checked as groups: every part once, one key, no parts of two split bundles.
     """
-    from airgap.bundle import flows
+    from airgap.bundle import verify_flows
 
     begin("bundle verify", fmt)
-    options = flows.VerifyOptions(
+    options = verify_flows.VerifyOptions(
         _bundles(bundles, sig),
         tuple(trusted_key or ()),
         folder,
@@ -252,7 +252,7 @@ def verify_cmd(
         approver_role,
         ledger=ledger,
     )
-    raise typer.Exit(show_verified(flows.verify_bundles(options, hooks()), fmt))
+    raise typer.Exit(show_verified(verify_flows.verify_bundles(options, hooks()), fmt))
 
 
 def _bundles(bundles: list[Path], sig: Path | None) -> tuple[Path, ...]:
@@ -287,13 +287,13 @@ def approve_cmd(
     minisign -Vm BUNDLE -x BUNDLE.approved-<keyid>.minisig -p approver.pub. The bundle is
     verified first; approving with the key that signed it is refused (exit 4). Ledger step
     bundle.approve."""
-    from airgap.bundle import flows
+    from airgap.bundle import verify_flows
 
     begin("bundle approve", fmt)
-    options = flows.ApproveOptions(
+    options = verify_flows.ApproveOptions(
         bundle, key, role, note, tuple(trusted_key or ()), folder, insecure, ledger
     )
-    approved = flows.approve_bundle(options, hooks())
+    approved = verify_flows.approve_bundle(options, hooks())
     if approved.approval is None:
         raise typer.Exit(show_verified([approved.verified], fmt))
     if fmt is Format.JSON:
@@ -320,10 +320,10 @@ def list_cmd(
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Show a bundle's signer and files (after verifying it)."""
-    from airgap.bundle import flows
+    from airgap.bundle import verify_flows
 
     begin("bundle list", fmt)
-    options = flows.VerifyOptions(
+    options = verify_flows.VerifyOptions(
         _bundles([bundle], sig),
         tuple(trusted_key or ()),
         folder,
@@ -331,7 +331,9 @@ def list_cmd(
         accept_renamed,
         ledger=ledger,
     )
-    raise typer.Exit(show_verified(flows.verify_bundles(options, hooks()), fmt, listing=True))
+    raise typer.Exit(
+        show_verified(verify_flows.verify_bundles(options, hooks()), fmt, listing=True)
+    )
 
 
 @app.command(
@@ -369,10 +371,10 @@ def extract_cmd(
     scan DIR --av clamscan', recorded in the ledger) unless --no-scan-required (exit 4). An
     existing DEST is refused; with --force it is renamed aside, never deleted, and the new
     name is printed."""
-    from airgap.bundle import flows
+    from airgap.bundle import verify_flows
 
     begin("bundle extract", fmt)
-    options = flows.ExtractOptions(
+    options = verify_flows.ExtractOptions(
         bundle,
         destination,
         tuple(trusted_key or ()),
@@ -383,7 +385,7 @@ def extract_cmd(
         not no_scan_required,
         ledger,
     )
-    done = flows.extract_bundle(options, hooks())
+    done = verify_flows.extract_bundle(options, hooks())
     if not done.extracted:
         raise typer.Exit(show_verified([done.verified], fmt))
     if no_scan_required:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from airgap.bundle import flows, media_flows
+from airgap.bundle import flows, media_flows, verify_flows
 from airgap.errors import ExitCode, FindingsError, TrustError
 from airgap.ledger.store import Ledger, parse_entry
 from airgap.signing.minisign import SecretKey
@@ -49,19 +49,19 @@ def test_create_verify_extract_as_functions(tmp_path: Path, key: Path) -> None:
     assert bundle.archive.is_file() and bundle.signature.is_file()
     assert [e["step"] for e in heard.entries] == ["bundle.create"]
     trusted = (tmp_path / "op.pub",)
-    (verified,) = flows.verify_bundles(
-        flows.VerifyOptions((bundle.archive,), trusted, ledger=ledger), heard.hooks()
+    (verified,) = verify_flows.verify_bundles(
+        verify_flows.VerifyOptions((bundle.archive,), trusted, ledger=ledger), heard.hooks()
     )
     assert verified.exit_code == ExitCode.OK and verified.bundle_id == bundle.bundle_id
-    refused = flows.extract_bundle(
-        flows.ExtractOptions(bundle.archive, tmp_path / "in", trusted, ledger=ledger),
+    refused = verify_flows.extract_bundle(
+        verify_flows.ExtractOptions(bundle.archive, tmp_path / "in", trusted, ledger=ledger),
         heard.hooks(),
     )
     assert not refused.extracted and refused.verified.exit_code == ExitCode.TRUST
     assert "malware scan" in refused.verified.problems[0].message
     assert not (tmp_path / "in").exists()
-    done = flows.extract_bundle(
-        flows.ExtractOptions(
+    done = verify_flows.extract_bundle(
+        verify_flows.ExtractOptions(
             bundle.archive, tmp_path / "in", trusted, scan_required=False, ledger=ledger
         ),
         heard.hooks(),
@@ -97,17 +97,21 @@ def test_approve_by_a_second_person(tmp_path: Path, key: Path) -> None:
     (tmp_path / "ap.pub").write_text(second.public.text())
     trusted = (tmp_path / "op.pub", tmp_path / "ap.pub")
     with pytest.raises(TrustError, match="a second person must"):
-        flows.approve_bundle(flows.ApproveOptions(archive, key, trusted_key=trusted))
-    short = flows.verify_bundles(flows.VerifyOptions((archive,), trusted, approvals=1))[0]
+        verify_flows.approve_bundle(verify_flows.ApproveOptions(archive, key, trusted_key=trusted))
+    short = verify_flows.verify_bundles(
+        verify_flows.VerifyOptions((archive,), trusted, approvals=1)
+    )[0]
     assert short.exit_code == ExitCode.TRUST
-    approved = flows.approve_bundle(
-        flows.ApproveOptions(archive, tmp_path / "ap.key", trusted_key=trusted)
+    approved = verify_flows.approve_bundle(
+        verify_flows.ApproveOptions(archive, tmp_path / "ap.key", trusted_key=trusted)
     )
     assert approved.approval is not None and approved.approval.is_file()
     assert (
         approved.key_id == second.public.id and approved.bundle_id == created.bundles[0].bundle_id
     )
-    (verified,) = flows.verify_bundles(flows.VerifyOptions((archive,), trusted, approvals=1))
+    (verified,) = verify_flows.verify_bundles(
+        verify_flows.VerifyOptions((archive,), trusted, approvals=1)
+    )
     assert verified.exit_code == ExitCode.OK, verified.problems
 
 
