@@ -243,7 +243,7 @@ def verify_cmd(
 
     begin("bundle verify", fmt)
     options = verify_flows.VerifyOptions(
-        _bundles(bundles, sig),
+        _bundles(bundles, sig, bool(approvals or approver_role)),
         tuple(trusted_key or ()),
         folder,
         sig,
@@ -255,11 +255,18 @@ def verify_cmd(
     raise typer.Exit(show_verified(verify_flows.verify_bundles(options, hooks()), fmt))
 
 
-def _bundles(bundles: list[Path], sig: Path | None) -> tuple[Path, ...]:
-    """The bundles named; --sig is refused with a folder (an extracted bag at rest carries its
-    own signature)."""
-    if sig and any(bundle.is_dir() for bundle in bundles):
-        raise typer.BadParameter("a bag at rest carries its own signature", param_hint="--sig")
+def _bundles(bundles: list[Path], sig: Path | None, approvals: bool = False) -> tuple[Path, ...]:
+    """The bundles named. With a folder (an extracted bag at rest) --sig is refused, since the
+    bag carries its own signature, and so are approvals, which sign the archive's bytes: a
+    check that cannot run is refused rather than passed over."""
+    if any(bundle.is_dir() for bundle in bundles):
+        if sig:
+            raise typer.BadParameter("a bag at rest carries its own signature", param_hint="--sig")
+        if approvals:
+            raise typer.BadParameter(
+                "approvals sign a bundle's archive: verify the archive, not a bag at rest",
+                param_hint="--require-approvals/--approver-role",
+            )
     return tuple(bundles)
 
 

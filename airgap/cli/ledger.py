@@ -340,11 +340,11 @@ def verify_proof(
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Check, offline, that an entry is in the ledger a signed checkpoint vouches for."""
-    from airgap.cli.keys import trusted_keys
     from airgap.fsutil import read_small
     from airgap.ledger.checkpoint import read_note
     from airgap.ledger.checkpoint import verify_proof as check
     from airgap.ledger.store import MAX_LINE
+    from airgap.signing.keys import trusted_keys
 
     begin("ledger verify-proof", fmt)
     keys = list(trusted_keys(trusted_key, folder).keys.values())

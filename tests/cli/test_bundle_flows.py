@@ -122,11 +122,15 @@ def test_a_tampered_bag_at_rest_is_recorded_as_refused(tmp_path: Path, cli: Cli,
     assert entry["step"] == "bundle.verify" and entry["result"] == "refused"
 
 
-def test_sig_is_refused_for_a_bag_at_rest(tmp_path: Path, cli: Cli) -> None:
+def test_sig_and_approvals_are_refused_for_a_bag_at_rest(tmp_path: Path, cli: Cli) -> None:
     folder = tmp_path / "bag"
     folder.mkdir()
     run = cli("bundle", "verify", folder, "--sig", tmp_path / "x.minisig")
     assert run.code == 2 and "a bag at rest carries its own signature" in run.err
+    for flag in (("--require-approvals", "1"), ("--approver-role", "approver")):
+        run = cli("bundle", "verify", folder, *flag)
+        assert run.code == 2 and "approvals sign a bundle's archive" in run.err, run.err
+        assert run.out == ""
 
 
 def test_without_a_ledger_nothing_is_recorded(tmp_path: Path, cli: Cli, key: Path) -> None:
