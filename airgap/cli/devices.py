@@ -4,12 +4,13 @@ prints one row per device."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from airgap.cli.keys import LedgerOption
 from airgap.cli.output import Format, FormatOption, begin, emit_json, err, note, out, plural
 from airgap.errors import ConfigError, ExitCode, worst
 
@@ -94,37 +95,12 @@ def _devices(inventory: Path, names: list[str] | None, group: str | None) -> lis
     return devices
 
 
-def _recorder() -> Recorder:
-    """The ledger recorder: each step signed by the host key, when a ledger is configured."""
-    from airgap.cli import ledger as ledger_cmd
-    from airgap.devices.cycle import no_ledger
-    from airgap.signing.trust import host_key
+def _recorder(ledger: Path | None) -> Recorder:
+    """The ledger recorder every workflow uses: each step signed by the host key, when a
+    ledger is configured (else nothing is recorded)."""
+    from airgap.flows import ledger as steps
 
-    store = ledger_cmd.configured()
-    if store is None:
-        return no_ledger
-    key = host_key()
-
-    def record(
-        step: str,
-        *,
-        device: str,
-        materials: Mapping[str, str] | None = None,
-        products: Mapping[str, str] | None = None,
-        note: str = "",
-        result: str = "ok",
-    ) -> None:
-        store.append(
-            step,
-            key,
-            device=device,
-            materials=materials,
-            products=products,
-            note=note,
-            result=result,
-        )
-
-    return record
+    return steps.Recorder(steps.configured(ledger))
 
 
 def _report(
@@ -181,6 +157,7 @@ def check_command(
     group: GroupOption = None,
     jobs: JobsOption = 16,
     timeout: TimeoutOption = 30.0,
+    ledger: LedgerOption = None,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Per device: reachable, host key as known_hosts pins it (unknown or changed: exit 4),
@@ -191,7 +168,7 @@ def check_command(
     begin("inventory check", fmt)
     options = cycle.CheckOptions(_known_hosts(known_hosts), accept_new, jobs, timeout)
     devices = _devices(inventory, device, group)
-    _run("inventory check", fmt, lambda: cycle.check(devices, options, _recorder()))
+    _run("inventory check", fmt, lambda: cycle.check(devices, options, _recorder(ledger)))
 
 
 def collect(
@@ -219,6 +196,7 @@ def collect(
     jobs: JobsOption = 8,
     timeout: TimeoutOption = 30.0,
     receive_on: ReceiveOnOption = "127.0.0.1",
+    ledger: LedgerOption = None,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Per device, over SSH: capture 'show license status/summary/rum id all/udi' (and tech
@@ -244,7 +222,7 @@ def collect(
         receive_on,
     )
     devices = _devices(inventory, device, group)
-    _run("collect", fmt, lambda: cycle.collect(devices, options, _recorder()))
+    _run("collect", fmt, lambda: cycle.collect(devices, options, _recorder(ledger)))
 
 
 def push(
@@ -281,6 +259,7 @@ def push(
     jobs: JobsOption = 8,
     timeout: TimeoutOption = 30.0,
     receive_on: ReceiveOnOption = "127.0.0.1",
+    ledger: LedgerOption = None,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Per ACK: match it to its device (SLAC udi, ACK_<name>, the RUM ACK data: inferred),
@@ -304,4 +283,4 @@ def push(
         receive_on,
     )
     devices = _devices(inventory, None, None)
-    _run("push", fmt, lambda: cycle.push(acks, devices, options, _recorder()))
+    _run("push", fmt, lambda: cycle.push(acks, devices, options, _recorder(ledger)))

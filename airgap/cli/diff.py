@@ -6,10 +6,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from airgap.cli.keys import LedgerOption
 from airgap.cli.output import Format, FormatOption, TzOption, begin, emit_json, err, out
 from airgap.errors import ExitCode, InputError, worst
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from airgap.state.evidence import Evidence
 
 
@@ -39,6 +42,7 @@ def diff(
             "diff; needs a ledger).",
         ),
     ] = False,
+    ledger: LedgerOption = None,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Compare two sides and say what changed.
@@ -92,7 +96,7 @@ def diff(
         codes.append(ExitCode.FINDINGS)
     code = worst(*codes)
     if record:
-        _record(old, new, extra, code)
+        _record(old, new, extra, code, ledger)
     if fmt is Format.JSON:
         emit_json(code == ExitCode.OK, results, **extra)
     else:
@@ -127,19 +131,22 @@ def _acks_against(acks: Evidence, devices: Evidence) -> list[dict[str, Any]]:
     return results
 
 
-def _record(old: Evidence, new: Evidence, extra: dict[str, Any], code: int) -> None:
+def _record(
+    old: Evidence, new: Evidence, extra: dict[str, Any], code: int, ledger: Path | None
+) -> None:
     from airgap.cli import ledger as ledger_cmd
     from airgap.errors import ConfigError
 
-    if ledger_cmd.configured() is None:
+    if ledger_cmd.configured(ledger) is None:
         raise ConfigError(
             "no ledger configured",
             None,
-            "--record needs AIRGAP_LEDGER or 'ledger' in your user config",
+            "--record needs --ledger FILE, AIRGAP_LEDGER or 'ledger' in your user config",
         )
     verdict = f", verdict {extra['verdict']}" if "verdict" in extra else ""
     ledger_cmd.record_step(
         "diff",
+        ledger=ledger,
         materials={**old.sha256, **new.sha256},
         note=f"{extra['mode']}{verdict}",
         result="ok" if code == ExitCode.OK else "failed",

@@ -5,19 +5,21 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from airgap.cli.output import Format, FormatOption, begin, emit_json, err, out
+from airgap.cli.output import Format, FormatOption, begin, emit_json, err, note, out, progress
 from airgap.errors import ConfigError, InputError, why
+from airgap.flows.keys import signing_time, trust_folder, trusted_keys
 from airgap.names import escaped
 
 if TYPE_CHECKING:
+    from airgap.flows.bundle import Hooks
     from airgap.signing.minisign import SecretKey
-    from airgap.signing.trust import Trusted
+
+__all__ = ["signing_time", "trust_folder", "trusted_keys"]  # loaded in core, used by commands
 
 app = typer.Typer(
     help="Keys: generate, list, export, trust and revoke (minisign formats).", no_args_is_help=True
@@ -40,6 +42,12 @@ TrustedKeysOption = Annotated[
 InsecureKeyOption = Annotated[
     bool,
     typer.Option("--insecure-key-permissions", help="Use a secret key file that others may read."),
+]
+LedgerOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--ledger", help="The ledger file (default: the 'ledger' setting).", show_default=False
+    ),
 ]
 PASSPHRASE_BYTES = 4096
 
@@ -68,41 +76,28 @@ def passphrase(prompt: str, *, confirm: bool = False) -> bytes:
 def load_secret(path: Path, *, insecure_permissions: bool = False) -> SecretKey:
     """A secret key file, asking for its passphrase only when it is encrypted; one that
     others may read is refused unless ``insecure_permissions``."""
-    from airgap.signing.minisign import SecretKey, read_key_file
+    from airgap.flows import keys
 
-    text = read_key_file(path, secret=True, insecure_permissions=insecure_permissions)
-    secret = passphrase(f"Passphrase for {path}") if SecretKey.encrypted(text, path) else None
-    return SecretKey.parse(text, secret, path)
+    return keys.load_secret(path, passphrase, insecure_permissions=insecure_permissions)
 
 
-def trust_folder(folder: Path | None, *, required: bool = False) -> Path | None:
-    """The trusted-keys folder: the flag, else the ``trusted_keys`` setting."""
-    from airgap import config
-
-    if folder is None and (setting := config.load()["trusted_keys"]):
-        folder = Path(setting)
-    if folder is None and required:
-        raise ConfigError(
-            "no trusted-keys folder",
-            None,
-            "give --trusted-keys DIR or set trusted_keys in your user config",
-        )
-    return folder
+def announce(entry: dict[str, Any]) -> None:
+    """On stderr: a ledger entry airgap recorded by itself."""
+    err().print(f"recorded ledger entry {entry['seq']}: {entry['step']}", markup=False, style="dim")
 
 
-def trusted_keys(files: list[Path] | None, folder: Path | None) -> Trusted:
-    """The keys given one by one, else the trusted-keys folder (flag or settings)."""
-    from airgap.signing.trust import trusted
+def hooks() -> Hooks:
+    """How a workflow reaches the person at this terminal: lines and notes on stderr, each
+    recorded ledger entry named, the passphrase prompt, progress bars."""
+    from airgap.flows.bundle import Hooks
 
-    return trusted(files or [], folder if files else trust_folder(folder))
-
-
-def signing_time() -> int:
-    """SOURCE_DATE_EPOCH when set (reproducible output), else now."""
-    from airgap import config
-
-    epoch = config.source_date_epoch(os.environ)
-    return int(time.time()) if epoch is None else epoch
+    return Hooks(
+        say=lambda line: err().print(line, markup=False),
+        note=note,
+        announce=announce,
+        passphrase=passphrase,
+        progress=progress,
+    )
 
 
 @app.command("generate", epilog="Example: airgap key generate --out ~/keys/operator")
@@ -225,10 +220,11 @@ def trust(
     role: Annotated[str, typer.Option("--role", help="Their role, e.g. operator, auditor.")],
     folder: TrustedKeysOption = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask to confirm.")] = False,
+    ledger: LedgerOption = None,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Trust a public key: shows its key id and asks to confirm it with its holder."""
-    from airgap.cli.ledger import record_step
+    from airgap.flows import ledger as steps
     from airgap.signing.minisign import PublicKey
     from airgap.signing.trust import TrustStore
 
@@ -240,7 +236,9 @@ def trust(
     if not yes and not typer.confirm("Is this the key id its holder reads out to you?"):
         raise typer.Exit(1)
     entry = TrustStore(folder).trust(key, name, role)
-    record_step("key.trust", note=f"trusted key {entry.key_id} for {name} ({role})")
+    steps.Recorder(steps.configured(ledger), announce)(
+        "key.trust", note=f"trusted key {entry.key_id} for {name} ({role})"
+    )
     if fmt is Format.JSON:
         emit_json(True, [entry.to_dict()])
     else:
@@ -252,17 +250,18 @@ def revoke(
     key_id: Annotated[str, typer.Argument(help="The key id, as 'airgap key list' shows it.")],
     reason: Annotated[str, typer.Option("--reason", help="Why, for the auditors.")] = "",
     folder: TrustedKeysOption = None,
+    ledger: LedgerOption = None,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Revoke a trusted key: its signatures are refused from now on."""
-    from airgap.cli.ledger import record_step
+    from airgap.flows import ledger as steps
     from airgap.signing.trust import TrustStore
 
     begin("key revoke", fmt)
     folder = trust_folder(folder, required=True)
     assert folder is not None
     entry = TrustStore(folder).revoke(key_id, reason)
-    record_step(
+    steps.Recorder(steps.configured(ledger), announce)(
         "key.revoke",
         note=f"revoked key {entry.key_id} ({entry.name}, {entry.role})"
         + (f": {reason}" if reason else ""),

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,48 +9,37 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
-from airgap.cli.keys import InsecureKeyOption, TrustedKeyOption, TrustedKeysOption, load_secret
+from airgap.cli.keys import (
+    InsecureKeyOption,
+    LedgerOption,
+    TrustedKeyOption,
+    TrustedKeysOption,
+    announce,
+    load_secret,
+)
 from airgap.cli.output import Format, FormatOption, begin, emit_json, err, out, plural
-from airgap.errors import ConfigError, ExitCode, InputError, TrustError, why
-from airgap.names import escaped
+from airgap.errors import ExitCode, InputError, why
+from airgap.flows import ledger as steps
+from airgap.flows.ledger import configured, open_ledger, unchecked_text
 
 if TYPE_CHECKING:
     from airgap.ledger.store import Ledger
     from airgap.ledger.verify import LedgerReport
     from airgap.signing.minisign import PublicKey, SecretKey
 
+__all__ = ["LedgerOption", "configured", "open_ledger"]  # for the commands that record
+
 app = typer.Typer(
     help="The audit ledger: record, show, verify, checkpoint, prove, export, repair.",
     no_args_is_help=True,
 )
 
-LedgerOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--ledger", help="The ledger file (default: the 'ledger' setting).", show_default=False
-    ),
-]
 KeyOption = Annotated[
     Path | None,
     typer.Option(
         "--key", help="Sign with this operator key (default: this host's key).", show_default=False
     ),
 ]
-
-
-def open_ledger(path: Path | None) -> Ledger:
-    """The ledger from the flag or the settings; exit 3 when none is configured."""
-    from airgap import config
-    from airgap.ledger.store import Ledger
-
-    setting = config.load({"ledger": str(path) if path else None})["ledger"]
-    if not setting:
-        raise ConfigError(
-            "no ledger configured",
-            None,
-            "give --ledger FILE, set AIRGAP_LEDGER or 'ledger' in your user config",
-        )
-    return Ledger(Path(setting))
 
 
 def signing_key(key: Path | None, insecure: bool = False) -> SecretKey:
@@ -76,157 +62,33 @@ def say_host_signed(key: Path | None, signer: SecretKey) -> None:
         )
 
 
-def verifying_keys(
-    files: list[Path] | None, folder: Path | None, *also: PublicKey
-) -> tuple[dict[str, PublicKey], bool]:
-    """This host's key, ``also``, and the trusted keys (revoked ones left out); and whether
-    any trusted key was given or configured at all (else an entry by another key could not be
-    checked, rather than was refused)."""
-    from airgap.cli.keys import trust_folder
-    from airgap.signing.minisign import PublicKey
-    from airgap.signing.trust import TrustStore, host_key
-
-    host = host_key().public
-    keys = {host.id: host, **{key.id: key for key in also}}
-    folder = folder if files else trust_folder(folder)
-    given = bool(files)
-    if folder:
-        store = TrustStore(folder).load()
-        keys.update(
-            {
-                k: v
-                for k, v in store.keys.items()
-                if not (store.roster.get(k) and store.roster[k].revoked)
-            }
-        )
-        given = given or bool(store.keys or store.roster)
-    for path in files or []:
-        key = PublicKey.load(path)
-        keys[key.id] = key
-    return keys, given
-
-
-def unchecked_text(report: LedgerReport) -> str:
-    """The entries whose signatures could not be checked, by key, in one line."""
-    return (
-        f"{plural(sum(u.entries for u in report.unchecked.values()), 'entry', 'entries')} "
-        f"signed by {', '.join(map(str, report.unchecked.values()))}, of which no trusted "
-        "copy is held"
-    )
-
-
 def verify_own(
     store: Ledger,
     *also: PublicKey,
     trusted_key: list[Path] | None = None,
     folder: Path | None = None,
 ) -> LedgerReport:
-    """This host's ledger checked before it signs a checkpoint of it: the chain and every
-    signature it can check (the host key, ``also``, trusted keys when given or configured).
-    Entries signed by other keys are named on stderr, not refused: a checkpoint vouches for
-    the lines, and 'ledger verify' judges the signers. Only a real break (an edited, moved or
-    deleted line, a bad signature) fails, exit 4; a torn tail is exit 1."""
-    from airgap.ledger import checkpoint
-    from airgap.ledger.store import TornTailError
-    from airgap.ledger.verify import verify
-
-    keys, _ = verifying_keys(trusted_key, folder, *also)
-    last = checkpoint.latest(store)
-    since = checkpoint.open_checkpoint(last, list(keys.values()), store.path) if last else None
-    report = verify(store, keys, since=since, trust_given=False)
-    if report.unchecked:
-        err().print(f"{store.path}: note: could not check {unchecked_text(report)}", markup=False)
-    for finding in report.findings:
-        err().print(f"{store.path}: error: {finding}", markup=False)
-    if any(f.code == ExitCode.TRUST for f in report.findings):
-        raise TrustError(
-            "own ledger does not verify",
-            store.path,
-            plural(len(report.findings), "finding"),
-            "run 'airgap ledger verify'",
-        )
-    if report.findings:
-        raise TornTailError("torn tail", store.path, "the last line was cut mid-write")
-    return report
+    """:func:`airgap.flows.ledger.verify_own`, its notes and findings on stderr."""
+    return steps.verify_own(store, *also, trusted_key=trusted_key, folder=folder, notify=_stderr)
 
 
-def configured() -> Ledger | None:
-    """The ledger when one is configured (flag, AIRGAP_LEDGER or the user config), else None."""
-    from airgap import config
-    from airgap.ledger.store import Ledger
-
-    setting = config.load()["ledger"]
-    return Ledger(Path(setting)) if setting else None
+def _stderr(line: str) -> None:
+    err().print(line, markup=False)
 
 
 def record_step(
     step: str,
     *,
-    key: SecretKey | None = None,
+    ledger: Path | None = None,
     materials: dict[str, str] | None = None,
-    products: dict[str, str] | None = None,
     note: str = "",
     result: str = "ok",
 ) -> dict[str, Any] | None:
-    """Record a step airgap itself performed, when a ledger is configured (else nothing)."""
-    from airgap.signing.trust import host_key
-
-    store = configured()
-    if store is None:
-        return None
-    entry = store.append(
-        step,
-        key or host_key(),
-        materials=_named(materials),
-        products=_named(products),
-        note=escaped(note),
-        result=result,
+    """Record a step airgap itself performed in the configured ledger (else nothing), the
+    entry named on stderr."""
+    return steps.Recorder(configured(ledger), announce)(
+        step, materials=materials, note=note, result=result
     )
-    err().print(f"recorded ledger entry {entry['seq']}: {step}", markup=False, style="dim")
-    return entry
-
-
-def _named(files: dict[str, str] | None) -> dict[str, str]:
-    """Materials or products by escaped name: a name that is not UTF-8 is recorded, not lost."""
-    return {escaped(name): digest for name, digest in (files or {}).items()}
-
-
-def sender_checkpoint(store: Ledger, signer: PublicKey) -> bytes:
-    """``airgap-checkpoint.txt`` for a bundle: this host's ledger, checked as far as it can
-    be (:func:`verify_own`, with the key that signs the bundle) and checkpointed."""
-    from airgap.ledger import checkpoint, witness
-    from airgap.signing.trust import host_key
-
-    tail = store.tail()
-    if tail.count == 0 and not tail.torn:
-        return b""  # nothing recorded yet
-    report = verify_own(store, signer)
-    host = host_key()
-    point, note, _ = checkpoint.make(store, host, report)
-    return witness.export(store, note, point, host.public)
-
-
-def witnessed_dir(store: Ledger | None) -> Path:
-    """Where a receiver keeps the last checkpoint seen from each sender."""
-    from airgap.signing.trust import data_home
-
-    return (
-        store.path.with_name(f"{store.path.name}.witnessed") if store else data_home() / "witnessed"
-    )
-
-
-def file_digest(path: Path) -> str:
-    """``sha256:<hex>`` of a file, for materials and products."""
-    from airgap.fsutil import open_regular
-
-    digest = hashlib.sha256()
-    try:
-        with open_regular(path) as handle:
-            while chunk := handle.read(1 << 20):
-                digest.update(chunk)
-    except OSError as exc:
-        raise InputError("cannot read", path, exc.strerror or str(exc)) from None
-    return f"sha256:{digest.hexdigest()}"
 
 
 @app.command(
@@ -257,14 +119,15 @@ def record(
     begin("ledger record", fmt)
     store = open_ledger(ledger)
     signer = signing_key(key, insecure)
-    entry = store.append(
+    entry = steps.Recorder(store)(
         step,
-        signer,
-        device=device and escaped(device),
-        materials=_named({str(p): file_digest(p) for p in material or []}),
-        products=_named({str(p): file_digest(p) for p in product or []}),
-        note=escaped(note),
+        key=signer,
+        device=device,
+        materials={str(p): steps.file_digest(p) for p in material or []},
+        products={str(p): steps.file_digest(p) for p in product or []},
+        note=note,
     )
+    assert entry is not None  # the ledger is configured
     say_host_signed(key, signer)
     if fmt is Format.JSON:
         emit_json(True, [entry])
@@ -380,18 +243,11 @@ def verify_cmd(
     are signed by keys of which no trusted copy is held because no trusted keys are given or
     configured; exit 1 for a torn tail alone (earlier entries still verified).
     """
-    from airgap.ledger.checkpoint import open_checkpoint, read_note
-    from airgap.ledger.verify import verify
-
     begin("ledger verify", fmt)
-    store = open_ledger(ledger)
-    keys, given = verifying_keys(trusted_key, folder)
-    checkpoint = None
-    if since_checkpoint:
-        checkpoint = open_checkpoint(
-            read_note(since_checkpoint), list(keys.values()), since_checkpoint
-        )
-    report = verify(store, keys, since=checkpoint, jobs=jobs, trust_given=given)
+    options = steps.VerifyLedgerOptions(
+        ledger, tuple(trusted_key or ()), folder, since_checkpoint, jobs
+    )
+    store, report = steps.verify_ledger(options)
     if fmt is Format.TEXT:
         for finding in report.findings:
             out().print(
@@ -400,28 +256,24 @@ def verify_cmd(
                 style="red",
             )
     if report.exit_code == ExitCode.CANNOT_RUN:
-        raise InputError(
-            "cannot check the signatures",
-            store.path,
-            unchecked_text(report) + ": no trusted keys are given or configured",
-            "give --trusted-key FILE or --trusted-keys DIR with the keys of the "
-            "operators who recorded them",
-        )
+        raise steps.unchecked_error(store, report)
     if fmt is Format.JSON:
         emit_json(report.exit_code == ExitCode.OK, [report.to_dict()])
     else:
-        if report.unchecked:
-            out().print(
-                f"{store.path}: note: could not check {unchecked_text(report)}", markup=False
-            )
-        how = (
-            f" (from the checkpoint at {report.incremental_from})"
-            if report.incremental_from is not None
-            else ""
-        )
-        state = "verified" if report.exit_code == ExitCode.OK else "NOT verified"
-        out().print(f"{store.path}: {state}: {report.entries} entries{how}", markup=False)
+        _show_verified(store, report)
     raise typer.Exit(report.exit_code)
+
+
+def _show_verified(store: Ledger, report: LedgerReport) -> None:
+    if report.unchecked:
+        out().print(f"{store.path}: note: could not check {unchecked_text(report)}", markup=False)
+    how = (
+        f" (from the checkpoint at {report.incremental_from})"
+        if report.incremental_from is not None
+        else ""
+    )
+    state = "verified" if report.exit_code == ExitCode.OK else "NOT verified"
+    out().print(f"{store.path}: {state}: {report.entries} entries{how}", markup=False)
 
 
 @app.command("checkpoint", epilog="Example: airgap ledger checkpoint > checkpoint.txt")
@@ -459,16 +311,17 @@ def prove(
 ) -> None:
     """An inclusion proof (C2SP tlog-proof style) of one entry against the latest checkpoint;
     anyone with the host's public key can check it offline with 'ledger verify-proof'."""
+    from airgap.flows.keys import host_public
     from airgap.fsutil import write_atomic
     from airgap.ledger import checkpoint
-    from airgap.signing.trust import host_key
 
     begin("ledger prove", Format.TEXT)
     store = open_ledger(ledger)
     note = checkpoint.latest(store)
-    if note is None:
+    host = host_public()
+    if note is None or host is None:
         raise InputError("no checkpoint", store.path, "run 'airgap ledger checkpoint' first")
-    proof = checkpoint.prove(store, seq, note, host_key().public)
+    proof = checkpoint.prove(store, seq, note, host)
     if entry_out:
         line = next((line for number, line in store.lines() if number == seq), b"")
         write_atomic(entry_out, line + b"\n")
@@ -491,7 +344,7 @@ def verify_proof(
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Check, offline, that an entry is in the ledger a signed checkpoint vouches for."""
-    from airgap.cli.keys import trusted_keys
+    from airgap.flows.keys import trusted_keys
     from airgap.fsutil import read_small
     from airgap.ledger.checkpoint import read_note
     from airgap.ledger.checkpoint import verify_proof as check
@@ -511,48 +364,6 @@ def verify_proof(
         out().print(
             f"entry {seq} is in {checkpoint.origin} at size {checkpoint.size}", markup=False
         )
-
-
-EXPORT_COLUMNS = (
-    "seq",
-    "time",
-    "step",
-    "operator",
-    "host",
-    "device",
-    "result",
-    "note",
-    "materials",
-    "products",
-    "prev",
-    "sig",
-)
-
-
-def in_toto_link(entry: dict[str, Any], key: SecretKey | None) -> dict[str, Any]:
-    """An entry as an in-toto link metablock (v0.9 layout), signed when given a key."""
-    from airgap.ledger.store import canonical
-
-    def artifacts(paths: dict[str, str]) -> dict[str, dict[str, str]]:
-        return {
-            path: {"sha256": str(digest).removeprefix("sha256:")} for path, digest in paths.items()
-        }
-
-    signed: dict[str, Any] = {
-        "_type": "link",
-        "name": entry.get("step"),
-        "command": [],
-        "materials": artifacts(entry.get("materials") or {}),
-        "products": artifacts(entry.get("products") or {}),
-        "byproducts": {"note": entry.get("note"), "result": entry.get("result")},
-        "environment": {
-            k: entry.get(k) for k in ("seq", "time", "host", "device", "operator", "prev", "sig")
-        },
-    }
-    signatures = []
-    if key is not None:
-        signatures.append({"keyid": key.public.id, "sig": key.sign_digest(canonical(signed)).hex()})
-    return {"signed": signed, "signatures": signatures}
 
 
 @app.command("export", epilog="Example: airgap ledger export --as csv --out audit.csv")
@@ -576,37 +387,20 @@ def export(
     import io
 
     from airgap.fsutil import atomic_file
+    from airgap.ledger import export as exporting
 
     begin("ledger export", Format.TEXT)
-    if kind not in ("jsonl", "csv", "in-toto"):
+    if kind not in exporting.KINDS:
         raise typer.BadParameter("jsonl, csv or in-toto", param_hint="--as")
     store = open_ledger(ledger)
     signer = load_secret(key, insecure_permissions=insecure) if key else None
     read = Entries(store)
-
-    def write(handle: io.TextIOBase) -> None:
-        writer = csv.writer(handle)
-        if kind == "csv":
-            writer.writerow(EXPORT_COLUMNS)
-        for line, entry in read:
-            if kind == "jsonl":
-                handle.write(line.decode() + "\n")
-            elif kind == "in-toto":
-                handle.write(json.dumps(in_toto_link(entry, signer), sort_keys=True) + "\n")
-            else:
-                writer.writerow(
-                    [
-                        json.dumps(entry[c]) if isinstance(entry[c], dict) else entry[c]
-                        for c in EXPORT_COLUMNS
-                    ]
-                )
-
     if out_file is None:
-        write(cast(io.TextIOBase, sys.stdout))
+        exporting.write(kind, read, cast(io.TextIOBase, sys.stdout), signer)
     else:
         with atomic_file(out_file) as raw:
             text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-            write(text)
+            exporting.write(kind, read, text, signer)
             text.flush()
             text.detach()
     read.refuse_bad()

@@ -7,14 +7,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from airgap.cli import ledger as ledger_cmd
-from airgap.cli.keys import TrustedKeyOption, TrustedKeysOption
-from airgap.cli.keys import trusted_keys as load_trusted
+from airgap.cli.keys import LedgerOption, TrustedKeyOption, TrustedKeysOption, hooks
 from airgap.cli.output import Format, FormatOption, begin, emit_json, out, plural
-from airgap.errors import ExitCode, worst
+from airgap.errors import ExitCode
 
 if TYPE_CHECKING:
-    from airgap.bundle.malware import AvScan
+    from airgap.flows.media import Scanned
 
 app = typer.Typer(
     help="Removable media: write with read-back, scan for anything unexpected.",
@@ -30,6 +28,7 @@ def write(
         bool,
         typer.Option("--force", help="Replace the bundle and signature if the medium has them."),
     ] = False,
+    ledger: LedgerOption = None,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Copy a bundle and its signature to a medium, sync, read back and compare (exit 4 when
@@ -39,39 +38,24 @@ def write(
     neither (exit 3 when the medium cannot be written, 4 on a read-back mismatch). When the
     policy requires approvals ([policy] approvals = N), a bundle without them is refused
     (exit 4) and its approvals are copied with it."""
-    from airgap import config
-    from airgap.bundle import media
+    from airgap.cli.bundle import show_verified
+    from airgap.flows import media as media_flows
 
     begin("media write", fmt)
-    required = config.load()["policy"]["approvals"]
-    if required:
-        from airgap.cli.bundle import _report, _verify_all
-
-        checked = _verify_all([bundle], None, None, None, False, required)
-        if checked[0].exit_code != ExitCode.OK:
-            _report(checked, fmt)
-            raise typer.Exit(ExitCode.TRUST)
-    written = media.write(bundle, destination, overwrite=force)
-    if required:
-        import shutil
-
-        for approval in sorted(bundle.parent.glob(f"{bundle.name}.approved-*.minisig")):
-            shutil.copyfile(approval, destination / approval.name)
-    medium = media.identity(destination)
-    ledger_cmd.record_step(
-        "media.write",
-        materials={str(w.source): f"sha256:{w.sha256}" for w in written},
-        products={str(w.target): f"sha256:{w.sha256}" for w in written},
-        note="medium: " + (", ".join(f"{k} {v}" for k, v in medium.items() if v) or "unknown"),
-    )
+    options = media_flows.WriteOptions(bundle, destination, force, ledger)
+    done = media_flows.write_media(options, hooks())
+    if done.refused:
+        show_verified(list(done.refused), fmt)
+        raise typer.Exit(ExitCode.TRUST)
+    medium = done.medium or {}
     if fmt is Format.JSON:
-        emit_json(True, [w.to_dict() for w in written], medium=medium)
+        emit_json(True, [w.to_dict() for w in done.written], medium=medium)
         return
-    for w in written:
+    for w in done.written:
         out().print(
             f"{w.target}: written and read back, {w.size} bytes, sha256:{w.sha256}", markup=False
         )
-    known = ", ".join(f"{k} {v}" for k, v in medium.items() if v)
+    known = media_flows.known_identity(medium)
     out().print(f"medium: {known or 'no identity exposed by the system'}", markup=False)
 
 
@@ -100,6 +84,7 @@ def scan(
             show_default=False,
         ),
     ] = None,
+    ledger: LedgerOption = None,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """List anything on a medium that is not a bundle beside its signature (hidden files,
@@ -108,28 +93,26 @@ def scan(
     Signatures are verified only when trusted keys are given (exit 4 when one does not
     verify); otherwise the scan says it did not verify them. With --av clamscan every file is
     also scanned for malware: a detection is exit 4, and the scan is recorded."""
-    from airgap.bundle import media
+    from airgap.flows import media as media_flows
 
     begin("media scan", fmt)
-    given = trusted_key or trusted_keys
-    result = media.scan(folder, load_trusted(trusted_key, trusted_keys) if given else None)
-    code = worst(
-        ExitCode.FINDINGS if result.unexpected or result.incomplete else ExitCode.OK,
-        ExitCode.TRUST if result.bad_signatures else ExitCode.OK,
+    options = media_flows.ScanOptions(
+        folder, tuple(trusted_key or ()), trusted_keys, av, av_db, ledger
     )
-    malware = _malware(folder, av, av_db) if av else None
-    if malware is not None:
-        code = worst(
-            code,
-            ExitCode.TRUST if malware.detections else ExitCode.OK,
-            ExitCode.FINDINGS if malware.errors else ExitCode.OK,
-        )
+    scanned = media_flows.scan_media(options, hooks())
     if fmt is Format.JSON:
+        result, malware = scanned.scan, scanned.malware
         emit_json(
-            code == ExitCode.OK,
+            scanned.exit_code == ExitCode.OK,
             [{**result.to_dict(), "malware": malware.to_dict() if malware else None}],
         )
-        raise typer.Exit(code)
+    else:
+        _show_scanned(scanned)
+    raise typer.Exit(scanned.exit_code)
+
+
+def _show_scanned(scanned: Scanned) -> None:
+    result, malware = scanned.scan, scanned.malware
     if malware is not None:
         for item in malware.detections + malware.errors:
             out().print(f"{item.path}: malware scan: {item.verdict}", markup=False, style="red")
@@ -163,33 +146,3 @@ def scan(
             "--trusted-keys or --trusted-key, or run 'airgap bundle verify')",
             markup=False,
         )
-    raise typer.Exit(code)
-
-
-def _malware(folder: Path, av: str, database: Path | None) -> AvScan:
-    """Run the scanner and record the scan in the ledger (when one is configured)."""
-    from airgap.bundle import malware
-    from airgap.errors import InputError
-
-    if av != "clamscan":
-        raise InputError("unknown malware scanner", av, "the scanner airgap runs is clamscan")
-    found = malware.scan(folder, database)
-    identity = media_identity(folder)
-    ledger_cmd.record_step(
-        "media.scan",
-        materials={f.path: f.sha256 for f in found.files},
-        note=(
-            f"{found.engine}; databases: {'; '.join(found.databases)}; medium: {identity}; "
-            f"{len(found.files)} files, {len(found.detections)} detected"
-            + "".join(f"; {f.path}: {f.verdict}" for f in found.detections + found.errors)
-        ),
-        result="failed" if found.detections or found.errors else "ok",
-    )
-    return found
-
-
-def media_identity(folder: Path) -> str:
-    from airgap.bundle import media
-
-    known = {k: v for k, v in media.identity(folder).items() if v}
-    return ", ".join(f"{k} {v}" for k, v in known.items()) or "not exposed"

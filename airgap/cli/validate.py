@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -83,6 +84,12 @@ def validate(
             "--lab", help="Accept simulated ACKs from 'airgap lab cssm' (rule simulated-ack off)."
         ),
     ] = False,
+    ledger: Annotated[  # as airgap.cli.keys.LedgerOption, which validate does not load
+        Path | None,
+        typer.Option(
+            "--ledger", help="The ledger file (default: the 'ledger' setting).", show_default=False
+        ),
+    ] = None,
 ) -> None:
     """Validate usage, import and SLAC request files: hardened parse, XSD, JSON Schema and rules.
 
@@ -152,14 +159,15 @@ def validate(
     if record:
         from airgap.cli import ledger as ledger_cmd
 
-        if ledger_cmd.configured() is None:
+        if ledger_cmd.configured(ledger) is None:
             raise ConfigError(
                 "no ledger configured",
                 None,
-                "--record needs AIRGAP_LEDGER or 'ledger' in your user config",
+                "--record needs --ledger FILE, AIRGAP_LEDGER or 'ledger' in your user config",
             )
         ledger_cmd.record_step(
             "validate",
+            ledger=ledger,
             materials={r.path: f"sha256:{r.sha256}" for r in reports if r.sha256},
             note=f"{plural(len(reports), 'file')}: {plural(errors, 'error')}, "
             f"{plural(warnings, 'warning')}",

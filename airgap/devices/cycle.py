@@ -113,7 +113,7 @@ class Recorder(Protocol):
         products: Mapping[str, str] | None = None,
         note: str = "",
         result: str = "ok",
-    ) -> None: ...
+    ) -> object: ...
 
 
 def no_ledger(
