@@ -351,7 +351,12 @@ def _record(
     moved_aside: Path | None = None,
 ) -> None:
     """Record a verify or extract in this host's ledger, when one is configured."""
-    note = f"bundle {result.bundle_id} signed by {result.signer.get('key_id')}"
+    answers = result.info.get("Airgap-Answers")  # the audit report's receipt of an outbound bundle
+    note = (
+        f"bundle {result.bundle_id} ({result.info.get('Airgap-Direction')}"
+        + (f", answers {answers}" if answers else "")
+        + f") signed by {result.signer.get('key_id')}"
+    )
     if result.witnessed:
         note += f"; sender checkpoint {result.witnessed['origin']} at {result.witnessed['size']}"
     if moved_aside:
