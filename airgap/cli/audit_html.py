@@ -23,6 +23,7 @@ overflow-wrap:anywhere}
 th{background:#f3f3f3}tr.bad td{background:#fde8e8}code,pre{font:12px ui-monospace,monospace}
 pre{white-space:pre-wrap;word-break:break-all;background:#f7f7f7;padding:.5em}
 .ok{color:#17622d}.bad{color:#a4161a}.meta td:first-child{width:14em;font-weight:600}
+.transfers th:nth-child(6){width:24%}.transfers th:first-child{width:11%}
 """.strip()
 
 
@@ -80,8 +81,9 @@ def _rows(rows: list[Row], part_of: dict[int, list[int]], report: AuditReport) -
     return f"<table>{head}{body}</table>" if rows else "<p>None.</p>"
 
 
-def _evidence(evidence: Evidence, good: str = "ok") -> str:
-    colour = "ok" if evidence.result == good else "bad"
+def _evidence(evidence: Evidence) -> str:
+    """A check's result: green only when entries show it ok; none to check is not red."""
+    colour = {"ok": "ok", "not applicable": ""}.get(evidence.result, "bad")
     return f'<span class="{colour}">{escape(evidence.result)}</span> ({_links(evidence.entries)})'
 
 
@@ -106,7 +108,7 @@ def _transfer_row(index: int, t: Transfer) -> str:
     cells = (
         f"{escape(t.name)}<br>{what}",
         _who(t.who),
-        f"{escape(t.first)}<br>{escape(t.last)}",
+        escape(t.first) + (f"<br>{escape(t.last)}" if t.last != t.first else ""),
         escape(t.medium or "-"),
         f"{escape(t.from_host or NOT_RECORDED)}<br>to {escape(t.to_host or NOT_RECORDED)}",
         _files({**t.archive, **t.files}),
@@ -130,7 +132,7 @@ def _transfers(report: AuditReport) -> str:
         "<th>approvals</th><th>receipt</th><th>entries</th></tr>"
     )
     body = "".join(_transfer_row(i, t) for i, t in enumerate(report.transfers))
-    return f"<table>{head}{body}</table>"
+    return f'<table class="transfers">{head}{body}</table>'
 
 
 def _timeline(report: AuditReport) -> str:
