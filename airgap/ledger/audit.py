@@ -317,8 +317,9 @@ def build(
     people = dict(roster)
     if host_key_id is not None and host_key_id not in people:  # what airgap signed itself
         people[host_key_id] = RosterEntry(host_key_id, "this host (host key)", "host", "")
+    tree = merkle.Tree(leaves)  # each subtree hashed once for all the proofs
     rows = tuple(
-        _row(seq, line, entry, people, proof_text(leaves, seq, note)) for seq, line, entry in kept
+        _row(seq, line, entry, people, proof_text(tree, seq, note)) for seq, line, entry in kept
     )
     ordered = tuple(sorted(rows, key=lambda r: (not r.exception, r.seq)))
     controls = tuple(
