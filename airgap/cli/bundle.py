@@ -212,6 +212,7 @@ def create(
             note=f"bundle {c.bundle_id} ({direction}"
             + (f", answers {answers}" if answers else "")
             + f"): {contents}",
+            result="ok" if code == ExitCode.OK and not kinds["unknown"] else "invalid",
         )
     for removed in (path for c in created for path in c.removed):
         note(f"removed {removed}: left by an earlier bundle {out_path}")
@@ -352,11 +353,9 @@ def _record(
 ) -> None:
     """Record a verify or extract in this host's ledger, when one is configured."""
     answers = result.info.get("Airgap-Answers")  # the audit report's receipt of an outbound bundle
-    note = (
-        f"bundle {result.bundle_id} ({result.info.get('Airgap-Direction')}"
-        + (f", answers {answers}" if answers else "")
-        + f") signed by {result.signer.get('key_id')}"
-    )
+    said = [v for v in (result.info.get("Airgap-Direction"), answers and f"answers {answers}") if v]
+    note = f"bundle {result.bundle_id}" + (f" ({', '.join(said)})" if said else "")
+    note += f" signed by {result.signer.get('key_id')}"
     if result.witnessed:
         note += f"; sender checkpoint {result.witnessed['origin']} at {result.witnessed['size']}"
     if moved_aside:

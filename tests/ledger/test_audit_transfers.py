@@ -223,3 +223,13 @@ def test_a_ledger_from_before_verify_named_the_answered_bundle_still_gives_a_rep
     ok(cli, "audit", "report", "--since", "2000-01-01", "--out", page)
     assert "direction not recorded" in page.read_text()
     assert archive.exists()
+
+
+def test_a_bundle_carrying_invalid_files_is_never_shown_as_validated(site: Path, cli: Cli) -> None:
+    bad = SAMPLES / "invalid" / "sudi-mismatch.xml"
+    archive = site / "x.tar.gz"
+    ok(cli, "bundle", "create", archive, bad, "--key", site / "alice.key", "--allow-invalid")
+    doc = report(cli, site / "report.json")
+    (transfer,) = [t for t in doc["transfers"] if t["kind"] == "bundle"]
+    assert transfer["validation"]["result"] == "invalid" and transfer["exception"]
+    assert transfer["files"] == {str(bad): sha256(bad)} and doc["exceptions"] == transfer["entries"]
