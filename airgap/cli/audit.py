@@ -1,4 +1,4 @@
-"""``airgap audit report``: the ledger's steps in a time window, for an inspector."""
+"""``airgap audit report``: the ledger's transfers and steps in a time window, for an inspector."""
 
 from __future__ import annotations
 
@@ -74,9 +74,11 @@ def report(
     insecure: InsecureKeyOption = False,
     ledger: LedgerOption = None,
 ) -> None:
-    """One report of every step the ledger recorded between --since and --until: who (person,
-    role, key id), when, host, device, files with SHA-256, result and note, exceptions first;
-    a timeline; the devices' deadlines (with --captures); which steps evidence each control
+    """One report of every transfer the ledger recorded between --since and --until, exceptions
+    first: who (person, role, key id), when, medium, from and to host, files with SHA-256,
+    validation, malware scan, approvals and receipt (the inbound bundle that answered it, with
+    the other side's checkpoint); the devices' deadlines (with --captures); a timeline; every
+    step (host, device, files, result, note) with its proof; which steps evidence each control
     (NERC CIP-003-8, CIP-010-4 R4, NIST SP 800-53 MP-5, AC-4(12), AC-4(26), AC-3(2), AU-9(5),
     AU-10, IEC 62443-3-3 SR 2.3, SR 3.2); a checkpoint signed by this host; and each row's
     inclusion proof for 'airgap ledger verify-proof'. The HTML makes no requests and runs no
@@ -133,7 +135,8 @@ def report(
         )
         write_atomic(Path(f"{out_file}.minisig"), signature.text().encode())
     err().print(
-        f"{out_file}: {len(built.rows)} steps, {len(built.exceptions)} exceptions, "
+        f"{out_file}: {len(built.transfers)} transfers, {len(built.rows)} steps, "
+        f"{len(built.exceptions)} exceptions, "
         f"checkpoint of {verified.entries} entries",
         markup=False,
     )
@@ -143,6 +146,7 @@ def report(
             [
                 {
                     "report": str(out_file),
+                    "transfers": len(built.transfers),
                     "rows": len(built.rows),
                     "exceptions": len(built.exceptions),
                 }

@@ -1,6 +1,7 @@
-"""The audit report as one self-contained HTML page (and CSV): no scripts, no fonts, no requests;
-one inline style allowed by its hash in a strict Content-Security-Policy; the timeline an inline
-SVG; every proof in a ``<details>`` an auditor opens without anything else installed."""
+"""The audit report as one self-contained HTML page (and CSV, one line per transfer): no scripts,
+no fonts, no requests; one inline style allowed by its hash in a strict Content-Security-Policy;
+the timeline an inline SVG; every proof in a ``<details>`` an auditor opens without anything else
+installed."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import io
 from datetime import datetime
 from html import escape
 
-from airgap.ledger.audit import AuditReport, Row
+from airgap.ledger.audit import NOT_RECORDED, AuditReport, Evidence, Row, Transfer, Who
 
 STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#111;background:#fff}
@@ -22,6 +23,7 @@ overflow-wrap:anywhere}
 th{background:#f3f3f3}tr.bad td{background:#fde8e8}code,pre{font:12px ui-monospace,monospace}
 pre{white-space:pre-wrap;word-break:break-all;background:#f7f7f7;padding:.5em}
 .ok{color:#17622d}.bad{color:#a4161a}.meta td:first-child{width:14em;font-weight:600}
+.transfers th:nth-child(6){width:24%}.transfers th:first-child{width:11%}
 """.strip()
 
 
@@ -43,32 +45,100 @@ def _files(paths: dict[str, str]) -> str:
     )
 
 
-def _who(row: Row) -> str:
-    name = escape(row.person or "unknown person")
-    return f"{name}<br>{escape(row.role or '-')}<br><code>{escape(row.key_id)}</code>"
+def _who(who: Who) -> str:
+    name = escape(who.person or "unknown person")
+    return f"{name}<br>{escape(who.role or '-')}<br><code>{escape(who.key_id or '-')}</code>"
 
 
-def _rows(rows: list[Row]) -> str:
+def _links(seqs: tuple[int, ...]) -> str:
+    return ", ".join(f'<a href="#entry-{n}">{n}</a>' for n in seqs) or "-"
+
+
+def _rows(rows: list[Row], part_of: dict[int, list[int]], report: AuditReport) -> str:
     head = (
         "<tr><th>#</th><th>when</th><th>step</th><th>who (person, role, key)</th>"
         "<th>host</th><th>device</th><th>materials</th><th>products</th><th>result</th>"
-        "<th>note</th></tr>"
+        "<th>note</th><th>transfer</th></tr>"
     )
     body = "".join(
         f'<tr class="{"bad" if r.exception else ""}"><td><a href="#entry-{r.seq}">{r.seq}'
-        f"</a></td><td>{escape(r.time)}</td><td>{escape(r.step)}</td><td>{_who(r)}</td>"
+        f"</a></td><td>{escape(r.time)}</td><td>{escape(r.step)}</td>"
+        f"<td>{_who(Who(r.key_id, r.person, r.role))}</td>"
         f"<td>{escape(r.host)}</td><td>{escape(r.device or '-')}</td>"
         f"<td>{_files(dict(r.materials))}</td><td>{_files(dict(r.products))}</td>"
         f'<td class="{"bad" if r.exception else "ok"}">{escape(r.result)}</td>'
-        f"<td>{escape(r.note)}</td></tr>"
+        f"<td>{escape(r.note)}</td><td>"
+        + (
+            "<br>".join(
+                f'<a href="#transfer-{i}">{escape(report.transfers[i].name)}</a>'
+                for i in part_of.get(r.seq, [])
+            )
+            or "-"
+        )
+        + "</td></tr>"
         for r in rows
     )
     return f"<table>{head}{body}</table>" if rows else "<p>None.</p>"
 
 
+def _evidence(evidence: Evidence) -> str:
+    """A check's result: green only when entries show it ok; none to check is not red."""
+    colour = {"ok": "ok", "not applicable": ""}.get(evidence.result, "bad")
+    return f'<span class="{colour}">{escape(evidence.result)}</span> ({_links(evidence.entries)})'
+
+
+def _receipt(t: Transfer) -> str:
+    if t.receipt is None:
+        return escape(t.receipt_status)
+    found = t.receipt
+    parts = [f"bundle {escape(found.bundle_id)}" if found.bundle_id else "import.after"]
+    if found.checkpoint:
+        parts.append(f"checkpoint {escape(found.checkpoint)}")
+    colour = "ok" if found.result == "ok" else "bad"
+    parts.append(f'<span class="{colour}">{escape(found.result)}</span> ({_links(found.entries)})')
+    return "<br>".join(parts)
+
+
+def _transfer_row(index: int, t: Transfer) -> str:
+    """A transfer's line; its anchor ``transfer-<index>`` is what entries link back to."""
+    what = f"{escape(t.kind)}, {escape(t.direction or 'direction not recorded')}"
+    if t.answers:
+        what += f"<br>answers {escape(t.answers)}"
+    approvals = "<br>".join(f"{_who(a.who)} (#{a.seq})" for a in t.approvals)
+    cells = (
+        f"{escape(t.name)}<br>{what}",
+        _who(t.who),
+        escape(t.first) + (f"<br>{escape(t.last)}" if t.last != t.first else ""),
+        escape(t.medium or "-"),
+        f"{escape(t.from_host or NOT_RECORDED)}<br>to {escape(t.to_host or NOT_RECORDED)}",
+        _files({**t.archive, **t.files}),
+        _evidence(t.validation),
+        _evidence(t.scan),
+        approvals or ("none recorded" if t.kind == "bundle" else "-"),
+        _receipt(t),
+        _links(t.entries),
+    )
+    row = "".join(f"<td>{c}</td>" for c in cells)
+    return f'<tr id="transfer-{index}" class="{"bad" if t.exception else ""}">{row}</tr>'
+
+
+def _transfers(report: AuditReport) -> str:
+    """One line per transfer, exceptions first: who, when, medium, hosts, files, checks."""
+    if not report.transfers:
+        return "<p>No transfer in this window.</p>"
+    head = (
+        "<tr><th>transfer</th><th>who (person, role, key)</th><th>when</th><th>medium</th>"
+        "<th>from, to</th><th>files (SHA-256)</th><th>validation</th><th>scan</th>"
+        "<th>approvals</th><th>receipt</th><th>entries</th></tr>"
+    )
+    body = "".join(_transfer_row(i, t) for i, t in enumerate(report.transfers))
+    return f'<table class="transfers">{head}{body}</table>'
+
+
 def _timeline(report: AuditReport) -> str:
-    """Each row a dot on a time axis (red when it did not end well), deadlines as ticks."""
-    times = [(r, datetime.fromisoformat(r.time.replace("Z", "+00:00"))) for r in report.rows]
+    """Each transfer a dot on a time axis at its first step (red when a step did not end well),
+    deadlines as ticks."""
+    times = [(t, _when(t.first)) for t in report.transfers]
     dues: list[tuple[str, str, datetime]] = []
     for device in report.devices:
         for which in ("ack_by", "report_by"):
@@ -99,11 +169,11 @@ def _timeline(report: AuditReport) -> str:
         f'<text x="{width - 20}" y="110" font-size="12" text-anchor="end">'
         f"{escape(end.date().isoformat())}</text>",
     ]
-    for row, when in times:
-        colour = "#a4161a" if row.exception else "#17622d"
+    for transfer, when in times:
+        colour = "#a4161a" if transfer.exception else "#17622d"
         parts.append(
             f'<circle cx="{x(when):.1f}" cy="60" r="5" fill="{colour}"><title>'
-            f"#{row.seq} {escape(row.step)} {escape(row.time)}</title></circle>"
+            f"{escape(transfer.name)} {escape(transfer.first)}</title></circle>"
         )
     for name, which, when in dues:
         parts.append(
@@ -113,6 +183,10 @@ def _timeline(report: AuditReport) -> str:
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _when(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _devices(report: AuditReport) -> str:
@@ -164,7 +238,12 @@ def _proofs(report: AuditReport) -> str:
 
 
 def html(report: AuditReport, generated: str) -> str:
-    """The whole page."""
+    """The whole page: exceptions, transfers, devices, timeline, entries with their proofs,
+    controls, the signed checkpoint."""
+    part_of: dict[int, list[int]] = {}  # entry -> the transfers it is a step of
+    for i, t in enumerate(report.transfers):
+        for seq in t.entries:
+            part_of.setdefault(seq, []).append(i)
     meta = "".join(
         f"<tr><td>{escape(k)}</td><td>{escape(v)}</td></tr>"
         for k, v in (
@@ -173,7 +252,8 @@ def html(report: AuditReport, generated: str) -> str:
             ("window", f"{report.since} to {report.until}"),
             ("generated", generated),
             ("entries in the ledger", str(report.entries)),
-            ("rows in the window", str(len(report.rows))),
+            ("transfers in the window", str(len(report.transfers))),
+            ("entries in the window", str(len(report.rows))),
             ("exceptions", str(len(report.exceptions))),
             ("unreadable lines", ", ".join(map(str, report.unreadable)) or "none"),
         )
@@ -184,14 +264,15 @@ def html(report: AuditReport, generated: str) -> str:
         f"<title>airgap audit report: {escape(report.origin)}</title>"
         f"<style>{STYLE}</style></head><body>"
         f'<h1>Audit report: {escape(report.origin)}</h1><table class="meta">{meta}</table>'
-        f"<h2>Exceptions</h2>{_rows(report.exceptions)}"
-        f"<h2>Timeline</h2>{_timeline(report)}"
-        f"<h2>Every recorded step</h2>{_rows(sorted(report.rows, key=lambda r: r.seq))}"
+        f"<h2>Exceptions</h2>{_rows(report.exceptions, part_of, report)}"
+        f"<h2>Transfers</h2>{_transfers(report)}"
         f"<h2>Devices and deadlines</h2>{_devices(report)}"
+        f"<h2>Timeline</h2>{_timeline(report)}"
+        f"<h2>Every recorded step, with its proof</h2>"
+        f"{_rows(sorted(report.rows, key=lambda r: r.seq), part_of, report)}{_proofs(report)}"
         f"<h2>Controls</h2>{_controls(report)}"
-        f"<h2>Signed checkpoint</h2><p>Signed by this host's key; every proof below is checked "
+        f"<h2>Signed checkpoint</h2><p>Signed by this host's key; every proof above is checked "
         f"against it.</p><pre>{escape(report.checkpoint)}</pre>"
-        f"<h2>Entries and their proofs</h2>{_proofs(report)}"
         "</body></html>\n"
     )
 
@@ -202,44 +283,80 @@ def _cell(value: object) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+CSV_COLUMNS = (
+    "transfer",
+    "kind",
+    "direction",
+    "answers",
+    "person",
+    "role",
+    "key_id",
+    "first",
+    "last",
+    "medium",
+    "from_host",
+    "to_host",
+    "archive",
+    "files",
+    "validation",
+    "validation_entries",
+    "scan",
+    "scan_entries",
+    "approvals",
+    "receipt",
+    "receipt_checkpoint",
+    "receipt_result",
+    "receipt_status",
+    "entries",
+    "exception",
+)
+
+
+def _csv_line(t: Transfer) -> list[object]:
+    """One transfer's cells, in :data:`CSV_COLUMNS` order; lists joined by '; '."""
+
+    def seqs(values: tuple[int, ...]) -> str:
+        return " ".join(map(str, values))
+
+    found = t.receipt
+    return [
+        t.name,
+        t.kind,
+        t.direction or "",
+        t.answers or "",
+        t.who.person or "",
+        t.who.role or "",
+        t.who.key_id,
+        t.first,
+        t.last,
+        t.medium or "",
+        t.from_host or "",
+        t.to_host or "",
+        "; ".join(f"{p}={d}" for p, d in t.archive.items()),
+        "; ".join(f"{p}={d}" for p, d in t.files.items()),
+        t.validation.result,
+        seqs(t.validation.entries),
+        t.scan.result,
+        seqs(t.scan.entries),
+        "; ".join(
+            f"{a.who.person or a.who.key_id} ({a.who.role or '-'}, {a.who.key_id})"
+            for a in t.approvals
+        ),
+        (found.bundle_id or "import.after") if found else "",
+        (found.checkpoint or "") if found else "",
+        found.result if found else "",
+        t.receipt_status,
+        seqs(t.entries),
+        "yes" if t.exception else "no",
+    ]
+
+
 def csv_text(report: AuditReport) -> str:
-    """One line per row, for a spreadsheet."""
+    """One line per transfer (exceptions first), for a spreadsheet; the columns are
+    :data:`CSV_COLUMNS`."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(
-        [
-            "seq",
-            "time",
-            "step",
-            "person",
-            "role",
-            "key_id",
-            "host",
-            "device",
-            "result",
-            "materials",
-            "products",
-            "note",
-        ]
-    )
-    for r in sorted(report.rows, key=lambda r: r.seq):
-        writer.writerow(
-            [
-                _cell(v)
-                for v in (
-                    r.seq,
-                    r.time,
-                    r.step,
-                    r.person or "",
-                    r.role or "",
-                    r.key_id,
-                    r.host,
-                    r.device or "",
-                    r.result,
-                    "; ".join(f"{p}={d}" for p, d in r.materials.items()),
-                    "; ".join(f"{p}={d}" for p, d in r.products.items()),
-                    r.note,
-                )
-            ]
-        )
+    writer.writerow(CSV_COLUMNS)
+    for t in report.transfers:
+        writer.writerow([_cell(v) for v in _csv_line(t)])
     return buffer.getvalue()

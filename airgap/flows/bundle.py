@@ -111,7 +111,7 @@ def create_bundle(options: CreateOptions, hooks: Hooks = SILENT) -> Created:
 
     refuse_link(options.out)
     check = validator(options.privacy, options.lab)
-    payload, kinds = _payload(options, check, hooks)
+    payload, kinds, invalid = _payload(options, check, hooks)
     contents = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
     store = steps.configured(options.ledger)
     report_keys = check.reports_seen()
@@ -150,15 +150,16 @@ def create_bundle(options: CreateOptions, hooks: Hooks = SILENT) -> Created:
                 str(c.signature): steps.file_digest(c.signature),
             },
             note=f"bundle {c.bundle_id} ({options.direction}{answers}): {contents}",
+            result="invalid" if invalid or kinds["unknown"] else "ok",  # --allow-invalid
         )
     return Created(tuple(created), options.direction)
 
 
 def _payload(
     options: CreateOptions, check: Validator, hooks: Hooks
-) -> tuple[list[create.PayloadFile], Counter[str]]:
-    """The files to carry, each read once (hashed and validated from the same bytes), and
-    how many of each kind; findings go to ``hooks.say``. Invalid files are refused unless
+) -> tuple[list[create.PayloadFile], Counter[str], bool]:
+    """The files to carry, each read once (hashed and validated from the same bytes), how
+    many of each kind, and whether any is invalid; findings go to ``hooks.say``. Invalid files are refused unless
     ``allow_invalid``, and so is a named file of no known kind (one met in a folder is left
     out with a note)."""
     from airgap.bundle.create import PayloadFile, payload_names
@@ -188,7 +189,7 @@ def _payload(
         )
     if not payload:
         raise InputError("nothing to bundle", None, "no file of a known kind")
-    return payload, kinds
+    return payload, kinds, invalid
 
 
 def _fix_hint(rules: set[str]) -> str:

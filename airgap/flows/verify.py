@@ -287,7 +287,10 @@ def _record(
     moved_aside: Path | None = None,
 ) -> None:
     """Record a verify or extract (when a ledger is configured)."""
-    note = f"bundle {result.bundle_id} signed by {result.signer.get('key_id')}"
+    answers = result.info.get("Airgap-Answers")  # the audit report's receipt of an outbound bundle
+    said = [v for v in (result.info.get("Airgap-Direction"), answers and f"answers {answers}") if v]
+    note = f"bundle {result.bundle_id}" + (f" ({', '.join(said)})" if said else "")
+    note += f" signed by {result.signer.get('key_id')}"
     if result.witnessed:
         note += f"; sender checkpoint {result.witnessed['origin']} at {result.witnessed['size']}"
     if moved_aside:

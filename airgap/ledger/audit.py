@@ -1,18 +1,26 @@
-"""The audit report (``airgap audit report``): every step the ledger recorded in a time window,
-who did it (person, role, key), what it touched (paths and SHA-256), how it ended, and for each
-row the inclusion proof an auditor checks offline against the signed checkpoint.
+"""The audit report (``airgap audit report``): every transfer across the gap in a time window and
+every step the ledger recorded in it, who did it (person, role, key), what it touched (paths and
+SHA-256), how it ended, and for each step the inclusion proof an auditor checks offline against
+the signed checkpoint.
 
-Rows that did not end well (a refused verify, an ACK not applied, a detection) come first as
-exceptions. A control map names, by identifier only, which steps give evidence for each of the
-controls removable-media rules ask for (NERC CIP-003-8 Attachment 1 Section 5, CIP-010-4 R4,
-NIST SP 800-53 MP-5, AC-4(12), AC-4(26), AC-3(2), AU-9(5), AU-10, IEC 62443-3-3 SR 2.3 and
-SR 3.2), with the rows that do.
+A transfer joins the steps of one bundle's crossing (create, approvals, media write, scan, read,
+verify, extract) by its bundle id and by the SHA-256 of its archive, with the inbound bundle that
+answered it (its receipt); a device's usage.collect and import.apply are transfers of their own.
+The join reads what airgap's own recording calls write (:func:`_facts`); what a ledger did not
+record is said to be "not recorded", never guessed. Steps and transfers that did not end well (a
+refused verify, an ACK not applied, a detection) come first as exceptions.
+
+A control map names, by identifier only, which steps give evidence for each of the controls
+removable-media rules ask for (NERC CIP-003-8 Attachment 1 Section 5, CIP-010-4 R4, NIST SP
+800-53 MP-5, AC-4(12), AC-4(26), AC-3(2), AU-9(5), AU-10, IEC 62443-3-3 SR 2.3 and SR 3.2),
+with the rows that do.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +29,28 @@ from airgap.ledger.checkpoint import proof_text
 from airgap.ledger.store import EntryError, Ledger, parse_entry
 from airgap.signing.trust import RosterEntry
 
-REPORT_VERSION = 1
+REPORT_VERSION = 2  # 2: transfers
+NOT_RECORDED = "not recorded"
+BUNDLE_STEPS = (
+    "bundle.create",
+    "bundle.approve",
+    "media.write",
+    "media.scan",
+    "media.read",
+    "bundle.verify",
+    "bundle.extract",
+)
+DEVICE_STEPS = ("usage.collect", "import.apply")  # each its own transfer, device <-> this host
+# What airgap's recording calls write in a note (airgap/cli/bundle.py, media.py): the bundle id,
+# its direction and the bundle it answers, the signer, the sender's checkpoint, the medium.
+_BUNDLE = re.compile(
+    r"bundle (?P<id>[^\s():;]+)"
+    r"(?: \((?P<direction>[a-z]+)(?:, answers (?P<answers>[^\s():;]+))?\))?"
+)
+_APPROVED = re.compile(r"(?P<id>[^\s():;]+) approved as (?P<role>[^:]+)")
+_SIGNER = re.compile(r"\bsigned by (?P<key>[0-9A-F]{16})\b")
+_SENDER = re.compile(r"; sender checkpoint (?P<origin>\S+) at (?P<size>[0-9]+)")
+_MEDIUM = re.compile(r"\bmedium: (?P<medium>[^;]+)")
 # control id -> (what it asks for, in our words; the steps that evidence it)
 CONTROLS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (
@@ -116,6 +145,111 @@ class Control:
 
 
 @dataclass(frozen=True)
+class Who:
+    """A key and whom the roster says holds it (None when the roster does not name it)."""
+
+    key_id: str
+    person: str | None
+    role: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key_id": self.key_id, "person": self.person, "role": self.role}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """How a check of a transfer ended (``not recorded`` when no entry says) and its entries."""
+
+    result: str
+    entries: tuple[int, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"result": self.result, "entries": list(self.entries)}
+
+
+@dataclass(frozen=True)
+class Approval:
+    """One recorded ``bundle.approve``: who approved, in which role."""
+
+    seq: int
+    who: Who
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, **self.who.to_dict()}
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What answered a transfer: the inbound bundle naming it (with the other side's ledger
+    checkpoint it carried, as recorded on verify), or a device's import.after verdict."""
+
+    bundle_id: str | None
+    checkpoint: str | None  # "<origin> at <size>"
+    result: str
+    entries: tuple[int, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "bundle_id": self.bundle_id,
+            "checkpoint": self.checkpoint,
+            "result": self.result,
+            "entries": list(self.entries),
+        }
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """One crossing: a bundle's steps on this side, or one device's collect or import."""
+
+    name: str  # the bundle id, else the step and its entry: "import.apply #27"
+    kind: str  # "bundle", "usage.collect", "import.apply", or the lone step ("media.scan")
+    bundle_id: str | None
+    direction: str | None
+    answers: str | None  # the outbound bundle an inbound one answers
+    who: Who
+    first: str
+    last: str
+    medium: str | None
+    from_host: str | None
+    to_host: str | None
+    archive: Mapping[str, str]
+    files: Mapping[str, str]
+    validation: Evidence
+    scan: Evidence
+    approvals: tuple[Approval, ...]
+    sender_checkpoint: str | None
+    receipt: Receipt | None
+    receipt_status: str
+    entries: tuple[int, ...]
+    exception: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "transfer": self.name,
+            "kind": self.kind,
+            "bundle_id": self.bundle_id,
+            "direction": self.direction,
+            "answers": self.answers,
+            "who": self.who.to_dict(),
+            "first": self.first,
+            "last": self.last,
+            "medium": self.medium,
+            "from_host": self.from_host,
+            "to_host": self.to_host,
+            "archive": dict(self.archive),
+            "files": dict(self.files),
+            "validation": self.validation.to_dict(),
+            "scan": self.scan.to_dict(),
+            "approvals": [a.to_dict() for a in self.approvals],
+            "sender_checkpoint": self.sender_checkpoint,
+            "receipt": self.receipt.to_dict() if self.receipt else None,
+            "receipt_status": self.receipt_status,
+            "entries": list(self.entries),
+            "exception": self.exception,
+        }
+
+
+@dataclass(frozen=True)
 class AuditReport:
     """Everything the report shows, in the order it shows it."""
 
@@ -129,6 +263,7 @@ class AuditReport:
     controls: tuple[Control, ...]
     unreadable: tuple[int, ...] = ()  # lines in the window that are not entries
     devices: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    transfers: tuple[Transfer, ...] = ()  # exceptions first, then in time order
 
     @property
     def exceptions(self) -> list[Row]:
@@ -144,6 +279,7 @@ class AuditReport:
             "entries": self.entries,
             "checkpoint": self.checkpoint,
             "exceptions": [r.seq for r in self.exceptions],
+            "transfers": [t.to_dict() for t in self.transfers],
             "rows": [r.to_dict() for r in self.rows],
             "controls": [c.to_dict() for c in self.controls],
             "unreadable_lines": list(self.unreadable),
@@ -181,8 +317,9 @@ def build(
     people = dict(roster)
     if host_key_id is not None and host_key_id not in people:  # what airgap signed itself
         people[host_key_id] = RosterEntry(host_key_id, "this host (host key)", "host", "")
+    tree = merkle.Tree(leaves)  # each subtree hashed once for all the proofs
     rows = tuple(
-        _row(seq, line, entry, people, proof_text(leaves, seq, note)) for seq, line, entry in kept
+        _row(seq, line, entry, people, proof_text(tree, seq, note)) for seq, line, entry in kept
     )
     ordered = tuple(sorted(rows, key=lambda r: (not r.exception, r.seq)))
     controls = tuple(
@@ -205,6 +342,7 @@ def build(
         controls,
         tuple(unreadable),
         devices,
+        transfers(rows, store.origin(), people),
     )
 
 
@@ -243,3 +381,226 @@ def _row(
 
 def _paths(value: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What one bundle or media entry says of the bundle it concerns, from its note and files."""
+
+    bundle_id: str | None
+    direction: str | None
+    answers: str | None
+    signer: str | None
+    sender: str | None  # the sender checkpoint recorded on verify: "<origin> at <size>"
+    medium: str | None
+    role: str | None  # an approval's role
+    archive: Mapping[str, str]  # the bundle's archive (a bag at rest: its tag manifest) -> SHA-256
+
+
+def _facts(row: Row) -> _Facts:
+    """Read ``row`` as airgap's recording calls write it; anything else reads as not recorded."""
+    note, step = row.note, row.step
+    named = (
+        _BUNDLE.match(note)
+        if step in ("bundle.create", "bundle.verify", "bundle.extract")
+        else None
+    )
+    approved = _APPROVED.match(note) if step == "bundle.approve" else None
+    ident = (named or approved or {"id": None})["id"]
+    signer, sender = _SIGNER.search(note), _SENDER.search(note)
+    medium = _MEDIUM.search(note) if step.startswith("media.") else None
+    files = row.products if step == "bundle.create" else row.materials
+    return _Facts(
+        ident if ident != "None" else None,
+        named["direction"] if named else None,
+        named["answers"] if named else None,
+        signer["key"] if signer else None,
+        f"{sender['origin']} at {sender['size']}" if sender else None,
+        medium["medium"].strip() if medium else None,
+        approved["role"].strip() if approved else None,
+        {}
+        if step == "media.scan"
+        else {p: d for p, d in files.items() if not p.endswith(".minisig")},
+    )
+
+
+def transfers(
+    rows: Sequence[Row], origin: str, people: Mapping[str, RosterEntry]
+) -> tuple[Transfer, ...]:
+    """The transfers the ``rows`` record, exceptions first, then by their first entry. Bundle
+    and media steps join by bundle id, else by the SHA-256 of the archive they name (a refused
+    verify of bytes no signature vouched for is a transfer of its own); ``origin`` names this
+    ledger's side."""
+    ordered = sorted(rows, key=lambda r: r.seq)
+    facts = {r.seq: _facts(r) for r in ordered if r.step in BUNDLE_STEPS}
+    known: dict[str, str] = {}  # archive SHA-256 -> the transfer it belongs to
+    for r in ordered:
+        f = facts.get(r.seq)
+        if f is not None and r.step.startswith("bundle."):
+            for digest in f.archive.values():
+                known.setdefault(digest, f.bundle_id or digest)
+    groups: dict[str, list[Row]] = {}
+    for r in ordered:
+        if r.step in BUNDLE_STEPS:
+            for key in _keys(r, facts[r.seq], known):
+                groups.setdefault(key, []).append(r)
+    bundles = _receipts([_bundle(group, facts, origin, people) for group in groups.values()])
+    by_device: dict[str | None, list[Row]] = {}
+    for r in ordered:
+        if r.step.startswith("import."):
+            by_device.setdefault(r.device, []).append(r)
+    devices = [
+        _device(r, by_device.get(r.device, []), origin) for r in ordered if r.step in DEVICE_STEPS
+    ]
+    return tuple(sorted((*bundles, *devices), key=lambda t: (not t.exception, t.entries[0])))
+
+
+def _keys(row: Row, facts: _Facts, known: Mapping[str, str]) -> list[str]:
+    """The transfers a bundle or media step belongs to (a scan of a medium: every bundle on it)."""
+    if facts.bundle_id:
+        return [facts.bundle_id]
+    digests = (*row.materials.values(), *row.products.values())
+    return sorted({known[d] for d in digests if d in known}) or [f"#{row.seq}"]
+
+
+def _evidence(rows: Sequence[Row]) -> Evidence:
+    """``ok`` when every entry ended ok, else the first other result; none: not recorded."""
+    if not rows:
+        return Evidence(NOT_RECORDED)
+    result = next((r.result for r in rows if r.exception), "ok")
+    return Evidence(result, tuple(r.seq for r in rows))
+
+
+def _who(key_id: str, people: Mapping[str, RosterEntry]) -> Who:
+    found = people.get(key_id)
+    return Who(key_id, found.name if found else None, found.role if found else None)
+
+
+def _bundle(
+    group: Sequence[Row],
+    facts: Mapping[int, _Facts],
+    origin: str,
+    people: Mapping[str, RosterEntry],
+) -> Transfer:
+    """One bundle's steps as a transfer (its receipt comes from :func:`_receipts`)."""
+    said = [facts[r.seq] for r in group]
+    created = [r for r in group if r.step == "bundle.create"]
+    checked = [r for r in group if r.step in ("bundle.create", "bundle.verify", "bundle.extract")]
+    extracted = [r for r in group if r.step == "bundle.extract"]
+    received = any(r.step in ("bundle.verify", "bundle.extract") for r in group) and not created
+    signer = next((f.signer for f in said if f.signer), None)
+    who = (
+        Who(created[0].key_id, created[0].person, created[0].role)
+        if created
+        else _who(signer or group[0].key_id, people)
+    )
+    sender = next((f.sender for f in said if f.sender), None)
+    bundle = next((f.bundle_id for f in said if f.bundle_id), None)
+    media = dict.fromkeys(f.medium for f in said if f.medium)
+    return Transfer(
+        bundle or f"{group[0].step} #{group[0].seq}",
+        "bundle" if bundle or checked else group[0].step,
+        bundle,
+        next((f.direction for f in said if f.direction), None),
+        next((f.answers for f in said if f.answers), None),
+        who,
+        min(r.time for r in group),
+        max(r.time for r in group),
+        "; ".join(m for m in media if m) or None,
+        origin if created else sender.rsplit(" at ", 1)[0] if sender else None,
+        origin if received or extracted else None,
+        next((dict(f.archive) for f in said if f.archive), {}),
+        dict(created[0].materials)
+        if created
+        else dict(extracted[-1].products)
+        if extracted
+        else {},
+        _evidence(checked),
+        _evidence([r for r in group if r.step == "media.scan"]),
+        tuple(
+            Approval(r.seq, replace(Who(r.key_id, r.person, r.role), role=f.role or r.role))
+            for r, f in zip(group, said, strict=True)
+            if r.step == "bundle.approve"
+        ),
+        sender,
+        None,
+        NOT_RECORDED,
+        tuple(r.seq for r in group),
+        any(r.exception for r in group),
+    )
+
+
+def _receipts(bundles: Sequence[Transfer]) -> list[Transfer]:
+    """Each outbound bundle with the inbound bundle that names it as the one it answers, and
+    the other side's checkpoint that bundle carried (which also names the host it went to)."""
+    answered: dict[str, Transfer] = {}
+    for t in bundles:
+        if t.answers:
+            answered.setdefault(t.answers, t)
+    unlinked = any(t.kind == "bundle" and t.direction is None for t in bundles)
+    done = []
+    for t in bundles:
+        answer = answered.get(t.bundle_id or "")
+        if t.direction == "inbound":
+            done.append(replace(t, receipt_status="inbound: the answer itself"))
+        elif answer is not None:
+            receipt = Receipt(
+                answer.bundle_id,
+                answer.sender_checkpoint,
+                answer.validation.result,
+                answer.validation.entries,
+            )
+            other = (
+                answer.sender_checkpoint.rsplit(" at ", 1)[0] if answer.sender_checkpoint else None
+            )
+            done.append(
+                replace(t, receipt=receipt, receipt_status="answered", to_host=t.to_host or other)
+            )
+        elif t.direction == "outbound" and not unlinked:
+            done.append(replace(t, receipt_status="no answer recorded in this window"))
+        else:
+            done.append(t)  # a bundle whose direction, or an answer's, the ledger did not record
+    return done
+
+
+def _device(row: Row, imports: Sequence[Row], origin: str) -> Transfer:
+    """A device's usage.collect (device -> this host) or import.apply (this host -> device),
+    with the import's check before (import.before of the same ACK) and its verdict after
+    (import.after, its receipt)."""
+    device = row.device or NOT_RECORDED
+    before = after = None
+    if row.step == "import.apply":
+        digests = set(row.materials.values())
+        earlier = [r for r in imports if r.seq < row.seq and r.step == "import.before"]
+        before = next((r for r in reversed(earlier) if digests & set(r.materials.values())), None)
+        for r in imports:
+            if r.seq > row.seq and r.step in ("import.apply", "import.after"):
+                after = r if r.step == "import.after" else None
+                break
+    linked = [r for r in (before, row, after) if r is not None]
+    collect = row.step == "usage.collect"
+    return Transfer(
+        f"{row.step} #{row.seq}",
+        row.step,
+        None,
+        "outbound" if collect else "inbound",
+        None,
+        Who(row.key_id, row.person, row.role),
+        min(r.time for r in linked),
+        max(r.time for r in linked),
+        None,
+        device if collect else origin,
+        origin if collect else device,
+        {},
+        dict(
+            row.products if collect else {**(before.materials if before else {}), **row.materials}
+        ),
+        _evidence([row] if collect else [before] if before else []),
+        Evidence("not applicable"),
+        (),
+        None,
+        Receipt(None, None, after.result, (after.seq,)) if after else None,
+        "not applicable" if collect else "answered" if after else "no import.after recorded",
+        tuple(r.seq for r in linked),
+        any(r.exception for r in linked),
+    )

@@ -101,9 +101,11 @@ def prove(ledger: Ledger, seq: int, note: str, key: PublicKey) -> str:
     return proof_text(leaves, seq, note)
 
 
-def proof_text(leaves: list[bytes], seq: int, note: str) -> str:
-    """The inclusion proof of entry ``seq`` given every leaf the signed ``note`` covers."""
-    hashes = merkle.inclusion_proof(leaves, seq - 1)
+def proof_text(leaves: list[bytes] | merkle.Tree, seq: int, note: str) -> str:
+    """The inclusion proof of entry ``seq`` given every leaf the signed ``note`` covers (as a
+    :class:`merkle.Tree` when proving many entries of one tree)."""
+    tree = leaves if isinstance(leaves, merkle.Tree) else merkle.Tree(leaves)
+    hashes = tree.inclusion_proof(seq - 1)
     lines = [PROOF_HEADER, f"index {seq - 1}", *(base64.b64encode(h).decode() for h in hashes)]
     return "\n".join(lines) + "\n\n" + note
 

@@ -3,6 +3,8 @@ the JSON form against its schema, and the HTML page in a real headless Chromium.
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import json
 import os
 import re
@@ -88,16 +90,77 @@ def test_the_report_lists_every_step_with_proofs_that_verify(
     assert controls["NIST SP 800-53 MP-5"]["evidenced"]
 
 
-def test_csv_cells_cannot_run_as_formulas(
+def test_csv_is_one_line_per_transfer_and_cells_cannot_run_as_formulas(
     demo: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     as_jump_host(monkeypatch, demo)
-    cli("ledger", "record", "--step", "note", "--note", '=HYPERLINK("http://x")')
-    out = tmp_path / "report.csv"
+    record = cli("ledger", "record", "--step", "usage.collect", "--device", '=HYPERLINK("x")')
+    assert record.code == 0, record.err
+    out, data = tmp_path / "report.csv", tmp_path / "report.json"
     assert (
         cli("audit", "report", "--since", "2000-01-01", "--out", out, "--format", "csv").code == 0
     )
-    assert "'=HYPERLINK" in out.read_text() and ",=HYPERLINK" not in out.read_text()
+    assert (
+        cli("audit", "report", "--since", "2000-01-01", "--out", data, "--format", "json").code == 0
+    )
+    with out.open(newline="") as handle:
+        lines = list(csv.DictReader(handle))
+    transfers = json.loads(data.read_text())["transfers"]
+    assert [line["transfer"] for line in lines] == [t["transfer"] for t in transfers]
+    assert [line["entries"] for line in lines] == [
+        " ".join(map(str, t["entries"])) for t in transfers
+    ]
+    (forged,) = [line for line in lines if "HYPERLINK" in line["from_host"]]
+    assert forged["from_host"] == '\'=HYPERLINK("x")' and forged["kind"] == "usage.collect"
+
+
+def test_the_outbound_bundle_names_the_inbound_bundle_that_answered_it(
+    demo: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The jump host's ledger alone joins the outbound bundle's create, approval and media
+    write, and finds its receipt: the inbound bundle whose bag-info answers it, with the
+    internet PC's checkpoint that bundle carried."""
+    as_jump_host(monkeypatch, demo)
+    out = tmp_path / "report.json"
+    assert (
+        cli("audit", "report", "--since", "2000-01-01", "--out", out, "--format", "json").code == 0
+    )
+    doc = json.loads(out.read_text())
+    steps = {r["seq"]: r["step"] for r in doc["rows"]}
+    bundles = {t["direction"]: t for t in doc["transfers"] if t["kind"] == "bundle"}
+    outbound, inbound = bundles["outbound"], bundles["inbound"]
+    info = dict(
+        line.split(": ", 1)
+        for line in (demo / "jump" / "received" / "bag-info.txt").read_text().splitlines()
+    )
+    carried = json.loads((demo / "jump" / "received" / "airgap-checkpoint.txt").read_text())
+    origin, size = carried["checkpoint"].splitlines()[:2]
+    assert info["Airgap-Answers"] == outbound["bundle_id"] == inbound["answers"]
+    receipt = outbound["receipt"]
+    assert receipt["bundle_id"] == info["Airgap-Bundle-Id"] == inbound["bundle_id"]
+    assert receipt["checkpoint"] == f"{origin} at {size}" and receipt["result"] == "ok"
+    assert {steps[n] for n in receipt["entries"]} == {"bundle.verify", "bundle.extract"}
+    assert outbound["to_host"] == origin == inbound["from_host"]
+    assert outbound["from_host"] == doc["origin"] == inbound["to_host"]
+    assert {"bundle.create", "bundle.approve", "media.write"} <= {
+        steps[n] for n in outbound["entries"]
+    }
+    archive = demo / "outbound.tar.gz"
+    assert outbound["archive"] == {
+        "outbound.tar.gz": "sha256:" + hashlib.sha256(archive.read_bytes()).hexdigest()
+    }
+    (approval,) = outbound["approvals"]
+    assert (approval["person"], approval["role"]) == ("Release approver", "approver")
+    assert outbound["who"]["person"] == "Jump host operator"
+    assert inbound["who"]["person"] == "Internet PC operator"
+    site = {p.name for p in (demo / "jump" / "collected").iterdir()}
+    devices = [t for t in doc["transfers"] if site & {t["from_host"], t["to_host"]}]
+    assert sorted(t["kind"] for t in devices) == ["import.apply"] * len(site) + [
+        "usage.collect"
+    ] * len(site)
+    for t in devices:
+        assert t["receipt_status"] in ("not applicable", "answered")
+        assert all(d.startswith("sha256:") for d in t["files"].values()) and t["files"]
 
 
 def _png_is_blank(data: bytes) -> bool:
