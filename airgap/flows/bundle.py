@@ -159,9 +159,9 @@ def _payload(
     options: CreateOptions, check: Validator, hooks: Hooks
 ) -> tuple[list[create.PayloadFile], Counter[str], bool]:
     """The files to carry, each read once (hashed and validated from the same bytes), how
-    many of each kind, and whether any is invalid; findings go to ``hooks.say``. Invalid files are refused unless
-    ``allow_invalid``, and so is a named file of no known kind (one met in a folder is left
-    out with a note)."""
+    many of each kind, and whether any is invalid; findings go to ``hooks.say``. Invalid
+    files are refused unless ``allow_invalid``, and so is a named file of no known kind (one
+    met in a folder is left out with a note)."""
     from airgap.bundle.create import PayloadFile, payload_names
     from airgap.bundle.verify import validate_payload
     from airgap.validate.rules import Level
