@@ -6,7 +6,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from airgap.cli.output import Format, FormatOption, TzOption, begin, emit_json, err, out
+from airgap.cli.output import (
+    Format,
+    FormatOption,
+    TzOption,
+    begin,
+    emit_json,
+    out,
+    tell_problems,
+)
 from airgap.errors import ExitCode, InputError, worst
 
 if TYPE_CHECKING:
@@ -80,6 +88,10 @@ def diff(
         results = _acks_against(acks, device_side)
         differs = any(r["belongs"] is False or r["stale"] for r in results)
         codes.append(ExitCode.FINDINGS if differs else ExitCode.OK)
+    elif old.problems or new.problems:  # what could not be read is the error, not the rest
+        if fmt is Format.JSON:
+            emit_json(False, [], problems=[*old.problems, *new.problems])
+        raise typer.Exit(worst(*codes))
     else:
         raise InputError(
             "nothing to compare",
@@ -94,7 +106,7 @@ def diff(
     if record:
         _record(old, new, extra, code)
     if fmt is Format.JSON:
-        emit_json(code == ExitCode.OK, results, **extra)
+        emit_json(code == ExitCode.OK, results, problems=[*old.problems, *new.problems], **extra)
     else:
         _print(extra, results)
     raise typer.Exit(code)
@@ -164,8 +176,7 @@ def _holds(side: Evidence) -> str:
 
 
 def _problems(side: Evidence) -> int:
-    for problem in side.problems:
-        err().print(f"error: {problem.reason}: {problem.path}", markup=False, style="bold red")
+    tell_problems(side.problems)
     return side.exit_code
 
 
