@@ -5,13 +5,15 @@ with no terminal all read the same to a script."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from typing import Any
 
 import pytest
 import typer.main
 
 from airgap.xml import schema_dir
-from tests.conftest import Cli
+from tests.conftest import ROOT, Cli
 
 # Each command with a path that does not exist where it reads one ("nope...").
 MISSING: dict[str, tuple[str, ...]] = {
@@ -165,3 +167,47 @@ def test_without_json_a_usage_error_writes_nothing_to_stdout(cli: Cli) -> None:
     assert done.code == 2
     assert done.out == ""
     assert "No such option" in done.err
+
+
+def _airgap(*args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "airgap", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_reader_that_stops_reading_is_exit_0_with_no_message(fmt: str) -> None:
+    """``airgap rules | head -1``: the pipe is closed before airgap writes."""
+    process = _airgap("rules", "--format", fmt)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()
+    stderr = process.stderr.read()
+    assert process.wait(timeout=60) == 0
+    assert stderr == b""
+
+
+def test_ctrl_c_is_exit_130_and_one_line(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C reaches airgap's own boundary (typer's would exit 130 silently, or 1 with
+    'Aborted!' at a prompt)."""
+    from airgap.validate import rules
+
+    def interrupted(*_: object, **__: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(rules, "RULES", _Raising(interrupted))
+    done = cli("rules", "--format", "json")
+    assert done.code == 130
+    assert done.err == "error: interrupted\n"
+    assert _checked(done.out)["error"]["exit_code"] == 130
+
+
+class _Raising(dict[str, object]):
+    def __init__(self, action: Any) -> None:
+        super().__init__()
+        self.action = action
+
+    def values(self) -> Any:
+        return self.action()
