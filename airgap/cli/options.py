@@ -1,14 +1,17 @@
 """Options several commands share, typed so that ``--help`` and shell completion show their
-values: privacy, and how much a command says (``-q``, ``-v``, ``--no-progress``)."""
+values: privacy, how much a command says (``-q``, ``-v``, ``--no-progress``), and where a
+command writes (``--out``)."""
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 
-from airgap.cli.output import this_run
+from airgap.cli.output import note, this_run
+
+T = TypeVar("T")
 
 
 class Privacy(StrEnum):
@@ -41,3 +44,21 @@ def speak(*, quiet: bool = False, verbose: bool = False, no_progress: bool = Fal
     run = this_run()
     run.quiet, run.verbose = quiet, verbose and not quiet
     run.progress = not no_progress
+
+
+def out_or_positional(
+    out: T | None, given: list[T], *, first: bool, command: str
+) -> tuple[T, list[T]]:
+    """The output a command writes, and its inputs. Outputs are ``--out`` on every command
+    that makes something new from inputs; the older spelling, the output as the first (or
+    last) argument, still works for one release with a note on stderr."""
+    if out is not None:
+        return out, given
+    if len(given) < 2:
+        raise typer.BadParameter("name what to write with --out", param_hint="--out")
+    target, rest = (given[0], given[1:]) if first else (given[-1], given[:-1])
+    note(
+        f"'{command}' with the output as the {'first' if first else 'last'} argument is "
+        f"deprecated and goes in the next release: write --out {target}"
+    )
+    return target, rest

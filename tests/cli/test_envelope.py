@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -67,7 +68,7 @@ MISSING: dict[str, tuple[str, ...]] = {
     "bundle extract": ("bundle", "extract", "nope", "out"),
     "media write": ("media", "write", "nope", "dest"),
     "media scan": ("media", "scan", "nope"),
-    "cslu pack": ("cslu", "pack", "out.tar.gz", "nope"),
+    "cslu pack": ("cslu", "pack", "nope", "--out", "out.tar.gz"),
     "cslu unpack": ("cslu", "unpack", "nope", "out"),
     "ledger record": (
         "ledger",
@@ -86,7 +87,7 @@ MISSING: dict[str, tuple[str, ...]] = {
     "ledger verify-proof": ("ledger", "verify-proof", "nope", "nope2", "--trusted-keys", "nope-k"),
     "ledger export": ("ledger", "export", "--ledger", "nope"),
     "ledger repair": ("ledger", "repair", "--ledger", "nope"),
-    "lab cssm": ("lab", "cssm", "nope", "out"),
+    "lab cssm": ("lab", "cssm", "nope", "--out", "out"),
     "lab serve": ("lab", "serve", "nope"),
 }
 # Commands that read no path: a flag they do not have is their failure (exit 2).
@@ -211,3 +212,32 @@ class _Raising(dict[str, object]):
 
     def values(self) -> Any:
         return self.action()
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (("cslu", "pack", "{out}", "{usage}"), ("cslu", "pack", "{usage}", "--out", "{out}")),
+        (("lab", "cssm", "{usage}", "{out}"), ("lab", "cssm", "{usage}", "--out", "{out}")),
+    ],
+)
+def test_outputs_are_out_and_the_old_spelling_works_with_a_note(
+    cli: Cli, tmp_path: Path, old: tuple[str, ...], new: tuple[str, ...]
+) -> None:
+    usage = str(ROOT / "samples" / "usage-c9300-ios-xe-17.6-v1.xml")
+    fresh = cli(*(a.format(out=tmp_path / "new", usage=usage) for a in new))
+    assert fresh.code == 0, fresh.err
+    assert "deprecated" not in fresh.err
+    former = cli(*(a.format(out=tmp_path / "old", usage=usage) for a in old))
+    assert former.code == 0, former.err
+    assert "deprecated" in former.err and f"--out {tmp_path / 'old'}" in former.err
+    new_out, old_out = tmp_path / "new", tmp_path / "old"
+    if new_out.is_dir():
+        assert sorted(p.name for p in new_out.iterdir()) == sorted(
+            p.name for p in old_out.iterdir()
+        )
+    else:  # an archive stamped with the time it was made: the same members
+        import tarfile
+
+        with tarfile.open(new_out) as fresh, tarfile.open(old_out) as former:
+            assert fresh.getnames() == former.getnames()
