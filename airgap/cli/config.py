@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from airgap.cli.options import PrivacyOption
 from airgap.cli.output import Format, FormatOption, begin, emit_json, out
 
 app = typer.Typer(
@@ -27,9 +28,7 @@ def show(
     key: Annotated[
         str | None, typer.Option(help="The operator's secret key.", show_default=False)
     ] = None,
-    privacy: Annotated[
-        str | None, typer.Option(help="normal or strict.", show_default=False)
-    ] = None,
+    privacy: PrivacyOption = None,
 ) -> None:
     """Show every setting in force, its value and its source (flag, environment variable,
     working-folder airgap.toml, user config, system config or default)."""

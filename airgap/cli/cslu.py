@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from airgap.cli.keys import signing_time
+from airgap.cli.options import out_or_positional
 from airgap.cli.output import Format, FormatOption, begin, emit_json, err, note, out, plural
 from airgap.errors import ExitCode, InputError
 
@@ -41,15 +42,22 @@ does not parse exits 1 (run 'airgap validate' first for the full checks). OUT is
 overwritten without --force.
 
 {LAYOUT}""",
-    epilog="Example: airgap cslu pack upload/ usage/*.xml --virtual-account WAN-EDGE "
+    epilog="Example: airgap cslu pack usage/*.xml --out upload/ --virtual-account WAN-EDGE "
     "--smart-account 'Example Industrial Inc'",
 )
 def pack_cmd(
-    out_path: Annotated[
-        Path,
-        typer.Argument(metavar="OUT", help="The archive to write, or a folder to write it in."),
-    ],
     usage: Annotated[list[Path], typer.Argument(metavar="USAGE...", help="Usage files.")],
+    out_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="OUT",
+            help="The archive to write, or a folder to write it in "
+            "(formerly the first argument: still read so, with a note, for one release).",
+            show_default=False,
+        ),
+    ] = None,
     virtual_account: Annotated[
         str | None,
         typer.Option(
@@ -86,6 +94,7 @@ def pack_cmd(
     from airgap.fsutil import write_atomic
 
     begin("cslu pack", fmt)
+    out_path, usage = out_or_positional(out_file, usage, first=True, command="cslu pack")
     if virtual_account is not None and accounts is not None:
         raise typer.BadParameter(
             "give --virtual-account or --accounts, not both", param_hint="--accounts"

@@ -404,8 +404,9 @@ def _cycle(run: Demo, tamper: str | None) -> None:
         "airgap",
         "cslu",
         "pack",
-        "internet/upload.tar.gz",
         *received,
+        "--out",
+        "internet/upload.tar.gz",
         "--virtual-account",
         "LAB-PLANT",
     )
@@ -423,7 +424,14 @@ def _cycle(run: Demo, tamper: str | None) -> None:
         "lab CSSM",
     )
     run.run(
-        "CSSM answers (simulated)", LAB, "airgap", "lab", "cssm", "internet/upload.tar.gz", "cssm"
+        "CSSM answers (simulated)",
+        LAB,
+        "airgap",
+        "lab",
+        "cssm",
+        "internet/upload.tar.gz",
+        "--out",
+        "cssm",
     )
     acks = sorted(str(p.relative_to(run.root)) for p in (run.root / "cssm").glob("ACK_*"))
     run.run(

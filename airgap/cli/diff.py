@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from airgap.cli.keys import LedgerOption
-from airgap.cli.output import Format, FormatOption, TzOption, begin, emit_json, err, out
+from airgap.cli.output import (
+    Format,
+    FormatOption,
+    TzOption,
+    begin,
+    emit_json,
+    out,
+    tell_problems,
+)
 from airgap.errors import ExitCode, InputError, worst
 
 if TYPE_CHECKING:
@@ -84,6 +92,10 @@ def diff(
         results = _acks_against(acks, device_side)
         differs = any(r["belongs"] is False or r["stale"] for r in results)
         codes.append(ExitCode.FINDINGS if differs else ExitCode.OK)
+    elif old.problems or new.problems:  # what could not be read is the error, not the rest
+        if fmt is Format.JSON:
+            emit_json(False, [], problems=[*old.problems, *new.problems])
+        raise typer.Exit(worst(*codes))
     else:
         raise InputError(
             "nothing to compare",
@@ -98,7 +110,7 @@ def diff(
     if record:
         _record(old, new, extra, code, ledger)
     if fmt is Format.JSON:
-        emit_json(code == ExitCode.OK, results, **extra)
+        emit_json(code == ExitCode.OK, results, problems=[*old.problems, *new.problems], **extra)
     else:
         _print(extra, results)
     raise typer.Exit(code)
@@ -171,8 +183,7 @@ def _holds(side: Evidence) -> str:
 
 
 def _problems(side: Evidence) -> int:
-    for problem in side.problems:
-        err().print(f"error: {problem.reason}: {problem.path}", markup=False, style="bold red")
+    tell_problems(side.problems)
     return side.exit_code
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from airgap.cli.output import Format, FormatOption, begin, emit_json, err, note, out
+from airgap.cli.output import Format, FormatOption, begin, emit_json, err, note, out, tell_problems
 from airgap.errors import ExitCode, worst
 
 
@@ -31,6 +31,7 @@ def inspect(
     results: list[dict[str, Any]] = []
     codes: list[int] = []
     skipped: list[dict[str, str]] = []
+    problems: list[inputs.Problem] = []
     for entry in inputs.walk_whole(paths, settings["exclude"]):
         if isinstance(entry, inputs.Archive):
             if entry.members:  # an archive of no file is named by nothing inside it
@@ -43,13 +44,17 @@ def inspect(
             skipped.append({"path": entry.path, "reason": entry.reason})
             note(f"skipped {entry.path}: {entry.reason}")
             continue
-        code: int
-        if isinstance(entry, inputs.Problem):
-            summary, code = {"kind": None, "error": entry.reason}, entry.code
+        if isinstance(entry, inputs.Problem):  # in the envelope's problems, not a result
+            problems.append(entry)
+            codes.append(entry.code)
+            if fmt is Format.TEXT:
+                _print({"path": entry.path, "kind": None, "error": entry.reason})
+            else:
+                tell_problems([entry])
             if entry.hint:
                 note(f"hint: {entry.hint}")
-        else:
-            summary, code = _summarise(entry)
+            continue
+        summary, code = _summarise(entry)
         summary = {"path": entry.path, **summary}
         results.append(summary)
         codes.append(code)
@@ -57,7 +62,7 @@ def inspect(
             _print(summary)
     code = worst(*codes)
     if fmt is Format.JSON:
-        emit_json(code == ExitCode.OK, results, skipped=skipped)
+        emit_json(code == ExitCode.OK, results, problems=problems, skipped=skipped)
     raise typer.Exit(code)
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from airgap.cli.options import out_or_positional
 from airgap.cli.output import Format, FormatOption, begin, emit_json, out
 from airgap.errors import ExitCode, InputError
 
@@ -85,14 +86,23 @@ def fleet_command(
         )
 
 
-@app.command("cssm", epilog="Example: airgap lab cssm lab/usage/ cssm-answer/")
+@app.command("cssm", epilog="Example: airgap lab cssm lab/usage/ --out cssm-answer/")
 def cssm_command(
     paths: Annotated[
         list[str],
-        typer.Argument(
-            help="Usage files, folders, CSLU upload archives or bundles, then the output folder."
-        ),
+        typer.Argument(help="Usage files, folders, CSLU upload archives or bundles."),
     ],
+    out_dir: Annotated[
+        str | None,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="OUT",
+            help="The new folder for the answer (formerly the last argument: still read so, "
+            "with a note, for one release).",
+            show_default=False,
+        ),
+    ] = None,
     now: NowOption = None,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
@@ -104,9 +114,7 @@ def cssm_command(
     from airgap.lab import cssm
 
     begin("lab cssm", fmt)
-    if len(paths) < 2:
-        raise typer.BadParameter("give at least one input and the output folder")
-    *sources, target = paths
+    target, sources = out_or_positional(out_dir, paths, first=False, command="lab cssm")
     uploads, usage = _cssm_inputs(sources)
     if not usage and not uploads:
         raise InputError("nothing to answer", ", ".join(sources), "no usage file found")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import importlib
 import os
+import select
 import sys
 from collections.abc import Iterator, MutableMapping
 from typing import Annotated, Any, NoReturn
@@ -14,7 +15,7 @@ import typer.main
 from typer.core import TyperGroup
 
 from airgap import __version__
-from airgap.cli.output import Format, current, emit_json, err
+from airgap.cli.output import Format, Run, emit_json, err, error_object, running, this_run
 from airgap.errors import AirgapError, ExitCode, why
 
 WORKFLOW = """Every reporting cycle, in order (each command's --help has more):
@@ -143,8 +144,6 @@ class _App(TyperGroup):
 
 app = _typer(cls=_App)
 
-_debug = {"on": bool(os.environ.get("AIRGAP_DEBUG"))}
-
 
 def _version(value: bool) -> None:
     if value:
@@ -164,7 +163,7 @@ def _root(
     ] = False,
 ) -> None:
     if debug:
-        _debug["on"] = True
+        this_run().debug = True
 
 
 app.callback()(_root)
@@ -174,26 +173,62 @@ app.callback()(_root)
 _CANNOT_WRITE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
-def _fail(code: int, message: str, hint: str = "") -> NoReturn:
-    err().print(f"error: {message}", markup=False, style="bold red")
-    if hint:
-        err().print(f"hint: {hint}", markup=False)
-    if current.format is Format.JSON:
-        emit_json(False, [], error={"message": message, "hint": hint, "exit_code": code})
-    sys.exit(code)
+def _fail(run: Run, error: AirgapError) -> NoReturn:
+    """One error line (and its hint) on stderr; under ``--format json`` the envelope with the
+    error object on stdout; the error's exit code."""
+    err().print(f"error: {error.message}", markup=False, style="bold red")
+    if error.hint:
+        err().print(f"hint: {error.hint}", markup=False)
+    if run.format is Format.JSON:
+        found = error_object(error.exit_code, error.message, error.path, error.why, error.hint)
+        emit_json(False, [], error=found, command=run.command)
+    sys.exit(error.exit_code)
 
 
-def _cannot_write(exc: OSError) -> NoReturn:
-    # What could not be written stays in stdout's buffer; send it (and any JSON error envelope)
-    # nowhere, or Python's own flush at exit would fail again with a traceback.
+class _Stopped(AirgapError):
+    """A failure the boundary itself names (no command raised it)."""
+
+    def __init__(self, code: ExitCode, what: str, path: str | None = None, **parts: str) -> None:
+        self.exit_code = code
+        super().__init__(what, path, **parts)
+
+
+def _nowhere() -> None:
+    """Send what is left in stdout's buffer nowhere, or Python's own flush at exit would
+    fail again with a traceback."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
+
+
+def _cannot_write(run: Run, exc: OSError) -> NoReturn:
+    _nowhere()  # and the JSON envelope too: stdout is what cannot be written
+    run.format = Format.TEXT
     _fail(
-        ExitCode.CANNOT_RUN,
-        f"cannot write the output: {exc.strerror}",
-        "free some space, or write the output elsewhere",
+        run,
+        _Stopped(
+            ExitCode.CANNOT_RUN,
+            f"cannot write the output: {exc.strerror or why(exc)}",
+            hint="free some space, or write the output elsewhere",
+        ),
     )
+
+
+def _stdout_closed() -> bool:
+    """Whether the reader of stdout has gone (``airgap rules | head``): the pipe reports an
+    error to a writer. A broken connection to a device is no such thing."""
+    try:
+        poll = select.poll()
+        poll.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(event & select.POLLERR for _, event in poll.poll(0))
+    except (OSError, ValueError):
+        return False
+
+
+def _broken_pipe() -> NoReturn:
+    """The reader of stdout stopped reading: exit 0 with no message, as ``head`` users expect."""
+    _nowhere()
+    sys.exit(ExitCode.OK)
 
 
 # What the user can do about the operating system's answer on a path (exit 3, never a bug).
@@ -214,7 +249,7 @@ _OS_HINTS = {
 }
 
 
-def _os_error(exc: OSError) -> None:
+def _os_error(run: Run, exc: OSError) -> NoReturn:
     """An operating-system error on a path (one the user named, or a file beside it that
     airgap writes first): could not run, one line, never a bug."""
     path = exc.filename if exc.filename is not None else exc.filename2
@@ -224,7 +259,32 @@ def _os_error(exc: OSError) -> None:
         exc.strerror or why(exc),
         _OS_HINTS.get(exc.errno or 0, ""),
     )
-    _fail(ExitCode.CANNOT_RUN, error.message, error.hint)
+    _fail(run, error)
+
+
+def _json_asked(args: list[str]) -> bool:
+    """Whether the command line asks for ``--format json`` (read before the command parsed
+    its flags, for a usage error)."""
+    return any(
+        a == "--format=json" or (a == "--format" and b == "json")
+        for a, b in zip(args, [*args[1:], ""], strict=True)
+    )
+
+
+def _usage(run: Run, exc: typer.TyperException, args: list[str]) -> NoReturn:
+    """A usage error (exit 2): the usage and message on stderr as typer shows them, and
+    under ``--format json`` the envelope with the error object on stdout."""
+    show = getattr(exc, "show", None)
+    if callable(show):
+        show()
+    else:
+        err().print(f"error: {exc.format_message()}", markup=False)
+    if _json_asked(args):
+        ctx = getattr(exc, "ctx", None)
+        path = getattr(ctx, "command_path", "") if ctx is not None else ""
+        found = error_object(ExitCode.USAGE, exc.format_message(), hint="see the command's --help")
+        emit_json(False, [], error=found, command=run.command or path.partition(" ")[2])
+    sys.exit(ExitCode.USAGE)
 
 
 def _degrade_output() -> None:
@@ -236,33 +296,67 @@ def _degrade_output() -> None:
             reconfigure(errors="backslashreplace")
 
 
+def _invoke(run: Run, args: list[str]) -> int:
+    """The app on ``args``, with its exceptions left to the boundary (click's own handling
+    would print ``Aborted!`` for Ctrl-C and exit 1 on a broken pipe)."""
+    command = typer.main.get_command(app)
+    command._main_shell_completion({}, "airgap", None)  # exits when the shell completes
+    try:
+        with running(run), command.make_context("airgap", list(args)) as ctx:
+            command.invoke(ctx)
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    return ExitCode.OK
+
+
 def main() -> None:
     """Run the CLI; every error ends here as one line and an exit code from DESIGN.md."""
     _degrade_output()
+    run = Run(debug=bool(os.environ.get("AIRGAP_DEBUG")))
+    args = sys.argv[1:]
     try:
         try:
-            app()
+            code = _invoke(run, args)
         finally:
             sys.stdout.flush()  # a full disk shows here, inside the boundary, not at exit
     except AirgapError as exc:
-        _fail(exc.exit_code, exc.message, exc.hint)
-    except KeyboardInterrupt:
-        _fail(ExitCode.INTERRUPTED, "interrupted")
+        _fail(run, exc)
+    except typer.TyperException as exc:  # a usage error, or a file typer opened itself
+        if exc.exit_code == ExitCode.USAGE:
+            _usage(run, exc, args)
+        _fail(run, _Stopped(ExitCode.CANNOT_RUN, exc.format_message()))
+    except (KeyboardInterrupt, typer.Abort) as exc:
+        if isinstance(exc, typer.Abort) and isinstance(exc.__context__, EOFError):
+            _fail(
+                run,
+                _Stopped(
+                    ExitCode.USAGE,
+                    "no answer to a prompt: stdin is closed",
+                    hint="give the answer as a flag; see the command's --help",
+                ),
+            )
+        _fail(run, _Stopped(ExitCode.INTERRUPTED, "interrupted"))
     except OSError as exc:
+        if exc.errno == errno.EPIPE and _stdout_closed():
+            _broken_pipe()
         if exc.errno in _CANNOT_WRITE:
-            _cannot_write(exc)
+            _cannot_write(run, exc)
         if exc.errno is None:
-            _internal(exc)
-        _os_error(exc)
+            _internal(run, exc)
+        _os_error(run, exc)
     except Exception as exc:
-        _internal(exc)
+        _internal(run, exc)
+    sys.exit(code)
 
 
-def _internal(exc: Exception) -> None:
-    if _debug["on"]:
+def _internal(run: Run, exc: Exception) -> NoReturn:
+    if run.debug:
         raise exc
     _fail(
-        ExitCode.INTERNAL,
-        f"internal error ({type(exc).__name__}); this is a bug in airgap",
-        "rerun with --debug and report the traceback",
+        run,
+        _Stopped(
+            ExitCode.INTERNAL,
+            f"internal error ({type(exc).__name__}); this is a bug in airgap",
+            hint="rerun with --debug and report the traceback",
+        ),
     )

@@ -15,16 +15,21 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
 
 import typer
 
 from airgap import __version__
+from airgap.errors import ExitCode
 from airgap.names import escaped
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from airgap import inputs
 
 JSON_VERSION = 1
 T = TypeVar("T")
@@ -53,31 +58,97 @@ TzOption = Annotated[
 ]
 
 
-class _Current:
-    """What the running command is, so the error boundary can answer in its format."""
+@dataclass
+class Run:
+    """This invocation: its command, its output format and how much it says. One per run,
+    made by the error boundary, so it answers in the command's format."""
 
     command: str = ""
     format: Format = Format.TEXT
+    debug: bool = False
+    quiet: bool = False  # errors and results only
+    verbose: bool = False  # every file checked, too
+    progress: bool = True  # bars and counts on a terminal
 
 
-current = _Current()
+# The invocation's one context object, set by the error boundary for the length of a run
+# (a context variable, so nothing outlives the run: in-process tests run many in a row).
+_RUN: ContextVar[Run] = ContextVar("airgap_run")
+
+
+@contextlib.contextmanager
+def running(run: Run) -> Iterator[Run]:
+    """``run`` is this invocation's context while the block runs."""
+    token = _RUN.set(run)
+    try:
+        yield run
+    finally:
+        _RUN.reset(token)
+
+
+def this_run() -> Run:
+    """The running invocation (a fresh default outside a command)."""
+    return _RUN.get(None) or Run()
 
 
 def begin(command: str, fmt: Format) -> None:
     """Record the running command and its output format."""
-    current.command, current.format = command, fmt
+    run = this_run()
+    run.command, run.format = command, fmt
 
 
-def envelope(ok: bool, results: list[Any], **extra: Any) -> dict[str, Any]:
-    """The JSON envelope every command's ``--format json`` output shares."""
+def error_object(
+    exit_code: int, message: str, path: str | None = None, why: str = "", hint: str = ""
+) -> dict[str, Any]:
+    """The one shape of an error in JSON, for a failure that stops a command (the envelope's
+    ``error``) and for each input that could not be read (``problems``)."""
+    return {"exit_code": int(exit_code), "message": message, "path": path, "why": why, "hint": hint}
+
+
+def problem_object(problem: inputs.Problem) -> dict[str, Any]:
+    """An input that could not be read, in the error shape."""
+    message = f"{problem.reason}: {problem.path}"
+    return error_object(problem.code, message, problem.path, problem.reason, problem.hint)
+
+
+def tell_problems(problems: Iterable[inputs.Problem]) -> None:
+    """Each input that could not be read, as one error line (and its hint) on stderr."""
+    for problem in problems:
+        err().print(f"error: {problem.reason}: {problem.path}", markup=False, style="bold red")
+        if problem.hint:
+            err().print(f"hint: {problem.hint}", markup=False)
+
+
+def envelope(
+    ok: bool,
+    results: list[Any],
+    *,
+    problems: Iterable[inputs.Problem] = (),
+    error: dict[str, Any] | None = None,
+    command: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The JSON envelope every command's ``--format json`` output shares. Inputs that could
+    not be read are ``problems``; the worst of them that stops a verdict (exit 2 or over) is
+    also the ``error``, so a script reads one place whatever the command."""
+    listed = [problem_object(p) for p in problems]
+    if error is None and not ok:
+        stopping = [p for p in listed if p["exit_code"] >= ExitCode.USAGE]
+        error = max(stopping, key=lambda p: _SEVERITY.get(p["exit_code"], 0), default=None)
     return {
         "airgap": __version__,
         "json_version": JSON_VERSION,
-        "command": current.command,
+        "command": this_run().command if command is None else command,
         "ok": ok,
+        **({"error": error} if error is not None else {}),
+        **({"problems": listed} if listed else {}),
         **extra,
         "results": results,
     }
+
+
+# Which error an envelope names when several inputs failed: as exit codes combine (worst()).
+_SEVERITY = {ExitCode.TRUST: 3, ExitCode.CANNOT_RUN: 2, ExitCode.USAGE: 1}
 
 
 def emit_json(ok: bool, results: list[Any], **extra: Any) -> None:
@@ -189,7 +260,9 @@ def err() -> Lines:
 
 
 def note(message: str) -> None:
-    """A note on stderr, e.g. a file skipped while walking a folder."""
+    """A note on stderr, e.g. a file skipped while walking a folder (none under ``-q``)."""
+    if this_run().quiet:
+        return
     err().print(f"note: {message}", markup=False, style="dim")
 
 
@@ -198,13 +271,19 @@ def plural(count: int, word: str, words: str = "") -> str:
     return f"{count} {word if count == 1 else words or word + 's'}"
 
 
+def _shows_progress() -> bool:
+    """Progress only on a terminal, and not under ``--no-progress`` or ``-q``."""
+    run = this_run()
+    return sys.stderr.isatty() and run.progress and not run.quiet
+
+
 PROGRESS_BYTES = 64 << 20  # smaller work finishes before a bar would help
 
 
 @contextlib.contextmanager
 def progress(total: int, description: str) -> Iterator[Callable[[int], None]]:
     """A byte-count progress bar on stderr for long work on a terminal; else a no-op."""
-    if total < PROGRESS_BYTES or not sys.stderr.isatty():
+    if total < PROGRESS_BYTES or not _shows_progress():
         yield lambda _: None
         return
     from rich.progress import (
@@ -233,7 +312,7 @@ COUNT_AFTER = 1.0  # seconds: quicker work ends before a running count would hel
 def counted(items: Iterable[T], description: str, unit: str) -> Iterator[T]:
     """``items`` unchanged, with a running count on stderr ("validating: 1,234 files") once
     the work has taken over a second, on a terminal only."""
-    if not sys.stderr.isatty():
+    if not _shows_progress():
         yield from items
         return
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn

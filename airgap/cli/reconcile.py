@@ -13,10 +13,10 @@ from airgap.cli.output import (
     TzOption,
     begin,
     emit_json,
-    err,
     note,
     out,
     plural,
+    tell_problems,
 )
 from airgap.errors import AirgapError, ExitCode, worst
 
@@ -47,18 +47,13 @@ def _load(paths: list[str], tz: dict[str, Any] | None = None) -> Evidence:
     found = evidence.load(paths, tz, config.load()["exclude"], summary=True)
     for skipped in found.skipped:
         note(f"skipped {skipped.path}: {skipped.reason}")
-    for problem in found.problems:
-        err().print(f"error: {problem.reason}: {problem.path}", markup=False, style="bold red")
-        if problem.hint:
-            note(f"hint: {problem.hint}")
+    tell_problems(found.problems)
     return found
 
 
 def _extra(found: Evidence) -> dict[str, Any]:
     return {
-        "problems": [
-            {"path": p.path, "error": p.reason, "exit_code": int(p.code)} for p in found.problems
-        ],
+        "problems": found.problems,
         "skipped": [{"path": s.path, "reason": s.reason} for s in found.skipped],
     }
 

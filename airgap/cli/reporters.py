@@ -18,6 +18,7 @@ from urllib.parse import quote
 from xml.sax.saxutils import quoteattr
 
 from airgap import __version__
+from airgap.inputs import Problem
 from airgap.names import escaped, raw
 from airgap.validate.engine import FileReport
 from airgap.validate.rules import RULES
@@ -29,7 +30,7 @@ def _uri(path: str) -> str:
     return quote(raw(path), safe="/!:._-~")
 
 
-def sarif(reports: Sequence[FileReport], problems: Sequence[dict[str, Any]]) -> str:
+def sarif(reports: Sequence[FileReport], problems: Sequence[Problem]) -> str:
     """A SARIF 2.1.0 log: one run, every rule with its help, every finding a result."""
     ids = list(RULES)
     rules = [
@@ -59,8 +60,7 @@ def sarif(reports: Sequence[FileReport], problems: Sequence[dict[str, Any]]) -> 
                 }
             )
     notifications = [
-        {"level": "error", "message": {"text": escaped(f"{p['path']}: {p['reason']}")}}
-        for p in problems
+        {"level": "error", "message": {"text": escaped(f"{p.path}: {p.reason}")}} for p in problems
     ]
     log = {
         "$schema": SARIF_SCHEMA,
@@ -81,7 +81,7 @@ def sarif(reports: Sequence[FileReport], problems: Sequence[dict[str, Any]]) -> 
     return json.dumps(log, indent=2) + "\n"
 
 
-def junit(reports: Sequence[FileReport], problems: Sequence[dict[str, Any]]) -> str:
+def junit(reports: Sequence[FileReport], problems: Sequence[Problem]) -> str:
     """JUnit XML (the Ant JUnit schema): one test case per file, failed when it has an error;
     a file that could not be read is an errored case; warnings go to the suite's system-out."""
     cases, notes = [], []
@@ -104,9 +104,9 @@ def junit(reports: Sequence[FileReport], problems: Sequence[dict[str, Any]]) -> 
             f' time="0">{body}</testcase>'
         )
     for problem in problems:
-        reason = escaped(str(problem["reason"]))
+        reason = escaped(problem.reason)
         cases.append(
-            f"    <testcase name={quoteattr(escaped(str(problem['path'])))} "
+            f"    <testcase name={quoteattr(escaped(problem.path))} "
             f'classname="airgap.validate" time="0"><error message={quoteattr(reason)} '
             f'type="problem">{_text(reason)}</error></testcase>'
         )
@@ -137,7 +137,7 @@ def _data(value: str) -> str:
     return escaped(value).replace("%", "%25")
 
 
-def github(reports: Sequence[FileReport], problems: Sequence[dict[str, Any]]) -> str:
+def github(reports: Sequence[FileReport], problems: Sequence[Problem]) -> str:
     """GitHub Actions workflow commands: one ``::error``/``::warning`` per finding."""
     lines = []
     for report in reports:
@@ -151,8 +151,8 @@ def github(reports: Sequence[FileReport], problems: Sequence[dict[str, Any]]) ->
             )
     for problem in problems:
         lines.append(
-            f"::error file={_property(str(problem['path']).split('!')[0])},"
-            f"title=problem::{_data(str(problem['reason']))}"
+            f"::error file={_property(problem.path.split('!')[0])},"
+            f"title=problem::{_data(problem.reason)}"
         )
     return "".join(line + "\n" for line in lines)
 

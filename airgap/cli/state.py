@@ -16,11 +16,11 @@ from airgap.cli.output import (
     TzOption,
     begin,
     envelope,
-    err,
     json_bytes,
     note,
     out,
     plural,
+    tell_problems,
 )
 from airgap.errors import ExitCode, worst
 
@@ -40,7 +40,7 @@ def state(
     One state per command in a capture; a file may hold a whole session. A named file that is
     no capture exits 3; such files met while walking a folder are skipped with a note.
     --format json writes each state as it is read, so memory stays flat for any number of
-    captures; the envelope's ok, skipped and errors follow the results.
+    captures; the envelope's ok, error, problems and skipped follow the results.
     """
     from airgap import config, inputs
     from airgap.state.times import parse_tz_options
@@ -50,7 +50,7 @@ def state(
     zones = parse_tz_options(tz or [])
     settings = config.load()
     results = _JsonStream() if fmt is Format.JSON else None
-    problems: list[dict[str, str]] = []
+    problems: list[inputs.Problem] = []
     skipped: list[dict[str, str]] = []
     codes: list[int] = [ExitCode.OK]
     # Captures are parsed (and under --format json rendered) on every core, in input order.
@@ -70,19 +70,23 @@ def state(
             skipped.append({"path": entry.path, "reason": reason or ""})
             note(f"skipped {entry.path}: {reason}")
             continue
-        problems.append({"path": entry.path, "error": reason or ""})
+        problem = inputs.Problem(entry.path, reason or "", ExitCode(code))
+        problems.append(problem)
         codes.append(code)
-        err().print(f"error: {reason}: {entry.path}", markup=False, style="bold red")
+        tell_problems([problem])
     code = worst(*codes)
     if results is not None:
-        results.close(ok=code == ExitCode.OK, skipped=skipped, errors=problems)
+        tail = envelope(code == ExitCode.OK, [], problems=problems, skipped=skipped)
+        for key in ("airgap", "json_version", "command", "results"):
+            del tail[key]
+        results.close(**tail)
     raise typer.Exit(code)
 
 
 class _JsonStream:
     """The JSON envelope written as it goes: the opening, each result as it comes, then the
-    closing with what is known only at the end (``ok``, skipped files, errors). The text is
-    what ``emit_json`` would write for the same keys in this order, indented alike."""
+    closing with what is known only at the end (``ok``, the error, problems, skipped files).
+    The text is what ``emit_json`` would write for the same keys in this order, indented alike."""
 
     def __init__(self) -> None:
         self._out = sys.stdout.buffer

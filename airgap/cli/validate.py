@@ -5,10 +5,17 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from airgap.cli.options import (
+    NoProgressOption,
+    PrivacyOption,
+    QuietOption,
+    VerboseOption,
+    speak,
+)
 from airgap.cli.output import (
     Format,
     FormatOption,
@@ -18,8 +25,12 @@ from airgap.cli.output import (
     note,
     out,
     plural,
+    tell_problems,
 )
 from airgap.errors import ConfigError, ExitCode, worst
+
+if TYPE_CHECKING:
+    from airgap.validate.engine import FileReport
 
 
 class ReportFormat(StrEnum):
@@ -43,14 +54,7 @@ def validate(
             show_default=False,
         ),
     ] = None,
-    privacy: Annotated[
-        str | None,
-        typer.Option(
-            "--privacy",
-            help="normal, or strict: a hostname in an outbound file is an error.",
-            show_default=False,
-        ),
-    ] = None,
+    privacy: PrivacyOption = None,
     exclude: Annotated[
         list[str] | None,
         typer.Option(
@@ -90,6 +94,9 @@ def validate(
             "--ledger", help="The ledger file (default: the 'ledger' setting).", show_default=False
         ),
     ] = None,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+    no_progress: NoProgressOption = False,
 ) -> None:
     """Validate usage, import and SLAC request files: hardened parse, XSD, JSON Schema and rules.
 
@@ -101,7 +108,7 @@ def validate(
     Exit 0 when no finding is an error.
     """
     from airgap import config, inputs
-    from airgap.validate.engine import Checked, FileReport, Validator
+    from airgap.validate.engine import Checked, Validator
     from airgap.validate.parallel import check_entries
 
     if report_format is None:
@@ -111,13 +118,14 @@ def validate(
     fmt = Format.JSON if report_format is ReportFormat.JSON else Format.TEXT
     streaming = report_format is ReportFormat.TEXT
     begin("validate", fmt)
+    speak(quiet=quiet, verbose=verbose, no_progress=no_progress)
     settings = config.load({"privacy": privacy})
     levels = {**settings["rules"], **({"simulated-ack": "off"} if lab else {})}
     validator = Validator(privacy=settings["privacy"], levels=levels)
     reports: list[FileReport] = []
     skipped: list[dict[str, str]] = []
     captures: list[dict[str, str]] = []
-    problems: list[dict[str, object]] = []
+    problems: list[inputs.Problem] = []
     problem_codes: list[int] = []
     entries = inputs.walk(paths, [*settings["exclude"], *(exclude or [])], strict=not skip_unknown)
     for result in counted(check_entries(entries, validator.levels, jobs), "validating", "files"):
@@ -125,27 +133,15 @@ def validate(
             report = validator.finish(result)
             reports.append(report)
             if streaming:
-                for finding in report.findings:
-                    out().print(
-                        str(finding),
-                        markup=False,
-                        style="red" if finding.level == "error" else "yellow",
-                    )
-                if report.omitted:
-                    out().print(report.omitted, markup=False)
+                _print_report(report, quiet=quiet, verbose=verbose and not quiet)
         elif isinstance(result, inputs.Problem):
-            problems.append(
-                {
-                    "path": result.path,
-                    "reason": result.reason,
-                    "exit_code": result.code,
-                    "hint": result.hint,
-                }
-            )
+            problems.append(result)
             problem_codes.append(result.code)
             if streaming:
                 out().print(f"{result.path}: error: {result.reason}", markup=False, style="red")
-            if result.hint:
+            else:
+                tell_problems([result])
+            if result.hint and streaming:
                 note(f"hint: {result.hint}")
         elif isinstance(result, inputs.Skipped):
             skipped.append({"path": result.path, "reason": result.reason})
@@ -198,7 +194,7 @@ def validate(
             skipped=skipped,
             problems=problems,
         )
-    else:
+    elif not quiet:  # -q: the failures alone
         invalid = sum(not r.ok for r in reports)
         aside = [
             plural(len(found), *what)
@@ -216,6 +212,21 @@ def validate(
             markup=False,
         )
     raise typer.Exit(code)
+
+
+def _print_report(report: FileReport, *, quiet: bool, verbose: bool) -> None:
+    """One file's findings as they come (only its errors under ``-q``; under ``-v`` a last
+    line for every file, so each file checked is named)."""
+    for finding in report.findings:
+        if quiet and finding.level != "error":
+            continue
+        style = "red" if finding.level == "error" else "yellow"
+        out().print(str(finding), markup=False, style=style)
+    if report.omitted:
+        out().print(report.omitted, markup=False)
+    if verbose:
+        verdict = "ok" if report.ok else "invalid"
+        out().print(f"{report.path}: {verdict}", markup=False, style=None if report.ok else "red")
 
 
 def rules(fmt: FormatOption = Format.TEXT) -> None:

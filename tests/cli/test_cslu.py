@@ -31,7 +31,7 @@ def tree(path: Path) -> dict[str, bytes | None]:
 
 def packed(cli: Cli, tmp_path: Path, *args: str | Path) -> tuple[Path, dict[str, Any]]:
     out = tmp_path / "upload.tar.gz"
-    run = cli("cslu", "pack", out, *USAGE, "--format", "json", *args)
+    run = cli("cslu", "pack", "--out", out, *USAGE, "--format", "json", *args)
     assert run.code == 0, run
     result = json.loads(run.out)
     assert result["command"] == "cslu pack" and result["ok"] is True
@@ -78,8 +78,10 @@ def test_the_same_inputs_and_epoch_give_the_same_bytes(
 ) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     first, second = tmp_path / "a.tar.gz", tmp_path / "b.tar.gz"
-    assert cli("cslu", "pack", first, *USAGE, "--virtual-account", "VA").code == 0
-    assert cli("cslu", "pack", second, *reversed(USAGE), "--virtual-account", "VA").code == 0
+    assert cli("cslu", "pack", "--out", first, *USAGE, "--virtual-account", "VA").code == 0
+    assert (
+        cli("cslu", "pack", "--out", second, *reversed(USAGE), "--virtual-account", "VA").code == 0
+    )
     assert first.read_bytes() == second.read_bytes()
 
 
@@ -87,7 +89,7 @@ def test_out_as_a_folder_gets_the_cslu_name(
     cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
-    run = cli("cslu", "pack", tmp_path, USAGE[0])
+    run = cli("cslu", "pack", "--out", tmp_path, USAGE[0])
     assert run.code == 0, run
     (archive,) = tmp_path.glob("UD_SA_*.tar.gz")
     assert run.out.startswith(f"{archive}: cslu-upload-archive, 1 usage file in 1 virtual")
@@ -116,7 +118,7 @@ def test_accounts_map_with_two_virtual_accounts(cli: Cli, tmp_path: Path) -> Non
 def test_accounts_map_rows_by_path(cli: Cli, tmp_path: Path) -> None:
     accounts = tmp_path / "map.csv"
     accounts.write_text("".join(f"{p},VA{n}\n" for n, p in enumerate(USAGE)))
-    run = cli("cslu", "pack", tmp_path / "up.tar.gz", *USAGE, "--accounts", accounts)
+    run = cli("cslu", "pack", "--out", tmp_path / "up.tar.gz", *USAGE, "--accounts", accounts)
     assert run.code == 0, run
     assert run.err == ""
 
@@ -125,7 +127,7 @@ def test_a_file_missing_from_the_map_is_an_error(cli: Cli, tmp_path: Path) -> No
     accounts = tmp_path / "map.csv"
     accounts.write_text(f"{USAGE[0].name},WAN\n")
     out = tmp_path / "up.tar.gz"
-    run = cli("cslu", "pack", out, *USAGE[:2], "--accounts", accounts)
+    run = cli("cslu", "pack", "--out", out, *USAGE[:2], "--accounts", accounts)
     assert run.code == 3
     assert f"error: cannot pack: {USAGE[1]} - no row for it in {accounts}" in run.err
     assert not out.exists()
@@ -135,7 +137,15 @@ def test_virtual_account_and_accounts_together_are_a_usage_error(cli: Cli, tmp_p
     accounts = tmp_path / "map.csv"
     accounts.write_text("a,b\n")
     run = cli(
-        "cslu", "pack", tmp_path / "o", USAGE[0], "--accounts", accounts, "--virtual-account", "X"
+        "cslu",
+        "pack",
+        "--out",
+        tmp_path / "o",
+        USAGE[0],
+        "--accounts",
+        accounts,
+        "--virtual-account",
+        "X",
     )
     assert run.code == 2
 
@@ -154,23 +164,23 @@ def test_a_file_that_is_not_a_usage_file_is_refused(
     cli: Cli, tmp_path: Path, path: Path, code: int, why: str
 ) -> None:
     out = tmp_path / "up.tar.gz"
-    run = cli("cslu", "pack", out, USAGE[0], path)
+    run = cli("cslu", "pack", "--out", out, USAGE[0], path)
     assert run.code == code, run
     (line, *_) = run.err.splitlines()
     assert line.startswith(f"error: cannot pack: {path} - ") and why in line
     assert "Traceback" not in run.err
     assert not out.exists() and list(tmp_path.iterdir()) == []
-    run = cli("cslu", "pack", "--format", "json", out, USAGE[0], path)
+    run = cli("cslu", "pack", "--format", "json", "--out", out, USAGE[0], path)
     assert json.loads(run.out)["error"]["exit_code"] == code
 
 
 def test_out_is_not_overwritten_without_force(cli: Cli, tmp_path: Path) -> None:
     out = tmp_path / "up.tar.gz"
     out.write_bytes(b"mine")
-    run = cli("cslu", "pack", out, USAGE[0])
+    run = cli("cslu", "pack", "--out", out, USAGE[0])
     assert run.code == 3 and "it exists (use --force)" in run.err
     assert out.read_bytes() == b"mine"
-    assert cli("cslu", "pack", out, USAGE[0], "--force").code == 0
+    assert cli("cslu", "pack", "--out", out, USAGE[0], "--force").code == 0
     assert cslu.detect(out.read_bytes()) == cslu.UPLOAD
 
 

@@ -206,7 +206,7 @@ WRITERS: dict[str, Args] = {
         t / "ledger.jsonl",
     ],
     "lab fleet": lambda s, t: ["lab", "fleet", "--out", t / "fleet", "--devices", "1"],
-    "cslu pack": lambda s, t: ["cslu", "pack", t / "upload.tar", s.usage],
+    "cslu pack": lambda s, t: ["cslu", "pack", "--out", t / "upload.tar", s.usage],
 }
 
 

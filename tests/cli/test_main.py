@@ -38,7 +38,7 @@ def test_a_command_loads_only_what_it_needs() -> None:
     )
     assert done.stdout.splitlines() == [
         "1 file validated: 0 invalid, 0 errors, 0 warnings",
-        "['airgap.cli.main', 'airgap.cli.output', 'airgap.cli.validate']",
+        "['airgap.cli.main', 'airgap.cli.options', 'airgap.cli.output', 'airgap.cli.validate']",
         "False",
     ]
 

@@ -81,8 +81,9 @@ def test_json_with_an_integer_over_64_bits_is_still_json(
 ) -> None:
     import json
 
-    output.begin("test", output.Format.JSON)
-    output.emit_json(True, [{"count": 1 << 70, "name": "bad\udcff", "ok": [1.5, None, True]}])
+    with output.running(output.Run()):
+        output.begin("test", output.Format.JSON)
+        output.emit_json(True, [{"count": 1 << 70, "name": "bad\udcff", "ok": [1.5, None, True]}])
     document = json.loads(capsys.readouterr().out)
     assert document["results"] == [{"count": 1 << 70, "name": "bad\\xff", "ok": [1.5, None, True]}]
     assert document["command"] == "test" and document["ok"] is True

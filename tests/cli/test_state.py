@@ -34,7 +34,7 @@ def test_json_envelope_holds_one_state_per_capture(cli: Cli) -> None:
     assert run.code == 0, run.err
     doc = json.loads(run.out)
     assert doc["command"] == "state" and doc["ok"] is True and "json_version" in doc
-    assert doc["errors"] == [] and doc["skipped"] == []
+    assert "problems" not in doc and "error" not in doc and doc["skipped"] == []
     kinds = sorted(r["kind"] for r in doc["results"])
     assert len(kinds) == 10 and kinds[0] == "show-license-all"
     status = next(r for r in doc["results"] if r["kind"] == "show-license-status")
@@ -76,7 +76,7 @@ def test_named_file_that_is_no_capture_exits_3_in_one_line(tmp_path: Path, cli: 
     assert xml.code == 3 and "Traceback" not in xml.err
     doc = json.loads(xml.out)
     assert doc["ok"] is False and doc["results"] == []
-    assert doc["errors"][0]["path"].endswith("usage-c9300-ios-xe-17.6-v1.xml")
+    assert doc["problems"][0]["path"].endswith("usage-c9300-ios-xe-17.6-v1.xml")
 
 
 def test_files_met_in_a_folder_that_are_no_capture_are_skipped(tmp_path: Path, cli: Cli) -> None:

@@ -86,7 +86,10 @@ def test_after_capture_shows_reports_acked() -> None:
 def test_cli_answers_a_cslu_upload_with_an_ack_archive(cli: Cli, tmp_path: Path) -> None:
     assert cli("lab", "fleet", "--devices", "4", "--out", tmp_path / "lab").code == 0
     usage = sorted((tmp_path / "lab" / "usage").glob("*.xml"))
-    assert cli("cslu", "pack", tmp_path / "up.tar.gz", *usage, "--virtual-account", "X").code == 0
+    assert (
+        cli("cslu", "pack", "--out", tmp_path / "up.tar.gz", *usage, "--virtual-account", "X").code
+        == 0
+    )
     run = cli("lab", "cssm", tmp_path / "up.tar.gz", tmp_path / "answer", "--format", "json")
     assert run.code == 0, run.err
     assert len(json.loads(run.out)["results"]) == 4

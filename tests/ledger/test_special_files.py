@@ -72,7 +72,10 @@ CASES: dict[str, Case] = {
         ["sign", SAMPLE, "--key", w / "enc.key", "--out", w / "x.sig"],
         {"AIRGAP_PASSPHRASE_FILE": str(s)},
     ),
-    "accounts map": lambda w, s: (["cslu", "pack", w / "up.tar.gz", SAMPLE, "--accounts", s], {}),
+    "accounts map": lambda w, s: (
+        ["cslu", "pack", "--out", w / "up.tar.gz", SAMPLE, "--accounts", s],
+        {},
+    ),
     "material": lambda w, s: (
         ["ledger", "record", "--step", "note", "--ledger", w / "ledger.jsonl", "--material", s],
         {},
