@@ -1,0 +1,75 @@
+"""Progress on the terminal: on stderr, only when stderr is a terminal, never under
+``--no-progress`` or ``-q``, and never in what a script reads (stdout)."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, SAMPLES
+
+
+def on_terminal(*args: str | Path, cwd: Path) -> tuple[int, bytes, bytes]:
+    """``airgap ARGS`` with stderr on a pseudo-terminal and stdout in a file (a pipe nobody
+    reads would fill and stop the command): the exit code, stdout, and what the terminal
+    showed."""
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    with tempfile.TemporaryFile() as stdout:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "airgap", *map(str, args)],
+            stdout=stdout,
+            stderr=follower,
+            cwd=cwd,
+            env={**env, "COLUMNS": "100", "TERM": "xterm"},
+        )
+        os.close(follower)
+        shown = b""
+        while True:
+            ready, _, _ = select.select([leader], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(leader, 65536)
+                except OSError:  # the terminal closed with the process
+                    break
+                if not chunk:
+                    break
+                shown += chunk
+            elif process.poll() is not None:
+                break
+        code = process.wait(timeout=120)
+        os.close(leader)
+        stdout.seek(0)
+        return code, stdout.read(), shown
+
+
+@pytest.fixture(scope="module")
+def many(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Enough usage files that validating them takes more than a second (copies of one: each
+    report is a duplicate of the first file's, so every copy but one is invalid)."""
+    folder = tmp_path_factory.mktemp("many")
+    sample = SAMPLES / "usage-c9300-ios-xe-17.6-v1.xml"
+    for n in range(4000):
+        shutil.copyfile(sample, folder / f"usage-{n:05}.xml")
+    return folder
+
+
+@pytest.mark.slow
+def test_validate_counts_files_on_a_terminal_and_not_under_no_progress(many: Path) -> None:
+    code, stdout, shown = on_terminal("validate", many, "--jobs", "1", cwd=ROOT)
+    assert code == 1
+    assert b"validating: " in shown
+    assert b"validating" not in stdout and b"4000 files validated" in stdout
+    code, stdout, shown = on_terminal("validate", many, "--jobs", "1", "--no-progress", cwd=ROOT)
+    assert code == 1 and b"validating" not in shown and b"4000 files validated" in stdout
+    code, stdout, shown = on_terminal("validate", many, "--jobs", "1", "-q", cwd=ROOT)
+    assert code == 1 and shown == b""
+    assert b"files validated" not in stdout and stdout.count(b": error: ") == 3 * 3999
