@@ -261,6 +261,7 @@ def build_corpus(folder: Path) -> Corpus:
             home,
             "bundle",
             "create",
+            "--out",
             out,
             usage,
             SAMPLES / "usage-n9k-nxos-v1.xml",

@@ -212,7 +212,7 @@ def test_source_date_epoch_out_of_range_or_not_ascii_digits_is_exit_3(
     monkeypatch.setenv("SOURCE_DATE_EPOCH", value)
     for args in (
         ["sign", usage, "--key", hermetic / "op.key"],
-        ["bundle", "create", hermetic / "b.tar.gz", usage, "--key", hermetic / "op.key"],
+        ["bundle", "create", "--out", hermetic / "b.tar.gz", usage, "--key", hermetic / "op.key"],
         ["cslu", "pack", "--out", hermetic / "upload.tar", usage],
     ):
         run = cli(*args)
@@ -232,7 +232,7 @@ def test_source_date_epoch_at_its_limits_gives_the_same_bytes(
     made = []
     for folder in ("one", "two"):
         out = hermetic / folder / "usage.tar.gz"
-        run = cli("bundle", "create", out, usage, "--key", hermetic / "op.key")
+        run = cli("bundle", "create", "--out", out, usage, "--key", hermetic / "op.key")
         assert run.code == 0, run.err
         made.append(out.read_bytes())
         assert f"timestamp:{value}\t" in Path(f"{out}.minisig").read_text()

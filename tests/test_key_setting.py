@@ -65,7 +65,7 @@ def test_the_user_config_names_the_key_and_the_flag_wins(
 def test_without_a_key_signing_exits_3_with_a_hint(tmp_path: Path, cli: Cli) -> None:
     target = tmp_path / "usage.xml"
     target.write_bytes(USAGE.read_bytes())
-    for args in (("sign", target), ("bundle", "create", tmp_path / "b.tar.gz", target)):
+    for args in (("sign", target), ("bundle", "create", "--out", tmp_path / "b.tar.gz", target)):
         run = cli(*args)
         assert run.code == 3, (args, run)
         assert "error: no secret key to sign with" in run.err
@@ -79,7 +79,7 @@ def test_bundle_create_signs_with_airgap_key(
 ) -> None:
     monkeypatch.setenv("AIRGAP_KEY", str(tmp_path / "op.key"))
     out = tmp_path / "out" / "usage.tar.gz"
-    assert cli("bundle", "create", out, USAGE).code == 0
+    assert cli("bundle", "create", "--out", out, USAGE).code == 0
     run = cli("bundle", "verify", out, "--trusted-key", tmp_path / "op.pub")
     assert run.code == 0, run.out + run.err
 

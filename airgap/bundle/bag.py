@@ -11,6 +11,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 
 BAGIT = "bagit.txt"
 BAG_INFO = "bag-info.txt"
@@ -25,7 +26,16 @@ DATA = "data/"
 
 BUNDLE_CTX = "airgap-bundle/v1"  # outer signature: the archive bytes
 BAG_CTX = "airgap-bag/v1"  # inner signature: the tag manifest
-DIRECTIONS = ("outbound", "inbound")
+
+
+class Direction(StrEnum):
+    """Which way a bundle crosses: usage out to CSSM, or ACKs back in."""
+
+    OUTBOUND = "outbound"
+    INBOUND = "inbound"
+
+
+DIRECTIONS = tuple(d.value for d in Direction)
 
 BAGIT_TEXT = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 _BAD_NAME = re.compile(r"[\x00-\x1f\x7f%\\]")

@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 
@@ -27,7 +28,15 @@ from airgap.fsutil import fsync_dir, staged_file
 from airgap.names import escaped
 from airgap.signing.minisign import SecretKey, Signature, blake2b_file, read_chunks
 
-ARCHIVES = ("tar.gz", "tar", "7z")
+
+class Archive(StrEnum):
+    """How a bundle is serialised."""
+
+    TAR_GZ = "tar.gz"
+    TAR = "tar"
+    SEVEN_Z = "7z"
+
+
 CHUNK = 1 << 20
 Progress = Callable[[int], None]  # called with each count of payload bytes done
 

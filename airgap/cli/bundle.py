@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from airgap.bundle.bag import Direction
+from airgap.bundle.create import Archive
 from airgap.cli.keys import (
     InsecureKeyOption,
     LedgerOption,
@@ -15,6 +17,7 @@ from airgap.cli.keys import (
     TrustedKeysOption,
     hooks,
 )
+from airgap.cli.options import out_or_positional
 from airgap.cli.output import Format, FormatOption, begin, emit_json, note, out, plural
 from airgap.errors import ExitCode, worst
 
@@ -38,6 +41,7 @@ AcceptRenamedOption = Annotated[
         "(after checking it is not an older bundle under a new name).",
     ),
 ]
+BUNDLE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".7z")  # what the older spelling took for OUT
 _SIZE = re.compile(r"(?i)(\d+)\s*([kmgt]?)i?b?")
 
 
@@ -52,18 +56,29 @@ def parse_size(text: str) -> int:
 
 @app.command(
     "create",
-    epilog="Example: airgap bundle create usage-2026-11.tar.gz usage/ --key ~/keys/operator.key",
+    epilog="Example: airgap bundle create usage/ --out usage-2026-11.tar.gz "
+    "--key ~/keys/operator.key",
 )
 def create(
-    out_path: Annotated[Path, typer.Argument(metavar="OUT", help="The bundle to write.")],
     paths: Annotated[list[Path], typer.Argument(metavar="PATH...", help="Files and folders.")],
+    out_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="OUT",
+            help="The bundle to write (formerly the first argument: still read so, with a "
+            "note, for one release).",
+            show_default=False,
+        ),
+    ] = None,
     key: Annotated[
         Path | None,
         typer.Option("--key", help="Your secret key file (default: the 'key' setting)."),
     ] = None,
     direction: Annotated[
-        str, typer.Option(help="outbound (usage to CSSM) or inbound (ACKs back).")
-    ] = "outbound",
+        Direction, typer.Option(help="outbound (usage to CSSM) or inbound (ACKs back).")
+    ] = Direction.OUTBOUND,
     answers: Annotated[
         str | None,
         typer.Option(
@@ -71,9 +86,9 @@ def create(
         ),
     ] = None,
     archive: Annotated[
-        str,
-        typer.Option("--archive", help="tar.gz, tar or 7z (7z output is not byte-reproducible)."),
-    ] = "tar.gz",
+        Archive,
+        typer.Option("--archive", help="How to serialise it (7z output is not byte-reproducible)."),
+    ] = Archive.TAR_GZ,
     max_size: Annotated[
         str | None,
         typer.Option(
@@ -123,15 +138,12 @@ def create(
     unless --allow-resend, and the step is recorded. Same inputs, key and SOURCE_DATE_EPOCH
     give the same bytes (tar, tar.gz; 7z output is not reproducible).
     """
-    from airgap.bundle import bag
-    from airgap.bundle.create import ARCHIVES
     from airgap.flows import bundle as flows
 
     begin("bundle create", fmt)
-    if direction not in bag.DIRECTIONS:
-        raise typer.BadParameter("outbound or inbound", param_hint="--direction")
-    if archive not in ARCHIVES:
-        raise typer.BadParameter(", ".join(ARCHIVES), param_hint="--archive")
+    out_path, paths = out_or_positional(
+        out_file, paths, first=True, command="bundle create", suffixes=BUNDLE_SUFFIXES
+    )
     if answers and direction != "inbound":
         raise typer.BadParameter("only an inbound bundle answers", param_hint="--answers")
     options = flows.CreateOptions(

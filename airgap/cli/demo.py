@@ -19,6 +19,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,7 +31,14 @@ from airgap.errors import ExitCode, InputError
 JUMP, INTERNET, LAB = "jump host", "internet PC", "lab"
 HOMES = {JUMP: "jump", INTERNET: "internet"}  # each host's folder in the scratch folder
 OPERATORS = {JUMP: "Jump host operator", INTERNET: "Internet PC operator"}
-TAMPER_STEPS = ("media",)
+
+
+class Tamper(StrEnum):
+    """Where the demo can tamper with what crosses (it must then stop with exit 4)."""
+
+    MEDIA = "media"
+
+
 SHOWN_LINES = 8  # of each command's output
 LAB_CONFIG = """# A training host: simulated ACKs from 'airgap lab cssm' are accepted here.
 [rules]
@@ -159,7 +167,7 @@ def demo(
         ),
     ] = None,
     tamper: Annotated[
-        str | None,
+        Tamper | None,
         typer.Option(
             "--tamper",
             help="media: flip one byte of the outbound bundle on the USB; the demo "
@@ -176,8 +184,6 @@ def demo(
     push each ACK to its device over SSH (import, capture after, verdict), diff, reconcile,
     deadlines, and the ledgers of both hosts. Exit 0 only when every check passed."""
     begin("demo", fmt)
-    if tamper is not None and tamper not in TAMPER_STEPS:
-        raise typer.BadParameter(f"{tamper!r}: choose from {', '.join(TAMPER_STEPS)}")
     if workdir is not None and workdir.exists() and any(workdir.iterdir()):
         raise InputError("refusing to run the demo in", workdir, "it is not empty")
     root = (workdir or Path(tempfile.mkdtemp(prefix="airgap-demo-"))).resolve()
@@ -333,6 +339,7 @@ def _cycle(run: Demo, tamper: str | None) -> None:
         "airgap",
         "bundle",
         "create",
+        "--out",
         "outbound.tar.gz",
         *usage,
         "--key",
@@ -450,6 +457,7 @@ def _cycle(run: Demo, tamper: str | None) -> None:
         "airgap",
         "bundle",
         "create",
+        "--out",
         "inbound.tar.gz",
         *acks,
         "--direction",

@@ -145,6 +145,8 @@ def list_keys(folder: TrustedKeysOption = None, fmt: FormatOption = Format.TEXT)
 
     begin("key list", fmt)
     folder = trust_folder(folder)
+    if folder is not None and not folder.is_dir():
+        raise ConfigError("no such trusted-keys folder", folder, "not a folder")
     store = TrustStore(folder).load() if folder else None
     rows = (
         [
@@ -183,6 +185,7 @@ def export(
         Path | None, typer.Option("--out", help="Write here instead of stdout.", show_default=False)
     ] = None,
     insecure: InsecureKeyOption = False,
+    fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Print a public key (this host's by default) for others to trust: the one the secret
     key holds, refused when the .pub beside it is another key's."""
@@ -191,7 +194,7 @@ def export(
     from airgap.signing.minisign import PublicKey
     from airgap.signing.trust import host_key
 
-    begin("key export", Format.TEXT)
+    begin("key export", fmt)
     public = (
         host_key().public if key is None else load_secret(key, insecure_permissions=insecure).public
     )
@@ -205,7 +208,10 @@ def export(
         )
     if out_file:
         write_atomic(out_file, public.text().encode())
-    else:
+    if fmt is Format.JSON:
+        written = str(out_file) if out_file else None
+        emit_json(True, [{"key_id": public.id, "public_key": public.text(), "written_to": written}])
+    elif not out_file:
         sys.stdout.write(public.text())
 
 

@@ -21,6 +21,8 @@ from airgap.cli.output import Format, FormatOption, begin, emit_json, err, out, 
 from airgap.errors import ExitCode, InputError, why
 from airgap.flows import ledger as steps
 from airgap.flows.ledger import configured, open_ledger, unchecked_text
+from airgap.ledger.export import Kind as ExportKind
+from airgap.ledger.store import Step
 
 if TYPE_CHECKING:
     from airgap.ledger.store import Ledger
@@ -97,7 +99,7 @@ def record_step(
     "usage-2026-11.tar.gz --note 'uploaded from the internet PC'",
 )
 def record(
-    step: Annotated[str, typer.Option("--step", help="One of the fixed steps (DESIGN.md).")],
+    step: Annotated[Step, typer.Option("--step", help="The step, one of those listed.")],
     device: Annotated[
         str | None, typer.Option(help="The device concerned (PID:SN or name).", show_default=False)
     ] = None,
@@ -144,7 +146,7 @@ def show(
         str | None,
         typer.Option(help="Entries at or after this time (ISO 8601).", show_default=False),
     ] = None,
-    step: Annotated[str | None, typer.Option(help="Only this step.", show_default=False)] = None,
+    step: Annotated[Step | None, typer.Option(help="Only this step.", show_default=False)] = None,
     device: Annotated[
         str | None, typer.Option(help="Only this device.", show_default=False)
     ] = None,
@@ -281,6 +283,7 @@ def checkpoint_cmd(
     trusted_key: TrustedKeyOption = None,
     folder: TrustedKeysOption = None,
     ledger: LedgerOption = None,
+    fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Verify the ledger, then sign and print a checkpoint (C2SP tlog-checkpoint) of it with
     this host's key; kept beside the ledger for incremental verifies. Entries whose signers
@@ -288,11 +291,15 @@ def checkpoint_cmd(
     from airgap.ledger import checkpoint
     from airgap.signing.trust import host_key
 
-    begin("ledger checkpoint", Format.TEXT)
+    begin("ledger checkpoint", fmt)
     store = open_ledger(ledger)
     report = verify_own(store, trusted_key=trusted_key, folder=folder)
-    _, note, _ = checkpoint.make(store, host_key(), report)
-    sys.stdout.write(note)
+    made, note, path = checkpoint.make(store, host_key(), report)
+    if fmt is Format.JSON:
+        found = {"origin": made.origin, "size": made.size, "checkpoint": note, "kept": str(path)}
+        emit_json(True, [found])
+    else:
+        sys.stdout.write(note)
 
 
 @app.command(
@@ -308,6 +315,7 @@ def prove(
         typer.Option("--entry-out", help="Write the entry's exact line here.", show_default=False),
     ] = None,
     ledger: LedgerOption = None,
+    fmt: FormatOption = Format.TEXT,
 ) -> None:
     """An inclusion proof (C2SP tlog-proof style) of one entry against the latest checkpoint;
     anyone with the host's public key can check it offline with 'ledger verify-proof'."""
@@ -315,7 +323,7 @@ def prove(
     from airgap.fsutil import write_atomic
     from airgap.ledger import checkpoint
 
-    begin("ledger prove", Format.TEXT)
+    begin("ledger prove", fmt)
     store = open_ledger(ledger)
     note = checkpoint.latest(store)
     host = host_public()
@@ -327,7 +335,10 @@ def prove(
         write_atomic(entry_out, line + b"\n")
     if out_file:
         write_atomic(out_file, proof.encode())
-    else:
+    if fmt is Format.JSON:
+        written = {"written_to": str(out_file) if out_file else None}
+        emit_json(True, [{"seq": seq, "proof": proof, **written}])
+    elif not out_file:
         sys.stdout.write(proof)
 
 
@@ -368,7 +379,7 @@ def verify_proof(
 
 @app.command("export", epilog="Example: airgap ledger export --as csv --out audit.csv")
 def export(
-    kind: Annotated[str, typer.Option("--as", help="jsonl, csv or in-toto.")] = "jsonl",
+    kind: Annotated[ExportKind, typer.Option("--as", help="What to write.")] = ExportKind.JSONL,
     out_file: Annotated[
         Path | None, typer.Option("--out", help="Write here, not to stdout.", show_default=False)
     ] = None,
@@ -378,6 +389,7 @@ def export(
     ] = None,
     insecure: InsecureKeyOption = False,
     ledger: LedgerOption = None,
+    fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Export the ledger for auditors: JSON Lines (exact copies), CSV, or in-toto links (one
     JSON metablock per line; each link's environment keeps the entry's seq, chain and sig).
@@ -389,12 +401,16 @@ def export(
     from airgap.fsutil import atomic_file
     from airgap.ledger import export as exporting
 
-    begin("ledger export", Format.TEXT)
-    if kind not in exporting.KINDS:
-        raise typer.BadParameter("jsonl, csv or in-toto", param_hint="--as")
+    begin("ledger export", fmt)
     store = open_ledger(ledger)
     signer = load_secret(key, insecure_permissions=insecure) if key else None
     read = Entries(store)
+    if out_file is None and fmt is Format.JSON:  # the export itself is the result
+        held = io.StringIO(newline="")
+        exporting.write(kind, read, cast(io.TextIOBase, held), signer)
+        read.refuse_bad()
+        emit_json(True, [{"as": str(kind), "written_to": None, "content": held.getvalue()}])
+        return
     if out_file is None:
         exporting.write(kind, read, cast(io.TextIOBase, sys.stdout), signer)
     else:
@@ -404,6 +420,8 @@ def export(
             text.flush()
             text.detach()
     read.refuse_bad()
+    if fmt is Format.JSON:
+        emit_json(True, [{"as": str(kind), "written_to": str(out_file), "content": None}])
 
 
 @app.command("repair", epilog="Example: airgap ledger repair")
@@ -416,6 +434,9 @@ def repair(
     """Move a torn last line (a crash mid-append) to a side file and record that it did."""
     begin("ledger repair", fmt)
     store = open_ledger(ledger)
+    if not store.path.exists():  # a mistyped path is not a ledger in good order
+        with store.reading():
+            pass
     signer = signing_key(key, insecure)
     side = store.repair(signer)
     if side:

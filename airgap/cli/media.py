@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from airgap.bundle.malware import Scanner
 from airgap.cli.keys import LedgerOption, TrustedKeyOption, TrustedKeysOption, hooks
 from airgap.cli.output import Format, FormatOption, begin, emit_json, out, plural
 from airgap.errors import ExitCode
@@ -67,7 +68,7 @@ def scan(
     trusted_key: TrustedKeyOption = None,
     trusted_keys: TrustedKeysOption = None,
     av: Annotated[
-        str | None,
+        Scanner | None,
         typer.Option(
             "--av",
             help="Also scan every file for malware with this scanner (clamscan) and record "

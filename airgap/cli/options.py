@@ -47,14 +47,20 @@ def speak(*, quiet: bool = False, verbose: bool = False, no_progress: bool = Fal
 
 
 def out_or_positional(
-    out: T | None, given: list[T], *, first: bool, command: str
+    out: T | None,
+    given: list[T],
+    *,
+    first: bool,
+    command: str,
+    suffixes: tuple[str, ...] = (),
 ) -> tuple[T, list[T]]:
     """The output a command writes, and its inputs. Outputs are ``--out`` on every command
     that makes something new from inputs; the older spelling, the output as the first (or
-    last) argument, still works for one release with a note on stderr."""
+    last) argument, still works for one release with a note on stderr (with ``suffixes``,
+    only for an argument named so, so that an input is never taken for the output)."""
     if out is not None:
         return out, given
-    if len(given) < 2:
+    if len(given) < 2 or not str(given[0 if first else -1]).endswith(suffixes or ("",)):
         raise typer.BadParameter("name what to write with --out", param_hint="--out")
     target, rest = (given[0], given[1:]) if first else (given[-1], given[:-1])
     note(

@@ -7,12 +7,22 @@ import csv
 import io
 import json
 from collections.abc import Iterable
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from airgap.signing.minisign import SecretKey
 
-KINDS = ("jsonl", "csv", "in-toto")
+
+class Kind(StrEnum):
+    """What ``ledger export --as`` writes."""
+
+    JSONL = "jsonl"
+    CSV = "csv"
+    IN_TOTO = "in-toto"
+
+
+KINDS = tuple(kind.value for kind in Kind)
 EXPORT_COLUMNS = (
     "seq",
     "time",

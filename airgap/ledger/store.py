@@ -25,6 +25,7 @@ import stat
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -32,29 +33,34 @@ from airgap.errors import FindingsError, InputError, TrustError, why
 from airgap.fsutil import atomic_file, open_regular
 from airgap.signing.minisign import SecretKey
 
-STEPS = (
-    "usage.save",
-    "usage.collect",
-    "validate",
-    "bundle.create",
-    "bundle.approve",
-    "media.write",
-    "media.read",
-    "media.scan",
-    "bundle.verify",
-    "bundle.extract",
-    "cssm.upload",
-    "cssm.download",
-    "import.before",
-    "import.apply",
-    "import.after",
-    "diff",
-    "key.trust",
-    "key.revoke",
-    "host.key.accept",
-    "ledger.repair",
-    "note",
-)
+
+class Step(StrEnum):
+    """The fixed steps an entry records (DESIGN.md "Audit ledger")."""
+
+    USAGE_SAVE = "usage.save"
+    USAGE_COLLECT = "usage.collect"
+    VALIDATE = "validate"
+    BUNDLE_CREATE = "bundle.create"
+    BUNDLE_APPROVE = "bundle.approve"
+    MEDIA_WRITE = "media.write"
+    MEDIA_READ = "media.read"
+    MEDIA_SCAN = "media.scan"
+    BUNDLE_VERIFY = "bundle.verify"
+    BUNDLE_EXTRACT = "bundle.extract"
+    CSSM_UPLOAD = "cssm.upload"
+    CSSM_DOWNLOAD = "cssm.download"
+    IMPORT_BEFORE = "import.before"
+    IMPORT_APPLY = "import.apply"
+    IMPORT_AFTER = "import.after"
+    DIFF = "diff"
+    KEY_TRUST = "key.trust"
+    KEY_REVOKE = "key.revoke"
+    HOST_KEY_ACCEPT = "host.key.accept"
+    LEDGER_REPAIR = "ledger.repair"
+    NOTE = "note"
+
+
+STEPS = tuple(step.value for step in Step)
 GENESIS = "sha256:" + "0" * 64
 TAIL_CHUNK = 1 << 16
 MAX_LINE = 1 << 20  # an entry airgap writes is far shorter; a longer line is not an entry

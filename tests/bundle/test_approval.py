@@ -63,6 +63,7 @@ class Site:
         run = self.cli(
             "bundle",
             "create",
+            "--out",
             out,
             *sorted(SAMPLES.glob("usage-*.xml"))[:count],
             "--key",

@@ -416,7 +416,9 @@ def test_7z_bundle_round_trips(tmp_path: Path, cli: Cli, monkeypatch: pytest.Mon
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795800000")
     payload = sorted(SAMPLES.glob("*.xml"))
     out = tmp_path / "out" / "usage.7z"
-    run = cli("bundle", "create", out, *payload, "--key", tmp_path / "op.key", "--archive", "7z")
+    run = cli(
+        "bundle", "create", "--out", out, *payload, "--key", tmp_path / "op.key", "--archive", "7z"
+    )
     assert run.code == 0, run
     assert out.read_bytes().startswith(archive.SEVEN_ZIP_MAGIC)
     trusted = ("--trusted-key", tmp_path / "op.pub")

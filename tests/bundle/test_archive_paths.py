@@ -34,7 +34,7 @@ def test_a_signed_bundle_in_a_folder_named_with_a_bang_verifies(
 ) -> None:
     out = tmp_path / "x!y" / "usage.tar.gz"
     payload = sorted(SAMPLES.glob("*.xml"))[:2]
-    assert cli("bundle", "create", out, *payload, "--key", key).code == 0
+    assert cli("bundle", "create", "--out", out, *payload, "--key", key).code == 0
     run = cli("bundle", "verify", out, "--trusted-key", tmp_path / "op.pub")
     assert run.code == 0, run.out + run.err
     assert "error" not in run.out + run.err

@@ -24,7 +24,9 @@ def extracted(tmp_path: Path, cli: Cli) -> Path:
     (tmp_path / "op.key").chmod(0o600)  # a secret key others can read is refused
     (tmp_path / "op.pub").write_text(key.public.text())
     bundle = tmp_path / "usage.tar.gz"
-    assert cli("bundle", "create", bundle, *PAYLOAD, "--key", tmp_path / "op.key").code == 0
+    assert (
+        cli("bundle", "create", "--out", bundle, *PAYLOAD, "--key", tmp_path / "op.key").code == 0
+    )
     run = cli(
         "bundle",
         "extract",

@@ -38,7 +38,7 @@ def keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, SecretK
 @pytest.fixture
 def bundle(tmp_path: Path, cli: Cli, keys: tuple[Path, SecretKey]) -> Path:
     out = tmp_path / "out" / "usage.tar.gz"
-    run = cli("bundle", "create", out, *PAYLOAD, SAMPLES / "show", "--key", keys[0])
+    run = cli("bundle", "create", "--out", out, *PAYLOAD, SAMPLES / "show", "--key", keys[0])
     assert run.code == 0, run.err
     return out
 
@@ -112,7 +112,10 @@ def test_same_inputs_same_bytes(
     first, second = tmp_path / "a" / f"b.{archive}", tmp_path / "b" / f"b.{archive}"
     for out in (first, second):
         assert (
-            cli("bundle", "create", out, *PAYLOAD, "--key", keys[0], "--archive", archive).code == 0
+            cli(
+                "bundle", "create", "--out", out, *PAYLOAD, "--key", keys[0], "--archive", archive
+            ).code
+            == 0
         )
         time.sleep(1.1)  # a second later: only SOURCE_DATE_EPOCH may set times
     assert first.read_bytes() == second.read_bytes()
@@ -290,7 +293,17 @@ def test_bomb_beyond_the_signed_size(
 def split_bundle(cli: Cli, out: Path, key: Path, payload: list[Path]) -> list[Path]:
     """``bundle create --max-size 1``: one part per file; the parts' paths."""
     run = cli(
-        "bundle", "create", out, *payload, "--key", key, "--max-size", "1", "--format", "json"
+        "bundle",
+        "create",
+        "--out",
+        out,
+        *payload,
+        "--key",
+        key,
+        "--max-size",
+        "1",
+        "--format",
+        "json",
     )
     assert run.code == 0, run.err
     return [Path(r["archive"]) for r in json.loads(run.out)["results"]]
@@ -339,10 +352,12 @@ def test_resplit_with_force_leaves_no_old_part(
     out = tmp_path / "out" / "cycle.tar.gz"
     split_bundle(cli, out, keys[0], USAGE[:3])
     (out.parent / "cycle.notes.txt").write_text("mine")
-    run = cli("bundle", "create", out, *USAGE[:2], "--key", keys[0], "--max-size", "1")
+    run = cli("bundle", "create", "--out", out, *USAGE[:2], "--key", keys[0], "--max-size", "1")
     assert run.code == 3 and "refusing to overwrite" in run.err and "part1of3" in run.err
     assert len(list(out.parent.glob("cycle.part*of3.tar.gz*"))) == 6
-    run = cli("bundle", "create", out, *USAGE[:2], "--key", keys[0], "--max-size", "1", "--force")
+    run = cli(
+        "bundle", "create", "--out", out, *USAGE[:2], "--key", keys[0], "--max-size", "1", "--force"
+    )
     assert run.code == 0, run.err
     names = sorted(p.name for p in out.parent.iterdir())
     assert names == [
@@ -353,7 +368,7 @@ def test_resplit_with_force_leaves_no_old_part(
         "cycle.part2of2.tar.gz.minisig",
     ]
     assert "note: removed " in run.err and "cycle.part3of3.tar.gz.minisig" in run.err
-    run = cli("bundle", "create", out, *USAGE[:2], "--key", keys[0], "--force")
+    run = cli("bundle", "create", "--out", out, *USAGE[:2], "--key", keys[0], "--force")
     assert run.code == 0, run.err
     names = sorted(p.name for p in out.parent.iterdir())
     assert names == ["cycle.notes.txt", "cycle.tar.gz", "cycle.tar.gz.minisig"]
@@ -389,7 +404,7 @@ def test_replayed_bundle_is_refused(tmp_path: Path, cli: Cli, keys: tuple[Path, 
     older = tmp_path / "out" / "usage-2026-10.tar.gz"
     newer = tmp_path / "out" / "usage-2026-11.tar.gz"
     for out, source in ((older, USAGE[0]), (newer, USAGE[1])):
-        assert cli("bundle", "create", out, source, "--key", keys[0]).code == 0
+        assert cli("bundle", "create", "--out", out, source, "--key", keys[0]).code == 0
     for suffix in ("", ".minisig"):  # last month's bundle, passed off as this month's
         Path(f"{newer}{suffix}").write_bytes(Path(f"{older}{suffix}").read_bytes())
     run = cli("bundle", "verify", newer, "--trusted-key", tmp_path / "op.pub", "--format", "json")
@@ -416,9 +431,11 @@ def test_invalid_input_is_refused_unless_allowed(
     tmp_path: Path, cli: Cli, keys: tuple[Path, SecretKey]
 ) -> None:
     bad = SAMPLES / "invalid" / "sudi-mismatch.xml"
-    run = cli("bundle", "create", tmp_path / "x.tar.gz", bad, "--key", keys[0])
+    run = cli("bundle", "create", "--out", tmp_path / "x.tar.gz", bad, "--key", keys[0])
     assert run.code == 1 and "sudi-mismatch" in run.err and not (tmp_path / "x.tar.gz").exists()
-    run = cli("bundle", "create", tmp_path / "x.tar.gz", bad, "--key", keys[0], "--allow-invalid")
+    run = cli(
+        "bundle", "create", "--out", tmp_path / "x.tar.gz", bad, "--key", keys[0], "--allow-invalid"
+    )
     assert run.code == 0
     run = cli("bundle", "verify", tmp_path / "x.tar.gz", "--trusted-key", tmp_path / "op.pub")
     assert run.code == 1 and "sudi-mismatch" in run.out
@@ -553,13 +570,22 @@ def test_kill_9_leaves_nothing_at_the_target(
         )
     source = tmp_path / "src.tar.gz"
     if command == "extract":
-        assert cli("bundle", "create", source, big, "--key", keys[0]).code == 0
+        assert cli("bundle", "create", "--out", source, big, "--key", keys[0]).code == 0
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     killed = 0
     for delay in (0.2 + 0.15 * step for step in range(10)):
         target = tmp_path / f"target-{delay}"
         if command == "create":
-            argv = ["airgap", "bundle", "create", str(target), str(big), "--key", str(keys[0])]
+            argv = [
+                "airgap",
+                "bundle",
+                "create",
+                "--out",
+                str(target),
+                str(big),
+                "--key",
+                str(keys[0]),
+            ]
         else:
             argv = [
                 "airgap",

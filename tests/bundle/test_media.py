@@ -139,6 +139,7 @@ def parts(tmp_path: Path, cli: Cli) -> list[Path]:
     run = cli(
         "bundle",
         "create",
+        "--out",
         tmp_path / "out" / "cycle.tar.gz",
         *USAGE[:3],
         "--key",

@@ -37,7 +37,7 @@ def test_a_simulated_ack_is_refused_naming_lab_and_carried_with_it(
     tmp_path: Path, cli: Cli, key: Path
 ) -> None:
     out = tmp_path / "acks.tar.gz"
-    args = ("bundle", "create", out, SIMULATED_ACK, "--key", key, "--direction", "inbound")
+    args = ("bundle", "create", "--out", out, SIMULATED_ACK, "--key", key, "--direction", "inbound")
     run = cli(*args)
     assert run.code == 1, run.err
     assert "[simulated-ack]" in run.err
@@ -52,7 +52,7 @@ def test_a_simulated_ack_is_refused_naming_lab_and_carried_with_it(
 def test_lab_carries_no_other_invalid_file(tmp_path: Path, cli: Cli, key: Path) -> None:
     out = tmp_path / "acks.tar.gz"
     bad = SAMPLES / "invalid" / "xml-schema.xml"
-    run = cli("bundle", "create", out, bad, "--key", key, "--lab")
+    run = cli("bundle", "create", "--out", out, bad, "--key", key, "--lab")
     assert run.code == 1 and "--lab for simulated ACKs" not in run.err
     assert "--lab and --privacy work as for 'airgap validate'" in run.err
     assert not out.exists()
@@ -62,11 +62,11 @@ def test_privacy_strict_refuses_a_hostname_and_names_privacy(
     tmp_path: Path, cli: Cli, key: Path
 ) -> None:
     out = tmp_path / "usage.tar.gz"
-    run = cli("bundle", "create", out, HOSTNAME, "--key", key, "--privacy", "strict")
+    run = cli("bundle", "create", "--out", out, HOSTNAME, "--key", key, "--privacy", "strict")
     assert run.code == 1, run.err
     assert "[hostname-present]" in run.err and "--privacy normal" in run.err
     assert not out.exists()
-    run = cli("bundle", "create", out, HOSTNAME, "--key", key)
+    run = cli("bundle", "create", "--out", out, HOSTNAME, "--key", key)
     assert run.code == 0, run.err  # under normal privacy a hostname is a warning
     assert "[hostname-present]" in run.err
 
@@ -77,7 +77,7 @@ def test_ledger_flag_records_every_step_of_the_round_trip(
     ledger = tmp_path / "site.jsonl"
     out = tmp_path / "usage.tar.gz"
     trust = ("--trusted-key", tmp_path / "op.pub")
-    run = cli("bundle", "create", out, USAGE, "--key", key, "--ledger", ledger)
+    run = cli("bundle", "create", "--out", out, USAGE, "--key", key, "--ledger", ledger)
     assert run.code == 0, run.err
     assert "recorded ledger entry 1: bundle.create" in run.err
     assert cli("bundle", "verify", out, *trust, "--ledger", ledger).code == 0
@@ -107,7 +107,7 @@ def test_a_tampered_bag_at_rest_is_recorded_as_refused(tmp_path: Path, cli: Cli,
     ledger = tmp_path / "site.jsonl"
     out = tmp_path / "usage.tar.gz"
     trust = ("--trusted-key", tmp_path / "op.pub")
-    assert cli("bundle", "create", out, USAGE, "--key", key).code == 0
+    assert cli("bundle", "create", "--out", out, USAGE, "--key", key).code == 0
     extracted = tmp_path / "bag"
     assert cli("bundle", "extract", "--no-scan-required", out, extracted, *trust).code == 0
     payload = next((extracted / "data").iterdir())
@@ -135,6 +135,6 @@ def test_sig_and_approvals_are_refused_for_a_bag_at_rest(tmp_path: Path, cli: Cl
 
 def test_without_a_ledger_nothing_is_recorded(tmp_path: Path, cli: Cli, key: Path) -> None:
     out = tmp_path / "usage.tar.gz"
-    run = cli("bundle", "create", out, USAGE, "--key", key)
+    run = cli("bundle", "create", "--out", out, USAGE, "--key", key)
     assert run.code == 0 and "recorded ledger entry" not in run.err
     assert not list(tmp_path.rglob("*.jsonl"))

@@ -177,14 +177,22 @@ def site(tmp_path: Path, cli: Cli) -> Site:
     usage.parent.mkdir()
     usage.write_bytes(VALID)
     bundle = tmp_path / "usage.tar.gz"
-    assert cli("bundle", "create", bundle, usage, "--key", f"{key}.key").code == 0
+    assert cli("bundle", "create", "--out", bundle, usage, "--key", f"{key}.key").code == 0
     return Site(tmp_path, Path(f"{key}.key"), Path(f"{key}.pub"), bundle, usage)
 
 
 Args = Callable[[Site, Path], list[str | Path]]
 # Every command that writes to a path the user names, with that path as ``target``.
 WRITERS: dict[str, Args] = {
-    "bundle create": lambda s, t: ["bundle", "create", t / "out.tar.gz", s.usage, "--key", s.key],
+    "bundle create": lambda s, t: [
+        "bundle",
+        "create",
+        "--out",
+        t / "out.tar.gz",
+        s.usage,
+        "--key",
+        s.key,
+    ],
     "bundle extract": lambda s, t: [
         "bundle",
         "extract",
@@ -337,7 +345,7 @@ LONG = "n" * 300  # over NAME_MAX (255) on every Linux file system
         lambda s: ["state", s.root / LONG],
         lambda s: ["media", "scan", s.root / LONG],
         lambda s: ["bundle", "verify", s.root / LONG, "--trusted-key", s.pub],
-        lambda s: ["bundle", "create", s.root / f"{LONG}.tar.gz", s.usage, "--key", s.key],
+        lambda s: ["bundle", "create", "--out", s.root / f"{LONG}.tar.gz", s.usage, "--key", s.key],
         lambda s: [
             "bundle",
             "extract",
@@ -417,7 +425,7 @@ def test_json_errors_name_the_os_error(site: Site, cli: Cli) -> None:
 def test_a_bundle_named_with_hostile_bytes_signs_and_verifies(site: Site, cli: Cli) -> None:
     for raw_name, shown in NAMES.items():
         out = os.fsdecode(os.fsencode(site.root) + b"/" + raw_name + b".tar.gz")
-        run = cli("bundle", "create", out, site.usage, "--key", site.key)
+        run = cli("bundle", "create", "--out", out, site.usage, "--key", site.key)
         assert run.code == 0, run.err
         assert_harmless(run)
         comment = Path(out + ".minisig").read_bytes().decode("utf-8").splitlines()[2]

@@ -200,7 +200,10 @@ def test_archives_are_named_as_a_whole(cli: Cli, tmp_path: Path) -> None:
     assert [r["kind"] for r in results[1:]] == ["usage"] * 3
     key = tmp_path / "k"
     assert cli("key", "generate", "--out", key, "--no-passphrase").code == 0
-    assert cli("bundle", "create", tmp_path / "b.tar.gz", upload, "--key", f"{key}.key").code == 0
+    assert (
+        cli("bundle", "create", "--out", tmp_path / "b.tar.gz", upload, "--key", f"{key}.key").code
+        == 0
+    )
     run = cli("inspect", tmp_path / "b.tar.gz")
     assert run.code == 0, run.err
     assert run.out.startswith(f"{tmp_path / 'b.tar.gz'}: bundle\n")

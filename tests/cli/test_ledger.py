@@ -200,6 +200,7 @@ def send(cli: Cli, tmp_path: Path, name: str) -> tuple[Path, str]:
     run = cli(
         "bundle",
         "create",
+        "--out",
         out,
         SAMPLES / "usage-c9300-ios-xe-17.6-v1.xml",
         "--key",

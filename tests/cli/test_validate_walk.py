@@ -206,7 +206,7 @@ def test_bundle_create_fails_naming_a_broken_licensing_file(
 ) -> None:
     top = folder(tmp_path, name)
     out = tmp_path / "out.tar.gz"
-    run = cli("bundle", "create", out, top, "--key", key)
+    run = cli("bundle", "create", "--out", out, top, "--key", key)
     assert run.code == 1, run
     assert len(finding_lines(run.err, str(top / name), BROKEN[name][1])) == 1, run.err
     assert "error: refusing to bundle invalid files" in run.err
@@ -229,7 +229,7 @@ def test_bundle_create_refuses_a_link_in_a_folder(tmp_path: Path, cli: Cli, key:
     top = folder(tmp_path)
     (top / "usage-link.xml").symlink_to(GOOD)
     out = tmp_path / "out.tar.gz"
-    run = cli("bundle", "create", out, top, "--key", key)
+    run = cli("bundle", "create", "--out", out, top, "--key", key)
     assert run.code == 3, run
     assert run.err.startswith(f"error: cannot bundle: {top / 'usage-link.xml'} - a symbolic link")
     assert not out.exists()
@@ -247,7 +247,7 @@ def test_a_wide_usage_file_gets_one_answer_everywhere(
         assert run.code == 1 and len(finding_lines(run.out, str(path), "encoding")) == 1, run
         run = cli("inspect", target)
         assert run.code == 1 and run.err.rstrip().endswith(f"[encoding]: {path}"), run
-        run = cli("bundle", "create", tmp_path / "b.tar.gz", target, "--key", key)
+        run = cli("bundle", "create", "--out", tmp_path / "b.tar.gz", target, "--key", key)
         assert run.code == 1 and len(finding_lines(run.err, str(path), "encoding")) == 1, run
     assert not (tmp_path / "b.tar.gz").exists()
 

@@ -64,7 +64,7 @@ def outbound(cli: Cli, site: Path) -> tuple[Path, str, list[Path]]:
     """Alice bundles two usage files: the archive, its bundle id, the files."""
     files = sorted(SAMPLES.glob("usage-*.xml"))[:2]
     archive = site / "out" / "usage.tar.gz"
-    said = ok(cli, "bundle", "create", archive, *files, "--key", site / "alice.key")
+    said = ok(cli, "bundle", "create", "--out", archive, *files, "--key", site / "alice.key")
     found = re.search(r"bundle (AG\S+)", said)
     assert found, said
     return archive, found[1], files
@@ -228,7 +228,17 @@ def test_a_ledger_from_before_verify_named_the_answered_bundle_still_gives_a_rep
 def test_a_bundle_carrying_invalid_files_is_never_shown_as_validated(site: Path, cli: Cli) -> None:
     bad = SAMPLES / "invalid" / "sudi-mismatch.xml"
     archive = site / "x.tar.gz"
-    ok(cli, "bundle", "create", archive, bad, "--key", site / "alice.key", "--allow-invalid")
+    ok(
+        cli,
+        "bundle",
+        "create",
+        "--out",
+        archive,
+        bad,
+        "--key",
+        site / "alice.key",
+        "--allow-invalid",
+    )
     doc = report(cli, site / "report.json")
     (transfer,) = [t for t in doc["transfers"] if t["kind"] == "bundle"]
     assert transfer["validation"]["result"] == "invalid" and transfer["exception"]

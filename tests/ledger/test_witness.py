@@ -57,7 +57,14 @@ def send(
     monkeypatch.setenv("AIRGAP_LEDGER", str(ledger or sides["jump"]))
     out = sides["root"] / "usb" / f"{name}.tar.gz"
     run = cli(
-        "bundle", "create", out, *PAYLOAD, "--key", sides["root"] / "op.key", "--allow-resend"
+        "bundle",
+        "create",
+        "--out",
+        out,
+        *PAYLOAD,
+        "--key",
+        sides["root"] / "op.key",
+        "--allow-resend",
     )  # the same sample reports go out in every test bundle
     assert run.code == 0, run.err
     return out
@@ -166,10 +173,17 @@ def test_reports_already_sent_are_refused_unless_allowed(
 ) -> None:
     send(cli, sides, "b1", monkeypatch)
     out = sides["root"] / "usb" / "again.tar.gz"
-    run = cli("bundle", "create", out, PAYLOAD[0], "--key", sides["root"] / "op.key")
+    run = cli("bundle", "create", "--out", out, PAYLOAD[0], "--key", sides["root"] / "op.key")
     assert run.code == 1 and "refusing to send reports again" in run.err
     assert "went out in bundle AG" in run.err and not out.exists()
     run = cli(
-        "bundle", "create", out, PAYLOAD[0], "--key", sides["root"] / "op.key", "--allow-resend"
+        "bundle",
+        "create",
+        "--out",
+        out,
+        PAYLOAD[0],
+        "--key",
+        sides["root"] / "op.key",
+        "--allow-resend",
     )
     assert run.code == 0 and out.exists()
