@@ -223,6 +223,7 @@ def serve_command(
             show_default=False,
         ),
     ] = None,
+    fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Serve every device of a lab fleet over real SSH on loopback until stopped (Ctrl-C or
     SIGTERM). Each answers like IOS-XE (show license ..., license smart save usage, verify
@@ -237,6 +238,7 @@ def serve_command(
     from airgap.cli.output import note
     from airgap.lab import serve
 
+    begin("lab serve", fmt)
     try:
         if not ipaddress.ip_address(listen).is_loopback:
             raise InputError(
@@ -259,6 +261,10 @@ def serve_command(
             loop.add_signal_handler(signum, stop.set)
         await lab.start()
         ports = sorted(d.port for d in lab.devices)
+        if fmt is Format.JSON:  # once every device listens: what a script connects to
+            served = [{"device": d.name, "port": d.port} for d in lab.devices]
+            paths = {"inventory": str(folder / "inventory.toml")}
+            emit_json(True, served, **paths, known_hosts=str(folder / "known_hosts"))
         note(
             f"serving {len(lab.devices)} lab devices on {listen} ports {ports[0]}-{ports[-1]}; "
             f"inventory: {folder / 'inventory.toml'}, known_hosts: {folder / 'known_hosts'}; "

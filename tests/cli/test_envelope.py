@@ -243,3 +243,22 @@ def test_outputs_are_out_and_the_old_spelling_works_with_a_note(
         )
     else:
         assert new_out.read_bytes() == old_out.read_bytes()
+
+
+def test_lab_serve_says_in_json_where_each_device_listens(cli: Cli, tmp_path: Path) -> None:
+    assert cli("lab", "fleet", "--devices", "2", "--out", tmp_path / "lab").code == 0
+    process = _airgap("lab", "serve", str(tmp_path / "lab"), "--format", "json")
+    try:
+        assert process.stdout is not None
+        text = b""
+        while not text.endswith(b"\n}\n"):
+            line = process.stdout.readline()
+            assert line, "lab serve stopped before it said where it listens"
+            text += line
+        doc = _checked(text.decode())
+        assert doc["command"] == "lab serve" and doc["ok"] is True
+        assert len(doc["results"]) == 2 and all(r["port"] > 0 for r in doc["results"])
+        assert doc["inventory"] == str(tmp_path / "lab" / "inventory.toml")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -44,7 +44,7 @@ def test_no_ledger_is_exit_3(cli: Cli) -> None:
 
 def test_unknown_step_is_refused(ledger: Path, cli: Cli) -> None:
     run = cli("ledger", "record", "--step", "coffee")
-    assert run.code == 3 and "unknown step" in run.err
+    assert run.code == 2 and "'coffee' is not one of 'usage.save'" in run.err
 
 
 def test_show_and_filters(ledger: Path, cli: Cli) -> None:
