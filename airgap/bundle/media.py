@@ -18,6 +18,7 @@ from typing import Any
 
 from airgap.archive import archive_type
 from airgap.bundle import bag
+from airgap.bundle.create import Progress, no_progress
 from airgap.bundle.parts import Missing, missing_parts
 from airgap.bundle.verify import check_signature, read_signature, renamed, signed_message
 from airgap.errors import InputError, TrustError, why
@@ -29,7 +30,7 @@ CHUNK = 1 << 20
 SIGNATURE_SUFFIX = ".minisig"
 
 
-def sha256_file(path: Path, *, uncached: bool = False) -> str:
+def sha256_file(path: Path, *, uncached: bool = False, progress: Progress = no_progress) -> str:
     """Hex SHA-256 of a file; ``uncached`` drops the page cache first where possible."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -37,6 +38,7 @@ def sha256_file(path: Path, *, uncached: bool = False) -> str:
             os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
         while chunk := handle.read(CHUNK):
             digest.update(chunk)
+            progress(len(chunk))
     return digest.hexdigest()
 
 
@@ -59,13 +61,15 @@ class Written:
         }
 
 
-def write(bundle: Path, destination: Path, *, overwrite: bool = False) -> list[Written]:
+def write(
+    bundle: Path, destination: Path, *, overwrite: bool = False, progress: Progress = no_progress
+) -> list[Written]:
     """Copy the bundle and its signature to the medium and compare what reads back.
 
     Both are written under temporary names, synced and read back first; only then does the
     signature take its name, then the bundle. A failure at any point leaves neither file
     (no signature without its bundle), and a file already on the medium is replaced only
-    with ``overwrite``."""
+    with ``overwrite``. ``progress`` is told each byte written and each byte read back."""
     signature = Path(f"{bundle}{SIGNATURE_SUFFIX}")
     for path in (bundle, signature):
         if not path.is_file():
@@ -82,7 +86,7 @@ def write(bundle: Path, destination: Path, *, overwrite: bool = False) -> list[W
     placed: list[Path] = []
     try:
         for source in (signature, bundle):
-            staged.append(_copy(source, destination / source.name))
+            staged.append(_copy(source, destination / source.name, progress))
         for temporary, written in staged:  # signature first: a bundle on the medium has one
             temporary.replace(written.target)
             placed.append(written.target)
@@ -96,7 +100,7 @@ def write(bundle: Path, destination: Path, *, overwrite: bool = False) -> list[W
     return [w for _, w in staged][::-1]
 
 
-def _copy(source: Path, target: Path) -> tuple[Path, Written]:
+def _copy(source: Path, target: Path, progress: Progress) -> tuple[Path, Written]:
     """``source`` in a synced temporary file beside ``target``, read back from the medium."""
     digest = hashlib.sha256()
     size = 0
@@ -109,10 +113,11 @@ def _copy(source: Path, target: Path) -> tuple[Path, Written]:
                 digest.update(chunk)
                 size += len(chunk)
                 writer.write(chunk)
+                progress(len(chunk))
             writer.flush()
             os.fsync(writer.fileno())
         expected = digest.hexdigest()
-        if sha256_file(temporary, uncached=True) != expected:
+        if sha256_file(temporary, uncached=True, progress=progress) != expected:
             raise TrustError(
                 "read-back mismatch",
                 target,

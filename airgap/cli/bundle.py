@@ -17,8 +17,23 @@ from airgap.cli.keys import (
     TrustedKeysOption,
     hooks,
 )
-from airgap.cli.options import out_or_positional
-from airgap.cli.output import Format, FormatOption, begin, emit_json, note, out, plural
+from airgap.cli.options import (
+    NoProgressOption,
+    QuietOption,
+    VerboseOption,
+    out_or_positional,
+    speak,
+)
+from airgap.cli.output import (
+    Format,
+    FormatOption,
+    begin,
+    emit_json,
+    note,
+    out,
+    plural,
+    this_run,
+)
 from airgap.errors import ExitCode, worst
 
 if TYPE_CHECKING:
@@ -128,6 +143,9 @@ def create(
     ] = False,
     insecure: InsecureKeyOption = False,
     ledger: LedgerOption = None,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+    no_progress: NoProgressOption = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Validate the files, bag them (BagIt 1.0), sign, and write OUT and OUT.minisig.
@@ -141,6 +159,7 @@ def create(
     from airgap.flows import bundle as flows
 
     begin("bundle create", fmt)
+    speak(quiet=quiet, verbose=verbose, no_progress=no_progress)
     out_path, paths = out_or_positional(
         out_file, paths, first=True, command="bundle create", suffixes=BUNDLE_SUFFIXES
     )
@@ -171,7 +190,7 @@ def _show_created(created: Created, out_path: Path, fmt: Format) -> None:
     if fmt is Format.JSON:
         emit_json(True, [c.to_dict() for c in created.bundles])
         return
-    for c in created.bundles:
+    for c in () if this_run().quiet else created.bundles:
         part = f" part {c.part} of {c.parts}," if c.parts > 1 else ""
         out().print(
             f"{c.archive}: bundle {c.bundle_id} ({created.direction},{part} "
@@ -181,16 +200,20 @@ def _show_created(created: Created, out_path: Path, fmt: Format) -> None:
 
 
 def show_verified(results: list[Verified], fmt: Format, *, listing: bool = False) -> int:
-    """Render verify results (``listing``: each payload file too); the exit code they call for."""
+    """Render verify results (``listing`` or ``-v``: each payload file too; ``-q``: only what
+    failed); the exit code they call for."""
     code = worst(*(r.exit_code for r in results))
     if fmt is Format.JSON:
         emit_json(code == ExitCode.OK, [r.to_dict() for r in results])
         return code
+    run = this_run()
     for r in results:
         for problem in r.problems:
             out().print(f"{r.bundle}: error: {problem.message}", markup=False, style="red")
         for finding in r.findings:
             out().print(str(finding), markup=False)
+        if run.quiet and r.exit_code == ExitCode.OK:  # -q: what failed, nothing else
+            continue
         signer = r.signer
         who = (
             f" signed by key {signer['key_id']}"
@@ -209,7 +232,7 @@ def show_verified(results: list[Verified], fmt: Format, *, listing: bool = False
             f"{r.info.get('Bag-Count', '?')}, {plural(len(r.payload), 'file')}){who}",
             markup=False,
         )
-        if listing:
+        if listing or run.verbose:  # -v: every file checked
             for name, (size, digest) in sorted(r.payload.items()):
                 out().print(f"  {name}  {size}  sha256:{digest}", markup=False)
     return code
@@ -244,6 +267,9 @@ def verify_cmd(
         ),
     ] = None,
     ledger: LedgerOption = None,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+    no_progress: NoProgressOption = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Verify bundles: signature, trusted signer, the name signed, safe members, bag,
@@ -258,6 +284,7 @@ def verify_cmd(
     from airgap.flows import verify as verify_flows
 
     begin("bundle verify", fmt)
+    speak(quiet=quiet, verbose=verbose, no_progress=no_progress)
     options = verify_flows.VerifyOptions(
         _bundles(bundles, sig, bool(approvals or approver_role)),
         tuple(trusted_key or ()),
@@ -305,6 +332,9 @@ def approve_cmd(
     folder: TrustedKeysOption = None,
     insecure: InsecureKeyOption = False,
     ledger: LedgerOption = None,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+    no_progress: NoProgressOption = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """A second person's approval of a signed bundle: BUNDLE.approved-<keyid>.minisig, a
@@ -316,6 +346,7 @@ def approve_cmd(
     from airgap.flows import verify as verify_flows
 
     begin("bundle approve", fmt)
+    speak(quiet=quiet, verbose=verbose, no_progress=no_progress)
     options = verify_flows.ApproveOptions(
         bundle, key, role, note, tuple(trusted_key or ()), folder, insecure, ledger
     )
@@ -389,6 +420,9 @@ def extract_cmd(
         ),
     ] = False,
     ledger: LedgerOption = None,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+    no_progress: NoProgressOption = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Verify a bundle fully, then write its bag to DEST atomically (all or nothing).
@@ -400,6 +434,7 @@ def extract_cmd(
     from airgap.flows import verify as verify_flows
 
     begin("bundle extract", fmt)
+    speak(quiet=quiet, verbose=verbose, no_progress=no_progress)
     options = verify_flows.ExtractOptions(
         bundle,
         destination,

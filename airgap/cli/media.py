@@ -9,7 +9,8 @@ import typer
 
 from airgap.bundle.malware import Scanner
 from airgap.cli.keys import LedgerOption, TrustedKeyOption, TrustedKeysOption, hooks
-from airgap.cli.output import Format, FormatOption, begin, emit_json, out, plural
+from airgap.cli.options import NoProgressOption, QuietOption, VerboseOption, speak
+from airgap.cli.output import Format, FormatOption, begin, emit_json, out, plural, this_run
 from airgap.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -30,6 +31,9 @@ def write(
         typer.Option("--force", help="Replace the bundle and signature if the medium has them."),
     ] = False,
     ledger: LedgerOption = None,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+    no_progress: NoProgressOption = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Copy a bundle and its signature to a medium, sync, read back and compare (exit 4 when
@@ -43,6 +47,7 @@ def write(
     from airgap.flows import media as media_flows
 
     begin("media write", fmt)
+    speak(quiet=quiet, verbose=verbose, no_progress=no_progress)
     options = media_flows.WriteOptions(bundle, destination, force, ledger)
     done = media_flows.write_media(options, hooks())
     if done.refused:
@@ -51,6 +56,8 @@ def write(
     medium = done.medium or {}
     if fmt is Format.JSON:
         emit_json(True, [w.to_dict() for w in done.written], medium=medium)
+        return
+    if this_run().quiet:  # -q: what failed, and nothing did
         return
     for w in done.written:
         out().print(
@@ -86,6 +93,9 @@ def scan(
         ),
     ] = None,
     ledger: LedgerOption = None,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+    no_progress: NoProgressOption = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """List anything on a medium that is not a bundle beside its signature (hidden files,
@@ -97,6 +107,7 @@ def scan(
     from airgap.flows import media as media_flows
 
     begin("media scan", fmt)
+    speak(quiet=quiet, verbose=verbose, no_progress=no_progress)
     options = media_flows.ScanOptions(
         folder, tuple(trusted_key or ()), trusted_keys, av, av_db, ledger
     )
@@ -117,18 +128,24 @@ def _show_scanned(scanned: Scanned) -> None:
     if malware is not None:
         for item in malware.detections + malware.errors:
             out().print(f"{item.path}: malware scan: {item.verdict}", markup=False, style="red")
-        out().print(
-            f"malware scan: {plural(len(malware.files), 'file')}, "
-            f"{len(malware.detections)} detected, {len(malware.errors)} not scanned; "
-            f"{malware.engine}, {'; '.join(malware.databases)}",
-            markup=False,
-        )
+        if not this_run().quiet:
+            out().print(
+                f"malware scan: {plural(len(malware.files), 'file')}, "
+                f"{len(malware.detections)} detected, {len(malware.errors)} not scanned; "
+                f"{malware.engine}, {'; '.join(malware.databases)}",
+                markup=False,
+            )
     for path, why in result.unexpected:
         out().print(f"{path}: unexpected: {why}", markup=False, style="red")
     for path, why in result.bad_signatures:
         out().print(f"{path}: error: {why}", markup=False, style="red")
     for incomplete in result.incomplete:
         out().print(f"{incomplete.present[0]}: {incomplete.text()}", markup=False, style="red")
+    if this_run().quiet:  # -q: what failed alone
+        return
+    if this_run().verbose and malware is not None:  # -v: every file checked
+        for item in malware.files:
+            out().print(f"{item.path}: malware scan: {item.verdict}", markup=False)
     out().print(
         f"{plural(len(result.bundles), 'signed bundle')}, "
         f"{len(result.unexpected)} unexpected, "

@@ -56,7 +56,9 @@ def write_media(options: WriteOptions, hooks: Hooks = SILENT) -> MediaWritten:
         )
         if checked[0].exit_code != ExitCode.OK:
             return MediaWritten(refused=tuple(checked))
-    written = media.write(bundle, destination, overwrite=options.overwrite)
+    total = 2 * sum(p.stat().st_size for p in (bundle, Path(f"{bundle}.minisig")) if p.is_file())
+    with hooks.progress(total, "writing, syncing, reading back") as advance:
+        written = media.write(bundle, destination, overwrite=options.overwrite, progress=advance)
     if required:
         for approval in sorted(bundle.parent.glob(f"{bundle.name}.approved-*.minisig")):
             shutil.copyfile(approval, destination / approval.name)
