@@ -41,3 +41,116 @@ def test_documented_command_exists(line: str, cli: Cli) -> None:
     run = cli(*words, "--help")
     assert run.code == 0, (line, run.err)
     assert "Usage:" in run.out
+
+
+def install_lines() -> list[tuple[str, str]]:
+    """Every ``pip install ...`` in the README and docs/, in code blocks and inline code alike,
+    with the document it is in."""
+    found = []
+    for doc in DOCS:
+        for line in doc.read_text().splitlines():
+            for match in re.finditer(r"pip3? install\s+([^`&|;#]*)", line):
+                found.append((doc.name, match.group(1).strip()))
+    return found
+
+
+# Options of ``pip install`` that take a value (the value is not a requirement).
+PIP_VALUE_OPTIONS = {"-r", "--requirement", "-f", "--find-links", "-c", "--constraint", "-i"}
+
+
+def installed_targets(arguments: str) -> list[str]:
+    """What a ``pip install`` line installs: its requirements, not its options."""
+    words = shlex.split(arguments)
+    targets, skip = [], False
+    for word in words:
+        if skip:
+            skip = False
+        elif word in PIP_VALUE_OPTIONS:
+            skip = True
+        elif not word.startswith("-"):
+            targets.append(word)
+    return targets
+
+
+def from_here(target: str) -> bool:
+    """A requirement that can only mean this project: a path to this repository or to a built
+    wheel, or our own distribution name pinned to a URL (``airgap-slup @ git+...``)."""
+    if target.startswith((".", "/", "~")) or target.endswith(".whl"):
+        return True
+    return bool(re.fullmatch(r"airgap-slup(\[[\w,]+\])?\s*@\s*\S+", target))
+
+
+def test_docs_install_only_this_project() -> None:
+    lines = install_lines()
+    assert len(lines) >= 4, lines
+    for doc, arguments in lines:
+        for target in installed_targets(arguments):
+            assert from_here(target), (
+                f"{doc}: 'pip install {arguments}' installs {target!r} from the index"
+            )
+
+
+def test_the_distribution_name_is_not_the_index_airgap() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["name"] == "airgap-slup"
+    assert project["scripts"] == {"airgap": "airgap.cli.main:main"}
+    assert project["optional-dependencies"]["dev"][0].startswith("airgap-slup[")
+
+
+def test_pre_commit_revs_are_commits_or_real_tags() -> None:
+    import subprocess
+
+    tags = subprocess.run(
+        ["git", "-C", str(ROOT), "tag"], capture_output=True, text=True, check=False
+    ).stdout.split()
+    revs = [
+        (doc.name, m.group(1))
+        for doc in DOCS
+        for m in re.finditer(r"^\s*rev:\s*(\S+)", doc.read_text(), re.M)
+    ]
+    assert revs
+    for doc, rev in revs:
+        assert re.fullmatch(r"[0-9a-f]{40}", rev) or rev in tags, (doc, rev)
+
+
+def hook_fields(hook_id: str) -> dict[str, str]:
+    """One hook's ``key: value`` lines from .pre-commit-hooks.yaml (plain scalars only, as
+    that file writes them; no YAML library is a dependency)."""
+    text = (ROOT / ".pre-commit-hooks.yaml").read_text()
+    block = text.split(f"- id: {hook_id}\n", 1)[1].split("\n- id:", 1)[0]
+    return dict(re.findall(r"^  (\w+): (.*)$", block, re.M))
+
+
+HOOK_NAMES = [
+    "usage.xml",
+    "sites/plant-7/usage_FCW2437L0TZ.xml",
+    "usage-2026-11.txt",
+    "USAGE",
+    "ACK_usage-2026-11.txt",
+    "acks/ack_c9300.xml",
+    "dev_1_usage.txt",
+    "slac-request.txt",
+    "rum_123",
+    "pom.xml",
+    "README.md",
+    "notes.txt",
+    "docs/usage-chart.png",
+    "usage.csv",
+    "src/main.py",
+    "LICENSE",
+    "unused.txt",
+    "ackbar.txt",
+]
+
+
+@pytest.mark.parametrize("name", HOOK_NAMES)
+def test_the_validate_hook_is_given_licensing_files_only(name: str) -> None:
+    """pre-commit gives the hook what its ``files`` pattern searches and ``exclude`` does not:
+    exactly the names airgap reads as meant to be licensing files."""
+    from airgap.formats import licensing_name
+
+    hook = hook_fields("airgap-validate")
+    given = bool(re.search(hook["files"], name)) and not re.search(hook["exclude"], name)
+    assert given == licensing_name(name)
