@@ -220,3 +220,36 @@ def test_key_passphrase_on_the_terminal(tmp_path: Path) -> None:
     assert code == 0, shown
     assert "New passphrase" in shown and "Repeat it" in shown and "New passphrase" not in stdout
     SecretKey.load(key, b"fresh")
+
+
+def test_a_folder_given_to_trusted_key_hints_at_trusted_keys(tmp_path: Path) -> None:
+    assert run("key", "generate", "--out", tmp_path / "op", "--no-passphrase").returncode == 0
+    (tmp_path / "f.xml").write_text("<smartLicense/>")
+    assert run("sign", tmp_path / "f.xml", "--key", tmp_path / "op.key").returncode == 0
+    trust = run(
+        "key", "trust", tmp_path / "op.pub", "--name", "O P", "--role", "operator",
+        "--trusted-keys", tmp_path / "trusted", "--yes",
+    )  # fmt: skip
+    assert trust.returncode == 0, trust.stderr
+    mixed = run("verify", tmp_path / "f.xml", "--trusted-key", tmp_path / "trusted")
+    assert mixed.returncode == 3 and "it is a folder" in mixed.stderr
+    assert f"--trusted-keys {tmp_path / 'trusted'}" in mixed.stderr
+    assert "Traceback" not in mixed.stderr
+
+
+@pytest.mark.parametrize("command", ["verify", "key list", "key trust"])
+def test_a_file_given_to_trusted_keys_hints_at_trusted_key(command: str, tmp_path: Path) -> None:
+    assert run("key", "generate", "--out", tmp_path / "op", "--no-passphrase").returncode == 0
+    (tmp_path / "f.xml").write_text("<smartLicense/>")
+    assert run("sign", tmp_path / "f.xml", "--key", tmp_path / "op.key").returncode == 0
+    pub = tmp_path / "op.pub"
+    before = pub.read_bytes()
+    args = {
+        "verify": ["verify", tmp_path / "f.xml"],
+        "key list": ["key", "list"],
+        "key trust": ["key", "trust", pub, "--name", "O P", "--role", "operator", "--yes"],
+    }[command]
+    mixed = run(*args, "--trusted-keys", pub)
+    assert mixed.returncode == 3, mixed.stderr
+    assert "it is a file" in mixed.stderr and f"--trusted-key {pub}" in mixed.stderr
+    assert "Traceback" not in mixed.stderr and pub.read_bytes() == before
