@@ -244,12 +244,12 @@ def test_a_file_given_to_trusted_keys_hints_at_trusted_key(command: str, tmp_pat
     assert run("sign", tmp_path / "f.xml", "--key", tmp_path / "op.key").returncode == 0
     pub = tmp_path / "op.pub"
     before = pub.read_bytes()
-    args = {
+    commands: dict[str, list[str | Path]] = {
         "verify": ["verify", tmp_path / "f.xml"],
         "key list": ["key", "list"],
         "key trust": ["key", "trust", pub, "--name", "O P", "--role", "operator", "--yes"],
-    }[command]
-    mixed = run(*args, "--trusted-keys", pub)
+    }
+    mixed = run(*commands[command], "--trusted-keys", pub)
     assert mixed.returncode == 3, mixed.stderr
     assert "it is a file" in mixed.stderr and f"--trusted-key {pub}" in mixed.stderr
     assert "Traceback" not in mixed.stderr and pub.read_bytes() == before
