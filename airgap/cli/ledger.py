@@ -15,6 +15,7 @@ import typer
 from airgap.cli.keys import InsecureKeyOption, TrustedKeyOption, TrustedKeysOption, load_secret
 from airgap.cli.output import Format, FormatOption, begin, emit_json, err, out, plural
 from airgap.errors import ConfigError, ExitCode, InputError, TrustError, why
+from airgap.ledger.store import STEPS
 from airgap.names import escaped
 
 if TYPE_CHECKING:
@@ -231,7 +232,7 @@ def file_digest(path: Path) -> str:
     "usage-2026-11.tar.gz --note 'uploaded from the internet PC'",
 )
 def record(
-    step: Annotated[str, typer.Option("--step", help="One of the fixed steps (DESIGN.md).")],
+    step: Annotated[str, typer.Option("--step", help=f"The step, one of: {', '.join(STEPS)}.")],
     device: Annotated[
         str | None, typer.Option(help="The device concerned (PID:SN or name).", show_default=False)
     ] = None,

@@ -50,7 +50,7 @@ COMMANDS: dict[str, tuple[str, str, str | None]] = {
     "state": ("state", "state", "Example: airgap state samples/show/"),
     "sign": ("keys", "sign", "Example: airgap sign usage.tar.gz --key ~/keys/operator.key"),
     "verify": ("keys", "verify", "Example: airgap verify usage.tar.gz --trusted-key alice.pub"),
-    "diff": ("diff", "diff", "Example: airgap diff samples/show/before/ samples/show/after/"),
+    "diff": ("diff", "diff", "Example: airgap diff samples/import/before/ samples/import/after/"),
     "reconcile": ("reconcile", "reconcile", "Example: airgap reconcile usage/ acks/ captures/"),
     "deadlines": ("reconcile", "deadlines", "Example: airgap deadlines captures/ --warn-days 30"),
     "health": ("health", "health", "Example: airgap health samples/show/ --format nagios"),
