@@ -3,8 +3,11 @@ each is run with ``--help`` appended (click parses every flag before printing he
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -154,3 +157,133 @@ def test_the_validate_hook_is_given_licensing_files_only(name: str) -> None:
     hook = hook_fields("airgap-validate")
     given = bool(re.search(hook["files"], name)) and not re.search(hook["exclude"], name)
     assert given == licensing_name(name)
+
+
+# Commands as the docs show them: after a prompt (`$`, or `jump$` / `inet$` for the two hosts).
+PROMPT = re.compile(r"^(?:\$|jump\$|inet\$) (.*)$")
+
+
+def section(doc: Path, heading: str) -> str:
+    """The text of one ``## heading`` section, up to the next heading of that level."""
+    text = doc.read_text()
+    start = text.index(f"## {heading}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end != -1 else None]
+
+
+def blocks(text: str) -> list[tuple[str, str, str]]:
+    """Each fenced block: (language, body, the prose just before it)."""
+    return [
+        (lang, body, before.rsplit("```", 1)[-1])
+        for before, lang, body in re.findall(r"(?s)((?:(?!```).)*)```(\w*)\n(.*?)```", text)
+    ]
+
+
+def shell_commands(text: str) -> list[str]:
+    """The commands of a section's console blocks (prompted lines) and bash blocks (every
+    line that is not a comment), in order, as a person would type them."""
+    commands = []
+    for lang, body, _ in blocks(text):
+        for line in body.splitlines():
+            prompted = PROMPT.match(line)
+            if lang == "console" and prompted:
+                commands.append(prompted.group(1))
+            elif lang == "bash" and line.strip() and not line.lstrip().startswith("#"):
+                commands.append(line)
+    return commands
+
+
+def test_the_carrying_flow_runs_as_written(tmp_path: Path) -> None:
+    """The README's whole "Carrying files across the gap" section, in an empty folder, in one
+    shell, each `key trust` answered on a terminal; the passphrase from the file the README
+    names, the malware databases a test signature file where the flow keeps them."""
+    from tests.conftest import need_tool
+    from tests.terminal import on_terminal
+
+    need_tool("clamscan")
+    need_tool("minisign")
+    commands = shell_commands(section(ROOT / "README.md", "Carrying files across the gap"))
+    assert any("key trust" in c for c in commands) and any("bundle extract" in c for c in commands)
+    home, work = tmp_path / "home", tmp_path / "work"
+    (home / "clamav").mkdir(parents=True)
+    (home / "clamav" / "test.hdb").write_text(f"{'0' * 32}:12:Airgap.Test.Nothing\n")
+    (home / "passphrase").write_text("correct horse\n")
+    work.mkdir()
+    script = "set -e\n" + "".join(
+        f"echo '== {n}' >&2\n{command}\n" for n, command in enumerate(commands, 1)
+    )
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "AIRGAP_PASSPHRASE_FILE": str(home / "passphrase"),
+    }
+    trusts = sum("key trust" in c for c in commands)
+    code, stdout, shown = on_terminal(
+        ["bash", "-c", script], ["y"] * trusts, cwd=work, env=env, timeout=300
+    )
+    assert code == 0, (shown[-2000:], stdout[-2000:])
+    assert f"== {len(commands)}" in shown
+    assert shown.count("Is this the key id its holder reads out to you?") == trusts
+    assert "verified: bundle" in stdout and "NOT verified" not in stdout
+    assert list((work / "outgoing" / "data" / "usage").glob("*.xml"))
+
+
+def sample_blocks() -> list[tuple[str, list[tuple[str, list[str]]], int]]:
+    """The console blocks of README and docs/ that run on ``samples/``: per block, each
+    command with the output shown under it, and the exit code the prose says (else 0)."""
+    found = []
+    for doc in DOCS:
+        for lang, body, before in blocks(doc.read_text()):
+            if lang != "console" or "samples/" not in body:
+                continue
+            runs: list[tuple[str, list[str]]] = []
+            for line in body.splitlines():
+                prompted = PROMPT.match(line)
+                if prompted:
+                    runs.append((prompted.group(1), []))
+                elif runs:
+                    runs[-1][1].append(line)
+            said = re.findall(r"exit (\d)\)", before.strip().rsplit("\n\n", 1)[-1])
+            found.append((doc.name, runs, int(said[-1]) if said else 0))
+    return [(doc, runs, code) for doc, runs, code in found]
+
+
+SAMPLE_BLOCKS = sample_blocks()
+
+
+def test_docs_have_sample_blocks() -> None:
+    assert len(SAMPLE_BLOCKS) >= 6
+
+
+@pytest.mark.parametrize(
+    ("doc", "runs", "code"),
+    SAMPLE_BLOCKS,
+    ids=[f"{doc}:{runs[0][0][:60]}" for doc, runs, _ in SAMPLE_BLOCKS],
+)
+def test_sample_blocks_print_what_is_shown(
+    doc: str, runs: list[tuple[str, list[str]]], code: int, tmp_path: Path
+) -> None:
+    """Each command, run in a copy of samples/, exits as the prose says and prints what the
+    block shows (up to a '...' line where the block is abridged)."""
+    import shutil
+    import subprocess
+
+    shutil.copytree(ROOT / "samples", tmp_path / "samples")
+    for command, shown in runs:
+        words = shlex.split(command)
+        assert words[0] == "airgap", command
+        done = subprocess.run(
+            [sys.executable, "-m", "airgap", *words[1:]],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == code, (command, done.stderr)
+        printed = done.stdout.splitlines()
+        if "..." in shown:
+            shown = shown[: shown.index("...")]
+            printed = printed[: len(shown)]
+        assert printed == shown, command

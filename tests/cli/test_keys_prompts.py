@@ -7,18 +7,15 @@ Runs are real processes (``python -m airgap``), with stdin a pipe or a pseudo-te
 from __future__ import annotations
 
 import json
-import os
-import pty
-import select
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from airgap.signing.minisign import PublicKey, SecretKey
+from tests.terminal import on_terminal
 
 AIRGAP = [sys.executable, "-m", "airgap"]
 
@@ -36,40 +33,8 @@ def run(*args: str | Path, stdin: str | None = None) -> subprocess.CompletedProc
 
 
 def run_on_terminal(*args: str | Path, answers: list[str]) -> tuple[int, str, str]:
-    """airgap with stdin and stderr on a pseudo-terminal and stdout a pipe, as in
-    ``airgap ... > out.json`` typed by a person: each answer is typed once the terminal
-    has shown a prompt ending in ':' or '?'. Gives exit code, stdout, what the terminal showed."""
-    main, child = pty.openpty()
-    process = subprocess.Popen(
-        [*AIRGAP, *map(str, args)],
-        stdin=child,
-        stderr=child,
-        stdout=subprocess.PIPE,
-        start_new_session=True,
-    )
-    os.close(child)
-    shown, since, pending = b"", b"", list(answers)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and (
-        process.poll() is None or select.select([main], [], [], 0)[0]
-    ):
-        if not select.select([main], [], [], 0.2)[0]:
-            continue
-        try:
-            chunk = os.read(main, 4096)
-        except OSError:  # the child closed the terminal
-            break
-        shown, since = shown + chunk, since + chunk
-        if pending and since.rstrip().endswith((b":", b"?", b"]")):
-            os.write(main, pending.pop(0).encode() + b"\n")
-            since = b""
-    if process.poll() is None:
-        process.kill()
-    assert process.stdout is not None
-    stdout = process.stdout.read().decode()
-    code = process.wait(timeout=30)
-    os.close(main)
-    return code, stdout, shown.decode(errors="replace")
+    """airgap typed on a terminal, its stdout a pipe (see :func:`tests.terminal.on_terminal`)."""
+    return on_terminal([*AIRGAP, *map(str, args)], answers)
 
 
 @pytest.fixture
