@@ -430,8 +430,7 @@ def _report(results: list[Verified], fmt: Format, *, listing: bool = False) -> i
 
 @app.command(
     "verify",
-    epilog="Example: airgap bundle verify /media/usb/usage-2026-11.tar.gz "
-    "--trusted-keys /etc/airgap/trusted",
+    epilog="Example: airgap bundle verify usb/usage-2026-11.tar.gz --trusted-keys ~/trusted",
 )
 def verify_cmd(
     bundles: Annotated[list[Path], typer.Argument(metavar="BUNDLE...")],
@@ -481,7 +480,7 @@ def verify_cmd(
 @app.command(
     "approve",
     epilog="Example: airgap bundle approve usage-2026-11.tar.gz --key "
-    "~/keys/approver.key --note 'checked the device list'",
+    "~/keys/approver.key --trusted-keys ~/trusted --note 'checked the device list'",
 )
 def approve_cmd(
     bundle: Annotated[Path, typer.Argument(metavar="BUNDLE")],
@@ -558,7 +557,7 @@ def list_cmd(
 @app.command(
     "extract",
     epilog="Example: airgap bundle extract usage-2026-11.tar.gz ./incoming "
-    "--trusted-keys /etc/airgap/trusted",
+    "--trusted-keys ~/trusted",
 )
 def extract_cmd(
     bundle: Annotated[Path, typer.Argument(metavar="BUNDLE")],

@@ -223,7 +223,7 @@ def generate(
         )
 
 
-@app.command("list", epilog="Example: airgap key list --trusted-keys /etc/airgap/trusted")
+@app.command("list", epilog="Example: airgap key list --trusted-keys ~/trusted")
 def list_keys(folder: TrustedKeysOption = None, fmt: FormatOption = Format.TEXT) -> None:
     """List the trusted keys with their holder, role and state, and this host's key."""
     from airgap.signing.trust import TrustStore, host_key
@@ -302,7 +302,7 @@ def export(
 @app.command(
     "trust",
     epilog="Example: airgap key trust alice.pub --name 'Alice Ng' "
-    "--role operator --trusted-keys /etc/airgap/trusted",
+    "--role operator --trusted-keys ~/trusted",
 )
 def trust(
     public_file: Annotated[Path, typer.Argument(help="The public key file to trust.")],
