@@ -21,6 +21,7 @@ WORKFLOW = """Every reporting cycle, in order (each command's --help has more):
 
 \b
   airgap key generate --out ~/keys/operator           once: your key pair
+  airgap key trust their.pub --name N --role R        once: the other side's key
   airgap inspect usage/                               what the files hold
   airgap validate usage/                              are they fit to cross?
   airgap bundle create usage.tar.gz usage/ --key ~/keys/operator.key
