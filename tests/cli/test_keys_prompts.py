@@ -55,6 +55,8 @@ def test_trust_with_no_terminal_and_no_yes_is_exit_2_naming_the_flag(
         assert done.returncode == 2, done.stderr
         assert "--yes" in done.stderr and "Aborted" not in done.stderr + done.stdout
         assert "Is this the key id" not in done.stdout
+        if fmt == "json":
+            assert json.loads(done.stdout)["error"]["exit_code"] == 2
         assert not (tmp_path / "trusted").exists()
 
 
