@@ -287,3 +287,32 @@ def test_sample_blocks_print_what_is_shown(
             shown = shown[: shown.index("...")]
             printed = printed[: len(shown)]
         assert printed == shown, command
+
+
+def test_the_verify_bundle_hook_as_docs_ci_configures_it(
+    tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hook's entry with the args docs/ci.md gives it, on the files its pattern picks in
+    a repository holding a signed bundle: a good bundle passes, a flipped byte is exit 4."""
+    hook = hook_fields("airgap-verify-bundle")
+    ci = (ROOT / "docs" / "ci.md").read_text()
+    args = re.search(r"id: airgap-verify-bundle.*\n\s*args: \[(.*)\]", ci)
+    assert args
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AIRGAP_PASSPHRASE_FILE", str(tmp_path / "passphrase"))
+    Path("passphrase").write_text("correct horse\n")
+    Path("usage").mkdir()
+    Path("usage/usage.xml").write_bytes((ROOT / "samples/usage-n9k-nxos-v1.xml").read_bytes())
+    assert cli("key", "generate", "--out", "op").code == 0
+    trust = ["--name", "O P", "--role", "operator", "--trusted-keys", "keys/trusted", "--yes"]
+    assert cli("key", "trust", "op.pub", *trust).code == 0
+    assert cli("bundle", "create", "bundles/usage.tar.gz", "usage", "--key", "op.key").code == 0
+    files = [str(p) for p in Path("bundles").iterdir() if re.search(hook["files"], str(p))]
+    assert files == ["bundles/usage.tar.gz"]
+    entry = [*shlex.split(hook["entry"]), *(a.strip() for a in args[1].split(","))]
+    run = cli(*entry[1:], *files)
+    assert run.code == 0, run.err
+    data = bytearray(Path(files[0]).read_bytes())
+    data[len(data) // 2] ^= 1
+    Path(files[0]).write_bytes(bytes(data))
+    assert cli(*entry[1:], *files).code == 4
