@@ -316,3 +316,14 @@ def test_the_verify_bundle_hook_as_docs_ci_configures_it(
     data[len(data) // 2] ^= 1
     Path(files[0]).write_bytes(bytes(data))
     assert cli(*entry[1:], *files).code == 4
+
+
+def test_readme_links_the_operator_guide_for_each_topology() -> None:
+    """Each docs/workflows.md link in the README names a heading there (GitHub's anchors),
+    and the three topologies of Cisco's guide are each linked."""
+    headings = re.findall(r"^#+ (.+)$", (ROOT / "docs" / "workflows.md").read_text(), re.M)
+    anchors = {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-") for h in headings}
+    links = re.findall(r"\]\(docs/workflows\.md#([^)]+)\)", (ROOT / "README.md").read_text())
+    assert len(set(links)) >= 3
+    assert set(links) <= anchors, set(links) - anchors
+    assert {link[0] for link in links} >= {"1", "2", "3"}
