@@ -240,8 +240,7 @@ def show_verified(results: list[Verified], fmt: Format, *, listing: bool = False
 
 @app.command(
     "verify",
-    epilog="Example: airgap bundle verify /media/usb/usage-2026-11.tar.gz "
-    "--trusted-keys /etc/airgap/trusted",
+    epilog="Example: airgap bundle verify usb/usage-2026-11.tar.gz --trusted-keys ~/trusted",
 )
 def verify_cmd(
     bundles: Annotated[list[Path], typer.Argument(metavar="BUNDLE...")],
@@ -316,7 +315,7 @@ def _bundles(bundles: list[Path], sig: Path | None, approvals: bool = False) -> 
 @app.command(
     "approve",
     epilog="Example: airgap bundle approve usage-2026-11.tar.gz --key "
-    "~/keys/approver.key --note 'checked the device list'",
+    "~/keys/approver.key --trusted-keys ~/trusted --note 'checked the device list'",
 )
 def approve_cmd(
     bundle: Annotated[Path, typer.Argument(metavar="BUNDLE")],
@@ -396,7 +395,7 @@ def list_cmd(
 @app.command(
     "extract",
     epilog="Example: airgap bundle extract usage-2026-11.tar.gz ./incoming "
-    "--trusted-keys /etc/airgap/trusted",
+    "--trusted-keys ~/trusted",
 )
 def extract_cmd(
     bundle: Annotated[Path, typer.Argument(metavar="BUNDLE")],

@@ -42,8 +42,8 @@ does not parse exits 1 (run 'airgap validate' first for the full checks). OUT is
 overwritten without --force.
 
 {LAYOUT}""",
-    epilog="Example: airgap cslu pack usage/*.xml --out upload/ --virtual-account WAN-EDGE "
-    "--smart-account 'Example Industrial Inc'",
+    epilog="Example: airgap cslu pack usage/*.xml --out UD_SA_upload.tar.gz "
+    "--virtual-account WAN-EDGE --smart-account 'Example Industrial Inc'",
 )
 def pack_cmd(
     usage: Annotated[list[Path], typer.Argument(metavar="USAGE...", help="Usage files.")],
@@ -197,7 +197,7 @@ and reported, and exits 1. Existing files in DEST are never overwritten without 
 file appears whole or not at all.
 
 {LAYOUT}""",
-    epilog="Example: airgap cslu unpack ACK_UD_SA_26Nov03.tar.gz ./acks",
+    epilog="Example: airgap cslu unpack ACK_UD_SA_upload.tar.gz cssm-acks/",
 )
 def unpack_cmd(
     archive_path: Annotated[

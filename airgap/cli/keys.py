@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from airgap.cli.output import Format, FormatOption, begin, emit_json, err, note, out, progress
-from airgap.errors import ConfigError, InputError, why
+from airgap.errors import AirgapError, ConfigError, ExitCode, InputError, why
 from airgap.flows.keys import signing_time, trust_folder, trusted_keys
 from airgap.names import escaped
 
@@ -49,36 +49,110 @@ LedgerOption = Annotated[
         "--ledger", help="The ledger file (default: the 'ledger' setting).", show_default=False
     ),
 ]
+PassphraseStdinOption = Annotated[
+    bool,
+    typer.Option(
+        "--passphrase-stdin",
+        help="Read the passphrase from the first line of stdin (as minisign can), not a prompt.",
+    ),
+]
 PASSPHRASE_BYTES = 4096
+PASSPHRASE_TRIES = 3
+WHY_NOT_EMPTY = "an empty passphrase would leave the secret key as good as unencrypted"
 
 
-def passphrase(prompt: str, *, confirm: bool = False) -> bytes:
-    """From AIRGAP_PASSPHRASE_FILE (first line), else asked on the terminal."""
+class NoTerminalError(AirgapError):
+    """A question for a person with no terminal to ask it on (exit 2: the flag that answers
+    it was not given), said at once instead of hanging or printing ``Aborted!``."""
+
+    exit_code = ExitCode.USAGE
+
+
+def passphrase(prompt: str, *, confirm: bool = False, from_stdin: bool = False) -> bytes:
+    """The passphrase: the first line of stdin with ``from_stdin``, else the first line of
+    the file AIRGAP_PASSPHRASE_FILE names, else asked on the terminal (stderr); an empty one
+    is refused, saying why."""
     from airgap.fsutil import read_small
 
+    if from_stdin:
+        return _first_line(sys.stdin.buffer.readline(PASSPHRASE_BYTES + 1), "<stdin>")
     source = os.environ.get("AIRGAP_PASSPHRASE_FILE")
     if source:
         try:
-            lines = read_small(Path(source), PASSPHRASE_BYTES).decode("utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
+            return _first_line(read_small(Path(source), PASSPHRASE_BYTES), source)
+        except OSError as exc:
             raise ConfigError("cannot read passphrase", source, why(exc)) from None
-        if not lines or not lines[0]:
-            raise ConfigError("empty passphrase", source, "the first line is the passphrase")
-        return lines[0].encode()
     if not sys.stdin.isatty():
-        raise ConfigError(
-            "no passphrase", None, "not on a terminal and AIRGAP_PASSPHRASE_FILE is not set"
+        raise NoTerminalError(
+            "no passphrase",
+            None,
+            "not on a terminal to ask for it",
+            "pass --passphrase-stdin (key and sign commands) or set AIRGAP_PASSPHRASE_FILE",
         )
-    text: str = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
-    return text.encode()
+    return _ask(prompt, confirm=confirm)
 
 
-def load_secret(path: Path, *, insecure_permissions: bool = False) -> SecretKey:
+def _first_line(data: bytes, source: str) -> bytes:
+    """A passphrase given as text: its first line, without the line ending."""
+    if len(data) > PASSPHRASE_BYTES:
+        raise ConfigError("passphrase too long", source, f"over {PASSPHRASE_BYTES} bytes")
+    try:
+        line = data.decode("utf-8").splitlines()[0] if data.strip(b"\r\n") else ""
+    except UnicodeDecodeError as exc:
+        raise ConfigError("cannot read passphrase", source, why(exc)) from None
+    if not line:
+        raise ConfigError("empty passphrase", source, WHY_NOT_EMPTY)
+    return line.encode()
+
+
+def _ask(prompt: str, *, confirm: bool) -> bytes:
+    """Ask on the terminal, not echoed (the prompt on the terminal or stderr, never stdout):
+    an empty answer is refused with the reason, two that differ are asked again, three tries."""
+    for _ in range(PASSPHRASE_TRIES):
+        text = _hidden(f"{prompt}: ")
+        if not text:
+            err().print(f"empty passphrase refused: {WHY_NOT_EMPTY}", markup=False)
+            continue
+        if confirm and text != _hidden("Repeat it: "):
+            err().print("the two passphrases differ: again", markup=False)
+            continue
+        return text.encode()
+    raise ConfigError("no passphrase", None, f"{PASSPHRASE_TRIES} tries, none accepted")
+
+
+def _hidden(prompt: str) -> str:
+    """One answer typed without echo; end of input (Ctrl-D) counts as empty."""
+    import getpass
+
+    try:
+        return getpass.getpass(prompt, stream=sys.stderr)
+    except EOFError:
+        return ""
+
+
+def confirm(question: str, flag: str) -> bool:
+    """A yes/no question on the terminal (asked on stderr; stdout keeps only the result);
+    with no terminal, exit 2 naming the ``flag`` that answers it."""
+    if not sys.stdin.isatty():
+        raise NoTerminalError(
+            "cannot ask to confirm", None, "not on a terminal", f"pass {flag} to go ahead"
+        )
+    sys.stderr.write(f"{question} [y/N]: ")
+    sys.stderr.flush()
+    return sys.stdin.readline(64).strip().lower() in ("y", "yes")
+
+
+def load_secret(
+    path: Path, *, insecure_permissions: bool = False, passphrase_stdin: bool = False
+) -> SecretKey:
     """A secret key file, asking for its passphrase only when it is encrypted; one that
     others may read is refused unless ``insecure_permissions``."""
     from airgap.flows import keys
 
-    return keys.load_secret(path, passphrase, insecure_permissions=insecure_permissions)
+    def asked(prompt: str) -> bytes:
+        return passphrase(prompt, from_stdin=passphrase_stdin)
+
+    return keys.load_secret(path, asked, insecure_permissions=insecure_permissions)
 
 
 def announce(entry: dict[str, Any]) -> None:
@@ -107,6 +181,7 @@ def generate(
         bool,
         typer.Option("--no-passphrase", help="Leave the secret key unencrypted (not recommended)."),
     ] = False,
+    passphrase_stdin: PassphraseStdinOption = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Generate a key pair in minisign's formats; the secret key is encrypted with scrypt."""
@@ -118,7 +193,11 @@ def generate(
     for path in (secret_path, public_path):
         if path.exists():
             raise InputError("refusing to overwrite", path, "the file exists")
-    secret = None if no_passphrase else passphrase("Passphrase", confirm=True)
+    secret = (
+        None
+        if no_passphrase
+        else passphrase("Passphrase", confirm=True, from_stdin=passphrase_stdin)
+    )
     key = SecretKey.generate()
     write_atomic(secret_path, key.text(secret).encode(), 0o600, replace=False)
     write_atomic(public_path, key.public.text().encode(), replace=False)
@@ -138,7 +217,7 @@ def generate(
         )
 
 
-@app.command("list", epilog="Example: airgap key list --trusted-keys /etc/airgap/trusted")
+@app.command("list", epilog="Example: airgap key list --trusted-keys ~/trusted")
 def list_keys(folder: TrustedKeysOption = None, fmt: FormatOption = Format.TEXT) -> None:
     """List the trusted keys with their holder, role and state, and this host's key."""
     from airgap.signing.trust import TrustStore, host_key
@@ -186,6 +265,7 @@ def export(
     ] = None,
     insecure: InsecureKeyOption = False,
     fmt: FormatOption = Format.TEXT,
+    passphrase_stdin: PassphraseStdinOption = False,
 ) -> None:
     """Print a public key (this host's by default) for others to trust: the one the secret
     key holds, refused when the .pub beside it is another key's."""
@@ -196,7 +276,11 @@ def export(
 
     begin("key export", fmt)
     public = (
-        host_key().public if key is None else load_secret(key, insecure_permissions=insecure).public
+        host_key().public
+        if key is None
+        else load_secret(
+            key, insecure_permissions=insecure, passphrase_stdin=passphrase_stdin
+        ).public
     )
     beside = key.with_suffix(".pub") if key else None
     if beside and beside.exists() and (found := PublicKey.load(beside)) != public:
@@ -218,14 +302,19 @@ def export(
 @app.command(
     "trust",
     epilog="Example: airgap key trust alice.pub --name 'Alice Ng' "
-    "--role operator --trusted-keys /etc/airgap/trusted",
+    "--role operator --trusted-keys ~/trusted",
 )
 def trust(
     public_file: Annotated[Path, typer.Argument(help="The public key file to trust.")],
     name: Annotated[str, typer.Option("--name", help="Who holds the key.")],
     role: Annotated[str, typer.Option("--role", help="Their role, e.g. operator, auditor.")],
     folder: TrustedKeysOption = None,
-    yes: Annotated[bool, typer.Option("--yes", help="Do not ask to confirm.")] = False,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes", help="Do not ask to confirm (needed with no terminal): you checked the key id."
+        ),
+    ] = False,
     ledger: LedgerOption = None,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
@@ -239,7 +328,8 @@ def trust(
     assert folder is not None
     key = PublicKey.load(public_file)
     err().print(f"key id {key.id} from {public_file}, for {name} ({role})", markup=False)
-    if not yes and not typer.confirm("Is this the key id its holder reads out to you?"):
+    if not yes and not confirm("Is this the key id its holder reads out to you?", "--yes"):
+        err().print(f"not trusted: {key.id}", markup=False)
         raise typer.Exit(1)
     entry = TrustStore(folder).trust(key, name, role)
     steps.Recorder(steps.configured(ledger), announce)(
@@ -249,6 +339,34 @@ def trust(
         emit_json(True, [entry.to_dict()])
     else:
         out().print(f"trusted {entry.key_id} for {name} ({role}) in {folder}", markup=False)
+
+
+@app.command("passphrase", epilog="Example: airgap key passphrase ~/keys/operator.key")
+def change_passphrase(
+    key: Annotated[Path, typer.Argument(help="The secret key file, rewritten in place.")],
+    passphrase_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--passphrase-stdin",
+            help="Read the current passphrase (when the key has one) from stdin's first line "
+            "and the new one from the next.",
+        ),
+    ] = False,
+    insecure: InsecureKeyOption = False,
+    fmt: FormatOption = Format.TEXT,
+) -> None:
+    """Change a secret key's passphrase: the same key and key id, the file rewritten whole
+    (atomically) and readable by its owner only."""
+    from airgap.signing.minisign import rewrite_secret
+
+    begin("key passphrase", fmt)
+    secret = load_secret(key, insecure_permissions=insecure, passphrase_stdin=passphrase_stdin)
+    new = passphrase("New passphrase", confirm=True, from_stdin=passphrase_stdin)
+    rewrite_secret(key, secret, new)
+    if fmt is Format.JSON:
+        emit_json(True, [{"key_id": secret.public.id, "secret_key": str(key), "encrypted": True}])
+    else:
+        out().print(f"key {secret.public.id}: new passphrase for {key}", markup=False)
 
 
 @app.command("revoke", epilog="Example: airgap key revoke 0496AD7AE84080FD --reason 'lost laptop'")
@@ -291,6 +409,7 @@ def sign(
         typer.Option("--out", help="Signature file; FILE.minisig by default.", show_default=False),
     ] = None,
     insecure: InsecureKeyOption = False,
+    passphrase_stdin: PassphraseStdinOption = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Sign a file (minisign's prehashed ED signature, trusted comment with ctx and time)."""
@@ -301,7 +420,9 @@ def sign(
     begin("sign", fmt)
     if not file.is_file():
         raise InputError("cannot read", file, "no such file")
-    secret = load_secret(config.key_file(key), insecure_permissions=insecure)
+    secret = load_secret(
+        config.key_file(key), insecure_permissions=insecure, passphrase_stdin=passphrase_stdin
+    )
     comment = f"timestamp:{signing_time()}\tfile:{escaped(file.name)}\tctx:{FILE_CTX}"
     signature = Signature.create(secret, blake2b_file(read_chunks(file)), comment)
     target = sig or Path(f"{file}.minisig")

@@ -303,7 +303,7 @@ def checkpoint_cmd(
 
 
 @app.command(
-    "prove", epilog="Example: airgap ledger prove 42 --out entry42.proof --entry-out entry42.json"
+    "prove", epilog="Example: airgap ledger prove 2 --out entry2.proof --entry-out entry2.json"
 )
 def prove(
     seq: Annotated[int, typer.Argument(help="The entry's seq.")],
@@ -344,8 +344,8 @@ def prove(
 
 @app.command(
     "verify-proof",
-    epilog="Example: airgap ledger verify-proof entry42.proof "
-    "entry42.json --trusted-key jumphost.pub",
+    epilog="Example: airgap ledger verify-proof entry2.proof "
+    "entry2.json --trusted-key jumphost.pub",
 )
 def verify_proof(
     proof: Annotated[Path, typer.Argument(metavar="PROOF")],

@@ -22,9 +22,10 @@ WORKFLOW = """Every reporting cycle, in order (each command's --help has more):
 
 \b
   airgap key generate --out ~/keys/operator           once: your key pair
+  airgap key trust their.pub --name N --role R        once: the other side's key
   airgap inspect usage/                               what the files hold
   airgap validate usage/                              are they fit to cross?
-  airgap bundle create usage.tar.gz usage/ --key ~/keys/operator.key
+  airgap bundle create usage/ --out usage.tar.gz --key ~/keys/operator.key
   airgap media write usage.tar.gz /media/usb          copy, sync, read back
   airgap media scan /media/usb                        nothing else on the stick
   airgap bundle verify /media/usb/usage.tar.gz        on the other side
@@ -51,7 +52,7 @@ COMMANDS: dict[str, tuple[str, str, str | None]] = {
     "state": ("state", "state", "Example: airgap state samples/show/"),
     "sign": ("keys", "sign", "Example: airgap sign usage.tar.gz --key ~/keys/operator.key"),
     "verify": ("keys", "verify", "Example: airgap verify usage.tar.gz --trusted-key alice.pub"),
-    "diff": ("diff", "diff", "Example: airgap diff samples/show/before/ samples/show/after/"),
+    "diff": ("diff", "diff", "Example: airgap diff samples/import/before/ samples/import/after/"),
     "reconcile": ("reconcile", "reconcile", "Example: airgap reconcile usage/ acks/ captures/"),
     "deadlines": ("reconcile", "deadlines", "Example: airgap deadlines captures/ --warn-days 30"),
     "health": ("health", "health", "Example: airgap health samples/show/ --format nagios"),

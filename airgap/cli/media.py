@@ -22,7 +22,7 @@ app = typer.Typer(
 )
 
 
-@app.command("write", epilog="Example: airgap media write usage-2026-11.tar.gz /media/usb")
+@app.command("write", epilog="Example: airgap media write usage-2026-11.tar.gz usb/")
 def write(
     bundle: Annotated[Path, typer.Argument(metavar="BUNDLE")],
     destination: Annotated[Path, typer.Argument(metavar="DEST_DIR")],
@@ -68,7 +68,9 @@ def write(
 
 
 @app.command(
-    "scan", epilog="Example: airgap media scan /media/usb --trusted-keys /etc/airgap/trusted"
+    "scan",
+    epilog="Example: airgap media scan usb/ --av clamscan --av-db ~/clamav "
+    "--trusted-keys ~/trusted",
 )
 def scan(
     folder: Annotated[Path, typer.Argument(metavar="DIR")],

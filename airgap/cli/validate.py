@@ -27,7 +27,7 @@ from airgap.cli.output import (
     plural,
     tell_problems,
 )
-from airgap.errors import ConfigError, ExitCode, worst
+from airgap.errors import ConfigError, ExitCode, InputError, worst
 
 if TYPE_CHECKING:
     from airgap.validate.engine import FileReport
@@ -149,6 +149,8 @@ def validate(
         else:  # a capture: nothing to validate; counted, not noted
             captures.append({"path": result.path, "kind": str(result.sniff.kind)})
 
+    if not (reports or problems or captures):
+        _refuse_nothing_checked(paths, len(skipped))
     errors = sum(r.errors for r in reports)
     warnings = sum(r.warnings for r in reports)
     code = worst(ExitCode.FINDINGS if errors else ExitCode.OK, *problem_codes)
@@ -227,6 +229,25 @@ def _print_report(report: FileReport, *, quiet: bool, verbose: bool) -> None:
     if verbose:
         verdict = "ok" if report.ok else "invalid"
         out().print(f"{report.path}: {verdict}", markup=False, style=None if report.ok else "red")
+
+
+def _refuse_nothing_checked(paths: list[str], skipped: int) -> None:
+    """A folder named to be checked that holds nothing to check is exit 3, not a green
+    "0 files validated": the input names nothing. (Named files that were all skipped or
+    excluded, as a pre-commit hook may give, stay exit 0.)"""
+    from pathlib import Path
+
+    from airgap.names import escaped
+
+    folder = next((path for path in paths if Path(path).is_dir()), None)
+    if folder is not None:
+        raise InputError(
+            "nothing to check",
+            escaped(folder),
+            "no licensing file or capture in it"
+            + (f" ({skipped} skipped: see the notes)" if skipped else ""),
+            "name the folder that holds the usage files, ACKs or captures",
+        )
 
 
 def rules(fmt: FormatOption = Format.TEXT) -> None:

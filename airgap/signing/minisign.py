@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from airgap.errors import InputError, TrustError, why
-from airgap.fsutil import read_small
+from airgap.fsutil import read_small, write_atomic
 
 SIG_PREHASHED = b"ED"  # signs BLAKE2b-512(message): what minisign makes by default
 SIG_LEGACY = b"Ed"  # signs the message itself; verified, never made
@@ -235,6 +235,15 @@ class SecretKey:
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
         return Ed25519PrivateKey.from_private_bytes(self.secret[:32]).sign(data)
+
+
+def rewrite_secret(path: Path, key: SecretKey, passphrase: bytes | None) -> None:
+    """Write ``key`` over its own file under a new passphrase (None: unencrypted): the new file
+    takes the name only once written whole, readable by its owner only; a link is refused."""
+    try:
+        write_atomic(path, key.text(passphrase).encode(), 0o600)
+    except OSError as exc:
+        raise KeyFileError("cannot write secret key", path, why(exc)) from None
 
 
 def _secret_raw(text: str, path: str | Path) -> bytes:

@@ -80,6 +80,13 @@ class TrustStore:
     """A trusted-keys folder: ``<KEYID>.pub`` files and the roster."""
 
     def __init__(self, folder: Path) -> None:
+        if folder.exists() and not folder.is_dir():
+            raise InputError(
+                "not a trusted-keys folder",
+                folder,
+                "it is a file",
+                f"for one public key file, give --trusted-key {folder}",
+            )
         self.folder = folder
 
     def entries(self) -> list[RosterEntry]:
@@ -173,6 +180,13 @@ def trusted(files: Iterable[Path], folder: Path | None) -> Trusted:
     store = TrustStore(folder).load() if folder else Trusted({}, {})
     keys = dict(store.keys)
     for path in files:
+        if path.is_dir():
+            raise InputError(
+                "not a public key file",
+                path,
+                "it is a folder",
+                f"for a trusted-keys folder, give --trusted-keys {path}",
+            )
         key = PublicKey.load(path)
         keys[key.id] = key
     if not keys:

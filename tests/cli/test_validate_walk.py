@@ -111,19 +111,22 @@ def test_validate_archive_member_is_a_finding(name: str, tmp_path: Path, cli: Cl
 
 
 def hook(hook_id: str) -> tuple[list[str], str]:
-    """The entry of a hook in .pre-commit-hooks.yaml, as arguments, and its types line."""
+    """The entry of a hook in .pre-commit-hooks.yaml, as arguments, and its whole block."""
     text = (ROOT / ".pre-commit-hooks.yaml").read_text()
     block = text.split(f"- id: {hook_id}\n", 1)[1].split("\n- id: ", 1)[0]
     entry = re.search(r"^\s*entry: (.+)$", block, re.MULTILINE)
-    types = re.search(r"^\s*(types(?:_or)?: .+)$", block, re.MULTILINE)
-    assert entry and types
-    return shlex.split(entry[1]), types[1]
+    assert entry
+    return shlex.split(entry[1]), block
 
 
-def test_pre_commit_hook_is_given_every_file() -> None:
+def test_pre_commit_hook_does_not_filter_by_type_tags() -> None:
     # pre-commit tags a UTF-16 file with no extension as binary: a text-only filter would
-    # never pass it to airgap, and the hook would pass.
-    assert hook("airgap-validate")[1] == "types: [file]"
+    # never pass it to airgap, and the hook would pass. The hook goes by name alone
+    # (tests/test_docs.py checks its patterns against airgap's own).
+    _, block = hook("airgap-validate")
+    assert not re.search(r"^\s*types(_or)?:", block, re.MULTILINE)
+    files = re.search(r"^\s*files: (.+)$", block, re.MULTILINE)
+    assert files and re.search(files[1], "licensing/usage_FCW2437L0TZ")
 
 
 @pytest.mark.parametrize("name", sorted(BROKEN))
@@ -272,3 +275,21 @@ def test_reconcile_reports_a_broken_usage_file(name: str, tmp_path: Path, cli: C
     run = cli("reconcile", top)
     assert run.code == 1, run
     assert f": {top / name}" in run.err and "Traceback" not in run.err
+
+
+def test_a_folder_with_nothing_to_check_is_exit_3(cli: Cli, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    run = cli("validate", empty)
+    assert run.code == 3 and run.out == ""
+    assert f"nothing to check: {empty}" in run.err and "Traceback" not in run.err
+    (empty / "notes.txt").write_text("plain notes\n")
+    run = cli("validate", empty)
+    assert run.code == 3 and "1 skipped" in run.err and "notes.txt" in run.err
+
+
+def test_named_files_all_skipped_stay_exit_0(cli: Cli, tmp_path: Path) -> None:
+    """What a pre-commit hook may give: named files, none a licensing file."""
+    (tmp_path / "notes.txt").write_text("plain notes\n")
+    run = cli("validate", tmp_path / "notes.txt", "--skip-unknown")
+    assert run.code == 0 and "1 file skipped" in run.out
