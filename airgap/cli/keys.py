@@ -224,8 +224,8 @@ def list_keys(folder: TrustedKeysOption = None, fmt: FormatOption = Format.TEXT)
 
     begin("key list", fmt)
     folder = trust_folder(folder)
-    if folder is not None and not folder.is_dir():
-        raise ConfigError("no such trusted-keys folder", folder, "not a folder")
+    if folder is not None and not folder.exists():
+        raise ConfigError("no such trusted-keys folder", folder, "nothing is there")
     store = TrustStore(folder).load() if folder else None
     rows = (
         [
@@ -462,6 +462,10 @@ def verify(
     from airgap.signing.minisign import Signature, SignatureError, read_chunks
 
     begin("verify", fmt)
+    if file.is_dir():  # a folder is no signed file: could not run, not a trust failure
+        raise InputError("cannot verify", file, "a folder, not a file")
+    if not file.is_file():
+        raise InputError("cannot read", file, "no such file")
     sig = sig or Path(f"{file}.minisig")
     try:
         text = read_small(sig).decode("utf-8")
@@ -469,8 +473,6 @@ def verify(
         raise SignatureError("missing signature", sig, why(exc)) from None
     except UnicodeDecodeError as exc:
         raise SignatureError("not a signature", sig, why(exc)) from None
-    if not file.is_file():
-        raise InputError("cannot read", file, "no such file")
     signature = Signature.parse(text, sig)
     ctx = signature.fields().get("ctx")
     if ctx not in (None, FILE_CTX):

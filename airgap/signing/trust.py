@@ -175,8 +175,8 @@ class TrustStore:
 
 def trusted(files: Iterable[Path], folder: Path | None) -> Trusted:
     """The keys given one by one plus those of a trusted-keys folder (and its roster)."""
-    if folder is not None and not folder.is_dir():
-        raise ConfigError("no such trusted-keys folder", folder, "not a folder")
+    if folder is not None and not folder.exists():
+        raise ConfigError("no such trusted-keys folder", folder, "nothing is there")
     store = TrustStore(folder).load() if folder else Trusted({}, {})
     keys = dict(store.keys)
     for path in files:

@@ -49,6 +49,7 @@ MISSING: dict[str, tuple[str, ...]] = {
     ),
     "key list": ("key", "list", "--trusted-keys", "nope"),
     "key export": ("key", "export", "--key", "nope.key"),
+    "key passphrase": ("key", "passphrase", "nope.key"),
     "key trust": (
         "key",
         "trust",
@@ -262,3 +263,9 @@ def test_lab_serve_says_in_json_where_each_device_listens(cli: Cli, tmp_path: Pa
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_verify_of_a_folder_is_exit_3_not_a_trust_failure(cli: Cli, tmp_path: Path) -> None:
+    done = cli("verify", tmp_path, "--trusted-key", tmp_path / "k.pub")
+    assert done.code == 3
+    assert done.err.startswith(f"error: cannot verify: {tmp_path} - a folder, not a file")
