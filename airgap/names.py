@@ -43,3 +43,8 @@ def raw(name: str) -> bytes:
         return name.encode("utf-8", "surrogateescape")
     except UnicodeEncodeError:
         return escaped(name).encode()
+
+
+def plural(count: int, word: str, words: str = "") -> str:
+    """``1 error``, ``2 errors``; ``words`` for a plural that is not ``word + "s"``."""
+    return f"{count} {word if count == 1 else words or word + 's'}"

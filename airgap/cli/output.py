@@ -25,6 +25,7 @@ import typer
 from airgap import __version__
 from airgap.errors import ExitCode
 from airgap.names import escaped
+from airgap.names import plural as plural  # the commands' one way to count words
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -264,11 +265,6 @@ def note(message: str) -> None:
     if this_run().quiet:
         return
     err().print(f"note: {message}", markup=False, style="dim")
-
-
-def plural(count: int, word: str, words: str = "") -> str:
-    """``1 error``, ``2 errors``; ``words`` for a plural that is not ``word + "s"``."""
-    return f"{count} {word if count == 1 else words or word + 's'}"
 
 
 def _shows_progress() -> bool:

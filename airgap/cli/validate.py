@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -27,9 +27,11 @@ from airgap.cli.output import (
     plural,
     tell_problems,
 )
-from airgap.errors import ConfigError, ExitCode, InputError, worst
+from airgap.errors import ExitCode
 
 if TYPE_CHECKING:
+    from airgap import inputs
+    from airgap.flows.validate import Seen, Validated
     from airgap.validate.engine import FileReport
 
 
@@ -107,70 +109,19 @@ def validate(
     validate in them).
     Exit 0 when no finding is an error.
     """
-    from airgap import config, inputs
-    from airgap.validate.engine import Checked, Validator
-    from airgap.validate.parallel import check_entries
+    from airgap.flows.validate import ValidateOptions, validate_inputs
 
     if report_format is None:
         report_format = (
             ReportFormat.GITHUB if os.environ.get("GITHUB_ACTIONS") == "true" else ReportFormat.TEXT
         )
     fmt = Format.JSON if report_format is ReportFormat.JSON else Format.TEXT
-    streaming = report_format is ReportFormat.TEXT
     begin("validate", fmt)
     speak(quiet=quiet, verbose=verbose, no_progress=no_progress)
-    settings = config.load({"privacy": privacy})
-    levels = {**settings["rules"], **({"simulated-ack": "off"} if lab else {})}
-    validator = Validator(privacy=settings["privacy"], levels=levels)
-    reports: list[FileReport] = []
-    skipped: list[dict[str, str]] = []
-    captures: list[dict[str, str]] = []
-    problems: list[inputs.Problem] = []
-    problem_codes: list[int] = []
-    entries = inputs.walk(paths, [*settings["exclude"], *(exclude or [])], strict=not skip_unknown)
-    for result in counted(check_entries(entries, validator.levels, jobs), "validating", "files"):
-        if isinstance(result, Checked):
-            report = validator.finish(result)
-            reports.append(report)
-            if streaming:
-                _print_report(report, quiet=quiet, verbose=verbose and not quiet)
-        elif isinstance(result, inputs.Problem):
-            problems.append(result)
-            problem_codes.append(result.code)
-            if streaming:
-                out().print(f"{result.path}: error: {result.reason}", markup=False, style="red")
-            else:
-                tell_problems([result])
-            if result.hint and streaming:
-                note(f"hint: {result.hint}")
-        elif isinstance(result, inputs.Skipped):
-            skipped.append({"path": result.path, "reason": result.reason})
-            note(f"skipped {result.path}: {result.reason}")
-        else:  # a capture: nothing to validate; counted, not noted
-            captures.append({"path": result.path, "kind": str(result.sniff.kind)})
-
-    if not (reports or problems or captures):
-        _refuse_nothing_checked(paths, len(skipped))
-    errors = sum(r.errors for r in reports)
-    warnings = sum(r.warnings for r in reports)
-    code = worst(ExitCode.FINDINGS if errors else ExitCode.OK, *problem_codes)
-    if record:
-        from airgap.cli import ledger as ledger_cmd
-
-        if ledger_cmd.configured(ledger) is None:
-            raise ConfigError(
-                "no ledger configured",
-                None,
-                "--record needs --ledger FILE, AIRGAP_LEDGER or 'ledger' in your user config",
-            )
-        ledger_cmd.record_step(
-            "validate",
-            ledger=ledger,
-            materials={r.path: f"sha256:{r.sha256}" for r in reports if r.sha256},
-            note=f"{plural(len(reports), 'file')}: {plural(errors, 'error')}, "
-            f"{plural(warnings, 'warning')}",
-            result="ok" if code == ExitCode.OK else "failed",
-        )
+    options = ValidateOptions(
+        tuple(paths), tuple(exclude or ()), privacy, lab, jobs, skip_unknown, record, ledger
+    )
+    found = validate_inputs(options, _seen(report_format is ReportFormat.TEXT, quiet, verbose))
     if report_format in (ReportFormat.SARIF, ReportFormat.JUNIT, ReportFormat.GITHUB):
         from airgap.cli import reporters
 
@@ -179,41 +130,80 @@ def validate(
             ReportFormat.JUNIT: reporters.junit,
             ReportFormat.GITHUB: reporters.github,
         }[report_format]
-        reporters.write(render(reports, problems))
+        reporters.write(render(found.reports, found.problems))
     elif fmt is Format.JSON:
-        emit_json(
-            code == ExitCode.OK,
-            [r.to_dict() for r in reports],
-            summary={
-                "files": len(reports),
-                "errors": errors,
-                "warnings": warnings,
-                "captures": len(captures),
-                "skipped": len(skipped),
-                "problems": len(problems),
-            },
-            captures=captures,
-            skipped=skipped,
-            problems=problems,
-        )
+        _emit(found)
     elif not quiet:  # -q: the failures alone
-        invalid = sum(not r.ok for r in reports)
-        aside = [
-            plural(len(found), *what)
-            for found, what in (
-                (captures, ("capture",)),
-                (skipped, ("file skipped", "files skipped")),
-                (problems, ("problem",)),
-            )
-            if found
-        ]
-        out().print(
-            f"{plural(len(reports), 'file')} validated: {invalid} invalid, "
-            f"{plural(errors, 'error')}, {plural(warnings, 'warning')}"
-            + (f" ({', '.join(aside)})" if aside else ""),
-            markup=False,
+        _summary(found)
+    raise typer.Exit(found.exit_code)
+
+
+def _seen(streaming: bool, quiet: bool, verbose: bool) -> Seen:
+    """How the run is shown as it goes: in text, each file's findings and each problem on
+    stdout as they come; in any format, skipped files as notes and problems on stderr."""
+    from airgap.flows.validate import Seen
+
+    def announce(entry: dict[str, Any]) -> None:  # cli.keys only when a step is recorded
+        from airgap.cli.keys import announce as named
+
+        named(entry)
+
+    def problem(found: inputs.Problem) -> None:
+        if not streaming:
+            tell_problems([found])
+            return
+        out().print(f"{found.path}: error: {found.reason}", markup=False, style="red")
+        if found.hint:
+            note(f"hint: {found.hint}")
+
+    def report(found: FileReport) -> None:
+        if streaming:
+            _print_report(found, quiet=quiet, verbose=verbose and not quiet)
+
+    return Seen(
+        report=report,
+        problem=problem,
+        skipped=lambda s: note(f"skipped {s.path}: {s.reason}"),
+        announce=announce,
+        counting=lambda results: counted(results, "validating", "files"),
+    )
+
+
+def _emit(found: Validated) -> None:
+    emit_json(
+        found.exit_code == ExitCode.OK,
+        [r.to_dict() for r in found.reports],
+        summary={
+            "files": len(found.reports),
+            "errors": found.errors,
+            "warnings": found.warnings,
+            "captures": len(found.captures),
+            "skipped": len(found.skipped),
+            "problems": len(found.problems),
+        },
+        captures=[{"path": c.path, "kind": str(c.sniff.kind)} for c in found.captures],
+        skipped=[{"path": s.path, "reason": s.reason} for s in found.skipped],
+        problems=found.problems,
+    )
+
+
+def _summary(found: Validated) -> None:
+    invalid = sum(not r.ok for r in found.reports)
+    aside = [
+        plural(len(items), *what)
+        for items, what in (
+            (found.captures, ("capture",)),
+            (found.skipped, ("file skipped", "files skipped")),
+            (found.problems, ("problem",)),
         )
-    raise typer.Exit(code)
+        if items
+    ]
+    out().print(
+        f"{plural(len(found.reports), 'file')} validated: {invalid} invalid, "
+        f"{plural(found.errors, 'error')}, {plural(found.warnings, 'warning')}"
+        + (f" ({', '.join(aside)})" if aside else ""),
+        markup=False,
+    )
 
 
 def _print_report(report: FileReport, *, quiet: bool, verbose: bool) -> None:
@@ -229,25 +219,6 @@ def _print_report(report: FileReport, *, quiet: bool, verbose: bool) -> None:
     if verbose:
         verdict = "ok" if report.ok else "invalid"
         out().print(f"{report.path}: {verdict}", markup=False, style=None if report.ok else "red")
-
-
-def _refuse_nothing_checked(paths: list[str], skipped: int) -> None:
-    """A folder named to be checked that holds nothing to check is exit 3, not a green
-    "0 files validated": the input names nothing. (Named files that were all skipped or
-    excluded, as a pre-commit hook may give, stay exit 0.)"""
-    from pathlib import Path
-
-    from airgap.names import escaped
-
-    folder = next((path for path in paths if Path(path).is_dir()), None)
-    if folder is not None:
-        raise InputError(
-            "nothing to check",
-            escaped(folder),
-            "no licensing file or capture in it"
-            + (f" ({skipped} skipped: see the notes)" if skipped else ""),
-            "name the folder that holds the usage files, ACKs or captures",
-        )
 
 
 def rules(fmt: FormatOption = Format.TEXT) -> None:
