@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from airgap.cli.keys import InsecureKeyOption, TrustedKeysOption
+from airgap.cli.keys import InsecureKeyOption, PassphraseStdinOption, TrustedKeysOption
 from airgap.cli.ledger import LedgerOption
 from airgap.cli.output import Format, begin, emit_json, err
 from airgap.cli.reconcile import OptionError
@@ -71,6 +71,7 @@ def report(
         ),
     ] = None,
     folder: TrustedKeysOption = None,
+    passphrase_stdin: PassphraseStdinOption = False,
     insecure: InsecureKeyOption = False,
     ledger: LedgerOption = None,
 ) -> None:
@@ -126,7 +127,7 @@ def report(
         data = html(built, generated).encode()
     write_atomic(out_file, data)
     if sign is not None:
-        key = load_secret(sign, insecure_permissions=insecure)
+        key = load_secret(sign, insecure_permissions=insecure, passphrase_stdin=passphrase_stdin)
         signature = Signature.create(
             key,
             blake2b_file([data]),

@@ -13,6 +13,7 @@ from airgap.bundle.create import Archive
 from airgap.cli.keys import (
     InsecureKeyOption,
     LedgerOption,
+    PassphraseStdinOption,
     TrustedKeyOption,
     TrustedKeysOption,
     hooks,
@@ -146,6 +147,7 @@ def create(
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
     no_progress: NoProgressOption = False,
+    passphrase_stdin: PassphraseStdinOption = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Validate the files, bag them (BagIt 1.0), sign, and write OUT and OUT.minisig.
@@ -181,7 +183,9 @@ def create(
         lab,
         ledger,
     )
-    _show_created(flows.create_bundle(options, hooks()), out_path, fmt)
+    _show_created(
+        flows.create_bundle(options, hooks(passphrase_stdin=passphrase_stdin)), out_path, fmt
+    )
 
 
 def _show_created(created: Created, out_path: Path, fmt: Format) -> None:
@@ -334,6 +338,7 @@ def approve_cmd(
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
     no_progress: NoProgressOption = False,
+    passphrase_stdin: PassphraseStdinOption = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """A second person's approval of a signed bundle: BUNDLE.approved-<keyid>.minisig, a
@@ -349,7 +354,7 @@ def approve_cmd(
     options = verify_flows.ApproveOptions(
         bundle, key, role, note, tuple(trusted_key or ()), folder, insecure, ledger
     )
-    approved = verify_flows.approve_bundle(options, hooks())
+    approved = verify_flows.approve_bundle(options, hooks(passphrase_stdin=passphrase_stdin))
     if approved.approval is None:
         raise typer.Exit(show_verified([approved.verified], fmt))
     if fmt is Format.JSON:

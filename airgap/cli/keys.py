@@ -87,7 +87,7 @@ def passphrase(prompt: str, *, confirm: bool = False, from_stdin: bool = False) 
             "no passphrase",
             None,
             "not on a terminal to ask for it",
-            "pass --passphrase-stdin (key and sign commands) or set AIRGAP_PASSPHRASE_FILE",
+            "pass --passphrase-stdin or set AIRGAP_PASSPHRASE_FILE",
         )
     return _ask(prompt, confirm=confirm)
 
@@ -160,16 +160,20 @@ def announce(entry: dict[str, Any]) -> None:
     err().print(f"recorded ledger entry {entry['seq']}: {entry['step']}", markup=False, style="dim")
 
 
-def hooks() -> Hooks:
+def hooks(*, passphrase_stdin: bool = False) -> Hooks:
     """How a workflow reaches the person at this terminal: lines and notes on stderr, each
-    recorded ledger entry named, the passphrase prompt, progress bars."""
+    recorded ledger entry named, the passphrase (asked, or stdin's first line with
+    ``passphrase_stdin``), progress bars."""
     from airgap.flows.bundle import Hooks
+
+    def asked(prompt: str) -> bytes:
+        return passphrase(prompt, from_stdin=passphrase_stdin)
 
     return Hooks(
         say=lambda line: err().print(line, markup=False),
         note=note,
         announce=announce,
-        passphrase=passphrase,
+        passphrase=asked,
         progress=progress,
     )
 

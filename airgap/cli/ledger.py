@@ -12,6 +12,7 @@ import typer
 from airgap.cli.keys import (
     InsecureKeyOption,
     LedgerOption,
+    PassphraseStdinOption,
     TrustedKeyOption,
     TrustedKeysOption,
     announce,
@@ -44,14 +45,18 @@ KeyOption = Annotated[
 ]
 
 
-def signing_key(key: Path | None, insecure: bool = False) -> SecretKey:
+def signing_key(
+    key: Path | None, insecure: bool = False, passphrase_stdin: bool = False
+) -> SecretKey:
     """The operator's key when given, else this host's key (:func:`say_host_signed` tells the
     user, once the entry is written)."""
     from airgap import config
     from airgap.signing.trust import host_key
 
     key = config.key_setting(key)
-    return load_secret(key, insecure_permissions=insecure) if key else host_key()
+    if key is None:
+        return host_key()
+    return load_secret(key, insecure_permissions=insecure, passphrase_stdin=passphrase_stdin)
 
 
 def say_host_signed(key: Path | None, signer: SecretKey) -> None:
@@ -115,12 +120,13 @@ def record(
     key: KeyOption = None,
     insecure: InsecureKeyOption = False,
     ledger: LedgerOption = None,
+    passphrase_stdin: PassphraseStdinOption = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Record a manual step, signed, with the SHA-256 of its materials and products."""
     begin("ledger record", fmt)
     store = open_ledger(ledger)
-    signer = signing_key(key, insecure)
+    signer = signing_key(key, insecure, passphrase_stdin)
     entry = steps.Recorder(store)(
         step,
         key=signer,
@@ -389,6 +395,7 @@ def export(
     ] = None,
     insecure: InsecureKeyOption = False,
     ledger: LedgerOption = None,
+    passphrase_stdin: PassphraseStdinOption = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Export the ledger for auditors: JSON Lines (exact copies), CSV, or in-toto links (one
@@ -403,7 +410,11 @@ def export(
 
     begin("ledger export", fmt)
     store = open_ledger(ledger)
-    signer = load_secret(key, insecure_permissions=insecure) if key else None
+    signer = (
+        load_secret(key, insecure_permissions=insecure, passphrase_stdin=passphrase_stdin)
+        if key
+        else None
+    )
     read = Entries(store)
     if out_file is None and fmt is Format.JSON:  # the export itself is the result
         held = io.StringIO(newline="")
@@ -429,6 +440,7 @@ def repair(
     key: KeyOption = None,
     insecure: InsecureKeyOption = False,
     ledger: LedgerOption = None,
+    passphrase_stdin: PassphraseStdinOption = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Move a torn last line (a crash mid-append) to a side file and record that it did."""
@@ -437,7 +449,7 @@ def repair(
     if not store.path.exists():  # a mistyped path is not a ledger in good order
         with store.reading():
             pass
-    signer = signing_key(key, insecure)
+    signer = signing_key(key, insecure, passphrase_stdin)
     side = store.repair(signer)
     if side:
         say_host_signed(key, signer)

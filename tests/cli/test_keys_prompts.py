@@ -220,3 +220,30 @@ def test_a_file_given_to_trusted_keys_hints_at_trusted_key(command: str, tmp_pat
     assert mixed.returncode == 3, mixed.stderr
     assert "it is a file" in mixed.stderr and f"--trusted-key {pub}" in mixed.stderr
     assert "Traceback" not in mixed.stderr and pub.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("bundle", "create", "{usage}", "--out", "{dir}/b.tar.gz", "--key", "{key}"),
+        ("ledger", "record", "--step", "note", "--ledger", "{dir}/l.jsonl", "--key", "{key}"),
+        ("audit", "report", "--since", "2026-01-01", "--out", "{dir}/r.html", "--ledger",
+         "{dir}/l.jsonl", "--sign", "{key}"),
+    ],
+)  # fmt: skip
+def test_every_command_that_takes_a_secret_key_reads_stdin(
+    command: tuple[str, ...], tmp_path: Path
+) -> None:
+    done = run("key", "generate", "--out", tmp_path / "op", "--passphrase-stdin", stdin="pw\n")
+    assert done.returncode == 0, done.stderr
+    ledger = run(
+        "ledger", "record", "--step", "note", "--ledger", tmp_path / "l.jsonl",
+        "--key", tmp_path / "op.key", "--passphrase-stdin", stdin="pw\n",
+    )  # fmt: skip
+    assert ledger.returncode == 0, ledger.stderr
+    usage = Path(__file__).parents[2] / "samples" / "usage-c9300-ios-xe-17.6-v1.xml"
+    args = [a.format(usage=usage, dir=tmp_path, key=tmp_path / "op.key") for a in command]
+    without = run(*args)
+    assert without.returncode == 2 and "--passphrase-stdin" in without.stderr
+    given = run(*args, "--passphrase-stdin", stdin="pw\n")
+    assert given.returncode == 0, given.stderr
