@@ -135,8 +135,15 @@ def round_trip(run: Demo, devices: int, tamper: str | None) -> None:
         config.write_text(LAB_CONFIG)
     run.say(
         "Two hosts, each with its own keys, trusted keys and ledger; both are training "
-        "hosts that accept the lab's simulated ACKs."
+        "hosts that accept the lab's simulated ACKs. Each command runs with its host's "
+        "settings in the environment, as an operator would set them once:"
     )
+    for side, home in HOMES.items():
+        run.say(
+            f"  {side}: export HOME={home} AIRGAP_LEDGER={home}/ledger.jsonl "
+            f"AIRGAP_TRUSTED_KEYS={home}/trusted  ({home}/.config/airgap/config.toml: "
+            "simulated-ack off)"
+        )
     run.run(
         "make the lab devices (lab fleet)",
         LAB,
