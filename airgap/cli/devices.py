@@ -11,7 +11,18 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from airgap.cli.keys import LedgerOption
-from airgap.cli.output import Format, FormatOption, begin, emit_json, err, note, out, plural
+from airgap.cli.options import NoProgressOption, speak
+from airgap.cli.output import (
+    Format,
+    FormatOption,
+    begin,
+    emit_json,
+    err,
+    note,
+    out,
+    plural,
+    tally,
+)
 from airgap.errors import ConfigError, ExitCode, worst
 
 if TYPE_CHECKING:
@@ -127,11 +138,18 @@ def _report(
     raise typer.Exit(code)
 
 
-def _run(command: str, fmt: Format, work: Callable[[], list[DeviceResult]]) -> None:
+def _run(
+    command: str,
+    fmt: Format,
+    total: int,
+    work: Callable[[Callable[[DeviceResult], None]], list[DeviceResult]],
+) -> None:
+    """``work`` on the devices, with a running count of those done on the terminal."""
     from airgap.devices.cycle import Interrupted
 
     try:
-        results = work()
+        with tally(total, command, "devices") as tick:
+            results = work(lambda _: tick())
     except Interrupted as stopped:
         note("interrupted: " + stopped.why)
         _report(command, stopped.results, fmt, interrupted=True)
@@ -158,6 +176,7 @@ def check_command(
     jobs: JobsOption = 16,
     timeout: TimeoutOption = 30.0,
     ledger: LedgerOption = None,
+    no_progress: NoProgressOption = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Per device: reachable, host key as known_hosts pins it (unknown or changed: exit 4),
@@ -166,9 +185,15 @@ def check_command(
     from airgap.devices import cycle
 
     begin("inventory check", fmt)
+    speak(no_progress=no_progress)
     options = cycle.CheckOptions(_known_hosts(known_hosts), accept_new, jobs, timeout)
     devices = _devices(inventory, device, group)
-    _run("inventory check", fmt, lambda: cycle.check(devices, options, _recorder(ledger)))
+    _run(
+        "inventory check",
+        fmt,
+        len(devices),
+        lambda done: cycle.check(devices, options, _recorder(ledger), done),
+    )
 
 
 def collect(
@@ -197,6 +222,7 @@ def collect(
     timeout: TimeoutOption = 30.0,
     receive_on: ReceiveOnOption = "127.0.0.1",
     ledger: LedgerOption = None,
+    no_progress: NoProgressOption = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Per device, over SSH: capture 'show license status/summary/rum id all/udi' (and tech
@@ -209,6 +235,7 @@ def collect(
     from airgap.devices import cycle
 
     begin("collect", fmt)
+    speak(no_progress=no_progress)
     options = cycle.CollectOptions(
         out_dir,
         _known_hosts(known_hosts),
@@ -222,7 +249,12 @@ def collect(
         receive_on,
     )
     devices = _devices(inventory, device, group)
-    _run("collect", fmt, lambda: cycle.collect(devices, options, _recorder(ledger)))
+    _run(
+        "collect",
+        fmt,
+        len(devices),
+        lambda done: cycle.collect(devices, options, _recorder(ledger), done),
+    )
 
 
 def push(
@@ -260,6 +292,7 @@ def push(
     timeout: TimeoutOption = 30.0,
     receive_on: ReceiveOnOption = "127.0.0.1",
     ledger: LedgerOption = None,
+    no_progress: NoProgressOption = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Per ACK: match it to its device (SLAC udi, ACK_<name>, the RUM ACK data: inferred),
@@ -271,6 +304,7 @@ def push(
     from airgap.devices import cycle
 
     begin("push", fmt)
+    speak(no_progress=no_progress)
     levels = {**config.load()["rules"], **({"simulated-ack": "off"} if lab else {})}
     options = cycle.PushOptions(
         _known_hosts(known_hosts),
@@ -283,4 +317,9 @@ def push(
         receive_on,
     )
     devices = _devices(inventory, None, None)
-    _run("push", fmt, lambda: cycle.push(acks, devices, options, _recorder(ledger)))
+    _run(
+        "push",
+        fmt,
+        len(acks),
+        lambda done: cycle.push(acks, devices, options, _recorder(ledger), done),
+    )

@@ -302,6 +302,21 @@ def progress(total: int, description: str) -> Iterator[Callable[[int], None]]:
         yield lambda done: bar.advance(task, done)
 
 
+@contextlib.contextmanager
+def tally(total: int, description: str, unit: str) -> Iterator[Callable[[], None]]:
+    """A count of ``total`` things done ("collect: 12/40 devices") on stderr, on a terminal
+    only; the ``tick`` it yields counts one more."""
+    if total < 2 or not _shows_progress():
+        yield lambda: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    columns = (f"{description}:", BarColumn(), MofNCompleteColumn(), unit, TimeElapsedColumn())
+    with Progress(*columns, console=_console(stderr=True), transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda: bar.advance(task, 1)
+
+
 COUNT_AFTER = 1.0  # seconds: quicker work ends before a running count would help
 
 

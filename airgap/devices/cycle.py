@@ -146,13 +146,23 @@ def _failed(device: InventoryDevice, exc: AirgapError, **known: Any) -> DeviceRe
     return DeviceResult(device.name, status, int(exc.exit_code), why, hint=exc.hint, **known)
 
 
+def _unheard(_: DeviceResult) -> None:
+    return None
+
+
+Done = Callable[[DeviceResult], None]
+"""Told each device's result as it finishes (a running count on the terminal)."""
+
+
 def run_all(
     devices: Sequence[InventoryDevice],
     jobs: int,
     one: Callable[[InventoryDevice], Awaitable[DeviceResult]],
+    done: Done = _unheard,
 ) -> list[DeviceResult]:
-    """Every device through ``one``, ``jobs`` at a time, in inventory order. On Ctrl-C the
-    finished results stay and every other device is ``interrupted``."""
+    """Every device through ``one``, ``jobs`` at a time, in inventory order; ``done`` hears
+    each as it finishes. On Ctrl-C the finished results stay and every other device is
+    ``interrupted``."""
     results: dict[str, DeviceResult] = {}
     limit = asyncio.Semaphore(max(1, jobs))
 
@@ -166,6 +176,7 @@ def run_all(
                 results[device.name] = _failed(
                     device, DeviceError("cannot write", exc.filename, exc.strerror or str(exc))
                 )
+            done(results[device.name])
 
     async def main() -> None:
         await asyncio.gather(*(bounded(d) for d in devices))
@@ -247,11 +258,14 @@ class CheckOptions:
 
 
 def check(
-    devices: Sequence[InventoryDevice], options: CheckOptions, record: Recorder = no_ledger
+    devices: Sequence[InventoryDevice],
+    options: CheckOptions,
+    record: Recorder = no_ledger,
+    done: Done = _unheard,
 ) -> list[DeviceResult]:
     """Per device: reachable, host key as pinned (``accept_new`` pins unknown ones and records
     each), privilege 15, SCP server on, the UDI the inventory names."""
-    return run_all(devices, options.jobs, lambda d: _check_one(d, options, record))
+    return run_all(devices, options.jobs, lambda d: _check_one(d, options, record), done)
 
 
 async def _check_one(
@@ -340,11 +354,14 @@ class CollectOptions:
 
 
 def collect(
-    devices: Sequence[InventoryDevice], options: CollectOptions, record: Recorder = no_ledger
+    devices: Sequence[InventoryDevice],
+    options: CollectOptions,
+    record: Recorder = no_ledger,
+    done: Done = _unheard,
 ) -> list[DeviceResult]:
     """Per device: capture before, save usage, copy it off, verify and validate it, write
     ``OUT/<device>/usage-<time>.xml`` and ``before-<time>.txt``; record each step."""
-    return run_all(devices, options.jobs, lambda d: _collect_one(d, options, record))
+    return run_all(devices, options.jobs, lambda d: _collect_one(d, options, record), done)
 
 
 async def _collect_one(
@@ -598,6 +615,7 @@ def push(
     devices: Sequence[InventoryDevice],
     options: PushOptions,
     record: Recorder = no_ledger,
+    done: Done = _unheard,
 ) -> list[DeviceResult]:
     """Per ACK: its device, checked (foreign, stale, wrong device: refused before any copy),
     validated, copied on, imported, proven by a capture after and the diff verdict."""
@@ -618,6 +636,7 @@ def push(
         [p.device for p in planned],
         options.jobs,
         lambda d: _push_one(per_device[d.name], options, record),
+        done,
     )
     return refused + results
 

@@ -73,3 +73,34 @@ def test_validate_counts_files_on_a_terminal_and_not_under_no_progress(many: Pat
     code, stdout, shown = on_terminal("validate", many, "--jobs", "1", "-q", cwd=ROOT)
     assert code == 1 and shown == b""
     assert b"files validated" not in stdout and stdout.count(b": error: ") == 3 * 3999
+
+
+@pytest.mark.slow
+def test_collect_counts_devices_on_a_terminal(tmp_path: Path) -> None:
+    """A running count of the devices done, over real SSH to the lab's devices."""
+    lab = tmp_path / "lab"
+    made = subprocess.run(
+        [sys.executable, "-m", "airgap", "lab", "fleet", "--devices", "3", "--out", lab],
+        capture_output=True,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    server = subprocess.Popen(
+        [sys.executable, "-m", "airgap", "lab", "serve", lab, "--format", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert server.stdout is not None
+        while not server.stdout.readline().startswith(b"}"):  # the envelope: all listen
+            assert server.poll() is None, "lab serve stopped"
+        args = ("collect", "--inventory", lab / "inventory.toml", "--known-hosts")
+        code, _, shown = on_terminal(*args, lab / "known_hosts", "--out", tmp_path / "u", cwd=ROOT)
+        assert code == 0
+        assert b"3/3" in shown  # the bar's count of devices done
+        args = (*args, lab / "known_hosts", "--out", tmp_path / "v", "--no-progress")
+        code, _, shown = on_terminal(*args, cwd=ROOT)
+        assert code == 0 and b"3/3" not in shown
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
