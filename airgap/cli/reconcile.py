@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from airgap.cli.options import NoProgressOption, QuietOption, VerboseOption, speak
 from airgap.cli.output import (
     Format,
     FormatOption,
@@ -58,7 +59,14 @@ def _extra(found: Evidence) -> dict[str, Any]:
     }
 
 
-def reconcile(paths: PathsArgument, tz: TzOption = None, fmt: FormatOption = Format.TEXT) -> None:
+def reconcile(
+    paths: PathsArgument,
+    tz: TzOption = None,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+    no_progress: NoProgressOption = False,
+    fmt: FormatOption = Format.TEXT,
+) -> None:
     """Per device: reports exported, acknowledged and outstanding; foreign and stale ACKs;
     reports exported twice; devices that never reported.
 
@@ -73,6 +81,7 @@ def reconcile(paths: PathsArgument, tz: TzOption = None, fmt: FormatOption = For
     from airgap.state.times import parse_tz_options
 
     begin("reconcile", fmt)
+    speak(quiet=quiet, verbose=verbose, no_progress=no_progress)
     found = _load(paths, parse_tz_options(tz or []))
     if not (found.states or found.usage or found.acks):
         note("nothing to reconcile: no 'show license' capture, usage file or ACK found")
@@ -87,15 +96,26 @@ def reconcile(paths: PathsArgument, tz: TzOption = None, fmt: FormatOption = For
             **_extra(found),
         )
     else:
-        _print_reconciliation(result)
+        _print_reconciliation(result, found, quiet=quiet, verbose=verbose and not quiet)
     raise typer.Exit(code)
 
 
-def _print_reconciliation(result: Reconciliation) -> None:
+def _print_reconciliation(
+    result: Reconciliation, found: Evidence, *, quiet: bool, verbose: bool
+) -> None:
+    """The table of devices, the findings and the counts (``-q``: the findings alone; ``-v``:
+    first every file read)."""
     console = out()
+    read = {p for p, _ in found.usage} | {p for p, _ in found.acks}
+    read |= {s.path for s in found.states if s.path}
+    for path in sorted(read) if verbose else ():
+        digest = found.sha256.get(path)
+        console.print(f"{path}: read" + (f", sha256:{digest}" if digest else ""), markup=False)
     width = max((len(d.device) for d in result.devices), default=6)
-    console.print(f"{'DEVICE':<{width}}  EXPORTED  ACKED  OUTSTANDING  HOSTNAME", markup=False)
-    for d in result.devices:
+    if not quiet:
+        header = f"{'DEVICE':<{width}}  EXPORTED  ACKED  OUTSTANDING  HOSTNAME"
+        console.print(header, markup=False)
+    for d in () if quiet else result.devices:
         acked = sum(r.acknowledged for r in d.reports)
         inferred = sum(r.inferred for r in d.reports)
         shown = f"{acked}" + (f" ({inferred}~)" if inferred else "")
@@ -112,6 +132,8 @@ def _print_reconciliation(result: Reconciliation) -> None:
         console.print(f"  {f.kind}: {f.device or '-'}{ids}{where}: {f.message}", markup=False)
         for line in f.evidence:
             console.print(f"    {line}", markup=False)
+    if quiet:
+        return
     c = result.counts()
     console.print(
         f"{plural(c['devices'], 'device')}, {c['exported']} reports exported, "

@@ -269,3 +269,14 @@ def test_verify_of_a_folder_is_exit_3_not_a_trust_failure(cli: Cli, tmp_path: Pa
     done = cli("verify", tmp_path, "--trusted-key", tmp_path / "k.pub")
     assert done.code == 3
     assert done.err.startswith(f"error: cannot verify: {tmp_path} - a folder, not a file")
+
+
+def test_reconcile_quiet_is_the_findings_alone_and_verbose_names_each_file(cli: Cli) -> None:
+    usage = ROOT / "samples" / "usage-c9300-ios-xe-17.6-v1.xml"
+    plain = cli("reconcile", usage)
+    assert plain.code == 1 and "DEVICE" in plain.out and "outstanding" in plain.out
+    quiet = cli("reconcile", usage, "-q")
+    assert quiet.code == 1 and "DEVICE" not in quiet.out and "outstanding:" in quiet.out
+    assert "reports exported" not in quiet.out
+    verbose = cli("reconcile", usage, "-v")
+    assert verbose.out.startswith(f"{usage}: read")

@@ -94,12 +94,17 @@ def test_collect_counts_devices_on_a_terminal(tmp_path: Path) -> None:
         assert server.stdout is not None
         while not server.stdout.readline().startswith(b"}"):  # the envelope: all listen
             assert server.poll() is None, "lab serve stopped"
-        args = ("collect", "--inventory", lab / "inventory.toml", "--known-hosts")
-        code, _, shown = on_terminal(*args, lab / "known_hosts", "--out", tmp_path / "u", cwd=ROOT)
+        args = (
+            "collect",
+            "--inventory",
+            lab / "inventory.toml",
+            "--known-hosts",
+            lab / "known_hosts",
+        )
+        code, _, shown = on_terminal(*args, "--out", tmp_path / "u", cwd=ROOT)
         assert code == 0
         assert b"3/3" in shown  # the bar's count of devices done
-        args = (*args, lab / "known_hosts", "--out", tmp_path / "v", "--no-progress")
-        code, _, shown = on_terminal(*args, cwd=ROOT)
+        code, _, shown = on_terminal(*args, "--out", tmp_path / "v", "--no-progress", cwd=ROOT)
         assert code == 0 and b"3/3" not in shown
     finally:
         server.terminate()
