@@ -22,6 +22,7 @@ from airgap.cli.options import (
     NoProgressOption,
     QuietOption,
     VerboseOption,
+    moved_out,
     out_or_positional,
     speak,
 )
@@ -79,14 +80,7 @@ def create(
     paths: Annotated[list[Path], typer.Argument(metavar="PATH...", help="Files and folders.")],
     out_file: Annotated[
         Path | None,
-        typer.Option(
-            "--out",
-            "-o",
-            metavar="OUT",
-            help="The bundle to write (formerly the first argument: still read so, with a "
-            "note, for one release).",
-            show_default=False,
-        ),
+        moved_out("The bundle to write", "first"),
     ] = None,
     key: Annotated[
         Path | None,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from airgap.cli.keys import signing_time
-from airgap.cli.options import out_or_positional
+from airgap.cli.options import moved_out, out_or_positional
 from airgap.cli.output import Format, FormatOption, begin, emit_json, err, note, out, plural
 from airgap.errors import ExitCode, InputError
 
@@ -49,14 +49,7 @@ def pack_cmd(
     usage: Annotated[list[Path], typer.Argument(metavar="USAGE...", help="Usage files.")],
     out_file: Annotated[
         Path | None,
-        typer.Option(
-            "--out",
-            "-o",
-            metavar="OUT",
-            help="The archive to write, or a folder to write it in "
-            "(formerly the first argument: still read so, with a note, for one release).",
-            show_default=False,
-        ),
+        moved_out("The archive to write, or a folder to write it in", "first"),
     ] = None,
     virtual_account: Annotated[
         str | None,

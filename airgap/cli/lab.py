@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from airgap.cli.options import out_or_positional
+from airgap.cli.options import moved_out, out_or_positional
 from airgap.cli.output import Format, FormatOption, begin, emit_json, out
 from airgap.errors import ExitCode, InputError
 
@@ -94,14 +94,7 @@ def cssm_command(
     ],
     out_dir: Annotated[
         str | None,
-        typer.Option(
-            "--out",
-            "-o",
-            metavar="OUT",
-            help="The new folder for the answer (formerly the last argument: still read so, "
-            "with a note, for one release).",
-            show_default=False,
-        ),
+        moved_out("The new folder for the answer", "last"),
     ] = None,
     now: NowOption = None,
     fmt: FormatOption = Format.TEXT,

@@ -5,7 +5,7 @@ command writes (``--out``)."""
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -44,6 +44,19 @@ def speak(*, quiet: bool = False, verbose: bool = False, no_progress: bool = Fal
     run = this_run()
     run.quiet, run.verbose = quiet, verbose and not quiet
     run.progress = not no_progress
+
+
+def moved_out(what: str, where: str) -> Any:
+    """The ``--out`` option of a command whose output was once an argument (its first or
+    last, ``where``), which :func:`out_or_positional` still reads for one release."""
+    return typer.Option(
+        "--out",
+        "-o",
+        metavar="OUT",
+        help=f"{what} (formerly the {where} argument: still read so, with a note, for one "
+        "release).",
+        show_default=False,
+    )
 
 
 def out_or_positional(
