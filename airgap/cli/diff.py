@@ -16,12 +16,10 @@ from airgap.cli.output import (
     out,
     tell_problems,
 )
-from airgap.errors import ExitCode, InputError, worst
+from airgap.errors import ExitCode
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
-    from airgap.state.evidence import Evidence
+    pass
 
 
 def diff(
@@ -63,128 +61,18 @@ def diff(
     ACK they received (compare with captures taken before the import). Captures that name
     different devices are an error (exit 1), not a verdict, unless --same-device.
     """
-    from airgap.state import diff as diffs
-    from airgap.state.devices import group
-    from airgap.state.evidence import load
-    from airgap.state.times import parse_tz_options
+    from airgap.cli.keys import announce
+    from airgap.flows.diff import DiffOptions, diff_inputs
 
     begin("diff", fmt)
-    offsets = parse_tz_options(tz or [])
-    old, new = load([before], offsets), load([after], offsets)
-    codes: list[int] = [_problems(old), _problems(new)]
-    extra: dict[str, Any]
-    if old.states and new.states:
-        found = diffs.diff_devices(group(old.states), group(new.states), same_device)
-        verdict = diffs.overall(found)
-        extra = {"mode": "states", "verdict": verdict}
-        results = [d.to_dict() for d in found]
-        codes.append(ExitCode.FINDINGS if verdict in diffs.FAILING else ExitCode.OK)
-        differs = any(d.changes for d in found)
-    elif old.usage and new.usage:
-        changes = diffs.diff_reports(old.exported, new.exported)
-        extra, results, differs = {"mode": "usage"}, [c.to_dict() for c in changes], bool(changes)
-    elif _only_acks(old) and _only_acks(new):
-        changes = diffs.diff_acks(old.acks[0][1], new.acks[0][1])
-        extra, results, differs = {"mode": "acks"}, [c.to_dict() for c in changes], bool(changes)
-    elif _only_acks(old) != _only_acks(new) and _has_devices(new if _only_acks(old) else old):
-        acks, device_side = (old, new) if _only_acks(old) else (new, old)
-        extra = {"mode": "ack-against-devices"}
-        results = _acks_against(acks, device_side)
-        differs = any(r["belongs"] is False or r["stale"] for r in results)
-        codes.append(ExitCode.FINDINGS if differs else ExitCode.OK)
-    elif old.problems or new.problems:  # what could not be read is the error, not the rest
-        if fmt is Format.JSON:
-            emit_json(False, [], problems=[*old.problems, *new.problems])
-        raise typer.Exit(worst(*codes))
-    else:
-        raise InputError(
-            "nothing to compare",
-            f"{before} and {after}",
-            f"{_holds(old)} against {_holds(new)}",
-            "give captures on both sides, usage files on both sides, two ACKs, "
-            "or an ACK and the device's captures or usage files",
-        )
-    if exit_code and differs:
-        codes.append(ExitCode.FINDINGS)
-    code = worst(*codes)
-    if record:
-        _record(old, new, extra, code, ledger)
+    options = DiffOptions(before, after, exit_code, same_device, tuple(tz or ()), record, ledger)
+    done = diff_inputs(options, announce)
+    tell_problems(done.problems)
     if fmt is Format.JSON:
-        emit_json(code == ExitCode.OK, results, problems=[*old.problems, *new.problems], **extra)
-    else:
-        _print(extra, results)
-    raise typer.Exit(code)
-
-
-def _acks_against(acks: Evidence, devices: Evidence) -> list[dict[str, Any]]:
-    """Per ACK: does it belong to the devices of the other side, and is it stale? The same
-    matching and evidence as ``airgap reconcile``."""
-    from airgap.state.evidence import Evidence
-    from airgap.state.reconcile import FOREIGN, STALE, named, reconcile
-
-    findings = reconcile(
-        Evidence(states=devices.states, usage=devices.usage, acks=acks.acks)
-    ).findings
-    results = []
-    for path, ack in acks.acks:
-        names = named(ack)
-        mine = [f for f in findings if f.path == path and f.kind in (FOREIGN, STALE)]
-        foreign = {f.device for f in mine if f.kind == FOREIGN}
-        # SEEN evidence decides: a SLAC <udi> naming a device not given makes the ACK foreign
-        seen = [u for u, how in names if how.startswith("seen")] or [u for u, _ in names]
-        results.append(
-            {
-                "ack": path,
-                "belongs": all(str(u) not in foreign for u in seen) if seen else None,
-                "stale": any(f.kind == STALE for f in mine),
-                "evidence": [how for _, how in names] + [f.message for f in mine],
-            }
-        )
-    return results
-
-
-def _record(
-    old: Evidence, new: Evidence, extra: dict[str, Any], code: int, ledger: Path | None
-) -> None:
-    from airgap.cli import ledger as ledger_cmd
-    from airgap.errors import ConfigError
-
-    if ledger_cmd.configured(ledger) is None:
-        raise ConfigError(
-            "no ledger configured",
-            None,
-            "--record needs --ledger FILE, AIRGAP_LEDGER or 'ledger' in your user config",
-        )
-    verdict = f", verdict {extra['verdict']}" if "verdict" in extra else ""
-    ledger_cmd.record_step(
-        "diff",
-        ledger=ledger,
-        materials={**old.sha256, **new.sha256},
-        note=f"{extra['mode']}{verdict}",
-        result="ok" if code == ExitCode.OK else "failed",
-    )
-
-
-def _only_acks(side: Evidence) -> bool:
-    return bool(side.acks) and not side.states and not side.usage
-
-
-def _has_devices(side: Evidence) -> bool:
-    return bool(side.states or side.usage)
-
-
-def _holds(side: Evidence) -> str:
-    parts = [
-        f"{len(side.states)} capture states" if side.states else "",
-        f"{len(side.usage)} usage files" if side.usage else "",
-        f"{len(side.acks)} ACKs" if side.acks else "",
-    ]
-    return ", ".join(p for p in parts if p) or "nothing airgap can compare"
-
-
-def _problems(side: Evidence) -> int:
-    tell_problems(side.problems)
-    return side.exit_code
+        emit_json(done.exit_code == ExitCode.OK, done.results, problems=done.problems, **done.extra)
+    elif done.extra:
+        _print(done.extra, done.results)
+    raise typer.Exit(done.exit_code)
 
 
 def _print(extra: dict[str, Any], results: list[dict[str, Any]]) -> None:
