@@ -84,83 +84,24 @@ def report(
     AU-10, IEC 62443-3-3 SR 2.3, SR 3.2); a checkpoint signed by this host; and each row's
     inclusion proof for 'airgap ledger verify-proof'. The HTML makes no requests and runs no
     scripts."""
-    from airgap.cli.keys import load_secret, trust_folder
-    from airgap.cli.ledger import open_ledger, verify_own
-    from airgap.fsutil import write_atomic
-    from airgap.ledger import audit, checkpoint
-    from airgap.names import escaped
-    from airgap.signing.minisign import Signature, blake2b_file
-    from airgap.signing.trust import TrustStore, host_key
+    from airgap.cli.keys import passphrase
+    from airgap.cli.ledger import on_stderr
+    from airgap.flows.audit import ReportOptions, write_report
 
     begin("audit report", Format.JSON if fmt is ReportFormat.JSON else Format.TEXT)
     start, end = _day(since, "--since"), _day(until, "--until", end=until is not None)
-    store = open_ledger(ledger)
-    verified = verify_own(store, folder=folder)
-    _, note, _ = checkpoint.make(store, host_key(), verified)
-    chosen = trust_folder(folder)
-    roster = {e.key_id: e for e in TrustStore(chosen).entries()} if chosen else {}
-    built = audit.build(
-        store,
-        note,
-        verified.entries,
-        start,
-        end,
-        roster,
-        _deadlines(captures) if captures else (),
-        host_key().public.id,
+    options = ReportOptions(
+        out_file, start, end, str(fmt), tuple(captures or ()), sign, folder, insecure, ledger
     )
-    generated = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    if fmt is ReportFormat.JSON:
-        import orjson
-
-        data = orjson.dumps(
-            {**built.to_dict(), "generated": generated},
-            option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE,
-        )
-    elif fmt is ReportFormat.CSV:
-        from airgap.cli.audit_html import csv_text
-
-        data = csv_text(built).encode()
-    else:
-        from airgap.cli.audit_html import html
-
-        data = html(built, generated).encode()
-    write_atomic(out_file, data)
-    if sign is not None:
-        key = load_secret(sign, insecure_permissions=insecure, passphrase_stdin=passphrase_stdin)
-        signature = Signature.create(
-            key,
-            blake2b_file([data]),
-            f"file:{escaped(out_file.name)}\tctx:airgap-report/v1",
-            f"signature from airgap key {key.public.id}",
-        )
-        write_atomic(Path(f"{out_file}.minisig"), signature.text().encode())
+    done = write_report(options, lambda p: passphrase(p, from_stdin=passphrase_stdin), on_stderr)
+    built = done.report
     err().print(
         f"{out_file}: {len(built.transfers)} transfers, {len(built.rows)} steps, "
-        f"{len(built.exceptions)} exceptions, "
-        f"checkpoint of {verified.entries} entries",
+        f"{len(built.exceptions)} exceptions, checkpoint of {done.entries} entries",
         markup=False,
     )
     if fmt is ReportFormat.JSON:
-        emit_json(
-            True,
-            [
-                {
-                    "report": str(out_file),
-                    "transfers": len(built.transfers),
-                    "rows": len(built.rows),
-                    "exceptions": len(built.exceptions),
-                }
-            ],
-        )
+        counts = {"transfers": len(built.transfers), "rows": len(built.rows)}
+        found = {"report": str(out_file), **counts, "exceptions": len(built.exceptions)}
+        emit_json(True, [found])
     raise typer.Exit(ExitCode.OK)
-
-
-def _deadlines(paths: list[Path]) -> tuple[dict[str, object], ...]:
-    from airgap import config
-    from airgap.state import deadlines, evidence
-
-    found = evidence.load([str(p) for p in paths], None, config.load()["exclude"])
-    return tuple(
-        d.to_dict() for d in deadlines.deadlines(found.states, date.today(), imports=found.acks)
-    )

@@ -76,10 +76,10 @@ def verify_own(
     folder: Path | None = None,
 ) -> LedgerReport:
     """:func:`airgap.flows.ledger.verify_own`, its notes and findings on stderr."""
-    return steps.verify_own(store, *also, trusted_key=trusted_key, folder=folder, notify=_stderr)
+    return steps.verify_own(store, *also, trusted_key=trusted_key, folder=folder, notify=on_stderr)
 
 
-def _stderr(line: str) -> None:
+def on_stderr(line: str) -> None:
     err().print(line, markup=False)
 
 
