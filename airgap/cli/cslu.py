@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from airgap.cli.keys import signing_time
 from airgap.cli.options import moved_out, out_or_positional
 from airgap.cli.output import Format, FormatOption, begin, emit_json, err, note, out, plural
 from airgap.errors import ExitCode, InputError
@@ -83,8 +80,8 @@ def pack_cmd(
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Pack usage files into a CSLU-style upload archive (help text above)."""
+    from airgap.flows.cslu import PackOptions, pack_upload
     from airgap.formats import cslu
-    from airgap.fsutil import write_atomic
 
     begin("cslu pack", fmt)
     out_path, usage = out_or_positional(out_file, usage, first=True, command="cslu pack")
@@ -92,36 +89,17 @@ def pack_cmd(
         raise typer.BadParameter(
             "give --virtual-account or --accounts, not both", param_hint="--accounts"
         )
-    for path in usage:
-        if not path.is_file():
-            why = "a folder: name the usage files in it" if path.is_dir() else "no such file"
-            raise InputError("cannot pack", path, why)
-    mapping: dict[str, str] | str = virtual_account or ""
-    if accounts is not None:
-        mapping = _match_accounts(cslu.read_accounts(accounts), usage, accounts)
-    # SOURCE_DATE_EPOCH for reproducible archives, else now to the millisecond (names carry it)
-    when = (
-        datetime.fromtimestamp(signing_time(), UTC)
-        if "SOURCE_DATE_EPOCH" in os.environ
-        else datetime.now(UTC)
+    options = PackOptions(
+        out_path,
+        tuple(usage),
+        virtual_account,
+        accounts,
+        smart_account,
+        smart_account_id,
+        keep_names,
+        force,
     )
-    packed = cslu.build(
-        usage,
-        mapping,
-        when=when,
-        smart_account=smart_account,
-        smart_account_id=smart_account_id,
-        names="keep" if keep_names else "cslu",
-    )
-    target = out_path / packed.name if out_path.is_dir() else out_path
-    if target.exists() and not force:
-        raise InputError("refusing to overwrite", target, "it exists (use --force)")
-    try:
-        write_atomic(target, packed.data, replace=force)
-    except FileExistsError:
-        raise InputError("refusing to overwrite", target, "it exists (use --force)") from None
-    except OSError as exc:
-        raise InputError("cannot write", target, exc.strerror or str(exc)) from None
+    target, packed = pack_upload(options, note)
     if fmt is Format.JSON:
         emit_json(True, [{"path": str(target), **packed.to_dict()}])
         return
@@ -136,39 +114,6 @@ def pack_cmd(
             f"  {f.member}  <- {f.source}  (VA {f.virtual_account or '-'}; {_udis(f.udis)})",
             markup=False,
         )
-
-
-def _match_accounts(rows: dict[str, str], usage: list[Path], source: Path) -> dict[str, str]:
-    """Each USAGE argument's virtual account: the row naming it as typed, or the same file,
-    or (when unambiguous) its base name."""
-    result: dict[str, str] = {}
-    by_file = {Path(k).resolve(): v for k, v in rows.items()}
-    used: set[str] = set()
-    for path in usage:
-        key = str(path)
-        if key in rows:
-            result[key] = rows[key]
-            used.add(key)
-        elif path.resolve() in by_file:
-            result[key] = by_file[path.resolve()]
-            used.update(k for k in rows if Path(k).resolve() == path.resolve())
-        elif path.name in rows and "/" not in path.name:
-            if sum(p.name == path.name for p in usage) > 1:
-                raise InputError(
-                    "invalid accounts map", source, f"{path.name} names more than one USAGE file"
-                )
-            result[key] = rows[path.name]
-            used.add(path.name)
-        else:
-            raise InputError(
-                "cannot pack",
-                path,
-                f"no row for it in {source}",
-                "add a row 'file,virtual_account' for every USAGE file",
-            )
-    for key in sorted(set(rows) - used):
-        note(f"{source}: row for {key} matches no USAGE file")
-    return result
 
 
 def _udis(udis: Any) -> str:
