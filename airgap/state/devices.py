@@ -288,29 +288,41 @@ def group(states: Iterable[DeviceState]) -> list[Device]:
 
 def _join_names(by_key: dict[str, list[DeviceState]], identity: dict[str, Identity]) -> None:
     """A host-name or inventory-name device joins the one UDI device that shows the same name
-    (in the same folder, for a host name), when exactly one does."""
+    (in the same folder, for a host name), when exactly one does.
+
+    The names each UDI device shows are indexed once (and grow as devices join it), so a
+    site of 100,000 devices is not 100,000 squared comparisons."""
     udi_keys = [k for k, i in identity.items() if i.udi is not None]
+    shown: dict[tuple[str, ...], dict[str, None]] = {}  # a name -> the UDI devices showing it
+    for key in udi_keys:
+        _index_names(shown, key, by_key[key])
     for key in [
         k
         for k, i in identity.items()
         if i.udi is None and i.by in (IdentifiedBy.HOSTNAME, IdentifiedBy.INVENTORY)
     ]:
-        mine = identity[key]
-        matches = [k for k in udi_keys if _shows_name(by_key[k], mine)]
+        matches = list(shown.get(_name(identity[key]), ()))
         if len(matches) == 1:
-            by_key[matches[0]] += by_key.pop(key)
+            joining = by_key.pop(key)
+            by_key[matches[0]] += joining
+            _index_names(shown, matches[0], joining)
             del identity[key]
 
 
-def _shows_name(states: list[DeviceState], wanted: Identity) -> bool:
+def _name(wanted: Identity) -> tuple[str, ...]:
+    """The name a host-name or inventory-name device is looked up by."""
+    if wanted.by is IdentifiedBy.INVENTORY:
+        return ("inventory", wanted.inventory or "")
+    return ("host", wanted.hostname or "", wanted.folder)
+
+
+def _index_names(
+    shown: dict[tuple[str, ...], dict[str, None]], key: str, states: list[DeviceState]
+) -> None:
+    """Record the inventory names and (host name, folder) pairs ``states`` show as ``key``'s."""
     for state in states:
         other = identify(state)
-        if wanted.by is IdentifiedBy.INVENTORY and other.inventory == wanted.inventory:
-            return True
-        if (
-            wanted.by is IdentifiedBy.HOSTNAME
-            and other.hostname == wanted.hostname
-            and other.folder == wanted.folder
-        ):
-            return True
-    return False
+        if other.inventory is not None:
+            shown.setdefault(("inventory", other.inventory), {})[key] = None
+        if other.hostname is not None:
+            shown.setdefault(("host", other.hostname, other.folder), {})[key] = None

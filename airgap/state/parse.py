@@ -28,8 +28,7 @@ from airgap.state import parse_blocks as blocks
 from airgap.state import syslog
 from airgap.state.model import DeviceState, HistoryEntry, License, Report, Stamp, TrustCode
 from airgap.state.parse_blocks import Builder
-from airgap.state.sections import Node
-from airgap.state.sections import parse as parse_tree
+from airgap.state.sections import Node, parse_lines
 from airgap.state.times import Zones, parse_time, search_time, split_time_prefix
 
 UNKNOWN_KIND = "unknown"
@@ -180,10 +179,12 @@ def _segments(lines: list[str]) -> list[_Segment]:
 
 
 def _read(segment: _Segment, tz: Zones | None) -> tuple[Builder, Node]:
-    tree = parse_tree("\n".join(segment.lines))
+    tree = parse_lines(segment.lines)
     builder = Builder(segment.kind, segment.lines, tz=tz, hostname=segment.hostname)
     for number, line in enumerate(segment.lines, start=1):  # banners and show clock lines
         text = line.strip()
+        if not _may_be_clock(text):
+            continue  # most lines: neither pattern runs
         if (banner := _TIME_SOURCE.match(text)) is not None:
             builder.clock(CLOCK_LINE, search_time(banner["clock"], tz), "Time source line")
         elif _SHOW_CLOCK.match(text):
@@ -194,6 +195,15 @@ def _read(segment: _Segment, tz: Zones | None) -> tuple[Builder, Node]:
         walker.default_table = "report"  # "| include ..." prints rows without the header
     walker.visit(tree.children)
     return builder, tree
+
+
+def _may_be_clock(text: str) -> bool:
+    """Whether ``text`` may be a ``Time source is`` banner or a ``show clock`` line: a cheap
+    test of the first character (any non-ASCII one too, which case-blind matching may fold)."""
+    if not text:
+        return False
+    first = text[0]
+    return first in "Tt*." or first.isdigit() or not first.isascii()
 
 
 class _Walker:
@@ -254,7 +264,7 @@ class _Walker:
     def _line(self, node: Node) -> bool:
         """Lines read whole, whatever their labels: table rows, prompts, events, trust data."""
         text = self.b.text(node)
-        header = next((name for name, pattern in _HEADERS.items() if pattern.match(text)), None)
+        header = _header_of(text)
         if header is not None:
             self.table = header
             self.b.use(node)
@@ -277,13 +287,13 @@ class _Walker:
         return False
 
     def _prompt(self, text: str) -> bool:
-        if not _BARE_PROMPT.match(text):
+        if text[-1:] not in ("#", ">") or not _BARE_PROMPT.match(text):
             return False
         self.b.hostname = self.b.hostname or text.rstrip("#> \t")
         return True
 
     def _event(self, text: str) -> bool:
-        event = _SYSLOG.search(text)
+        event = _SYSLOG.search(text) if "%" in text else None
         if event:
             stamp = search_time(text[: event.start()], self.b.tz)
             self.b.history.append(
@@ -293,7 +303,8 @@ class _Walker:
             )
             self.b.shown.add("history")
             return True
-        timed = split_time_prefix(text, self.b.tz) if _EVENT.match(text) else None
+        dated = text[:1].isdigit() and _EVENT.match(text)
+        timed = split_time_prefix(text, self.b.tz) if dated else None
         if timed is None:
             return False
         stamp, message = timed
@@ -302,7 +313,7 @@ class _Walker:
         return True
 
     def _trust_data(self, text: str) -> bool:
-        match = _TRUST_DATA.match(text)
+        match = _TRUST_DATA.match(text) if text.startswith("P:") else None
         if not match:
             return False
         if re.search(r"\bTrust Data INSTALLED\b", match["rest"], re.I):
@@ -313,6 +324,15 @@ class _Walker:
                 self.b.trust_codes.append(TrustCode(udi))
                 self.b.add_udi(blocks.RANK_TRUST, udi)
         return True
+
+
+def _header_of(text: str) -> str | None:
+    """The table whose header line ``text`` is, or None; the patterns run only on a line
+    that starts as one of them may (case-blind matching folds some non-ASCII letters)."""
+    first = text[:1]
+    if not first or (first not in "LlRrSsFf" and first.isascii()):
+        return None
+    return next((name for name, pattern in _HEADERS.items() if pattern.match(text)), None)
 
 
 def _license_row(b: Builder, text: str) -> bool:
