@@ -270,7 +270,7 @@ def _examine(
     digest = "" if summary else "sha256:" + hashlib.sha256(data).hexdigest()
     if entry.sniff.family == "capture":
         text = data.decode("utf-8", errors="replace")
-        states = parse_capture(text, entry.path, tz)
+        states = parse_capture(text, entry.path, tz, unparsed=not summary)
         return _Read(entry.path, digest, states=_summaries(states) if summary else states)
     if entry.sniff.family is None:
         return inputs.Problem(entry.path, "no kind airgap knows")

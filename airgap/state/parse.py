@@ -126,17 +126,21 @@ class _Segment:
     lines: list[str]
 
 
-def parse_capture(text: str, path: str | None = None, tz: Zones | None = None) -> list[DeviceState]:
+def parse_capture(
+    text: str, path: str | None = None, tz: Zones | None = None, *, unparsed: bool = True
+) -> list[DeviceState]:
     """One DeviceState per ``show license`` command in ``text`` (none for blank text).
 
     ``tz`` maps a time-zone label the device prints to its offset east of UTC
     (``{"PDT": timedelta(hours=-7)}``, see :func:`airgap.state.times.parse_tz`); times in
-    other zones than UTC stay local time without an offset.
+    other zones than UTC stay local time without an offset. With ``unparsed`` False the
+    lines not understood are not gathered (site summaries drop them): ``unparsed_lines`` is
+    empty.
     """
     lines = _lines(text)
     collected = _header(lines)
     builders = [_read(segment, tz) for segment in _segments(lines)]
-    return _finish(builders, path, collected)
+    return _finish(builders, path, collected, unparsed)
 
 
 def _header(lines: list[str]) -> dict[str, str]:
@@ -182,9 +186,10 @@ def _read(segment: _Segment, tz: Zones | None) -> tuple[Builder, Node]:
     tree = parse_lines(segment.lines)
     builder = Builder(segment.kind, segment.lines, tz=tz, hostname=segment.hostname)
     for number, line in enumerate(segment.lines, start=1):  # banners and show clock lines
+        first = line.lstrip()[:1]
+        if not first or (first not in "Tt*." and first.isascii() and not first.isdigit()):
+            continue  # most lines: neither pattern can match (case-blind ones may fold non-ASCII)
         text = line.strip()
-        if not _may_be_clock(text):
-            continue  # most lines: neither pattern runs
         if (banner := _TIME_SOURCE.match(text)) is not None:
             builder.clock(CLOCK_LINE, search_time(banner["clock"], tz), "Time source line")
         elif _SHOW_CLOCK.match(text):
@@ -195,15 +200,6 @@ def _read(segment: _Segment, tz: Zones | None) -> tuple[Builder, Node]:
         walker.default_table = "report"  # "| include ..." prints rows without the header
     walker.visit(tree.children)
     return builder, tree
-
-
-def _may_be_clock(text: str) -> bool:
-    """Whether ``text`` may be a ``Time source is`` banner or a ``show clock`` line: a cheap
-    test of the first character (any non-ASCII one too, which case-blind matching may fold)."""
-    if not text:
-        return False
-    first = text[0]
-    return first in "Tt*." or first.isdigit() or not first.isascii()
 
 
 class _Walker:
@@ -379,7 +375,7 @@ _TABLE_PARTS = {"license": "licenses", "report": "reports", "udi": "udi", "featu
 
 
 def _finish(
-    read: list[tuple[Builder, Node]], path: str | None, collected: dict[str, str]
+    read: list[tuple[Builder, Node]], path: str | None, collected: dict[str, str], unparsed: bool
 ) -> list[DeviceState]:
     """States from builders; a state that names no device takes the file's UDI and host, and
     every state of the file takes the file's clock (one session, one device)."""
@@ -403,8 +399,14 @@ def _finish(
         if b.bare_trust is not None:  # "Trust Code Installed: <time>": the device's own
             b.trust_codes.append(TrustCode(udi, None, b.bare_trust[0]))
         history = tuple(syslog.with_year(h, clock) for h in b.history)
-        unparsed = tuple(
-            b.lines[n.line - 1].rstrip() for n in blocks.descendants(tree) if n.line not in b.used
+        left = (
+            tuple(
+                b.lines[n.line - 1].rstrip()
+                for n in blocks.descendants(tree)
+                if n.line not in b.used
+            )
+            if unparsed
+            else ()
         )
         states.append(
             DeviceState(
@@ -432,7 +434,7 @@ def _finish(
                 udi_source=udi_source,
                 none_raw=b.none_raw,
                 shown=frozenset(b.shown),
-                unparsed_lines=unparsed,
+                unparsed_lines=left,
             )
         )
     return states
