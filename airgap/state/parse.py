@@ -254,8 +254,10 @@ class _Walker:
             blocks.license_block(self.b, node)  # or nothing known: left unparsed
 
     def _underlined(self, node: Node) -> bool:
-        following = self.b.lines[node.line : node.line + 1]
-        return node.value is None and bool(following) and bool(_UNDERLINE.match(following[0]))
+        if node.value is not None or node.line >= len(self.b.lines):
+            return False
+        following = self.b.lines[node.line]
+        return following.lstrip()[:1] in ("=", "-") and bool(_UNDERLINE.match(following))
 
     def _line(self, node: Node) -> bool:
         """Lines read whole, whatever their labels: table rows, prompts, events, trust data."""
