@@ -4,7 +4,8 @@ Makes N lab devices (usage files and before-import captures) and the simulated C
 (ACKs and after-import captures), then times each command with its peak memory (PSS of the
 process tree), beside ``grep`` reading the same files (the floor for just reading them). With
 two sizes or more it also says how many bytes each device adds to each command's memory
-between the smallest and the largest size: what the per-device summaries cost.
+between the smallest and the largest size: what the per-device summaries cost. It ends with
+one Markdown table of it all (the README's).
 
 The fleet is built once per size under ``--keep DIR`` (``DIR/<N>/fleet``, ``DIR/<N>/cssm``)
 and reused by later runs; without ``--keep`` it goes to a temporary folder removed at the end.
@@ -48,6 +49,10 @@ def build(where: Path, devices: int) -> None:
         start = time.perf_counter()
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
         print(f"built: {step} of {devices} devices in {time.perf_counter() - start:.1f} s")
+
+
+# The grep run that reads the same files as each command: its floor (none for diff here).
+FLOORS = {"state": "grep", "deadlines": "grep", "health": "grep", "reconcile": "grep-all"}
 
 
 def commands(where: Path) -> dict[str, tuple[str, list[str]]]:
@@ -114,6 +119,7 @@ def main() -> None:
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="airgap-bench-"))
     peaks: dict[str, dict[int, int]] = {}
+    walls: dict[str, dict[int, float]] = {}
     try:
         for devices in sorted(args.devices):
             where = root / str(devices)
@@ -128,19 +134,44 @@ def main() -> None:
                 if args.only and name not in args.only and not name.startswith("grep"):
                     continue
                 wall, pss = measure(args.repeat, command)
-                peaks.setdefault(label, {})[devices] = pss
+                peaks.setdefault(name, {})[devices] = pss
+                walls.setdefault(name, {})[devices] = wall
                 print(
                     f"{label:45} {wall:7.2f} {wall * 1000 / devices:9.3f} {pss / 1e6:7.0f}",
                     flush=True,
                 )
-        if len(args.devices) > 1:
-            low, high = min(args.devices), max(args.devices)
-            print(f"\nmemory each device adds, from {low} to {high} devices:")
-            for label, found in peaks.items():
-                print(f"{label:45} {(found[high] - found[low]) / (high - low):7.0f} bytes")
+        print()
+        print(table(root, sorted(args.devices), walls, peaks))
     finally:
         if args.keep is None:
             shutil.rmtree(root)
+
+
+def table(
+    root: Path,
+    sizes: list[int],
+    walls: dict[str, dict[int, float]],
+    peaks: dict[str, dict[int, int]],
+) -> str:
+    """Every command's wall time and peak PSS at each size, the bytes a device adds between
+    the smallest and largest size, and the grep floor over the same files, in Markdown."""
+    low, high = sizes[0], sizes[-1]
+    labels = {name: label for name, (label, _) in commands(root).items()}
+    head = ["command"] + [f"{n:,}: wall s | {n:,}: PSS MB" for n in sizes]
+    head += ["bytes a device"] if high > low else []
+    head += [f"grep floor, {high:,}: wall s"]
+    rows = ["| " + " | ".join(head) + " |", "|---" + "|---:" * (len(head) - 1) + "|"]
+    for name in walls:
+        if name.startswith("grep"):
+            continue
+        cells = [f"`{labels[name]}`"]
+        cells += [f"{walls[name][n]:.1f} | {peaks[name][n] / 1e6:,.0f}" for n in sizes]
+        if high > low:
+            cells.append(f"{(peaks[name][high] - peaks[name][low]) / (high - low):,.0f}")
+        floor = walls.get(FLOORS.get(name, ""), {}).get(high)
+        cells.append("" if floor is None else f"{floor:.1f}")
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows)
 
 
 if __name__ == "__main__":
