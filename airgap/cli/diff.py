@@ -58,7 +58,7 @@ def diff(
 
     begin("diff", fmt)
     offsets = parse_tz_options(tz or [])
-    old, new = load([before], offsets), load([after], offsets)
+    old, new = load([before], offsets, for_diff=True), load([after], offsets, for_diff=True)
     codes: list[int] = [_problems(old), _problems(new)]
     extra: dict[str, Any]
     if old.states and new.states:

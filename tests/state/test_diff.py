@@ -18,7 +18,7 @@ from airgap.lab import captures, cssm, fleet
 from airgap.state import diff
 from airgap.state.model import DeviceState, Report, Stamp, UsageReporting
 from airgap.state.parse import parse_capture
-from tests.conftest import SAMPLES, Cli
+from tests.conftest import SAMPLES, Cli, need_field
 
 NOW = fleet.LAB_NOW
 
@@ -223,3 +223,24 @@ def test_record_puts_the_verdict_and_both_sides_in_the_ledger(
     entry = json.loads((tmp_path / "ledger.jsonl").read_text().splitlines()[-1])
     assert entry["step"] == "diff" and entry["note"] == "states, verdict took effect"
     assert len(entry["materials"]) == 2
+
+
+def test_diff_parts_keep_every_change_and_verdict_of_the_field_captures() -> None:
+    """diff reads states through ``evidence.diff_parts`` (the lines it never compares
+    dropped): any two field captures, or sample captures, compare the same either way."""
+    from airgap.state.devices import merge
+    from airgap.state.evidence import diff_parts
+
+    files = sorted(need_field("show").glob("*_output.txt"))
+    files += sorted((SAMPLES / "import").glob("*/*.txt"))
+    full = [merge(parse_capture(f.read_text(errors="replace"), str(f))) for f in files]
+    reduced = [
+        merge([diff_parts(s) for s in parse_capture(f.read_text(errors="replace"), str(f))])
+        for f in files
+    ]
+    assert len(full) > 10
+    for a, small_a in zip(full, reduced, strict=True):
+        for b, small_b in zip(full, reduced, strict=True):
+            assert diff.changes(small_a, small_b) == diff.changes(a, b)
+            assert diff.not_shown(small_a, small_b) == diff.not_shown(a, b)
+            assert diff.verdict(small_a, small_b) == diff.verdict(a, b)
