@@ -251,6 +251,9 @@ class _Shared:
         return dataclasses.replace(doc, policies=shared)
 
 
+_IN_WORKER = _Shared()  # the policies one process has met
+
+
 @dataclass(frozen=True)
 class _Read:
     """What one file gave, without its parse tree."""
@@ -353,5 +356,8 @@ _NONE: list[Any] = []  # never appended to: import files are read, never changed
 
 def _summaries(states: list[DeviceState]) -> list[DeviceState]:
     """One file's states, merged where they are one device (``devices.compact``) and
-    summarised: what a worker sends back in summary mode."""
-    return [summarise(s) for s in compact(states)]
+    summarised: what a worker sends back in summary mode. The policies are the worker's
+    shared copies, so a chunk of files pickles (and the parent unpickles) each policy once."""
+    if len(_IN_WORKER.policies) > 1024:  # a site runs a few policies; more: start afresh
+        _IN_WORKER.policies.clear()
+    return [_IN_WORKER.state(summarise(s)) for s in compact(states)]

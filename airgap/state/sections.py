@@ -69,6 +69,7 @@ def parse_lines(lines: list[str]) -> Node:
     ``in`` test decides before any pattern runs (the patterns give the same answers)."""
     root = Node("", None, 0, -1)
     stack = [root]
+    top = root
     for number, raw in enumerate(lines, start=1):
         line = raw.rstrip()
         stripped = line.lstrip()
@@ -76,10 +77,12 @@ def parse_lines(lines: list[str]) -> Node:
             continue
         indent = len(line) - len(line.lstrip(" \t"))
         node = _node(stripped, number, indent)
-        while stack[-1].indent >= indent:
+        while top.indent >= indent:
             stack.pop()
-        stack[-1].children.append(node)
+            top = stack[-1]
+        top.children.append(node)
         stack.append(node)
+        top = node
     return root
 
 
@@ -88,7 +91,7 @@ def _noise(stripped: str) -> bool:
     first = stripped[0]
     if first in "=-" and _UNDERLINE.match(stripped) is not None:
         return True
-    if ("#" in stripped or ">" in stripped) or first in "LlTt" or not first.isascii():
+    if first in "LlTt" or "#" in stripped or ">" in stripped or not first.isascii():
         return _NOISE.match(stripped) is not None
     return False
 
