@@ -23,7 +23,7 @@ from typing import Any
 from airgap import formats, inputs
 from airgap.errors import ExitCode
 from airgap.formats.common import EmbeddedJson, Udi
-from airgap.formats.imports import ImportFile, rum_entries
+from airgap.formats.imports import AccountInfo, ImportFile, rum_entries
 from airgap.formats.imports import Policy as ImportedPolicy
 from airgap.formats.usage import UsageFile
 from airgap.fsutil import open_regular
@@ -324,8 +324,9 @@ def diff_parts(state: DeviceState) -> DeviceState:
 
 def _ack_summary(doc: ImportFile) -> ImportFile:
     """What ``reconcile`` and ``deadlines`` read of an import file: the SLAC UDIs and dates,
-    the policies, the account info times, and the RUM ACK data as the (report id, UDI,
-    status) entries ``rum_entries`` reads, without the JSON text or anything else."""
+    the policies, the first account info time (``import_time`` reads no other), and the RUM
+    ACK data as the (report id, UDI, status) entries ``rum_entries`` reads, without the JSON
+    text or anything else."""
     sudis: dict[Udi, dict[str, str]] = {}  # one object per device named, pickled once
     entries = [
         {
@@ -337,6 +338,7 @@ def _ack_summary(doc: ImportFile) -> ImportFile:
         }
         for e in rum_entries(doc)
     ]
+    made = next((a.timestamp_ms for a in doc.account_infos if a.timestamp_ms is not None), None)
     return ImportFile(
         authorizations=[
             dataclasses.replace(a, smart_account=None, virtual_account=None, entitlements=_NONE)
@@ -344,7 +346,7 @@ def _ack_summary(doc: ImportFile) -> ImportFile:
         ],
         policies=doc.policies,
         rum_acks=[EmbeddedJson("", 0, entries)] if entries else _NONE,
-        account_infos=doc.account_infos,
+        account_infos=[AccountInfo(0, None, None, None, made)] if made is not None else _NONE,
         correlation_ids=_NONE,
         parts=_NONE,
         unknown_parts=_NONE,
