@@ -156,7 +156,7 @@ def _has_devices(side: Evidence) -> bool:
 
 def _holds(side: Evidence) -> str:
     parts = [
-        f"{len(side.states)} capture states" if side.states else "",
+        f"{side.parsed or len(side.states)} capture states" if side.states else "",
         f"{len(side.usage)} usage files" if side.usage else "",
         f"{len(side.acks)} ACKs" if side.acks else "",
     ]

@@ -49,6 +49,7 @@ class Evidence:
     problems: list[inputs.Problem] = field(default_factory=list)
     skipped: list[inputs.Skipped] = field(default_factory=list)
     sha256: dict[str, str] = field(default_factory=dict)  # every file read, for the ledger
+    parsed: int = 0  # states parsed, before the states of one device in one file were merged
 
     @property
     def exported(self) -> dict[ReportKey, list[str]]:
@@ -78,7 +79,8 @@ def load(
     on every core. Files go to the workers in chunks: a parsed capture comes back in a tenth
     of the time it takes to parse. With ``summary``, states are what ``health``, ``deadlines``
     and ``reconcile`` read and no more (see ``summarise``), and no file hashes are kept. With
-    ``for_diff``, states keep what ``diff`` compares (see ``diff_parts``)."""
+    ``for_diff``, the states of one device in one capture file are merged (``compact``) and
+    keep what ``diff`` compares (see ``diff_parts``); ``parsed`` still counts every state."""
     found = Evidence()
     shared = _Shared()
     paths = list(paths)
@@ -89,6 +91,7 @@ def load(
             found.problems.append(found_state)
         else:
             found.sha256[path] = found_state.sha256
+            found.parsed += found_state.parsed
             found.states += (
                 list(map(shared.state, _summaries(found_state.states)))
                 if summary
@@ -118,6 +121,7 @@ def load(
             else:
                 found.states += map(shared.state, entry.states) if for_diff else entry.states
                 found.acks += [(entry.path, entry.ack)] if entry.ack is not None else []
+            found.parsed += entry.parsed
             found.usage += [(entry.path, entry.refs)] if entry.refs is not None else []
     return found
 
@@ -139,9 +143,9 @@ def _stored(path: str) -> _Read | inputs.Problem:
     try:
         with open_regular(Path(path)) as handle:
             data = handle.read(inputs.MAX_FILE_BYTES + 1)
-        return _Read(
-            path, "sha256:" + hashlib.sha256(data).hexdigest(), states=stored.read(data, path)
-        )
+        states = stored.read(data, path)
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        return _Read(path, digest, states=states, parsed=len(states))
     except OSError as exc:
         return inputs.Problem(path, f"cannot read: {exc.strerror or exc}")
     except stored.StateFileError as exc:
@@ -263,6 +267,7 @@ class _Read:
     states: list[DeviceState] = field(default_factory=list)
     refs: tuple[ReportRef, ...] | None = None
     ack: ImportFile | None = None
+    parsed: int = 0  # states parsed (more than ``states`` when merged)
 
 
 def _examine(
@@ -281,11 +286,12 @@ def _examine(
     if entry.sniff.family == "capture":
         text = data.decode("utf-8", errors="replace")
         states = parse_capture(text, entry.path, tz, unparsed=not (summary or for_diff))
+        parsed = len(states)
         if summary:
             states = _summaries(states)
         elif for_diff:
-            states = [diff_parts(s) for s in states]
-        return _Read(entry.path, digest, states=states)
+            states = [diff_parts(s) for s in compact(states)]
+        return _Read(entry.path, digest, states=states, parsed=parsed)
     if entry.sniff.family is None:
         return inputs.Problem(entry.path, "no kind airgap knows")
     doc = formats.read(data)  # the verdict validate gives: a broken licensing file is exit 1
