@@ -4,7 +4,8 @@ Makes N lab devices (usage files and before-import captures) and the simulated C
 (ACKs and after-import captures), then times each command with its peak memory (PSS of the
 process tree), beside ``grep`` reading the same files (the floor for just reading them). With
 two sizes or more it also says how many bytes each device adds to each command's memory
-between the smallest and the largest size: what the per-device summaries cost.
+between the smallest and the largest size: what the per-device summaries cost. It ends with
+one Markdown table of it all (the README's).
 
 The fleet is built once per size under ``--keep DIR`` (``DIR/<N>/fleet``, ``DIR/<N>/cssm``)
 and reused by later runs; without ``--keep`` it goes to a temporary folder removed at the end.
@@ -16,6 +17,8 @@ and reused by later runs; without ``--keep`` it goes to a temporary folder remov
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -50,6 +53,10 @@ def build(where: Path, devices: int) -> None:
         print(f"built: {step} of {devices} devices in {time.perf_counter() - start:.1f} s")
 
 
+# The grep run that reads the same files as each command: its floor (none for diff here).
+FLOORS = {"state": "grep", "deadlines": "grep", "health": "grep", "reconcile": "grep-all"}
+
+
 def commands(where: Path) -> dict[str, tuple[str, list[str]]]:
     """Name -> (label, command) of everything measured over the fleet under ``where``."""
     usage, acks = where / "fleet" / "usage", where / "cssm"
@@ -80,22 +87,33 @@ def commands(where: Path) -> dict[str, tuple[str, list[str]]]:
     }
 
 
-def measure(repeat: int, command: list[str]) -> tuple[float, int]:
-    """Best wall time of ``repeat`` runs and the peak PSS (bytes) of one more, sampled run;
-    with ``repeat`` 0 the wall time of the sampled run itself (half the time at 100,000
-    devices, a little slower: the sampler takes CPU). Exit 1 (findings) is a finished run;
-    anything above it stops the benchmark."""
+def measure(repeat: int, command: list[str]) -> tuple[float, float, int]:
+    """Best wall time of ``repeat`` runs, and the CPU seconds (the process and its workers)
+    and peak PSS (bytes) of one more, sampled run; with ``repeat`` 0 the wall time of the
+    sampled run itself (half the time at 100,000 devices, a little slower: the sampler takes
+    CPU). CPU time varies less than wall time on a loaded machine. Exit 1 (findings) is a
+    finished run; anything above it stops the benchmark."""
     walls = []
     for _ in range(repeat):
         wall, code = timed(command)
         if code > 1:
             sys.exit(f"failed ({code}): {' '.join(command)}")
         walls.append(wall)
-    start = time.perf_counter()
+    start, used = time.perf_counter(), _children_cpu()
     (_, pss), code = sampled(command)
     if code > 1:
         sys.exit(f"failed ({code}): {' '.join(command)}")
-    return min(walls, default=time.perf_counter() - start), pss
+    cpu = _children_cpu() - used
+    return min(walls, default=time.perf_counter() - start), cpu, pss
+
+
+def _children_cpu() -> float:
+    """User and system seconds of every finished child (their own children included)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+Runs = dict[str, dict[int, tuple[float, float, int]]]  # name -> size -> (wall, CPU, PSS)
 
 
 def main() -> None:
@@ -113,34 +131,60 @@ def main() -> None:
     )
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="airgap-bench-"))
-    peaks: dict[str, dict[int, int]] = {}
+    runs: Runs = {}
     try:
         for devices in sorted(args.devices):
             where = root / str(devices)
             build(where, devices)
-            runs = f"best of {args.repeat}" if args.repeat else "one sampled run each"
+            kind = f"best of {args.repeat}" if args.repeat else "one sampled run each"
             print(
                 f"\n{devices} lab devices: {devices} captures on each side (4 commands "
-                f"each), {devices} usage files and ACKs; {runs}"
+                f"each), {devices} usage files and ACKs; {kind}; load {os.getloadavg()[0]:.1f}"
             )
-            print(f"{'command':45} {'wall s':>7} {'ms/device':>9} {'PSS MB':>7}")
+            print(f"{'command':45} {'wall s':>7} {'CPU s':>7} {'ms/device':>9} {'PSS MB':>7}")
             for name, (label, command) in commands(where).items():
                 if args.only and name not in args.only and not name.startswith("grep"):
                     continue
-                wall, pss = measure(args.repeat, command)
-                peaks.setdefault(label, {})[devices] = pss
+                wall, cpu, pss = measure(args.repeat, command)
+                runs.setdefault(name, {})[devices] = (wall, cpu, pss)
                 print(
-                    f"{label:45} {wall:7.2f} {wall * 1000 / devices:9.3f} {pss / 1e6:7.0f}",
+                    f"{label:45} {wall:7.2f} {cpu:7.2f} {wall * 1000 / devices:9.3f} "
+                    f"{pss / 1e6:7.0f}",
                     flush=True,
                 )
-        if len(args.devices) > 1:
-            low, high = min(args.devices), max(args.devices)
-            print(f"\nmemory each device adds, from {low} to {high} devices:")
-            for label, found in peaks.items():
-                print(f"{label:45} {(found[high] - found[low]) / (high - low):7.0f} bytes")
+        print()
+        print(table(root, sorted(args.devices), runs))
     finally:
         if args.keep is None:
             shutil.rmtree(root)
+
+
+def table(root: Path, sizes: list[int], runs: Runs) -> str:
+    """Every command's wall time, CPU time and peak PSS at each size, the bytes a device adds
+    between the smallest and largest size, and the grep floor over the same files at the
+    largest size, in Markdown."""
+    low, high = sizes[0], sizes[-1]
+    labels = {name: label for name, (label, _) in commands(root).items()}
+    head = ["command"]
+    for n in sizes:
+        head += [f"{n:,}: wall s", f"{n:,}: CPU s", f"{n:,}: PSS MB"]
+    head += ["bytes a device"] if high > low else []
+    head += [f"grep floor, {high:,}: wall s"]
+    rows = ["| " + " | ".join(head) + " |", "|---" + "|---:" * (len(head) - 1) + "|"]
+    for name, found in runs.items():
+        if name.startswith("grep"):
+            continue
+        cells = [f"`{labels[name]}`"]
+        for n in sizes:
+            wall, cpu, pss = found.get(n, (float("nan"), float("nan"), 0))
+            cells += [f"{wall:.1f}", f"{cpu:.1f}", f"{pss / 1e6:,.0f}"]
+        if high > low:
+            added = (found[high][2] - found[low][2]) / (high - low) if low in found else None
+            cells.append("" if added is None else f"{added:,.0f}")
+        floor = runs.get(FLOORS.get(name, ""), {}).get(high)
+        cells.append("" if floor is None else f"{floor[0]:.1f}")
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows)
 
 
 if __name__ == "__main__":

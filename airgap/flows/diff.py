@@ -52,7 +52,8 @@ def diff_inputs(
     from airgap.state.times import parse_tz_options
 
     offsets = parse_tz_options(list(options.tz))
-    old, new = load([options.before], offsets), load([options.after], offsets)
+    old = load([options.before], offsets, for_diff=True)
+    new = load([options.after], offsets, for_diff=True)
     problems = [*old.problems, *new.problems]
     codes: list[int] = [old.exit_code, new.exit_code]
     extra: dict[str, Any]
@@ -153,7 +154,7 @@ def _has_devices(side: Evidence) -> bool:
 
 def _holds(side: Evidence) -> str:
     parts = [
-        f"{len(side.states)} capture states" if side.states else "",
+        f"{side.parsed or len(side.states)} capture states" if side.states else "",
         f"{len(side.usage)} usage files" if side.usage else "",
         f"{len(side.acks)} ACKs" if side.acks else "",
     ]

@@ -8,6 +8,7 @@ Parsing a capture into a device state is ``airgap.state``'s job; this module onl
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 # (words of the command after "show license", kind suffix); the first prefix match wins.
 COMMANDS: tuple[tuple[tuple[str, ...], str], ...] = (
@@ -108,26 +109,32 @@ def command_kind(words: str) -> str | None:
 
 def commands_in(text: str) -> list[tuple[int, str]]:
     """Every ``show license ...`` command line in a capture: (line number, kind)."""
-    found = []
+    return list(_commands(text))
+
+
+def _commands(text: str) -> Iterator[tuple[int, str]]:
+    """The command lines of ``commands_in`` one by one. Every command line holds an ``h``
+    (``sh``), a line without one is not matched (most lines of a capture)."""
     for number, line in enumerate(text.splitlines(), start=1):
+        if "h" not in line and "H" not in line:
+            continue
         stripped = line.strip()
         match = _COMMAND_LINE.match(stripped)
         if match and (kind := command_kind(match["rest"])):
-            found.append((number, kind))
+            yield number, kind
         elif "#" in stripped or ">" in stripped or stripped[:2].lower() == "sh":
             other = next((k for pattern, k in OTHER_COMMANDS if pattern.match(stripped)), None)
             if other is not None:
-                found.append((number, other))
-    return found
+                yield number, other
 
 
 def capture_kind(text: str) -> str | None:
     """The kind of the first command a capture holds, or None when it is no known capture."""
     if "\x00" in text:
         return None
-    commands = commands_in(text)
-    if commands:
-        return commands[0][1]
+    first = next(_commands(text), None)  # the sniff of every file: the first command will do
+    if first is not None:
+        return first[1]
     body = "\n".join(line for line in text.splitlines() if not _NOISE.match(line.strip()))
     body = body.replace("\r", "")
     for pattern, suffix in _HEADINGS:

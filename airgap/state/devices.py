@@ -27,6 +27,7 @@ Reports, licenses and trust codes are joined.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -107,8 +108,7 @@ class Identity:
 def identify(state: DeviceState) -> Identity:
     """The identity of one capture state."""
     path = state.path or ""
-    # one string per folder, not one per capture: a site's devices share a few folders
-    folder = sys.intern(str(PurePath(path.rsplit("!", 1)[0] if "!" in path else path).parent))
+    folder = _folder(path)
     inventory = state.collected.get("device") or None
     if state.udi is not None and state.udi_source in ("capture", "file"):
         by = IdentifiedBy.UDI
@@ -119,6 +119,14 @@ def identify(state: DeviceState) -> Identity:
     else:
         by = IdentifiedBy.FILE
     return Identity(by, state.udi, inventory, state.hostname, folder, path)
+
+
+@functools.lru_cache(maxsize=256)
+def _folder(path: str) -> str:
+    """The folder of a capture (of its archive, for a member). One string per folder, not one
+    per capture: a site's devices share a few folders. Cached: the states of one file are
+    identified several times over."""
+    return sys.intern(str(PurePath(path.rsplit("!", 1)[0] if "!" in path else path).parent))
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,28 +165,31 @@ def merge(states: Iterable[DeviceState]) -> DeviceState:
     if not states:
         raise ValueError("nothing to merge")
     merged: dict[str, Any] = {}
-    for item in dataclasses.fields(DeviceState):
-        values = [getattr(s, item.name) for s in states]
-        if item.name == "reports":
+    for name in _FIELDS:
+        values = [getattr(s, name) for s in states]
+        if name == "reports":
             joined = _reports(values)
-            merged[item.name] = values[0] if joined == values[0] else joined
+            merged[name] = values[0] if joined == values[0] else joined
         elif isinstance(values[0], frozenset):
-            merged[item.name] = values[0] if len(values) == 1 else frozenset().union(*values)
+            merged[name] = values[0] if len(values) == 1 else frozenset().union(*values)
         elif isinstance(values[0], tuple):
             joined = tuple(dict.fromkeys(v for value in values for v in value))
             # one state's tuple as it is, when it has no repeats: a fleet's devices share it
-            merged[item.name] = values[0] if joined == values[0] else joined
+            merged[name] = values[0] if joined == values[0] else joined
         elif isinstance(values[0], dict):  # one state's as it is (states are never changed)
-            merged[item.name] = (
+            merged[name] = (
                 values[0]
                 if len(values) == 1
                 else {k: v for value in reversed(values) for k, v in value.items()}
             )
         else:
-            merged[item.name] = next((v for v in values if v is not None), None)
+            merged[name] = next((v for v in values if v is not None), None)
     merged["kind"] = "device"
     merged["path"] = None
     return DeviceState(**merged)
+
+
+_FIELDS = tuple(item.name for item in dataclasses.fields(DeviceState))
 
 
 def _reports(values: list[tuple[Report, ...]]) -> tuple[Report, ...]:
@@ -288,29 +299,41 @@ def group(states: Iterable[DeviceState]) -> list[Device]:
 
 def _join_names(by_key: dict[str, list[DeviceState]], identity: dict[str, Identity]) -> None:
     """A host-name or inventory-name device joins the one UDI device that shows the same name
-    (in the same folder, for a host name), when exactly one does."""
+    (in the same folder, for a host name), when exactly one does.
+
+    The names each UDI device shows are indexed once (and grow as devices join it), so a
+    site of 100,000 devices is not 100,000 squared comparisons."""
     udi_keys = [k for k, i in identity.items() if i.udi is not None]
+    shown: dict[tuple[str, ...], dict[str, None]] = {}  # a name -> the UDI devices showing it
+    for key in udi_keys:
+        _index_names(shown, key, by_key[key])
     for key in [
         k
         for k, i in identity.items()
         if i.udi is None and i.by in (IdentifiedBy.HOSTNAME, IdentifiedBy.INVENTORY)
     ]:
-        mine = identity[key]
-        matches = [k for k in udi_keys if _shows_name(by_key[k], mine)]
+        matches = list(shown.get(_name(identity[key]), ()))
         if len(matches) == 1:
-            by_key[matches[0]] += by_key.pop(key)
+            joining = by_key.pop(key)
+            by_key[matches[0]] += joining
+            _index_names(shown, matches[0], joining)
             del identity[key]
 
 
-def _shows_name(states: list[DeviceState], wanted: Identity) -> bool:
+def _name(wanted: Identity) -> tuple[str, ...]:
+    """The name a host-name or inventory-name device is looked up by."""
+    if wanted.by is IdentifiedBy.INVENTORY:
+        return ("inventory", wanted.inventory or "")
+    return ("host", wanted.hostname or "", wanted.folder)
+
+
+def _index_names(
+    shown: dict[tuple[str, ...], dict[str, None]], key: str, states: list[DeviceState]
+) -> None:
+    """Record the inventory names and (host name, folder) pairs ``states`` show as ``key``'s."""
     for state in states:
         other = identify(state)
-        if wanted.by is IdentifiedBy.INVENTORY and other.inventory == wanted.inventory:
-            return True
-        if (
-            wanted.by is IdentifiedBy.HOSTNAME
-            and other.hostname == wanted.hostname
-            and other.folder == wanted.folder
-        ):
-            return True
-    return False
+        if other.inventory is not None:
+            shown.setdefault(("inventory", other.inventory), {})[key] = None
+        if other.hostname is not None:
+            shown.setdefault(("host", other.hostname, other.folder), {})[key] = None

@@ -23,7 +23,7 @@ from typing import Any
 from airgap import formats, inputs
 from airgap.errors import ExitCode
 from airgap.formats.common import EmbeddedJson, Udi
-from airgap.formats.imports import ImportFile, rum_entries
+from airgap.formats.imports import AccountInfo, ImportFile, rum_entries
 from airgap.formats.imports import Policy as ImportedPolicy
 from airgap.formats.usage import UsageFile
 from airgap.fsutil import open_regular
@@ -49,6 +49,7 @@ class Evidence:
     problems: list[inputs.Problem] = field(default_factory=list)
     skipped: list[inputs.Skipped] = field(default_factory=list)
     sha256: dict[str, str] = field(default_factory=dict)  # every file read, for the ledger
+    parsed: int = 0  # states parsed, before the states of one device in one file were merged
 
     @property
     def exported(self) -> dict[ReportKey, list[str]]:
@@ -72,11 +73,14 @@ def load(
     exclude: Iterable[str] = (),
     *,
     summary: bool = False,
+    for_diff: bool = False,
 ) -> Evidence:
     """Read every capture, usage file and import file under ``paths``, in a stable order,
     on every core. Files go to the workers in chunks: a parsed capture comes back in a tenth
     of the time it takes to parse. With ``summary``, states are what ``health``, ``deadlines``
-    and ``reconcile`` read and no more (see ``summarise``), and no file hashes are kept."""
+    and ``reconcile`` read and no more (see ``summarise``), and no file hashes are kept. With
+    ``for_diff``, the states of one device in one capture file are merged (``compact``) and
+    keep what ``diff`` compares (see ``diff_parts``); ``parsed`` still counts every state."""
     found = Evidence()
     shared = _Shared()
     paths = list(paths)
@@ -87,14 +91,17 @@ def load(
             found.problems.append(found_state)
         else:
             found.sha256[path] = found_state.sha256
+            found.parsed += found_state.parsed
             found.states += (
                 list(map(shared.state, _summaries(found_state.states)))
                 if summary
+                else list(map(diff_parts, found_state.states))
+                if for_diff
                 else found_state.states
             )
     rest = [p for p in paths if p not in stored_files]
     examined = ordered_map(
-        partial(_examine, tz=tz, summary=summary),
+        partial(_examine, tz=tz, summary=summary, for_diff=for_diff),
         inputs.walk(rest, exclude),
         window=8,
         chunk=CHUNK,
@@ -112,8 +119,9 @@ def load(
                 found.states += map(shared.state, entry.states)
                 found.acks += [(entry.path, shared.ack(entry.ack))] if entry.ack else []
             else:
-                found.states += entry.states
+                found.states += map(shared.state, entry.states) if for_diff else entry.states
                 found.acks += [(entry.path, entry.ack)] if entry.ack is not None else []
+            found.parsed += entry.parsed
             found.usage += [(entry.path, entry.refs)] if entry.refs is not None else []
     return found
 
@@ -135,9 +143,9 @@ def _stored(path: str) -> _Read | inputs.Problem:
     try:
         with open_regular(Path(path)) as handle:
             data = handle.read(inputs.MAX_FILE_BYTES + 1)
-        return _Read(
-            path, "sha256:" + hashlib.sha256(data).hexdigest(), states=stored.read(data, path)
-        )
+        states = stored.read(data, path)
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        return _Read(path, digest, states=states, parsed=len(states))
     except OSError as exc:
         return inputs.Problem(path, f"cannot read: {exc.strerror or exc}")
     except stored.StateFileError as exc:
@@ -247,6 +255,9 @@ class _Shared:
         return dataclasses.replace(doc, policies=shared)
 
 
+_IN_WORKER = _Shared()  # the policies one process has met
+
+
 @dataclass(frozen=True)
 class _Read:
     """What one file gave, without its parse tree."""
@@ -256,10 +267,14 @@ class _Read:
     states: list[DeviceState] = field(default_factory=list)
     refs: tuple[ReportRef, ...] | None = None
     ack: ImportFile | None = None
+    parsed: int = 0  # states parsed (more than ``states`` when merged)
 
 
 def _examine(
-    entry: inputs.Item, tz: Mapping[str, timedelta] | None, summary: bool = False
+    entry: inputs.Item,
+    tz: Mapping[str, timedelta] | None,
+    summary: bool = False,
+    for_diff: bool = False,
 ) -> _Read | inputs.Entry:
     from airgap.state.parse import parse_capture
 
@@ -270,8 +285,13 @@ def _examine(
     digest = "" if summary else "sha256:" + hashlib.sha256(data).hexdigest()
     if entry.sniff.family == "capture":
         text = data.decode("utf-8", errors="replace")
-        states = parse_capture(text, entry.path, tz)
-        return _Read(entry.path, digest, states=_summaries(states) if summary else states)
+        states = parse_capture(text, entry.path, tz, unparsed=not (summary or for_diff))
+        parsed = len(states)
+        if summary:
+            states = _summaries(states)
+        elif for_diff:
+            states = [diff_parts(s) for s in compact(states)]
+        return _Read(entry.path, digest, states=states, parsed=parsed)
     if entry.sniff.family is None:
         return inputs.Problem(entry.path, "no kind airgap knows")
     doc = formats.read(data)  # the verdict validate gives: a broken licensing file is exit 1
@@ -292,10 +312,27 @@ def _examine(
     return _Read(entry.path, digest)  # a SLAC request: outbound, nothing to reconcile
 
 
+def diff_parts(state: DeviceState) -> DeviceState:
+    """A state with what ``diff`` compares and pairs devices by, and no more: the unparsed
+    lines, history, privacy settings, SLAC rows, report summary and forwarder status go (diff
+    reads none of them); licenses, trust codes, policy, account, transport, usage reporting,
+    reports, what the capture shows and its identity stay as parsed."""
+    return dataclasses.replace(
+        state,
+        data_privacy=_EMPTY,
+        authorizations=(),
+        forwarder=_EMPTY,
+        report_summary=_EMPTY,
+        history=(),
+        unparsed_lines=(),
+    )
+
+
 def _ack_summary(doc: ImportFile) -> ImportFile:
     """What ``reconcile`` and ``deadlines`` read of an import file: the SLAC UDIs and dates,
-    the policies, the account info times, and the RUM ACK data as the (report id, UDI,
-    status) entries ``rum_entries`` reads, without the JSON text or anything else."""
+    the policies, the first account info time (``import_time`` reads no other), and the RUM
+    ACK data as the (report id, UDI, status) entries ``rum_entries`` reads, without the JSON
+    text or anything else."""
     sudis: dict[Udi, dict[str, str]] = {}  # one object per device named, pickled once
     entries = [
         {
@@ -307,6 +344,7 @@ def _ack_summary(doc: ImportFile) -> ImportFile:
         }
         for e in rum_entries(doc)
     ]
+    made = next((a.timestamp_ms for a in doc.account_infos if a.timestamp_ms is not None), None)
     return ImportFile(
         authorizations=[
             dataclasses.replace(a, smart_account=None, virtual_account=None, entitlements=_NONE)
@@ -314,7 +352,7 @@ def _ack_summary(doc: ImportFile) -> ImportFile:
         ],
         policies=doc.policies,
         rum_acks=[EmbeddedJson("", 0, entries)] if entries else _NONE,
-        account_infos=doc.account_infos,
+        account_infos=[AccountInfo(0, None, None, None, made)] if made is not None else _NONE,
         correlation_ids=_NONE,
         parts=_NONE,
         unknown_parts=_NONE,
@@ -326,5 +364,8 @@ _NONE: list[Any] = []  # never appended to: import files are read, never changed
 
 def _summaries(states: list[DeviceState]) -> list[DeviceState]:
     """One file's states, merged where they are one device (``devices.compact``) and
-    summarised: what a worker sends back in summary mode."""
-    return [summarise(s) for s in compact(states)]
+    summarised: what a worker sends back in summary mode. The policies are the worker's
+    shared copies, so a chunk of files pickles (and the parent unpickles) each policy once."""
+    if len(_IN_WORKER.policies) > 1024:  # a site runs a few policies; more: start afresh
+        _IN_WORKER.policies.clear()
+    return [_IN_WORKER.state(summarise(s)) for s in compact(states)]

@@ -153,13 +153,12 @@ def health(
     """The health of every device the captures show, and of inventory devices never captured."""
     per_device, general = imported_policies(imports)
     devices = group(states)
+    names = _Inventory(inventory)
     found = [
-        _device(
-            d, today, thresholds, per_device.get(d.udi, general) if d.udi else general, inventory
-        )
+        _device(d, today, thresholds, per_device.get(d.udi, general) if d.udi else general, names)
         for d in devices
     ]
-    found += [_never_captured(item, today) for item in _missing(inventory, devices)]
+    found += [_never_captured(item, today) for item in names.missing(devices)]
     found.sort(key=lambda d: (-_RANK[d.level], _first_days(d), d.device))
     return SiteHealth(tuple(found), today, thresholds)
 
@@ -174,7 +173,7 @@ def _device(
     today: date,
     limits: Thresholds,
     imported: Any,
-    inventory: Sequence[InventoryDevice],
+    inventory: _Inventory,
 ) -> DeviceHealth:
     state = device.state
     due = device_deadlines(device, today, limits.warn_days, imported)
@@ -205,7 +204,7 @@ def _device(
                 "no Current time, show clock or event time",
             )
         )
-    named = _inventory_name(device, inventory)
+    named = inventory.name_of(device)
     return DeviceHealth(
         device.key,
         str(device.identified_by),
@@ -343,22 +342,38 @@ def _age(state: DeviceState, today: date) -> int | None:
     return (today - datetime.fromisoformat(state.clock.iso.replace("Z", "")).date()).days
 
 
-def _inventory_name(device: Device, inventory: Sequence[InventoryDevice]) -> str | None:
-    for item in inventory:
-        if (item.udi is not None and item.udi == device.udi) or item.name in (
-            device.identity.inventory,
-            device.state.hostname,
-        ):
-            return item.name
-    return None
+class _Inventory:
+    """The inventory looked up by UDI and by name: the first device of the inventory whose
+    UDI is the device's, or whose name is the device's inventory name or host name."""
 
+    def __init__(self, items: Sequence[InventoryDevice]) -> None:
+        self.items = items
+        self.by_udi: dict[Udi, int] = {}
+        self.by_name: dict[str, int] = {}
+        for index, item in enumerate(items):
+            if item.udi is not None:
+                self.by_udi.setdefault(item.udi, index)
+            self.by_name.setdefault(item.name, index)
 
-def _missing(inventory: Sequence[InventoryDevice], devices: list[Device]) -> list[InventoryDevice]:
-    return [item for item in inventory if _inventory_name_match(item, devices) is None]
+    def name_of(self, device: Device) -> str | None:
+        """The inventory name of a captured device, or None."""
+        names = (device.identity.inventory, device.state.hostname)
+        found = [self.by_udi.get(device.udi) if device.udi is not None else None]
+        found += [self.by_name.get(name) for name in names if name is not None]
+        first = min((index for index in found if index is not None), default=None)
+        return None if first is None else self.items[first].name
 
-
-def _inventory_name_match(item: InventoryDevice, devices: list[Device]) -> Device | None:
-    return next((d for d in devices if _inventory_name(d, [item]) is not None), None)
+    def missing(self, devices: Sequence[Device]) -> list[InventoryDevice]:
+        """Inventory devices no captured device is."""
+        udis = {d.udi for d in devices if d.udi is not None}
+        names = {
+            n for d in devices for n in (d.identity.inventory, d.state.hostname) if n is not None
+        }
+        return [
+            item
+            for item in self.items
+            if not (item.udi is not None and item.udi in udis) and item.name not in names
+        ]
 
 
 def _never_captured(item: InventoryDevice, today: date) -> DeviceHealth:

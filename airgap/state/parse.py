@@ -28,8 +28,7 @@ from airgap.state import parse_blocks as blocks
 from airgap.state import syslog
 from airgap.state.model import DeviceState, HistoryEntry, License, Report, Stamp, TrustCode
 from airgap.state.parse_blocks import Builder
-from airgap.state.sections import Node
-from airgap.state.sections import parse as parse_tree
+from airgap.state.sections import Node, parse_lines
 from airgap.state.times import Zones, parse_time, search_time, split_time_prefix
 
 UNKNOWN_KIND = "unknown"
@@ -127,17 +126,21 @@ class _Segment:
     lines: list[str]
 
 
-def parse_capture(text: str, path: str | None = None, tz: Zones | None = None) -> list[DeviceState]:
+def parse_capture(
+    text: str, path: str | None = None, tz: Zones | None = None, *, unparsed: bool = True
+) -> list[DeviceState]:
     """One DeviceState per ``show license`` command in ``text`` (none for blank text).
 
     ``tz`` maps a time-zone label the device prints to its offset east of UTC
     (``{"PDT": timedelta(hours=-7)}``, see :func:`airgap.state.times.parse_tz`); times in
-    other zones than UTC stay local time without an offset.
+    other zones than UTC stay local time without an offset. With ``unparsed`` False the
+    lines not understood are not gathered (site summaries drop them): ``unparsed_lines`` is
+    empty.
     """
     lines = _lines(text)
     collected = _header(lines)
     builders = [_read(segment, tz) for segment in _segments(lines)]
-    return _finish(builders, path, collected)
+    return _finish(builders, path, collected, unparsed)
 
 
 def _header(lines: list[str]) -> dict[str, str]:
@@ -180,9 +183,12 @@ def _segments(lines: list[str]) -> list[_Segment]:
 
 
 def _read(segment: _Segment, tz: Zones | None) -> tuple[Builder, Node]:
-    tree = parse_tree("\n".join(segment.lines))
+    tree = parse_lines(segment.lines)
     builder = Builder(segment.kind, segment.lines, tz=tz, hostname=segment.hostname)
     for number, line in enumerate(segment.lines, start=1):  # banners and show clock lines
+        first = line.lstrip()[:1]
+        if not first or (first not in "Tt*." and first.isascii() and not first.isdigit()):
+            continue  # most lines: neither pattern can match (case-blind ones may fold non-ASCII)
         text = line.strip()
         if (banner := _TIME_SOURCE.match(text)) is not None:
             builder.clock(CLOCK_LINE, search_time(banner["clock"], tz), "Time source line")
@@ -248,13 +254,15 @@ class _Walker:
             blocks.license_block(self.b, node)  # or nothing known: left unparsed
 
     def _underlined(self, node: Node) -> bool:
-        following = self.b.lines[node.line : node.line + 1]
-        return node.value is None and bool(following) and bool(_UNDERLINE.match(following[0]))
+        if node.value is not None or node.line >= len(self.b.lines):
+            return False
+        following = self.b.lines[node.line]
+        return following.lstrip()[:1] in ("=", "-") and bool(_UNDERLINE.match(following))
 
     def _line(self, node: Node) -> bool:
         """Lines read whole, whatever their labels: table rows, prompts, events, trust data."""
         text = self.b.text(node)
-        header = next((name for name, pattern in _HEADERS.items() if pattern.match(text)), None)
+        header = _header_of(text)
         if header is not None:
             self.table = header
             self.b.use(node)
@@ -277,13 +285,13 @@ class _Walker:
         return False
 
     def _prompt(self, text: str) -> bool:
-        if not _BARE_PROMPT.match(text):
+        if text[-1:] not in ("#", ">") or not _BARE_PROMPT.match(text):
             return False
         self.b.hostname = self.b.hostname or text.rstrip("#> \t")
         return True
 
     def _event(self, text: str) -> bool:
-        event = _SYSLOG.search(text)
+        event = _SYSLOG.search(text) if "%" in text else None
         if event:
             stamp = search_time(text[: event.start()], self.b.tz)
             self.b.history.append(
@@ -293,7 +301,8 @@ class _Walker:
             )
             self.b.shown.add("history")
             return True
-        timed = split_time_prefix(text, self.b.tz) if _EVENT.match(text) else None
+        dated = text[:1].isdigit() and _EVENT.match(text)
+        timed = split_time_prefix(text, self.b.tz) if dated else None
         if timed is None:
             return False
         stamp, message = timed
@@ -302,7 +311,7 @@ class _Walker:
         return True
 
     def _trust_data(self, text: str) -> bool:
-        match = _TRUST_DATA.match(text)
+        match = _TRUST_DATA.match(text) if text.startswith("P:") else None
         if not match:
             return False
         if re.search(r"\bTrust Data INSTALLED\b", match["rest"], re.I):
@@ -313,6 +322,15 @@ class _Walker:
                 self.b.trust_codes.append(TrustCode(udi))
                 self.b.add_udi(blocks.RANK_TRUST, udi)
         return True
+
+
+def _header_of(text: str) -> str | None:
+    """The table whose header line ``text`` is, or None; the patterns run only on a line
+    that starts as one of them may (case-blind matching folds some non-ASCII letters)."""
+    first = text[:1]
+    if not first or (first not in "LlRrSsFf" and first.isascii()):
+        return None
+    return next((name for name, pattern in _HEADERS.items() if pattern.match(text)), None)
 
 
 def _license_row(b: Builder, text: str) -> bool:
@@ -359,7 +377,7 @@ _TABLE_PARTS = {"license": "licenses", "report": "reports", "udi": "udi", "featu
 
 
 def _finish(
-    read: list[tuple[Builder, Node]], path: str | None, collected: dict[str, str]
+    read: list[tuple[Builder, Node]], path: str | None, collected: dict[str, str], unparsed: bool
 ) -> list[DeviceState]:
     """States from builders; a state that names no device takes the file's UDI and host, and
     every state of the file takes the file's clock (one session, one device)."""
@@ -383,8 +401,14 @@ def _finish(
         if b.bare_trust is not None:  # "Trust Code Installed: <time>": the device's own
             b.trust_codes.append(TrustCode(udi, None, b.bare_trust[0]))
         history = tuple(syslog.with_year(h, clock) for h in b.history)
-        unparsed = tuple(
-            b.lines[n.line - 1].rstrip() for n in blocks.descendants(tree) if n.line not in b.used
+        left = (
+            tuple(
+                b.lines[n.line - 1].rstrip()
+                for n in blocks.descendants(tree)
+                if n.line not in b.used
+            )
+            if unparsed
+            else ()
         )
         states.append(
             DeviceState(
@@ -412,7 +436,7 @@ def _finish(
                 udi_source=udi_source,
                 none_raw=b.none_raw,
                 shown=frozenset(b.shown),
-                unparsed_lines=unparsed,
+                unparsed_lines=left,
             )
         )
     return states

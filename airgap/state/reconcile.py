@@ -31,6 +31,20 @@ EXPORTED_TWICE, NEVER_REPORTED = "exported-twice", "never-reported"
 KINDS = (OUTSTANDING, FOREIGN, STALE, EXPORTED_TWICE, NEVER_REPORTED)
 FAILING = (OUTSTANDING, FOREIGN, STALE, EXPORTED_TWICE)  # findings that exit 1
 Key = tuple[Udi, int]
+# Evidence that a report was acknowledged, kept as (how, what, where) and put in words only
+# for output: a site's 400,000 reports would otherwise hold a sentence each per piece.
+SEEN_CAPTURE, SEEN_NAME, INFERRED_RUM = range(3)
+Said = tuple[int, int | str, str]
+
+
+def words(said: Said) -> str:
+    """One piece of evidence in words, as ``reconcile`` prints it."""
+    how, what, where = said
+    if how == SEEN_CAPTURE:
+        return f"seen: device shows report {what} as ACK in {where}"
+    if how == SEEN_NAME:
+        return f"seen: ACK file name {what} answers {where}"
+    return f"inferred: RUM ACK data in {where} lists report {what}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,17 +53,23 @@ class ReportStatus:
 
     report_id: int
     exported_in: tuple[str, ...]
-    evidence: tuple[str, ...]
+    said: tuple[Said, ...]  # the evidence it was ACKed; ``evidence`` puts it in words
+
+    @property
+    def evidence(self) -> tuple[str, ...]:
+        """The evidence in words, seen first, each sentence once."""
+        said = dict.fromkeys(map(words, self.said))
+        return tuple(sorted(said, key=lambda e: (not e.startswith("seen"), e)))
 
     @property
     def acknowledged(self) -> bool:
         """True when any evidence says so."""
-        return bool(self.evidence)
+        return bool(self.said)
 
     @property
     def inferred(self) -> bool:
         """True when acknowledged on inferred evidence only."""
-        return self.acknowledged and all(e.startswith("inferred") for e in self.evidence)
+        return self.acknowledged and all(how == INFERRED_RUM for how, _, _ in self.said)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -176,9 +196,9 @@ class _Index:
                 if path not in paths:
                     paths.append(path)
                     self.by_file.setdefault(path, []).append(key)
-        self.evidence: dict[Key, list[str]] = {}
+        self.evidence: dict[Key, list[Said]] = {}
 
-    def acknowledge(self, key: Key, evidence: str) -> None:
+    def acknowledge(self, key: Key, evidence: Said) -> None:
         """Record evidence for an exported report; others are not tracked."""
         if key in self.exported:
             found = self.evidence.setdefault(key, [])
@@ -205,10 +225,7 @@ def _device_acks(index: _Index, devices: list[Device], found: Evidence) -> None:
                     continue
                 for report in state.reports:
                     if report.state == "ACK":
-                        index.acknowledge(
-                            (device.udi, report.id),
-                            f"seen: device shows report {report.id} as ACK in {path}",
-                        )
+                        index.acknowledge((device.udi, report.id), (SEEN_CAPTURE, report.id, path))
 
 
 def _file_acks(index: _Index, path: str, doc: ImportFile) -> set[Udi]:
@@ -219,15 +236,12 @@ def _file_acks(index: _Index, path: str, doc: ImportFile) -> set[Udi]:
         for usage in index.by_name.get(name.removeprefix("ACK_"), []):
             for key in index.by_file.get(usage, []):
                 seen.add(key[0])
-                index.acknowledge(key, f"seen: ACK file name {name} answers {usage}")
+                index.acknowledge(key, (SEEN_NAME, name, usage))
     slac = [a.udi for a in doc.authorizations if a.udi is not None]
     for entry in rum_entries(doc):
         udi = entry.udi or (slac[0] if len(slac) == 1 else None)
         if udi is not None and entry.acknowledges:
-            index.acknowledge(
-                (udi, entry.report_id),
-                f"inferred: RUM ACK data in {name} lists report {entry.report_id}",
-            )
+            index.acknowledge((udi, entry.report_id), (INFERRED_RUM, entry.report_id, name))
     return seen
 
 
@@ -318,16 +332,7 @@ def _devices(index: _Index, grouped: list[Device]) -> list[DeviceReconciliation]
     per_udi: dict[Udi, list[ReportStatus]] = {}
     for (who, rid), paths in index.exported.items():
         per_udi.setdefault(who, []).append(
-            ReportStatus(
-                rid,
-                tuple(paths),
-                tuple(
-                    sorted(
-                        index.evidence.get((who, rid), []),
-                        key=lambda e: (not e.startswith("seen"), e),
-                    )
-                ),
-            )
+            ReportStatus(rid, tuple(paths), tuple(index.evidence.get((who, rid), ())))
         )
     results = []
     by_key = {d.key: d for d in grouped}

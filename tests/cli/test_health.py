@@ -222,3 +222,35 @@ def test_samples_health(cli: Cli) -> None:
     run = cli("health", "--today", "2023-06-05", SAMPLES / "import" / "after")
     assert run.code == 0, run.out
     assert run.out.splitlines()[-1].startswith("site: ok: 0 critical, 0 warning")
+
+
+def test_the_first_inventory_entry_a_device_matches_names_it(tmp_path: Path, cli: Cli) -> None:
+    """Matched by UDI or by host name, whichever entry the inventory lists first; an entry
+    matching a captured device is not 'never captured'."""
+    capture = status().replace("Utility:", "sw-a#show license status\nUtility:")
+    capture += "\nsw-a#show license udi\nSlotID   PID    SN      UDI\n"
+    capture += "-" * 20 + "\n*        C9300-24UX  FCW2437L0TZ  C9300-24UX:FCW2437L0TZ\n"
+    write(tmp_path / "site", "a.txt", capture)
+    inventory = tmp_path / "inventory.toml"
+    for first, second in (("by-udi", "sw-a"), ("sw-a", "by-udi")):
+        entries = {
+            "by-udi": '[[device]]\nname = "by-udi"\nhost = "192.0.2.1"\n'
+            'udi = "PID:C9300-24UX,SN:FCW2437L0TZ"\n',
+            "sw-a": '[[device]]\nname = "sw-a"\nhost = "192.0.2.2"\n',
+            "never": '[[device]]\nname = "never"\nhost = "192.0.2.3"\n',
+        }
+        inventory.write_text("\n".join([entries[first], entries[second], entries["never"]]))
+        run = cli(
+            "health",
+            "--today",
+            TODAY,
+            "--inventory",
+            inventory,
+            "--format",
+            "json",
+            tmp_path / "site",
+        )
+        assert run.code == 1, run.err  # "never" is never captured: a warning
+        results = json.loads(run.out)["results"]
+        assert [r["inventory"] for r in results if r["paths"]] == [first]
+        assert [r["inventory"] for r in results if not r["paths"]] == ["never"]

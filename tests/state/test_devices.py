@@ -6,6 +6,7 @@ import dataclasses
 
 from airgap.lab import captures, fleet
 from airgap.state.devices import group
+from airgap.state.model import DeviceState
 from airgap.state.parse import parse_capture
 
 
@@ -29,3 +30,41 @@ def test_without_times_the_first_capture_says_first() -> None:
     other = dataclasses.replace(bare, path="x/2.txt", hostname="two")
     assert group([bare, other])[0].state.hostname == "one"
     assert group([other, bare])[0].state.hostname == "two"
+
+
+def _named(udi: bool, path: str, hostname: str | None, inventory: str | None = None) -> DeviceState:
+    """A lab status capture as it would name its device: by UDI, inventory name or host."""
+    dev = fleet.device(1, 3)
+    [status, *_] = parse_capture(fleet.before_capture(dev).decode(), "a.txt")
+    return dataclasses.replace(
+        status,
+        path=path,
+        hostname=hostname,
+        udi=status.udi if udi else None,
+        udi_source="capture" if udi else None,
+        collected={"device": inventory} if inventory else {},
+    )
+
+
+def test_a_host_device_joins_the_one_udi_device_showing_its_host_in_its_folder() -> None:
+    udi = _named(True, "site/udi.txt", "sw1")
+    host = _named(False, "site/host.txt", "sw1")
+    elsewhere = _named(False, "other/host.txt", "sw1")
+    devices = group([udi, host, elsewhere])
+    assert [d.key for d in devices] == [str(udi.udi), "host:sw1 in other"]
+    assert devices[0].paths == ("site/udi.txt", "site/host.txt")
+
+
+def test_a_host_two_udi_devices_show_joins_neither() -> None:
+    one = _named(True, "site/one.txt", "sw1")
+    two = dataclasses.replace(_named(True, "site/two.txt", "sw1"), udi=fleet.device(2, 3).udi)
+    host = _named(False, "site/host.txt", "sw1")
+    assert len(group([one, two, host])) == 3
+
+
+def test_names_a_joined_capture_shows_are_the_udi_devices_names_from_then_on() -> None:
+    udi = _named(True, "site/udi.txt", None, inventory="inv1")
+    named = _named(False, "site/inv.txt", "sw9", inventory="inv1")
+    host = _named(False, "site/host.txt", "sw9")  # only the inventory capture shows sw9
+    [device] = group([udi, named, host])
+    assert device.paths == ("site/udi.txt", "site/inv.txt", "site/host.txt")

@@ -18,7 +18,7 @@ from airgap.lab import captures, cssm, fleet
 from airgap.state import diff
 from airgap.state.model import DeviceState, Report, Stamp, UsageReporting
 from airgap.state.parse import parse_capture
-from tests.conftest import SAMPLES, Cli
+from tests.conftest import SAMPLES, Cli, need_field
 
 NOW = fleet.LAB_NOW
 
@@ -223,3 +223,38 @@ def test_record_puts_the_verdict_and_both_sides_in_the_ledger(
     entry = json.loads((tmp_path / "ledger.jsonl").read_text().splitlines()[-1])
     assert entry["step"] == "diff" and entry["note"] == "states, verdict took effect"
     assert len(entry["materials"]) == 2
+
+
+def test_diff_parts_keep_every_change_and_verdict_of_the_field_captures() -> None:
+    """diff reads the states of one device in one file merged (``devices.compact``) and
+    through ``evidence.diff_parts`` (the parts it never compares dropped): any two field
+    captures, or sample captures, compare the same either way."""
+    from airgap.state.devices import compact, merge
+    from airgap.state.evidence import diff_parts
+
+    files = sorted(need_field("show").glob("*_output.txt"))
+    files += sorted((SAMPLES / "import").glob("*/*.txt"))
+    full = [merge(parse_capture(f.read_text(errors="replace"), str(f))) for f in files]
+    reduced = [
+        merge(
+            [diff_parts(s) for s in compact(parse_capture(f.read_text(errors="replace"), str(f)))]
+        )
+        for f in files
+    ]
+    assert len(full) > 10
+    for a, small_a in zip(full, reduced, strict=True):
+        for b, small_b in zip(full, reduced, strict=True):
+            assert diff.changes(small_a, small_b) == diff.changes(a, b)
+            assert diff.not_shown(small_a, small_b) == diff.not_shown(a, b)
+            assert diff.verdict(small_a, small_b) == diff.verdict(a, b)
+
+
+def test_nothing_comparable_counts_every_capture_state(cli: Cli, tmp_path: Path) -> None:
+    """diff merges a file's states of one device, yet names every state it read."""
+    capture = tmp_path / "before" / "d.txt"
+    capture.parent.mkdir()
+    capture.write_bytes(fleet.before_capture(fleet.device(1, 2)))
+    usage = SAMPLES / "usage-c9300-ios-xe-17.6-v1.xml"
+    run = cli("diff", capture.parent, usage)
+    assert run.code == 3 and "Traceback" not in run.err
+    assert "4 capture states against 1 usage files" in run.err
