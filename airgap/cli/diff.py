@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from airgap.cli.keys import LedgerOption
+from airgap.cli.options import NoProgressOption, speak
 from airgap.cli.output import (
     Format,
     FormatOption,
     TzOption,
     begin,
+    counted,
     emit_json,
     out,
     tell_problems,
@@ -49,6 +51,7 @@ def diff(
         ),
     ] = False,
     ledger: LedgerOption = None,
+    no_progress: NoProgressOption = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Compare two sides and say what changed.
@@ -65,8 +68,9 @@ def diff(
     from airgap.flows.diff import DiffOptions, diff_inputs
 
     begin("diff", fmt)
+    speak(no_progress=no_progress)
     options = DiffOptions(before, after, exit_code, same_device, tuple(tz or ()), record, ledger)
-    done = diff_inputs(options, announce)
+    done = diff_inputs(options, announce, lambda files: counted(files, "reading", "files"))
     tell_problems(done.problems)
     if fmt is Format.JSON:
         emit_json(done.exit_code == ExitCode.OK, done.results, problems=done.problems, **done.extra)

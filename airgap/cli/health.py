@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from airgap.cli.options import NoProgressOption, speak
 from airgap.cli.output import Format, TzOption, begin, emit_json, out, plural
-from airgap.cli.reconcile import PathsArgument, _extra, _load, _today
+from airgap.cli.reconcile import PathsArgument, inputs_json, load_inputs, parse_today
 from airgap.errors import ExitCode, worst
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ def health(
         int, typer.Option("--stale-days", min=0, help="A newest capture older than this is stale.")
     ] = 45,
     tz: TzOption = None,
+    no_progress: NoProgressOption = False,
     fmt: Annotated[
         HealthFormat,
         typer.Option(
@@ -85,9 +87,10 @@ def health(
     from airgap.state.times import parse_tz_options
 
     begin("health", Format.JSON if fmt is HealthFormat.JSON else Format.TEXT)
-    day = _today(today)
+    speak(no_progress=no_progress)
+    day = parse_today(today)
     devices = inventories.load(inventory) if inventory else []
-    found = _load(paths, parse_tz_options(tz or []))
+    found = load_inputs(paths, parse_tz_options(tz or []))
     limits = core.Thresholds(warn_days, crit_days, backlog_warn, backlog_crit, stale_days)
     site = core.health(found.states, day, limits, found.acks, devices)
     failing = site.level in (core.Level.WARNING, core.Level.CRITICAL)
@@ -107,7 +110,7 @@ def health(
             level=str(site.level),
             today=day.isoformat(),
             counts=site.counts(),
-            **_extra(found),
+            **inputs_json(found),
         )
     else:
         _print(site)

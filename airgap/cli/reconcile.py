@@ -13,6 +13,7 @@ from airgap.cli.output import (
     FormatOption,
     TzOption,
     begin,
+    counted,
     emit_json,
     note,
     out,
@@ -40,19 +41,25 @@ class OptionError(AirgapError):
     exit_code = ExitCode.USAGE
 
 
-def _load(paths: list[str], tz: dict[str, Any] | None = None) -> Evidence:
+def load_inputs(paths: list[str], tz: dict[str, Any] | None = None) -> Evidence:
     """Everything under ``paths``; problems and skipped files are told on stderr."""
     from airgap import config
     from airgap.state import evidence
 
-    found = evidence.load(paths, tz, config.load()["exclude"], summary=True)
+    found = evidence.load(
+        paths,
+        tz,
+        config.load()["exclude"],
+        summary=True,
+        counting=lambda files: counted(files, "reading", "files"),
+    )
     for skipped in found.skipped:
         note(f"skipped {skipped.path}: {skipped.reason}")
     tell_problems(found.problems)
     return found
 
 
-def _extra(found: Evidence) -> dict[str, Any]:
+def inputs_json(found: Evidence) -> dict[str, Any]:
     return {
         "problems": found.problems,
         "skipped": [{"path": s.path, "reason": s.reason} for s in found.skipped],
@@ -82,7 +89,7 @@ def reconcile(
 
     begin("reconcile", fmt)
     speak(quiet=quiet, verbose=verbose, no_progress=no_progress)
-    found = _load(paths, parse_tz_options(tz or []))
+    found = load_inputs(paths, parse_tz_options(tz or []))
     if not (found.states or found.usage or found.acks):
         note("nothing to reconcile: no 'show license' capture, usage file or ACK found")
     result = match(found)
@@ -93,7 +100,7 @@ def reconcile(
             [d.to_dict() for d in result.devices],
             counts=result.counts(),
             findings=[f.to_dict() for f in result.findings],
-            **_extra(found),
+            **inputs_json(found),
         )
     else:
         _print_reconciliation(result, found, quiet=quiet, verbose=verbose and not quiet)
@@ -145,7 +152,7 @@ def _print_reconciliation(
     )
 
 
-def _today(value: str | None) -> date:
+def parse_today(value: str | None) -> date:
     if value is None:
         return date.today()
     try:
@@ -168,6 +175,7 @@ def deadlines(
         int, typer.Option("--warn-days", min=0, help="A date this many days away or less is 'due'.")
     ] = 14,
     tz: TzOption = None,
+    no_progress: NoProgressOption = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """When each device must next report and get an ACK, most urgent first.
@@ -182,9 +190,10 @@ def deadlines(
     from airgap.state.times import parse_tz_options
 
     begin("deadlines", fmt)
-    day = _today(today)
+    speak(no_progress=no_progress)
+    day = parse_today(today)
     zones = parse_tz_options(tz or [])
-    found = _load(paths, zones)
+    found = load_inputs(paths, zones)
     if not found.states:
         note(
             "no device found: deadlines come from 'show license' captures (status, summary, "
@@ -201,7 +210,7 @@ def deadlines(
             today=day.isoformat(),
             warn_days=warn_days,
             counts=counts,
-            **_extra(found),
+            **inputs_json(found),
         )
     else:
         _print_deadlines(result, counts, warn_days)

@@ -10,11 +10,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from airgap.cli.options import NoProgressOption, speak
 from airgap.cli.output import (
     Format,
     FormatOption,
     TzOption,
     begin,
+    counted,
     envelope,
     json_bytes,
     note,
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 def state(
     paths: Annotated[list[str], typer.Argument(help="Capture files and folders.")],
     tz: TzOption = None,
+    no_progress: NoProgressOption = False,
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Read 'show license ...' captures (status, summary, usage, all, tech support, rum id,
@@ -47,6 +50,7 @@ def state(
     from airgap.workers import ordered_map
 
     begin("state", fmt)
+    speak(no_progress=no_progress)
     zones = parse_tz_options(tz or [])
     settings = config.load()
     results = _JsonStream() if fmt is Format.JSON else None
@@ -55,9 +59,10 @@ def state(
     codes: list[int] = [ExitCode.OK]
     # Captures are parsed (and under --format json rendered) on every core, in input order.
     read = partial(_read, zones=zones, as_json=results is not None)
-    for entry in ordered_map(
+    parsed = ordered_map(
         read, inputs.walk(paths, settings["exclude"]), window=8, chunk=16, needs_work=_is_capture
-    ):
+    )
+    for entry in counted(parsed, "reading", "files"):
         if isinstance(entry, _Parsed):
             for one in entry.states:
                 if isinstance(one, bytes) and results is not None:

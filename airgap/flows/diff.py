@@ -12,7 +12,7 @@ from airgap.errors import ConfigError, ExitCode, InputError, worst
 from airgap.flows import ledger as steps
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
     from airgap.state.evidence import Evidence
 
@@ -42,18 +42,20 @@ class Diffed:
 
 
 def diff_inputs(
-    options: DiffOptions, announce: Callable[[dict[str, Any]], None] = steps.quiet
+    options: DiffOptions,
+    announce: Callable[[dict[str, Any]], None] = steps.quiet,
+    counting: Callable[[Iterable[Any]], Iterable[Any]] = iter,
 ) -> Diffed:
-    """Compare the two sides. Nothing comparable is exit 3 (the inputs that could not be
-    read, when there are some, are the reason)."""
+    """Compare the two sides (``counting`` sees each file read). Nothing comparable is exit 3
+    (the inputs that could not be read, when there are some, are the reason)."""
     from airgap.state import diff as diffs
     from airgap.state.devices import group
     from airgap.state.evidence import load
     from airgap.state.times import parse_tz_options
 
     offsets = parse_tz_options(list(options.tz))
-    old = load([options.before], offsets, for_diff=True)
-    new = load([options.after], offsets, for_diff=True)
+    old = load([options.before], offsets, for_diff=True, counting=counting)
+    new = load([options.after], offsets, for_diff=True, counting=counting)
     problems = [*old.problems, *new.problems]
     codes: list[int] = [old.exit_code, new.exit_code]
     extra: dict[str, Any]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
@@ -74,13 +74,15 @@ def load(
     *,
     summary: bool = False,
     for_diff: bool = False,
+    counting: Callable[[Iterable[Any]], Iterable[Any]] = iter,
 ) -> Evidence:
     """Read every capture, usage file and import file under ``paths``, in a stable order,
     on every core. Files go to the workers in chunks: a parsed capture comes back in a tenth
     of the time it takes to parse. With ``summary``, states are what ``health``, ``deadlines``
     and ``reconcile`` read and no more (see ``summarise``), and no file hashes are kept. With
     ``for_diff``, the states of one device in one capture file are merged (``compact``) and
-    keep what ``diff`` compares (see ``diff_parts``); ``parsed`` still counts every state."""
+    keep what ``diff`` compares (see ``diff_parts``); ``parsed`` still counts every state.
+    ``counting`` sees each file as it comes back (a running count on the terminal)."""
     found = Evidence()
     shared = _Shared()
     paths = list(paths)
@@ -107,7 +109,7 @@ def load(
         chunk=CHUNK,
         needs_work=_is_item,
     )
-    for entry in examined:
+    for entry in counting(examined):
         if isinstance(entry, inputs.Skipped):
             found.skipped.append(entry)
         elif isinstance(entry, inputs.Problem):

@@ -109,3 +109,26 @@ def test_collect_counts_devices_on_a_terminal(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Enough lab captures that reading them takes more than a second."""
+    folder = tmp_path_factory.mktemp("fleet") / "lab"
+    made = subprocess.run(
+        [sys.executable, "-m", "airgap", "lab", "fleet", "--devices", "6000", "--out", folder],
+        capture_output=True,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    return folder
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["state", "deadlines", "reconcile", "health"])
+def test_reading_many_captures_counts_files_on_a_terminal(fleet: Path, command: str) -> None:
+    code, stdout, shown = on_terminal(command, fleet / "before", cwd=ROOT)
+    assert b"reading: " in shown, (code, shown[-300:])
+    assert b"reading" not in stdout
+    code, stdout, shown = on_terminal(command, fleet / "before", "--no-progress", cwd=ROOT)
+    assert b"reading: " not in shown
