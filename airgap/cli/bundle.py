@@ -19,7 +19,9 @@ from airgap.cli.keys import (
     hooks,
 )
 from airgap.cli.options import (
+    LabOption,
     NoProgressOption,
+    PrivacyOption,
     QuietOption,
     VerboseOption,
     moved_out,
@@ -122,20 +124,8 @@ def create(
             "--force", help="Overwrite OUT, and remove the parts of an earlier split of OUT."
         ),
     ] = False,
-    privacy: Annotated[
-        str | None,
-        typer.Option(
-            "--privacy",
-            help="normal, or strict: a hostname in an outbound file is an error.",
-            show_default=False,
-        ),
-    ] = None,
-    lab: Annotated[
-        bool,
-        typer.Option(
-            "--lab", help="Accept simulated ACKs from 'airgap lab cssm' (rule simulated-ack off)."
-        ),
-    ] = False,
+    privacy: PrivacyOption = None,
+    lab: LabOption = False,
     insecure: InsecureKeyOption = False,
     ledger: LedgerOption = None,
     quiet: QuietOption = False,

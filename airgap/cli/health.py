@@ -11,7 +11,13 @@ import typer
 
 from airgap.cli.options import NoProgressOption, speak
 from airgap.cli.output import Format, TzOption, begin, emit_json, out, plural
-from airgap.cli.reconcile import PathsArgument, inputs_json, load_inputs, parse_today
+from airgap.cli.reconcile import (
+    PathsArgument,
+    TodayOption,
+    inputs_json,
+    load_inputs,
+    parse_today,
+)
 from airgap.errors import ExitCode, worst
 
 if TYPE_CHECKING:
@@ -38,14 +44,7 @@ def health(
             show_default=False,
         ),
     ] = None,
-    today: Annotated[
-        str | None,
-        typer.Option(
-            "--today",
-            help="The date to count from, YYYY-MM-DD (default: today).",
-            show_default=False,
-        ),
-    ] = None,
+    today: TodayOption = None,
     warn_days: Annotated[
         int, typer.Option("--warn-days", min=0, help="An obligation this close is a warning.")
     ] = 14,

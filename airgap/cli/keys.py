@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from airgap.cli.options import LedgerOption as LedgerOption  # shared by every recorder
 from airgap.cli.output import Format, FormatOption, begin, emit_json, err, note, out, progress
 from airgap.errors import AirgapError, ConfigError, ExitCode, InputError, why
 from airgap.flows.keys import signing_time, trust_folder, trusted_keys
@@ -42,12 +43,6 @@ TrustedKeysOption = Annotated[
 InsecureKeyOption = Annotated[
     bool,
     typer.Option("--insecure-key-permissions", help="Use a secret key file that others may read."),
-]
-LedgerOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--ledger", help="The ledger file (default: the 'ledger' setting).", show_default=False
-    ),
 ]
 PassphraseStdinOption = Annotated[
     bool,

@@ -1,10 +1,11 @@
 """Options several commands share, typed so that ``--help`` and shell completion show their
-values: privacy, how much a command says (``-q``, ``-v``, ``--no-progress``), and where a
-command writes (``--out``)."""
+values: privacy, the lab's simulated ACKs, the ledger, how much a command says (``-q``,
+``-v``, ``--no-progress``), and where a command writes (``--out``)."""
 
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -28,6 +29,18 @@ PrivacyOption = Annotated[
         help="normal, or strict: a hostname in an outbound file is an error "
         "(default: the 'privacy' setting).",
         show_default=False,
+    ),
+]
+LabOption = Annotated[
+    bool,
+    typer.Option(
+        "--lab", help="Accept simulated ACKs from 'airgap lab cssm' (rule simulated-ack off)."
+    ),
+]
+LedgerOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--ledger", help="The ledger file (default: the 'ledger' setting).", show_default=False
     ),
 ]
 QuietOption = Annotated[

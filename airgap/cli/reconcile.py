@@ -35,6 +35,14 @@ PathsArgument = Annotated[
 ]
 
 
+TodayOption = Annotated[
+    str | None,
+    typer.Option(
+        "--today", help="The date to count from, YYYY-MM-DD (default: today).", show_default=False
+    ),
+]
+
+
 class OptionError(AirgapError):
     """A flag value that cannot be read (exit 2)."""
 
@@ -163,14 +171,7 @@ def parse_today(value: str | None) -> date:
 
 def deadlines(
     paths: PathsArgument,
-    today: Annotated[
-        str | None,
-        typer.Option(
-            "--today",
-            help="The date to count from, YYYY-MM-DD (default: today).",
-            show_default=False,
-        ),
-    ] = None,
+    today: TodayOption = None,
     warn_days: Annotated[
         int, typer.Option("--warn-days", min=0, help="A date this many days away or less is 'due'.")
     ] = 14,

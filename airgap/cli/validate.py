@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 from enum import StrEnum
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from airgap.cli.options import (
+    LabOption,
+    LedgerOption,
     NoProgressOption,
     PrivacyOption,
     QuietOption,
@@ -84,18 +85,8 @@ def validate(
             "to be a licensing file (.xml, usage/ACK names, XML content) is still checked.",
         ),
     ] = False,
-    lab: Annotated[
-        bool,
-        typer.Option(
-            "--lab", help="Accept simulated ACKs from 'airgap lab cssm' (rule simulated-ack off)."
-        ),
-    ] = False,
-    ledger: Annotated[  # as airgap.cli.keys.LedgerOption, which validate does not load
-        Path | None,
-        typer.Option(
-            "--ledger", help="The ledger file (default: the 'ledger' setting).", show_default=False
-        ),
-    ] = None,
+    lab: LabOption = False,
+    ledger: LedgerOption = None,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
     no_progress: NoProgressOption = False,

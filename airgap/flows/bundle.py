@@ -60,14 +60,11 @@ SILENT = Hooks()
 
 
 def validator(privacy: str | None = None, lab: bool = False) -> Validator:
-    """The validator the settings call for; ``privacy`` and ``lab`` as ``airgap validate``
-    takes them (``lab``: simulated ACKs from 'airgap lab cssm' are accepted)."""
+    """The validator the settings call for, as ``airgap validate`` builds it."""
     from airgap import config
-    from airgap.validate.engine import Validator
+    from airgap.flows.validate import validator_for
 
-    settings = config.load({"privacy": privacy})
-    levels = {**settings["rules"], **({"simulated-ack": "off"} if lab else {})}
-    return Validator(privacy=settings["privacy"], levels=levels)
+    return validator_for(config.load({"privacy": privacy}), lab)
 
 
 @dataclass(frozen=True)

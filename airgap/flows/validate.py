@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from airgap import config, inputs
 from airgap.errors import ConfigError, ExitCode, InputError, worst
@@ -15,9 +15,7 @@ from airgap.flows import ledger as steps
 from airgap.names import escaped, plural
 
 if TYPE_CHECKING:
-    from airgap.validate.engine import FileReport
-
-T = TypeVar("T")
+    from airgap.validate.engine import FileReport, Validator
 
 
 @dataclass(frozen=True)
@@ -34,23 +32,15 @@ class ValidateOptions:
     ledger: Path | None = None
 
 
-def _unchanged(items: Iterable[T]) -> Iterable[T]:
-    return items
-
-
-def _ignore(_: Any) -> None:
-    return None
-
-
 @dataclass(frozen=True)
 class Seen:
     """What the workflow hands out as it goes, in input order."""
 
-    report: Callable[[FileReport], None] = _ignore
-    problem: Callable[[inputs.Problem], None] = _ignore
-    skipped: Callable[[inputs.Skipped], None] = _ignore
-    announce: Callable[[dict[str, Any]], None] = _ignore  # a ledger entry recorded
-    counting: Callable[[Iterable[Any]], Iterable[Any]] = _unchanged  # e.g. a running count
+    report: Callable[[FileReport], None] = steps.quiet
+    problem: Callable[[inputs.Problem], None] = steps.quiet
+    skipped: Callable[[inputs.Skipped], None] = steps.quiet
+    announce: Callable[[dict[str, Any]], None] = steps.quiet  # a ledger entry recorded
+    counting: Callable[[Iterable[Any]], Iterable[Any]] = iter  # e.g. a running count
 
 
 @dataclass
@@ -79,12 +69,11 @@ class Validated:
 def validate_inputs(options: ValidateOptions, seen: Seen = Seen()) -> Validated:
     """Check every licensing file under the paths (hardened parse, XSD, JSON Schema, rules);
     a folder that holds nothing to check is exit 3; record the run when asked."""
-    from airgap.validate.engine import Checked, Validator
+    from airgap.validate.engine import Checked
     from airgap.validate.parallel import check_entries
 
     settings = config.load({"privacy": options.privacy})
-    levels = {**settings["rules"], **({"simulated-ack": "off"} if options.lab else {})}
-    validator = Validator(privacy=settings["privacy"], levels=levels)
+    validator = validator_for(settings, options.lab)
     store = steps.configured(options.ledger) if options.record else None
     if options.record and store is None:  # before the work, not after it
         raise ConfigError(
@@ -113,6 +102,15 @@ def validate_inputs(options: ValidateOptions, seen: Seen = Seen()) -> Validated:
     if store is not None:
         _record(store, found, seen.announce)
     return found
+
+
+def validator_for(settings: config.Settings, lab: bool = False) -> Validator:
+    """The validator the settings in force call for (``lab``: simulated ACKs from 'airgap lab
+    cssm' pass, rule simulated-ack off)."""
+    from airgap.validate.engine import Validator
+
+    levels = {**settings["rules"], **({"simulated-ack": "off"} if lab else {})}
+    return Validator(privacy=settings["privacy"], levels=levels)
 
 
 def _record(store: Any, found: Validated, announce: Callable[[dict[str, Any]], None]) -> None:
