@@ -38,16 +38,26 @@ class Item:
     many); an archive member comes with its bytes.
     """
 
-    path: str
+    parts: archive.Where  # the file's path; for a member, each archive's name, then its own
     sniff: formats.Sniff
     named: bool
     data: bytes | None = None
+
+    @property
+    def path(self) -> str:
+        """Where the file is, as the user reads it (``archive!member`` for a member)."""
+        return archive.shown(self.parts)
+
+    @property
+    def name(self) -> str:
+        """The file's own name, without its folders or the archives holding it."""
+        return file_name(self.parts)
 
     def read(self) -> bytes:
         """The whole file; OSError when it went away or became unreadable since the walk."""
         if self.data is not None:
             return self.data
-        with Path(self.path).open("rb") as handle:
+        with Path(self.parts[0]).open("rb") as handle:
             size = os.fstat(handle.fileno()).st_size
             if size > MAX_FILE_BYTES:
                 raise OSError(f"{size} bytes, over the {MAX_FILE_BYTES} limit")
@@ -85,14 +95,11 @@ class Archive:
 Entry = Item | Skipped | Problem
 
 
-def file_name(path: str) -> str:
-    """The name of a file on disk or of an archive member (``archive!folder/name``)."""
-    return PurePosixPath(path.rsplit(archive.SEP, 1)[-1].replace("\\", "/")).name
-
-
-def _own_name(member: archive.Member) -> str:
-    """A member's file name, without the folders inside its archive."""
-    return PurePosixPath(member.name.replace("\\", "/")).name
+def file_name(parts: archive.Where) -> str:
+    """The own name of a file on disk (``(path,)``) or of an archive member (the archive's
+    path, each nested archive's name, the member's name): the last part without its folders.
+    Taken from the parts, never from the shown path: ``!`` may be in a file's own name."""
+    return PurePosixPath(parts[-1].replace("\\", "/")).name
 
 
 def walk(
@@ -198,11 +205,11 @@ def _entries(path: Path, *, named: bool, walking: _Walking) -> Iterator[Entry | 
     if archive.archive_type(head):
         yield from _members(path, walking)
     elif sniff.family is not None:
-        yield Item(str(path), sniff, named)
+        yield Item((str(path),), sniff, named)
     elif not named:
         yield Skipped(str(path), f"not a licensing file ({formats.plainly(head)})")
     elif formats.blank(head):  # named: an empty file is a finding whatever its name
-        yield Item(str(path), formats.Sniff("xml"), named)
+        yield Item((str(path),), formats.Sniff("xml"), named)
     else:
         yield Problem(str(path), f"no kind airgap knows ({formats.plainly(head)})")
 
@@ -236,11 +243,11 @@ def _members(path: Path, walking: _Walking) -> Iterator[Entry | Archive]:
         members = iter(read)
     try:
         for member in members:
-            head, sniff = _sniff(io.BytesIO(member.data), _own_name(member))
+            head, sniff = _sniff(io.BytesIO(member.data), file_name(member.parts))
             if sniff.family is None:
                 yield Skipped(member.path, f"not a licensing file ({formats.plainly(head)})")
             else:
-                yield Item(member.path, sniff, named=False, data=member.data)
+                yield Item(member.parts, sniff, named=False, data=member.data)
     except AirgapError as exc:
         refused = exc
     if refused is not None:

@@ -47,7 +47,7 @@ def entries(top: Path, files: dict[str, bytes], strict: bool = True) -> dict[str
     top.mkdir(exist_ok=True)
     for name, data in files.items():
         (top / name).write_bytes(data)
-    return {inputs.file_name(e.path): e for e in inputs.walk([str(top)], strict=strict)}
+    return {Path(e.path).name: e for e in inputs.walk([str(top)], strict=strict)}
 
 
 def test_walk_examines_what_is_meant_to_be_a_licensing_file(tmp_path: Path) -> None:

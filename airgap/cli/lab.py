@@ -185,7 +185,7 @@ def _cssm_inputs(
         if isinstance(entry, inputs.Item) and entry.sniff.family == "xml":
             data = entry.read()
             if (doc := usage_of(data)) is not None:
-                loose.append((inputs.file_name(entry.path), data, doc))
+                loose.append((entry.name, data, doc))
     return uploads, loose
 
 

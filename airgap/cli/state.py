@@ -141,7 +141,7 @@ def _read(entry: Any, zones: dict[str, Any], as_json: bool) -> Any:
         return inputs.Problem(
             entry.path, f"cannot read: {exc.strerror or exc}", ExitCode.CANNOT_RUN
         )
-    states = parse_capture(text, entry.path, zones)
+    states = parse_capture(text, entry.path, zones, source=entry.parts)
     if not as_json:
         return _Parsed(states)
     return _Parsed(

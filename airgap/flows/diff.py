@@ -103,7 +103,12 @@ def _acks_against(acks: Evidence, devices: Evidence) -> list[dict[str, Any]]:
     from airgap.state.reconcile import FOREIGN, STALE, named, reconcile
 
     findings = reconcile(
-        Evidence(states=devices.states, usage=devices.usage, acks=acks.acks)
+        Evidence(
+            states=devices.states,
+            usage=devices.usage,
+            acks=acks.acks,
+            names={**devices.names, **acks.names},
+        )
     ).findings
     results = []
     for path, ack in acks.acks:

@@ -108,7 +108,7 @@ class Identity:
 def identify(state: DeviceState) -> Identity:
     """The identity of one capture state."""
     path = state.path or ""
-    folder = _folder(path)
+    folder = _folder(state.source[0] if state.source else path)
     inventory = state.collected.get("device") or None
     if state.udi is not None and state.udi_source in ("capture", "file"):
         by = IdentifiedBy.UDI
@@ -123,10 +123,11 @@ def identify(state: DeviceState) -> Identity:
 
 @functools.lru_cache(maxsize=256)
 def _folder(path: str) -> str:
-    """The folder of a capture (of its archive, for a member). One string per folder, not one
-    per capture: a site's devices share a few folders. Cached: the states of one file are
-    identified several times over."""
-    return sys.intern(str(PurePath(path.rsplit("!", 1)[0] if "!" in path else path).parent))
+    """The folder of the file on disk at ``path`` (a capture, or the archive holding it: the
+    first of the state's parts). One string per folder, not one per capture: a site's
+    devices share a few folders. Cached: the states of one file are identified several
+    times over."""
+    return sys.intern(str(PurePath(path).parent))
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +187,7 @@ def merge(states: Iterable[DeviceState]) -> DeviceState:
             merged[name] = next((v for v in values if v is not None), None)
     merged["kind"] = "device"
     merged["path"] = None
+    merged["source"] = ()
     return DeviceState(**merged)
 
 
@@ -222,7 +224,7 @@ def compact(states: list[DeviceState]) -> list[DeviceState]:
     identity = identify(states[0])
     if any(identify(s) != identity for s in states[1:]):
         return states
-    one = dataclasses.replace(merge(states), path=states[0].path)
+    one = dataclasses.replace(merge(states), path=states[0].path, source=states[0].source)
     acked = {r.id for r in one.reports if r.state == "ACK"}
     keeps = (
         identify(one) == identity

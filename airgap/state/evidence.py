@@ -20,7 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from airgap import formats, inputs
+from airgap import archive, formats, inputs
 from airgap.errors import ExitCode
 from airgap.formats.common import EmbeddedJson, Udi
 from airgap.formats.imports import AccountInfo, ImportFile, rum_entries
@@ -49,6 +49,8 @@ class Evidence:
     problems: list[inputs.Problem] = field(default_factory=list)
     skipped: list[inputs.Skipped] = field(default_factory=list)
     sha256: dict[str, str] = field(default_factory=dict)  # every file read, for the ledger
+    # The own name of each usage and ACK file (reconcile matches ACK_<name>), from its parts
+    names: dict[str, str] = field(default_factory=dict)
     parsed: int = 0  # states parsed, before the states of one device in one file were merged
 
     @property
@@ -125,6 +127,8 @@ def load(
                 found.acks += [(entry.path, entry.ack)] if entry.ack is not None else []
             found.parsed += entry.parsed
             found.usage += [(entry.path, entry.refs)] if entry.refs is not None else []
+            if entry.refs is not None or entry.ack is not None:
+                found.names[entry.path] = inputs.file_name(entry.parts)
     return found
 
 
@@ -147,7 +151,7 @@ def _stored(path: str) -> _Read | inputs.Problem:
             data = handle.read(inputs.MAX_FILE_BYTES + 1)
         states = stored.read(data, path)
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
-        return _Read(path, digest, states=states, parsed=len(states))
+        return _Read((path,), digest, states=states, parsed=len(states))
     except OSError as exc:
         return inputs.Problem(path, f"cannot read: {exc.strerror or exc}")
     except stored.StateFileError as exc:
@@ -264,12 +268,17 @@ _IN_WORKER = _Shared()  # the policies one process has met
 class _Read:
     """What one file gave, without its parse tree."""
 
-    path: str
+    parts: archive.Where  # as the walk's item has them
     sha256: str
     states: list[DeviceState] = field(default_factory=list)
     refs: tuple[ReportRef, ...] | None = None
     ack: ImportFile | None = None
     parsed: int = 0  # states parsed (more than ``states`` when merged)
+
+    @property
+    def path(self) -> str:
+        """Where the file is, as the user reads it."""
+        return archive.shown(self.parts)
 
 
 def _examine(
@@ -287,31 +296,33 @@ def _examine(
     digest = "" if summary else "sha256:" + hashlib.sha256(data).hexdigest()
     if entry.sniff.family == "capture":
         text = data.decode("utf-8", errors="replace")
-        states = parse_capture(text, entry.path, tz, unparsed=not (summary or for_diff))
+        states = parse_capture(
+            text, entry.path, tz, unparsed=not (summary or for_diff), source=entry.parts
+        )
         parsed = len(states)
         if summary:
             states = _summaries(states)
         elif for_diff:
             states = [diff_parts(s) for s in compact(states)]
-        return _Read(entry.path, digest, states=states, parsed=parsed)
+        return _Read(entry.parts, digest, states=states, parsed=parsed)
     if entry.sniff.family is None:
         return inputs.Problem(entry.path, "no kind airgap knows")
     doc = formats.read(data)  # the verdict validate gives: a broken licensing file is exit 1
     if isinstance(doc, formats.Unreadable):
         return inputs.Problem(entry.path, f"{doc.rule}: {doc.message}", ExitCode.FINDINGS)
     if isinstance(doc.model, ImportFile):
-        return _Read(entry.path, digest, ack=_ack_summary(doc.model) if summary else doc.model)
+        return _Read(entry.parts, digest, ack=_ack_summary(doc.model) if summary else doc.model)
     if isinstance(doc.model, UsageFile):
         udis: dict[Udi, Udi] = {}  # one UDI object for a file's reports (pickled once)
         return _Read(
-            entry.path,
+            entry.parts,
             digest,
             refs=tuple(
                 (udis.setdefault(r.udi, r.udi) if r.udi is not None else None, r.report_id)
                 for r in doc.model.iter_reports()
             ),
         )
-    return _Read(entry.path, digest)  # a SLAC request: outbound, nothing to reconcile
+    return _Read(entry.parts, digest)  # a SLAC request: outbound, nothing to reconcile
 
 
 def diff_parts(state: DeviceState) -> DeviceState:

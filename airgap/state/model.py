@@ -255,6 +255,9 @@ class DeviceState:
     none_raw: dict[str, str] = field(default_factory=dict)  # "transport.url" -> "<empty>"
     shown: frozenset[str] = frozenset()  # the PARTS this capture printed
     unparsed_lines: tuple[str, ...] = ()
+    # Where the capture was read, as parts (``airgap.archive.Where``: its file, then each
+    # archive's member name), when a walk found it: its folder decides device identity.
+    source: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {

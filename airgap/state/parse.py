@@ -127,7 +127,12 @@ class _Segment:
 
 
 def parse_capture(
-    text: str, path: str | None = None, tz: Zones | None = None, *, unparsed: bool = True
+    text: str,
+    path: str | None = None,
+    tz: Zones | None = None,
+    *,
+    unparsed: bool = True,
+    source: tuple[str, ...] = (),
 ) -> list[DeviceState]:
     """One DeviceState per ``show license`` command in ``text`` (none for blank text).
 
@@ -135,12 +140,12 @@ def parse_capture(
     (``{"PDT": timedelta(hours=-7)}``, see :func:`airgap.state.times.parse_tz`); times in
     other zones than UTC stay local time without an offset. With ``unparsed`` False the
     lines not understood are not gathered (site summaries drop them): ``unparsed_lines`` is
-    empty.
+    empty. ``source`` is where a walk found the capture, as parts (``path`` shows them).
     """
     lines = _lines(text)
     collected = _header(lines)
     builders = [_read(segment, tz) for segment in _segments(lines)]
-    return _finish(builders, path, collected, unparsed)
+    return _finish(builders, path, collected, unparsed, source)
 
 
 def _header(lines: list[str]) -> dict[str, str]:
@@ -377,7 +382,11 @@ _TABLE_PARTS = {"license": "licenses", "report": "reports", "udi": "udi", "featu
 
 
 def _finish(
-    read: list[tuple[Builder, Node]], path: str | None, collected: dict[str, str], unparsed: bool
+    read: list[tuple[Builder, Node]],
+    path: str | None,
+    collected: dict[str, str],
+    unparsed: bool,
+    source: tuple[str, ...],
 ) -> list[DeviceState]:
     """States from builders; a state that names no device takes the file's UDI and host, and
     every state of the file takes the file's clock (one session, one device)."""
@@ -414,6 +423,7 @@ def _finish(
             DeviceState(
                 kind=b.kind,
                 path=path,
+                source=source,
                 udi=udi,
                 hostname=b.hostname or file_host,
                 smart_account=b.smart_account,

@@ -20,7 +20,6 @@ from typing import Any
 
 from airgap.formats.common import Udi
 from airgap.formats.imports import ImportFile, rum_entries
-from airgap.inputs import file_name
 from airgap.state.deadlines import Moment, import_time
 from airgap.state.devices import Device, group
 from airgap.state.evidence import Evidence
@@ -183,9 +182,10 @@ class _Index:
         self.exported: dict[Key, list[str]] = {}
         self.by_file: dict[str, list[Key]] = {}
         self.by_name: dict[str, list[str]] = {}
+        self.names = found.names  # shown path -> own file name
         self.udis: set[Udi] = set()
         for path, refs in found.usage:
-            self.by_name.setdefault(file_name(path), []).append(path)
+            self.by_name.setdefault(self.names[path], []).append(path)
             for udi, rid in refs:
                 if udi is not None:
                     self.udis.add(udi)
@@ -230,7 +230,7 @@ def _device_acks(index: _Index, devices: list[Device], found: Evidence) -> None:
 
 def _file_acks(index: _Index, path: str, doc: ImportFile) -> set[Udi]:
     """Evidence from one ACK file; returns the devices it was matched to on seen evidence."""
-    name = file_name(path)
+    name = index.names[path]
     seen: set[Udi] = set()
     if name.startswith("ACK_"):
         for usage in index.by_name.get(name.removeprefix("ACK_"), []):
@@ -265,10 +265,16 @@ def _earlier(ack: Moment, last: Moment) -> bool:
 
 
 def _ack_findings(
-    devices: dict[Udi, Device], known: set[Udi], path: str, doc: ImportFile, seen: set[Udi]
+    devices: dict[Udi, Device],
+    known: set[Udi],
+    path: str,
+    doc: ImportFile,
+    seen: set[Udi],
+    name: str,
 ) -> Iterator[Finding]:
-    """Foreign and stale findings for one ACK file; ``known`` are the devices the captures
-    and usage files name, ``seen`` those matched to this ACK by its file name."""
+    """Foreign and stale findings for one ACK file (at ``path``, its own name ``name``);
+    ``known`` are the devices the captures and usage files name, ``seen`` those matched to
+    this ACK by its file name."""
     names = named(doc)
     for udi, how in names:
         if udi not in known:
@@ -285,7 +291,7 @@ def _ack_findings(
     how_of = dict(names)
     how_of.update(
         {
-            udi: f"seen: ACK file name {file_name(path)}"
+            udi: f"seen: ACK file name {name}"
             for udi in seen
             if udi not in how_of or how_of[udi].startswith("inferred")
         }
@@ -320,7 +326,7 @@ def reconcile(found: Evidence) -> Reconciliation:
     findings: list[Finding] = []
     for path, doc in sorted(found.acks, key=lambda item: item[0]):
         seen = _file_acks(index, path, doc)
-        findings += _ack_findings(devices, known, path, doc, seen)
+        findings += _ack_findings(devices, known, path, doc, seen, index.names[path])
     results = _devices(index, grouped)
     findings += _report_findings(index, results)
     order = {kind: n for n, kind in enumerate(KINDS)}

@@ -98,6 +98,34 @@ def test_same_prompt_in_one_folder_is_one_device(tmp_path: Path, cli: Cli) -> No
     assert len(results) == 1 and results[0]["identified_by"] == "hostname"
 
 
+def test_a_bang_in_a_folder_name_is_not_an_archive_member(tmp_path: Path, cli: Cli) -> None:
+    # a!b/one.txt is in the folder a!b, not in a file 'a' beside two.txt: two devices
+    write(tmp_path / "a!b", "one.txt", status(prompt="sw-a"))
+    write(tmp_path, "two.txt", status(prompt="sw-a"))
+    _, results = deadlines(cli, tmp_path)
+    assert sorted(str(r["device"]) for r in results) == [
+        f"host:sw-a in {tmp_path}",
+        f"host:sw-a in {tmp_path / 'a!b'}",
+    ]
+
+
+def test_a_member_is_in_the_folder_of_its_archive(tmp_path: Path, cli: Cli) -> None:
+    import io
+    import tarfile
+
+    data = status(prompt="sw-a").encode()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo("inner/one.txt")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "caps.tar").write_bytes(buffer.getvalue())
+    write(tmp_path / "site", "two.txt", status(prompt="sw-a"))
+    _, results = deadlines(cli, tmp_path)
+    assert [r["device"] for r in results] == [f"host:sw-a in {tmp_path / 'site'}"]
+
+
 def test_a_host_capture_joins_the_udi_device_that_shows_its_host(tmp_path: Path, cli: Cli) -> None:
     udi = "PID:C9300-24UX,SN:FCW2437L0TZ"
     write(tmp_path, "udi.txt", "sw-a#show license udi\nUDI: " + udi + "\n")

@@ -238,3 +238,34 @@ def test_reconcile_a_lab_fleet_read_in_worker_processes(tmp_path: Path, cli: Cli
     doc = json.loads(run.out)
     assert doc["counts"]["devices"] == 20 and doc["counts"]["outstanding"] == 0
     assert doc["counts"]["acknowledged"] == doc["counts"]["exported"] > 20
+
+
+def _name_evidence(tmp_path: Path, cli: Cli, usage_name: str, ack_name: str) -> list[str]:
+    """The ``ACK file name`` evidence reconcile gives for one device's usage file and its ACK
+    written under these names."""
+    from airgap.lab import cssm
+    from tests.state.test_reconcile import SEED, usage_doc
+
+    dev = fleet.device(SEED, 0)
+    data = fleet.usage_file(dev)
+    doc = usage_doc(data)
+    (tmp_path / usage_name).write_bytes(data)
+    answer = cssm.answer(usage_name, data, doc, cssm.processed_at([doc]))
+    (tmp_path / ack_name).write_bytes(answer.ack)
+    run = cli("reconcile", "--format", "json", tmp_path)
+    assert run.code == 0, run.out + run.err
+    (result,) = json.loads(run.out)["results"]
+    return [e for r in result["reports"] for e in r["evidence"] if "ACK file name" in e]
+
+
+def test_an_ack_named_for_a_usage_file_with_a_bang_in_its_name_is_matched(
+    tmp_path: Path, cli: Cli
+) -> None:
+    # '!' shows an archive member; in a file's own name it is only a character
+    evidence = _name_evidence(tmp_path, cli, "a!usage.xml", "ACK_a!usage.xml")
+    assert evidence
+    assert all(e.startswith("seen: ACK file name ACK_a!usage.xml answers ") for e in evidence)
+
+
+def test_an_ack_is_not_matched_to_the_tail_of_a_name_with_a_bang(tmp_path: Path, cli: Cli) -> None:
+    assert _name_evidence(tmp_path, cli, "a!usage.xml", "ACK_usage.xml") == []
