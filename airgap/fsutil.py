@@ -1,5 +1,7 @@
-"""Files that appear whole or not at all: write beside the target, fsync, rename, fsync the
-folder. A crash leaves the old file (or nothing) at the target name, never half a file.
+"""Files and folders that appear whole or not at all: write beside the target, fsync, rename,
+fsync the folder. A crash leaves the old file (or nothing) at the target name, never half a
+file; a folder that was there is moved aside, never deleted. Every writer of the package
+writes through here.
 
 And files read safely: only regular files are opened for reading (a FIFO would hang, a device
 such as ``/dev/zero`` never ends), and small files (keys, passphrases, checkpoints, proofs,
@@ -15,10 +17,11 @@ import shutil
 import stat
 import tempfile
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, BinaryIO
 
-from airgap.errors import InputError
+from airgap.errors import InputError, why
 
 SMALL_FILE = 1 << 20  # keys, passphrases, checkpoints, proofs, rosters: far below this
 
@@ -139,38 +142,86 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644, *, replace: bool = 
         handle.write(data)
 
 
-@contextlib.contextmanager
-def staged_folder(destination: Path, *, force: bool = False) -> Iterator[Path]:
-    """A private folder beside ``destination`` that becomes it, whole, when the block ends
-    without an error; on an error it is removed and ``destination`` is left as it was.
-    An existing ``destination`` is replaced only with ``force`` (FileExistsError otherwise);
-    never the root, the working folder or a folder above it."""
-    refuse_link(destination)
-    if destination.exists() and not force:
-        raise FileExistsError(destination)
-    refuse_replacing_above(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
-    try:
-        yield work
-        work.chmod(0o755)
-        _replace(work, destination)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
+class StagedFolder:
+    """A private folder beside ``destination`` that becomes it, whole, when the ``with`` block
+    ends without an error; on an error it is removed and ``destination`` is left as it was.
 
+    An existing ``destination`` is refused (FileExistsError) unless ``force``; with ``force``
+    it is moved aside to ``NAME.before-<UTC time>`` just before the rename and kept, never
+    deleted: :attr:`moved_aside` says where. Never the root, the working folder or a folder
+    above it. ``doing`` names the operation in the errors (``refusing to extract``).
+    """
 
-def _replace(work: Path, destination: Path) -> None:
-    old = None
-    if destination.exists():
-        old = destination.with_name(f".{destination.name}.old.{os.getpid()}")
-        destination.rename(old)
-    try:
-        work.rename(destination)
-    except OSError:
-        if old is not None:
-            old.rename(destination)
-        raise
-    fsync_dir(destination.parent)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    def __init__(self, destination: Path, *, force: bool = False, doing: str = "write") -> None:
+        self.destination = destination
+        self.force = force
+        self.doing = doing
+        self.moved_aside: Path | None = None
+        self._work: Path | None = None
+
+    def __enter__(self) -> Path:
+        destination = self.destination
+        refuse_link(destination)
+        if destination.exists() and not self.force:
+            raise FileExistsError(destination)
+        refuse_replacing_above(destination)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        self._work = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
+        return self._work
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        work = self._work
+        assert work is not None, "entered first"
+        if kind is not None:
+            shutil.rmtree(work, ignore_errors=True)
+            return
+        try:
+            work.chmod(0o755)
+            if self.destination.exists():
+                self.moved_aside = self._move_aside()
+            work.rename(self.destination)  # fails, rather than replace, if a folder came back
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            if self.moved_aside is not None:
+                self._put_back()
+            raise
+        fsync_dir(self.destination.parent)
+
+    def _move_aside(self) -> Path:
+        """Rename the destination to ``NAME.before-<UTC time>`` beside it, never over
+        anything: that name is made first as an empty folder, which the rename replaces."""
+        folder = self.destination
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        for number in range(1000):
+            aside = folder.with_name(
+                f"{folder.name}.before-{stamp}" + (f".{number}" if number else "")
+            )
+            try:
+                aside.mkdir()
+            except FileExistsError:
+                continue
+            try:
+                folder.rename(aside)
+            except OSError as exc:
+                aside.rmdir()
+                raise InputError(
+                    f"refusing to {self.doing}",
+                    folder,
+                    f"cannot move it aside to {aside}: {why(exc)}",
+                ) from None
+            return aside
+        raise InputError(f"refusing to {self.doing}", folder, "no free name to move it aside to")
+
+    def _put_back(self) -> None:
+        """After a failed rename, the old folder back at its name; said, if that fails too."""
+        aside = self.moved_aside
+        assert aside is not None
+        try:
+            aside.rename(self.destination)
+        except OSError as exc:
+            raise InputError(
+                f"{self.doing} failed",
+                self.destination,
+                f"the folder that was there is now {aside}: {why(exc)}",
+            ) from exc
+        self.moved_aside = None

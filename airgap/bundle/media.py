@@ -11,7 +11,6 @@ import hashlib
 import os
 import re
 import stat
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from airgap.bundle.create import Progress, no_progress
 from airgap.bundle.parts import Missing, missing_parts
 from airgap.bundle.verify import check_signature, read_signature, renamed, signed_message
 from airgap.errors import InputError, TrustError, why
-from airgap.fsutil import fsync_dir
+from airgap.fsutil import fsync_dir, staged_file
 from airgap.signing.minisign import Signature, SignatureError
 from airgap.signing.trust import Trusted
 
@@ -104,19 +103,17 @@ def _copy(source: Path, target: Path, progress: Progress) -> tuple[Path, Written
     """``source`` in a synced temporary file beside ``target``, read back from the medium."""
     digest = hashlib.sha256()
     size = 0
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    temporary = Path(name)
     try:
-        with source.open("rb") as reader, os.fdopen(fd, "wb") as writer:
-            os.fchmod(writer.fileno(), 0o644)
+        with source.open("rb") as reader, staged_file(target) as (writer, temporary):
             while chunk := reader.read(CHUNK):
                 digest.update(chunk)
                 size += len(chunk)
                 writer.write(chunk)
                 progress(len(chunk))
-            writer.flush()
-            os.fsync(writer.fileno())
-        expected = digest.hexdigest()
+    except OSError as exc:
+        raise InputError("cannot write to media", target, why(exc)) from None
+    expected = digest.hexdigest()
+    try:
         if sha256_file(temporary, uncached=True, progress=progress) != expected:
             raise TrustError(
                 "read-back mismatch",

@@ -17,11 +17,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +26,7 @@ from airgap import archive
 from airgap.bundle import bag
 from airgap.bundle.create import Progress, no_progress
 from airgap.errors import AirgapError, ExitCode, InputError, why, worst
-from airgap.fsutil import fsync_dir, open_regular, refuse_replacing_above
+from airgap.fsutil import StagedFolder, open_regular, refuse_replacing_above, write_atomic
 from airgap.signing.minisign import SIG_PREHASHED, Signature, SignatureError, blake2b_file
 from airgap.signing.trust import Trusted
 
@@ -449,52 +446,10 @@ def extract(result: Verified, destination: Path, *, force: bool = False) -> Extr
             "it exists and is not a folder",
             "move it away yourself",
         )
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
-    aside = None
-    try:
+    staged = StagedFolder(destination, force=force, doing="extract")
+    with staged as work:
         _write_bag(result, work)
-        work.chmod(0o755)
-        aside = move_aside(destination) if exists else None
-        work.rename(destination)  # fails, rather than replace, if a folder came back there
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        if aside is not None:
-            _put_back(aside, destination)
-        raise
-    fsync_dir(destination.parent)
-    return Extracted(destination, aside)
-
-
-def _put_back(aside: Path, destination: Path) -> None:
-    """After a failed extract, the old folder back at its name; said, if that fails too."""
-    try:
-        aside.rename(destination)
-    except OSError as exc:
-        raise InputError(
-            "extract failed", destination, f"the folder that was there is now {aside}: {why(exc)}"
-        ) from exc
-
-
-def move_aside(folder: Path) -> Path:
-    """Rename ``folder`` to ``NAME.before-<UTC time>`` beside it, never over anything: that
-    name is made first as an empty folder, which the rename then replaces."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    for number in range(1000):
-        aside = folder.with_name(f"{folder.name}.before-{stamp}" + (f".{number}" if number else ""))
-        try:
-            aside.mkdir()
-        except FileExistsError:
-            continue
-        try:
-            folder.rename(aside)
-        except OSError as exc:
-            aside.rmdir()
-            raise InputError(
-                "refusing to extract", folder, f"cannot move it aside to {aside}: {why(exc)}"
-            ) from None
-        return aside
-    raise InputError("refusing to extract", folder, "no free name to move it aside to")
+    return Extracted(destination, staged.moved_aside)
 
 
 def _write_bag(result: Verified, work: Path) -> None:
@@ -506,12 +461,7 @@ def _write_bag(result: Verified, work: Path) -> None:
             raise InputError(
                 "refusing to extract", result.bundle, f"{name} differs from what was verified"
             )
-        target = work / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with target.open("xb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        write_atomic(work / name, data, replace=False)
         written.add(name)
     if written != set(expected):
         raise InputError(

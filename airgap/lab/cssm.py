@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from airgap.formats import cslu
 from airgap.formats.common import Udi
 from airgap.formats.usage import UsageFile
-from airgap.fsutil import staged_folder
+from airgap.fsutil import StagedFolder
 from airgap.lab import LAB_DOMAIN, captures, fleet
 from airgap.state.model import POLICY_KINDS
 
@@ -196,7 +196,7 @@ def write(
     """Under ``out``: the ``loose`` ACK files, the ACK ``archives``, and in ``out/after`` the
     after-import capture of every device ``answers`` cover; whole or not at all. An existing
     ``out`` is never touched (FileExistsError)."""
-    with staged_folder(out) as work:
+    with StagedFolder(out) as work:
         (work / "after").mkdir()
         for item in loose:
             (work / item.ack_name).write_bytes(item.ack)

@@ -20,7 +20,7 @@ from functools import partial
 from pathlib import Path
 
 from airgap.formats.common import Udi
-from airgap.fsutil import staged_folder
+from airgap.fsutil import StagedFolder
 from airgap.lab import captures
 from airgap.state.model import (
     DeviceState,
@@ -363,7 +363,7 @@ def write(
     existing ``out`` is never touched (FileExistsError). Returns where each device's files
     went."""
     written = []
-    with staged_folder(out) as work:
+    with StagedFolder(out) as work:
         (work / "usage").mkdir()
         (work / "before").mkdir()
         for made in ordered_map(partial(make, seed, now), range(devices), jobs=jobs):
