@@ -1,7 +1,7 @@
 """Files and folders that appear whole or not at all: write beside the target, fsync, rename,
 fsync the folder. A crash leaves the old file (or nothing) at the target name, never half a
-file; a folder that was there is moved aside, never deleted. Every writer of the package
-writes through here.
+file; a folder that was there is moved aside, never deleted. The outputs airgap writes for
+the user (bundles, media copies, extracted bags, keys, reports) are written here.
 
 And files read safely: only regular files are opened for reading (a FIFO would hang, a device
 such as ``/dev/zero`` never ends), and small files (keys, passphrases, checkpoints, proofs,
