@@ -113,42 +113,50 @@ def _print(s: dict[str, Any]) -> None:
         return
     console = out()
     console.print(f"{s['path']}: {s['kind']}", markup=False, style="bold")
-
-    def line(label: str, values: Any) -> None:
+    for label, values in _lines(s):
         if values:
             shown = ", ".join(str(v) for v in values) if isinstance(values, list) else values
             console.print(f"  {label}: {shown}", markup=False)
-
-    line("devices", [f"{d['pid']} {d['sn']}" for d in s["devices"]])
-    line("report ids", s["report_ids"])
-    line("layouts", s.get("layouts"))
-    line("entitlement tags", s["entitlement_tags"])
-    m = s["measurements"]
-    if m and m["count"]:
-        line(
-            "measurements",
-            f"{m['count']} from {_when(m['start'])} to {_when(m['end'])}, "
-            f"values {', '.join(str(v) for v in m['values'])}",
-        )
-    line("parts", s.get("parts"))
-    line("unknown parts", s.get("unknown_parts"))
-    policy = s["policy"]
-    if policy:
-        terms = "; ".join(
-            f"{block} " + "/".join("-" if v is None else str(v) for v in days.values())
-            for block, days in policy["terms"].items()
-        )
-        line(
-            "policy",
-            f"{policy['name']} (ack required: {policy['ack_required']}); "
-            f"days first/ongoing/on change: {terms}",
-        )
-    line("accounts", [f"{a['smart_account']} / {a['virtual_account']}" for a in s["accounts"]])
-    line("commands", [f"{c['kind']} (line {c['line']})" for c in s.get("commands", [])])
-    line(
-        "bundle",
-        s.get("bundle_id")
-        and f"{s['bundle_id']} ({s['direction']}: {s['contents']}; not verified here)",
-    )
-    line("files", s.get("files"))
     console.print(f"  hostnames: {', '.join(s['hostnames']) or 'none'}", markup=False)
+
+
+def _lines(s: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The labelled lines of one summary, in the order shown; an empty value is not shown."""
+    return [
+        ("devices", [f"{d['pid']} {d['sn']}" for d in s["devices"]]),
+        ("report ids", s["report_ids"]),
+        ("layouts", s.get("layouts")),
+        ("entitlement tags", s["entitlement_tags"]),
+        ("measurements", _measurements(s["measurements"])),
+        ("parts", s.get("parts")),
+        ("unknown parts", s.get("unknown_parts")),
+        ("policy", _policy(s["policy"])),
+        ("accounts", [f"{a['smart_account']} / {a['virtual_account']}" for a in s["accounts"]]),
+        ("commands", [f"{c['kind']} (line {c['line']})" for c in s.get("commands", [])]),
+        (
+            "bundle",
+            s.get("bundle_id")
+            and f"{s['bundle_id']} ({s['direction']}: {s['contents']}; not verified here)",
+        ),
+        ("files", s.get("files")),
+    ]
+
+
+def _measurements(m: dict[str, Any] | None) -> str | None:
+    if not (m and m["count"]):
+        return None
+    values = ", ".join(str(v) for v in m["values"])
+    return f"{m['count']} from {_when(m['start'])} to {_when(m['end'])}, values {values}"
+
+
+def _policy(policy: dict[str, Any] | None) -> str | None:
+    if not policy:
+        return None
+    terms = "; ".join(
+        f"{block} " + "/".join("-" if v is None else str(v) for v in days.values())
+        for block, days in policy["terms"].items()
+    )
+    return (
+        f"{policy['name']} (ack required: {policy['ack_required']}); "
+        f"days first/ongoing/on change: {terms}"
+    )

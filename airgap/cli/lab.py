@@ -13,7 +13,9 @@ from airgap.cli.output import Format, FormatOption, begin, emit_json, out
 from airgap.errors import ExitCode, InputError
 
 if TYPE_CHECKING:
+    from airgap.flows.lab import ServeOptions
     from airgap.formats.usage import UsageFile
+    from airgap.lab.serve import LabFleet
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -223,47 +225,26 @@ def serve_command(
     /md5, license smart import), serves SCP on its bootflash:, keeps its state, and fails as
     --faults says. Writes FOLDER/inventory.toml and FOLDER/known_hosts before it accepts
     connections, for 'airgap collect' and 'airgap push'."""
-    import asyncio
-    import ipaddress
-    import resource
-    import signal
-
-    from airgap.cli.output import note
-    from airgap.lab import serve
+    from airgap.flows.lab import ServeOptions, serve
 
     begin("lab serve", fmt)
-    try:
-        if not ipaddress.ip_address(listen).is_loopback:
-            raise InputError(
-                "refusing to listen",
-                listen,
-                "the lab serves loopback only",
-                "use 127.0.0.1 or another 127.x.y.z address",
-            )
-    except ValueError:
-        raise InputError("invalid --listen address", listen, "expected an IP address") from None
-    lab = serve.load(folder, listen, serve.parse_faults(faults), gateways or ())
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = min(hard, max(soft, 4 * len(lab.devices) + 64))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    options = ServeOptions(folder, listen, faults, tuple(gateways or ()))
+    serve(options, lambda lab: _listening(lab, options, fmt))
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
-        await lab.start()
-        ports = sorted(d.port for d in lab.devices)
-        if fmt is Format.JSON:  # once every device listens: what a script connects to
-            served = [{"device": d.name, "port": d.port} for d in lab.devices]
-            paths = {"inventory": str(folder / "inventory.toml")}
-            emit_json(True, served, **paths, known_hosts=str(folder / "known_hosts"))
-        note(
-            f"serving {len(lab.devices)} lab devices on {listen} ports {ports[0]}-{ports[-1]}; "
-            f"inventory: {folder / 'inventory.toml'}, known_hosts: {folder / 'known_hosts'}; "
-            "stop with Ctrl-C"
-        )
-        await stop.wait()
-        lab.close()
 
-    asyncio.run(main())
+def _listening(lab: LabFleet, options: ServeOptions, fmt: Format) -> None:
+    """Once every device listens: in JSON, what a script connects to; on stderr, the ports."""
+    from airgap.cli.output import note
+
+    folder = options.folder
+    ports = sorted(d.port for d in lab.devices)
+    if fmt is Format.JSON:
+        served = [{"device": d.name, "port": d.port} for d in lab.devices]
+        paths = {"inventory": str(folder / "inventory.toml")}
+        emit_json(True, served, **paths, known_hosts=str(folder / "known_hosts"))
+    note(
+        f"serving {len(lab.devices)} lab devices on {options.listen} ports "
+        f"{ports[0]}-{ports[-1]}; "
+        f"inventory: {folder / 'inventory.toml'}, known_hosts: {folder / 'known_hosts'}; "
+        "stop with Ctrl-C"
+    )

@@ -81,10 +81,7 @@ def state(
         tell_problems([problem])
     code = worst(*codes)
     if results is not None:
-        tail = envelope(code == ExitCode.OK, [], problems=problems, skipped=skipped)
-        for key in ("airgap", "json_version", "command", "results"):
-            del tail[key]
-        results.close(**tail)
+        results.close(code == ExitCode.OK, problems, skipped)
     raise typer.Exit(code)
 
 
@@ -111,8 +108,11 @@ class _JsonStream:
         self._out.write((b",\n    " if self._count else b"\n    ") + text)
         self._count += 1
 
-    def close(self, **tail: Any) -> None:
+    def close(self, ok: bool, problems: list[Any], skipped: list[dict[str, str]]) -> None:
         """The end of the results and the rest of the envelope."""
+        tail = envelope(ok, [], problems=problems, skipped=skipped)
+        for key in ("airgap", "json_version", "command", "results"):
+            del tail[key]
         rest = json_bytes(tail, newline=True)
         self._out.write((b"\n  ]" if self._count else b"]") + b",\n" + rest[2:])
         self._out.flush()
