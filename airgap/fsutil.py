@@ -177,7 +177,7 @@ class StagedFolder:
             return
         try:
             work.chmod(0o755)
-            if self.destination.exists():
+            if self.force and self.destination.exists():
                 self.moved_aside = self._move_aside()
             work.rename(self.destination)  # fails, rather than replace, if a folder came back
         except BaseException:
