@@ -21,10 +21,10 @@ from pathlib import PurePath
 from typing import Any
 
 from airgap.errors import AirgapError, ExitCode
+from airgap.formats.common import ReportKey
 from airgap.formats.imports import ImportFile, rum_entries
 from airgap.state.deadlines import import_time
 from airgap.state.devices import Device, IdentifiedBy
-from airgap.state.evidence import ReportKey
 from airgap.state.model import DeviceState, Stamp
 
 TOOK_EFFECT, PARTLY, NOT_APPLIED, UNKNOWN = "took effect", "partly", "not applied", "unknown"

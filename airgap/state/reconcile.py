@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from airgap.formats.common import Udi
+from airgap.formats.common import ReportKey, Udi
 from airgap.formats.imports import ImportFile, rum_entries
 from airgap.inputs import file_name
 from airgap.state.deadlines import Moment, import_time
@@ -30,7 +30,6 @@ OUTSTANDING, FOREIGN, STALE = "outstanding", "foreign-ack", "stale-ack"
 EXPORTED_TWICE, NEVER_REPORTED = "exported-twice", "never-reported"
 KINDS = (OUTSTANDING, FOREIGN, STALE, EXPORTED_TWICE, NEVER_REPORTED)
 FAILING = (OUTSTANDING, FOREIGN, STALE, EXPORTED_TWICE)  # findings that exit 1
-Key = tuple[Udi, int]
 # Evidence that a report was acknowledged, kept as (how, what, where) and put in words only
 # for output: a site's 400,000 reports would otherwise hold a sentence each per piece.
 SEEN_CAPTURE, SEEN_NAME, INFERRED_RUM = range(3)
@@ -180,8 +179,8 @@ class _Index:
     """(UDI, report id) -> usage files, and the evidence each report was acknowledged."""
 
     def __init__(self, found: Evidence) -> None:
-        self.exported: dict[Key, list[str]] = {}
-        self.by_file: dict[str, list[Key]] = {}
+        self.exported: dict[ReportKey, list[str]] = {}
+        self.by_file: dict[str, list[ReportKey]] = {}
         self.by_name: dict[str, list[str]] = {}
         self.udis: set[Udi] = set()
         for path, refs in found.usage:
@@ -196,9 +195,9 @@ class _Index:
                 if path not in paths:
                     paths.append(path)
                     self.by_file.setdefault(path, []).append(key)
-        self.evidence: dict[Key, list[Said]] = {}
+        self.evidence: dict[ReportKey, list[Said]] = {}
 
-    def acknowledge(self, key: Key, evidence: Said) -> None:
+    def acknowledge(self, key: ReportKey, evidence: Said) -> None:
         """Record evidence for an exported report; others are not tracked."""
         if key in self.exported:
             found = self.evidence.setdefault(key, [])
