@@ -38,7 +38,7 @@ from airgap.formats.common import Udi
 from airgap.formats.imports import ImportFile, rum_entries
 from airgap.fsutil import write_atomic
 from airgap.inventory import InventoryDevice
-from airgap.state.deadlines import Moment, import_time
+from airgap.state.deadlines import import_time
 from airgap.state.devices import merge
 from airgap.state.diff import TOOK_EFFECT, verdict
 from airgap.state.model import DeviceState
@@ -762,14 +762,11 @@ def _refuse_stale(device: InventoryDevice, ack: ImportFile, before: DeviceState 
     """An ACK older than the last one the device received is stale or replayed: refused."""
     made = import_time(ack)
     usage = before.usage_reporting if before else None
-    last = Moment.of(usage.last_ack_received if usage else None)
+    received = usage.last_ack_received if usage else None
+    last = received.moment if received else None
     if made is None or last is None:
         return
-
-    def utc(moment: Moment) -> datetime:
-        return moment.when.replace(tzinfo=UTC) if moment.when.tzinfo is None else moment.when
-
-    if utc(made) < utc(last):
+    if made.as_utc() < last.as_utc():
         raise RefusedError(
             "stale ACK",
             device.name,

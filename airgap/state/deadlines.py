@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from airgap.formats.common import Udi
@@ -28,7 +28,7 @@ from airgap.formats.imports import ImportFile
 from airgap.formats.imports import Policy as ImportedPolicy
 from airgap.state import syslog
 from airgap.state.devices import Device, group
-from airgap.state.model import DeviceState, Stamp
+from airgap.state.model import DeviceState, Moment
 from airgap.state.model import Policy as DevicePolicy
 
 OVERDUE, DUE, OK, UNKNOWN = "overdue", "due", "ok", "unknown"
@@ -45,40 +45,6 @@ _IMPORTED_KIND = {
     "enforced": "enforced",
     "export": "export",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Moment:
-    """A time read from a device or a file: aware when its offset is known, else naive."""
-
-    when: datetime
-    local_time: bool  # no offset known: used as printed
-
-    @classmethod
-    def of(cls, stamp: Stamp | None) -> Moment | None:
-        """The moment a stamp's ISO form names, or None when it has none."""
-        return cls.parse(stamp.iso) if stamp else None
-
-    @classmethod
-    def parse(cls, text: str | None) -> Moment | None:
-        """Read ISO 8601 (``Z``, an offset, or none); None when it is not ISO 8601."""
-        if not text:
-            return None
-        try:
-            when = datetime.fromisoformat(text)
-        except ValueError:
-            return None
-        return cls(when, when.tzinfo is None)
-
-    def iso(self) -> str:
-        """ISO 8601 in the form the device's stamps use: ``Z`` for UTC, else as known."""
-        if self.when.tzinfo is not None and self.when.utcoffset() == timedelta(0):
-            return self.when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return self.when.isoformat()
-
-    def plus(self, days: int) -> Moment:
-        """The same wall-clock time ``days`` later."""
-        return Moment(self.when + timedelta(days=days), self.local_time)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +179,7 @@ def device_policy(state: DeviceState) -> PolicyInForce | None:
         _smallest(t.first_report_days for t in terms),
         _smallest(t.reporting_frequency_days for t in terms),
         policy.ack_required,
-        Moment.of(policy.installed_on),
+        policy.installed_on.moment if policy.installed_on else None,
     )
     if len(_TERMS) >= 1024:
         _TERMS.clear()
@@ -306,7 +272,7 @@ def ack_by(state: DeviceState, policy: PolicyInForce) -> tuple[DueDate | None, l
     usage = state.usage_reporting
     deadline = usage.next_ack_deadline if usage else None
     notes: list[str] = []
-    if (shown := Moment.of(deadline)) is not None and deadline is not None:
+    if deadline is not None and (shown := deadline.moment) is not None:
         return DueDate(
             shown.when.date(),
             shown.iso(),
@@ -324,14 +290,14 @@ def ack_by(state: DeviceState, policy: PolicyInForce) -> tuple[DueDate | None, l
         return logged, notes
     if policy.ack_required is False:
         return None, [*notes, f"{policy.origin} requires no ACK"]
-    last = Moment.of(usage.last_ack_received if usage else None)
-    if last is not None and usage is not None and usage.last_ack_received is not None:
+    received = usage.last_ack_received if usage else None
+    if received is not None and (last := received.moment) is not None:
         days = policy.reporting_frequency_days
         if days is None:
             return None, [*notes, f"{policy.origin} sets no reporting frequency"]
         due = last.plus(days)
         rule = (
-            f"last ACK received ({usage.last_ack_received.raw}) + {days} days, the smallest "
+            f"last ACK received ({received.raw}) + {days} days, the smallest "
             f"non-zero reporting frequency of {policy.origin}"
         )
         return DueDate(due.when.date(), due.iso(), policy.source, True, rule, due.local_time), notes
@@ -355,7 +321,8 @@ def report_by(state: DeviceState, policy: PolicyInForce | None = None) -> DueDat
     usage = state.usage_reporting
     if usage is None:
         return None
-    if (shown := Moment.of(usage.next_report_push)) is not None and usage.next_report_push:
+    pushed = usage.next_report_push
+    if pushed is not None and (shown := pushed.moment) is not None:
         return DueDate(
             shown.when.date(),
             shown.iso(),
@@ -363,7 +330,7 @@ def report_by(state: DeviceState, policy: PolicyInForce | None = None) -> DueDat
             False,
             "the device's own Next report push",
             shown.local_time,
-            usage.next_report_push.raw,
+            pushed.raw,
         )
     days = policy.reporting_frequency_days if policy else None
     bases = [
@@ -373,7 +340,7 @@ def report_by(state: DeviceState, policy: PolicyInForce | None = None) -> DueDat
             ("last report push", usage.last_report_push),
             ("last ACK received", usage.last_ack_received),
         )
-        if stamp is not None and (moment := Moment.of(stamp)) is not None
+        if stamp is not None and (moment := stamp.moment) is not None
     ]
     if policy is None or not days or not bases:
         return None

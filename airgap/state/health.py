@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -337,9 +337,8 @@ def _transport(state: DeviceState) -> list[Check]:
 
 
 def _age(state: DeviceState, today: date) -> int | None:
-    if state.clock is None or state.clock.iso is None:
-        return None
-    return (today - datetime.fromisoformat(state.clock.iso.replace("Z", "")).date()).days
+    clock = state.clock.moment if state.clock else None
+    return None if clock is None else (today - clock.when.date()).days
 
 
 class _Inventory:

@@ -6,7 +6,8 @@ between releases: None means "this capture does not say", never "no".
 
 Times are ``Stamp``s: the text as the device printed it and, when it can be known, ISO 8601
 (UTC with ``Z`` when the capture says UTC, local time with no offset otherwise, unless the
-operator gave the label's offset). Both reach JSON: ``<field>`` and ``<field>_raw``.
+operator gave the label's offset). Both reach JSON: ``<field>`` and ``<field>_raw``. A stamp's
+``moment`` is the same time to compute with (a ``datetime``, and whether it is local time).
 
 "Shown as none" is kept apart from "not shown" (DESIGN.md "No false green"): a line the device
 printed as ``<none>`` (``<empty>``, ``Never``) is a Stamp whose ``raw`` is that text and whose
@@ -20,6 +21,7 @@ licenses".
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airgap.formats.common import Udi
@@ -63,6 +65,45 @@ class Stamp:
         """The device printed ``<none>`` (or another "no value"): nothing received, nothing
         pending. Not the same as a line the capture does not have."""
         return is_sentinel(self.raw)
+
+    @property
+    def moment(self) -> Moment | None:
+        """The time to compute with (deadlines, staleness), or None when its ISO form is not
+        known. Derived, not stored: a site's states hold many stamps."""
+        return Moment.parse(self.iso)
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """A time read from a device or a file: aware when its offset is known, else naive."""
+
+    when: datetime
+    local_time: bool  # no offset known: used as printed
+
+    @classmethod
+    def parse(cls, text: str | None) -> Moment | None:
+        """Read ISO 8601 (``Z``, an offset, or none); None when it is not ISO 8601."""
+        if not text:
+            return None
+        try:
+            when = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        return cls(when, when.tzinfo is None)
+
+    def iso(self) -> str:
+        """ISO 8601 in the form the device's stamps use: ``Z`` for UTC, else as known."""
+        if self.when.tzinfo is not None and self.when.utcoffset() == timedelta(0):
+            return self.when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return self.when.isoformat()
+
+    def plus(self, days: int) -> Moment:
+        """The same wall-clock time ``days`` later."""
+        return Moment(self.when + timedelta(days=days), self.local_time)
+
+    def as_utc(self) -> datetime:
+        """An aware time to order by; a local time is taken as if it were UTC."""
+        return self.when.replace(tzinfo=UTC) if self.when.tzinfo is None else self.when
 
 
 def stamps(name: str, stamp: Stamp | None) -> dict[str, str | None]:

@@ -15,16 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from airgap.formats.common import ReportKey, Udi
 from airgap.formats.imports import ImportFile, rum_entries
 from airgap.inputs import file_name
-from airgap.state.deadlines import Moment, import_time
+from airgap.state.deadlines import import_time
 from airgap.state.devices import Device, group
 from airgap.state.evidence import Evidence
-from airgap.state.model import DeviceState
+from airgap.state.model import DeviceState, Moment
 
 OUTSTANDING, FOREIGN, STALE = "outstanding", "foreign-ack", "stale-ack"
 EXPORTED_TWICE, NEVER_REPORTED = "exported-twice", "never-reported"
@@ -256,11 +255,7 @@ def named(doc: ImportFile) -> list[tuple[Udi, str]]:
 def _earlier(ack: Moment, last: Moment) -> bool:
     """True when ``ack`` is before ``last``; a local time is compared as if it were UTC."""
 
-    def utc(moment: Moment) -> datetime:
-        when = moment.when
-        return when.replace(tzinfo=UTC) if when.tzinfo is None else when
-
-    return utc(ack) < utc(last)
+    return ack.as_utc() < last.as_utc()
 
 
 def _ack_findings(
@@ -293,7 +288,7 @@ def _ack_findings(
         device = devices.get(udi)
         usage = device.state.usage_reporting if device else None
         stamp = usage.last_ack_received if usage else None
-        last = Moment.of(stamp)
+        last = stamp.moment if stamp else None
         if last is None or stamp is None or not _earlier(made, last):
             continue
         local = " (local time, compared as if UTC)" if last.local_time or made.local_time else ""
