@@ -21,6 +21,7 @@ import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Any
 
 from airgap.formats.common import Udi
@@ -31,9 +32,35 @@ from airgap.state.devices import Device, group
 from airgap.state.model import DeviceState, Moment
 from airgap.state.model import Policy as DevicePolicy
 
-OVERDUE, DUE, OK, UNKNOWN = "overdue", "due", "ok", "unknown"
-STATUSES = (OVERDUE, DUE, OK, UNKNOWN)  # most urgent first
-FAILING = (OVERDUE, DUE)  # statuses that make ``airgap deadlines`` exit 1
+
+class DueStatus(StrEnum):
+    """How urgent a device's next obligation is, most urgent first."""
+
+    OVERDUE = "overdue"
+    DUE = "due"  # within the warning days
+    OK = "ok"
+    UNKNOWN = "unknown"  # no date the evidence shows or can estimate
+
+
+class Obligation(StrEnum):
+    """The date a status rests on (``basis``): the next ACK or the next report."""
+
+    ACK_BY = "ack_by"
+    REPORT_BY = "report_by"
+
+
+class DateSource(StrEnum):
+    """Where a date, or the policy it is computed from, came from."""
+
+    DEVICE = "device"  # the device printed it
+    SYSLOG = "syslog"  # a REPORTING_REQUIRED event announced it
+    POLICY = "policy"  # the policy the device shows
+    IMPORTED_POLICY = "imported policy"
+    DEFAULT_TABLE = "default table"  # FORMATS.md's defaults: the last resort
+
+
+STATUSES = tuple(DueStatus)  # most urgent first
+FAILING = (DueStatus.OVERDUE, DueStatus.DUE)  # statuses that make ``airgap deadlines`` exit 1
 WARN_DAYS = 14
 
 # The default policy of FORMATS.md 2 (the seed product guide): only the last resort.
@@ -53,8 +80,7 @@ class DueDate:
 
     date: date
     time: str  # ISO 8601 as known: the device's own, or computed in the same form
-    source: str  # "device", "syslog", "policy", "imported policy", "default table",
-    # "push interval"
+    source: DateSource
     estimate: bool
     rule: str
     local_time: bool
@@ -66,7 +92,7 @@ class DueDate:
             "date": self.date.isoformat(),
             "time": self.time,
             "raw": self.raw,
-            "source": self.source,
+            "source": str(self.source),
             "estimate": self.estimate,
             "rule": self.rule,
             "local_time": self.local_time,
@@ -78,7 +104,7 @@ class PolicyInForce:
     """The reporting terms a date is computed from, and where they came from."""
 
     name: str | None
-    source: str  # "policy", "imported policy" or "default table"
+    source: DateSource  # a policy: the device's, an imported one, or the default table
     origin: str  # in words: "the device's policy", "policy in ACK_x.xml", ...
     first_report_days: int | None  # smallest non-zero over the license kinds
     reporting_frequency_days: int | None
@@ -89,7 +115,7 @@ class PolicyInForce:
         """JSON form."""
         return {
             "name": self.name,
-            "source": self.source,
+            "source": str(self.source),
             "origin": self.origin,
             "first_report_days": self.first_report_days,
             "reporting_frequency_days": self.reporting_frequency_days,
@@ -106,9 +132,9 @@ class DeviceDeadlines:
     udi: Udi | None
     hostname: str | None
     paths: tuple[str, ...]
-    status: str
+    status: DueStatus
     days_left: int | None  # to the date the status rests on (negative when overdue)
-    basis: str | None  # "ack_by", "report_by", or None when there is no date
+    basis: Obligation | None  # None when there is no date
     ack_by: DueDate | None
     report_by: DueDate | None
     policy: PolicyInForce
@@ -118,7 +144,7 @@ class DeviceDeadlines:
     @property
     def date(self) -> date | None:
         """The date the status rests on."""
-        due = self.ack_by if self.basis == "ack_by" else self.report_by
+        due = self.ack_by if self.basis is Obligation.ACK_BY else self.report_by
         return due.date if due else None
 
     def to_dict(self) -> dict[str, Any]:
@@ -129,9 +155,9 @@ class DeviceDeadlines:
             "udi": self.udi.to_dict() if self.udi else None,
             "hostname": self.hostname,
             "paths": list(self.paths),
-            "status": self.status,
+            "status": str(self.status),
             "days_left": self.days_left,
-            "basis": self.basis,
+            "basis": self.basis and str(self.basis),
             "ack_by": self.ack_by.to_dict() if self.ack_by else None,
             "report_by": self.report_by.to_dict() if self.report_by else None,
             "policy": self.policy.to_dict(),
@@ -148,7 +174,7 @@ def default_policy() -> PolicyInForce:
     """FORMATS.md's default table: the last resort when no policy is known."""
     return PolicyInForce(
         None,
-        "default table",
+        DateSource.DEFAULT_TABLE,
         "the default table of FORMATS.md",
         _smallest(DEFAULT_FIRST_REPORT_DAYS),
         _smallest(DEFAULT_REPORTING_FREQUENCY_DAYS),
@@ -174,7 +200,7 @@ def device_policy(state: DeviceState) -> PolicyInForce | None:
     terms = policy.attributes.values()
     found = PolicyInForce(
         policy.name,
-        "policy",
+        DateSource.POLICY,
         "the device's policy",
         _smallest(t.first_report_days for t in terms),
         _smallest(t.reporting_frequency_days for t in terms),
@@ -192,7 +218,7 @@ def imported_policy(policy: ImportedPolicy, path: str) -> PolicyInForce:
     terms = [days for block, days in policy.terms.items() if block in _IMPORTED_KIND]
     return PolicyInForce(
         policy.name,
-        "imported policy",
+        DateSource.IMPORTED_POLICY,
         f"the policy in {path}",
         _smallest(t.get("firstTimeReport") for t in terms),
         _smallest(t.get("onGoingReporting") for t in terms),
@@ -258,7 +284,7 @@ def _syslog_deadline(state: DeviceState) -> DueDate | None:
     return DueDate(
         when.date(),
         moment.iso(),
-        "syslog",
+        DateSource.SYSLOG,
         False,
         f"%{entry.category} logged {raw}: required in {days} days",
         moment.local_time,
@@ -276,7 +302,7 @@ def ack_by(state: DeviceState, policy: PolicyInForce) -> tuple[DueDate | None, l
         return DueDate(
             shown.when.date(),
             shown.iso(),
-            "device",
+            DateSource.DEVICE,
             False,
             "the device's own Next ACK deadline",
             shown.local_time,
@@ -326,7 +352,7 @@ def report_by(state: DeviceState, policy: PolicyInForce | None = None) -> DueDat
         return DueDate(
             shown.when.date(),
             shown.iso(),
-            "device",
+            DateSource.DEVICE,
             False,
             "the device's own Next report push",
             shown.local_time,
@@ -353,13 +379,13 @@ def report_by(state: DeviceState, policy: PolicyInForce | None = None) -> DueDat
     return DueDate(due.when.date(), due.iso(), policy.source, True, rule, due.local_time)
 
 
-def status(due: date | None, today: date, warn_days: int = WARN_DAYS) -> str:
+def status(due: date | None, today: date, warn_days: int = WARN_DAYS) -> DueStatus:
     """``overdue`` before today, ``due`` within ``warn_days``, ``ok`` later, ``unknown``."""
     if due is None:
-        return UNKNOWN
+        return DueStatus.UNKNOWN
     if due < today:
-        return OVERDUE
-    return DUE if (due - today).days <= warn_days else OK
+        return DueStatus.OVERDUE
+    return DueStatus.DUE if (due - today).days <= warn_days else DueStatus.OK
 
 
 def device_deadlines(
@@ -373,7 +399,7 @@ def device_deadlines(
     # the earlier obligation decides; on the same day the ACK, the harder one
     dated = [
         (due.date, name, due)
-        for name, due in (("ack_by", ack), ("report_by", report))
+        for name, due in ((Obligation.ACK_BY, ack), (Obligation.REPORT_BY, report))
         if due is not None
     ]
     basis, due = min(dated, key=lambda item: item[:2])[1:] if dated else (None, None)
@@ -414,7 +440,7 @@ def deadlines(
 
 def counts(found: Iterable[DeviceDeadlines]) -> dict[str, int]:
     """How many devices have each status."""
-    totals = dict.fromkeys(STATUSES, 0)
+    totals = {str(s): 0 for s in STATUSES}
     for item in found:
         totals[item.status] += 1
     return totals

@@ -22,7 +22,12 @@ from airgap.formats.common import Udi
 from airgap.formats.imports import ImportFile
 from airgap.inventory import InventoryDevice
 from airgap.state import syslog
-from airgap.state.deadlines import DeviceDeadlines, device_deadlines, imported_policies
+from airgap.state.deadlines import (
+    DeviceDeadlines,
+    Obligation,
+    device_deadlines,
+    imported_policies,
+)
 from airgap.state.devices import Device, group
 from airgap.state.model import DeviceState
 
@@ -41,6 +46,18 @@ class Level(StrEnum):
     WARNING = "warning"
     CRITICAL = "critical"
     UNKNOWN = "unknown"
+
+
+class CheckKind(StrEnum):
+    """What a check looks at (the ``kind`` of its JSON)."""
+
+    ACK_BY = "ack-by"
+    REPORT_BY = "report-by"
+    BACKLOG = "backlog"
+    SYSLOG = "syslog"
+    STALE = "stale"
+    NEVER_CAPTURED = "never-captured"
+    TRANSPORT = "transport"
 
 
 _RANK = {Level.CRITICAL: 3, Level.WARNING: 2, Level.UNKNOWN: 1, Level.OK: 0}
@@ -66,8 +83,7 @@ class Thresholds:
 class Check:
     """One thing about a device, its level, and what it rests on."""
 
-    kind: str  # "ack-by", "report-by", "backlog", "syslog", "stale", "never-captured",
-    # "transport"
+    kind: CheckKind
     level: Level
     message: str
     evidence: str = ""
@@ -75,7 +91,7 @@ class Check:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "kind": self.kind,
+            "kind": str(self.kind),
             "level": str(self.level),
             "message": self.message,
             "evidence": self.evidence,
@@ -101,7 +117,7 @@ class DeviceHealth:
 
     _today: date = field(default=date.min, repr=False, compare=False)
 
-    def days_to(self, which: str) -> int | None:
+    def days_to(self, which: Obligation) -> int | None:
         """Days from today to the ACK-by (``ack_by``) or report-by (``report_by``) date."""
         due = getattr(self.deadlines, which) if self.deadlines else None
         return (due.date - self._today).days if due is not None else None
@@ -115,8 +131,8 @@ class DeviceHealth:
             "inventory": self.inventory,
             "paths": list(self.paths),
             "level": str(self.level),
-            "ack_by_days": self.days_to("ack_by"),
-            "report_by_days": self.days_to("report_by"),
+            "ack_by_days": self.days_to(Obligation.ACK_BY),
+            "report_by_days": self.days_to(Obligation.REPORT_BY),
             "backlog": self.backlog,
             "capture_age_days": self.capture_age_days,
             "deadlines": self.deadlines.to_dict() if self.deadlines else None,
@@ -164,7 +180,7 @@ def health(
 
 
 def _first_days(item: DeviceHealth) -> int:
-    days = [d for d in (item.days_to("ack_by"), item.days_to("report_by")) if d is not None]
+    days = [d for d in map(item.days_to, Obligation) if d is not None]
     return min(days, default=1 << 30)
 
 
@@ -187,7 +203,7 @@ def _device(
     if age is not None and age > limits.stale_days:
         checks.append(
             Check(
-                "stale",
+                CheckKind.STALE,
                 Level.WARNING,
                 f"newest capture is {age} days old",
                 f"the device's clock in {device.newest or device.paths[0]}: "
@@ -198,7 +214,7 @@ def _device(
     elif age is None:
         checks.append(
             Check(
-                "stale",
+                CheckKind.STALE,
                 Level.OK,
                 "the captures show no clock: their age is not known",
                 "no Current time, show clock or event time",
@@ -224,8 +240,8 @@ def _device(
 def _obligations(due: DeviceDeadlines, today: date, limits: Thresholds) -> list[Check]:
     checks = []
     for kind, label, date_due in (
-        ("ack-by", "ACK by", due.ack_by),
-        ("report-by", "report by", due.report_by),
+        (CheckKind.ACK_BY, "ACK by", due.ack_by),
+        (CheckKind.REPORT_BY, "report by", due.report_by),
     ):
         if date_due is None:
             continue
@@ -253,7 +269,7 @@ def _obligations(due: DeviceDeadlines, today: date, limits: Thresholds) -> list[
         notes = "; ".join(due.notes) or "no date in the captures"
         checks.append(
             Check(
-                "ack-by",
+                CheckKind.ACK_BY,
                 Level.UNKNOWN,
                 "no ACK-by or report-by date",
                 notes,
@@ -291,7 +307,7 @@ def _backlog(state: DeviceState, limits: Thresholds) -> list[Check]:
     )
     return [
         Check(
-            "backlog",
+            CheckKind.BACKLOG,
             level,
             f"{count} reports not yet acknowledged",
             evidence,
@@ -311,7 +327,7 @@ def _events(state: DeviceState) -> list[Check]:
         when = entry.time.raw if entry.time else "no time"
         checks.append(
             Check(
-                "syslog",
+                CheckKind.SYSLOG,
                 level,
                 f"%{entry.category} at {when}: {entry.meaning or 'no meaning known for this code'}",
                 entry.message,
@@ -327,7 +343,7 @@ def _transport(state: DeviceState) -> list[Check]:
     target = f" to {state.transport_url}" if state.transport_url else ""
     return [
         Check(
-            "transport",
+            CheckKind.TRANSPORT,
             Level.WARNING,
             f"transport {state.transport_type}{target} cannot work on an offline site",
             f"Transport: Type: {state.transport_type}",
@@ -377,7 +393,7 @@ class _Inventory:
 
 def _never_captured(item: InventoryDevice, today: date) -> DeviceHealth:
     check = Check(
-        "never-captured",
+        CheckKind.NEVER_CAPTURED,
         Level.WARNING,
         "in the inventory, but no capture of it",
         f"inventory device {item.name} ({item.host})",
