@@ -26,7 +26,7 @@ from airgap.formats.common import ReportKey
 from airgap.formats.imports import ImportFile, rum_entries
 from airgap.state.deadlines import import_time
 from airgap.state.devices import Device, IdentifiedBy
-from airgap.state.model import DeviceState, Stamp
+from airgap.state.model import DeviceState, ReportState, Stamp
 
 
 class Verdict(StrEnum):
@@ -39,7 +39,7 @@ class Verdict(StrEnum):
 
 
 FAILING = (Verdict.NOT_APPLIED, Verdict.PARTLY)  # verdicts that exit 1
-_WAITING = ("OPEN", "CLOSED")
+_WAITING = (ReportState.OPEN, ReportState.CLOSED)
 
 
 class DeviceMismatchError(AirgapError):
@@ -188,9 +188,9 @@ def verdict(before: DeviceState, after: DeviceState) -> tuple[Verdict, tuple[str
         evidence.append(said)
     after_states = {r.id: r.state for r in after.reports}
     sent = [r for r in before.reports if r.state in _WAITING and r.id in after_states]
-    acked = [r.id for r in sent if after_states[r.id] == "ACK"]
-    waiting = [r.id for r in sent if r.state == "CLOSED"]  # OPEN ones may still be collecting
-    still = [rid for rid in waiting if after_states[rid] != "ACK"]
+    acked = [r.id for r in sent if after_states[r.id] == ReportState.ACK]
+    waiting = [r.id for r in sent if r.state == ReportState.CLOSED]  # OPEN: still collecting
+    still = [rid for rid in waiting if after_states[rid] != ReportState.ACK]
     if sent:
         evidence.append(f"{len(acked)} of {len(sent)} open or closed reports now ACK")
     if still:

@@ -29,7 +29,7 @@ from airgap.state.deadlines import (
     imported_policies,
 )
 from airgap.state.devices import Device, group
-from airgap.state.model import DeviceState
+from airgap.state.model import DeviceState, ReportState
 
 BACKLOG_WHY = (
     "reports piling up unacknowledged drive the Smart Agent processes to high CPU "
@@ -37,6 +37,7 @@ BACKLOG_WHY = (
 )
 OFFLINE_FIX = "license smart transport off"
 _ONLINE_TRANSPORTS = ("cslu", "smart", "callhome")
+_WAITING = (ReportState.OPEN, ReportState.CLOSED)  # not yet acknowledged
 
 
 class Level(StrEnum):
@@ -289,7 +290,7 @@ def _backlog_count(state: DeviceState) -> tuple[int | None, str]:
             f"{summary.get('waiting_for_ack', 0)}"
         )
     if state.reports:
-        waiting = sum(r.state in ("OPEN", "CLOSED") for r in state.reports)
+        waiting = sum(r.state in _WAITING for r in state.reports)
         return waiting, f"rum id all: {waiting} reports OPEN or CLOSED (not ACK)"
     return None, ""
 

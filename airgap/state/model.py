@@ -22,13 +22,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from airgap.formats.common import Udi
 
 # The four license kinds a policy has attributes for, by their JSON key.
 POLICY_KINDS = ("unenforced_perpetual", "unenforced_subscription", "enforced", "export")
-REPORT_STATES = ("OPEN", "CLOSED", "ACK", "DELETED")
 # What the device prints for "no value": shown as none, not a value and not a missing line.
 SENTINELS = frozenset({"", "<none>", "<empty>", "none", "n/a", "never"})
 # Parts of a state a capture may show; ``DeviceState.shown`` holds those it did show.
@@ -46,6 +46,16 @@ PARTS = (
     "authorizations",
     "report_summary",
 )
+
+
+class ReportState(StrEnum):
+    """What the device says of a RUM report. ``Report.state`` keeps the device's own word, so
+    a state not listed here still reaches the user; comparisons name these members."""
+
+    OPEN = "OPEN"  # still collecting measurements
+    CLOSED = "CLOSED"  # complete, waiting to be sent and acknowledged
+    ACK = "ACK"  # acknowledged by an imported ACK
+    DELETED = "DELETED"
 
 
 def is_sentinel(text: str) -> bool:
@@ -235,7 +245,7 @@ class Report:
     """One RUM report as ``rum id all`` or ``rum id <id> detail`` lists it."""
 
     id: int
-    state: str | None = None
+    state: str | None = None  # the device's word: a ReportState when it is one of those
     flag: str | None = None
     feature: str | None = None
 

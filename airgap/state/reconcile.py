@@ -23,7 +23,7 @@ from airgap.inputs import file_name
 from airgap.state.deadlines import import_time
 from airgap.state.devices import Device, group
 from airgap.state.evidence import Evidence
-from airgap.state.model import DeviceState, Moment
+from airgap.state.model import DeviceState, Moment, ReportState
 
 OUTSTANDING, FOREIGN, STALE = "outstanding", "foreign-ack", "stale-ack"
 EXPORTED_TWICE, NEVER_REPORTED = "exported-twice", "never-reported"
@@ -222,7 +222,7 @@ def _device_acks(index: _Index, devices: list[Device], found: Evidence) -> None:
                 if state.udi not in (None, device.udi):
                     continue
                 for report in state.reports:
-                    if report.state == "ACK":
+                    if report.state == ReportState.ACK:
                         index.acknowledge((device.udi, report.id), (SEEN_CAPTURE, report.id, path))
 
 
