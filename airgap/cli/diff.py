@@ -80,9 +80,11 @@ def diff(
 
 
 def _print(extra: dict[str, Any], results: list[dict[str, Any]]) -> None:
+    from airgap.flows.diff import DiffMode
+
     console = out()
     mode = extra["mode"]
-    if mode == "states":
+    if mode is DiffMode.STATES:
         for device in results:
             console.print(f"{device['device']}: {device['verdict']}", markup=False, style="bold")
             for line in device["evidence"]:
@@ -95,7 +97,7 @@ def _print(extra: dict[str, Any], results: list[dict[str, Any]]) -> None:
                     markup=False,
                 )
         console.print(f"verdict: {extra['verdict']}", markup=False, style="bold")
-    elif mode == "ack-against-devices":
+    elif mode is DiffMode.ACK_AGAINST_DEVICES:
         for check in results:
             belongs = {
                 True: "belongs to these devices",

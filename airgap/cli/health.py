@@ -117,6 +117,9 @@ def health(
 
 
 def _print(site: SiteHealth) -> None:
+    from airgap.state.deadlines import Obligation
+    from airgap.state.health import Level
+
     console = out()
     width = max((len(d.device) for d in site.devices), default=6)
     console.print(
@@ -126,8 +129,8 @@ def _print(site: SiteHealth) -> None:
     )
     for d in site.devices:
         cells = [
-            _days(d.days_to("ack_by")),
-            _days(d.days_to("report_by")),
+            _days(d.days_to(Obligation.ACK_BY)),
+            _days(d.days_to(Obligation.REPORT_BY)),
             "-" if d.backlog is None else str(d.backlog),
             "-" if d.capture_age_days is None else str(d.capture_age_days),
         ]
@@ -137,7 +140,7 @@ def _print(site: SiteHealth) -> None:
             markup=False,
         )
         for check in d.checks:
-            if check.level == "ok":
+            if check.level is Level.OK:
                 continue
             console.print(f"  {check.level}: {check.message}", markup=False)
             if check.evidence:

@@ -9,6 +9,7 @@ import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from airgap.state.deadlines import Obligation
 from airgap.state.health import DeviceHealth, Level, SiteHealth
 
 # Monitoring Plugins guidelines: the plugin's exit code says the state.
@@ -35,12 +36,7 @@ def nagios(site: SiteHealth) -> tuple[str, int]:
     else:
         summary = f"{len(site.devices)} devices ok"
     limits = site.thresholds
-    days = [
-        d
-        for item in site.devices
-        for d in (item.days_to("ack_by"), item.days_to("report_by"))
-        if d is not None
-    ]
+    days = [d for item in site.devices for d in map(item.days_to, Obligation) if d is not None]
     backlog = [item.backlog for item in site.devices if item.backlog is not None]
     perf = [
         f"devices={len(site.devices)};;;0",
@@ -65,12 +61,12 @@ _METRICS: tuple[tuple[str, str, Callable[[DeviceHealth], int | None]], ...] = (
     (
         "airgap_ack_by_days",
         "Days until the device's ACK-by date (negative: overdue).",
-        lambda d: d.days_to("ack_by"),
+        lambda d: d.days_to(Obligation.ACK_BY),
     ),
     (
         "airgap_report_by_days",
         "Days until the device's report-by date (negative: overdue).",
-        lambda d: d.days_to("report_by"),
+        lambda d: d.days_to(Obligation.REPORT_BY),
     ),
     ("airgap_report_backlog", "RUM reports not yet acknowledged.", lambda d: d.backlog),
     (

@@ -38,9 +38,9 @@ from airgap.formats.common import Udi
 from airgap.formats.imports import ImportFile, rum_entries
 from airgap.fsutil import write_atomic
 from airgap.inventory import InventoryDevice
-from airgap.state.deadlines import Moment, import_time
+from airgap.state.deadlines import import_time
 from airgap.state.devices import merge
-from airgap.state.diff import TOOK_EFFECT, verdict
+from airgap.state.diff import Verdict, verdict
 from airgap.state.model import DeviceState
 from airgap.state.parse import parse_capture
 
@@ -82,7 +82,7 @@ class DeviceResult:
     files: tuple[str, ...] = ()
     udi: str | None = None
     host_key: str | None = None
-    verdict: str | None = None
+    verdict: Verdict | None = None
     ack: str | None = None
     hint: str = ""
 
@@ -95,7 +95,7 @@ class DeviceResult:
             "files": list(self.files),
             "udi": self.udi,
             "host_key": self.host_key,
-            "verdict": self.verdict,
+            "verdict": str(self.verdict) if self.verdict else None,
             "ack": self.ack,
             "hint": self.hint,
         }
@@ -711,15 +711,17 @@ async def _push_session(
         (("before", taken, before_text), ("after", after_taken, after_text)),
     )
     result, evidence = (
-        verdict(before, after) if before and after else ("unknown", ("no capture to compare",))
+        verdict(before, after)
+        if before and after
+        else (Verdict.UNKNOWN, ("no capture to compare",))
     )
     record(
         "import.after",
         device=device.name,
         note=f"verdict {result}: {'; '.join(evidence)}"[:500],
-        result="ok" if result == TOOK_EFFECT and imported else "failed",
+        result="ok" if result is Verdict.TOOK_EFFECT and imported else "failed",
     )
-    code = 0 if result == TOOK_EFFECT and imported else 1
+    code = 0 if result is Verdict.TOOK_EFFECT and imported else 1
     message = (
         f"{result}: {'; '.join(evidence)}"
         if imported
@@ -762,14 +764,11 @@ def _refuse_stale(device: InventoryDevice, ack: ImportFile, before: DeviceState 
     """An ACK older than the last one the device received is stale or replayed: refused."""
     made = import_time(ack)
     usage = before.usage_reporting if before else None
-    last = Moment.of(usage.last_ack_received if usage else None)
+    received = usage.last_ack_received if usage else None
+    last = received.moment if received else None
     if made is None or last is None:
         return
-
-    def utc(moment: Moment) -> datetime:
-        return moment.when.replace(tzinfo=UTC) if moment.when.tzinfo is None else moment.when
-
-    if utc(made) < utc(last):
+    if made.as_utc() < last.as_utc():
         raise RefusedError(
             "stale ACK",
             device.name,

@@ -29,8 +29,9 @@ from airgap.fsutil import refuse_link
 
 if TYPE_CHECKING:
     from airgap.bundle import create
+    from airgap.formats.common import ReportKey
     from airgap.ledger.store import Ledger
-    from airgap.validate.engine import ReportKey, Validator
+    from airgap.validate.engine import Validator
 
 
 def _no_passphrase(prompt: str) -> bytes:
@@ -210,8 +211,8 @@ def _refuse_resent(
     resent = already_sent(store, reports)
     if not resent:
         return
-    for (pid, sn, report_id), bundle_id in sorted(resent.items())[:20]:
-        hooks.say(f"report {report_id} of PID:{pid},SN:{sn} went out in bundle {bundle_id}")
+    for (udi, report_id), bundle_id in sorted(resent.items())[:20]:
+        hooks.say(f"report {report_id} of {udi} went out in bundle {bundle_id}")
     if not allow_resend:
         count = len(resent)
         raise FindingsError(

@@ -4,6 +4,7 @@ ACKs, or an ACK against devices), the verdict and the exit code, and record it w
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,15 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from airgap.state.evidence import Evidence
+
+
+class DiffMode(StrEnum):
+    """What ``diff`` compared (the ``mode`` of its JSON)."""
+
+    STATES = "states"  # captures: per device, what changed and the verdict
+    USAGE = "usage"  # usage files: the reports added and removed
+    ACKS = "acks"  # two ACKs: what differs
+    ACK_AGAINST_DEVICES = "ack-against-devices"  # does the ACK belong, is it stale
 
 
 @dataclass(frozen=True)
@@ -62,19 +72,21 @@ def diff_inputs(
     if old.states and new.states:
         found = diffs.diff_devices(group(old.states), group(new.states), options.same_device)
         verdict = diffs.overall(found)
-        extra = {"mode": "states", "verdict": verdict}
+        extra = {"mode": DiffMode.STATES, "verdict": verdict}
         results = [d.to_dict() for d in found]
         codes.append(ExitCode.FINDINGS if verdict in diffs.FAILING else ExitCode.OK)
         differs = any(d.changes for d in found)
     elif old.usage and new.usage:
         changes = diffs.diff_reports(old.exported, new.exported)
-        extra, results, differs = {"mode": "usage"}, [c.to_dict() for c in changes], bool(changes)
+        extra, differs = {"mode": DiffMode.USAGE}, bool(changes)
+        results = [c.to_dict() for c in changes]
     elif _only_acks(old) and _only_acks(new):
         changes = diffs.diff_acks(old.acks[0][1], new.acks[0][1])
-        extra, results, differs = {"mode": "acks"}, [c.to_dict() for c in changes], bool(changes)
+        extra, differs = {"mode": DiffMode.ACKS}, bool(changes)
+        results = [c.to_dict() for c in changes]
     elif _only_acks(old) != _only_acks(new) and _has_devices(new if _only_acks(old) else old):
         acks, device_side = (old, new) if _only_acks(old) else (new, old)
-        extra = {"mode": "ack-against-devices"}
+        extra = {"mode": DiffMode.ACK_AGAINST_DEVICES}
         results = _acks_against(acks, device_side)
         differs = any(r["belongs"] is False or r["stale"] for r in results)
         codes.append(ExitCode.FINDINGS if differs else ExitCode.OK)

@@ -1,5 +1,5 @@
-"""Pieces every reader shares: the device identity (UDI), JSON embedded in XML, and the
-comments and processing instructions a document carries."""
+"""Pieces every reader shares: the device identity (UDI) and a report's (``ReportKey``), JSON
+embedded in XML, and the comments and processing instructions a document carries."""
 
 from __future__ import annotations
 
@@ -35,6 +35,11 @@ class Udi:
         if isinstance(pid, str) and isinstance(sn, str):
             return cls(pid, sn)
         return None
+
+
+# A usage report's identity: the device that measured it and its report id. A plain tuple, so
+# that the indexes of reports at site scale stay cheap to build, hash and pickle.
+ReportKey = tuple[Udi, int]
 
 
 class EmbeddedJson(NamedTuple):

@@ -13,6 +13,7 @@ from datetime import datetime
 from html import escape
 
 from airgap.ledger.audit import NOT_RECORDED, AuditReport, Evidence, Row, Transfer, Who
+from airgap.state.deadlines import FAILING
 
 STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#111;background:#fff}
@@ -193,7 +194,7 @@ def _devices(report: AuditReport) -> str:
     if not report.devices:
         return "<p>No captures given (--captures).</p>"
     rows = "".join(
-        f'<tr class="{"bad" if d.get("status") in ("overdue", "due") else ""}">'
+        f'<tr class="{"bad" if d.get("status") in FAILING else ""}">'
         f"<td>{escape(str(d.get('device')))}</td><td>{escape(str(d.get('hostname') or '-'))}"
         f"</td><td>{escape(str(d.get('status')))}</td>"
         f"<td>{escape(str((d.get('ack_by') or {}).get('date', '-')))}</td>"

@@ -14,10 +14,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from airgap.errors import InputError, why
+from airgap.formats.common import ReportKey
 from airgap.fsutil import open_regular
 from airgap.ledger.store import Ledger
-
-ReportKey = tuple[str, str, int]
 
 
 def index_path(ledger: Ledger) -> Path:
@@ -27,7 +26,7 @@ def index_path(ledger: Ledger) -> Path:
 
 def already_sent(ledger: Ledger, reports: Iterable[ReportKey]) -> dict[ReportKey, str]:
     """The reports among ``reports`` that an earlier bundle carried, with that bundle's id."""
-    wanted = set(reports)
+    wanted = {(udi.pid, udi.sn, rid): (udi, rid) for udi, rid in reports}  # as a line reads
     found: dict[ReportKey, str] = {}
     path = index_path(ledger)
     try:
@@ -41,15 +40,15 @@ def already_sent(ledger: Ledger, reports: Iterable[ReportKey]) -> dict[ReportKey
             parts = raw.decode("utf-8", "replace").rstrip("\n").split("\t")
             if len(parts) != 4 or not (parts[2].isascii() and parts[2].isdigit()):
                 continue
-            key = (parts[0], parts[1], int(parts[2]))
-            if key in wanted:
+            key = wanted.get((parts[0], parts[1], int(parts[2])))
+            if key is not None:
                 found.setdefault(key, parts[3])
     return found
 
 
 def remember(ledger: Ledger, reports: Iterable[ReportKey], bundle_id: str) -> None:
     """Add a bundle's reports to the index."""
-    text = "".join(f"{pid}\t{sn}\t{rid}\t{bundle_id}\n" for pid, sn, rid in reports)
+    text = "".join(f"{udi.pid}\t{udi.sn}\t{rid}\t{bundle_id}\n" for udi, rid in reports)
     if not text:
         return
     path = index_path(ledger)

@@ -172,15 +172,15 @@ def _public_keys(keys: Mapping[str, bytes]) -> dict[str, Any]:
     return {k: Ed25519PublicKey.from_public_bytes(v) for k, v in keys.items()}
 
 
-# Per line: number, leaf hash, line hash, seq, prev, problem, and the signing key when no
-# trusted copy of it is held.
-Checked = tuple[int, bytes, str, int | None, str | None, str | None, str | None]
+# What one line of a ledger gave when checked alone (in a worker): number, leaf hash, line hash,
+# seq, prev, problem, and the signing key when no trusted copy of it is held. Unpacked whole.
+LineCheck = tuple[int, bytes, str, int | None, str | None, str | None, str | None]
 
 
-def _check_batch(keys: Mapping[str, bytes], batch: list[tuple[int, bytes]]) -> list[Checked]:
+def _check_batch(keys: Mapping[str, bytes], batch: list[tuple[int, bytes]]) -> list[LineCheck]:
     """Check each line's form and its signature under the trusted ``keys`` (id -> bytes)."""
     trusted = _public_keys(keys)
-    results: list[Checked] = []
+    results: list[LineCheck] = []
     for number, line in batch:
         leaf = merkle.leaf_hash(line)
         digest = "sha256:" + hashlib.sha256(line).hexdigest()
@@ -257,7 +257,7 @@ def verify(
         window=8,
         serial_below=4,
     )
-    for batch in cast(Iterator[list[Checked]], checked):
+    for batch in cast(Iterator[list[LineCheck]], checked):
         for number, leaf, digest, seq, prev, problem, unknown in batch:
             compact.append(leaf)
             if unknown is not None and trust_given:

@@ -20,7 +20,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Any
 
 from airgap.formats.common import Udi
@@ -28,12 +29,38 @@ from airgap.formats.imports import ImportFile
 from airgap.formats.imports import Policy as ImportedPolicy
 from airgap.state import syslog
 from airgap.state.devices import Device, group
-from airgap.state.model import DeviceState, Stamp
+from airgap.state.model import DeviceState, Moment
 from airgap.state.model import Policy as DevicePolicy
 
-OVERDUE, DUE, OK, UNKNOWN = "overdue", "due", "ok", "unknown"
-STATUSES = (OVERDUE, DUE, OK, UNKNOWN)  # most urgent first
-FAILING = (OVERDUE, DUE)  # statuses that make ``airgap deadlines`` exit 1
+
+class DueStatus(StrEnum):
+    """How urgent a device's next obligation is, most urgent first."""
+
+    OVERDUE = "overdue"
+    DUE = "due"  # within the warning days
+    OK = "ok"
+    UNKNOWN = "unknown"  # no date the evidence shows or can estimate
+
+
+class Obligation(StrEnum):
+    """The date a status rests on (``basis``): the next ACK or the next report."""
+
+    ACK_BY = "ack_by"
+    REPORT_BY = "report_by"
+
+
+class DateSource(StrEnum):
+    """Where a date, or the policy it is computed from, came from."""
+
+    DEVICE = "device"  # the device printed it
+    SYSLOG = "syslog"  # a REPORTING_REQUIRED event announced it
+    POLICY = "policy"  # the policy the device shows
+    IMPORTED_POLICY = "imported policy"
+    DEFAULT_TABLE = "default table"  # FORMATS.md's defaults: the last resort
+
+
+STATUSES = tuple(DueStatus)  # most urgent first
+FAILING = (DueStatus.OVERDUE, DueStatus.DUE)  # statuses that make ``airgap deadlines`` exit 1
 WARN_DAYS = 14
 
 # The default policy of FORMATS.md 2 (the seed product guide): only the last resort.
@@ -48,47 +75,12 @@ _IMPORTED_KIND = {
 
 
 @dataclass(frozen=True, slots=True)
-class Moment:
-    """A time read from a device or a file: aware when its offset is known, else naive."""
-
-    when: datetime
-    local_time: bool  # no offset known: used as printed
-
-    @classmethod
-    def of(cls, stamp: Stamp | None) -> Moment | None:
-        """The moment a stamp's ISO form names, or None when it has none."""
-        return cls.parse(stamp.iso) if stamp else None
-
-    @classmethod
-    def parse(cls, text: str | None) -> Moment | None:
-        """Read ISO 8601 (``Z``, an offset, or none); None when it is not ISO 8601."""
-        if not text:
-            return None
-        try:
-            when = datetime.fromisoformat(text)
-        except ValueError:
-            return None
-        return cls(when, when.tzinfo is None)
-
-    def iso(self) -> str:
-        """ISO 8601 in the form the device's stamps use: ``Z`` for UTC, else as known."""
-        if self.when.tzinfo is not None and self.when.utcoffset() == timedelta(0):
-            return self.when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return self.when.isoformat()
-
-    def plus(self, days: int) -> Moment:
-        """The same wall-clock time ``days`` later."""
-        return Moment(self.when + timedelta(days=days), self.local_time)
-
-
-@dataclass(frozen=True, slots=True)
 class DueDate:
     """One date a device must meet: when, where it came from, and by which rule."""
 
     date: date
     time: str  # ISO 8601 as known: the device's own, or computed in the same form
-    source: str  # "device", "syslog", "policy", "imported policy", "default table",
-    # "push interval"
+    source: DateSource
     estimate: bool
     rule: str
     local_time: bool
@@ -100,7 +92,7 @@ class DueDate:
             "date": self.date.isoformat(),
             "time": self.time,
             "raw": self.raw,
-            "source": self.source,
+            "source": str(self.source),
             "estimate": self.estimate,
             "rule": self.rule,
             "local_time": self.local_time,
@@ -112,7 +104,7 @@ class PolicyInForce:
     """The reporting terms a date is computed from, and where they came from."""
 
     name: str | None
-    source: str  # "policy", "imported policy" or "default table"
+    source: DateSource  # a policy: the device's, an imported one, or the default table
     origin: str  # in words: "the device's policy", "policy in ACK_x.xml", ...
     first_report_days: int | None  # smallest non-zero over the license kinds
     reporting_frequency_days: int | None
@@ -123,7 +115,7 @@ class PolicyInForce:
         """JSON form."""
         return {
             "name": self.name,
-            "source": self.source,
+            "source": str(self.source),
             "origin": self.origin,
             "first_report_days": self.first_report_days,
             "reporting_frequency_days": self.reporting_frequency_days,
@@ -140,9 +132,9 @@ class DeviceDeadlines:
     udi: Udi | None
     hostname: str | None
     paths: tuple[str, ...]
-    status: str
+    status: DueStatus
     days_left: int | None  # to the date the status rests on (negative when overdue)
-    basis: str | None  # "ack_by", "report_by", or None when there is no date
+    basis: Obligation | None  # None when there is no date
     ack_by: DueDate | None
     report_by: DueDate | None
     policy: PolicyInForce
@@ -152,7 +144,7 @@ class DeviceDeadlines:
     @property
     def date(self) -> date | None:
         """The date the status rests on."""
-        due = self.ack_by if self.basis == "ack_by" else self.report_by
+        due = self.ack_by if self.basis is Obligation.ACK_BY else self.report_by
         return due.date if due else None
 
     def to_dict(self) -> dict[str, Any]:
@@ -163,9 +155,9 @@ class DeviceDeadlines:
             "udi": self.udi.to_dict() if self.udi else None,
             "hostname": self.hostname,
             "paths": list(self.paths),
-            "status": self.status,
+            "status": str(self.status),
             "days_left": self.days_left,
-            "basis": self.basis,
+            "basis": self.basis and str(self.basis),
             "ack_by": self.ack_by.to_dict() if self.ack_by else None,
             "report_by": self.report_by.to_dict() if self.report_by else None,
             "policy": self.policy.to_dict(),
@@ -182,7 +174,7 @@ def default_policy() -> PolicyInForce:
     """FORMATS.md's default table: the last resort when no policy is known."""
     return PolicyInForce(
         None,
-        "default table",
+        DateSource.DEFAULT_TABLE,
         "the default table of FORMATS.md",
         _smallest(DEFAULT_FIRST_REPORT_DAYS),
         _smallest(DEFAULT_REPORTING_FREQUENCY_DAYS),
@@ -208,12 +200,12 @@ def device_policy(state: DeviceState) -> PolicyInForce | None:
     terms = policy.attributes.values()
     found = PolicyInForce(
         policy.name,
-        "policy",
+        DateSource.POLICY,
         "the device's policy",
         _smallest(t.first_report_days for t in terms),
         _smallest(t.reporting_frequency_days for t in terms),
         policy.ack_required,
-        Moment.of(policy.installed_on),
+        policy.installed_on.moment if policy.installed_on else None,
     )
     if len(_TERMS) >= 1024:
         _TERMS.clear()
@@ -226,7 +218,7 @@ def imported_policy(policy: ImportedPolicy, path: str) -> PolicyInForce:
     terms = [days for block, days in policy.terms.items() if block in _IMPORTED_KIND]
     return PolicyInForce(
         policy.name,
-        "imported policy",
+        DateSource.IMPORTED_POLICY,
         f"the policy in {path}",
         _smallest(t.get("firstTimeReport") for t in terms),
         _smallest(t.get("onGoingReporting") for t in terms),
@@ -292,7 +284,7 @@ def _syslog_deadline(state: DeviceState) -> DueDate | None:
     return DueDate(
         when.date(),
         moment.iso(),
-        "syslog",
+        DateSource.SYSLOG,
         False,
         f"%{entry.category} logged {raw}: required in {days} days",
         moment.local_time,
@@ -306,11 +298,11 @@ def ack_by(state: DeviceState, policy: PolicyInForce) -> tuple[DueDate | None, l
     usage = state.usage_reporting
     deadline = usage.next_ack_deadline if usage else None
     notes: list[str] = []
-    if (shown := Moment.of(deadline)) is not None and deadline is not None:
+    if deadline is not None and (shown := deadline.moment) is not None:
         return DueDate(
             shown.when.date(),
             shown.iso(),
-            "device",
+            DateSource.DEVICE,
             False,
             "the device's own Next ACK deadline",
             shown.local_time,
@@ -324,14 +316,14 @@ def ack_by(state: DeviceState, policy: PolicyInForce) -> tuple[DueDate | None, l
         return logged, notes
     if policy.ack_required is False:
         return None, [*notes, f"{policy.origin} requires no ACK"]
-    last = Moment.of(usage.last_ack_received if usage else None)
-    if last is not None and usage is not None and usage.last_ack_received is not None:
+    received = usage.last_ack_received if usage else None
+    if received is not None and (last := received.moment) is not None:
         days = policy.reporting_frequency_days
         if days is None:
             return None, [*notes, f"{policy.origin} sets no reporting frequency"]
         due = last.plus(days)
         rule = (
-            f"last ACK received ({usage.last_ack_received.raw}) + {days} days, the smallest "
+            f"last ACK received ({received.raw}) + {days} days, the smallest "
             f"non-zero reporting frequency of {policy.origin}"
         )
         return DueDate(due.when.date(), due.iso(), policy.source, True, rule, due.local_time), notes
@@ -355,15 +347,16 @@ def report_by(state: DeviceState, policy: PolicyInForce | None = None) -> DueDat
     usage = state.usage_reporting
     if usage is None:
         return None
-    if (shown := Moment.of(usage.next_report_push)) is not None and usage.next_report_push:
+    pushed = usage.next_report_push
+    if pushed is not None and (shown := pushed.moment) is not None:
         return DueDate(
             shown.when.date(),
             shown.iso(),
-            "device",
+            DateSource.DEVICE,
             False,
             "the device's own Next report push",
             shown.local_time,
-            usage.next_report_push.raw,
+            pushed.raw,
         )
     days = policy.reporting_frequency_days if policy else None
     bases = [
@@ -373,7 +366,7 @@ def report_by(state: DeviceState, policy: PolicyInForce | None = None) -> DueDat
             ("last report push", usage.last_report_push),
             ("last ACK received", usage.last_ack_received),
         )
-        if stamp is not None and (moment := Moment.of(stamp)) is not None
+        if stamp is not None and (moment := stamp.moment) is not None
     ]
     if policy is None or not days or not bases:
         return None
@@ -386,13 +379,13 @@ def report_by(state: DeviceState, policy: PolicyInForce | None = None) -> DueDat
     return DueDate(due.when.date(), due.iso(), policy.source, True, rule, due.local_time)
 
 
-def status(due: date | None, today: date, warn_days: int = WARN_DAYS) -> str:
+def status(due: date | None, today: date, warn_days: int = WARN_DAYS) -> DueStatus:
     """``overdue`` before today, ``due`` within ``warn_days``, ``ok`` later, ``unknown``."""
     if due is None:
-        return UNKNOWN
+        return DueStatus.UNKNOWN
     if due < today:
-        return OVERDUE
-    return DUE if (due - today).days <= warn_days else OK
+        return DueStatus.OVERDUE
+    return DueStatus.DUE if (due - today).days <= warn_days else DueStatus.OK
 
 
 def device_deadlines(
@@ -406,7 +399,7 @@ def device_deadlines(
     # the earlier obligation decides; on the same day the ACK, the harder one
     dated = [
         (due.date, name, due)
-        for name, due in (("ack_by", ack), ("report_by", report))
+        for name, due in ((Obligation.ACK_BY, ack), (Obligation.REPORT_BY, report))
         if due is not None
     ]
     basis, due = min(dated, key=lambda item: item[:2])[1:] if dated else (None, None)
@@ -447,7 +440,7 @@ def deadlines(
 
 def counts(found: Iterable[DeviceDeadlines]) -> dict[str, int]:
     """How many devices have each status."""
-    totals = dict.fromkeys(STATUSES, 0)
+    totals = {str(s): 0 for s in STATUSES}
     for item in found:
         totals[item.status] += 1
     return totals

@@ -36,7 +36,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from airgap.formats.common import Udi
-from airgap.state.model import DeviceState, Report
+from airgap.state.model import DeviceState, Report, ReportState
 
 
 class IdentifiedBy(StrEnum):
@@ -225,13 +225,13 @@ def compact(states: list[DeviceState]) -> list[DeviceState]:
     if any(identify(s) != identity for s in states[1:]):
         return states
     one = dataclasses.replace(merge(states), path=states[0].path, source=states[0].source)
-    acked = {r.id for r in one.reports if r.state == "ACK"}
+    acked = {r.id for r in one.reports if r.state == ReportState.ACK}
     keeps = (
         identify(one) == identity
         and _clock(states) == _clock([one])
         and _sources(states) == _sources([one])
         and max(map(_ack_time, states)) == _ack_time(one)
-        and all(r.id in acked for s in states for r in s.reports if r.state == "ACK")
+        and all(r.id in acked for s in states for r in s.reports if r.state == ReportState.ACK)
     )
     return [one] if keeps else states
 

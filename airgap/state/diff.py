@@ -17,19 +17,29 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import PurePath
 from typing import Any
 
 from airgap.errors import AirgapError, ExitCode
+from airgap.formats.common import ReportKey
 from airgap.formats.imports import ImportFile, rum_entries
 from airgap.state.deadlines import import_time
 from airgap.state.devices import Device, IdentifiedBy
-from airgap.state.evidence import ReportKey
-from airgap.state.model import DeviceState, Stamp
+from airgap.state.model import DeviceState, ReportState, Stamp
 
-TOOK_EFFECT, PARTLY, NOT_APPLIED, UNKNOWN = "took effect", "partly", "not applied", "unknown"
-FAILING = (NOT_APPLIED, PARTLY)  # verdicts that exit 1
-_WAITING = ("OPEN", "CLOSED")
+
+class Verdict(StrEnum):
+    """Whether an ACK import took effect on a device, as its captures show it."""
+
+    TOOK_EFFECT = "took effect"
+    PARTLY = "partly"
+    NOT_APPLIED = "not applied"
+    UNKNOWN = "unknown"  # the captures do not show the evidence
+
+
+FAILING = (Verdict.NOT_APPLIED, Verdict.PARTLY)  # verdicts that exit 1
+_WAITING = (ReportState.OPEN, ReportState.CLOSED)
 
 
 class DeviceMismatchError(AirgapError):
@@ -56,7 +66,7 @@ class DeviceDiff:
 
     device: str
     changes: tuple[Change, ...]
-    verdict: str
+    verdict: Verdict
     evidence: tuple[str, ...]
     not_shown: tuple[str, ...] = ()  # "licenses (after)": a part one side does not show
     identified_by: tuple[str, str] | None = None  # before, after
@@ -65,7 +75,7 @@ class DeviceDiff:
     def to_dict(self) -> dict[str, Any]:
         return {
             "device": self.device,
-            "verdict": self.verdict,
+            "verdict": str(self.verdict),
             "evidence": list(self.evidence),
             "changes": [c.to_dict() for c in self.changes],
             "not_shown": list(self.not_shown),
@@ -168,7 +178,7 @@ def _ack_moved(old: Stamp | None, new: Stamp | None) -> tuple[bool | None, str |
     return moved, f"last ACK received {'moved to' if moved else 'still'} {new.raw}"
 
 
-def verdict(before: DeviceState, after: DeviceState) -> tuple[str, tuple[str, ...]]:
+def verdict(before: DeviceState, after: DeviceState) -> tuple[Verdict, tuple[str, ...]]:
     """The verdict for an import between two states of one device, and why."""
     evidence: list[str] = []
     old = before.usage_reporting.last_ack_received if before.usage_reporting else None
@@ -178,9 +188,9 @@ def verdict(before: DeviceState, after: DeviceState) -> tuple[str, tuple[str, ..
         evidence.append(said)
     after_states = {r.id: r.state for r in after.reports}
     sent = [r for r in before.reports if r.state in _WAITING and r.id in after_states]
-    acked = [r.id for r in sent if after_states[r.id] == "ACK"]
-    waiting = [r.id for r in sent if r.state == "CLOSED"]  # OPEN ones may still be collecting
-    still = [rid for rid in waiting if after_states[rid] != "ACK"]
+    acked = [r.id for r in sent if after_states[r.id] == ReportState.ACK]
+    waiting = [r.id for r in sent if r.state == ReportState.CLOSED]  # OPEN: still collecting
+    still = [rid for rid in waiting if after_states[rid] != ReportState.ACK]
     if sent:
         evidence.append(f"{len(acked)} of {len(sent)} open or closed reports now ACK")
     if still:
@@ -190,16 +200,16 @@ def verdict(before: DeviceState, after: DeviceState) -> tuple[str, tuple[str, ..
             + (" ..." if len(still) > 10 else "")
         )
     if ack_moved is None and not sent:
-        return UNKNOWN, (
+        return Verdict.UNKNOWN, (
             *evidence,
             "the captures do not show the last ACK received on both sides, nor report states",
         )
     moved = [flag for flag in (ack_moved, bool(acked) if sent else None) if flag is not None]
     if all(moved) and not still:
-        return TOOK_EFFECT, tuple(evidence)
+        return Verdict.TOOK_EFFECT, tuple(evidence)
     if not any(moved):
-        return NOT_APPLIED, tuple(evidence)
-    return PARTLY, tuple(evidence)
+        return Verdict.NOT_APPLIED, tuple(evidence)
+    return Verdict.PARTLY, tuple(evidence)
 
 
 def pair(
@@ -286,16 +296,17 @@ def diff_devices(
         )
     for side, devices in (("before", only_before), ("after", only_after)):
         result += [
-            DeviceDiff(d.key, (), UNKNOWN, (f"only in the {side} captures",)) for d in devices
+            DeviceDiff(d.key, (), Verdict.UNKNOWN, (f"only in the {side} captures",))
+            for d in devices
         ]
     return result
 
 
-def overall(diffs: Iterable[DeviceDiff]) -> str:
+def overall(diffs: Iterable[DeviceDiff]) -> Verdict:
     """One verdict for several devices: the worst of theirs."""
-    order = (NOT_APPLIED, PARTLY, UNKNOWN, TOOK_EFFECT)
+    order = (Verdict.NOT_APPLIED, Verdict.PARTLY, Verdict.UNKNOWN, Verdict.TOOK_EFFECT)
     found = {d.verdict for d in diffs}
-    return next((v for v in order if v in found), UNKNOWN)
+    return next((v for v in order if v in found), Verdict.UNKNOWN)
 
 
 def diff_reports(before: Iterable[ReportKey], after: Iterable[ReportKey]) -> list[Change]:

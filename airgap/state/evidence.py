@@ -22,7 +22,7 @@ from typing import Any
 
 from airgap import archive, formats, inputs
 from airgap.errors import ExitCode
-from airgap.formats.common import EmbeddedJson, Udi
+from airgap.formats.common import EmbeddedJson, ReportKey, Udi
 from airgap.formats.imports import AccountInfo, ImportFile, rum_entries
 from airgap.formats.imports import Policy as ImportedPolicy
 from airgap.formats.usage import UsageFile
@@ -33,7 +33,6 @@ from airgap.state.model import DeviceState, Policy, Report, Stamp, TrustCode, Us
 from airgap.workers import ordered_map
 
 CHUNK = 16  # files per task
-ReportKey = tuple[Udi, int]
 ReportRef = tuple[Udi | None, int | None]  # what a usage file says of a report, maybe partly
 _NOTHING: frozenset[str] = frozenset()
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -22,9 +22,14 @@ from airgap.formats.common import Udi
 from airgap.formats.imports import ImportFile
 from airgap.inventory import InventoryDevice
 from airgap.state import syslog
-from airgap.state.deadlines import DeviceDeadlines, device_deadlines, imported_policies
+from airgap.state.deadlines import (
+    DeviceDeadlines,
+    Obligation,
+    device_deadlines,
+    imported_policies,
+)
 from airgap.state.devices import Device, group
-from airgap.state.model import DeviceState
+from airgap.state.model import DeviceState, ReportState
 
 BACKLOG_WHY = (
     "reports piling up unacknowledged drive the Smart Agent processes to high CPU "
@@ -32,6 +37,7 @@ BACKLOG_WHY = (
 )
 OFFLINE_FIX = "license smart transport off"
 _ONLINE_TRANSPORTS = ("cslu", "smart", "callhome")
+_WAITING = (ReportState.OPEN, ReportState.CLOSED)  # not yet acknowledged
 
 
 class Level(StrEnum):
@@ -41,6 +47,18 @@ class Level(StrEnum):
     WARNING = "warning"
     CRITICAL = "critical"
     UNKNOWN = "unknown"
+
+
+class CheckKind(StrEnum):
+    """What a check looks at (the ``kind`` of its JSON)."""
+
+    ACK_BY = "ack-by"
+    REPORT_BY = "report-by"
+    BACKLOG = "backlog"
+    SYSLOG = "syslog"
+    STALE = "stale"
+    NEVER_CAPTURED = "never-captured"
+    TRANSPORT = "transport"
 
 
 _RANK = {Level.CRITICAL: 3, Level.WARNING: 2, Level.UNKNOWN: 1, Level.OK: 0}
@@ -66,8 +84,7 @@ class Thresholds:
 class Check:
     """One thing about a device, its level, and what it rests on."""
 
-    kind: str  # "ack-by", "report-by", "backlog", "syslog", "stale", "never-captured",
-    # "transport"
+    kind: CheckKind
     level: Level
     message: str
     evidence: str = ""
@@ -75,7 +92,7 @@ class Check:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "kind": self.kind,
+            "kind": str(self.kind),
             "level": str(self.level),
             "message": self.message,
             "evidence": self.evidence,
@@ -101,7 +118,7 @@ class DeviceHealth:
 
     _today: date = field(default=date.min, repr=False, compare=False)
 
-    def days_to(self, which: str) -> int | None:
+    def days_to(self, which: Obligation) -> int | None:
         """Days from today to the ACK-by (``ack_by``) or report-by (``report_by``) date."""
         due = getattr(self.deadlines, which) if self.deadlines else None
         return (due.date - self._today).days if due is not None else None
@@ -115,8 +132,8 @@ class DeviceHealth:
             "inventory": self.inventory,
             "paths": list(self.paths),
             "level": str(self.level),
-            "ack_by_days": self.days_to("ack_by"),
-            "report_by_days": self.days_to("report_by"),
+            "ack_by_days": self.days_to(Obligation.ACK_BY),
+            "report_by_days": self.days_to(Obligation.REPORT_BY),
             "backlog": self.backlog,
             "capture_age_days": self.capture_age_days,
             "deadlines": self.deadlines.to_dict() if self.deadlines else None,
@@ -164,7 +181,7 @@ def health(
 
 
 def _first_days(item: DeviceHealth) -> int:
-    days = [d for d in (item.days_to("ack_by"), item.days_to("report_by")) if d is not None]
+    days = [d for d in map(item.days_to, Obligation) if d is not None]
     return min(days, default=1 << 30)
 
 
@@ -187,7 +204,7 @@ def _device(
     if age is not None and age > limits.stale_days:
         checks.append(
             Check(
-                "stale",
+                CheckKind.STALE,
                 Level.WARNING,
                 f"newest capture is {age} days old",
                 f"the device's clock in {device.newest or device.paths[0]}: "
@@ -198,7 +215,7 @@ def _device(
     elif age is None:
         checks.append(
             Check(
-                "stale",
+                CheckKind.STALE,
                 Level.OK,
                 "the captures show no clock: their age is not known",
                 "no Current time, show clock or event time",
@@ -224,8 +241,8 @@ def _device(
 def _obligations(due: DeviceDeadlines, today: date, limits: Thresholds) -> list[Check]:
     checks = []
     for kind, label, date_due in (
-        ("ack-by", "ACK by", due.ack_by),
-        ("report-by", "report by", due.report_by),
+        (CheckKind.ACK_BY, "ACK by", due.ack_by),
+        (CheckKind.REPORT_BY, "report by", due.report_by),
     ):
         if date_due is None:
             continue
@@ -253,7 +270,7 @@ def _obligations(due: DeviceDeadlines, today: date, limits: Thresholds) -> list[
         notes = "; ".join(due.notes) or "no date in the captures"
         checks.append(
             Check(
-                "ack-by",
+                CheckKind.ACK_BY,
                 Level.UNKNOWN,
                 "no ACK-by or report-by date",
                 notes,
@@ -273,7 +290,7 @@ def _backlog_count(state: DeviceState) -> tuple[int | None, str]:
             f"{summary.get('waiting_for_ack', 0)}"
         )
     if state.reports:
-        waiting = sum(r.state in ("OPEN", "CLOSED") for r in state.reports)
+        waiting = sum(r.state in _WAITING for r in state.reports)
         return waiting, f"rum id all: {waiting} reports OPEN or CLOSED (not ACK)"
     return None, ""
 
@@ -291,7 +308,7 @@ def _backlog(state: DeviceState, limits: Thresholds) -> list[Check]:
     )
     return [
         Check(
-            "backlog",
+            CheckKind.BACKLOG,
             level,
             f"{count} reports not yet acknowledged",
             evidence,
@@ -311,7 +328,7 @@ def _events(state: DeviceState) -> list[Check]:
         when = entry.time.raw if entry.time else "no time"
         checks.append(
             Check(
-                "syslog",
+                CheckKind.SYSLOG,
                 level,
                 f"%{entry.category} at {when}: {entry.meaning or 'no meaning known for this code'}",
                 entry.message,
@@ -327,7 +344,7 @@ def _transport(state: DeviceState) -> list[Check]:
     target = f" to {state.transport_url}" if state.transport_url else ""
     return [
         Check(
-            "transport",
+            CheckKind.TRANSPORT,
             Level.WARNING,
             f"transport {state.transport_type}{target} cannot work on an offline site",
             f"Transport: Type: {state.transport_type}",
@@ -337,9 +354,8 @@ def _transport(state: DeviceState) -> list[Check]:
 
 
 def _age(state: DeviceState, today: date) -> int | None:
-    if state.clock is None or state.clock.iso is None:
-        return None
-    return (today - datetime.fromisoformat(state.clock.iso.replace("Z", "")).date()).days
+    clock = state.clock.moment if state.clock else None
+    return None if clock is None else (today - clock.when.date()).days
 
 
 class _Inventory:
@@ -378,7 +394,7 @@ class _Inventory:
 
 def _never_captured(item: InventoryDevice, today: date) -> DeviceHealth:
     check = Check(
-        "never-captured",
+        CheckKind.NEVER_CAPTURED,
         Level.WARNING,
         "in the inventory, but no capture of it",
         f"inventory device {item.name} ({item.host})",

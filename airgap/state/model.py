@@ -6,7 +6,8 @@ between releases: None means "this capture does not say", never "no".
 
 Times are ``Stamp``s: the text as the device printed it and, when it can be known, ISO 8601
 (UTC with ``Z`` when the capture says UTC, local time with no offset otherwise, unless the
-operator gave the label's offset). Both reach JSON: ``<field>`` and ``<field>_raw``.
+operator gave the label's offset). Both reach JSON: ``<field>`` and ``<field>_raw``. A stamp's
+``moment`` is the same time to compute with (a ``datetime``, and whether it is local time).
 
 "Shown as none" is kept apart from "not shown" (DESIGN.md "No false green"): a line the device
 printed as ``<none>`` (``<empty>``, ``Never``) is a Stamp whose ``raw`` is that text and whose
@@ -20,13 +21,14 @@ licenses".
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from airgap.formats.common import Udi
 
 # The four license kinds a policy has attributes for, by their JSON key.
 POLICY_KINDS = ("unenforced_perpetual", "unenforced_subscription", "enforced", "export")
-REPORT_STATES = ("OPEN", "CLOSED", "ACK", "DELETED")
 # What the device prints for "no value": shown as none, not a value and not a missing line.
 SENTINELS = frozenset({"", "<none>", "<empty>", "none", "n/a", "never"})
 # Parts of a state a capture may show; ``DeviceState.shown`` holds those it did show.
@@ -46,6 +48,16 @@ PARTS = (
 )
 
 
+class ReportState(StrEnum):
+    """What the device says of a RUM report. ``Report.state`` keeps the device's own word, so
+    a state not listed here still reaches the user; comparisons name these members."""
+
+    OPEN = "OPEN"  # still collecting measurements
+    CLOSED = "CLOSED"  # complete, waiting to be sent and acknowledged
+    ACK = "ACK"  # acknowledged by an imported ACK
+    DELETED = "DELETED"
+
+
 def is_sentinel(text: str) -> bool:
     """True for ``<none>``, ``<empty>`` and the other ways the device says "no value"."""
     return text.strip().lower() in SENTINELS
@@ -63,6 +75,45 @@ class Stamp:
         """The device printed ``<none>`` (or another "no value"): nothing received, nothing
         pending. Not the same as a line the capture does not have."""
         return is_sentinel(self.raw)
+
+    @property
+    def moment(self) -> Moment | None:
+        """The time to compute with (deadlines, staleness), or None when its ISO form is not
+        known. Derived, not stored: a site's states hold many stamps."""
+        return Moment.parse(self.iso)
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """A time read from a device or a file: aware when its offset is known, else naive."""
+
+    when: datetime
+    local_time: bool  # no offset known: used as printed
+
+    @classmethod
+    def parse(cls, text: str | None) -> Moment | None:
+        """Read ISO 8601 (``Z``, an offset, or none); None when it is not ISO 8601."""
+        if not text:
+            return None
+        try:
+            when = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        return cls(when, when.tzinfo is None)
+
+    def iso(self) -> str:
+        """ISO 8601 in the form the device's stamps use: ``Z`` for UTC, else as known."""
+        if self.when.tzinfo is not None and self.when.utcoffset() == timedelta(0):
+            return self.when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return self.when.isoformat()
+
+    def plus(self, days: int) -> Moment:
+        """The same wall-clock time ``days`` later."""
+        return Moment(self.when + timedelta(days=days), self.local_time)
+
+    def as_utc(self) -> datetime:
+        """An aware time to order by; a local time is taken as if it were UTC."""
+        return self.when.replace(tzinfo=UTC) if self.when.tzinfo is None else self.when
 
 
 def stamps(name: str, stamp: Stamp | None) -> dict[str, str | None]:
@@ -194,7 +245,7 @@ class Report:
     """One RUM report as ``rum id all`` or ``rum id <id> detail`` lists it."""
 
     id: int
-    state: str | None = None
+    state: str | None = None  # the device's word: a ReportState when it is one of those
     flag: str | None = None
     feature: str | None = None
 

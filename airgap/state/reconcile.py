@@ -15,21 +15,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from airgap.formats.common import Udi
+from airgap.formats.common import ReportKey, Udi
 from airgap.formats.imports import ImportFile, rum_entries
-from airgap.state.deadlines import Moment, import_time
+from airgap.state.deadlines import import_time
 from airgap.state.devices import Device, group
 from airgap.state.evidence import Evidence
-from airgap.state.model import DeviceState
+from airgap.state.model import DeviceState, Moment, ReportState
 
 OUTSTANDING, FOREIGN, STALE = "outstanding", "foreign-ack", "stale-ack"
 EXPORTED_TWICE, NEVER_REPORTED = "exported-twice", "never-reported"
 KINDS = (OUTSTANDING, FOREIGN, STALE, EXPORTED_TWICE, NEVER_REPORTED)
 FAILING = (OUTSTANDING, FOREIGN, STALE, EXPORTED_TWICE)  # findings that exit 1
-Key = tuple[Udi, int]
 # Evidence that a report was acknowledged, kept as (how, what, where) and put in words only
 # for output: a site's 400,000 reports would otherwise hold a sentence each per piece.
 SEEN_CAPTURE, SEEN_NAME, INFERRED_RUM = range(3)
@@ -179,8 +177,8 @@ class _Index:
     """(UDI, report id) -> usage files, and the evidence each report was acknowledged."""
 
     def __init__(self, found: Evidence) -> None:
-        self.exported: dict[Key, list[str]] = {}
-        self.by_file: dict[str, list[Key]] = {}
+        self.exported: dict[ReportKey, list[str]] = {}
+        self.by_file: dict[str, list[ReportKey]] = {}
         self.by_name: dict[str, list[str]] = {}
         self.names = found.names  # shown path -> own file name
         self.udis: set[Udi] = set()
@@ -196,9 +194,9 @@ class _Index:
                 if path not in paths:
                     paths.append(path)
                     self.by_file.setdefault(path, []).append(key)
-        self.evidence: dict[Key, list[Said]] = {}
+        self.evidence: dict[ReportKey, list[Said]] = {}
 
-    def acknowledge(self, key: Key, evidence: Said) -> None:
+    def acknowledge(self, key: ReportKey, evidence: Said) -> None:
         """Record evidence for an exported report; others are not tracked."""
         if key in self.exported:
             found = self.evidence.setdefault(key, [])
@@ -224,7 +222,7 @@ def _device_acks(index: _Index, devices: list[Device], found: Evidence) -> None:
                 if state.udi not in (None, device.udi):
                     continue
                 for report in state.reports:
-                    if report.state == "ACK":
+                    if report.state == ReportState.ACK:
                         index.acknowledge((device.udi, report.id), (SEEN_CAPTURE, report.id, path))
 
 
@@ -257,11 +255,7 @@ def named(doc: ImportFile) -> list[tuple[Udi, str]]:
 def _earlier(ack: Moment, last: Moment) -> bool:
     """True when ``ack`` is before ``last``; a local time is compared as if it were UTC."""
 
-    def utc(moment: Moment) -> datetime:
-        when = moment.when
-        return when.replace(tzinfo=UTC) if when.tzinfo is None else when
-
-    return utc(ack) < utc(last)
+    return ack.as_utc() < last.as_utc()
 
 
 def _ack_findings(
@@ -300,7 +294,7 @@ def _ack_findings(
         device = devices.get(udi)
         usage = device.state.usage_reporting if device else None
         stamp = usage.last_ack_received if usage else None
-        last = Moment.of(stamp)
+        last = stamp.moment if stamp else None
         if last is None or stamp is None or not _earlier(made, last):
             continue
         local = " (local time, compared as if UTC)" if last.local_time or made.local_time else ""

@@ -10,13 +10,12 @@ import copy
 import functools
 import gc
 import hashlib
-import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from airgap import formats, xml
-from airgap.formats.common import markup
+from airgap.formats.common import ReportKey, Udi, markup
 from airgap.formats.imports import ImportFile, SlacRequest
 from airgap.formats.usage import UsageFile
 from airgap.validate import checks
@@ -27,8 +26,6 @@ OUTBOUND_RULES = ("hostname-present",)
 OUTBOUND_KINDS = (formats.USAGE, formats.RUM_FRAGMENT, formats.SLAC_REQUEST)
 MAX_FINDINGS = 1000  # kept per file; the rest are counted, so output stays bounded
 BATCH = 256  # children of a root validated at once (see _batched)
-
-ReportKey = tuple[str, str, int]  # (PID, serial, report id): a report's identity
 
 
 @dataclass(frozen=True)
@@ -165,10 +162,11 @@ def _check(data: bytes, kept: _Kept) -> tuple[str | None, list[tuple[ReportKey, 
     model = doc.model
     if isinstance(model, UsageFile):
         kept.add(checks.usage_file(model))
+        udis: dict[Udi, Udi] = {}  # one UDI object a device: a worker pickles each once
         for rum in model.iter_reports():  # one at a time: memory stays flat for a large file
             kept.add(checks.report(rum))
             if rum.udi is not None and rum.report_id is not None:
-                reports.append(((rum.udi.pid, rum.udi.sn, rum.report_id), rum.line))
+                reports.append(((udis.setdefault(rum.udi, rum.udi), rum.report_id), rum.line))
     elif isinstance(model, SlacRequest):
         kept.add(checks.slac_request(model))
     elif isinstance(model, ImportFile):
@@ -289,12 +287,12 @@ class Validator:
     def __init__(self, *, privacy: str = "normal", levels: Mapping[str, str] | None = None) -> None:
         self.levels = rule_levels(privacy, levels)
         self._paths: list[str] = []
-        # (PID, serial) -> report id -> file number << 32 | line: two ints a report, no tuples
-        self._seen: dict[tuple[str, str], dict[int, int]] = {}
+        # UDI -> report id -> file number << 32 | line: two ints a report, no tuples
+        self._seen: dict[Udi, dict[int, int]] = {}
 
     def reports_seen(self) -> list[ReportKey]:
-        """Every (PID, serial, report id) in the files validated so far."""
-        return [(pid, sn, report_id) for (pid, sn), ids in self._seen.items() for report_id in ids]
+        """Every (UDI, report id) in the files validated so far."""
+        return [(udi, report_id) for udi, ids in self._seen.items() for report_id in ids]
 
     def validate(self, data: bytes, path: str) -> FileReport:
         """Every finding for one file, plus duplicates of reports in files validated before."""
@@ -306,10 +304,10 @@ class Validator:
         self._paths.append(report.path)
         here = (len(self._paths) - 1) << 32  # a file holds fewer than 2**32 lines (1 GiB)
         duplicates = []
-        for (pid, sn, report_id), line in checked.reports:
-            device = self._seen.get((pid, sn))
+        for (udi, report_id), line in checked.reports:
+            device = self._seen.get(udi)
             if device is None:
-                device = self._seen[sys.intern(pid), sys.intern(sn)] = {}
+                device = self._seen[udi] = {}
             first = device.get(report_id)
             if first is None:
                 device[report_id] = here | line
@@ -318,7 +316,7 @@ class Validator:
                 hit = checks.Hit(
                     "duplicate-report",
                     line,
-                    f"report {report_id} of PID:{pid},SN:{sn} also at {where}",
+                    f"report {report_id} of {udi} also at {where}",
                 )
                 if found := finding(self.levels, report.path, hit):
                     duplicates.append(found)

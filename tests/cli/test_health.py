@@ -254,3 +254,20 @@ def test_the_first_inventory_entry_a_device_matches_names_it(tmp_path: Path, cli
         results = json.loads(run.out)["results"]
         assert [r["inventory"] for r in results if r["paths"]] == [first]
         assert [r["inventory"] for r in results if not r["paths"]] == ["never"]
+
+
+def test_a_stored_state_whose_clock_is_no_time_has_no_age(tmp_path: Path, cli: Cli) -> None:
+    capture = SAMPLES / "show" / "c9300-tech-support.txt"
+    doc = json.loads(cli("state", "--format", "json", capture).out)
+    good = tmp_path / "good.state.json"
+    good.write_text(json.dumps(doc))
+    doc["results"][0]["clock"] = "June the 8th"  # as another tool, or a hand, might write it
+    bad = tmp_path / "bad.state.json"
+    bad.write_text(json.dumps(doc))
+    ages = []
+    for path in (good, bad):
+        run = cli("health", "--format", "json", "--today", "2023-06-10", path)
+        assert run.code in (0, 1) and "Traceback" not in run.err, run.err
+        (device,) = json.loads(run.out)["results"]
+        ages.append(device["capture_age_days"])
+    assert ages == [2, None]

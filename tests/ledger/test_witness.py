@@ -187,3 +187,35 @@ def test_reports_already_sent_are_refused_unless_allowed(
         "--allow-resend",
     )
     assert run.code == 0 and out.exists()
+
+
+def _sample_reports(path: Path) -> list[tuple[str, str, int]]:
+    """(PID, serial, report id) of each report of a sample usage file, as its XML says."""
+    from airgap import formats
+    from airgap.formats.usage import UsageFile
+
+    model = formats.read(path.read_bytes()).model  # type: ignore[union-attr]
+    assert isinstance(model, UsageFile)
+    return [
+        (r.udi.pid, r.udi.sn, r.report_id)
+        for r in model.iter_reports()
+        if r.udi is not None and r.report_id is not None
+    ]
+
+
+def test_the_index_of_sent_reports_keeps_its_form_and_old_indexes_still_read(
+    sides: dict[str, Path], cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    send(cli, sides, "b1", monkeypatch)
+    index = sides["jump"].with_name("ledger.jsonl.sent")
+    rows = [line.split("\t") for line in index.read_text().splitlines()]
+    reports = _sample_reports(PAYLOAD[0])
+    assert reports and all(len(row) == 4 and row[3].startswith("AG") for row in rows)
+    assert {(pid, sn, int(rid)) for pid, sn, rid, _ in rows} >= set(reports)
+    pid, sn, rid = reports[-1]  # an index an older release wrote: one line, another bundle
+    index.write_text(f"{pid}\t{sn}\t{rid}\tAG-OLD-1\n")
+    out = sides["root"] / "usb" / "again.tar.gz"
+    run = cli("bundle", "create", "--out", out, PAYLOAD[0], "--key", sides["root"] / "op.key")
+    assert run.code == 1 and not out.exists()
+    assert f"report {rid} of PID:{pid},SN:{sn} went out in bundle AG-OLD-1" in run.err
+    assert run.err.count("went out in bundle") == 1

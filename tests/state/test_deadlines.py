@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import orjson
 import pytest
 
 from airgap import formats, xml
@@ -306,3 +307,16 @@ def test_the_newest_capture_of_a_device_wins(tmp_path: Path) -> None:
         assert found.ack_by is not None
         assert found.ack_by.date == (fleet.LAB_NOW + timedelta(days=90)).date()
         assert set(found.paths) == {"a/before.txt", "b/after.txt"}
+
+
+def test_statuses_bases_and_sources_are_enum_members_that_write_the_same_words() -> None:
+    item = one(state(deadline=datetime(2026, 11, 10, tzinfo=UTC)))
+    assert item.status is deadlines.DueStatus.DUE and item.basis is deadlines.Obligation.ACK_BY
+    assert item.ack_by is not None and item.ack_by.source is deadlines.DateSource.DEVICE
+    assert item.policy.source is deadlines.DateSource.POLICY  # the one the device shows
+    # the JSON writer the commands use: an enum as a dict key would be refused
+    written = orjson.loads(orjson.dumps([item.to_dict(), deadlines.counts([item])]))
+    assert (written[0]["status"], written[0]["basis"]) == ("due", "ack_by")
+    assert written[0]["ack_by"]["source"] == "device"
+    assert written[0]["policy"]["source"] == "policy"
+    assert written[1] == {"overdue": 0, "due": 1, "ok": 0, "unknown": 0}

@@ -35,32 +35,32 @@ def test_import_that_took_effect() -> None:
     before = lab_state([(1, "CLOSED"), (2, "OPEN")], NOW - timedelta(days=60))
     after = lab_state([(1, "ACK"), (2, "ACK")], NOW)
     verdict, evidence = diff.verdict(before, after)
-    assert verdict == diff.TOOK_EFFECT
+    assert verdict == diff.Verdict.TOOK_EFFECT
     assert any("2 of 2" in e for e in evidence)
 
 
 def test_open_report_still_open_is_not_a_failure() -> None:
     before = lab_state([(1, "CLOSED"), (2, "OPEN")], NOW - timedelta(days=60))
     after = lab_state([(1, "ACK"), (2, "OPEN")], NOW)
-    assert diff.verdict(before, after)[0] == diff.TOOK_EFFECT
+    assert diff.verdict(before, after)[0] == diff.Verdict.TOOK_EFFECT
 
 
 def test_nothing_moved_is_not_applied() -> None:
     before = lab_state([(1, "CLOSED")], NOW - timedelta(days=60))
-    assert diff.verdict(before, before)[0] == diff.NOT_APPLIED
+    assert diff.verdict(before, before)[0] == diff.Verdict.NOT_APPLIED
 
 
 def test_ack_moved_but_a_closed_report_left_is_partly() -> None:
     before = lab_state([(1, "CLOSED"), (2, "CLOSED")], NOW - timedelta(days=60))
     after = lab_state([(1, "ACK"), (2, "CLOSED")], NOW)
     verdict, evidence = diff.verdict(before, after)
-    assert verdict == diff.PARTLY
+    assert verdict == diff.Verdict.PARTLY
     assert any("2" in e and "without ACK" in e for e in evidence)
 
 
 def test_without_evidence_the_verdict_is_unknown() -> None:
     bare = DeviceState(kind="show-license-summary")
-    assert diff.verdict(bare, bare)[0] == diff.UNKNOWN
+    assert diff.verdict(bare, bare)[0] == diff.Verdict.UNKNOWN
 
 
 def test_changes_list_policy_deadline_and_reports() -> None:
@@ -80,13 +80,16 @@ def test_changes_list_policy_deadline_and_reports() -> None:
 def test_a_state_against_itself_has_no_changes(reports: list[tuple[int, str]], days: int) -> None:
     state = lab_state(reports, NOW - timedelta(days=days))
     assert diff.changes(state, state) == []
-    assert diff.verdict(state, state)[0] != diff.TOOK_EFFECT
+    assert diff.verdict(state, state)[0] != diff.Verdict.TOOK_EFFECT
 
 
 def test_overall_is_the_worst_verdict() -> None:
-    made = [diff.DeviceDiff("a", (), v, ()) for v in (diff.TOOK_EFFECT, diff.NOT_APPLIED)]
-    assert diff.overall(made) == diff.NOT_APPLIED
-    assert diff.overall([made[0]]) == diff.TOOK_EFFECT
+    made = [
+        diff.DeviceDiff("a", (), v, ())
+        for v in (diff.Verdict.TOOK_EFFECT, diff.Verdict.NOT_APPLIED)
+    ]
+    assert diff.overall(made) == diff.Verdict.NOT_APPLIED
+    assert diff.overall([made[0]]) == diff.Verdict.TOOK_EFFECT
 
 
 def ack_check(

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from airgap.errors import ExitCode
-from airgap.state.model import Stamp
+from airgap.state.model import Moment, Stamp
 from airgap.state.times import (
     TimeZoneError,
     parse_time,
@@ -126,6 +126,35 @@ def test_device_utc_times_round_trip(when: datetime) -> None:
     converted = parse_time(when.strftime("%b %d %H:%M:%S %Y PDT"), PDT)
     assert converted is not None
     assert converted.iso == (when + timedelta(hours=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.mark.parametrize(
+    ("raw", "tz", "when", "local"),
+    [
+        ("Oct 14 12:10:32 2021 UTC", None, datetime(2021, 10, 14, 12, 10, 32, tzinfo=UTC), False),
+        ("Dec 18 11:02:51 2023 PDT", PDT, datetime(2023, 12, 18, 18, 2, 51, tzinfo=UTC), False),
+        ("Dec 18 11:02:51 2023 PDT", None, datetime(2023, 12, 18, 11, 2, 51), True),
+    ],
+)
+def test_a_stamp_gives_the_moment_it_names(
+    raw: str, tz: dict[str, timedelta] | None, when: datetime, local: bool
+) -> None:
+    stamp = parse_time(raw, tz)
+    assert stamp is not None and stamp.moment == Moment(when, local)
+    assert stamp.moment.iso() == stamp.iso
+
+
+@pytest.mark.parametrize("raw", ["<none>", "Never", "sometime last week"])
+def test_a_stamp_with_no_known_time_gives_no_moment(raw: str) -> None:
+    stamp = parse_time(raw)
+    assert stamp is not None and stamp.iso is None and stamp.moment is None
+
+
+def test_a_local_moment_orders_as_if_utc() -> None:
+    local, utc = Moment.parse("2024-03-01T10:00:00"), Moment.parse("2024-03-01T09:00:00Z")
+    assert local is not None and utc is not None
+    assert local.as_utc() == datetime(2024, 3, 1, 10, tzinfo=UTC) > utc.as_utc()
+    assert local.plus(30) == Moment(datetime(2024, 3, 31, 10), True)
 
 
 @pytest.mark.parametrize(

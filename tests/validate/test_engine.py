@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from airgap.formats.common import Udi
 from airgap.validate.engine import Validator
 from airgap.validate.rules import RULES
 from tests.conftest import need_field, wrap_fragment
@@ -129,6 +130,19 @@ def test_duplicates_name_the_file_and_line_first_seen_among_many() -> None:
     (finding,) = validator.validate(report_xml(payload(1700000001)), "again.xml").findings
     assert finding.message.endswith("also at later.xml:4")
     assert len(validator.reports_seen()) == 4
+
+
+def test_reports_seen_are_report_keys_and_a_duplicate_names_its_device() -> None:
+    validator = Validator()
+    one = envelope(json.dumps(payload(7, sn="SN1")), sn="SN1")
+    two = envelope(json.dumps(payload(8, sn="SN2")), sn="SN2")
+    assert rules_of(usage_xml(one, two), validator, "a.xml") == []
+    assert sorted(validator.reports_seen()) == [
+        (Udi("C9300-24UX", "SN1"), 7),
+        (Udi("C9300-24UX", "SN2"), 8),
+    ]
+    (finding,) = validator.validate(usage_xml(two), "b.xml").findings
+    assert finding.message.startswith("report 8 of PID:C9300-24UX,SN:SN2 also at a.xml:")
 
 
 def test_same_report_id_on_two_devices_is_not_a_duplicate() -> None:
