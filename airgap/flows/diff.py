@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airgap import inputs
 from airgap.errors import ConfigError, ExitCode, InputError, worst
+from airgap.findings import Finding
 from airgap.flows import ledger as steps
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ class Diffed:
 
     extra: dict[str, Any] = field(default_factory=dict)
     results: list[dict[str, Any]] = field(default_factory=list)
-    problems: list[inputs.Problem] = field(default_factory=list)
+    problems: list[Finding] = field(default_factory=list)
     exit_code: ExitCode = ExitCode.OK
 
 

@@ -47,7 +47,7 @@ def _verdicts(found: evidence.Evidence) -> tuple[object, ...]:
         [f.to_dict() for f in matched.findings],
         [d.to_dict() for d in due],
         [d.to_dict() for d in site.devices],
-        [(p.path, p.reason, p.code) for p in found.problems],
+        [(p.path, p.message, p.exit_code) for p in found.problems],
     )
 
 
