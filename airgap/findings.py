@@ -68,12 +68,18 @@ class Location:
         """The file, and the member inside it, as the user reads them: ``a.tar!b.xml``."""
         if self.file is None:
             return None
-        return SEP.join((self.file, *self.member)) if self.member else self.file
+        return joined((self.file, *self.member)) if self.member else self.file
+
+
+def joined(parts: tuple[str, ...]) -> str:
+    """``outer!inner!name``: a place inside archives as the user reads it; the one place the
+    ``!`` form is built from parts (it is never split again)."""
+    return SEP.join(parts)
 
 
 def shown(where: Location) -> str:
     """A location for text: ``a.tar!b.xml:12``; the device or ledger entry when there is no
-    file. The one place the ``!`` form is built from parts."""
+    file."""
     path = where.path
     if path is None:
         if where.device is not None:

@@ -24,7 +24,7 @@ from typing import IO, cast
 
 from airgap import archive, formats
 from airgap.errors import AirgapError
-from airgap.findings import Finding, problem
+from airgap.findings import SEP, Finding, problem
 
 PROLOG_BYTES = 4096  # the prolog and root element of a licensing file; a longer one reads on
 HEAD_BYTES = 64 * 1024  # a capture can take this long to show what it is
@@ -244,7 +244,7 @@ def _refusal(path: str, refused: AirgapError) -> Finding:
     words, not its parts)."""
     reason = f"{refused.what}: {refused.why}" if refused.why else refused.what
     shown = refused.path or path
-    prefix = path + archive.SEP
+    prefix = path + SEP
     if shown.startswith(prefix):
         return problem(path, reason, refused.exit_code, refused.hint, (shown.removeprefix(prefix),))
     return problem(shown, reason, refused.exit_code, refused.hint)
