@@ -19,13 +19,14 @@ from datetime import UTC, datetime
 from enum import Enum, StrEnum
 from typing import Any
 
-from airgap.findings import Basis, Evidence, Finding, Level, Location
+from airgap import findings
+from airgap.findings import Basis, Finding, Level, Location
 from airgap.formats.common import Udi
 from airgap.formats.imports import ImportFile, rum_entries
 from airgap.inputs import file_name
 from airgap.state.deadlines import Moment, import_time
 from airgap.state.devices import Device, group
-from airgap.state.evidence import Evidence as Inputs
+from airgap.state.evidence import Evidence
 from airgap.state.model import DeviceState
 
 
@@ -62,10 +63,10 @@ class Shows(Enum):
 Said = tuple[Shows, int | str, str]
 
 
-def words(said: Said) -> Evidence:
+def words(said: Said) -> findings.Evidence:
     """One piece of evidence in words, as ``reconcile`` prints it."""
     shows, what, where = said
-    return Evidence(shows.basis, shows.value[1].format(what, where))
+    return findings.Evidence(shows.basis, shows.value[1].format(what, where))
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +78,7 @@ class ReportStatus:
     said: tuple[Said, ...]  # the evidence it was ACKed; ``evidence`` puts it in words
 
     @property
-    def evidence(self) -> tuple[Evidence, ...]:
+    def evidence(self) -> tuple[findings.Evidence, ...]:
         """The evidence in words, seen first, each sentence once."""
         said = dict.fromkeys(map(words, self.said))
         return tuple(sorted(said, key=lambda e: (e.basis is not Basis.SEEN, str(e))))
@@ -148,7 +149,7 @@ def mismatch(
     device: str,
     path: str | None = None,
     report_ids: tuple[int, ...] = (),
-    evidence: tuple[Evidence, ...] = (),
+    evidence: tuple[findings.Evidence, ...] = (),
 ) -> Finding:
     """Something that does not reconcile, where, and the evidence for it: an error for the
     kinds that make ``reconcile`` exit 1, else a warning."""
@@ -199,7 +200,7 @@ class Reconciliation:
 class _Index:
     """(UDI, report id) -> usage files, and the evidence each report was acknowledged."""
 
-    def __init__(self, found: Inputs) -> None:
+    def __init__(self, found: Evidence) -> None:
         self.exported: dict[Key, list[str]] = {}
         self.by_file: dict[str, list[Key]] = {}
         self.by_name: dict[str, list[str]] = {}
@@ -233,7 +234,7 @@ def _states_by_path(states: Iterable[DeviceState]) -> dict[str, list[DeviceState
     return found
 
 
-def _device_acks(index: _Index, devices: list[Device], found: Inputs) -> None:
+def _device_acks(index: _Index, devices: list[Device], found: Evidence) -> None:
     """SEEN: a capture shows the report in state ACK."""
     by_path = _states_by_path(found.states)
     for device in devices:
@@ -265,16 +266,16 @@ def _file_acks(index: _Index, path: str, doc: ImportFile) -> set[Udi]:
     return seen
 
 
-def named(doc: ImportFile) -> list[tuple[Udi, Evidence]]:
+def named(doc: ImportFile) -> list[tuple[Udi, findings.Evidence]]:
     """The devices an ACK names, each with how: SLAC ``<udi>`` (seen), RUM ACK (inferred)."""
     found = {
-        a.udi: Evidence(Basis.SEEN, f"SLAC udi {a.udi_text}")
+        a.udi: findings.Evidence(Basis.SEEN, f"SLAC udi {a.udi_text}")
         for a in doc.authorizations
         if a.udi is not None
     }
     for entry in rum_entries(doc):
         if entry.udi is not None and entry.udi not in found:
-            found[entry.udi] = Evidence(Basis.INFERRED, f"RUM ACK data names {entry.udi}")
+            found[entry.udi] = findings.Evidence(Basis.INFERRED, f"RUM ACK data names {entry.udi}")
     return sorted(found.items(), key=lambda item: item[0])
 
 
@@ -309,7 +310,7 @@ def _ack_findings(
     how_of = dict(names)
     how_of.update(
         {
-            udi: Evidence(Basis.SEEN, f"ACK file name {file_name(path)}")
+            udi: findings.Evidence(Basis.SEEN, f"ACK file name {file_name(path)}")
             for udi in seen
             if udi not in how_of or how_of[udi].basis is Basis.INFERRED
         }
@@ -328,11 +329,14 @@ def _ack_findings(
             f"received ({stamp.raw}){local}",
             str(udi),
             path,
-            evidence=(how, Evidence(Basis.SEEN, f"device shows Last ACK received {stamp.raw}")),
+            evidence=(
+                how,
+                findings.Evidence(Basis.SEEN, f"device shows Last ACK received {stamp.raw}"),
+            ),
         )
 
 
-def reconcile(found: Inputs) -> Reconciliation:
+def reconcile(found: Evidence) -> Reconciliation:
     """Match exported reports with ACKs and device captures, and list what does not fit."""
     index = _Index(found)
     grouped = group(found.states)
@@ -394,7 +398,7 @@ def _report_findings(index: _Index, results: list[DeviceReconciliation]) -> Iter
                 f"{len(ids)} exported report(s) without an ACK",
                 device.device,
                 report_ids=ids,
-                evidence=tuple(Evidence(Basis.SEEN, f"exported in {p}") for p in files),
+                evidence=tuple(findings.Evidence(Basis.SEEN, f"exported in {p}") for p in files),
             )
         for report in device.reports:
             if len(report.exported_in) > 1:
@@ -405,15 +409,17 @@ def _report_findings(index: _Index, results: list[DeviceReconciliation]) -> Iter
                     report.exported_in[0],
                     (report.report_id,),
                     tuple(
-                        Evidence(Basis.SEEN, f"report {report.report_id} of {device.device} in {p}")
+                        findings.Evidence(
+                            Basis.SEEN, f"report {report.report_id} of {device.device} in {p}"
+                        )
                         for p in report.exported_in
                     ),
                 )
         if device.never_reported:
             why = (
-                Evidence(Basis.SEEN, "capture of this device, no usage file names it")
+                findings.Evidence(Basis.SEEN, "capture of this device, no usage file names it")
                 if device.udi
-                else Evidence(
+                else findings.Evidence(
                     Basis.INFERRED, "the capture names no UDI, so no usage file can match it"
                 )
             )
