@@ -57,12 +57,6 @@ class Location:
     device: str | None = None
     seq: int | None = None
 
-    @classmethod
-    def of(cls, parts: tuple[str, ...], line: int | None = None) -> Location:
-        """The place of an archive member (the archive's name, then each name inside it) or,
-        with one part, of a file."""
-        return cls(parts[0], parts[1:], line) if parts else cls(line=line)
-
     @property
     def path(self) -> str | None:
         """The file, and the member inside it, as the user reads them: ``a.tar!b.xml``."""
