@@ -192,8 +192,9 @@ class Reconciliation:
             "acknowledged": sum(r.acknowledged for r in reports),
             "inferred": sum(r.inferred for r in reports),
         }
-        totals.update({kind: sum(f.code == kind for f in self.findings) for kind in Kind})
-        totals[Kind.OUTSTANDING] = totals["exported"] - totals["acknowledged"]
+        # plain str keys: the JSON encoder takes no enum as a key
+        totals.update({kind.value: sum(f.code == kind for f in self.findings) for kind in Kind})
+        totals[Kind.OUTSTANDING.value] = totals["exported"] - totals["acknowledged"]
         return totals
 
 

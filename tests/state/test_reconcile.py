@@ -179,6 +179,7 @@ def test_each_case_is_reported_with_its_evidence(tmp_path: Path) -> None:
     )
     assert not result.ok
     counts = result.counts()
+    assert all(type(key) is str for key in counts)  # JSON keys: orjson takes no enum there
     assert counts["devices"] == 6 and counts["foreign-ack"] == 1 and counts["stale-ack"] == 1
     assert counts["outstanding"] == len(outstanding.report_ids)
 
