@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO, Self, cast
 
 from airgap.errors import AirgapError, FindingsError, InputError, TrustError, why
+from airgap.findings import SEP as SEP  # outer!inner!member, for display only
+from airgap.findings import joined
 
-SEP = "!"  # outer!inner!member, for display only
 GZIP_MAGIC = b"\x1f\x8b"
 SEVEN_ZIP_MAGIC = b"7z\xbc\xaf\x27\x1c"
 CHUNK = 1 << 20
@@ -65,7 +66,7 @@ Where = tuple[str, ...]  # the archive's name, then each nested archive's member
 
 def shown(where: Where, name: str | None = None) -> str:
     """``outer!inner!name``: a member's place as the user reads it."""
-    return SEP.join(where if name is None else (*where, name))
+    return joined(where if name is None else (*where, name))
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from airgap.errors import ConfigError, why
+from airgap.findings import Level
 
 SYSTEM_CONFIG = Path("/etc/airgap/config.toml")
 PROJECT_FILE = "airgap.toml"
@@ -261,7 +262,7 @@ def _refuse_lowered_guards(project: Path, rules: Mapping[str, str], privacy: str
     lowered = sorted(
         rule
         for rule, level in rules.items()
-        if level != "error" and (rule in guards or rule.startswith("json-"))
+        if level != Level.ERROR and (rule in guards or rule.startswith("json-"))
     )
     if lowered:
         raise ConfigError(

@@ -23,7 +23,8 @@ from pathlib import Path, PurePosixPath
 from typing import IO, cast
 
 from airgap import archive, formats
-from airgap.errors import AirgapError, ExitCode
+from airgap.errors import AirgapError
+from airgap.findings import SEP, Finding, problem
 
 PROLOG_BYTES = 4096  # the prolog and root element of a licensing file; a longer one reads on
 HEAD_BYTES = 64 * 1024  # a capture can take this long to show what it is
@@ -73,17 +74,6 @@ class Skipped:
 
 
 @dataclass(frozen=True)
-class Problem:
-    """A path that could not be examined: missing or unreadable (exit 3), a corrupt archive
-    (exit 1), or an unsafe archive member (exit 4)."""
-
-    path: str
-    reason: str
-    code: ExitCode = ExitCode.CANNOT_RUN
-    hint: str = ""
-
-
-@dataclass(frozen=True)
 class Archive:
     """An archive read whole, before the entries of its members (when asked for, as
     ``inspect`` does to tell what the archive is as a whole without reading it again)."""
@@ -92,7 +82,7 @@ class Archive:
     members: tuple[archive.Member, ...]
 
 
-Entry = Item | Skipped | Problem
+Entry = Item | Skipped | Finding  # a Finding: a path that could not be examined (a problem)
 
 
 def file_name(parts: archive.Where) -> str:
@@ -136,7 +126,7 @@ def _walk(paths: Iterable[str], walking: _Walking, strict: bool) -> Iterator[Ent
         elif path.exists() or path.is_symlink():
             yield from _entries(path, named=strict, walking=walking)
         else:
-            yield Problem(name, "no such file or folder")
+            yield problem(name, "no such file or folder")
 
 
 @dataclass(frozen=True)
@@ -152,7 +142,7 @@ def _walk_folder(top: Path, walking: _Walking) -> Iterator[Entry | Archive]:
     patterns = walking.patterns
     errors: list[OSError] = []
     for folder, subfolders, files in os.walk(top, onerror=errors.append):
-        yield from (Problem(e.filename or str(top), e.strerror or str(e)) for e in errors)
+        yield from (problem(e.filename or str(top), e.strerror or str(e)) for e in errors)
         errors.clear()
         base = Path(folder)
         keep = []
@@ -175,7 +165,7 @@ def _walk_folder(top: Path, walking: _Walking) -> Iterator[Entry | Archive]:
                 yield Skipped(str(path), "symbolic link")
                 continue
             yield from _entries(path, named=False, walking=walking)
-    yield from (Problem(e.filename or str(top), e.strerror or str(e)) for e in errors)
+    yield from (problem(e.filename or str(top), e.strerror or str(e)) for e in errors)
 
 
 def _excluded(path: Path, top: Path, patterns: tuple[str, ...]) -> bool:
@@ -192,7 +182,7 @@ def _entries(path: Path, *, named: bool, walking: _Walking) -> Iterator[Entry | 
     """One file, or every member when it is an archive."""
     if not path.is_file():  # checked before opening: a FIFO would block the open
         if named:
-            yield Problem(str(path), "not a regular file")
+            yield problem(str(path), "not a regular file")
         else:
             yield Skipped(str(path), "not a regular file")
         return
@@ -200,7 +190,7 @@ def _entries(path: Path, *, named: bool, walking: _Walking) -> Iterator[Entry | 
         with path.open("rb") as handle:
             head, sniff = _sniff(handle, path.name)
     except OSError as exc:
-        yield Problem(str(path), exc.strerror or str(exc))
+        yield problem(str(path), exc.strerror or str(exc))
         return
     if archive.archive_type(head):
         yield from _members(path, walking)
@@ -211,7 +201,7 @@ def _entries(path: Path, *, named: bool, walking: _Walking) -> Iterator[Entry | 
     elif formats.blank(head):  # named: an empty file is a finding whatever its name
         yield Item((str(path),), formats.Sniff("xml"), named)
     else:
-        yield Problem(str(path), f"no kind airgap knows ({formats.plainly(head)})")
+        yield problem(str(path), f"no kind airgap knows ({formats.plainly(head)})")
 
 
 def _sniff(stream: IO[bytes], name: str) -> tuple[bytes, formats.Sniff]:
@@ -251,5 +241,16 @@ def _members(path: Path, walking: _Walking) -> Iterator[Entry | Archive]:
     except AirgapError as exc:
         refused = exc
     if refused is not None:
-        reason = f"{refused.what}: {refused.why}" if refused.why else refused.what
-        yield Problem(refused.path or str(path), reason, refused.exit_code, refused.hint)
+        yield _refusal(str(path), refused)
+
+
+def _refusal(path: str, refused: AirgapError) -> Finding:
+    """The problem of an archive the reader refused. Its file is the archive on disk; the
+    place inside it is kept as the reader names it, whole (the reader gives the place in
+    words, not its parts)."""
+    reason = f"{refused.what}: {refused.why}" if refused.why else refused.what
+    shown = refused.path or path
+    prefix = path + SEP
+    if shown.startswith(prefix):
+        return problem(path, reason, refused.exit_code, refused.hint, (shown.removeprefix(prefix),))
+    return problem(shown, reason, refused.exit_code, refused.hint)

@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from airgap.bundle.create import create, payload_names, read_payload
 from airgap.bundle.verify import verify
+from airgap.findings import Location
 from airgap.signing.minisign import SecretKey
 from airgap.signing.trust import Trusted
 from airgap.validate.engine import FileReport, Validator
@@ -32,8 +33,8 @@ from benchmarks.fleet import write_fleet
 class NoValidation(Validator):
     """Leaves validation out of the bundle timings (it has its own line)."""
 
-    def validate(self, data: bytes, path: str) -> FileReport:
-        return FileReport(path, None)
+    def validate(self, data: bytes, path: str, member: tuple[str, ...] = ()) -> FileReport:
+        return FileReport(Location(path, member), None)
 
 
 def timed(label: str, action: object) -> float:

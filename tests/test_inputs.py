@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from airgap import formats, inputs
+from airgap.findings import Finding
 from tests.conftest import SAMPLES
 
 
@@ -92,8 +93,8 @@ def test_a_named_file_is_examined_or_of_no_kind(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_bytes(b"hello\n")
     empty, notes = inputs.walk([str(tmp_path / "empty.md"), str(tmp_path / "notes.txt")])
     assert isinstance(empty, inputs.Item) and empty.sniff.family == "xml" and empty.named
-    assert isinstance(notes, inputs.Problem) and notes.code == 3
-    assert notes.reason == "no kind airgap knows (text, not XML)"
+    assert isinstance(notes, Finding) and notes.exit_code == 3
+    assert notes.message == "no kind airgap knows (text, not XML)"
     skipped = list(inputs.walk([str(tmp_path / "notes.txt")], strict=False))
     assert [type(e) for e in skipped] == [inputs.Skipped]
 

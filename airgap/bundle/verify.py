@@ -26,29 +26,22 @@ from airgap import archive
 from airgap.bundle import bag
 from airgap.bundle.create import Progress, no_progress
 from airgap.errors import AirgapError, ExitCode, InputError, why, worst
+from airgap.findings import PROBLEM, Finding, Level, Location, shown
 from airgap.fsutil import StagedFolder, open_regular, refuse_replacing_above, write_atomic
 from airgap.signing.minisign import SIG_PREHASHED, Signature, SignatureError, blake2b_file
 from airgap.signing.trust import Trusted
 
 if TYPE_CHECKING:  # validation is loaded by whoever validates, not by a signature check
     from airgap.validate.engine import FileReport, Validator
-    from airgap.validate.rules import Finding
 
 CHUNK = 1 << 20
 SIGNATURE_LIMIT = 64 << 10  # a minisign signature is about 300 bytes
 _BAG_COUNT = re.compile(r"([1-9][0-9]*) of ([1-9][0-9]*)")
 
 
-@dataclass(frozen=True)
-class Problem:
-    """Something wrong with a bundle, and the exit code it calls for."""
-
-    code: ExitCode
-    message: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return {"exit_code": int(self.code), "message": self.message}
+def problem_dict(problem: Finding) -> dict[str, Any]:
+    """A bundle's problem in JSON: its exit code and message."""
+    return {"exit_code": int(problem.exit_code or ExitCode.TRUST), "message": problem.message}
 
 
 @dataclass
@@ -64,19 +57,27 @@ class Verified:
     payload: dict[str, tuple[int, str]] = field(default_factory=dict)  # name -> (size, sha256)
     tags: dict[str, bytes] = field(default_factory=dict)
     reports: list[FileReport] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[Finding] = field(default_factory=list)  # each with its exit code
     witnessed: dict[str, Any] | None = None  # the sender checkpoint, once checked
     renamed_from: str | None = None  # the name it was signed as, when --accept-renamed took it
     at_rest: bool = False  # an extracted bag (a folder), not an archive
 
+    def place(self, name: str) -> Location:
+        """Where a file of the bag is: in the archive, under ``<id>/``; in a bag at rest, in
+        its folder."""
+        if self.at_rest:
+            return Location(f"{self.bundle}/{name}")
+        return Location(str(self.bundle), (f"{self.bundle_id}/{name}",))
+
     def where(self, name: str) -> str:
         """How a file of the bag is named in messages: ``bundle!<id>/name`` inside an archive,
         ``folder/name`` in a bag at rest."""
-        return f"{self.bundle}/{name}" if self.at_rest else f"{self.bundle}!{self.bundle_id}/{name}"
+        return shown(self.place(name))
 
     def problem(self, code: ExitCode, message: str) -> None:
-        """Record a problem."""
-        self.problems.append(Problem(code, message))
+        """Record a problem, with the exit code it calls for."""
+        where = Location(str(self.bundle))
+        self.problems.append(Finding(PROBLEM, Level.ERROR, message, where, exit_code=code))
 
     @property
     def findings(self) -> list[Finding]:
@@ -87,7 +88,7 @@ class Verified:
     def exit_code(self) -> ExitCode:
         """The worst of the problems and payload validation."""
         invalid = ExitCode.FINDINGS if any(not r.ok for r in self.reports) else ExitCode.OK
-        return worst(invalid, *(p.code for p in self.problems))
+        return worst(invalid, *(p.exit_code or ExitCode.TRUST for p in self.problems))
 
     @property
     def bundle_id(self) -> str | None:
@@ -105,6 +106,8 @@ class Verified:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form for ``bundle verify`` and ``bundle list``."""
+        from airgap.validate.engine import finding_dict
+
         return {
             "bundle": str(self.bundle),
             "ok": self.exit_code == ExitCode.OK,
@@ -123,8 +126,8 @@ class Verified:
             "signed_as": self.fields.get("file"),
             "renamed_from": self.renamed_from,
             "at_rest": self.at_rest,
-            "problems": [p.to_dict() for p in self.problems],
-            "findings": [f.to_dict() for f in self.findings],
+            "problems": [problem_dict(p) for p in self.problems],
+            "findings": [finding_dict(f) for f in self.findings],
         }
 
 
@@ -299,11 +302,11 @@ def take_member(result: Verified, name: str, data: bytes, validator: Validator) 
     kept for :func:`check_bag`, anything else a problem."""
     if name.startswith(bag.DATA):
         result.payload[name] = (len(data), bag.sha256(data))
-        display = result.where(name)
-        kind, reports = validate_payload(data, display, validator)
+        where = result.place(name)
+        kind, reports = validate_payload(data, where.file or "", validator, where.member)
         result.reports.extend(reports)
         if kind is None:
-            result.problem(ExitCode.FINDINGS, f"{display}: a payload file of no known kind")
+            result.problem(ExitCode.FINDINGS, f"{shown(where)}: a payload file of no known kind")
     elif name in bag.ALL_TAG_FILES:
         result.tags[name] = data
     else:
@@ -311,25 +314,27 @@ def take_member(result: Verified, name: str, data: bytes, validator: Validator) 
 
 
 def validate_payload(
-    data: bytes, path: str, validator: Validator
+    data: bytes, path: str, validator: Validator, member: tuple[str, ...] = ()
 ) -> tuple[str | None, list[FileReport]]:
-    """A payload file's kind and validation reports: an archive's members are each validated,
-    a capture has nothing to validate, None is a file of no known kind."""
+    """A payload file's kind and validation reports (``member``: its names inside the
+    archive ``path``): an archive's members are each validated, a capture has nothing to
+    validate, None is a file of no known kind."""
     from airgap import formats
 
+    display = shown(Location(path, member))
     if archive.archive_type(data[:512]):
         reports = [
-            validator.validate(m.data, m.path)
-            for m in archive.read_members(data, path)
+            validator.validate(m.data, path, (*member, *m.parts[1:]))
+            for m in archive.read_members(data, display)
             if formats.sniff(m.data[:65536], m.path).family == "xml"
         ]
         return "archive", reports
-    sniff = formats.sniff(data[:65536], path)
+    sniff = formats.sniff(data[:65536], display)
     if sniff.family == "capture":
         return sniff.kind, []
     if sniff.family is None:
         return None, []
-    report = validator.validate(data, path)
+    report = validator.validate(data, path, member)
     return report.kind or "xml", [report]
 
 
@@ -395,7 +400,7 @@ def check_manifest(result: Verified, name: str, present: dict[str, tuple[int, st
 
 
 def _check_inner_signature(result: Verified, trusted: Trusted) -> None:
-    where = f"{result.bundle}!{bag.INNER_SIGNATURE}"
+    where = shown(Location(str(result.bundle), (bag.INNER_SIGNATURE,)))
     try:
         text = result.tags.get(bag.INNER_SIGNATURE, b"").decode("utf-8")
         inner = Signature.parse(text, where)

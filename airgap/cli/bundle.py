@@ -197,7 +197,9 @@ def show_verified(results: list[Verified], fmt: Format, *, listing: bool = False
     run = this_run()
     for r in results:
         for problem in r.problems:
-            out().print(f"{r.bundle}: error: {problem.message}", markup=False, style="red")
+            out().print(
+                f"{r.bundle}: {problem.level}: {problem.message}", markup=False, style="red"
+            )
         for finding in r.findings:
             out().print(str(finding), markup=False)
         if run.quiet and r.exit_code == ExitCode.OK:  # -q: what failed, nothing else

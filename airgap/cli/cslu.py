@@ -10,6 +10,7 @@ import typer
 from airgap.cli.options import moved_out, out_or_positional
 from airgap.cli.output import Format, FormatOption, begin, emit_json, err, note, out, plural
 from airgap.errors import ExitCode, InputError
+from airgap.findings import Location, shown
 
 if TYPE_CHECKING:
     from airgap.formats.cslu import Unpacked
@@ -200,7 +201,7 @@ def _print(unpacked: Unpacked, written: list[Path], destination: Path) -> None:
         out().print(f"  {f.path}: {'; '.join(detail)} -> {target}", markup=False)
         if c.error:
             err().print(
-                f"error: {c.error}: {unpacked.name}!{'!'.join(f.parts)}",
+                f"error: {c.error}: {shown(Location(unpacked.name, f.parts))}",
                 markup=False,
                 style="bold red",
             )

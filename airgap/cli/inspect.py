@@ -25,13 +25,14 @@ def inspect(
     UTF-16, unknown root) exits 1, named or met in a folder or archive, as for validate.
     """
     from airgap import config, inputs
+    from airgap.findings import Finding
 
     begin("inspect", fmt)
     settings = config.load()
     results: list[dict[str, Any]] = []
     codes: list[int] = []
     skipped: list[dict[str, str]] = []
-    problems: list[inputs.Problem] = []
+    problems: list[Finding] = []
     for entry in inputs.walk_whole(paths, settings["exclude"]):
         if isinstance(entry, inputs.Archive):
             if entry.members:  # an archive of no file is named by nothing inside it
@@ -44,15 +45,10 @@ def inspect(
             skipped.append({"path": entry.path, "reason": entry.reason})
             note(f"skipped {entry.path}: {entry.reason}")
             continue
-        if isinstance(entry, inputs.Problem):  # in the envelope's problems, not a result
+        if isinstance(entry, Finding):  # in the envelope's problems, not a result
             problems.append(entry)
-            codes.append(entry.code)
-            if fmt is Format.TEXT:
-                _print({"path": entry.path, "kind": None, "error": entry.reason})
-            else:
-                tell_problems([entry])
-            if entry.hint:
-                note(f"hint: {entry.hint}")
+            codes.append(entry.exit_code or ExitCode.CANNOT_RUN)
+            tell_problems([entry])
             continue
         summary, code = _summarise(entry)
         summary = {"path": entry.path, **summary}

@@ -155,6 +155,7 @@ def _cssm_inputs(
     """CSLU upload archives (answered with an ACK archive) and loose usage files (answered
     with one ACK file each), from the paths given."""
     from airgap import formats, inputs, xml
+    from airgap.findings import Finding
     from airgap.formats import cslu
     from airgap.formats.usage import UsageFile
 
@@ -182,8 +183,8 @@ def _cssm_inputs(
         else:
             rest.append(source)
     for entry in inputs.walk(rest):
-        if isinstance(entry, inputs.Problem):
-            raise InputError("cannot read", entry.path, entry.reason)
+        if isinstance(entry, Finding):
+            raise InputError("cannot read", entry.path, entry.message)
         if isinstance(entry, inputs.Item) and entry.sniff.family == "xml":
             data = entry.read()
             if (doc := usage_of(data)) is not None:

@@ -257,11 +257,11 @@ def verify_cmd(
     )
     store, report = steps.verify_ledger(options)
     if fmt is Format.TEXT:
+        from airgap.ledger.verify import told
+
         for finding in report.findings:
             out().print(
-                f"{store.path}: {'error' if finding.code == 4 else 'warning'}: {finding}",
-                markup=False,
-                style="red",
+                f"{store.path}: {finding.level}: {told(finding)}", markup=False, style="red"
             )
     if report.exit_code == ExitCode.CANNOT_RUN:
         raise steps.unchecked_error(store, report)

@@ -30,7 +30,7 @@ from airgap.names import plural as plural  # the commands' one way to count word
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from airgap import inputs
+    from airgap.findings import Finding
 
 JSON_VERSION = 1
 T = TypeVar("T")
@@ -106,16 +106,24 @@ def error_object(
     return {"exit_code": int(exit_code), "message": message, "path": path, "why": why, "hint": hint}
 
 
-def problem_object(problem: inputs.Problem) -> dict[str, Any]:
+def problem_object(problem: Finding) -> dict[str, Any]:
     """An input that could not be read, in the error shape."""
-    message = f"{problem.reason}: {problem.path}"
-    return error_object(problem.code, message, problem.path, problem.reason, problem.hint)
+    code = ExitCode.CANNOT_RUN if problem.exit_code is None else problem.exit_code
+    return error_object(code, _problem_text(problem), problem.path, problem.message, problem.hint)
 
 
-def tell_problems(problems: Iterable[inputs.Problem]) -> None:
-    """Each input that could not be read, as one error line (and its hint) on stderr."""
+def _problem_text(problem: Finding) -> str:
+    """``<what>: <path>``: an input that could not be read, in words (JSON and text alike)."""
+    from airgap.findings import shown
+
+    return f"{problem.message}: {shown(problem.where)}"
+
+
+def tell_problems(problems: Iterable[Finding]) -> None:
+    """Each input that could not be read, as one error line (and its hint) on stderr: the one
+    text form of a problem in every command."""
     for problem in problems:
-        err().print(f"error: {problem.reason}: {problem.path}", markup=False, style="bold red")
+        err().print(f"error: {_problem_text(problem)}", markup=False, style="bold red")
         if problem.hint:
             err().print(f"hint: {problem.hint}", markup=False)
 
@@ -124,7 +132,7 @@ def envelope(
     ok: bool,
     results: list[Any],
     *,
-    problems: Iterable[inputs.Problem] = (),
+    problems: Iterable[Finding] = (),
     error: dict[str, Any] | None = None,
     command: str | None = None,
     **extra: Any,

@@ -23,6 +23,7 @@ from airgap.cli.output import (
 from airgap.errors import AirgapError, ExitCode, worst
 
 if TYPE_CHECKING:
+    from airgap.findings import Finding
     from airgap.state.deadlines import DeviceDeadlines, DueDate
     from airgap.state.evidence import Evidence
     from airgap.state.reconcile import Reconciliation
@@ -92,6 +93,7 @@ def reconcile(
     import, since a device may stamp that line with the time of the import. Exit 1 when
     anything is outstanding, foreign, stale or exported twice; 0 when all is reconciled.
     """
+    from airgap.state.reconcile import finding_dict
     from airgap.state.reconcile import reconcile as match
     from airgap.state.times import parse_tz_options
 
@@ -107,7 +109,7 @@ def reconcile(
             code == ExitCode.OK,
             [d.to_dict() for d in result.devices],
             counts=result.counts(),
-            findings=[f.to_dict() for f in result.findings],
+            findings=[finding_dict(f) for f in result.findings],
             **inputs_json(found),
         )
     else:
@@ -142,11 +144,7 @@ def _print_reconciliation(
     if result.findings:
         console.print("findings:", markup=False)
     for f in result.findings:
-        ids = f" reports {', '.join(map(str, f.report_ids))}" if f.report_ids else ""
-        where = f" in {f.path}" if f.path and f.kind != "outstanding" else ""
-        console.print(f"  {f.kind}: {f.device or '-'}{ids}{where}: {f.message}", markup=False)
-        for line in f.evidence:
-            console.print(f"    {line}", markup=False)
+        _print_finding(f)
     if quiet:
         return
     c = result.counts()
@@ -158,6 +156,22 @@ def _print_reconciliation(
         f"{c['never-reported']} never reported",
         markup=False,
     )
+
+
+def _print_finding(finding: Finding) -> None:
+    """One reconciliation finding and its evidence, a line each."""
+    from airgap.state.reconcile import Kind
+
+    ids = ", ".join(map(str, finding.report_ids))
+    path = finding.where.path
+    where = f" in {path}" if path and finding.code != Kind.OUTSTANDING else ""
+    out().print(
+        f"  {finding.code}: {finding.where.device or '-'}{f' reports {ids}' if ids else ''}"
+        f"{where}: {finding.message}",
+        markup=False,
+    )
+    for evidence in finding.evidence:
+        out().print(f"    {evidence}", markup=False)
 
 
 def parse_today(value: str | None) -> date:

@@ -18,7 +18,7 @@ from urllib.parse import quote
 from xml.sax.saxutils import quoteattr
 
 from airgap import __version__
-from airgap.inputs import Problem
+from airgap.findings import Finding, Level, Location
 from airgap.names import escaped, raw
 from airgap.validate.engine import FileReport
 from airgap.validate.rules import RULES
@@ -26,90 +26,93 @@ from airgap.validate.rules import RULES
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
-def _uri(path: str) -> str:
-    return quote(raw(path), safe="/!:._-~")
+def _uri(where: Location) -> str:
+    """The file (and the member inside archives, as shown) as a URI: the name's own bytes
+    quoted."""
+    return quote(raw(where.path or ""), safe="/!:._-~")
 
 
-def sarif(reports: Sequence[FileReport], problems: Sequence[Problem]) -> str:
-    """A SARIF 2.1.0 log: one run, every rule with its help, every finding a result."""
-    ids = list(RULES)
-    rules = [
-        {
-            "id": rule.id,
-            "name": rule.id.replace("-", " ").title().replace(" ", ""),
-            "shortDescription": {"text": rule.summary},
-            "fullDescription": {"text": rule.help},
-            "help": {"text": rule.help},
-            "defaultConfiguration": {"level": rule.level.value},
-        }
-        for rule in RULES.values()
-    ]
-    results = []
-    for report in reports:
-        for finding in report.findings:
-            location: dict[str, Any] = {"artifactLocation": {"uri": _uri(finding.path)}}
-            if finding.line:
-                location["region"] = {"startLine": finding.line}
-            results.append(
-                {
-                    "ruleId": finding.rule,
-                    "ruleIndex": ids.index(finding.rule),
-                    "level": finding.level.value,
-                    "message": {"text": escaped(finding.message)},
-                    "locations": [{"physicalLocation": location}],
-                }
-            )
+def _sarif_rule(rule_id: str) -> dict[str, Any]:
+    rule = RULES[rule_id]
+    return {
+        "id": rule.id,
+        "name": rule.id.replace("-", " ").title().replace(" ", ""),
+        "shortDescription": {"text": rule.summary},
+        "fullDescription": {"text": rule.help},
+        "help": {"text": rule.help},
+        "defaultConfiguration": {"level": rule.level.value},
+    }
+
+
+def _sarif_result(finding: Finding, index: int) -> dict[str, Any]:
+    location: dict[str, Any] = {"artifactLocation": {"uri": _uri(finding.where)}}
+    if finding.line:
+        location["region"] = {"startLine": finding.line}
+    return {
+        "ruleId": finding.code,
+        "ruleIndex": index,
+        "level": finding.level.value,
+        "message": {"text": escaped(finding.message)},
+        "locations": [{"physicalLocation": location}],
+    }
+
+
+def sarif(reports: Sequence[FileReport], problems: Sequence[Finding]) -> str:
+    """A SARIF 2.1.0 log: one run, every rule with its help, every finding a result, each
+    input that could not be read a notification."""
+    index = {rule_id: n for n, rule_id in enumerate(RULES)}
+    results = [_sarif_result(f, index[f.code]) for r in reports for f in r.findings]
     notifications = [
-        {"level": "error", "message": {"text": escaped(f"{p.path}: {p.reason}")}} for p in problems
+        {"level": "error", "message": {"text": escaped(f"{p.path}: {p.message}")}} for p in problems
     ]
+    driver = {"name": "airgap", "version": __version__, "rules": list(map(_sarif_rule, RULES))}
+    invocation = {"executionSuccessful": not problems, "toolExecutionNotifications": notifications}
     log = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {"driver": {"name": "airgap", "version": __version__, "rules": rules}},
-                "invocations": [
-                    {
-                        "executionSuccessful": not problems,
-                        "toolExecutionNotifications": notifications,
-                    }
-                ],
-                "results": results,
-            }
-        ],
+        "runs": [{"tool": {"driver": driver}, "invocations": [invocation], "results": results}],
     }
     return json.dumps(log, indent=2) + "\n"
 
 
-def junit(reports: Sequence[FileReport], problems: Sequence[Problem]) -> str:
+def _junit_case(report: FileReport) -> tuple[str, list[str]]:
+    """One file's test case, failed when it has an error, and its findings to note in the
+    suite's system-out when it has none."""
+    errors = [f for f in report.findings if f.level is Level.ERROR]
+    body, notes = "", []
+    if errors:
+        text = "\n".join(str(f) for f in report.findings)
+        body = (
+            f"<failure message={quoteattr(escaped(errors[0].message))} "
+            f"type={quoteattr(errors[0].code)}>{_text(text)}</failure>"
+        )
+    else:
+        notes = [str(f) for f in report.findings]
+    case = (
+        f"    <testcase name={quoteattr(escaped(report.path))} "
+        f'classname="airgap.validate" time="0">{body}</testcase>'
+    )
+    return case, notes
+
+
+def _junit_problem(problem: Finding) -> str:
+    reason = escaped(problem.message)
+    return (
+        f"    <testcase name={quoteattr(escaped(problem.path))} "
+        f'classname="airgap.validate" time="0"><error message={quoteattr(reason)} '
+        f'type="problem">{_text(reason)}</error></testcase>'
+    )
+
+
+def junit(reports: Sequence[FileReport], problems: Sequence[Finding]) -> str:
     """JUnit XML (the Ant JUnit schema): one test case per file, failed when it has an error;
     a file that could not be read is an errored case; warnings go to the suite's system-out."""
     cases, notes = [], []
-    failures = 0
-    for report in reports:
-        errors = [f for f in report.findings if f.level == "error"]
-        body = ""
-        if errors:
-            failures += 1
-            text = "\n".join(str(f) for f in report.findings)
-            body = (
-                f"<failure message={quoteattr(escaped(errors[0].message))} "
-                f"type={quoteattr(errors[0].rule)}>{_text(text)}</failure>"
-            )
-        else:
-            notes += [str(f) for f in report.findings]
-        cases.append(
-            f"    <testcase name={quoteattr(escaped(report.path))} "
-            'classname="airgap.validate"'
-            f' time="0">{body}</testcase>'
-        )
-    for problem in problems:
-        reason = escaped(problem.reason)
-        cases.append(
-            f"    <testcase name={quoteattr(escaped(problem.path))} "
-            f'classname="airgap.validate" time="0"><error message={quoteattr(reason)} '
-            f'type="problem">{_text(reason)}</error></testcase>'
-        )
+    for case, noted in map(_junit_case, reports):
+        cases.append(case)
+        notes += noted
+    failures = sum(any(f.level is Level.ERROR for f in r.findings) for r in reports)
+    cases += map(_junit_problem, problems)
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n'
         f'  <testsuite name="airgap validate" package="airgap" id="0" hostname="localhost" '
@@ -137,22 +140,23 @@ def _data(value: str) -> str:
     return escaped(value).replace("%", "%25")
 
 
-def github(reports: Sequence[FileReport], problems: Sequence[Problem]) -> str:
-    """GitHub Actions workflow commands: one ``::error``/``::warning`` per finding."""
+def github(reports: Sequence[FileReport], problems: Sequence[Finding]) -> str:
+    """GitHub Actions workflow commands: one ``::error``/``::warning`` per finding, on the
+    file on disk (an archive's member is named in the message)."""
     lines = []
     for report in reports:
         for f in report.findings:
-            where = f"file={_property(f.path.split('!')[0])}"
+            where = f"file={_property(f.where.file or '')}"
             if f.line:
                 where += f",line={f.line}"
             lines.append(
-                f"::{f.level.value} {where},title={_property(f.rule)}::"
+                f"::{f.level.value} {where},title={_property(f.code)}::"
                 f"{_data(f.path + ': ' + f.message)}"
             )
     for problem in problems:
         lines.append(
-            f"::error file={_property(problem.path.split('!')[0])},"
-            f"title=problem::{_data(problem.reason)}"
+            f"::error file={_property(problem.where.file or '')},"
+            f"title=problem::{_data(problem.message)}"
         )
     return "".join(line + "\n" for line in lines)
 

@@ -46,6 +46,7 @@ def state(
     captures; the envelope's ok, error, problems and skipped follow the results.
     """
     from airgap import config, inputs
+    from airgap.findings import Finding, problem
     from airgap.state.times import parse_tz_options
     from airgap.workers import ordered_map
 
@@ -54,7 +55,7 @@ def state(
     zones = parse_tz_options(tz or [])
     settings = config.load()
     results = _JsonStream() if fmt is Format.JSON else None
-    problems: list[inputs.Problem] = []
+    problems: list[Finding] = []
     skipped: list[dict[str, str]] = []
     codes: list[int] = [ExitCode.OK]
     # Captures are parsed (and under --format json rendered) on every core, in input order.
@@ -75,10 +76,10 @@ def state(
             skipped.append({"path": entry.path, "reason": reason or ""})
             note(f"skipped {entry.path}: {reason}")
             continue
-        problem = inputs.Problem(entry.path, reason or "", ExitCode(code))
-        problems.append(problem)
+        failed = problem(entry.path, reason or "", ExitCode(code))
+        problems.append(failed)
         codes.append(code)
-        tell_problems([problem])
+        tell_problems([failed])
     code = worst(*codes)
     if results is not None:
         results.close(code == ExitCode.OK, problems, skipped)
@@ -131,16 +132,14 @@ def _is_capture(entry: Any) -> bool:
 
 def _read(entry: Any, zones: dict[str, Any], as_json: bool) -> Any:
     """One capture's states (or their JSON), or the problem reading it; run by a worker."""
-    from airgap import inputs
+    from airgap.findings import problem
     from airgap.state.devices import identify
     from airgap.state.parse import parse_capture
 
     try:
         text = entry.read().decode("utf-8", errors="replace")
     except OSError as exc:
-        return inputs.Problem(
-            entry.path, f"cannot read: {exc.strerror or exc}", ExitCode.CANNOT_RUN
-        )
+        return problem(entry.path, f"cannot read: {exc.strerror or exc}")
     states = parse_capture(text, entry.path, zones, source=entry.parts)
     if not as_json:
         return _Parsed(states)
@@ -152,11 +151,12 @@ def _read(entry: Any, zones: dict[str, Any], as_json: bool) -> Any:
 def _refusal(entry: Any) -> tuple[str | None, int]:
     """Why an entry is not read, and the exit code (OK when it is only skipped)."""
     from airgap import inputs
+    from airgap.findings import Finding
 
     if isinstance(entry, inputs.Skipped):
         return entry.reason, ExitCode.OK
-    if isinstance(entry, inputs.Problem):
-        return entry.reason, entry.code
+    if isinstance(entry, Finding):
+        return entry.message, entry.exit_code or ExitCode.CANNOT_RUN
     if entry.sniff.family == "capture":
         return None, ExitCode.OK
     reason = "not a 'show license' capture"

@@ -29,9 +29,9 @@ from airgap.cli.output import (
     tell_problems,
 )
 from airgap.errors import ExitCode
+from airgap.findings import Level
 
 if TYPE_CHECKING:
-    from airgap import inputs
     from airgap.flows.validate import Seen, Validated
     from airgap.validate.engine import FileReport
 
@@ -130,8 +130,8 @@ def validate(
 
 
 def _seen(streaming: bool, quiet: bool, verbose: bool) -> Seen:
-    """How the run is shown as it goes: in text, each file's findings and each problem on
-    stdout as they come; in any format, skipped files as notes and problems on stderr."""
+    """How the run is shown as it goes: in text, each file's findings on stdout as they
+    come; in any format, skipped files as notes and problems on stderr."""
     from airgap.flows.validate import Seen
 
     def announce(entry: dict[str, Any]) -> None:  # cli.keys only when a step is recorded
@@ -139,21 +139,13 @@ def _seen(streaming: bool, quiet: bool, verbose: bool) -> Seen:
 
         named(entry)
 
-    def problem(found: inputs.Problem) -> None:
-        if not streaming:
-            tell_problems([found])
-            return
-        out().print(f"{found.path}: error: {found.reason}", markup=False, style="red")
-        if found.hint:
-            note(f"hint: {found.hint}")
-
     def report(found: FileReport) -> None:
         if streaming:
             _print_report(found, quiet=quiet, verbose=verbose and not quiet)
 
     return Seen(
         report=report,
-        problem=problem,
+        problem=lambda found: tell_problems([found]),
         skipped=lambda s: note(f"skipped {s.path}: {s.reason}"),
         announce=announce,
         counting=lambda results: counted(results, "validating", "files"),
@@ -201,9 +193,9 @@ def _print_report(report: FileReport, *, quiet: bool, verbose: bool) -> None:
     """One file's findings as they come (only its errors under ``-q``; under ``-v`` a last
     line for every file, so each file checked is named)."""
     for finding in report.findings:
-        if quiet and finding.level != "error":
+        if quiet and finding.level is not Level.ERROR:
             continue
-        style = "red" if finding.level == "error" else "yellow"
+        style = "red" if finding.level is Level.ERROR else "yellow"
         out().print(str(finding), markup=False, style=style)
     if report.omitted:
         out().print(report.omitted, markup=False)

@@ -34,6 +34,7 @@ from airgap.devices.session import (
     open_session,
 )
 from airgap.errors import AirgapError, ExitCode, InputError
+from airgap.findings import Level
 from airgap.formats.common import Udi
 from airgap.formats.imports import ImportFile, rum_entries
 from airgap.fsutil import write_atomic
@@ -514,12 +515,12 @@ def _validated(data: bytes, path: str, levels: Mapping[str, str]) -> ImportFile 
     from airgap.validate.engine import check_file, rule_levels
 
     checked = check_file(data, path, rule_levels("normal", levels))
-    errors = [f for f in checked.report.findings if f.level == "error"]
+    errors = [f for f in checked.report.findings if f.level is Level.ERROR]
     if errors:
         raise DeviceError(
             "the file does not validate",
             path,
-            "; ".join(f"{f.rule}: {f.message}" for f in errors[:3]),
+            "; ".join(f"{f.code}: {f.message}" for f in errors[:3]),
         )
     doc = formats.read_xml(xml.parse(data))
     return doc.model if doc is not None and isinstance(doc.model, ImportFile) else None

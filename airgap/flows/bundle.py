@@ -162,7 +162,7 @@ def _payload(
     met in a folder is left out with a note)."""
     from airgap.bundle.create import PayloadFile, payload_names
     from airgap.bundle.verify import validate_payload
-    from airgap.validate.rules import Level
+    from airgap.findings import Level
 
     payload, kinds, rules, invalid = [], Counter[str](), set[str](), False
     for name, source in payload_names(options.paths):
@@ -178,7 +178,7 @@ def _payload(
                 hooks.say(str(finding))
             if not report.ok:
                 invalid = True
-                rules.update(f.rule for f in report.findings if f.level is Level.ERROR)
+                rules.update(f.code for f in report.findings if f.level is Level.ERROR)
         kinds[kind or "unknown"] += 1
         payload.append(PayloadFile(name, source, len(data), hashlib.sha256(data).hexdigest()))
     if invalid and not options.allow_invalid:

@@ -8,8 +8,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airgap import inputs
 from airgap.errors import ConfigError, ExitCode, InputError, worst
+from airgap.findings import Finding
 from airgap.flows import ledger as steps
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ class Diffed:
 
     extra: dict[str, Any] = field(default_factory=dict)
     results: list[dict[str, Any]] = field(default_factory=list)
-    problems: list[inputs.Problem] = field(default_factory=list)
+    problems: list[Finding] = field(default_factory=list)
     exit_code: ExitCode = ExitCode.OK
 
 
@@ -111,8 +111,9 @@ def diff_inputs(
 def _acks_against(acks: Evidence, devices: Evidence) -> list[dict[str, Any]]:
     """Per ACK: does it belong to the devices of the other side, and is it stale? The same
     matching and evidence as ``airgap reconcile``."""
+    from airgap.findings import Basis
     from airgap.state.evidence import Evidence
-    from airgap.state.reconcile import FOREIGN, STALE, named, reconcile
+    from airgap.state.reconcile import Kind, named, reconcile
 
     findings = reconcile(
         Evidence(
@@ -125,16 +126,16 @@ def _acks_against(acks: Evidence, devices: Evidence) -> list[dict[str, Any]]:
     results = []
     for path, ack in acks.acks:
         names = named(ack)
-        mine = [f for f in findings if f.path == path and f.kind in (FOREIGN, STALE)]
-        foreign = {f.device for f in mine if f.kind == FOREIGN}
+        mine = [f for f in findings if f.path == path and f.code in (Kind.FOREIGN, Kind.STALE)]
+        foreign = {f.where.device for f in mine if f.code == Kind.FOREIGN}
         # SEEN evidence decides: a SLAC <udi> naming a device not given makes the ACK foreign
-        seen = [u for u, how in names if how.startswith("seen")] or [u for u, _ in names]
+        seen = [u for u, how in names if how.basis is Basis.SEEN] or [u for u, _ in names]
         results.append(
             {
                 "ack": path,
                 "belongs": all(str(u) not in foreign for u in seen) if seen else None,
-                "stale": any(f.kind == STALE for f in mine),
-                "evidence": [how for _, how in names] + [f.message for f in mine],
+                "stale": any(f.code == Kind.STALE for f in mine),
+                "evidence": [str(how) for _, how in names] + [f.message for f in mine],
             }
         )
     return results

@@ -219,7 +219,7 @@ def verify_own(
     or deleted line, a bad signature) fails, exit 4; a torn tail is exit 1."""
     from airgap.ledger import checkpoint
     from airgap.ledger.store import TornTailError
-    from airgap.ledger.verify import verify
+    from airgap.ledger.verify import told, verify
 
     keys, _ = verifying_keys(trusted_key, folder, *also)
     last = checkpoint.latest(store)
@@ -228,8 +228,8 @@ def verify_own(
     if report.unchecked:
         notify(f"{store.path}: note: could not check {unchecked_text(report)}")
     for finding in report.findings:
-        notify(f"{store.path}: error: {finding}")
-    if any(f.code == ExitCode.TRUST for f in report.findings):
+        notify(f"{store.path}: error: {told(finding)}")
+    if any(f.exit_code == ExitCode.TRUST for f in report.findings):
         count = len(report.findings)
         raise TrustError(
             "own ledger does not verify",

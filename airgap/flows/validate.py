@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from airgap import config, inputs
 from airgap.errors import ConfigError, ExitCode, InputError, worst
+from airgap.findings import Finding
 from airgap.flows import ledger as steps
 from airgap.names import escaped, plural
 
@@ -37,7 +38,7 @@ class Seen:
     """What the workflow hands out as it goes, in input order."""
 
     report: Callable[[FileReport], None] = steps.quiet
-    problem: Callable[[inputs.Problem], None] = steps.quiet
+    problem: Callable[[Finding], None] = steps.quiet
     skipped: Callable[[inputs.Skipped], None] = steps.quiet
     announce: Callable[[dict[str, Any]], None] = steps.quiet  # a ledger entry recorded
     counting: Callable[[Iterable[Any]], Iterable[Any]] = iter  # e.g. a running count
@@ -50,7 +51,7 @@ class Validated:
     reports: list[FileReport] = field(default_factory=list)
     skipped: list[inputs.Skipped] = field(default_factory=list)
     captures: list[inputs.Item] = field(default_factory=list)
-    problems: list[inputs.Problem] = field(default_factory=list)
+    problems: list[Finding] = field(default_factory=list)
 
     @property
     def errors(self) -> int:
@@ -63,7 +64,7 @@ class Validated:
     @property
     def exit_code(self) -> ExitCode:
         findings = ExitCode.FINDINGS if self.errors else ExitCode.OK
-        return worst(findings, *(p.code for p in self.problems))
+        return worst(findings, *(p.exit_code or ExitCode.CANNOT_RUN for p in self.problems))
 
 
 def validate_inputs(options: ValidateOptions, seen: Seen = Seen()) -> Validated:
@@ -89,7 +90,7 @@ def validate_inputs(options: ValidateOptions, seen: Seen = Seen()) -> Validated:
             report = validator.finish(result)
             found.reports.append(report)
             seen.report(report)
-        elif isinstance(result, inputs.Problem):
+        elif isinstance(result, Finding):
             found.problems.append(result)
             seen.problem(result)
         elif isinstance(result, inputs.Skipped):

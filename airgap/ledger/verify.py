@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from airgap.errors import ExitCode, InputError
+from airgap.findings import Finding, Level, Location
 from airgap.fsutil import read_small, write_atomic
 from airgap.ledger import merkle
 from airgap.ledger.note import Checkpoint
@@ -30,27 +31,42 @@ from airgap.workers import ordered_map
 BATCH = 2000
 
 
-@dataclass(frozen=True)
-class LedgerFinding:
-    """A line that is wrong, and why."""
+# What a ledger finding is about (its code): a line's form, step or signature, its signer,
+# its place in the chain, the history a checkpoint vouches for, the last line.
+ENTRY, UNTRUSTED, ORDER, CHAIN = "entry", "untrusted-key", "out-of-order", "broken-chain"
+REWRITTEN, ROLLED_BACK, TORN = "rewritten", "rolled-back", "torn-tail"
 
-    line: int
-    seq: int | None
-    message: str
-    code: ExitCode = ExitCode.TRUST
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return {
-            "line": self.line,
-            "seq": self.seq,
-            "message": self.message,
-            "exit_code": int(self.code),
-        }
+def wrong(
+    code: str,
+    ledger: Ledger,
+    line: int,
+    seq: int | None,
+    message: str,
+    exit_code: ExitCode = ExitCode.TRUST,
+) -> Finding:
+    """A line of ``ledger`` that is wrong, and why: an error when it is a trust failure
+    (exit 4), else a warning (a torn tail, exit 1)."""
+    level = Level.ERROR if exit_code == ExitCode.TRUST else Level.WARNING
+    where = Location(str(ledger.path), line=line, seq=seq)
+    return Finding(code, level, message, where, exit_code=exit_code)
 
-    def __str__(self) -> str:
-        entry = f" (entry {self.seq})" if self.seq is not None else ""
-        return f"line {self.line}{entry}: {self.message}"
+
+def told(finding: Finding) -> str:
+    """A ledger finding in words: ``line 3 (entry 3): why``."""
+    seq = finding.where.seq
+    entry = f" (entry {seq})" if seq is not None else ""
+    return f"line {finding.line}{entry}: {finding.message}"
+
+
+def finding_dict(finding: Finding) -> dict[str, Any]:
+    """A ledger finding's JSON form."""
+    return {
+        "line": finding.line,
+        "seq": finding.where.seq,
+        "message": finding.message,
+        "exit_code": int(finding.exit_code or ExitCode.TRUST),
+    }
 
 
 @dataclass
@@ -90,14 +106,14 @@ class LedgerReport:
     incremental_from: int | None = None
     compact: merkle.CompactRange = field(default_factory=merkle.CompactRange)
     last_hash: str = GENESIS
-    findings: list[LedgerFinding] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
     unchecked: dict[str, Unchecked] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> ExitCode:
         """4 for tampering, 3 when signatures could not be checked, 1 for a torn tail alone,
         else 0."""
-        codes = {f.code for f in self.findings}
+        codes = {f.exit_code or ExitCode.TRUST for f in self.findings}
         if self.unchecked:
             codes.add(ExitCode.CANNOT_RUN)
         return max(codes, default=ExitCode.OK)
@@ -108,7 +124,7 @@ class LedgerReport:
             "entries": self.entries,
             "root": base64.b64encode(self.root).decode(),
             "incremental_from": self.incremental_from,
-            "findings": [f.to_dict() for f in self.findings],
+            "findings": [finding_dict(f) for f in self.findings],
             "unchecked": [u.to_dict() for u in self.unchecked.values()],
         }
 
@@ -260,15 +276,18 @@ def verify(
     for batch in cast(Iterator[list[LineCheck]], checked):
         for number, leaf, digest, seq, prev, problem, unknown in batch:
             compact.append(leaf)
+            code = ENTRY
             if unknown is not None and trust_given:
-                problem = f"signed by key {unknown}, which is not trusted"
+                code, problem = UNTRUSTED, f"signed by key {unknown}, which is not trusted"
             elif unknown is not None:
                 report.not_checked(unknown, number)
             if problem:
-                report.findings.append(LedgerFinding(number, seq, problem))
+                report.findings.append(wrong(code, ledger, number, seq, problem))
             if seq is not None and seq != last_seq + 1:
                 report.findings.append(
-                    LedgerFinding(
+                    wrong(
+                        ORDER,
+                        ledger,
                         number,
                         seq,
                         f"out of order: after entry {last_seq} comes entry {seq} "
@@ -277,7 +296,9 @@ def verify(
                 )
             if prev is not None and prev != expected_prev:
                 report.findings.append(
-                    LedgerFinding(
+                    wrong(
+                        CHAIN,
+                        ledger,
                         number,
                         seq,
                         "does not follow the line before it: the chain is broken "
@@ -287,7 +308,9 @@ def verify(
             expected_prev, last_seq = digest, seq if seq is not None else last_seq + 1
             if since and compact.size == since.size and compact.root() != since.root:
                 report.findings.append(
-                    LedgerFinding(
+                    wrong(
+                        REWRITTEN,
+                        ledger,
                         number,
                         seq,
                         f"the first {since.size} entries differ from the checkpoint "
@@ -298,7 +321,9 @@ def verify(
     report.compact, report.last_hash = compact, expected_prev
     if since and compact.size < since.size:
         report.findings.append(
-            LedgerFinding(
+            wrong(
+                ROLLED_BACK,
+                ledger,
                 compact.size,
                 None,
                 f"rolled back: {compact.size} entries, but the checkpoint "
@@ -308,7 +333,9 @@ def verify(
     tail = ledger.tail()
     if tail.torn:
         report.findings.append(
-            LedgerFinding(
+            wrong(
+                TORN,
+                ledger,
                 compact.size + 1,
                 None,
                 f"torn tail: {tail.torn} bytes without a newline "

@@ -22,6 +22,7 @@ from typing import Any
 
 from airgap import archive, formats, inputs
 from airgap.errors import ExitCode
+from airgap.findings import Finding, problem
 from airgap.formats.common import EmbeddedJson, ReportKey, Udi
 from airgap.formats.imports import AccountInfo, ImportFile, rum_entries
 from airgap.formats.imports import Policy as ImportedPolicy
@@ -45,7 +46,7 @@ class Evidence:
     # Only the (UDI, report id) of each report is kept, so memory stays small for a fleet.
     usage: list[tuple[str, tuple[ReportRef, ...]]] = field(default_factory=list)
     acks: list[tuple[str, ImportFile]] = field(default_factory=list)
-    problems: list[inputs.Problem] = field(default_factory=list)
+    problems: list[Finding] = field(default_factory=list)
     skipped: list[inputs.Skipped] = field(default_factory=list)
     sha256: dict[str, str] = field(default_factory=dict)  # every file read, for the ledger
     # The own name of each usage and ACK file (reconcile matches ACK_<name>), from its parts
@@ -65,7 +66,7 @@ class Evidence:
     @property
     def exit_code(self) -> ExitCode:
         """The worst code of the problems met (0 when none)."""
-        return max((p.code for p in self.problems), default=ExitCode.OK)
+        return max((p.exit_code or ExitCode.OK for p in self.problems), default=ExitCode.OK)
 
 
 def load(
@@ -90,7 +91,7 @@ def load(
     stored_files = [p for p in paths if _is_state_file(p)]  # named state JSON: other sites
     for path in stored_files:
         found_state = _stored(path)
-        if isinstance(found_state, inputs.Problem):
+        if isinstance(found_state, Finding):
             found.problems.append(found_state)
         else:
             found.sha256[path] = found_state.sha256
@@ -113,7 +114,7 @@ def load(
     for entry in counting(examined):
         if isinstance(entry, inputs.Skipped):
             found.skipped.append(entry)
-        elif isinstance(entry, inputs.Problem):
+        elif isinstance(entry, Finding):
             found.problems.append(entry)
         elif isinstance(entry, _Read):
             if not summary:
@@ -142,7 +143,7 @@ def _is_state_file(path: str) -> bool:
         return False  # the walk names the problem
 
 
-def _stored(path: str) -> _Read | inputs.Problem:
+def _stored(path: str) -> _Read | Finding:
     from airgap.state import stored
 
     try:
@@ -152,9 +153,9 @@ def _stored(path: str) -> _Read | inputs.Problem:
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
         return _Read((path,), digest, states=states, parsed=len(states))
     except OSError as exc:
-        return inputs.Problem(path, f"cannot read: {exc.strerror or exc}")
+        return problem(path, f"cannot read: {exc.strerror or exc}")
     except stored.StateFileError as exc:
-        return inputs.Problem(path, exc.why, exc.exit_code)
+        return problem(path, exc.why, exc.exit_code)
 
 
 def _is_item(entry: inputs.Entry) -> bool:
@@ -291,7 +292,7 @@ def _examine(
     try:
         data = entry.read()
     except OSError as exc:
-        return inputs.Problem(entry.path, f"cannot read: {exc}")
+        return problem(entry.path, f"cannot read: {exc}")
     digest = "" if summary else "sha256:" + hashlib.sha256(data).hexdigest()
     if entry.sniff.family == "capture":
         text = data.decode("utf-8", errors="replace")
@@ -305,10 +306,10 @@ def _examine(
             states = [diff_parts(s) for s in compact(states)]
         return _Read(entry.parts, digest, states=states, parsed=parsed)
     if entry.sniff.family is None:
-        return inputs.Problem(entry.path, "no kind airgap knows")
+        return problem(entry.path, "no kind airgap knows")
     doc = formats.read(data)  # the verdict validate gives: a broken licensing file is exit 1
     if isinstance(doc, formats.Unreadable):
-        return inputs.Problem(entry.path, f"{doc.rule}: {doc.message}", ExitCode.FINDINGS)
+        return problem(entry.path, f"{doc.rule}: {doc.message}", ExitCode.FINDINGS)
     if isinstance(doc.model, ImportFile):
         return _Read(entry.parts, digest, ack=_ack_summary(doc.model) if summary else doc.model)
     if isinstance(doc.model, UsageFile):

@@ -15,8 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from enum import Enum, StrEnum
 from typing import Any
 
+from airgap import findings
+from airgap.findings import Basis, Finding, Level, Location
 from airgap.formats.common import ReportKey, Udi
 from airgap.formats.imports import ImportFile, rum_entries
 from airgap.state.deadlines import import_time
@@ -24,24 +27,43 @@ from airgap.state.devices import Device, group
 from airgap.state.evidence import Evidence
 from airgap.state.model import DeviceState, Moment, ReportState
 
-OUTSTANDING, FOREIGN, STALE = "outstanding", "foreign-ack", "stale-ack"
-EXPORTED_TWICE, NEVER_REPORTED = "exported-twice", "never-reported"
-KINDS = (OUTSTANDING, FOREIGN, STALE, EXPORTED_TWICE, NEVER_REPORTED)
-FAILING = (OUTSTANDING, FOREIGN, STALE, EXPORTED_TWICE)  # findings that exit 1
-# Evidence that a report was acknowledged, kept as (how, what, where) and put in words only
-# for output: a site's 400,000 reports would otherwise hold a sentence each per piece.
-SEEN_CAPTURE, SEEN_NAME, INFERRED_RUM = range(3)
-Said = tuple[int, int | str, str]
+
+class Kind(StrEnum):
+    """What does not reconcile (the ``kind`` of a finding), in the order findings are listed."""
+
+    OUTSTANDING = "outstanding"
+    FOREIGN = "foreign-ack"
+    STALE = "stale-ack"
+    EXPORTED_TWICE = "exported-twice"
+    NEVER_REPORTED = "never-reported"
 
 
-def words(said: Said) -> str:
+FAILING = (Kind.OUTSTANDING, Kind.FOREIGN, Kind.STALE, Kind.EXPORTED_TWICE)  # exit 1
+
+
+class Shows(Enum):
+    """What a piece of evidence that a report was acknowledged shows, its basis and its
+    words; the words take the report id or ACK file name, then the file it is in."""
+
+    CAPTURE = (Basis.SEEN, "device shows report {0} as ACK in {1}")
+    ACK_NAME = (Basis.SEEN, "ACK file name {0} answers {1}")
+    RUM_ACK = (Basis.INFERRED, "RUM ACK data in {1} lists report {0}")
+
+    @property
+    def basis(self) -> Basis:
+        """Seen or inferred."""
+        return self.value[0]
+
+
+# Evidence that a report was acknowledged, kept as (what it shows, what, where) and put in
+# words only for output: a site's 400,000 reports would otherwise hold a sentence each.
+Said = tuple[Shows, int | str, str]
+
+
+def words(said: Said) -> findings.Evidence:
     """One piece of evidence in words, as ``reconcile`` prints it."""
-    how, what, where = said
-    if how == SEEN_CAPTURE:
-        return f"seen: device shows report {what} as ACK in {where}"
-    if how == SEEN_NAME:
-        return f"seen: ACK file name {what} answers {where}"
-    return f"inferred: RUM ACK data in {where} lists report {what}"
+    shows, what, where = said
+    return findings.Evidence(shows.basis, shows.value[1].format(what, where))
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +75,10 @@ class ReportStatus:
     said: tuple[Said, ...]  # the evidence it was ACKed; ``evidence`` puts it in words
 
     @property
-    def evidence(self) -> tuple[str, ...]:
+    def evidence(self) -> tuple[findings.Evidence, ...]:
         """The evidence in words, seen first, each sentence once."""
         said = dict.fromkeys(map(words, self.said))
-        return tuple(sorted(said, key=lambda e: (not e.startswith("seen"), e)))
+        return tuple(sorted(said, key=lambda e: (e.basis is not Basis.SEEN, str(e))))
 
     @property
     def acknowledged(self) -> bool:
@@ -66,7 +88,7 @@ class ReportStatus:
     @property
     def inferred(self) -> bool:
         """True when acknowledged on inferred evidence only."""
-        return self.acknowledged and all(how == INFERRED_RUM for how, _, _ in self.said)
+        return self.acknowledged and all(shows.basis is Basis.INFERRED for shows, _, _ in self.said)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -75,7 +97,7 @@ class ReportStatus:
             "exported_in": list(self.exported_in),
             "acknowledged": self.acknowledged,
             "inferred": self.inferred,
-            "evidence": list(self.evidence),
+            "evidence": list(map(str, self.evidence)),
         }
 
 
@@ -118,33 +140,32 @@ class DeviceReconciliation:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """Something that does not reconcile, where, and the evidence for it."""
+def mismatch(
+    kind: Kind,
+    message: str,
+    device: str,
+    path: str | None = None,
+    report_ids: tuple[int, ...] = (),
+    evidence: tuple[findings.Evidence, ...] = (),
+) -> Finding:
+    """Something that does not reconcile, where, and the evidence for it: an error for the
+    kinds that make ``reconcile`` exit 1, else a warning."""
+    level = Level.ERROR if kind in FAILING else Level.WARNING
+    where = Location(path, device=device)
+    return Finding(kind, level, message, where, evidence=evidence, report_ids=report_ids)
 
-    kind: str
-    message: str
-    device: str | None = None
-    path: str | None = None
-    report_ids: tuple[int, ...] = ()
-    evidence: tuple[str, ...] = ()
 
-    @property
-    def failing(self) -> bool:
-        """True for the kinds that make ``reconcile`` exit 1."""
-        return self.kind in FAILING
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return {
-            "kind": self.kind,
-            "level": "error" if self.failing else "warning",
-            "device": self.device,
-            "path": self.path,
-            "report_ids": list(self.report_ids),
-            "message": self.message,
-            "evidence": list(self.evidence),
-        }
+def finding_dict(finding: Finding) -> dict[str, Any]:
+    """A reconciliation finding's JSON form."""
+    return {
+        "kind": finding.code,
+        "level": finding.level.value,
+        "device": finding.where.device,
+        "path": finding.where.path,
+        "report_ids": list(finding.report_ids),
+        "message": finding.message,
+        "evidence": list(map(str, finding.evidence)),
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +178,7 @@ class Reconciliation:
     @property
     def ok(self) -> bool:
         """True when nothing exits 1: all reconciled."""
-        return not any(f.failing for f in self.findings)
+        return not any(f.level is Level.ERROR for f in self.findings)
 
     def counts(self) -> dict[str, int]:
         """Totals for a summary line."""
@@ -168,8 +189,9 @@ class Reconciliation:
             "acknowledged": sum(r.acknowledged for r in reports),
             "inferred": sum(r.inferred for r in reports),
         }
-        totals.update({kind: sum(f.kind == kind for f in self.findings) for kind in KINDS})
-        totals[OUTSTANDING] = totals["exported"] - totals["acknowledged"]
+        # plain str keys: the JSON encoder takes no enum as a key
+        totals.update({kind.value: sum(f.code == kind for f in self.findings) for kind in Kind})
+        totals[Kind.OUTSTANDING.value] = totals["exported"] - totals["acknowledged"]
         return totals
 
 
@@ -223,7 +245,7 @@ def _device_acks(index: _Index, devices: list[Device], found: Evidence) -> None:
                     continue
                 for report in state.reports:
                     if report.state == ReportState.ACK:
-                        index.acknowledge((device.udi, report.id), (SEEN_CAPTURE, report.id, path))
+                        index.acknowledge((device.udi, report.id), (Shows.CAPTURE, report.id, path))
 
 
 def _file_acks(index: _Index, path: str, doc: ImportFile) -> set[Udi]:
@@ -234,22 +256,26 @@ def _file_acks(index: _Index, path: str, doc: ImportFile) -> set[Udi]:
         for usage in index.by_name.get(name.removeprefix("ACK_"), []):
             for key in index.by_file.get(usage, []):
                 seen.add(key[0])
-                index.acknowledge(key, (SEEN_NAME, name, usage))
+                index.acknowledge(key, (Shows.ACK_NAME, name, usage))
     slac = [a.udi for a in doc.authorizations if a.udi is not None]
     for entry in rum_entries(doc):
         udi = entry.udi or (slac[0] if len(slac) == 1 else None)
         if udi is not None and entry.acknowledges:
-            index.acknowledge((udi, entry.report_id), (INFERRED_RUM, entry.report_id, name))
+            index.acknowledge((udi, entry.report_id), (Shows.RUM_ACK, entry.report_id, name))
     return seen
 
 
-def named(doc: ImportFile) -> list[tuple[Udi, str]]:
+def named(doc: ImportFile) -> list[tuple[Udi, findings.Evidence]]:
     """The devices an ACK names, each with how: SLAC ``<udi>`` (seen), RUM ACK (inferred)."""
-    found = {a.udi: f"seen: SLAC udi {a.udi_text}" for a in doc.authorizations if a.udi is not None}
+    found = {
+        a.udi: findings.Evidence(Basis.SEEN, f"SLAC udi {a.udi_text}")
+        for a in doc.authorizations
+        if a.udi is not None
+    }
     for entry in rum_entries(doc):
         if entry.udi is not None and entry.udi not in found:
-            found[entry.udi] = f"inferred: RUM ACK data names {entry.udi}"
-    return sorted(found.items())
+            found[entry.udi] = findings.Evidence(Basis.INFERRED, f"RUM ACK data names {entry.udi}")
+    return sorted(found.items(), key=lambda item: item[0])
 
 
 def _earlier(ack: Moment, last: Moment) -> bool:
@@ -272,8 +298,8 @@ def _ack_findings(
     names = named(doc)
     for udi, how in names:
         if udi not in known:
-            yield Finding(
-                FOREIGN,
+            yield mismatch(
+                Kind.FOREIGN,
                 f"ACK names {udi}, a device not in the inputs",
                 str(udi),
                 path,
@@ -285,9 +311,9 @@ def _ack_findings(
     how_of = dict(names)
     how_of.update(
         {
-            udi: f"seen: ACK file name {name}"
+            udi: findings.Evidence(Basis.SEEN, f"ACK file name {name}")
             for udi in seen
-            if udi not in how_of or how_of[udi].startswith("inferred")
+            if udi not in how_of or how_of[udi].basis is Basis.INFERRED
         }
     )
     for udi, how in sorted(how_of.items()):
@@ -298,13 +324,16 @@ def _ack_findings(
         if last is None or stamp is None or not _earlier(made, last):
             continue
         local = " (local time, compared as if UTC)" if last.local_time or made.local_time else ""
-        yield Finding(
-            STALE,
+        yield mismatch(
+            Kind.STALE,
             f"ACK made {made.iso()} is older than the device's last ACK "
             f"received ({stamp.raw}){local}",
             str(udi),
             path,
-            evidence=(how, f"seen: device shows Last ACK received {stamp.raw}"),
+            evidence=(
+                how,
+                findings.Evidence(Basis.SEEN, f"device shows Last ACK received {stamp.raw}"),
+            ),
         )
 
 
@@ -323,8 +352,10 @@ def reconcile(found: Evidence) -> Reconciliation:
         findings += _ack_findings(devices, known, path, doc, seen, index.names[path])
     results = _devices(index, grouped)
     findings += _report_findings(index, results)
-    order = {kind: n for n, kind in enumerate(KINDS)}
-    findings.sort(key=lambda f: (order[f.kind], f.device or "", f.path or "", f.report_ids))
+    order = {kind: n for n, kind in enumerate(Kind)}
+    findings.sort(
+        key=lambda f: (order[Kind(f.code)], f.where.device or "", f.where.path or "", f.report_ids)
+    )
     return Reconciliation(tuple(results), tuple(findings))
 
 
@@ -363,34 +394,38 @@ def _report_findings(index: _Index, results: list[DeviceReconciliation]) -> Iter
         if device.outstanding:
             ids = tuple(device.outstanding)
             files = sorted({p for r in device.reports if not r.acknowledged for p in r.exported_in})
-            yield Finding(
-                OUTSTANDING,
+            yield mismatch(
+                Kind.OUTSTANDING,
                 f"{len(ids)} exported report(s) without an ACK",
                 device.device,
                 report_ids=ids,
-                evidence=tuple(f"seen: exported in {p}" for p in files),
+                evidence=tuple(findings.Evidence(Basis.SEEN, f"exported in {p}") for p in files),
             )
         for report in device.reports:
             if len(report.exported_in) > 1:
-                yield Finding(
-                    EXPORTED_TWICE,
+                yield mismatch(
+                    Kind.EXPORTED_TWICE,
                     f"report {report.report_id} is in {len(report.exported_in)} usage files",
                     device.device,
                     report.exported_in[0],
                     (report.report_id,),
                     tuple(
-                        f"seen: report {report.report_id} of {device.device} in {p}"
+                        findings.Evidence(
+                            Basis.SEEN, f"report {report.report_id} of {device.device} in {p}"
+                        )
                         for p in report.exported_in
                     ),
                 )
         if device.never_reported:
             why = (
-                "seen: capture of this device, no usage file names it"
+                findings.Evidence(Basis.SEEN, "capture of this device, no usage file names it")
                 if device.udi
-                else "inferred: the capture names no UDI, so no usage file can match it"
+                else findings.Evidence(
+                    Basis.INFERRED, "the capture names no UDI, so no usage file can match it"
+                )
             )
-            yield Finding(
-                NEVER_REPORTED,
+            yield mismatch(
+                Kind.NEVER_REPORTED,
                 "a capture exists but no usage file",
                 device.device,
                 device.captures[0],

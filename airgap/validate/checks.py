@@ -1,8 +1,8 @@
 """Semantic rules over what the readers found, one small function per concern.
 
-Each check returns a list of :class:`Hit` values (rule id, line, message), most often empty;
-the engine turns them into findings at the level in force. Checks never raise on bad content:
-that is what they report. They return lists rather than yield: they run for every one of
+Each check returns a list of findings (rule id, line, message; see :func:`hit`), most often
+empty; the engine places them in their file at the level in force. Checks never raise on bad
+content: that is what they report. They return lists rather than yield: they run for every one of
 100,000 reports, and a generator per rule costs more than the rule.
 """
 
@@ -11,16 +11,16 @@ from __future__ import annotations
 import binascii
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
+from airgap.findings import Finding, Location
 from airgap.formats.common import EmbeddedJson, Markup, dig, every_value, find_key
 from airgap.formats.imports import ImportFile, SlacRequest
 from airgap.formats.usage import REPORT, REPORT_ID_MAX, RumReport, UsageFile, raw_report_id
 from airgap.validate import jsonschemas
-from airgap.validate.rules import LAB_DOMAIN
+from airgap.validate.rules import LAB_DOMAIN, RULES
 
 KNOWN_LAYOUTS = ("v1", "2.0")
 SIGNATURE_BYTES = 32
@@ -29,34 +29,31 @@ HOSTNAME_WORD = re.compile(r"host[\s_-]?name", re.IGNORECASE)
 SHOWN = 80  # characters of a value or comment quoted in a message
 
 
-@dataclass(frozen=True)
-class Hit:
-    """A rule that fired, where, and why."""
-
-    rule: str
-    line: int | None
-    message: str
+def hit(rule: str, line: int | None, message: str) -> Finding:
+    """A rule that fired at ``line``, and why: a finding at the rule's default level, in no
+    file yet (the engine places it and sets the level in force)."""
+    return Finding(rule, RULES[rule].level, message, Location(line=line))
 
 
-def embedded_json(item: EmbeddedJson, what: str, schema: str | None) -> list[Hit]:
+def embedded_json(item: EmbeddedJson, what: str, schema: str | None) -> list[Finding]:
     """JSON syntax, then the JSON Schema, of one embedded JSON document."""
     if not item.ok:
-        return [Hit("json-syntax", item.line, f"{what} is not valid JSON: {item.error}")]
+        return [hit("json-syntax", item.line, f"{what} is not valid JSON: {item.error}")]
     hits = []
     if item.repeated is not None:
         hits.append(
-            Hit(
+            hit(
                 "json-duplicate-key",
                 item.line,
                 f"{what} repeats key {item.repeated!r} within one object",
             )
         )
     if schema and (problem := jsonschemas.violation(schema, item.value)):
-        hits.append(Hit("json-schema", item.line, f"{what}: {problem}"))
+        hits.append(hit("json-schema", item.line, f"{what}: {problem}"))
     return hits
 
 
-def hostnames(item: EmbeddedJson | None, what: str) -> list[Hit]:
+def hostnames(item: EmbeddedJson | None, what: str) -> list[Finding]:
     """Every ``hostname`` anywhere in an outbound file's JSON that holds something: a name, a
     list of them, any value but null, false, blank text or an empty container; repeated keys
     included."""
@@ -68,7 +65,7 @@ def hostnames(item: EmbeddedJson | None, what: str) -> list[Hit]:
         else find_key(item.value, "hostname")
     )
     return [
-        Hit("hostname-present", item.line, f"{what} carries hostname {_shown(name)}")
+        hit("hostname-present", item.line, f"{what} carries hostname {_shown(name)}")
         for name in found
         if _holds_something(name)
     ]
@@ -100,22 +97,22 @@ def _shown(value: Any) -> str:
     return text if len(text) <= SHOWN else text[:SHOWN] + "..."
 
 
-def markup(found: Iterable[Markup], outbound: bool) -> Iterator[Hit]:
+def markup(found: Iterable[Markup], outbound: bool) -> Iterator[Finding]:
     """Comments and processing instructions: refused inside an element holding JSON; in an
     outbound file, one that speaks of a hostname is reported as carrying one. Yielded, not
     listed: this runs once a file, and a hostile file may hold millions."""
     for item in found:
         if item.parent in JSON_HOLDERS:
-            yield Hit("json-markup", item.line, f"a {item.what} inside <{item.parent}>")
+            yield hit("json-markup", item.line, f"a {item.what} inside <{item.parent}>")
         if outbound and HOSTNAME_WORD.search(item.text):
-            yield Hit(
+            yield hit(
                 "hostname-present",
                 item.line,
                 f"a {item.what} carries a hostname: {_shown(item.text.strip())}",
             )
 
 
-def report(rum: RumReport) -> list[Hit]:
+def report(rum: RumReport) -> list[Finding]:
     """Every rule that looks at one RUM report on its own."""
     hits = embedded_json(rum.envelope, "RUM report envelope", jsonschemas.ENVELOPE)
     hits += hostnames(rum.envelope, "RUM report envelope")
@@ -125,7 +122,7 @@ def report(rum: RumReport) -> list[Hit]:
     layout = rum.layout
     if layout is not None and layout not in KNOWN_LAYOUTS:
         hits.append(
-            Hit(
+            hit(
                 "payload-version",
                 rum.line,
                 f"payload layout version {layout!r} is unknown; checked as 2.0",
@@ -144,7 +141,7 @@ def report(rum: RumReport) -> list[Hit]:
     return hits
 
 
-def report_id(rum: RumReport, value: Any) -> list[Hit]:
+def report_id(rum: RumReport, value: Any) -> list[Finding]:
     """A report id that is a number must be a plain integer from 0 to 2^64-1 (1696420871.0
     and 1.7e9 pass JSON Schema's "integer"; other types are the schema's to report)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -154,7 +151,7 @@ def report_id(rum: RumReport, value: Any) -> list[Hit]:
     if isinstance(value, int) and 0 <= value <= REPORT_ID_MAX:
         return []
     return [
-        Hit(
+        hit(
             "report-id",
             rum.line,
             f"report id {value!r} is not a plain integer from 0 to 2^64-1: no device writes one so",
@@ -162,12 +159,12 @@ def report_id(rum: RumReport, value: Any) -> list[Hit]:
     ]
 
 
-def signer(rum: RumReport) -> list[Hit]:
+def signer(rum: RumReport) -> list[Finding]:
     """The envelope's signing sudi must be the device the payload measured."""
     # read_report gives one object for both when the envelope names the payload's own device
     if rum.signer is not rum.udi and rum.signer and rum.udi and rum.signer != rum.udi:
         return [
-            Hit(
+            hit(
                 "sudi-mismatch",
                 rum.line,
                 f"report {rum.report_id}: signed by {rum.signer} but the payload is for {rum.udi}",
@@ -176,7 +173,7 @@ def signer(rum: RumReport) -> list[Hit]:
     return []
 
 
-def signature_value(rum: RumReport) -> list[Hit]:
+def signature_value(rum: RumReport) -> list[Finding]:
     """The envelope's signature value must be base64 of exactly 32 bytes."""
     value = rum.signature_value
     if not isinstance(value, str):
@@ -185,7 +182,7 @@ def signature_value(rum: RumReport) -> list[Hit]:
         size = len(binascii.a2b_base64(value, strict_mode=True))
     except (binascii.Error, ValueError):
         return [
-            Hit(
+            hit(
                 "signature-value",
                 rum.line,
                 f"report {rum.report_id}: signature value is not base64",
@@ -193,7 +190,7 @@ def signature_value(rum: RumReport) -> list[Hit]:
         ]
     if size != SIGNATURE_BYTES:
         return [
-            Hit(
+            hit(
                 "signature-value",
                 rum.line,
                 f"report {rum.report_id}: signature value is {size} bytes, not {SIGNATURE_BYTES}",
@@ -202,7 +199,7 @@ def signature_value(rum: RumReport) -> list[Hit]:
     return []
 
 
-def measurements(rum: RumReport) -> list[Hit]:
+def measurements(rum: RumReport) -> list[Finding]:
     """Each measurement's time range is ordered and its sample interval adds up.
 
     Reads the decoded payload directly: this runs for every measurement of every report.
@@ -217,7 +214,7 @@ def measurements(rum: RumReport) -> list[Hit]:
             continue
         if start > end:
             hits.append(
-                Hit(
+                hit(
                     "start-after-end",
                     rum.line,
                     f"report {rum.report_id} measurement "
@@ -226,7 +223,7 @@ def measurements(rum: RumReport) -> list[Hit]:
             )
         elif type(interval) is int and interval != end - start:
             hits.append(
-                Hit(
+                hit(
                     "sample-interval",
                     rum.line,
                     f"report {rum.report_id} measurement "
@@ -237,27 +234,27 @@ def measurements(rum: RumReport) -> list[Hit]:
     return hits
 
 
-def usage_file(doc: UsageFile) -> list[Hit]:
+def usage_file(doc: UsageFile) -> list[Finding]:
     """Rules for a usage file or fragment as a whole; its reports go through :func:`report`
     one at a time (duplicates are the engine's)."""
     hits = []
     if doc.fragment:
         hits.append(
-            Hit(
+            hit(
                 "rum-fragment",
                 1,
                 "a bare <RUMReport> element; checked as if wrapped in <smartLicense>",
             )
         )
     elif not doc.elements:
-        hits.append(Hit("no-reports", 1, "the usage file holds no <RUMReport>"))
+        hits.append(hit("no-reports", 1, "the usage file holds no <RUMReport>"))
     if doc.system_info is not None:
         hits += embedded_json(doc.system_info, "system info", jsonschemas.SYSTEM_INFO)
         hits += hostnames(doc.system_info, "system info")
     return hits
 
 
-def slac_request(doc: SlacRequest) -> list[Hit]:
+def slac_request(doc: SlacRequest) -> list[Finding]:
     """Rules for a SLAC request: its JSON, and the hostnames it would carry out."""
     hits = []
     if doc.system_info is not None:
@@ -269,16 +266,16 @@ def slac_request(doc: SlacRequest) -> list[Hit]:
     return hits
 
 
-def import_file(doc: ImportFile) -> list[Hit]:
+def import_file(doc: ImportFile) -> list[Finding]:
     """Rules for an import file: unknown parts are kept and named; RUM ACK data decodes."""
     hits = [
-        Hit("unknown-part", line, f"unknown part <{tag}> kept as it is")
+        hit("unknown-part", line, f"unknown part <{tag}> kept as it is")
         for tag, line in doc.unknown_parts
     ]
     for ack in doc.rum_acks:
         hits += embedded_json(ack, "RUM ACK data", None)
     hits += [
-        Hit(
+        hit(
             "simulated-ack",
             info.line,
             f"made by airgap's simulated CSSM (account domain {LAB_DOMAIN})",

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airgap import formats, xml
+from airgap.findings import Finding, Level, Location
 from airgap.formats.common import ReportKey, Udi, markup
 from airgap.formats.imports import ImportFile, SlacRequest
 from airgap.formats.usage import UsageFile
 from airgap.validate import checks
-from airgap.validate.rules import RULES, Finding, Level
+from airgap.validate.rules import RULES
 
 OFF = "off"
 OUTBOUND_RULES = ("hostname-present",)
@@ -30,14 +31,19 @@ BATCH = 256  # children of a root validated at once (see _batched)
 
 @dataclass(frozen=True)
 class FileReport:
-    """What validation found in one file."""
+    """What validation found in one file (or archive member)."""
 
-    path: str
+    where: Location
     kind: str | None
     findings: list[Finding] = field(default_factory=list)
     sha256: str | None = None
     omitted_errors: int = 0  # findings past MAX_FINDINGS: counted, not kept
     omitted_warnings: int = 0
+
+    @property
+    def path(self) -> str:
+        """The file, and the member inside archives, as shown: ``a.tar!b.xml``."""
+        return self.where.path or ""
 
     @property
     def ok(self) -> bool:
@@ -74,7 +80,7 @@ class FileReport:
             "kind": self.kind,
             "ok": self.ok,
             "sha256": self.sha256,
-            "findings": [f.to_dict() for f in self.findings],
+            "findings": [finding_dict(f) for f in self.findings],
             "omitted": {"errors": self.omitted_errors, "warnings": self.omitted_warnings},
         }
 
@@ -96,18 +102,32 @@ def rule_levels(privacy: str = "normal", levels: Mapping[str, str] | None = None
     return result
 
 
-def finding(levels: Mapping[str, str], path: str, hit: checks.Hit) -> Finding | None:
-    """A hit at the level in force, or None when its rule is off."""
-    level = levels[hit.rule]
-    return None if level == OFF else Finding(hit.rule, Level(level), path, hit.line, hit.message)
+def finding_dict(finding: Finding) -> dict[str, Any]:
+    """A validation finding's JSON form, the same in every command that reports them."""
+    return {
+        "rule": finding.code,
+        "level": finding.level.value,
+        "path": finding.path,
+        "line": finding.line,
+        "message": finding.message,
+    }
+
+
+def placed(levels: Mapping[str, str], where: Location, hit: Finding) -> Finding | None:
+    """A rule's finding in its file, at the level in force; None when its rule is off."""
+    level = levels[hit.code]
+    if level == OFF:
+        return None
+    where = Location(where.file, where.member, hit.line)
+    return Finding(hit.code, Level(level), hit.message, where)
 
 
 class _Kept:
     """The first MAX_FINDINGS findings of a file; past them, only a count of each level, so
     that a file with millions of faults cannot take memory in proportion."""
 
-    def __init__(self, levels: Mapping[str, str], path: str) -> None:
-        self.levels, self.path = levels, path
+    def __init__(self, levels: Mapping[str, str], where: Location) -> None:
+        self.levels, self.where = levels, where
         self.findings: list[Finding] = []
         self.errors = self.warnings = 0
 
@@ -116,13 +136,13 @@ class _Kept:
         """How many more findings are kept."""
         return MAX_FINDINGS - len(self.findings)
 
-    def add(self, hits: Iterable[checks.Hit]) -> None:
+    def add(self, hits: Iterable[Finding]) -> None:
         for hit in hits:
             if len(self.findings) < MAX_FINDINGS:
-                if found := finding(self.levels, self.path, hit):
+                if found := placed(self.levels, self.where, hit):
                     self.findings.append(found)
             else:
-                self.count(hit.rule)
+                self.count(hit.code)
 
     def count(self, rule: str, times: int = 1) -> None:
         """Count findings of ``rule`` past the kept ones, without making them."""
@@ -131,16 +151,19 @@ class _Kept:
         self.warnings += times if level == Level.WARNING else 0
 
     def report(self, kind: str | None, sha256: str | None) -> FileReport:
-        return FileReport(self.path, kind, self.findings, sha256, self.errors, self.warnings)
+        return FileReport(self.where, kind, self.findings, sha256, self.errors, self.warnings)
 
 
-def check_file(data: bytes, path: str, levels: Mapping[str, str]) -> Checked:
-    """Every finding that one file's bytes give on their own."""
+def check_file(
+    data: bytes, path: str, levels: Mapping[str, str], member: tuple[str, ...] = ()
+) -> Checked:
+    """Every finding that one file's bytes give on their own; ``member`` is the path of
+    names inside the archive ``path`` when the file is one of its members."""
     # Decoding a usage file makes dozens of JSON containers per report, none in a cycle: the
     # cyclic collector would only scan them again and again (a sixth of the time).
     collecting = gc.isenabled()
     gc.disable()
-    kept = _Kept(levels, path)
+    kept = _Kept(levels, Location(path, member))
     try:
         kind, reports = _check(data, kept)
     finally:
@@ -153,7 +176,7 @@ def _check(data: bytes, kept: _Kept) -> tuple[str | None, list[tuple[ReportKey, 
     """Add every hit of one file to ``kept``; its kind, and the reports it holds."""
     doc = formats.read(data)
     if isinstance(doc, formats.Unreadable):
-        kept.add([checks.Hit(doc.rule, doc.line, doc.message)])
+        kept.add([checks.hit(doc.rule, doc.line, doc.message)])
         return None, []
     _attributes(doc.root, kept)
     kept.add(_schema_hits(doc))
@@ -184,7 +207,7 @@ def warm() -> None:
         jsonschemas.violation(name, None)
 
 
-def _schema_hits(doc: formats.XmlDocument) -> Iterable[checks.Hit]:
+def _schema_hits(doc: formats.XmlDocument) -> Iterable[Finding]:
     """XSD violations, all of them, with their lines."""
     schema = xml.xml_schema(formats.XSD_FOR_KIND[doc.kind])
     if doc.kind == formats.RUM_FRAGMENT:
@@ -216,16 +239,16 @@ def _misshapen() -> Any:
     )
 
 
-def _violations(schema: Any, target: Any) -> list[checks.Hit]:
+def _violations(schema: Any, target: Any) -> list[Finding]:
     if schema.validate(target):
         return []
     return [
-        checks.Hit("xml-schema", error.line or None, " ".join(error.message.split()))
+        checks.hit("xml-schema", error.line or None, " ".join(error.message.split()))
         for error in schema.error_log
     ]
 
 
-def _batched(schema: Any, root: Any) -> Iterator[checks.Hit]:
+def _batched(schema: Any, root: Any) -> Iterator[Finding]:
     """Validate the children of a ``<smartLicense>`` root BATCH at a time, each batch under a
     root of its own, moved there and back, so that the tree ends as it began.
 
@@ -263,7 +286,7 @@ def _attributes(root: Any, kept: _Kept) -> None:
         names = list(attributes)
         shown = names[: kept.room]
         kept.add(
-            checks.Hit(
+            checks.hit(
                 "xml-schema",
                 element.sourceline,
                 f"Element '{element.tag}', "
@@ -294,9 +317,10 @@ class Validator:
         """Every (UDI, report id) in the files validated so far."""
         return [(udi, report_id) for udi, ids in self._seen.items() for report_id in ids]
 
-    def validate(self, data: bytes, path: str) -> FileReport:
-        """Every finding for one file, plus duplicates of reports in files validated before."""
-        return self.finish(check_file(data, path, self.levels))
+    def validate(self, data: bytes, path: str, member: tuple[str, ...] = ()) -> FileReport:
+        """Every finding for one file (``member``: the names inside the archive ``path``),
+        plus duplicates of reports in files validated before."""
+        return self.finish(check_file(data, path, self.levels, member))
 
     def finish(self, checked: Checked) -> FileReport:
         """Add the cross-file findings to a file checked on its own (perhaps elsewhere)."""
@@ -313,12 +337,12 @@ class Validator:
                 device[report_id] = here | line
             else:
                 where = f"{self._paths[first >> 32]}:{first & 0xFFFFFFFF}"
-                hit = checks.Hit(
+                hit = checks.hit(
                     "duplicate-report",
                     line,
                     f"report {report_id} of {udi} also at {where}",
                 )
-                if found := finding(self.levels, report.path, hit):
+                if found := placed(self.levels, report.where, hit):
                     duplicates.append(found)
         if not duplicates:
             return report
@@ -326,7 +350,7 @@ class Validator:
         past = findings[MAX_FINDINGS:]
         errors = sum(f.level is Level.ERROR for f in past)
         return FileReport(
-            report.path,
+            report.where,
             report.kind,
             findings[:MAX_FINDINGS],
             report.sha256,

@@ -10,7 +10,8 @@ import functools
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TypeGuard
 
-from airgap.inputs import Entry, Item, Problem
+from airgap.findings import Finding, problem
+from airgap.inputs import Entry, Item
 from airgap.validate import engine
 from airgap.workers import ordered_map
 
@@ -24,18 +25,18 @@ def _validated(entry: Entry) -> TypeGuard[Item]:
     return isinstance(entry, Item) and entry.sniff.family != "capture"
 
 
-def _check(levels: Mapping[str, str], item: Item) -> engine.Checked | Problem:
+def _check(levels: Mapping[str, str], item: Item) -> engine.Checked | Finding:
     try:
         data = item.read()
     except OSError as exc:
-        return Problem(item.path, exc.strerror or str(exc))
-    return engine.check_file(data, item.path, levels)
+        return problem(item.path, exc.strerror or str(exc))
+    return engine.check_file(data, item.parts[0], levels, item.parts[1:])
 
 
 def check_entries(
     entries: Iterable[Entry], levels: Mapping[str, str], jobs: int = 0
 ) -> Iterator[Result]:
-    """Each XML item checked on its own (:class:`engine.Checked`, or a :class:`Problem` when it
+    """Each XML item checked on its own (:class:`engine.Checked`, or a problem when it
     cannot be read any more); other entries unchanged, all in input order. The rule levels
     travel with each task of CHUNK files, so a worker keeps no setting of its own."""
     yield from ordered_map(

@@ -7,19 +7,13 @@ the file names of ``samples/invalid/`` and ``samples/warnings/``. Never rename o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
+
+from airgap.findings import Level
 
 # The smart account domain of every ACK the lab CSSM makes: the mark the simulated-ack rule
 # looks for. Defined here, below the lab that writes it, so validation never imports the lab.
 LAB_DOMAIN = "lab.airgap.invalid"
-
-
-class Level(StrEnum):
-    """How serious a finding is. Errors fail validation (exit 1); warnings do not."""
-
-    ERROR = "error"
-    WARNING = "warning"
 
 
 @dataclass(frozen=True)
@@ -199,28 +193,3 @@ RULES: dict[str, Rule] = {
 def rule(rule_id: str) -> Rule:
     """The rule with this id (KeyError for an unknown id: a bug in the caller)."""
     return RULES[rule_id]
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One thing wrong, or worth a look, in one file."""
-
-    rule: str
-    level: Level
-    path: str
-    line: int | None
-    message: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form, the same in every command that reports findings."""
-        return {
-            "rule": self.rule,
-            "level": self.level.value,
-            "path": self.path,
-            "line": self.line,
-            "message": self.message,
-        }
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.level.value}: {self.message} [{self.rule}]"

@@ -118,7 +118,11 @@ def test_corrupt_archive_is_exit_1(tmp_path: Path, cli: Cli) -> None:
     path = tmp_path / "cut.tar.gz"
     path.write_bytes(hostile.tar_bytes([("a.xml", os.urandom(4096))])[:300])
     run = cli("validate", path)
-    assert run.code == 1 and "corrupt archive" in run.out
+    assert (
+        run.code == 1
+        and "error: corrupt archive: " in run.err
+        and run.out.endswith("(1 problem)\n")
+    )
 
 
 def test_nested_members_are_named_outer_inner_member(tmp_path: Path, cli: Cli) -> None:

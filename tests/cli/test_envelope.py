@@ -146,6 +146,17 @@ def test_a_missing_path_is_one_error_shape(cli: Cli, command: str) -> None:
     assert f"error: {error['message']}" in done.err
 
 
+@pytest.mark.parametrize("command", sorted(MISSING))
+def test_a_missing_path_is_one_error_line_on_stderr(cli: Cli, command: str) -> None:
+    """In text, the failure is the JSON error's message as one ``error:`` line on stderr, in
+    every command, and nothing of it on stdout (validate once named it there)."""
+    message = _checked(cli(*MISSING[command], "--format", "json").out)["error"]["message"]
+    done = cli(*MISSING[command])
+    assert done.code in (3, 4)
+    assert f"error: {message}\n" in done.err
+    assert "error:" not in done.out and "nope" not in done.out, done.out
+
+
 @pytest.mark.parametrize("command", sorted(NO_PATH))
 def test_a_usage_error_is_the_same_shape(cli: Cli, command: str) -> None:
     done = cli(*NO_PATH[command], "--no-such-flag", "--format", "json")

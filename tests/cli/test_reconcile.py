@@ -17,7 +17,15 @@ from tests.conftest import Cli
 from tests.state.test_reconcile import FOREIGN_UDI, build
 
 
-def test_reconcile_reports_every_case_and_exits_1(tmp_path: Path, cli: Cli) -> None:
+def test_reconcile_reports_every_case_and_exits_1(
+    tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airgap.cli import output
+
+    def slow(value: object) -> bytes:  # kinds are enums: the fast encoder must still take all
+        raise AssertionError("the JSON went through the slow encoder")
+
+    monkeypatch.setattr(output, "_slow_json", slow)
     scene = build(tmp_path / "set")
     run = cli("reconcile", "--format", "json", scene.root)
     assert run.code == 1, run.err

@@ -64,3 +64,48 @@ def test_github_annotations_by_default_under_actions(
         .out.splitlines()[0]
         .startswith(f"{FILES[0]}:1: error:")
     )
+
+
+def _pack(path: Path, members: dict[str, bytes]) -> Path:
+    """A tar archive of ``members`` (name -> bytes) at ``path``."""
+    import io
+    import tarfile
+
+    with tarfile.open(path, "w") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_annotations_name_the_file_on_disk(cli: Cli, tmp_path: Path) -> None:
+    """A file whose own name holds '!' is annotated whole; a finding in an archive member is
+    annotated on the archive, the member named in the message; so is an unsafe member."""
+    odd = tmp_path / "odd!name.xml"
+    odd.write_bytes((SAMPLES / "invalid" / "sudi-mismatch.xml").read_bytes())
+    packed = _pack(
+        tmp_path / "a.tar", {"in/b.xml": (SAMPLES / "invalid" / "start-after-end.xml").read_bytes()}
+    )
+    unsafe = _pack(tmp_path / "u.tar", {"../evil.xml": b"<x/>"})
+    run = cli("validate", "--format", "github", odd, packed, unsafe)
+    assert run.code == 4
+    first, second, third = run.out.splitlines()
+    assert first.startswith(f"::error file={odd},line=1,title=sudi-mismatch::{odd}: report ")
+    assert second.startswith(
+        f"::error file={packed},line=1,title=start-after-end::{packed}!in/b.xml: report "
+    )
+    assert third == f"::error file={unsafe},title=problem::unsafe archive member: '..' in the name"
+
+
+def test_sarif_locates_a_member_in_its_archive(cli: Cli, tmp_path: Path) -> None:
+    invalid = (SAMPLES / "invalid" / "sudi-mismatch.xml").read_bytes()
+    packed = _pack(tmp_path / "a.tar", {"in/b.xml": invalid})
+    run = cli("validate", "--format", "sarif", packed)
+    assert run.code == 1
+    (result,) = json.loads(run.out)["runs"][0]["results"]
+    location = result["locations"][0]["physicalLocation"]
+    assert location == {
+        "artifactLocation": {"uri": f"{packed}!in/b.xml"},
+        "region": {"startLine": 1},
+    }

@@ -9,20 +9,13 @@ from datetime import timedelta
 from pathlib import Path
 
 from airgap import formats, xml
+from airgap.findings import Basis, Evidence, Level
 from airgap.formats.common import Udi
 from airgap.formats.usage import UsageFile
 from airgap.inputs import file_name
 from airgap.lab import captures, cssm, fleet
 from airgap.state import evidence
-from airgap.state.reconcile import (
-    EXPORTED_TWICE,
-    FOREIGN,
-    NEVER_REPORTED,
-    OUTSTANDING,
-    STALE,
-    Reconciliation,
-    reconcile,
-)
+from airgap.state.reconcile import Kind, Reconciliation, finding_dict, reconcile
 
 SEED = 11
 FOREIGN_UDI = Udi("C9300-48P", "FOREIGN00001")
@@ -97,6 +90,11 @@ def build(root: Path, *, problems: bool = True) -> Scenario:
     return Scenario(root, devices)
 
 
+def said(found: tuple[Evidence, ...]) -> list[str]:
+    """Evidence as reconcile prints it."""
+    return [str(e) for e in found]
+
+
 def run(root: Path) -> Reconciliation:
     found = evidence.load([str(root)])
     assert not found.problems
@@ -113,18 +111,19 @@ def test_each_case_is_reported_with_its_evidence(tmp_path: Path) -> None:
     assert seen.reports and not seen.outstanding
     for report in seen.reports:
         assert not report.inferred
-        assert report.evidence[0].startswith("seen: ")
-        assert any(e.startswith("seen: ACK file name ACK_usage_") for e in report.evidence)
+        assert report.evidence[0].basis is Basis.SEEN
+        assert report.evidence[-1].basis is Basis.INFERRED
+        words = said(report.evidence)
+        assert any(e.startswith("seen: ACK file name ACK_usage_") for e in words)
         assert any(
-            e.startswith(f"seen: device shows report {report.report_id} as ACK")
-            for e in report.evidence
+            e.startswith(f"seen: device shows report {report.report_id} as ACK") for e in words
         )
         assert any(
             e.startswith(
                 f"inferred: RUM ACK data in ACK_usage_{seen.udi.sn}.xml "
                 f"lists report {report.report_id}"
             )
-            for e in report.evidence
+            for e in words
             if seen.udi
         )
 
@@ -132,52 +131,55 @@ def test_each_case_is_reported_with_its_evidence(tmp_path: Path) -> None:
     assert inferred.reports and not inferred.outstanding
     assert all(
         r.inferred
-        and r.evidence
-        == (f"inferred: RUM ACK data in cssm-download-1.xml lists report {r.report_id}",)
+        and said(r.evidence)
+        == [f"inferred: RUM ACK data in cssm-download-1.xml lists report {r.report_id}"]
         for r in inferred.reports
     )
 
-    findings = {(f.kind, f.device): f for f in result.findings}
-    outstanding = findings[(OUTSTANDING, scene.key("outstanding"))]
+    findings = {(f.code, f.where.device): f for f in result.findings}
+    outstanding = findings[(Kind.OUTSTANDING, scene.key("outstanding"))]
     assert outstanding.report_ids == tuple(
         r.report_id for r in scene.devices["outstanding"].reports
     )
-    assert outstanding.evidence[0].startswith("seen: exported in ")
+    assert said(outstanding.evidence)[0].startswith("seen: exported in ")
     assert by_device[scene.key("outstanding")].outstanding == list(outstanding.report_ids)
 
-    twice = [f for f in result.findings if f.kind == EXPORTED_TWICE]
-    assert {f.device for f in twice} == {scene.key("twice")}
+    twice = [f for f in result.findings if f.code == Kind.EXPORTED_TWICE]
+    assert {f.where.device for f in twice} == {scene.key("twice")}
     assert len(twice) == len(scene.devices["twice"].reports)
     for f in twice:
-        assert sorted(Path(e).name for e in f.evidence) == sorted(
+        assert sorted(Path(e).name for e in said(f.evidence)) == sorted(
             [scene.devices["twice"].file_name, f"resend_{scene.devices['twice'].file_name}"]
         )
         assert all(
-            e.startswith(f"seen: report {f.report_ids[0]} of {f.device} in ") for e in f.evidence
+            e.startswith(f"seen: report {f.report_ids[0]} of {f.where.device} in ")
+            for e in said(f.evidence)
         )
 
-    stale = findings[(STALE, scene.key("stale"))]
-    assert Path(stale.path or "").name == "old-ack.xml"
+    stale = findings[(Kind.STALE, scene.key("stale"))]
+    assert Path(stale.path).name == "old-ack.xml"
     assert (
-        stale.evidence[0] == f"seen: SLAC udi P:{scene.devices['stale'].udi.pid},"
+        said(stale.evidence)[0] == f"seen: SLAC udi P:{scene.devices['stale'].udi.pid},"
         f"S:{scene.devices['stale'].udi.sn}"
     )
-    assert stale.evidence[1].startswith("seen: device shows Last ACK received ")
+    assert said(stale.evidence)[1].startswith("seen: device shows Last ACK received ")
     assert not by_device[scene.key("stale")].outstanding  # the current ACK covers it
 
-    foreign = findings[(FOREIGN, str(FOREIGN_UDI))]
-    assert foreign.evidence == (f"seen: SLAC udi P:{FOREIGN_UDI.pid},S:{FOREIGN_UDI.sn}",)
+    foreign = findings[(Kind.FOREIGN, str(FOREIGN_UDI))]
+    assert said(foreign.evidence) == [f"seen: SLAC udi P:{FOREIGN_UDI.pid},S:{FOREIGN_UDI.sn}"]
     assert str(FOREIGN_UDI) not in by_device
 
-    silent = findings[(NEVER_REPORTED, scene.key("silent"))]
-    assert silent.evidence == ("seen: capture of this device, no usage file names it",)
-    assert not silent.failing and by_device[scene.key("silent")].never_reported
+    silent = findings[(Kind.NEVER_REPORTED, scene.key("silent"))]
+    assert said(silent.evidence) == ["seen: capture of this device, no usage file names it"]
+    assert silent.level is Level.WARNING and by_device[scene.key("silent")].never_reported
 
-    assert sorted(f.kind for f in result.findings if f.kind != EXPORTED_TWICE) == sorted(
-        [FOREIGN, NEVER_REPORTED, OUTSTANDING, STALE]
+    kinds = [f.code for f in result.findings if f.code != Kind.EXPORTED_TWICE]
+    assert sorted(kinds) == sorted(
+        [Kind.FOREIGN, Kind.NEVER_REPORTED, Kind.OUTSTANDING, Kind.STALE]
     )
     assert not result.ok
     counts = result.counts()
+    assert all(type(key) is str for key in counts)  # JSON keys: orjson takes no enum there
     assert counts["devices"] == 6 and counts["foreign-ack"] == 1 and counts["stale-ack"] == 1
     assert counts["outstanding"] == len(outstanding.report_ids)
 
@@ -193,7 +195,7 @@ def test_same_inputs_same_result(tmp_path: Path) -> None:
     root = build(tmp_path / "set").root
     first, second = run(root), run(root)
     assert [d.to_dict() for d in first.devices] == [d.to_dict() for d in second.devices]
-    assert [f.to_dict() for f in first.findings] == [f.to_dict() for f in second.findings]
+    assert list(map(finding_dict, first.findings)) == list(map(finding_dict, second.findings))
 
 
 def test_same_report_id_on_two_devices_is_two_reports(tmp_path: Path) -> None:
@@ -211,7 +213,7 @@ def test_same_report_id_on_two_devices_is_two_reports(tmp_path: Path) -> None:
     ack = cssm.ack_xml(one.udi, [(shared, one.udi)], "abc", fleet.LAB_NOW)
     (tmp_path / "ack.xml").write_bytes(ack)
     result = run(tmp_path)
-    assert not any(f.kind == EXPORTED_TWICE for f in result.findings)
+    assert not any(f.code == Kind.EXPORTED_TWICE for f in result.findings)
     by_device = {d.device: d for d in result.devices}
     assert shared not in by_device[str(one.udi)].outstanding
     assert by_device[str(two.udi)].outstanding == [shared]
@@ -246,7 +248,9 @@ def test_archive_members_are_read(tmp_path: Path) -> None:
     assert result.ok
     (device,) = result.devices
     assert all("set.tar.gz!" in r.exported_in[0] for r in device.reports)
-    assert any(e.startswith("seen: ACK file name ACK_") for r in device.reports for e in r.evidence)
+    assert any(
+        e.startswith("seen: ACK file name ACK_") for r in device.reports for e in said(r.evidence)
+    )
 
 
 def test_file_name_of_members() -> None:

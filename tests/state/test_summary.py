@@ -44,10 +44,10 @@ def _verdicts(found: evidence.Evidence) -> tuple[object, ...]:
     site = health.health(found.states, TODAY, health.Thresholds(), found.acks)
     return (
         [d.to_dict() for d in matched.devices],
-        [f.to_dict() for f in matched.findings],
+        [reconcile.finding_dict(f) for f in matched.findings],
         [d.to_dict() for d in due],
         [d.to_dict() for d in site.devices],
-        [(p.path, p.reason, p.code) for p in found.problems],
+        [(p.path, p.message, p.exit_code) for p in found.problems],
     )
 
 

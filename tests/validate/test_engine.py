@@ -17,7 +17,7 @@ from tests.formats.helpers import envelope, payload, report_xml, usage_xml
 
 
 def rules_of(data: bytes, validator: Validator | None = None, path: str = "f.xml") -> list[str]:
-    return [f.rule for f in (validator or Validator()).validate(data, path).findings]
+    return [f.code for f in (validator or Validator()).validate(data, path).findings]
 
 
 def test_a_clean_file_has_no_findings() -> None:
@@ -105,7 +105,7 @@ def test_every_rule_has_a_trigger_above() -> None:
 
 def test_unknown_layout_is_checked_as_2_0_and_only_warned() -> None:
     found = Validator().validate(report_xml(payload(layout="2.1")), "f.xml").findings
-    assert [(f.rule, f.level) for f in found] == [("payload-version", "warning")]
+    assert [(f.code, f.level) for f in found] == [("payload-version", "warning")]
 
 
 def test_empty_hostname_is_fine() -> None:
@@ -118,7 +118,7 @@ def test_duplicates_across_files_name_the_first_place() -> None:
     data = report_xml(payload(1700000009))
     assert rules_of(data, validator, "a.xml") == []
     (finding,) = validator.validate(data, "b.xml").findings
-    assert finding.rule == "duplicate-report" and "a.xml:1" in finding.message
+    assert finding.code == "duplicate-report" and "a.xml:1" in finding.message
 
 
 def test_duplicates_name_the_file_and_line_first_seen_among_many() -> None:
@@ -170,7 +170,7 @@ def test_xsd_reports_every_violation_with_lines() -> None:
     data = (
         b"<smartLicense>\n<RUMReport><a/></RUMReport>\n<RUMReport><b/></RUMReport>\n</smartLicense>"
     )
-    found = [f for f in Validator().validate(data, "f").findings if f.rule == "xml-schema"]
+    found = [f for f in Validator().validate(data, "f").findings if f.code == "xml-schema"]
     assert [f.line for f in found] == [2, 3]
 
 
@@ -183,7 +183,7 @@ def test_field_rum_element_is_valid_once_wrapped() -> None:
 def test_field_ack_transcriptions_pass_the_import_schema() -> None:
     for path in sorted(need_field("ack").glob("*.xml")):
         found = Validator().validate(path.read_bytes(), str(path)).findings
-        assert "xml-schema" not in [f.rule for f in found], found
+        assert "xml-schema" not in [f.code for f in found], found
 
 
 def test_schema_violation_names_where_and_what() -> None:
@@ -232,7 +232,7 @@ def test_attributes_are_reported_with_their_lines_then_the_rest_of_the_schema() 
     found = [
         (f.line, f.message)
         for f in Validator().validate(data, "f").findings
-        if f.rule == "xml-schema"
+        if f.code == "xml-schema"
     ]
     assert found == [
         (2, "Element 'RUMReport', attribute 'a': The attribute 'a' is not allowed."),
@@ -260,7 +260,7 @@ def test_a_root_validated_in_batches_gives_what_one_pass_gives(
 
     def found() -> list[tuple[str, int | None, str]]:
         return [
-            (f.rule, f.line, f.message)
+            (f.code, f.line, f.message)
             for f in Validator(levels=levels).validate(data, "f").findings
         ]
 
