@@ -39,7 +39,7 @@ def _int(text: str | None) -> int | None:
         return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entitlement:
     """One license a SLAC authorises."""
 
@@ -58,7 +58,7 @@ class Entitlement:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Authorization:
     """A Smart Licensing Authorization Code (SLAC) for one device."""
 
@@ -108,7 +108,7 @@ class Authorization:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Policy:
     """A reporting policy: per license kind, days to the first report, between reports, and
     after a change."""
@@ -152,7 +152,7 @@ class Policy:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AccountInfo:
     """The Smart Account and Virtual Account a device belongs to."""
 
@@ -184,7 +184,7 @@ class AccountInfo:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ImportFile:
     """An import file: its parts in file order, known ones decoded, unknown ones named."""
 
@@ -195,6 +195,9 @@ class ImportFile:
     correlation_ids: list[str] = field(default_factory=list)
     parts: list[str] = field(default_factory=list)
     unknown_parts: list[tuple[str, int]] = field(default_factory=list)
+    # The RUM ACK entries alone, when a summary keeps them instead of the RUM ACK data
+    # (``rum_entries`` then gives these): a few dozen bytes an entry, not a JSON object each.
+    entries: tuple[AckEntry, ...] | None = None
 
     @property
     def devices(self) -> list[Udi]:
@@ -252,7 +255,7 @@ def read_slac_request(root: Any) -> SlacRequest:
 ACK_STATUSES = frozenset({"ACK", "ACKED", "ACKNOWLEDGED", "SUCCESS"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AckEntry:
     """One report a RUM ACK lists: its id, the device named for it, its status."""
 
@@ -279,8 +282,13 @@ def _report_id(value: Any) -> int | None:
 
 
 def rum_entries(doc: ImportFile) -> Iterator[AckEntry]:
-    """Every object in the RUM ACK data that names a report id, in file order. Those keys are
-    not public: anything matched on them is INFERRED."""
+    """Every object in the RUM ACK data that names a report id, in file order (the entries a
+    summary kept, when it did). Those keys are not public: anything matched on them is
+    INFERRED."""
+    return iter(doc.entries) if doc.entries is not None else _rum_entries(doc)
+
+
+def _rum_entries(doc: ImportFile) -> Iterator[AckEntry]:
     stack: list[Any] = [ack.value for ack in reversed(doc.rum_acks) if ack.ok]
     while stack:
         item = stack.pop()
