@@ -16,14 +16,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from airgap.formats.common import Udi
 from airgap.formats.imports import ImportFile, rum_entries
 from airgap.inputs import file_name
 from airgap.state.deadlines import Moment, import_time
 from airgap.state.devices import Device, group
-from airgap.state.evidence import Evidence
+from airgap.state.evidence import Evidence, ReportRef
 from airgap.state.model import DeviceState
 
 OUTSTANDING, FOREIGN, STALE = "outstanding", "foreign-ack", "stale-ack"
@@ -177,33 +177,49 @@ class Reconciliation:
 
 
 class _Index:
-    """(UDI, report id) -> usage files, and the evidence each report was acknowledged."""
+    """(UDI, report id) -> usage files, and the evidence each report was acknowledged.
+
+    Compact at site scale: a report's key is the (UDI, report id) tuple its usage file's refs
+    already hold, a file's reports are those refs, and a report maps to the one file that
+    mostly carries it, the few others kept aside (``also``)."""
 
     def __init__(self, found: Evidence) -> None:
-        self.exported: dict[Key, list[str]] = {}
-        self.by_file: dict[str, list[Key]] = {}
+        self.exported: dict[Key, str] = {}  # the first usage file carrying the report
+        self.also: dict[Key, list[str]] = {}  # the other files, for a report exported twice
+        self.by_file: dict[str, tuple[ReportRef, ...]] = {}
         self.by_name: dict[str, list[str]] = {}
         self.udis: set[Udi] = set()
+        self.evidence: dict[Key, tuple[Said, ...]] = {}
         for path, refs in found.usage:
             self.by_name.setdefault(file_name(path), []).append(path)
-            for udi, rid in refs:
+            self.by_file[path] = refs
+            for ref in refs:
+                udi, rid = ref
                 if udi is not None:
                     self.udis.add(udi)
                 if udi is None or rid is None:
                     continue
-                key = (udi, rid)
-                paths = self.exported.setdefault(key, [])
-                if path not in paths:
-                    paths.append(path)
-                    self.by_file.setdefault(path, []).append(key)
-        self.evidence: dict[Key, list[Said]] = {}
+                key = cast(Key, ref)
+                first = self.exported.setdefault(key, path)
+                if first != path and path not in self.also.get(key, ()):
+                    self.also.setdefault(key, []).append(path)
+
+    def paths(self, key: Key) -> tuple[str, ...]:
+        """The usage files carrying an exported report, in the order read."""
+        return (self.exported[key], *self.also.get(key, ()))
+
+    def reports(self, path: str) -> Iterator[Key]:
+        """The exported reports one usage file carries."""
+        for ref in self.by_file.get(path, ()):
+            if ref[0] is not None and ref[1] is not None:
+                yield cast(Key, ref)
 
     def acknowledge(self, key: Key, evidence: Said) -> None:
         """Record evidence for an exported report; others are not tracked."""
         if key in self.exported:
-            found = self.evidence.setdefault(key, [])
+            found = self.evidence.get(key, ())
             if evidence not in found:
-                found.append(evidence)
+                self.evidence[key] = (*found, evidence)
 
 
 def _states_by_path(states: Iterable[DeviceState]) -> dict[str, list[DeviceState]]:
@@ -234,9 +250,10 @@ def _file_acks(index: _Index, path: str, doc: ImportFile) -> set[Udi]:
     seen: set[Udi] = set()
     if name.startswith("ACK_"):
         for usage in index.by_name.get(name.removeprefix("ACK_"), []):
-            for key in index.by_file.get(usage, []):
+            said = (SEEN_NAME, name, usage)  # one piece of evidence for the file's reports
+            for key in index.reports(usage):
                 seen.add(key[0])
-                index.acknowledge(key, (SEEN_NAME, name, usage))
+                index.acknowledge(key, said)
     slac = [a.udi for a in doc.authorizations if a.udi is not None]
     for entry in rum_entries(doc):
         udi = entry.udi or (slac[0] if len(slac) == 1 else None)
@@ -330,9 +347,9 @@ def reconcile(found: Evidence) -> Reconciliation:
 
 def _devices(index: _Index, grouped: list[Device]) -> list[DeviceReconciliation]:
     per_udi: dict[Udi, list[ReportStatus]] = {}
-    for (who, rid), paths in index.exported.items():
-        per_udi.setdefault(who, []).append(
-            ReportStatus(rid, tuple(paths), tuple(index.evidence.get((who, rid), ())))
+    for report in index.exported:
+        per_udi.setdefault(report[0], []).append(
+            ReportStatus(report[1], index.paths(report), index.evidence.get(report, ()))
         )
     results = []
     by_key = {d.key: d for d in grouped}
