@@ -126,11 +126,11 @@ class Policy:
         code = element.find("policyCode")
         code = code if code is not None else element
         ack = (_text(code, "ackRequired") or "").lower()
-        terms = {
-            block: {term: _int(_text(code, f"{block}/{term}")) for term in POLICY_TERMS}
-            for block in POLICY_BLOCKS
-            if code.find(block) is not None
-        }
+        blocks: dict[str, list[Any]] = {}  # each block's elements, in file order
+        for child in code.iterchildren():
+            if child.tag in POLICY_BLOCKS:
+                blocks.setdefault(child.tag, []).append(child)
+        terms = {block: _terms(blocks[block]) for block in POLICY_BLOCKS if block in blocks}
         return cls(
             line=element.sourceline or 0,
             name=_text(code, "name"),
@@ -150,6 +150,17 @@ class Policy:
             "ack_required": self.ack_required,
             "terms": self.terms,
         }
+
+
+def _terms(blocks: list[Any]) -> dict[str, int | None]:
+    """A policy block's terms, each the first one found in file order, as ``find`` of
+    ``<block>/<term>`` would give it: one pass over the children instead of a search a term."""
+    found: dict[str, str] = {}
+    for block in blocks:
+        for child in block.iterchildren():
+            if child.tag in POLICY_TERMS and child.tag not in found:
+                found[child.tag] = element_text(child).strip()
+    return {term: _int(found.get(term)) for term in POLICY_TERMS}
 
 
 @dataclass(frozen=True, slots=True)

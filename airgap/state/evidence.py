@@ -364,7 +364,10 @@ def _ack_summary(doc: ImportFile) -> ImportFile:
     """What ``reconcile``, ``deadlines`` and ``health`` read of an import file: the SLAC UDIs
     and dates, the policies, the first account info time (``import_time`` reads no other), and
     the RUM ACK data as the (report id, UDI, status) entries ``rum_entries`` gives, without the
-    JSON or anything else."""
+    JSON or anything else. The policies are the worker's shared copies, so a chunk of files
+    pickles each policy once."""
+    if len(_IN_WORKER.imported) > 1024:  # a site imports a few policies; more: start afresh
+        _IN_WORKER.imported.clear()
     udis: dict[Udi, Udi] = {}  # one object per device named, pickled once
     entries = tuple(
         AckEntry(e.report_id, udis.setdefault(e.udi, e.udi) if e.udi else None, e.status)
@@ -377,7 +380,7 @@ def _ack_summary(doc: ImportFile) -> ImportFile:
             for a in doc.authorizations
         ]
         or _NONE,
-        policies=doc.policies or _NONE,
+        policies=[_IN_WORKER.imported.setdefault(_policy_key(p), p) for p in doc.policies] or _NONE,
         rum_acks=_NONE,
         account_infos=[AccountInfo(0, None, None, None, made)] if made is not None else _NONE,
         correlation_ids=_NONE,

@@ -107,3 +107,39 @@ def test_slac_request() -> None:
     )
     doc = formats.read_xml(xml.parse(data.encode()))
     assert doc is not None and doc.kind == "slac-request"
+
+
+def terms_by_find(code: object) -> dict[str, dict[str, int | None]]:
+    """The policy terms as a search for each ``<block>/<term>`` path finds them."""
+    from airgap.formats.imports import POLICY_BLOCKS, POLICY_TERMS, _int, _text
+
+    return {
+        block: {term: _int(_text(code, f"{block}/{term}")) for term in POLICY_TERMS}
+        for block in POLICY_BLOCKS
+        if code.find(block) is not None  # type: ignore[attr-defined]
+    }
+
+
+@pytest.mark.parametrize(
+    "blocks",
+    [
+        "<perpetual><firstTimeReport>365</firstTimeReport></perpetual>",
+        "<perpetual/><perpetual><reportOnMACD>9</reportOnMACD></perpetual>",  # the second has it
+        "<enforced><onGoingReporting>1</onGoingReporting><onGoingReporting>2</onGoingReporting>"
+        "</enforced><enforced><onGoingReporting>3</onGoingReporting></enforced>",
+        "<export><!-- c --><firstTimeReport> 7 <!-- c -->0</firstTimeReport><?pi x?></export>",
+        '<generic xmlns:n="urn:x"><n:firstTimeReport>5</n:firstTimeReport></generic>',
+        '<n:perpetual xmlns:n="urn:x"><firstTimeReport>5</firstTimeReport></n:perpetual>',
+        "<subscription><firstTimeReport>x</firstTimeReport><reportOnMACD/></subscription>",
+        "<subscription><perpetual><firstTimeReport>1</firstTimeReport></perpetual></subscription>",
+    ],
+)
+def test_policy_terms_are_what_a_search_for_each_finds(blocks: str) -> None:
+    _, doc = read(
+        f"<smartLicense><smartLicensePolicy><policyCode>{blocks}</policyCode>"
+        "</smartLicensePolicy></smartLicense>"
+    )
+    code = xml.parse(
+        f"<smartLicensePolicy><policyCode>{blocks}</policyCode></smartLicensePolicy>".encode()
+    ).find("policyCode")
+    assert doc.policies[0].terms == terms_by_find(code)
