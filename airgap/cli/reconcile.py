@@ -105,6 +105,7 @@ def reconcile(
     if not (found.states or found.usage or found.acks):
         note("nothing to reconcile: no 'show license' capture, usage file or ACK found")
     result = match(found)
+    gc.freeze()  # and so does the result, which the output then reads
     code = worst(found.exit_code, ExitCode.OK if result.ok else ExitCode.FINDINGS)
     if fmt is Format.JSON:
         emit_json(

@@ -252,26 +252,28 @@ class _Shared:
     def ack(self, doc: ImportFile) -> ImportFile:
         """The import file with the shared copies of its policies, of the list of them, and
         of the UDIs and statuses it names."""
-        if doc.policies:
-            policies = [self.imported.setdefault(_policy_key(p), p) for p in doc.policies]
-            key = tuple(map(id, policies))
-            doc = dataclasses.replace(doc, policies=self.lists.setdefault(key, policies))
-        if not doc.authorizations and not doc.entries:
-            return doc
+        policies = doc.policies
+        if policies:
+            policies = [self.imported.setdefault(_policy_key(p), p) for p in policies]
+            policies = self.lists.setdefault(tuple(map(id, policies)), policies)
         return dataclasses.replace(
             doc,
+            policies=policies,
             authorizations=[
                 dataclasses.replace(a, udi=self.udi(a.udi)) if a.udi is not None else a
                 for a in doc.authorizations
-            ],
+            ]
+            or doc.authorizations,
             entries=tuple(
                 AckEntry(
                     e.report_id,
                     self.udi(e.udi) if e.udi is not None else None,
                     sys.intern(e.status) if e.status is not None else None,
                 )
-                for e in doc.entries or ()
-            ),
+                for e in doc.entries
+            )
+            if doc.entries
+            else doc.entries,
         )
 
 
