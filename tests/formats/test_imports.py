@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from airgap import formats, xml
 from airgap.formats.common import Udi
@@ -143,3 +145,34 @@ def test_policy_terms_are_what_a_search_for_each_finds(blocks: str) -> None:
         f"<smartLicensePolicy><policyCode>{blocks}</policyCode></smartLicensePolicy>".encode()
     ).find("policyCode")
     assert doc.policies[0].terms == terms_by_find(code)
+
+
+# Small trees of the names a path walks, a namespaced twin, comments and processing
+# instructions: the walk over children must find what lxml's ElementPath finds.
+tree_names = st.sampled_from(["a", "b", "c", "n:a", "!--", "?pi"])
+
+
+def tree_text(depth: int) -> st.SearchStrategy[str]:
+    def node(name: str, inner: list[str]) -> str:
+        if name == "!--":
+            return "<!-- c -->"
+        if name == "?pi":
+            return "<?pi x?>"
+        return f"<{name}>{''.join(inner)}</{name}>"
+
+    if depth == 0:
+        return st.builds(lambda n: node(n, []), tree_names)
+    return st.builds(node, tree_names, st.lists(tree_text(depth - 1), max_size=3))
+
+
+@settings(max_examples=300)
+@given(st.lists(tree_text(2), max_size=4), st.sampled_from(["a", "b", "a/b", "b/a", "a/a", "c/b"]))
+@example(["<a><c/></a>", "<n:a><b/></n:a>", "<a><!-- c --><b/></a>"], "a/b")
+def test_a_path_finds_what_elementpath_finds(children: list[str], path: str) -> None:
+    from airgap.formats.imports import _find
+
+    root = xml.parse(f'<r xmlns:n="urn:x">{"".join(children)}</r>'.encode())
+    tree = root.getroottree()
+    found, expected = _find(root, path), root.find(path)
+    assert (found is None) == (expected is None)
+    assert found is None or tree.getpath(found) == tree.getpath(expected)
