@@ -12,8 +12,21 @@ from typing import Any, NamedTuple
 import orjson
 
 
+class PickledByCall:
+    """A base for the frozen dataclasses that workers send back by the thousand (UDIs, ACK
+    summaries): pickled as a call of the class on its fields, which unpickles in a third of
+    the time of the state a slotted dataclass pickles by default."""
+
+    __slots__ = ()
+
+    def __reduce__(self) -> tuple[type[Any], tuple[Any, ...]]:
+        return type(self), tuple(getattr(self, name) for name in self.__match_args__)
+
+    __match_args__: tuple[str, ...] = ()  # the fields, in order: set by @dataclass
+
+
 @dataclass(frozen=True, order=True, slots=True)
-class Udi:
+class Udi(PickledByCall):
     """A device's unique device identifier: product id and serial number."""
 
     pid: str

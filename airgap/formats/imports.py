@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from airgap.formats.common import EmbeddedJson, Udi, element_text
+from airgap.formats.common import EmbeddedJson, PickledByCall, Udi, element_text
 from airgap.formats.usage import read_data
 
 AUTHORIZATION = "smartLicenseAuthorization"
@@ -53,7 +53,7 @@ def _int(text: str | None) -> int | None:
 
 
 @dataclass(frozen=True, slots=True)
-class Entitlement:
+class Entitlement(PickledByCall):
     """One license a SLAC authorises."""
 
     tag: str | None
@@ -72,7 +72,7 @@ class Entitlement:
 
 
 @dataclass(frozen=True, slots=True)
-class Authorization:
+class Authorization(PickledByCall):
     """A Smart Licensing Authorization Code (SLAC) for one device."""
 
     line: int
@@ -122,7 +122,7 @@ class Authorization:
 
 
 @dataclass(frozen=True, slots=True)
-class Policy:
+class Policy(PickledByCall):
     """A reporting policy: per license kind, days to the first report, between reports, and
     after a change."""
 
@@ -177,7 +177,7 @@ def _terms(blocks: list[Any]) -> dict[str, int | None]:
 
 
 @dataclass(frozen=True, slots=True)
-class AccountInfo:
+class AccountInfo(PickledByCall):
     """The Smart Account and Virtual Account a device belongs to."""
 
     line: int
@@ -209,7 +209,7 @@ class AccountInfo:
 
 
 @dataclass(frozen=True, slots=True)
-class ImportFile:
+class ImportFile(PickledByCall):
     """An import file: its parts in file order, known ones decoded, unknown ones named."""
 
     authorizations: list[Authorization] = field(default_factory=list)
@@ -280,7 +280,7 @@ ACK_STATUSES = frozenset({"ACK", "ACKED", "ACKNOWLEDGED", "SUCCESS"})
 
 
 @dataclass(frozen=True, slots=True)
-class AckEntry:
+class AckEntry(PickledByCall):
     """One report a RUM ACK lists: its id, the device named for it, its status."""
 
     report_id: int

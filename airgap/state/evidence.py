@@ -23,7 +23,7 @@ from typing import Any
 
 from airgap import formats, inputs
 from airgap.errors import ExitCode
-from airgap.formats.common import Udi
+from airgap.formats.common import PickledByCall, Udi
 from airgap.formats.imports import AccountInfo, AckEntry, ImportFile, rum_entries
 from airgap.formats.imports import Policy as ImportedPolicy
 from airgap.formats.usage import UsageFile
@@ -292,8 +292,8 @@ def _policy_key(p: ImportedPolicy) -> tuple[object, ...]:
 _IN_WORKER = _Shared()  # the policies one process has met
 
 
-@dataclass(frozen=True)
-class _Read:
+@dataclass(frozen=True, slots=True)
+class _Read(PickledByCall):
     """What one file gave, without its parse tree."""
 
     path: str

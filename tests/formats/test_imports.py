@@ -176,3 +176,16 @@ def test_a_path_finds_what_elementpath_finds(children: list[str], path: str) -> 
     found, expected = _find(root, path), root.find(path)
     assert (found is None) == (expected is None)
     assert found is None or tree.getpath(found) == tree.getpath(expected)
+
+
+def test_an_import_file_pickles_as_it_was() -> None:
+    """Workers send import files back pickled by a call of each class on its fields."""
+    import pickle
+
+    from airgap.state.evidence import _ack_summary
+
+    _, doc = read("<smartLicense>" + "".join(PARTS.values()) + "</smartLicense>")
+    for sent in (doc, _ack_summary(doc), doc.authorizations[0].udi):
+        back = pickle.loads(pickle.dumps(sent))
+        assert back == sent and type(back) is type(sent)
+    assert pickle.loads(pickle.dumps(doc)).policies[0].terms["perpetual"]["firstTimeReport"] == 365
