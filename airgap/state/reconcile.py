@@ -180,12 +180,11 @@ class _Index:
     """(UDI, report id) -> usage files, and the evidence each report was acknowledged.
 
     Compact at site scale: a report's key is the (UDI, report id) tuple its usage file's refs
-    already hold, a file's reports are those refs, and a report maps to the one file that
-    mostly carries it, the few others kept aside (``also``)."""
+    already hold, a file's reports are those refs, and the reports of one file share one tuple
+    of it (the one the results then hold)."""
 
     def __init__(self, found: Evidence) -> None:
-        self.exported: dict[Key, str] = {}  # the first usage file carrying the report
-        self.also: dict[Key, list[str]] = {}  # the other files, for a report exported twice
+        self.exported: dict[Key, tuple[str, ...]] = {}  # the usage files carrying the report
         self.by_file: dict[str, tuple[ReportRef, ...]] = {}
         self.by_name: dict[str, list[str]] = {}
         self.udis: set[Udi] = set()
@@ -193,6 +192,7 @@ class _Index:
         for path, refs in found.usage:
             self.by_name.setdefault(file_name(path), []).append(path)
             self.by_file[path] = refs
+            alone = (path,)
             for ref in refs:
                 udi, rid = ref
                 if udi is not None:
@@ -200,13 +200,9 @@ class _Index:
                 if udi is None or rid is None:
                     continue
                 key = cast(Key, ref)
-                first = self.exported.setdefault(key, path)
-                if first != path and path not in self.also.get(key, ()):
-                    self.also.setdefault(key, []).append(path)
-
-    def paths(self, key: Key) -> tuple[str, ...]:
-        """The usage files carrying an exported report, in the order read."""
-        return (self.exported[key], *self.also.get(key, ()))
+                paths = self.exported.setdefault(key, alone)
+                if path not in paths:
+                    self.exported[key] = (*paths, path)
 
     def reports(self, path: str) -> Iterator[Key]:
         """The exported reports one usage file carries."""
@@ -347,9 +343,9 @@ def reconcile(found: Evidence) -> Reconciliation:
 
 def _devices(index: _Index, grouped: list[Device]) -> list[DeviceReconciliation]:
     per_udi: dict[Udi, list[ReportStatus]] = {}
-    for report in index.exported:
+    for report, paths in index.exported.items():
         per_udi.setdefault(report[0], []).append(
-            ReportStatus(report[1], index.paths(report), index.evidence.get(report, ()))
+            ReportStatus(report[1], paths, index.evidence.get(report, ()))
         )
     results = []
     by_key = {d.key: d for d in grouped}
