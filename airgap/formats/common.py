@@ -12,8 +12,21 @@ from typing import Any, NamedTuple
 import orjson
 
 
+class PickledByCall:
+    """A base for the frozen dataclasses that workers send back by the thousand (UDIs, ACK
+    summaries): pickled as a call of the class on its fields, which unpickles in a third of
+    the time of the state a slotted dataclass pickles by default."""
+
+    __slots__ = ()
+
+    def __reduce__(self) -> tuple[type[Any], tuple[Any, ...]]:
+        return type(self), tuple(getattr(self, name) for name in self.__match_args__)
+
+    __match_args__: tuple[str, ...] = ()  # the fields, in order: set by @dataclass
+
+
 @dataclass(frozen=True, order=True, slots=True)
-class Udi:
+class Udi(PickledByCall):
     """A device's unique device identifier: product id and serial number."""
 
     pid: str
@@ -79,6 +92,19 @@ class EmbeddedJson(NamedTuple):
                 return cls(text, line, None, "JSON nested too deeply")
         return cls(text, line, value, None, None, kept)
 
+    @staticmethod
+    def value_of(text: str) -> Any:
+        """What ``decode(text, line).value`` is, at a third of the cost, for a reader that
+        needs the value alone (reconcile's report refs): no copy written back, no repeated
+        key looked for. A text that may nest deeply goes the whole way, since there what
+        orjson writes back and the json module's own depth can decide the value."""
+        if text.count("{") + text.count("[") >= _SHALLOW:
+            return EmbeddedJson.decode(text, 0).value
+        try:
+            return orjson.loads(text)
+        except (ValueError, RecursionError):
+            return None
+
     @property
     def ok(self) -> bool:
         """True when the text decoded."""
@@ -93,6 +119,11 @@ class EmbeddedJson(NamedTuple):
         if self.kept is not None:
             return b'"%s":' % key.encode() in self.kept  # key: plain ASCII, as rule code names it
         return key in self.text or "\\" in self.text  # an escape could spell the key
+
+
+# Fewer brackets than this: nested less deep than orjson writes back (254) or the json
+# module reads, so ``decode`` finds what orjson finds.
+_SHALLOW = 200
 
 
 def _written(text: str, value: Any) -> bytes | None:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from airgap.formats.common import EmbeddedJson, Udi, element_text
+from airgap.formats.common import EmbeddedJson, PickledByCall, Udi, element_text
 from airgap.formats.usage import read_data
 
 AUTHORIZATION = "smartLicenseAuthorization"
@@ -28,8 +28,21 @@ _SLAC_UDI = re.compile(r"P:(?P<pid>[^,]+),S:(?P<sn>.+)")
 
 
 def _text(element: Any, path: str) -> str | None:
-    found = element.find(path)
+    found = _find(element, path)
     return element_text(found).strip() if found is not None else None
+
+
+def _find(element: Any, path: str) -> Any:
+    """What ``element.find(path)`` finds for a path of plain child names (``a/b``): the first
+    match in file order. A walk over the children a level at a time, not through lxml's
+    ElementPath, which takes most of the time of reading an import file."""
+    first, _, rest = path.partition("/")
+    for child in element.iterchildren():
+        if child.tag == first:
+            found = _find(child, rest) if rest else child
+            if found is not None:
+                return found
+    return None
 
 
 def _int(text: str | None) -> int | None:
@@ -39,8 +52,8 @@ def _int(text: str | None) -> int | None:
         return None
 
 
-@dataclass(frozen=True)
-class Entitlement:
+@dataclass(frozen=True, slots=True)
+class Entitlement(PickledByCall):
     """One license a SLAC authorises."""
 
     tag: str | None
@@ -58,8 +71,8 @@ class Entitlement:
         }
 
 
-@dataclass(frozen=True)
-class Authorization:
+@dataclass(frozen=True, slots=True)
+class Authorization(PickledByCall):
     """A Smart Licensing Authorization Code (SLAC) for one device."""
 
     line: int
@@ -75,7 +88,7 @@ class Authorization:
         """Read ``<smartLicenseAuthorization>``; ``<udi>`` is in the ``P:<pid>,S:<sn>`` form."""
         udi_text = _text(element, "udi")
         match = _SLAC_UDI.fullmatch(udi_text or "")
-        code = element.find("authorizationCode")
+        code = _find(element, "authorizationCode")
         code = code if code is not None else element
         return cls(
             line=element.sourceline or 0,
@@ -108,8 +121,8 @@ class Authorization:
         }
 
 
-@dataclass(frozen=True)
-class Policy:
+@dataclass(frozen=True, slots=True)
+class Policy(PickledByCall):
     """A reporting policy: per license kind, days to the first report, between reports, and
     after a change."""
 
@@ -123,14 +136,14 @@ class Policy:
     @classmethod
     def read(cls, element: Any) -> Policy:
         """Read ``<smartLicensePolicy>`` (inside an import file or alone)."""
-        code = element.find("policyCode")
+        code = _find(element, "policyCode")
         code = code if code is not None else element
         ack = (_text(code, "ackRequired") or "").lower()
-        terms = {
-            block: {term: _int(_text(code, f"{block}/{term}")) for term in POLICY_TERMS}
-            for block in POLICY_BLOCKS
-            if code.find(block) is not None
-        }
+        blocks: dict[str, list[Any]] = {}  # each block's elements, in file order
+        for child in code.iterchildren():
+            if child.tag in POLICY_BLOCKS:
+                blocks.setdefault(child.tag, []).append(child)
+        terms = {block: _terms(blocks[block]) for block in POLICY_BLOCKS if block in blocks}
         return cls(
             line=element.sourceline or 0,
             name=_text(code, "name"),
@@ -152,8 +165,19 @@ class Policy:
         }
 
 
-@dataclass(frozen=True)
-class AccountInfo:
+def _terms(blocks: list[Any]) -> dict[str, int | None]:
+    """A policy block's terms, each the first one found in file order, as ``find`` of
+    ``<block>/<term>`` would give it: one pass over the children instead of a search a term."""
+    found: dict[str, str] = {}
+    for block in blocks:
+        for child in block.iterchildren():
+            if child.tag in POLICY_TERMS and child.tag not in found:
+                found[child.tag] = element_text(child).strip()
+    return {term: _int(found.get(term)) for term in POLICY_TERMS}
+
+
+@dataclass(frozen=True, slots=True)
+class AccountInfo(PickledByCall):
     """The Smart Account and Virtual Account a device belongs to."""
 
     line: int
@@ -184,8 +208,8 @@ class AccountInfo:
         }
 
 
-@dataclass(frozen=True)
-class ImportFile:
+@dataclass(frozen=True, slots=True)
+class ImportFile(PickledByCall):
     """An import file: its parts in file order, known ones decoded, unknown ones named."""
 
     authorizations: list[Authorization] = field(default_factory=list)
@@ -195,6 +219,9 @@ class ImportFile:
     correlation_ids: list[str] = field(default_factory=list)
     parts: list[str] = field(default_factory=list)
     unknown_parts: list[tuple[str, int]] = field(default_factory=list)
+    # The RUM ACK entries alone, when a summary keeps them instead of the RUM ACK data
+    # (``rum_entries`` then gives these): a few dozen bytes an entry, not a JSON object each.
+    entries: tuple[AckEntry, ...] | None = None
 
     @property
     def devices(self) -> list[Udi]:
@@ -252,8 +279,8 @@ def read_slac_request(root: Any) -> SlacRequest:
 ACK_STATUSES = frozenset({"ACK", "ACKED", "ACKNOWLEDGED", "SUCCESS"})
 
 
-@dataclass(frozen=True)
-class AckEntry:
+@dataclass(frozen=True, slots=True)
+class AckEntry(PickledByCall):
     """One report a RUM ACK lists: its id, the device named for it, its status."""
 
     report_id: int
@@ -279,8 +306,13 @@ def _report_id(value: Any) -> int | None:
 
 
 def rum_entries(doc: ImportFile) -> Iterator[AckEntry]:
-    """Every object in the RUM ACK data that names a report id, in file order. Those keys are
-    not public: anything matched on them is INFERRED."""
+    """Every object in the RUM ACK data that names a report id, in file order (the entries a
+    summary kept, when it did). Those keys are not public: anything matched on them is
+    INFERRED."""
+    return iter(doc.entries) if doc.entries is not None else _rum_entries(doc)
+
+
+def _rum_entries(doc: ImportFile) -> Iterator[AckEntry]:
     stack: list[Any] = [ack.value for ack in reversed(doc.rum_acks) if ack.ok]
     while stack:
         item = stack.pop()

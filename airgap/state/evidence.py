@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -23,8 +24,8 @@ from typing import Any
 from airgap import archive, formats, inputs
 from airgap.errors import ExitCode
 from airgap.findings import Finding, problem
-from airgap.formats.common import EmbeddedJson, ReportKey, Udi
-from airgap.formats.imports import AccountInfo, ImportFile, rum_entries
+from airgap.formats.common import PickledByCall, ReportKey, Udi
+from airgap.formats.imports import AccountInfo, AckEntry, ImportFile, rum_entries
 from airgap.formats.imports import Policy as ImportedPolicy
 from airgap.formats.usage import UsageFile
 from airgap.fsutil import open_regular
@@ -126,7 +127,8 @@ def load(
                 found.states += map(shared.state, entry.states) if for_diff else entry.states
                 found.acks += [(entry.path, entry.ack)] if entry.ack is not None else []
             found.parsed += entry.parsed
-            found.usage += [(entry.path, entry.refs)] if entry.refs is not None else []
+            if entry.refs is not None:
+                found.usage.append((entry.path, shared.refs(entry.refs) if summary else entry.refs))
             if entry.refs is not None or entry.ack is not None:
                 found.names[entry.path] = inputs.file_name(entry.parts)
     return found
@@ -225,6 +227,8 @@ class _Shared:
     def __init__(self) -> None:
         self.policies: dict[tuple[object, ...], Policy] = {}
         self.imported: dict[tuple[object, ...], ImportedPolicy] = {}
+        self.lists: dict[tuple[int, ...], list[ImportedPolicy]] = {}  # of shared policies
+        self.udis: dict[Udi, Udi] = {}
 
     def state(self, state: DeviceState) -> DeviceState:
         """The state with the shared copy of its policy."""
@@ -240,32 +244,60 @@ class _Shared:
         same = self.policies.setdefault(key, policy)
         return state if same is policy else dataclasses.replace(state, policy=same)
 
+    def udi(self, udi: Udi) -> Udi:
+        """The one copy of a device's UDI: usage files and ACKs name each device again, and
+        a lookup by the same object is an identity check, not a comparison."""
+        return self.udis.setdefault(udi, udi)
+
+    def refs(self, refs: tuple[ReportRef, ...]) -> tuple[ReportRef, ...]:
+        """A usage file's report refs with the shared copies of their UDIs."""
+        return tuple((self.udi(u) if u is not None else None, rid) for u, rid in refs)
+
     def ack(self, doc: ImportFile) -> ImportFile:
-        """The import file with the shared copies of its policies."""
-        if not doc.policies:
-            return doc
-        shared = [
-            self.imported.setdefault(
-                (
-                    p.line,
-                    p.name,
-                    p.version,
-                    p.datestamp,
-                    p.ack_required,
-                    tuple((block, tuple(terms.items())) for block, terms in p.terms.items()),
-                ),
-                p,
+        """The import file with the shared copies of its policies, of the list of them, and
+        of the UDIs and statuses it names."""
+        policies = doc.policies
+        if policies:
+            policies = [self.imported.setdefault(_policy_key(p), p) for p in policies]
+            policies = self.lists.setdefault(tuple(map(id, policies)), policies)
+        return dataclasses.replace(
+            doc,
+            policies=policies,
+            authorizations=[
+                dataclasses.replace(a, udi=self.udi(a.udi)) if a.udi is not None else a
+                for a in doc.authorizations
+            ]
+            or doc.authorizations,
+            entries=tuple(
+                AckEntry(
+                    e.report_id,
+                    self.udi(e.udi) if e.udi is not None else None,
+                    sys.intern(e.status) if e.status is not None else None,
+                )
+                for e in doc.entries
             )
-            for p in doc.policies
-        ]
-        return dataclasses.replace(doc, policies=shared)
+            if doc.entries
+            else doc.entries,
+        )
+
+
+def _policy_key(p: ImportedPolicy) -> tuple[object, ...]:
+    """What makes two imported policies the same one."""
+    return (
+        p.line,
+        p.name,
+        p.version,
+        p.datestamp,
+        p.ack_required,
+        tuple((block, tuple(terms.items())) for block, terms in p.terms.items()),
+    )
 
 
 _IN_WORKER = _Shared()  # the policies one process has met
 
 
-@dataclass(frozen=True)
-class _Read:
+@dataclass(frozen=True, slots=True)
+class _Read(PickledByCall):
     """What one file gave, without its parse tree."""
 
     parts: archive.Where  # as the walk's item has them
@@ -318,8 +350,8 @@ def _examine(
             entry.parts,
             digest,
             refs=tuple(
-                (udis.setdefault(r.udi, r.udi) if r.udi is not None else None, r.report_id)
-                for r in doc.model.iter_reports()
+                (udis.setdefault(udi, udi) if udi is not None else None, rid)
+                for udi, rid in doc.model.iter_refs()
             ),
         )
     return _Read(entry.parts, digest)  # a SLAC request: outbound, nothing to reconcile
@@ -342,33 +374,32 @@ def diff_parts(state: DeviceState) -> DeviceState:
 
 
 def _ack_summary(doc: ImportFile) -> ImportFile:
-    """What ``reconcile`` and ``deadlines`` read of an import file: the SLAC UDIs and dates,
-    the policies, the first account info time (``import_time`` reads no other), and the RUM
-    ACK data as the (report id, UDI, status) entries ``rum_entries`` reads, without the JSON
-    text or anything else."""
-    sudis: dict[Udi, dict[str, str]] = {}  # one object per device named, pickled once
-    entries = [
-        {
-            "report_id": e.report_id,
-            "status": e.status,
-            "udi": sudis.setdefault(e.udi, {"udi_pid": e.udi.pid, "udi_serial_number": e.udi.sn})
-            if e.udi
-            else None,
-        }
+    """What ``reconcile``, ``deadlines`` and ``health`` read of an import file: the SLAC UDIs
+    and dates, the policies, the first account info time (``import_time`` reads no other), and
+    the RUM ACK data as the (report id, UDI, status) entries ``rum_entries`` gives, without the
+    JSON or anything else. The policies are the worker's shared copies, so a chunk of files
+    pickles each policy once."""
+    if len(_IN_WORKER.imported) > 1024:  # a site imports a few policies; more: start afresh
+        _IN_WORKER.imported.clear()
+    udis: dict[Udi, Udi] = {}  # one object per device named, pickled once
+    entries = tuple(
+        AckEntry(e.report_id, udis.setdefault(e.udi, e.udi) if e.udi else None, e.status)
         for e in rum_entries(doc)
-    ]
+    )
     made = next((a.timestamp_ms for a in doc.account_infos if a.timestamp_ms is not None), None)
     return ImportFile(
         authorizations=[
             dataclasses.replace(a, smart_account=None, virtual_account=None, entitlements=_NONE)
             for a in doc.authorizations
-        ],
-        policies=doc.policies,
-        rum_acks=[EmbeddedJson("", 0, entries)] if entries else _NONE,
+        ]
+        or _NONE,
+        policies=[_IN_WORKER.imported.setdefault(_policy_key(p), p) for p in doc.policies] or _NONE,
+        rum_acks=_NONE,
         account_infos=[AccountInfo(0, None, None, None, made)] if made is not None else _NONE,
         correlation_ids=_NONE,
         parts=_NONE,
         unknown_parts=_NONE,
+        entries=entries,
     )
 
 

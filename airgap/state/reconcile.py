@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import Enum, StrEnum
-from typing import Any
+from typing import Any, cast
 
 from airgap import findings
 from airgap.findings import Basis, Finding, Level, Location
@@ -24,7 +24,7 @@ from airgap.formats.common import ReportKey, Udi
 from airgap.formats.imports import ImportFile, rum_entries
 from airgap.state.deadlines import import_time
 from airgap.state.devices import Device, group
-from airgap.state.evidence import Evidence
+from airgap.state.evidence import Evidence, ReportRef
 from airgap.state.model import DeviceState, Moment, ReportState
 
 
@@ -196,34 +196,46 @@ class Reconciliation:
 
 
 class _Index:
-    """(UDI, report id) -> usage files, and the evidence each report was acknowledged."""
+    """(UDI, report id) -> usage files, and the evidence each report was acknowledged.
+
+    Compact at site scale: a report's key is the (UDI, report id) tuple its usage file's refs
+    already hold, a file's reports are those refs, and the reports of one file share one tuple
+    of it (the one the results then hold)."""
 
     def __init__(self, found: Evidence) -> None:
-        self.exported: dict[ReportKey, list[str]] = {}
-        self.by_file: dict[str, list[ReportKey]] = {}
+        self.exported: dict[ReportKey, tuple[str, ...]] = {}  # the usage files carrying the report
+        self.by_file: dict[str, tuple[ReportRef, ...]] = {}
         self.by_name: dict[str, list[str]] = {}
         self.names = found.names  # shown path -> own file name
         self.udis: set[Udi] = set()
+        self.evidence: dict[ReportKey, tuple[Said, ...]] = {}
         for path, refs in found.usage:
             self.by_name.setdefault(self.names[path], []).append(path)
-            for udi, rid in refs:
+            self.by_file[path] = refs
+            alone = (path,)
+            for ref in refs:
+                udi, rid = ref
                 if udi is not None:
                     self.udis.add(udi)
                 if udi is None or rid is None:
                     continue
-                key = (udi, rid)
-                paths = self.exported.setdefault(key, [])
+                key = cast(ReportKey, ref)
+                paths = self.exported.setdefault(key, alone)
                 if path not in paths:
-                    paths.append(path)
-                    self.by_file.setdefault(path, []).append(key)
-        self.evidence: dict[ReportKey, list[Said]] = {}
+                    self.exported[key] = (*paths, path)
+
+    def reports(self, path: str) -> Iterator[ReportKey]:
+        """The exported reports one usage file carries."""
+        for ref in self.by_file.get(path, ()):
+            if ref[0] is not None and ref[1] is not None:
+                yield cast(ReportKey, ref)
 
     def acknowledge(self, key: ReportKey, evidence: Said) -> None:
         """Record evidence for an exported report; others are not tracked."""
         if key in self.exported:
-            found = self.evidence.setdefault(key, [])
+            found = self.evidence.get(key, ())
             if evidence not in found:
-                found.append(evidence)
+                self.evidence[key] = (*found, evidence)
 
 
 def _states_by_path(states: Iterable[DeviceState]) -> dict[str, list[DeviceState]]:
@@ -254,9 +266,10 @@ def _file_acks(index: _Index, path: str, doc: ImportFile) -> set[Udi]:
     seen: set[Udi] = set()
     if name.startswith("ACK_"):
         for usage in index.by_name.get(name.removeprefix("ACK_"), []):
-            for key in index.by_file.get(usage, []):
+            said = (Shows.ACK_NAME, name, usage)  # one piece of evidence for the file's reports
+            for key in index.reports(usage):
                 seen.add(key[0])
-                index.acknowledge(key, (Shows.ACK_NAME, name, usage))
+                index.acknowledge(key, said)
     slac = [a.udi for a in doc.authorizations if a.udi is not None]
     for entry in rum_entries(doc):
         udi = entry.udi or (slac[0] if len(slac) == 1 else None)
@@ -361,9 +374,9 @@ def reconcile(found: Evidence) -> Reconciliation:
 
 def _devices(index: _Index, grouped: list[Device]) -> list[DeviceReconciliation]:
     per_udi: dict[Udi, list[ReportStatus]] = {}
-    for (who, rid), paths in index.exported.items():
-        per_udi.setdefault(who, []).append(
-            ReportStatus(rid, tuple(paths), tuple(index.evidence.get((who, rid), ())))
+    for report, paths in index.exported.items():
+        per_udi.setdefault(report[0], []).append(
+            ReportStatus(report[1], paths, index.evidence.get(report, ()))
         )
     results = []
     by_key = {d.key: d for d in grouped}

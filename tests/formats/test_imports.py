@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from airgap import formats, xml
 from airgap.formats.common import Udi
@@ -107,3 +109,83 @@ def test_slac_request() -> None:
     )
     doc = formats.read_xml(xml.parse(data.encode()))
     assert doc is not None and doc.kind == "slac-request"
+
+
+def terms_by_find(code: object) -> dict[str, dict[str, int | None]]:
+    """The policy terms as a search for each ``<block>/<term>`` path finds them."""
+    from airgap.formats.imports import POLICY_BLOCKS, POLICY_TERMS, _int, _text
+
+    return {
+        block: {term: _int(_text(code, f"{block}/{term}")) for term in POLICY_TERMS}
+        for block in POLICY_BLOCKS
+        if code.find(block) is not None  # type: ignore[attr-defined]
+    }
+
+
+@pytest.mark.parametrize(
+    "blocks",
+    [
+        "<perpetual><firstTimeReport>365</firstTimeReport></perpetual>",
+        "<perpetual/><perpetual><reportOnMACD>9</reportOnMACD></perpetual>",  # the second has it
+        "<enforced><onGoingReporting>1</onGoingReporting><onGoingReporting>2</onGoingReporting>"
+        "</enforced><enforced><onGoingReporting>3</onGoingReporting></enforced>",
+        "<export><!-- c --><firstTimeReport> 7 <!-- c -->0</firstTimeReport><?pi x?></export>",
+        '<generic xmlns:n="urn:x"><n:firstTimeReport>5</n:firstTimeReport></generic>',
+        '<n:perpetual xmlns:n="urn:x"><firstTimeReport>5</firstTimeReport></n:perpetual>',
+        "<subscription><firstTimeReport>x</firstTimeReport><reportOnMACD/></subscription>",
+        "<subscription><perpetual><firstTimeReport>1</firstTimeReport></perpetual></subscription>",
+    ],
+)
+def test_policy_terms_are_what_a_search_for_each_finds(blocks: str) -> None:
+    _, doc = read(
+        f"<smartLicense><smartLicensePolicy><policyCode>{blocks}</policyCode>"
+        "</smartLicensePolicy></smartLicense>"
+    )
+    code = xml.parse(
+        f"<smartLicensePolicy><policyCode>{blocks}</policyCode></smartLicensePolicy>".encode()
+    ).find("policyCode")
+    assert doc.policies[0].terms == terms_by_find(code)
+
+
+# Small trees of the names a path walks, a namespaced twin, comments and processing
+# instructions: the walk over children must find what lxml's ElementPath finds.
+tree_names = st.sampled_from(["a", "b", "c", "n:a", "!--", "?pi"])
+
+
+def tree_text(depth: int) -> st.SearchStrategy[str]:
+    def node(name: str, inner: list[str]) -> str:
+        if name == "!--":
+            return "<!-- c -->"
+        if name == "?pi":
+            return "<?pi x?>"
+        return f"<{name}>{''.join(inner)}</{name}>"
+
+    if depth == 0:
+        return st.builds(lambda n: node(n, []), tree_names)
+    return st.builds(node, tree_names, st.lists(tree_text(depth - 1), max_size=3))
+
+
+@settings(max_examples=300)
+@given(st.lists(tree_text(2), max_size=4), st.sampled_from(["a", "b", "a/b", "b/a", "a/a", "c/b"]))
+@example(["<a><c/></a>", "<n:a><b/></n:a>", "<a><!-- c --><b/></a>"], "a/b")
+def test_a_path_finds_what_elementpath_finds(children: list[str], path: str) -> None:
+    from airgap.formats.imports import _find
+
+    root = xml.parse(f'<r xmlns:n="urn:x">{"".join(children)}</r>'.encode())
+    tree = root.getroottree()
+    found, expected = _find(root, path), root.find(path)
+    assert (found is None) == (expected is None)
+    assert found is None or tree.getpath(found) == tree.getpath(expected)
+
+
+def test_an_import_file_pickles_as_it_was() -> None:
+    """Workers send import files back pickled by a call of each class on its fields."""
+    import pickle
+
+    from airgap.state.evidence import _ack_summary
+
+    _, doc = read("<smartLicense>" + "".join(PARTS.values()) + "</smartLicense>")
+    for sent in (doc, _ack_summary(doc), doc.authorizations[0].udi):
+        back = pickle.loads(pickle.dumps(sent))
+        assert back == sent and type(back) is type(sent)
+    assert pickle.loads(pickle.dumps(doc)).policies[0].terms["perpetual"]["firstTimeReport"] == 365

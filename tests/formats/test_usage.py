@@ -154,3 +154,43 @@ def test_repeated_keys_are_found_exactly(text: str) -> None:
     decoded = EmbeddedJson.decode(text, 1)
     assert decoded.ok
     assert (decoded.repeated is not None) == repeats(text), text
+
+
+def refs_agree(envelope_text: str) -> None:
+    """``iter_refs`` reads the (UDI, report id) that ``iter_reports`` reads, on any text."""
+    _, doc = read(usage_xml(envelope_text))
+    refs = list(doc.iter_refs())
+    assert refs == [(r.udi, r.report_id) for r in doc.iter_reports()]
+
+
+report_ids = st.one_of(
+    st.integers(min_value=-1, max_value=2**64 + 1),
+    st.sampled_from([True, 1.7e9, 1696420871.0, "1700000001", None]),
+)
+
+
+@settings(max_examples=200)
+@given(report_ids, st.sampled_from(["v1", "2.0"]), json_text)
+def test_refs_are_what_the_whole_reader_reads(rid: object, layout: str, extra: str) -> None:
+    body = payload(layout=layout, extra={"x": json.loads(extra)})
+    where = body["meta"] if layout == "v1" else body["asset_identification"]
+    where["report_id"] = rid
+    refs_agree(envelope(json.dumps(body)))
+    refs_agree(envelope(json.dumps(body, indent=2)))
+
+
+def test_refs_agree_on_broken_repeated_and_deep_json() -> None:
+    text = json.dumps(payload(1700000002))
+    deep = '{"a":' * 1010 + "1" + "}" * 1010
+    for envelope_text in (
+        '{"payload": "{not json", "signature": {}}',
+        "not json at all",
+        '["an", "array"]',
+        '{"payload": 17}',
+        envelope(text.replace('"meta": {', '"meta": {"report_id": 5, ')),  # repeated key
+        envelope(text[:-1] + ', "deep": ' + "[" * 300 + "]" * 300 + "}"),
+        envelope(text[:-1] + ', "deep": ' + deep + "}"),  # deeper than the json module reads
+        envelope(text[:-1] + ', "deep": ' + "[" * 1030 + "]" * 1030 + "}"),  # than orjson
+        '{"payload": ' + json.dumps(text) + ', "deep": ' + deep + "}",
+    ):
+        refs_agree(envelope_text)
