@@ -38,6 +38,7 @@ from airgap.formats.common import Udi
 from airgap.formats.imports import ImportFile, rum_entries
 from airgap.fsutil import write_atomic
 from airgap.inventory import InventoryDevice
+from airgap.ledger.store import Result
 from airgap.state.deadlines import import_time
 from airgap.state.devices import merge
 from airgap.state.diff import Verdict, verdict
@@ -112,7 +113,7 @@ class Recorder(Protocol):
         materials: Mapping[str, str] | None = None,
         products: Mapping[str, str] | None = None,
         note: str = "",
-        result: str = "ok",
+        result: Result = Result.OK,
     ) -> object: ...
 
 
@@ -123,7 +124,7 @@ def no_ledger(
     materials: Mapping[str, str] | None = None,
     products: Mapping[str, str] | None = None,
     note: str = "",
-    result: str = "ok",
+    result: Result = Result.OK,
 ) -> None:
     """The recorder when no ledger is configured."""
 
@@ -398,7 +399,9 @@ async def _collect_session(
     remote = f"{device.filesystem}airgap-{stamp}.xml"
     said = await session.run(f"license smart save usage {options.reports} file {remote}")
     if said.strip():  # IOS-XE prints nothing on success; any output is a failure
-        record("usage.save", device=device.name, note=f"{remote}: {said.strip()}", result="failed")
+        record(
+            "usage.save", device=device.name, note=f"{remote}: {said.strip()}", result=Result.FAILED
+        )
         raise DeviceError(
             "the device did not save its usage", device.name, said.strip().splitlines()[0]
         )
@@ -699,7 +702,7 @@ async def _push_session(
         device=device.name,
         materials={remote: _sha(data)},
         note=said.strip()[:200],
-        result="ok" if imported else "failed",
+        result=Result.OK if imported else Result.FAILED,
     )
     after_taken = datetime.now(UTC)
     after_text, after = await capture(session, AFTER)
@@ -719,7 +722,7 @@ async def _push_session(
         "import.after",
         device=device.name,
         note=f"verdict {result}: {'; '.join(evidence)}"[:500],
-        result="ok" if result is Verdict.TOOK_EFFECT and imported else "failed",
+        result=Result.OK if result is Verdict.TOOK_EFFECT and imported else Result.FAILED,
     )
     code = 0 if result is Verdict.TOOK_EFFECT and imported else 1
     message = (
