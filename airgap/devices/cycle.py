@@ -37,7 +37,7 @@ from airgap.errors import AirgapError, ExitCode, InputError
 from airgap.formats.common import Udi
 from airgap.formats.imports import ImportFile, rum_entries
 from airgap.fsutil import write_atomic
-from airgap.inventory import InventoryDevice
+from airgap.inventory import InventoryDevice, Platform
 from airgap.ledger.store import Result
 from airgap.state.deadlines import import_time
 from airgap.state.devices import merge
@@ -53,9 +53,9 @@ BEFORE = [
 ]
 AFTER = ["show license status", "show license rum id all", "show license udi"]
 SUCCESS = {
-    "iosxe": "Import Data Successful",
-    "nxos": "Import Data Successful",
-    "ixm": "Import Data Successful",
+    Platform.IOSXE: "Import Data Successful",
+    Platform.NXOS: "Import Data Successful",
+    Platform.IXM: "Import Data Successful",
 }
 _MD5 = re.compile(r"=\s*(?P<hex>[0-9a-fA-F]{32})\s*$", re.M)
 _REPORTS = re.compile(r"^(all|unreported|days:(?P<days>[1-9]\d{0,4}))$")
@@ -414,7 +414,7 @@ async def _collect_session(
     folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f".airgap-{stamp}.partial"
     try:
-        if device.platform == "ixm":
+        if device.platform is Platform.IXM:
             await _gateway_sends(session, remote, partial, options.receive_on)
         else:
             await session.fetch(remote, partial)
@@ -497,7 +497,7 @@ async def _same_as_device(
     session: Session, device: InventoryDevice, remote: str, data: bytes
 ) -> None:
     """The copy has the MD5 the device computes of its own file (IOS-XE ``verify /md5``)."""
-    if device.platform != "iosxe":
+    if device.platform is not Platform.IOSXE:
         return
     said = await session.run(f"verify /md5 {remote}")
     match = _MD5.search(said)
@@ -689,7 +689,7 @@ async def _push_session(
         note=f"{item.evidence}; host key {session.fingerprint}",
     )
     remote = f"{device.filesystem}{item.ack.name}"
-    if device.platform == "ixm":
+    if device.platform is Platform.IXM:
         await _gateway_fetches(session, item.ack, remote, options.receive_on)
         said = await session.run(f"license smart import file {device.filesystem} {item.ack.name}")
     else:
