@@ -36,7 +36,7 @@ from airgap.devices.session import (
 from airgap.errors import AirgapError, ExitCode, InputError
 from airgap.formats.common import Udi
 from airgap.formats.imports import ImportFile, rum_entries
-from airgap.fsutil import write_atomic
+from airgap.fsutil import place, write_atomic
 from airgap.inventory import InventoryDevice, Platform
 from airgap.ledger.store import Result
 from airgap.state.deadlines import import_time
@@ -466,7 +466,7 @@ async def _gateway_sends(session: Session, remote: str, local: Path, bind: str) 
                 session.device.name,
                 said.strip()[:200] or "no answer",
             ) from None
-        (spool / name).replace(local)
+        place([(spool / name, local)], replace=False)  # synced; never over another file
     finally:
         shot.close()
         shutil.rmtree(spool, ignore_errors=True)
