@@ -381,7 +381,7 @@ class Ledger:
             os.ftruncate(fd, tail.end)
             os.fsync(fd)
         self.append(
-            "ledger.repair",
+            Step.LEDGER_REPAIR,
             key,
             products={str(side): f"sha256:{digest.hexdigest()}"},
             note=f"moved a torn tail of {tail.torn} bytes after entry "
