@@ -1,7 +1,9 @@
 """Files and folders that appear whole or not at all: write beside the target, fsync, rename,
 fsync the folder. A crash leaves the old file (or nothing) at the target name, never half a
 file; a folder that was there is moved aside, never deleted. The outputs airgap writes for
-the user (bundles, media copies, extracted bags, keys, reports) are written here.
+the user (bundles, media copies, extracted bags, keys, reports) are written here, and files
+finished elsewhere (a bundle's parts and signatures, a copy a device sent) take their names
+here too (:func:`place`).
 
 And files read safely: only regular files are opened for reading (a FIFO would hang, a device
 such as ``/dev/zero`` never ends), and small files (keys, passphrases, checkpoints, proofs,
@@ -13,10 +15,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import secrets
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, BinaryIO
@@ -125,15 +128,71 @@ def atomic_file(path: Path, mode: int = 0o644, *, replace: bool = True) -> Itera
     with staged_file(path, mode) as (handle, temporary):
         yield handle
     try:
-        if replace:
-            temporary.replace(path)
-        else:
-            os.link(temporary, path)  # fails with FileExistsError rather than overwrite
-            temporary.unlink()
+        _rename(temporary, path, replace=replace)
         fsync_dir(path.parent)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def place(moves: Sequence[tuple[Path, Path]], *, replace: bool = True) -> None:
+    """Put finished files at their names, all or none: each ``(temporary, target)`` in order,
+    the file synced before its rename and the folders after. A target that is there is
+    replaced only with ``replace`` (else FileExistsError); if a later rename fails, every
+    target placed so far is put back as it was (the earlier file, or no file), so a failure
+    leaves the user's files untouched and never half a set (an archive and its signature)."""
+    placed: list[tuple[Path, Path | None]] = []  # each target placed, and its earlier file
+    try:
+        for temporary, target in moves:
+            fd = os.open(temporary, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            earlier = _keep_earlier(target) if replace else None
+            try:
+                _rename(temporary, target, replace=replace)
+            except BaseException:
+                if earlier is not None:
+                    earlier.unlink(missing_ok=True)
+                raise
+            placed.append((target, earlier))
+        for folder in dict.fromkeys(target.parent for _, target in moves):
+            fsync_dir(folder)
+    except BaseException:
+        for target, earlier in reversed(placed):
+            if earlier is not None:
+                earlier.replace(target)
+            else:
+                target.unlink(missing_ok=True)
+        raise
+    for _, earlier in placed:
+        if earlier is not None:
+            earlier.unlink(missing_ok=True)
+
+
+def _keep_earlier(target: Path) -> Path | None:
+    """A second name, hidden beside ``target``, for the file there (None when there is none),
+    for :func:`place` to put back: a hard link, else a copy where links are not supported."""
+    if not target.exists():
+        return None
+    earlier = target.with_name(f".{target.name}.{secrets.token_hex(8)}.before")
+    try:
+        os.link(target, earlier)  # never over anything
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EMLINK):
+            raise
+        shutil.copy2(target, earlier)  # a file system without hard links (FAT, exFAT)
+    return earlier
+
+
+def _rename(temporary: Path, target: Path, *, replace: bool) -> None:
+    """``temporary`` at ``target``: over what is there with ``replace``, else FileExistsError."""
+    if replace:
+        temporary.replace(target)
+    else:
+        os.link(temporary, target)  # fails with FileExistsError rather than overwrite
+        temporary.unlink()
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o644, *, replace: bool = True) -> None:

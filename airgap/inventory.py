@@ -22,13 +22,23 @@ import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from airgap.errors import ConfigError
 from airgap.formats.common import Udi
 
-PLATFORMS = ("iosxe", "nxos", "ixm")
+
+class Platform(StrEnum):
+    """The device platforms airgap reaches: what each copies with, and how it answers, differ."""
+
+    IOSXE = "iosxe"
+    NXOS = "nxos"
+    IXM = "ixm"  # Wireless Gateway for LoRaWAN: no SCP server, it copies with its own scp
+
+
+PLATFORMS = tuple(platform.value for platform in Platform)
 MAX_BYTES = 4 << 20  # an inventory of 100,000 devices is about 15 MB; this is a sanity cap
 _UDI = re.compile(r"^\s*PID:\s*(?P<pid>[^,\s]+)\s*,\s*SN:\s*(?P<sn>[^,\s]+)\s*$")
 _KNOWN = {
@@ -52,7 +62,7 @@ class InventoryDevice:
     name: str
     host: str
     port: int = 22
-    platform: str = "iosxe"
+    platform: Platform = Platform.IOSXE
     filesystem: str = "bootflash:"
     user: str | None = None
     key_file: str | None = None
@@ -107,8 +117,8 @@ def _device(source: Path, number: int, table: dict[str, Any]) -> InventoryDevice
     port = table.get("port", 22)
     if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
         raise fail(f"{name}: 'port' must be a number from 1 to 65535")
-    platform = table.get("platform", "iosxe")
-    if platform not in PLATFORMS:
+    platform = table.get("platform", Platform.IOSXE)
+    if not isinstance(platform, str) or platform not in PLATFORMS:
         raise fail(f"{name}: 'platform' must be one of {', '.join(PLATFORMS)}")
     texts = {key: table.get(key) for key in ("filesystem", "user", "key_file", "password_file")}
     for key, text in texts.items():
@@ -132,7 +142,7 @@ def _device(source: Path, number: int, table: dict[str, Any]) -> InventoryDevice
         name,
         host,
         port,
-        str(platform),
+        Platform(platform),
         texts["filesystem"] or "bootflash:",
         texts["user"],
         texts["key_file"],

@@ -3,8 +3,9 @@ the archive.
 
 Same inputs, same key and same ``SOURCE_DATE_EPOCH`` give the same bytes (tar and tar.gz;
 Ed25519 signatures are deterministic). The archives and their signatures appear at their
-names only when all of them are complete: each signature is renamed into place first, then its
-archive.
+names only when all of them are complete, together (:func:`airgap.fsutil.place`): each archive
+first, then its signature, so a signature never names a missing archive; if one rename fails,
+every file placed is put back as it was.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from airgap import __version__
 from airgap.archive import write_tar
 from airgap.bundle import bag
 from airgap.errors import InputError
-from airgap.fsutil import fsync_dir, staged_file
+from airgap.fsutil import place, staged_file
 from airgap.names import escaped
 from airgap.signing.minisign import SecretKey, Signature, blake2b_file, read_chunks
 
@@ -229,10 +230,16 @@ def create(
                 contents,
             )
             pending.append(_write(target, group, info, key, epoch, archive, progress, checkpoint))
-        for archive_temporary, signature_temporary, made in pending:
-            signature_temporary.replace(made.signature)  # first: an archive there has one
-            archive_temporary.replace(made.archive)
-        fsync_dir(out.parent)
+        place(
+            [
+                move
+                for archive_temporary, signature_temporary, made in pending
+                for move in (
+                    (archive_temporary, made.archive),
+                    (signature_temporary, made.signature),
+                )
+            ]
+        )
     except BaseException:
         for archive_temporary, signature_temporary, _ in pending:
             archive_temporary.unlink(missing_ok=True)

@@ -23,7 +23,7 @@ from airgap.errors import ExitCode, InputError, why
 from airgap.flows import ledger as steps
 from airgap.flows.ledger import configured, open_ledger, unchecked_text
 from airgap.ledger.export import Kind as ExportKind
-from airgap.ledger.store import Step
+from airgap.ledger.store import Result, Step
 
 if TYPE_CHECKING:
     from airgap.ledger.store import Ledger
@@ -89,7 +89,7 @@ def record_step(
     ledger: Path | None = None,
     materials: dict[str, str] | None = None,
     note: str = "",
-    result: str = "ok",
+    result: Result = Result.OK,
 ) -> dict[str, Any] | None:
     """Record a step airgap itself performed in the configured ledger (else nothing), the
     entry named on stderr."""

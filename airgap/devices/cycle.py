@@ -37,8 +37,9 @@ from airgap.errors import AirgapError, ExitCode, InputError
 from airgap.findings import Level
 from airgap.formats.common import Udi
 from airgap.formats.imports import ImportFile, rum_entries
-from airgap.fsutil import write_atomic
-from airgap.inventory import InventoryDevice
+from airgap.fsutil import place, write_atomic
+from airgap.inventory import InventoryDevice, Platform
+from airgap.ledger.store import Result
 from airgap.state.deadlines import import_time
 from airgap.state.devices import merge
 from airgap.state.diff import Verdict, verdict
@@ -53,9 +54,9 @@ BEFORE = [
 ]
 AFTER = ["show license status", "show license rum id all", "show license udi"]
 SUCCESS = {
-    "iosxe": "Import Data Successful",
-    "nxos": "Import Data Successful",
-    "ixm": "Import Data Successful",
+    Platform.IOSXE: "Import Data Successful",
+    Platform.NXOS: "Import Data Successful",
+    Platform.IXM: "Import Data Successful",
 }
 _MD5 = re.compile(r"=\s*(?P<hex>[0-9a-fA-F]{32})\s*$", re.M)
 _REPORTS = re.compile(r"^(all|unreported|days:(?P<days>[1-9]\d{0,4}))$")
@@ -113,7 +114,7 @@ class Recorder(Protocol):
         materials: Mapping[str, str] | None = None,
         products: Mapping[str, str] | None = None,
         note: str = "",
-        result: str = "ok",
+        result: Result = Result.OK,
     ) -> object: ...
 
 
@@ -124,7 +125,7 @@ def no_ledger(
     materials: Mapping[str, str] | None = None,
     products: Mapping[str, str] | None = None,
     note: str = "",
-    result: str = "ok",
+    result: Result = Result.OK,
 ) -> None:
     """The recorder when no ledger is configured."""
 
@@ -399,7 +400,9 @@ async def _collect_session(
     remote = f"{device.filesystem}airgap-{stamp}.xml"
     said = await session.run(f"license smart save usage {options.reports} file {remote}")
     if said.strip():  # IOS-XE prints nothing on success; any output is a failure
-        record("usage.save", device=device.name, note=f"{remote}: {said.strip()}", result="failed")
+        record(
+            "usage.save", device=device.name, note=f"{remote}: {said.strip()}", result=Result.FAILED
+        )
         raise DeviceError(
             "the device did not save its usage", device.name, said.strip().splitlines()[0]
         )
@@ -412,7 +415,7 @@ async def _collect_session(
     folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f".airgap-{stamp}.partial"
     try:
-        if device.platform == "ixm":
+        if device.platform is Platform.IXM:
             await _gateway_sends(session, remote, partial, options.receive_on)
         else:
             await session.fetch(remote, partial)
@@ -464,7 +467,7 @@ async def _gateway_sends(session: Session, remote: str, local: Path, bind: str) 
                 session.device.name,
                 said.strip()[:200] or "no answer",
             ) from None
-        (spool / name).replace(local)
+        place([(spool / name, local)], replace=False)  # synced; never over another file
     finally:
         shot.close()
         shutil.rmtree(spool, ignore_errors=True)
@@ -495,7 +498,7 @@ async def _same_as_device(
     session: Session, device: InventoryDevice, remote: str, data: bytes
 ) -> None:
     """The copy has the MD5 the device computes of its own file (IOS-XE ``verify /md5``)."""
-    if device.platform != "iosxe":
+    if device.platform is not Platform.IOSXE:
         return
     said = await session.run(f"verify /md5 {remote}")
     match = _MD5.search(said)
@@ -687,7 +690,7 @@ async def _push_session(
         note=f"{item.evidence}; host key {session.fingerprint}",
     )
     remote = f"{device.filesystem}{item.ack.name}"
-    if device.platform == "ixm":
+    if device.platform is Platform.IXM:
         await _gateway_fetches(session, item.ack, remote, options.receive_on)
         said = await session.run(f"license smart import file {device.filesystem} {item.ack.name}")
     else:
@@ -700,7 +703,7 @@ async def _push_session(
         device=device.name,
         materials={remote: _sha(data)},
         note=said.strip()[:200],
-        result="ok" if imported else "failed",
+        result=Result.OK if imported else Result.FAILED,
     )
     after_taken = datetime.now(UTC)
     after_text, after = await capture(session, AFTER)
@@ -720,7 +723,7 @@ async def _push_session(
         "import.after",
         device=device.name,
         note=f"verdict {result}: {'; '.join(evidence)}"[:500],
-        result="ok" if result is Verdict.TOOK_EFFECT and imported else "failed",
+        result=Result.OK if result is Verdict.TOOK_EFFECT and imported else Result.FAILED,
     )
     code = 0 if result is Verdict.TOOK_EFFECT and imported else 1
     message = (

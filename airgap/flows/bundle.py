@@ -26,6 +26,7 @@ from airgap.flows import ledger as steps
 from airgap.flows.keys import Passphrase, load_secret, signing_time
 from airgap.flows.ledger import Notify, quiet
 from airgap.fsutil import refuse_link
+from airgap.ledger.store import Result
 
 if TYPE_CHECKING:
     from airgap.bundle import create
@@ -148,7 +149,7 @@ def create_bundle(options: CreateOptions, hooks: Hooks = SILENT) -> Created:
                 str(c.signature): steps.file_digest(c.signature),
             },
             note=f"bundle {c.bundle_id} ({options.direction}{answers}): {contents}",
-            result="invalid" if invalid or kinds["unknown"] else "ok",  # --allow-invalid
+            result=Result.INVALID if invalid or kinds["unknown"] else Result.OK,  # --allow-invalid
         )
     return Created(tuple(created), options.direction)
 

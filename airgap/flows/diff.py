@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from airgap.errors import ConfigError, ExitCode, InputError, worst
 from airgap.findings import Finding
 from airgap.flows import ledger as steps
+from airgap.ledger.store import Result
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -160,7 +161,7 @@ def _record(
         "diff",
         materials={**old.sha256, **new.sha256},
         note=f"{done.extra['mode']}{verdict}",
-        result="ok" if done.exit_code == ExitCode.OK else "failed",
+        result=Result.OK if done.exit_code == ExitCode.OK else Result.FAILED,
     )
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airgap.errors import ConfigError, ExitCode, InputError, TrustError
+from airgap.ledger.store import Result
 from airgap.names import escaped
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ class Recorder:
         materials: Mapping[str, str] | None = None,
         products: Mapping[str, str] | None = None,
         note: str = "",
-        result: str = "ok",
+        result: Result = Result.OK,
     ) -> dict[str, Any] | None:
         """Append one entry (names escaped: a name that is not UTF-8 is recorded, not lost);
         the entry, or None when no ledger is configured."""

@@ -15,6 +15,7 @@ from airgap.flows import ledger as steps
 from airgap.flows.bundle import SILENT, Hooks
 from airgap.flows.keys import trusted_keys
 from airgap.flows.verify import VerifyOptions, verify_bundles
+from airgap.ledger.store import Result
 
 if TYPE_CHECKING:
     from airgap.bundle.malware import AvScan
@@ -139,6 +140,6 @@ def _malware(options: ScanOptions, av: str, hooks: Hooks) -> AvScan:
             f"{len(found.files)} files, {len(found.detections)} detected"
             + "".join(f"; {f.path}: {f.verdict}" for f in found.detections + found.errors)
         ),
-        result="failed" if found.detections or found.errors else "ok",
+        result=Result.FAILED if found.detections or found.errors else Result.OK,
     )
     return found

@@ -13,6 +13,7 @@ from airgap import config, inputs
 from airgap.errors import ConfigError, ExitCode, InputError, worst
 from airgap.findings import Finding
 from airgap.flows import ledger as steps
+from airgap.ledger.store import Result
 from airgap.names import escaped, plural
 
 if TYPE_CHECKING:
@@ -120,7 +121,7 @@ def _record(store: Any, found: Validated, announce: Callable[[dict[str, Any]], N
         materials={r.path: f"sha256:{r.sha256}" for r in found.reports if r.sha256},
         note=f"{plural(len(found.reports), 'file')}: {plural(found.errors, 'error')}, "
         f"{plural(found.warnings, 'warning')}",
-        result="ok" if found.exit_code == ExitCode.OK else "failed",
+        result=Result.OK if found.exit_code == ExitCode.OK else Result.FAILED,
     )
 
 

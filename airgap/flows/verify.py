@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airgap import config
-from airgap.errors import AirgapError, ExitCode, InputError, TrustError
+from airgap.errors import ExitCode, InputError, TrustError
 from airgap.flows import ledger as steps
 from airgap.flows.bundle import SILENT, Hooks, validator
 from airgap.flows.keys import load_secret, trusted_keys
+from airgap.ledger.store import Result
 
 if TYPE_CHECKING:
     from airgap.bundle.verify import Verified
@@ -262,21 +263,36 @@ def check_sender(result: Verified, store: Ledger | None) -> None:
 
 
 def _scanned(result: Verified, store: Ledger | None) -> None:
-    """A problem (exit 4) on the result unless the ledger records a clean scan of its bytes."""
-    from airgap.bundle.malware import require_clean_scan
-    from airgap.ledger.store import EntryError, parse_entry
+    """A problem (exit 4) on the result unless the newest ``media.scan`` entry that names its
+    exact bytes ended ok (bundle and ledger do not import each other: the workflow joins them)."""
+    from airgap.bundle.malware import ScanRequiredError
+    from airgap.ledger.store import EntryError, Step, parse_entry
 
-    entries = []
+    digest, record = f"sha256:{result.sha256}", None
     if store is not None and store.path.exists():
         for _, line in store.lines():
             try:
-                entries.append(parse_entry(line))
+                entry = parse_entry(line)
             except EntryError:
                 continue
-    try:
-        require_clean_scan(entries, result.bundle, f"sha256:{result.sha256}")
-    except AirgapError as exc:
-        result.problem(exc.exit_code, f"{exc.message} ({exc.hint})")
+            if entry["step"] == Step.MEDIA_SCAN and digest in entry["materials"].values():
+                record = entry
+    if record is None:
+        error = ScanRequiredError(
+            "no malware scan recorded",
+            result.bundle,
+            "no media.scan entry in the ledger scanned these bytes",
+            "run 'airgap media scan DIR --av clamscan' on the medium, or --no-scan-required",
+        )
+    elif record["result"] != Result.OK:
+        error = ScanRequiredError(
+            "the malware scan was not clean",
+            result.bundle,
+            f"ledger entry {record['seq']}: {record['note']}"[:300],
+        )
+    else:
+        return
+    result.problem(error.exit_code, f"{error.message} ({error.hint})")
 
 
 def _record(
@@ -301,7 +317,7 @@ def _record(
         materials=_materials(result),
         products=products,
         note=note + (f": {problems}" if problems else ""),
-        result="ok" if result.exit_code == ExitCode.OK else "refused",
+        result=Result.OK if result.exit_code == ExitCode.OK else Result.REFUSED,
     )
 
 

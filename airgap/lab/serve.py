@@ -32,6 +32,7 @@ from airgap import formats, xml
 from airgap.errors import InputError
 from airgap.formats.imports import ImportFile, rum_entries
 from airgap.fsutil import write_atomic
+from airgap.inventory import Platform
 from airgap.lab import captures, fleet
 from airgap.state.deadlines import import_time
 from airgap.state.model import DeviceState, Report, UsageReporting
@@ -97,7 +98,7 @@ class Device:
     port: int = 0
     host_key: asyncssh.SSHKey | None = None
     imported: list[str] = field(default_factory=list)
-    platform: str = "iosxe"  # "ixm": no SCP server; the gateway copies with its own scp
+    platform: Platform = Platform.IOSXE  # IXM: no SCP server; the gateway copies with its own scp
 
     def has(self, kind: str) -> bool:
         return any(f.kind == kind for f in self.faults)
@@ -313,7 +314,7 @@ async def _session(device: Device, process: asyncssh.SSHServerProcess[str]) -> N
                 break
             await asyncio.sleep(device.latency)
             words = line.split()
-            if device.platform == "ixm" and words[:1] == ["scp"]:
+            if device.platform is Platform.IXM and words[:1] == ["scp"]:
                 process.stdout.write(f"{line.strip()}\nPassword: ")
                 secret = (await process.stdin.readline()).strip()
                 output = await device.copy(words, secret)
@@ -344,7 +345,7 @@ class LabFleet:
                 if device.has("hostkey")
                 else device.host_key
             )
-            scp = not device.has("scp-disabled") and device.platform != "ixm"
+            scp = not device.has("scp-disabled") and device.platform is not Platform.IXM
             server = await asyncssh.create_server(
                 lambda d=device: _Server(d, self.client_key, self.password),
                 self.listen,
@@ -369,7 +370,7 @@ class LabFleet:
             host = f"[{self.listen}]:{device.port}"
             hosts.append(f"{host} {device.host_key.export_public_key().decode().strip()}")
             udi = f'udi = "{device.state.udi}"\n' if device.state.udi else ""
-            flash = "flash:" if device.platform == "ixm" else "bootflash:"
+            flash = "flash:" if device.platform is Platform.IXM else "bootflash:"
             rows.append(
                 f'[[device]]\nname = "{device.name}"\nhost = "{self.listen}"\n'
                 f'port = {device.port}\nplatform = "{device.platform}"\n'
@@ -435,7 +436,7 @@ def load(
             usage.read_bytes() if usage.is_file() else b"",
             flash,
             faults.get(path.stem, ()) + faults.get("*", ()),
-            platform="ixm" if path.stem in gateways else "iosxe",
+            platform=Platform.IXM if path.stem in gateways else Platform.IOSXE,
         )
         device.host_key = _key(lab / "hostkeys" / path.stem)
         devices.append(device)

@@ -22,15 +22,26 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from airgap.ledger import merkle
 from airgap.ledger.checkpoint import proof_text
-from airgap.ledger.store import EntryError, Ledger, parse_entry
+from airgap.ledger.store import EntryError, Ledger, Result, parse_entry
 from airgap.signing.trust import RosterEntry
 
 REPORT_VERSION = 2  # 2: transfers
-NOT_RECORDED = "not recorded"
+
+
+class Unchecked(StrEnum):
+    """The report's own words for a check no entry ended: not step results, never red when
+    there was nothing to check."""
+
+    NOT_RECORDED = "not recorded"
+    NOT_APPLICABLE = "not applicable"
+
+
+NOT_RECORDED = Unchecked.NOT_RECORDED
 BUNDLE_STEPS = (
     "bundle.create",
     "bundle.approve",
@@ -96,14 +107,14 @@ class Row:
     device: str | None
     materials: Mapping[str, str]
     products: Mapping[str, str]
-    result: str
+    result: Result | str  # an old or foreign ledger's own word stays the text it was
     note: str
     line: str  # the entry's exact line, for 'airgap ledger verify-proof'
     proof: str
 
     @property
     def exception(self) -> bool:
-        return self.result != "ok"
+        return self.result is not Result.OK
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -117,7 +128,7 @@ class Row:
             "device": self.device,
             "materials": dict(self.materials),
             "products": dict(self.products),
-            "result": self.result,
+            "result": str(self.result),
             "note": self.note,
             "exception": self.exception,
             "entry": self.line,
@@ -160,11 +171,11 @@ class Who:
 class Evidence:
     """How a check of a transfer ended (``not recorded`` when no entry says) and its entries."""
 
-    result: str
+    result: Result | Unchecked | str
     entries: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"result": self.result, "entries": list(self.entries)}
+        return {"result": str(self.result), "entries": list(self.entries)}
 
 
 @dataclass(frozen=True)
@@ -185,14 +196,14 @@ class Receipt:
 
     bundle_id: str | None
     checkpoint: str | None  # "<origin> at <size>"
-    result: str
+    result: Result | Unchecked | str
     entries: tuple[int, ...]
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "bundle_id": self.bundle_id,
             "checkpoint": self.checkpoint,
-            "result": self.result,
+            "result": str(self.result),
             "entries": list(self.entries),
         }
 
@@ -372,7 +383,7 @@ def _row(
         entry.get("device") if isinstance(entry.get("device"), str) else None,
         _paths(entry.get("materials")),
         _paths(entry.get("products")),
-        str(entry.get("result")),
+        Result.of(entry.get("result")),
         str(entry.get("note") or ""),
         line.decode("utf-8", errors="replace"),
         proof,
@@ -466,8 +477,8 @@ def _keys(row: Row, facts: _Facts, known: Mapping[str, str]) -> list[str]:
 def _evidence(rows: Sequence[Row]) -> Evidence:
     """``ok`` when every entry ended ok, else the first other result; none: not recorded."""
     if not rows:
-        return Evidence(NOT_RECORDED)
-    result = next((r.result for r in rows if r.exception), "ok")
+        return Evidence(Unchecked.NOT_RECORDED)
+    result = next((r.result for r in rows if r.exception), Result.OK)
     return Evidence(result, tuple(r.seq for r in rows))
 
 
@@ -596,11 +607,15 @@ def _device(row: Row, imports: Sequence[Row], origin: str) -> Transfer:
             row.products if collect else {**(before.materials if before else {}), **row.materials}
         ),
         _evidence([row] if collect else [before] if before else []),
-        Evidence("not applicable"),
+        Evidence(Unchecked.NOT_APPLICABLE),
         (),
         None,
         Receipt(None, None, after.result, (after.seq,)) if after else None,
-        "not applicable" if collect else "answered" if after else "no import.after recorded",
+        str(Unchecked.NOT_APPLICABLE)
+        if collect
+        else "answered"
+        if after
+        else "no import.after recorded",
         tuple(r.seq for r in linked),
         any(r.exception for r in linked),
     )

@@ -12,7 +12,8 @@ import io
 from datetime import datetime
 from html import escape
 
-from airgap.ledger.audit import NOT_RECORDED, AuditReport, Evidence, Row, Transfer, Who
+from airgap.ledger.audit import NOT_RECORDED, AuditReport, Evidence, Row, Transfer, Unchecked, Who
+from airgap.ledger.store import Result
 from airgap.state.deadlines import FAILING
 
 STYLE = """
@@ -84,7 +85,8 @@ def _rows(rows: list[Row], part_of: dict[int, list[int]], report: AuditReport) -
 
 def _evidence(evidence: Evidence) -> str:
     """A check's result: green only when entries show it ok; none to check is not red."""
-    colour = {"ok": "ok", "not applicable": ""}.get(evidence.result, "bad")
+    colours: dict[str, str] = {Result.OK: "ok", Unchecked.NOT_APPLICABLE: ""}
+    colour = colours.get(evidence.result, "bad")
     return f'<span class="{colour}">{escape(evidence.result)}</span> ({_links(evidence.entries)})'
 
 
@@ -95,7 +97,7 @@ def _receipt(t: Transfer) -> str:
     parts = [f"bundle {escape(found.bundle_id)}" if found.bundle_id else "import.after"]
     if found.checkpoint:
         parts.append(f"checkpoint {escape(found.checkpoint)}")
-    colour = "ok" if found.result == "ok" else "bad"
+    colour = "ok" if found.result is Result.OK else "bad"
     parts.append(f'<span class="{colour}">{escape(found.result)}</span> ({_links(found.entries)})')
     return "<br>".join(parts)
 

@@ -60,7 +60,25 @@ class Step(StrEnum):
     NOTE = "note"
 
 
+class Result(StrEnum):
+    """How a recorded step ended: the words an entry's ``result`` holds. A ledger written by
+    another version may hold another word; readers keep it as the text it is (:meth:`of`)."""
+
+    OK = "ok"
+    FAILED = "failed"  # the step ran and found problems (validation, a scan, an import)
+    REFUSED = "refused"  # a trust check failed: bundle verify or extract
+    INVALID = "invalid"  # bundle create kept invalid files (--allow-invalid)
+
+    @classmethod
+    def of(cls, word: object) -> Result | str:
+        """The member a recorded word names, else the word itself as text: an old or foreign
+        ledger's own word is shown as it stands, never a crash."""
+        text = str(word)
+        return cls(text) if text in RESULTS else text
+
+
 STEPS = tuple(step.value for step in Step)
+RESULTS = frozenset(result.value for result in Result)
 GENESIS = "sha256:" + "0" * 64
 TAIL_CHUNK = 1 << 16
 MAX_LINE = 1 << 20  # an entry airgap writes is far shorter; a longer line is not an entry
@@ -269,7 +287,7 @@ class Ledger:
         device: str | None = None,
         materials: Mapping[str, str] | None = None,
         products: Mapping[str, str] | None = None,
-        result: str = "ok",
+        result: Result = Result.OK,
         note: str = "",
         extra: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
@@ -303,7 +321,7 @@ class Ledger:
                 "device": device,
                 "materials": dict(materials or {}),
                 "products": dict(products or {}),
-                "result": result,
+                "result": str(result),
                 "note": note,
                 **(extra or {}),
             }
@@ -363,7 +381,7 @@ class Ledger:
             os.ftruncate(fd, tail.end)
             os.fsync(fd)
         self.append(
-            "ledger.repair",
+            Step.LEDGER_REPAIR,
             key,
             products={str(side): f"sha256:{digest.hexdigest()}"},
             note=f"moved a torn tail of {tail.torn} bytes after entry "

@@ -56,30 +56,26 @@ def meaning(category: str) -> str | None:
 def required_by(entry: HistoryEntry) -> tuple[datetime, int] | None:
     """For ``... will be required in N days``: the log time + N days (naive or UTC as the log
     time is) and N; None for other events or a log time with no known year."""
-    if (
-        code_of(entry.category) != "REPORTING_REQUIRED"
-        or entry.time is None
-        or entry.time.iso is None
-    ):
+    logged = entry.time.moment if entry.time else None
+    if code_of(entry.category) != "REPORTING_REQUIRED" or logged is None:
         return None
     match = _REQUIRED_IN.search(entry.message)
     if match is None:
         return None
     days = int(match["days"])
-    logged = datetime.fromisoformat(entry.time.iso.replace("Z", "+00:00"))
-    return logged + timedelta(days=days), days
+    return logged.plus(days).when, days
 
 
 def with_year(entry: HistoryEntry, clock: Stamp | None) -> HistoryEntry:
     """An event whose time has no year, given the latest year that puts it on or before the
     capture's clock; unchanged when it has a year or there is no clock to go by."""
-    stamp = entry.time
-    if stamp is None or stamp.iso is not None or clock is None or clock.iso is None:
+    stamp, now = entry.time, clock.moment if clock else None
+    if stamp is None or stamp.iso is not None or clock is None or now is None:
         return entry
     match = _NO_YEAR.match(stamp.raw)
     if match is None:
         return entry
-    ref = datetime.fromisoformat(clock.iso.replace("Z", ""))
+    ref = now.when.replace(tzinfo=None)  # the clock as the device printed it, as syslog is
     for year in (ref.year, ref.year - 1):
         try:
             when = datetime.strptime(
@@ -89,7 +85,7 @@ def with_year(entry: HistoryEntry, clock: Stamp | None) -> HistoryEntry:
             continue
         if when <= ref:
             utc = (match["zone"] or "").upper() == "UTC" or (
-                not match["zone"] and clock.iso.endswith("Z")
+                not match["zone"] and now.when.utcoffset() == timedelta(0)
             )
             said = f"year {year} taken from the capture's clock ({clock.raw})"
             return dataclasses.replace(

@@ -3,6 +3,7 @@ the issue lists, each refused with exit 4 and named."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -610,3 +611,32 @@ def test_kill_9_leaves_nothing_at_the_target(
             assert process.returncode == 0, process.stderr
             assert command == "create" or (target / bag.BAGIT).exists()
     assert killed >= 3, "the work finished before most kills: make it bigger"
+
+
+@pytest.mark.parametrize("failing", [".tar.gz", ".minisig"])
+def test_a_failed_rename_leaves_no_lone_signature_and_the_earlier_bundle(
+    bundle: Path,
+    cli: Cli,
+    keys: tuple[Path, SecretKey],
+    monkeypatch: pytest.MonkeyPatch,
+    failing: str,
+) -> None:
+    """``create --force`` over an earlier bundle, the archive's or the signature's rename
+    failing: the earlier archive and signature stay as they were, nothing beside them."""
+    from airgap import fsutil
+
+    signature = Path(f"{bundle}.minisig")
+    before = {p.name: p.read_bytes() for p in (bundle, signature)}
+    renamed = fsutil._rename
+
+    def fails(temporary: Path, target: Path, *, replace: bool) -> None:
+        if target.name.endswith(failing):
+            raise OSError(errno.EIO, "Input/output error", str(target))
+        renamed(temporary, target, replace=replace)
+
+    monkeypatch.setattr(fsutil, "_rename", fails)
+    run = cli("bundle", "create", "--out", bundle, *USAGE[:2], "--key", keys[0], "--force")
+    assert run.code == 3, run.out + run.err
+    assert "Input/output error" in run.err and "Traceback" not in run.err
+    assert {p.name: p.read_bytes() for p in bundle.parent.iterdir()} == before
+    assert verify(cli, bundle)[0] == 0
