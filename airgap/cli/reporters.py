@@ -91,13 +91,17 @@ def _sarif_rule(rule: Described) -> dict[str, Any]:
 
 
 def _sarif_location(where: Location) -> dict[str, Any]:
-    """The file (and line) the finding is in; else the device, as a logical location."""
-    if where.file is None:
-        return {"logicalLocations": [{"name": escaped(where.device or ""), "kind": "device"}]}
-    location: dict[str, Any] = {"artifactLocation": {"uri": _uri(where)}}
-    if where.line:
-        location["region"] = {"startLine": where.line}
-    return {"physicalLocation": location}
+    """The file (and line) the finding is in, and the device it is about, as a logical
+    location."""
+    location: dict[str, Any] = {}
+    if where.file is not None:
+        physical: dict[str, Any] = {"artifactLocation": {"uri": _uri(where)}}
+        if where.line:
+            physical["region"] = {"startLine": where.line}
+        location["physicalLocation"] = physical
+    if where.device is not None:
+        location["logicalLocations"] = [{"name": escaped(where.device), "kind": "device"}]
+    return location
 
 
 def _sarif_result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
@@ -203,15 +207,15 @@ def _data(value: str) -> str:
 
 
 def _annotation(finding: Finding) -> str:
-    """One finding as a workflow command, on the file on disk when there is one; the member
-    inside archives, or the device, leads the message."""
+    """One finding as a workflow command, on the file on disk when there is one; the file
+    with its member inside archives, and the device, lead the message."""
     props = []
     if finding.where.file is not None:
         props.append(f"file={_property(finding.where.file)}")
         props += [f"line={finding.line}"] if finding.line else []
     props.append(f"title={_property(finding.code)}")
-    subject = finding.path or finding.where.device
-    message = f"{subject}: {finding.message}" if subject else finding.message
+    subjects = [s for s in (finding.path, finding.where.device) if s]
+    message = ": ".join((*subjects, finding.message))
     return f"::{ANNOTATION[finding.level]} {','.join(props)}::{_data(message)}"
 
 
