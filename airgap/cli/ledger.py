@@ -289,9 +289,10 @@ def verify_cmd(
 
 
 def _ci_report(store: Ledger, report: LedgerReport) -> Report:
-    """The verification for a CI reporter: the ledger and its findings, each on its line."""
+    """The verification for a CI reporter: the ledger and its findings, each on its line;
+    entries whose signatures could not be checked, a problem (the command then exits 3)."""
     from airgap.cli.reporters import Checked, Report, Rule
-    from airgap.findings import Level
+    from airgap.findings import Level, problem
     from airgap.ledger import verify as codes
 
     rules = [
@@ -303,7 +304,9 @@ def _ci_report(store: Ledger, report: LedgerReport) -> Report:
         Rule(codes.ROLLED_BACK, Level.ERROR, "the ledger is shorter than a checkpoint says"),
         Rule(codes.TORN, Level.WARNING, "a torn last line (an append cut short)"),
     ]
-    return Report("airgap ledger verify", rules, [Checked(str(store.path), report.findings)])
+    unchecked = [problem(str(store.path), f"could not check {unchecked_text(report)}")]
+    checked = [Checked(str(store.path), report.findings)]
+    return Report("airgap ledger verify", rules, checked, unchecked if report.unchecked else [])
 
 
 def _show_verified(store: Ledger, report: LedgerReport) -> None:

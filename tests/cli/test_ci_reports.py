@@ -185,6 +185,23 @@ def test_ledger_verify_without_a_ledger_is_exit_3_in_a_ci_format(cli: Cli, tmp_p
     assert run.err.startswith("error: ") and "typo.jsonl" in run.err
 
 
+def test_ledger_verify_names_unchecked_signatures_as_a_problem(
+    ledger: Path, cli: Cli, tmp_path: Path
+) -> None:
+    secret = SecretKey.generate()
+    (tmp_path / "olga.key").write_text(secret.text(None))
+    (tmp_path / "olga.key").chmod(0o600)
+    assert cli("ledger", "record", "--step", "note", "--key", tmp_path / "olga.key").code == 0
+    run = cli("ledger", "verify", "--format", "sarif")
+    assert run.code == 3
+    assert "cannot check the signatures" in run.err
+    (sarif_run,) = sarif_log(run)["runs"]
+    (invocation,) = sarif_run["invocations"]
+    assert invocation["executionSuccessful"] is False
+    (notification,) = invocation["toolExecutionNotifications"]
+    assert secret.public.id in notification["message"]["text"]
+
+
 # bundle verify
 
 
