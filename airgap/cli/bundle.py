@@ -31,6 +31,8 @@ from airgap.cli.options import (
 from airgap.cli.output import (
     Format,
     FormatOption,
+    ReportFormat,
+    ReportFormatOption,
     begin,
     emit_json,
     note,
@@ -42,6 +44,7 @@ from airgap.errors import ExitCode, worst
 
 if TYPE_CHECKING:
     from airgap.bundle.verify import Verified
+    from airgap.cli.reporters import Report
     from airgap.flows.bundle import Created
 
 app = typer.Typer(
@@ -259,7 +262,7 @@ def verify_cmd(
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
     no_progress: NoProgressOption = False,
-    fmt: FormatOption = Format.TEXT,
+    report_format: ReportFormatOption = ReportFormat.TEXT,
 ) -> None:
     """Verify bundles: signature, trusted signer, the name signed, safe members, bag,
     manifests, payload, and the approvals --require-approvals asks for. A folder is an
@@ -272,7 +275,7 @@ def verify_cmd(
     """
     from airgap.flows import verify as verify_flows
 
-    begin("bundle verify", fmt)
+    begin("bundle verify", report_format.common)
     speak(quiet=quiet, verbose=verbose, no_progress=no_progress)
     options = verify_flows.VerifyOptions(
         _bundles(bundles, sig, bool(approvals or approver_role)),
@@ -284,7 +287,26 @@ def verify_cmd(
         approver_role,
         ledger=ledger,
     )
-    raise typer.Exit(show_verified(verify_flows.verify_bundles(options, hooks()), fmt))
+    results = verify_flows.verify_bundles(options, hooks())
+    if not report_format.ci:
+        raise typer.Exit(show_verified(results, report_format.common))
+    from airgap.cli import reporters
+
+    reporters.write(report_format, _report(results))
+    raise typer.Exit(worst(*(r.exit_code for r in results)))
+
+
+def _report(results: list[Verified]) -> Report:
+    """The verification for a CI reporter: each bundle with its problems (on the bundle)
+    and its payload files' findings (on the member)."""
+    from airgap.cli.reporters import Checked, Described, Report, Rule
+    from airgap.findings import PROBLEM, Level
+    from airgap.validate.rules import RULES
+
+    problem = Rule(PROBLEM, Level.ERROR, "the bundle does not verify")
+    rules: list[Described] = [problem, *RULES.values()]
+    checked = [Checked(str(r.bundle), [*r.problems, *r.findings]) for r in results]
+    return Report("airgap bundle verify", rules, checked)
 
 
 def _bundles(bundles: list[Path], sig: Path | None, approvals: bool = False) -> tuple[Path, ...]:

@@ -18,7 +18,17 @@ from airgap.cli.keys import (
     announce,
     load_secret,
 )
-from airgap.cli.output import Format, FormatOption, begin, emit_json, err, out, plural
+from airgap.cli.output import (
+    Format,
+    FormatOption,
+    ReportFormat,
+    ReportFormatOption,
+    begin,
+    emit_json,
+    err,
+    out,
+    plural,
+)
 from airgap.errors import ExitCode, InputError, why
 from airgap.flows import ledger as steps
 from airgap.flows.ledger import configured, open_ledger, unchecked_text
@@ -26,6 +36,7 @@ from airgap.ledger.export import Kind as ExportKind
 from airgap.ledger.store import Result, Step
 
 if TYPE_CHECKING:
+    from airgap.cli.reporters import Report
     from airgap.ledger.store import Ledger
     from airgap.ledger.verify import LedgerReport
     from airgap.signing.minisign import PublicKey, SecretKey
@@ -242,7 +253,7 @@ def verify_cmd(
     ] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help="0: every core.")] = 0,
     ledger: LedgerOption = None,
-    fmt: FormatOption = Format.TEXT,
+    report_format: ReportFormatOption = ReportFormat.TEXT,
 ) -> None:
     """Verify every entry's form, signature and chain link, and the checkpoint's history.
 
@@ -251,12 +262,17 @@ def verify_cmd(
     are signed by keys of which no trusted copy is held because no trusted keys are given or
     configured; exit 1 for a torn tail alone (earlier entries still verified).
     """
+    fmt = report_format.common
     begin("ledger verify", fmt)
     options = steps.VerifyLedgerOptions(
         ledger, tuple(trusted_key or ()), folder, since_checkpoint, jobs
     )
     store, report = steps.verify_ledger(options)
-    if fmt is Format.TEXT:
+    if report_format.ci:
+        from airgap.cli import reporters
+
+        reporters.write(report_format, _ci_report(store, report))
+    elif fmt is Format.TEXT:
         from airgap.ledger.verify import told
 
         for finding in report.findings:
@@ -267,9 +283,30 @@ def verify_cmd(
         raise steps.unchecked_error(store, report)
     if fmt is Format.JSON:
         emit_json(report.exit_code == ExitCode.OK, [report.to_dict()])
-    else:
+    elif not report_format.ci:
         _show_verified(store, report)
     raise typer.Exit(report.exit_code)
+
+
+def _ci_report(store: Ledger, report: LedgerReport) -> Report:
+    """The verification for a CI reporter: the ledger and its findings, each on its line;
+    entries whose signatures could not be checked, a problem (the command then exits 3)."""
+    from airgap.cli.reporters import Checked, Report, Rule
+    from airgap.findings import Level, problem
+    from airgap.ledger import verify as codes
+
+    rules = [
+        Rule(codes.ENTRY, Level.ERROR, "a malformed line, or a bad signature"),
+        Rule(codes.UNTRUSTED, Level.ERROR, "an entry signed by a key not among the trusted keys"),
+        Rule(codes.ORDER, Level.ERROR, "an entry out of sequence: moved, deleted or repeated"),
+        Rule(codes.CHAIN, Level.ERROR, "an entry that does not link to the one before it"),
+        Rule(codes.REWRITTEN, Level.ERROR, "history a checkpoint vouches for was rewritten"),
+        Rule(codes.ROLLED_BACK, Level.ERROR, "the ledger is shorter than a checkpoint says"),
+        Rule(codes.TORN, Level.WARNING, "a torn last line (an append cut short)"),
+    ]
+    unchecked = [problem(str(store.path), f"could not check {unchecked_text(report)}")]
+    checked = [Checked(str(store.path), report.findings)]
+    return Report("airgap ledger verify", rules, checked, unchecked if report.unchecked else [])
 
 
 def _show_verified(store: Ledger, report: LedgerReport) -> None:

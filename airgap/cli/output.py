@@ -46,6 +46,34 @@ class Format(StrEnum):
 FormatOption = Annotated[
     Format, typer.Option("--format", help="Output format: text for people, json for scripts.")
 ]
+
+
+class ReportFormat(StrEnum):
+    """What a command whose result is findings can write: the common formats and three for
+    CI (``airgap.cli.reporters``)."""
+
+    TEXT = "text"
+    JSON = "json"
+    SARIF = "sarif"
+    JUNIT = "junit"
+    GITHUB = "github"
+
+    @property
+    def common(self) -> Format:
+        """The common format the run answers in (errors, the JSON envelope): a CI report
+        is a result on stdout, its errors are text on stderr."""
+        return Format.JSON if self is ReportFormat.JSON else Format.TEXT
+
+    @property
+    def ci(self) -> bool:
+        """True for sarif, junit and github, written by ``airgap.cli.reporters``."""
+        return self not in (ReportFormat.TEXT, ReportFormat.JSON)
+
+
+REPORT_FORMATS = "text, json, sarif (2.1.0), junit (XML) or github (annotations)"
+ReportFormatOption = Annotated[
+    ReportFormat, typer.Option("--format", help=f"Output format: {REPORT_FORMATS}.")
+]
 TzOption = Annotated[
     list[str] | None,
     typer.Option(

@@ -12,6 +12,8 @@ from airgap.cli.options import NoProgressOption, QuietOption, VerboseOption, spe
 from airgap.cli.output import (
     Format,
     FormatOption,
+    ReportFormat,
+    ReportFormatOption,
     TzOption,
     begin,
     counted,
@@ -24,6 +26,7 @@ from airgap.cli.output import (
 from airgap.errors import AirgapError, ExitCode, worst
 
 if TYPE_CHECKING:
+    from airgap.cli.reporters import Report
     from airgap.findings import Finding
     from airgap.state.deadlines import DeviceDeadlines, DueDate
     from airgap.state.evidence import Evidence
@@ -82,7 +85,7 @@ def reconcile(
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
     no_progress: NoProgressOption = False,
-    fmt: FormatOption = Format.TEXT,
+    report_format: ReportFormatOption = ReportFormat.TEXT,
 ) -> None:
     """Per device: reports exported, acknowledged and outstanding; foreign and stale ACKs;
     reports exported twice; devices that never reported.
@@ -98,6 +101,7 @@ def reconcile(
     from airgap.state.reconcile import reconcile as match
     from airgap.state.times import parse_tz_options
 
+    fmt = report_format.common
     begin("reconcile", fmt)
     speak(quiet=quiet, verbose=verbose, no_progress=no_progress)
     found = load_inputs(paths, parse_tz_options(tz or []))
@@ -109,7 +113,11 @@ def reconcile(
     result = match(found)
     gc.freeze()  # and so does the result, which the output then reads
     code = worst(found.exit_code, ExitCode.OK if result.ok else ExitCode.FINDINGS)
-    if fmt is Format.JSON:
+    if report_format.ci:
+        from airgap.cli import reporters
+
+        reporters.write(report_format, _report(result, found))
+    elif fmt is Format.JSON:
         emit_json(
             code == ExitCode.OK,
             [d.to_dict() for d in result.devices],
@@ -120,6 +128,32 @@ def reconcile(
     else:
         _print_reconciliation(result, found, quiet=quiet, verbose=verbose and not quiet)
     raise typer.Exit(code)
+
+
+KINDS = {  # what each kind of reconciliation finding means, for CI reports
+    "outstanding": "exported reports no ACK answers yet",
+    "foreign-ack": "an ACK for a device none of the inputs show",
+    "stale-ack": "an ACK issued before the device's 'Last ACK received'",
+    "exported-twice": "a report found in two usage files",
+    "never-reported": "a device with a capture and no usage file",
+}
+
+
+def _report(result: Reconciliation, found: Evidence) -> Report:
+    """The reconciliation for a CI reporter: each device with its findings (a device only a
+    finding names, such as a foreign ACK's, too); the kinds at the levels reconcile gives."""
+    from airgap.cli.reporters import Checked, Report, Rule
+    from airgap.findings import Level
+    from airgap.state.reconcile import FAILING, Kind
+
+    by_device: dict[str, list[Finding]] = {d.device: [] for d in result.devices}
+    for finding in result.findings:
+        by_device.setdefault(finding.where.device or "-", []).append(finding)
+    rules = [
+        Rule(kind, Level.ERROR if kind in FAILING else Level.WARNING, KINDS[kind]) for kind in Kind
+    ]
+    checked = [Checked(device, items) for device, items in by_device.items()]
+    return Report("airgap reconcile", rules, checked, found.problems)
 
 
 def _print_reconciliation(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -18,8 +17,10 @@ from airgap.cli.options import (
     speak,
 )
 from airgap.cli.output import (
+    REPORT_FORMATS,
     Format,
     FormatOption,
+    ReportFormat,
     begin,
     counted,
     emit_json,
@@ -32,18 +33,9 @@ from airgap.errors import ExitCode
 from airgap.findings import Level
 
 if TYPE_CHECKING:
+    from airgap.cli.reporters import Report
     from airgap.flows.validate import Seen, Validated
     from airgap.validate.engine import FileReport
-
-
-class ReportFormat(StrEnum):
-    """What ``validate`` can write: the common formats and three for CI."""
-
-    TEXT = "text"
-    JSON = "json"
-    SARIF = "sarif"
-    JUNIT = "junit"
-    GITHUB = "github"
 
 
 def validate(
@@ -52,8 +44,7 @@ def validate(
         ReportFormat | None,
         typer.Option(
             "--format",
-            help="text, json, sarif (2.1.0), junit (XML) or github (annotations; "
-            "the default when GITHUB_ACTIONS=true).",
+            help=f"{REPORT_FORMATS}; github is the default when GITHUB_ACTIONS=true.",
             show_default=False,
         ),
     ] = None,
@@ -106,27 +97,31 @@ def validate(
         report_format = (
             ReportFormat.GITHUB if os.environ.get("GITHUB_ACTIONS") == "true" else ReportFormat.TEXT
         )
-    fmt = Format.JSON if report_format is ReportFormat.JSON else Format.TEXT
+    fmt = report_format.common
     begin("validate", fmt)
     speak(quiet=quiet, verbose=verbose, no_progress=no_progress)
     options = ValidateOptions(
         tuple(paths), tuple(exclude or ()), privacy, lab, jobs, skip_unknown, record, ledger
     )
     found = validate_inputs(options, _seen(report_format is ReportFormat.TEXT, quiet, verbose))
-    if report_format in (ReportFormat.SARIF, ReportFormat.JUNIT, ReportFormat.GITHUB):
+    if report_format.ci:
         from airgap.cli import reporters
 
-        render = {
-            ReportFormat.SARIF: reporters.sarif,
-            ReportFormat.JUNIT: reporters.junit,
-            ReportFormat.GITHUB: reporters.github,
-        }[report_format]
-        reporters.write(render(found.reports, found.problems))
+        reporters.write(report_format, _report(found))
     elif fmt is Format.JSON:
         _emit(found)
     elif not quiet:  # -q: the failures alone
         _summary(found)
     raise typer.Exit(found.exit_code)
+
+
+def _report(found: Validated) -> Report:
+    """The run for a CI reporter: each file with its findings, every rule."""
+    from airgap.cli.reporters import Checked, Report
+    from airgap.validate.rules import RULES
+
+    checked = [Checked(r.path, r.findings) for r in found.reports]
+    return Report("airgap validate", tuple(RULES.values()), checked, found.problems)
 
 
 def _seen(streaming: bool, quiet: bool, verbose: bool) -> Seen:
