@@ -166,9 +166,15 @@ def summarise(state: DeviceState) -> DeviceState:
 
     Empty parts, "shown as none" times and the device's own UDI are one shared object each,
     which pickling sends once per chunk of files instead of once per state."""
+    return _summary(state, state.policy)
+
+
+def _summary(state: DeviceState, policy: Policy | None) -> DeviceState:
+    """``summarise`` with ``policy`` for the state's (its shared copy: one copy made, not two)."""
     udi, usage = state.udi, state.usage_reporting
     return dataclasses.replace(
         state,
+        policy=policy,
         smart_account=None,
         virtual_account=None,
         data_privacy=_EMPTY,
@@ -223,18 +229,22 @@ class _Shared:
         self.imported: dict[tuple[object, ...], ImportedPolicy] = {}
 
     def state(self, state: DeviceState) -> DeviceState:
-        """The state with the shared copy of its policy."""
-        policy = state.policy
+        """The state with the shared copy of its policy (a state from a worker has it: see
+        ``model._policy``)."""
+        same = self.policy(state.policy)
+        return state if same is state.policy else dataclasses.replace(state, policy=same)
+
+    def policy(self, policy: Policy | None) -> Policy | None:
+        """The shared copy of ``policy``."""
         if policy is None:
-            return state
+            return None
         key = (
             policy.name,
             policy.installed_on,
             policy.ack_required,
             tuple(policy.attributes.items()),
         )
-        same = self.policies.setdefault(key, policy)
-        return state if same is policy else dataclasses.replace(state, policy=same)
+        return self.policies.setdefault(key, policy)
 
     def ack(self, doc: ImportFile) -> ImportFile:
         """The import file with the shared copies of its policies."""
@@ -370,4 +380,4 @@ def _summaries(states: list[DeviceState]) -> list[DeviceState]:
     shared copies, so a chunk of files pickles (and the parent unpickles) each policy once."""
     if len(_IN_WORKER.policies) > 1024:  # a site runs a few policies; more: start afresh
         _IN_WORKER.policies.clear()
-    return [_IN_WORKER.state(summarise(s)) for s in compact(states)]
+    return [_summary(s, _IN_WORKER.policy(s.policy)) for s in compact(states)]
