@@ -14,6 +14,7 @@ from airgap.flows import ledger as steps
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
+    from airgap.state.diff import DeviceDiff
     from airgap.state.evidence import Evidence
 
 
@@ -61,11 +62,9 @@ def diff_inputs(
     extra: dict[str, Any]
     if old.states and new.states:
         found = diffs.diff_devices(group(old.states), group(new.states), options.same_device)
-        verdict = diffs.overall(found)
+        results, verdict, differs = _states_diffed(found)
         extra = {"mode": "states", "verdict": verdict}
-        results = [d.to_dict() for d in found]
         codes.append(ExitCode.FINDINGS if verdict in diffs.FAILING else ExitCode.OK)
-        differs = any(d.changes for d in found)
     elif old.usage and new.usage:
         changes = diffs.diff_reports(old.exported, new.exported)
         extra, results, differs = {"mode": "usage"}, [c.to_dict() for c in changes], bool(changes)
@@ -94,6 +93,21 @@ def diff_inputs(
     if options.record:
         _record(old, new, done, options.ledger, announce)
     return done
+
+
+def _states_diffed(found: Iterable[DeviceDiff]) -> tuple[list[dict[str, Any]], str, bool]:
+    """Each device's diff as JSON, the overall verdict, and whether anything differs; each
+    diff is let go once it is JSON, so a site's diffs are not held twice."""
+    from airgap.state import diff as diffs
+
+    results = []
+    first: dict[str, DeviceDiff] = {}  # one device of each verdict decides the overall one
+    differs = False
+    for device in found:
+        results.append(device.to_dict())
+        first.setdefault(device.verdict, device)
+        differs = differs or bool(device.changes)
+    return results, diffs.overall(first.values()), differs
 
 
 def _acks_against(acks: Evidence, devices: Evidence) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from airgap import formats, inputs
 from airgap.errors import ExitCode
@@ -327,17 +327,42 @@ def _examine(
 def diff_parts(state: DeviceState) -> DeviceState:
     """A state with what ``diff`` compares and pairs devices by, and no more: the unparsed
     lines, history, privacy settings, SLAC rows, report summary and forwarder status go (diff
-    reads none of them); licenses, trust codes, policy, account, transport, usage reporting,
-    reports, what the capture shows and its identity stay as parsed."""
+    reads none of them), reports keep their id and state, usage reporting its last ACK
+    received and next ACK deadline; licenses, trust codes, policy, account, transport, what
+    the capture shows and its identity stay as parsed.
+
+    Licenses, accounts, report states and what the capture shows are mostly the same on every
+    device of a site: each is one object per process, pickled once per chunk of files."""
+    usage = state.usage_reporting
     return dataclasses.replace(
         state,
+        smart_account=_one(state.smart_account),
+        virtual_account=_one(state.virtual_account),
         data_privacy=_EMPTY,
+        transport_type=_one(state.transport_type),
+        usage_reporting=usage and UsageReporting(usage.last_ack_received, usage.next_ack_deadline),
+        licenses=_one(state.licenses),
+        reports=tuple(Report(r.id, _one(r.state)) for r in state.reports),
         authorizations=(),
         forwarder=_EMPTY,
         report_summary=_EMPTY,
         history=(),
+        collected=state.collected or _EMPTY,
+        none_raw=state.none_raw or _EMPTY,
+        shown=_one(state.shown),
         unparsed_lines=(),
     )
+
+
+_T = TypeVar("_T")
+_SEEN: dict[Any, Any] = {}  # one object for each value met, in this process
+
+
+def _one(value: _T) -> _T:
+    """The first object equal to ``value`` this process met (a few thousand kept)."""
+    if len(_SEEN) > 4096:
+        _SEEN.clear()
+    return _SEEN.setdefault(value, value)  # type: ignore[no-any-return]
 
 
 def _ack_summary(doc: ImportFile) -> ImportFile:
