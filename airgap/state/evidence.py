@@ -186,8 +186,9 @@ def _summary(state: DeviceState, policy: Policy | None) -> DeviceState:
         unparsed_lines=(),
         collected=state.collected or _EMPTY,
         report_summary=state.report_summary or _EMPTY,
+        transport_type=_one(state.transport_type),
         history=tuple(h for h in state.history if syslog.code_of(h.category)),
-        reports=tuple(Report(r.id, r.state) for r in state.reports),
+        reports=tuple(Report(r.id, _one(r.state)) for r in state.reports),
         trust_codes=tuple(
             TrustCode(udi if t.udi == udi else t.udi)
             for t in state.trust_codes
@@ -331,8 +332,9 @@ def diff_parts(state: DeviceState) -> DeviceState:
     received and next ACK deadline; licenses, trust codes, policy, account, transport, what
     the capture shows and its identity stay as parsed.
 
-    Licenses, accounts, report states and what the capture shows are mostly the same on every
-    device of a site: each is one object per process, pickled once per chunk of files."""
+    Licenses, accounts, report states, trust code roles and times and what the capture shows
+    are mostly the same on many devices of a site: each is one object per process, pickled
+    once per chunk of files."""
     usage = state.usage_reporting
     return dataclasses.replace(
         state,
@@ -341,7 +343,10 @@ def diff_parts(state: DeviceState) -> DeviceState:
         data_privacy=_EMPTY,
         transport_type=_one(state.transport_type),
         usage_reporting=usage and UsageReporting(usage.last_ack_received, usage.next_ack_deadline),
-        licenses=_one(state.licenses),
+        trust_codes=tuple(
+            TrustCode(t.udi, _one(t.role), _one(t.installed_on)) for t in state.trust_codes
+        ),
+        licenses=_one(tuple(map(_one, state.licenses))),
         reports=tuple(Report(r.id, _one(r.state)) for r in state.reports),
         authorizations=(),
         forwarder=_EMPTY,
