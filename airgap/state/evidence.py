@@ -16,7 +16,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -360,14 +360,12 @@ def diff_parts(state: DeviceState) -> DeviceState:
 
 
 _T = TypeVar("_T")
-_SEEN: dict[Any, Any] = {}  # one object for each value met, in this process
 
 
+@lru_cache(maxsize=4096, typed=True)
 def _one(value: _T) -> _T:
-    """The first object equal to ``value`` this process met (a few thousand kept)."""
-    if len(_SEEN) > 4096:
-        _SEEN.clear()
-    return _SEEN.setdefault(value, value)  # type: ignore[no-any-return]
+    """The first object equal to ``value`` this process met (of the last few thousand)."""
+    return value
 
 
 def _ack_summary(doc: ImportFile) -> ImportFile:

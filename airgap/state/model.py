@@ -19,6 +19,7 @@ licenses".
 
 from __future__ import annotations
 
+import functools
 import operator
 from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
@@ -130,9 +131,6 @@ class Policy:
         }
 
 
-_POLICIES: dict[tuple[Any, ...], Policy] = {}  # never changed: policies are read, not written
-
-
 def _policy(
     name: str | None,
     installed_on: Stamp | None,
@@ -142,13 +140,17 @@ def _policy(
     """A policy as unpickled: one copy of each this process met. A site's devices run a few
     policies, and each state comes from a worker with a policy of its own (a few hundred
     bytes a device)."""
-    key = (name, installed_on, ack_required, tuple(attributes.items()))
-    found = _POLICIES.get(key)
-    if found is None:
-        if len(_POLICIES) >= 1024:  # a site runs a few; more: start afresh
-            _POLICIES.clear()
-        found = _POLICIES[key] = Policy(name, installed_on, ack_required, attributes)
-    return found
+    return _one_policy(name, installed_on, ack_required, tuple(attributes.items()))
+
+
+@functools.lru_cache(maxsize=1024)  # a site runs a few
+def _one_policy(
+    name: str | None,
+    installed_on: Stamp | None,
+    ack_required: bool | None,
+    attributes: tuple[tuple[str, PolicyAttributes], ...],
+) -> Policy:
+    return Policy(name, installed_on, ack_required, dict(attributes))
 
 
 @_pickled_as_arguments
