@@ -36,7 +36,7 @@ class Item:
     """A file to examine and what a look at its head says it is.
 
     A file on disk is read when :meth:`read` is called (in a worker process, when there are
-    many); an archive member comes with its bytes.
+    many), unless the look at its head read all of it; an archive member comes with its bytes.
     """
 
     parts: archive.Where  # the file's path; for a member, each archive's name, then its own
@@ -189,13 +189,14 @@ def _entries(path: Path, *, named: bool, walking: _Walking) -> Iterator[Entry | 
     try:
         with path.open("rb") as handle:
             head, sniff = _sniff(handle, path.name)
+            whole = len(head) < HEAD_BYTES and not handle.read(1)  # a capture mostly is
     except OSError as exc:
         yield problem(str(path), exc.strerror or str(exc))
         return
     if archive.archive_type(head):
         yield from _members(path, walking)
     elif sniff.family is not None:
-        yield Item((str(path),), sniff, named)
+        yield Item((str(path),), sniff, named, head if whole else None)  # not read a second time
     elif not named:
         yield Skipped(str(path), f"not a licensing file ({formats.plainly(head)})")
     elif formats.blank(head):  # named: an empty file is a finding whatever its name

@@ -53,8 +53,14 @@ def build(where: Path, devices: int) -> None:
         print(f"built: {step} of {devices} devices in {time.perf_counter() - start:.1f} s")
 
 
-# The grep run that reads the same files as each command: its floor (none for diff here).
-FLOORS = {"state": "grep", "deadlines": "grep", "health": "grep", "reconcile": "grep-all"}
+# The grep run that reads the same files as each command: its floor.
+FLOORS = {
+    "state": "grep",
+    "deadlines": "grep",
+    "health": "grep",
+    "diff": "grep-both",
+    "reconcile": "grep-all",
+}
 
 
 def commands(where: Path) -> dict[str, tuple[str, list[str]]]:
@@ -65,6 +71,10 @@ def commands(where: Path) -> dict[str, tuple[str, list[str]]]:
         "grep": (
             "grep 'Next ACK deadline' after/ (the floor)",
             ["grep", "-rh", "Next ACK deadline", str(after)],
+        ),
+        "grep-both": (
+            "grep over before/ and after/ (the floor)",
+            ["grep", "-rh", "Last ACK received", str(before), str(after)],
         ),
         "grep-all": (
             "grep over usage/ and cssm/ (the floor)",

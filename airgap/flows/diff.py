@@ -16,6 +16,7 @@ from airgap.ledger.store import Result
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
+    from airgap.state.diff import DeviceDiff, Verdict
     from airgap.state.evidence import Evidence
 
 
@@ -72,11 +73,9 @@ def diff_inputs(
     extra: dict[str, Any]
     if old.states and new.states:
         found = diffs.diff_devices(group(old.states), group(new.states), options.same_device)
-        verdict = diffs.overall(found)
+        results, verdict, differs = _states_diffed(found)
         extra = {"mode": DiffMode.STATES, "verdict": verdict}
-        results = [d.to_dict() for d in found]
         codes.append(ExitCode.FINDINGS if verdict in diffs.FAILING else ExitCode.OK)
-        differs = any(d.changes for d in found)
     elif old.usage and new.usage:
         changes = diffs.diff_reports(old.exported, new.exported)
         extra, differs = {"mode": DiffMode.USAGE}, bool(changes)
@@ -107,6 +106,23 @@ def diff_inputs(
     if options.record:
         _record(old, new, done, options.ledger, announce)
     return done
+
+
+def _states_diffed(
+    found: Iterable[DeviceDiff],
+) -> tuple[list[dict[str, Any]], Verdict, bool]:
+    """Each device's diff as JSON, the overall verdict, and whether anything differs; each
+    diff is let go once it is JSON, so a site's diffs are not held twice."""
+    from airgap.state import diff as diffs
+
+    results = []
+    first: dict[str, DeviceDiff] = {}  # one device of each verdict decides the overall one
+    differs = False
+    for device in found:
+        results.append(device.to_dict())
+        first.setdefault(device.verdict, device)
+        differs = differs or bool(device.changes)
+    return results, diffs.overall(first.values()), differs
 
 
 def _acks_against(acks: Evidence, devices: Evidence) -> list[dict[str, Any]]:

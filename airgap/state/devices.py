@@ -121,12 +121,18 @@ def identify(state: DeviceState) -> Identity:
     return Identity(by, state.udi, inventory, state.hostname, folder, path)
 
 
-@functools.lru_cache(maxsize=256)
 def _folder(path: str) -> str:
     """The folder of the file on disk at ``path`` (a capture, or the archive holding it: the
     first of the state's parts). One string per folder, not one per capture: a site's
-    devices share a few folders. Cached: the states of one file are identified several
-    times over."""
+    devices share a few folders, so it is looked up by the text before the file's name."""
+    name = path.rsplit("/", 1)[-1]
+    if name in ("", ".", "..") or "\\" in name or ":" in name:  # not plainly a file name
+        return _parent(path)
+    return _parent(path[: len(path) - len(name)] + "x")  # the same parent as ``path``'s
+
+
+@functools.lru_cache(maxsize=256)
+def _parent(path: str) -> str:
     return sys.intern(str(PurePath(path).parent))
 
 
@@ -165,6 +171,8 @@ def merge(states: Iterable[DeviceState]) -> DeviceState:
     states = list(states)
     if not states:
         raise ValueError("nothing to merge")
+    if len(states) == 1:
+        return _merge_one(states[0])
     merged: dict[str, Any] = {}
     for name in _FIELDS:
         values = [getattr(s, name) for s in states]
@@ -192,6 +200,20 @@ def merge(states: Iterable[DeviceState]) -> DeviceState:
 
 
 _FIELDS = tuple(item.name for item in dataclasses.fields(DeviceState))
+
+
+def _merge_one(state: DeviceState) -> DeviceState:
+    """What ``merge`` makes of one state, without building every field anew (most devices of
+    a site are one capture file): its repeats dropped, its reports in order by id."""
+    changed: dict[str, Any] = {"kind": "device", "path": None}
+    for name in _FIELDS:
+        value = getattr(state, name)
+        if not isinstance(value, tuple) or len(value) < 2:
+            continue
+        joined = _reports([value]) if name == "reports" else tuple(dict.fromkeys(value))
+        if joined != value:
+            changed[name] = joined
+    return dataclasses.replace(state, **changed)
 
 
 def _reports(values: list[tuple[Report, ...]]) -> tuple[Report, ...]:

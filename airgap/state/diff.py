@@ -15,7 +15,7 @@ change such as "every license removed".
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import PurePath
@@ -274,32 +274,35 @@ def pair(
 
 def diff_devices(
     before: Iterable[Device], after: Iterable[Device], same_device: bool = False
-) -> list[DeviceDiff]:
-    """Per device (paired by :func:`pair`), the changes and the verdict. A device on one
+) -> Iterator[DeviceDiff]:
+    """Per device (paired by :func:`pair`, at once: a mismatch raises here), the changes and
+    the verdict, one device at a time (a site's diffs need not all be held). A device on one
     side only is reported as unknown."""
     pairs, only_before, only_after = pair(list(before), list(after), same_device)
-    result = []
+    return _each_diff(pairs, only_before, only_after)
+
+
+def _each_diff(
+    pairs: list[tuple[Device, Device, str | None]],
+    only_before: list[Device],
+    only_after: list[Device],
+) -> Iterator[DeviceDiff]:
     for old, new, how in pairs:
         state_verdict, evidence = verdict(old.state, new.state)
         if how:
             evidence = (*evidence, f"paired: {how}")
-        result.append(
-            DeviceDiff(
-                old.key,
-                tuple(changes(old.state, new.state)),
-                state_verdict,
-                evidence,
-                tuple(not_shown(old.state, new.state)),
-                (str(old.identified_by), str(new.identified_by)),
-                how,
-            )
+        yield DeviceDiff(
+            old.key,
+            tuple(changes(old.state, new.state)),
+            state_verdict,
+            evidence,
+            tuple(not_shown(old.state, new.state)),
+            (str(old.identified_by), str(new.identified_by)),
+            how,
         )
     for side, devices in (("before", only_before), ("after", only_after)):
-        result += [
-            DeviceDiff(d.key, (), Verdict.UNKNOWN, (f"only in the {side} captures",))
-            for d in devices
-        ]
-    return result
+        for d in devices:
+            yield DeviceDiff(d.key, (), Verdict.UNKNOWN, (f"only in the {side} captures",))
 
 
 def overall(diffs: Iterable[DeviceDiff]) -> Verdict:

@@ -17,9 +17,9 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from airgap import archive, formats, inputs
 from airgap.errors import ExitCode
@@ -172,9 +172,15 @@ def summarise(state: DeviceState) -> DeviceState:
 
     Empty parts, "shown as none" times and the device's own UDI are one shared object each,
     which pickling sends once per chunk of files instead of once per state."""
+    return _summary(state, state.policy)
+
+
+def _summary(state: DeviceState, policy: Policy | None) -> DeviceState:
+    """``summarise`` with ``policy`` for the state's (its shared copy: one copy made, not two)."""
     udi, usage = state.udi, state.usage_reporting
     return dataclasses.replace(
         state,
+        policy=policy,
         smart_account=None,
         virtual_account=None,
         data_privacy=_EMPTY,
@@ -186,8 +192,9 @@ def summarise(state: DeviceState) -> DeviceState:
         unparsed_lines=(),
         collected=state.collected or _EMPTY,
         report_summary=state.report_summary or _EMPTY,
+        transport_type=_one(state.transport_type),
         history=tuple(h for h in state.history if syslog.code_of(h.category)),
-        reports=tuple(Report(r.id, r.state) for r in state.reports),
+        reports=tuple(Report(r.id, _one(r.state)) for r in state.reports),
         trust_codes=tuple(
             TrustCode(udi if t.udi == udi else t.udi)
             for t in state.trust_codes
@@ -231,18 +238,22 @@ class _Shared:
         self.udis: dict[Udi, Udi] = {}
 
     def state(self, state: DeviceState) -> DeviceState:
-        """The state with the shared copy of its policy."""
-        policy = state.policy
+        """The state with the shared copy of its policy (a state from a worker has it: see
+        ``model._policy``)."""
+        same = self.policy(state.policy)
+        return state if same is state.policy else dataclasses.replace(state, policy=same)
+
+    def policy(self, policy: Policy | None) -> Policy | None:
+        """The shared copy of ``policy``."""
         if policy is None:
-            return state
+            return None
         key = (
             policy.name,
             policy.installed_on,
             policy.ack_required,
             tuple(policy.attributes.items()),
         )
-        same = self.policies.setdefault(key, policy)
-        return state if same is policy else dataclasses.replace(state, policy=same)
+        return self.policies.setdefault(key, policy)
 
     def udi(self, udi: Udi) -> Udi:
         """The one copy of a device's UDI: usage files and ACKs name each device again, and
@@ -360,17 +371,44 @@ def _examine(
 def diff_parts(state: DeviceState) -> DeviceState:
     """A state with what ``diff`` compares and pairs devices by, and no more: the unparsed
     lines, history, privacy settings, SLAC rows, report summary and forwarder status go (diff
-    reads none of them); licenses, trust codes, policy, account, transport, usage reporting,
-    reports, what the capture shows and its identity stay as parsed."""
+    reads none of them), reports keep their id and state, usage reporting its last ACK
+    received and next ACK deadline; licenses, trust codes, policy, account, transport, what
+    the capture shows and its identity stay as parsed.
+
+    Licenses, accounts, report states, trust code roles and times and what the capture shows
+    are mostly the same on many devices of a site: each is one object per process, pickled
+    once per chunk of files."""
+    usage = state.usage_reporting
     return dataclasses.replace(
         state,
+        smart_account=_one(state.smart_account),
+        virtual_account=_one(state.virtual_account),
         data_privacy=_EMPTY,
+        transport_type=_one(state.transport_type),
+        usage_reporting=usage and UsageReporting(usage.last_ack_received, usage.next_ack_deadline),
+        trust_codes=tuple(
+            TrustCode(t.udi, _one(t.role), _one(t.installed_on)) for t in state.trust_codes
+        ),
+        licenses=_one(tuple(map(_one, state.licenses))),
+        reports=tuple(Report(r.id, _one(r.state)) for r in state.reports),
         authorizations=(),
         forwarder=_EMPTY,
         report_summary=_EMPTY,
         history=(),
+        collected=state.collected or _EMPTY,
+        none_raw=state.none_raw or _EMPTY,
+        shown=_one(state.shown),
         unparsed_lines=(),
     )
+
+
+_T = TypeVar("_T")
+
+
+@lru_cache(maxsize=4096, typed=True)
+def _one(value: _T) -> _T:
+    """The first object equal to ``value`` this process met (of the last few thousand)."""
+    return value
 
 
 def _ack_summary(doc: ImportFile) -> ImportFile:
@@ -412,4 +450,4 @@ def _summaries(states: list[DeviceState]) -> list[DeviceState]:
     shared copies, so a chunk of files pickles (and the parent unpickles) each policy once."""
     if len(_IN_WORKER.policies) > 1024:  # a site runs a few policies; more: start afresh
         _IN_WORKER.policies.clear()
-    return [_IN_WORKER.state(summarise(s)) for s in compact(states)]
+    return [_summary(s, _IN_WORKER.policy(s.policy)) for s in compact(states)]

@@ -111,12 +111,27 @@ class DeviceHealth:
     inventory: str | None
     paths: tuple[str, ...]
     level: Level
-    checks: tuple[Check, ...]
     deadlines: DeviceDeadlines | None = None
     backlog: int | None = None
     capture_age_days: int | None = None
 
     _today: date = field(default=date.min, repr=False, compare=False)
+    # What the checks are worded from, kept instead of their words (a site of 100,000 devices
+    # holds a kilobyte less a device): the merged state and the thresholds, or the inventory
+    # device never captured.
+    _state: DeviceState | None = field(default=None, repr=False, compare=False)
+    _limits: Thresholds | None = field(default=None, repr=False, compare=False)
+    _item: InventoryDevice | None = field(default=None, repr=False, compare=False)
+    _where: str = field(default="", repr=False, compare=False)  # the capture that speaks first
+
+    @property
+    def checks(self) -> tuple[Check, ...]:
+        """Every check of the device, worded now (the level was decided when it was built)."""
+        if self._item is not None:
+            return (_never_captured_check(self._item),)
+        if self._state is None or self._limits is None or self.deadlines is None:
+            return ()
+        return _checks(self._state, self.deadlines, self._today, self._limits, self._where)
 
     def days_to(self, which: Obligation) -> int | None:
         """Days from today to the ACK-by (``ack_by``) or report-by (``report_by``) date."""
@@ -194,6 +209,31 @@ def _device(
 ) -> DeviceHealth:
     state = device.state
     due = device_deadlines(device, today, limits.warn_days, imported)
+    where = device.newest or device.paths[0]
+    checks = _checks(state, due, today, limits, where)
+    return DeviceHealth(
+        device.key,
+        str(device.identified_by),
+        device.udi,
+        state.hostname,
+        inventory.name_of(device),
+        device.paths,
+        worst(c.level for c in checks),
+        due,
+        _backlog_count(state)[0],
+        _age(state, today),
+        _today=today,
+        _state=state,
+        _limits=limits,
+        _where=where,
+    )
+
+
+def _checks(
+    state: DeviceState, due: DeviceDeadlines, today: date, limits: Thresholds, where: str
+) -> tuple[Check, ...]:
+    """A captured device's checks, in words: its obligations, backlog, events, transport and
+    the age of its newest capture (``where``)."""
     checks = [
         *_obligations(due, today, limits),
         *_backlog(state, limits),
@@ -207,8 +247,7 @@ def _device(
                 CheckKind.STALE,
                 Level.WARNING,
                 f"newest capture is {age} days old",
-                f"the device's clock in {device.newest or device.paths[0]}: "
-                f"{state.clock.raw if state.clock else '?'}",
+                f"the device's clock in {where}: {state.clock.raw if state.clock else '?'}",
                 f"capture the device again (over --stale-days {limits.stale_days})",
             )
         )
@@ -221,21 +260,7 @@ def _device(
                 "no Current time, show clock or event time",
             )
         )
-    named = inventory.name_of(device)
-    return DeviceHealth(
-        device.key,
-        str(device.identified_by),
-        device.udi,
-        state.hostname,
-        named,
-        device.paths,
-        worst(c.level for c in checks),
-        tuple(checks),
-        due,
-        _backlog_count(state)[0],
-        age,
-        _today=today,
-    )
+    return tuple(checks)
 
 
 def _obligations(due: DeviceDeadlines, today: date, limits: Thresholds) -> list[Check]:
@@ -393,13 +418,6 @@ class _Inventory:
 
 
 def _never_captured(item: InventoryDevice, today: date) -> DeviceHealth:
-    check = Check(
-        CheckKind.NEVER_CAPTURED,
-        Level.WARNING,
-        "in the inventory, but no capture of it",
-        f"inventory device {item.name} ({item.host})",
-        "capture it: airgap collect, or save 'show license status' with its prompt",
-    )
     return DeviceHealth(
         f"inventory:{item.name}",
         "inventory",
@@ -408,6 +426,16 @@ def _never_captured(item: InventoryDevice, today: date) -> DeviceHealth:
         item.name,
         (),
         Level.WARNING,
-        (check,),
         _today=today,
+        _item=item,
+    )
+
+
+def _never_captured_check(item: InventoryDevice) -> Check:
+    return Check(
+        CheckKind.NEVER_CAPTURED,
+        Level.WARNING,
+        "in the inventory, but no capture of it",
+        f"inventory device {item.name} ({item.host})",
+        "capture it: airgap collect, or save 'show license status' with its prompt",
     )

@@ -20,10 +20,12 @@ licenses".
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import functools
+import operator
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from airgap.formats.common import Udi
 
@@ -58,11 +60,28 @@ class ReportState(StrEnum):
     DELETED = "DELETED"
 
 
+_T = TypeVar("_T", bound=type)
+
+
+def _pickled_as_arguments(cls: _T) -> _T:
+    """Pickle the class as a call with its fields: a worker sends every state of a site to
+    the parent, and the dataclass default (its fields set one by one in Python) took as long
+    to unpickle as a capture takes to walk."""
+    values = operator.attrgetter(*(item.name for item in fields(cls)))
+
+    def reduce(self: Any) -> tuple[type, tuple[Any, ...]]:
+        return cls, values(self)
+
+    cls.__reduce__ = reduce  # type: ignore[assignment]
+    return cls
+
+
 def is_sentinel(text: str) -> bool:
     """True for ``<none>``, ``<empty>`` and the other ways the device says "no value"."""
     return text.strip().lower() in SENTINELS
 
 
+@_pickled_as_arguments
 @dataclass(frozen=True, slots=True)
 class Stamp:
     """A time as the device printed it, and its ISO 8601 form when that can be known."""
@@ -121,6 +140,7 @@ def stamps(name: str, stamp: Stamp | None) -> dict[str, str | None]:
     return {name: stamp.iso if stamp else None, f"{name}_raw": stamp.raw if stamp else None}
 
 
+@_pickled_as_arguments
 @dataclass(frozen=True, slots=True)
 class PolicyAttributes:
     """Reporting days for one license kind, and who set them (``CISCO default``, ...)."""
@@ -148,6 +168,9 @@ class Policy:
     ack_required: bool | None = None
     attributes: dict[str, PolicyAttributes] = field(default_factory=dict)
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return _policy, (self.name, self.installed_on, self.ack_required, self.attributes)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -159,6 +182,29 @@ class Policy:
         }
 
 
+def _policy(
+    name: str | None,
+    installed_on: Stamp | None,
+    ack_required: bool | None,
+    attributes: dict[str, PolicyAttributes],
+) -> Policy:
+    """A policy as unpickled: one copy of each this process met. A site's devices run a few
+    policies, and each state comes from a worker with a policy of its own (a few hundred
+    bytes a device)."""
+    return _one_policy(name, installed_on, ack_required, tuple(attributes.items()))
+
+
+@functools.lru_cache(maxsize=1024)  # a site runs a few
+def _one_policy(
+    name: str | None,
+    installed_on: Stamp | None,
+    ack_required: bool | None,
+    attributes: tuple[tuple[str, PolicyAttributes], ...],
+) -> Policy:
+    return Policy(name, installed_on, ack_required, dict(attributes))
+
+
+@_pickled_as_arguments
 @dataclass(frozen=True, slots=True)
 class UsageReporting:
     """The ``Usage Reporting:`` section: when the device last heard back and must next."""
@@ -183,6 +229,7 @@ class UsageReporting:
         }
 
 
+@_pickled_as_arguments
 @dataclass(frozen=True, slots=True)
 class TrustCode:
     """One installed trust code; stacks list one per member (role Active, Standby, Member).
@@ -200,6 +247,7 @@ class TrustCode:
         }
 
 
+@_pickled_as_arguments
 @dataclass(frozen=True, slots=True)
 class Authorization:
     """One member's SLAC state in ``License Authorizations`` or ``show license authorization``."""
@@ -218,6 +266,7 @@ class Authorization:
         }
 
 
+@_pickled_as_arguments
 @dataclass(frozen=True, slots=True)
 class License:
     """One license in use, from ``summary``, ``usage`` or ``all``."""
@@ -240,6 +289,7 @@ class License:
         }
 
 
+@_pickled_as_arguments
 @dataclass(frozen=True, slots=True)
 class Report:
     """One RUM report as ``rum id all`` or ``rum id <id> detail`` lists it."""
@@ -253,6 +303,7 @@ class Report:
         return {"id": self.id, "state": self.state, "flag": self.flag, "feature": self.feature}
 
 
+@_pickled_as_arguments
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
     """One line of ``history message``, ``eventlog`` or a ``%SMART_LIC-`` syslog event: when,
@@ -272,6 +323,7 @@ class HistoryEntry:
         }
 
 
+@_pickled_as_arguments
 @dataclass(frozen=True, slots=True)
 class DeviceState:
     """What one capture says about one device."""

@@ -144,7 +144,7 @@ def parse_capture(
     """
     lines = _lines(text)
     collected = _header(lines)
-    builders = [_read(segment, tz) for segment in _segments(lines)]
+    builders = [_read(segment, tz, unparsed) for segment in _segments(lines)]
     return _finish(builders, path, collected, unparsed, source)
 
 
@@ -187,9 +187,11 @@ def _segments(lines: list[str]) -> list[_Segment]:
     return segments
 
 
-def _read(segment: _Segment, tz: Zones | None) -> tuple[Builder, Node]:
+def _read(segment: _Segment, tz: Zones | None, unparsed: bool) -> tuple[Builder, Node]:
     tree = parse_lines(segment.lines)
-    builder = Builder(segment.kind, segment.lines, tz=tz, hostname=segment.hostname)
+    builder = Builder(
+        segment.kind, segment.lines, tz=tz, hostname=segment.hostname, marking=unparsed
+    )
     for number, line in enumerate(segment.lines, start=1):  # banners and show clock lines
         first = line.lstrip()[:1]
         if not first or (first not in "Tt*." and first.isascii() and not first.isdigit()):

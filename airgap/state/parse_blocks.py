@@ -75,9 +75,12 @@ class Builder:
     collected: dict[str, str] = field(default_factory=dict)
     none_raw: dict[str, str] = field(default_factory=dict)
     shown: set[str] = field(default_factory=set)
+    marking: bool = True  # False: no unparsed lines are gathered, so ``use`` marks nothing
 
     def use(self, node: Node, subtree: bool = False) -> None:
         """Mark a line (and everything under it) as read."""
+        if not self.marking:
+            return
         self.used.add(node.line)
         if subtree:
             self.used.update(n.line for n in descendants(node))

@@ -68,3 +68,42 @@ def test_names_a_joined_capture_shows_are_the_udi_devices_names_from_then_on() -
     host = _named(False, "site/host.txt", "sw9")  # only the inventory capture shows sw9
     [device] = group([udi, named, host])
     assert device.paths == ("site/udi.txt", "site/inv.txt", "site/host.txt")
+
+
+def test_one_capture_merges_as_it_would_with_itself() -> None:
+    """A device of one capture (most of a site) is merged as the same capture twice is:
+    repeats dropped, reports in order by id."""
+    from airgap.state.devices import merge
+    from airgap.state.model import License, Report
+    from tests.conftest import SAMPLES
+
+    states = [
+        state
+        for path in sorted(SAMPLES.rglob("*"))
+        if path.is_file() and path.suffix in (".txt", ".log")
+        for state in parse_capture(path.read_text(errors="replace"), str(path))
+    ]
+    twice = License("network-advantage", "regid.x", 1, "IN USE")
+    states.append(
+        DeviceState(
+            "show-license-all",
+            path="a.txt",
+            licenses=(twice, twice),
+            reports=(Report(3, "OPEN"), Report(1, None, "N"), Report(1, "ACK")),
+        )
+    )
+    assert len(states) > 10
+    for state in states:
+        assert merge([state]) == merge([state, state])
+
+
+def test_a_captures_folder_is_its_paths_parent() -> None:
+    from pathlib import PurePath
+
+    from airgap.state.devices import identify
+
+    for path in ("a/b/c.txt", "c.txt", "/c.txt", "a//b/./c.txt", "./c", "a/b/", "a/..", "//a/b"):
+        state = DeviceState("show-license-status", path=path)
+        assert identify(state).folder == str(PurePath(path).parent)
+    member = DeviceState("show-license-status", path="x/site.tar!inner/c.txt")
+    assert identify(member).folder == "x"

@@ -96,3 +96,52 @@ def test_states_that_would_merge_differently_stay_apart() -> None:
     assert compact(ack_hidden) == ack_hidden  # report 7 shown as ACK would be lost
     two_names = [_state(udi=None, hostname="sw1"), _state(udi=None, hostname="sw2")]
     assert compact(two_names) == two_names  # two devices, never merged
+
+
+def _captured(tmp_path: Path) -> list[DeviceState]:
+    """Every state of the sample captures, the field captures when present, and a lab fleet's
+    after-import captures, as parsed."""
+    from airgap.state.parse import parse_capture
+
+    roots = [SAMPLES, tmp_path] + ([FIELD] if FIELD.exists() else [])
+    _lab(tmp_path, devices=6)
+    found = [
+        parse_capture(path.read_text(errors="replace"), str(path))
+        for root in roots
+        for path in sorted(root.rglob("*.txt"))
+    ]
+    return [state for states in found for state in states]
+
+
+def test_states_come_back_from_a_worker_as_they_went(tmp_path: Path) -> None:
+    """Pickled as calls with their fields (how workers send them), states, summaries and
+    diff parts come back equal; equal policies sent apart come back as one object."""
+    import pickle
+
+    states = _captured(tmp_path)
+    assert len(states) > 20
+    for made in (
+        states,
+        [evidence.summarise(s) for s in states],
+        [evidence.diff_parts(s) for s in states],
+    ):
+        assert pickle.loads(pickle.dumps(made)) == made
+    policies = [pickle.loads(pickle.dumps(s)).policy for s in states if s.policy is not None]
+    assert len(policies) > 1
+    for policy in policies:
+        assert next(p for p in policies if p == policy) is policy
+
+
+def test_health_words_each_devices_checks_by_the_thresholds_it_was_judged_by(
+    tmp_path: Path,
+) -> None:
+    """Checks are worded when asked for, from what the device was judged by: with a warning
+    window wider than the lab's deadlines every device is a warning, and its checks say so."""
+    found = evidence.load(_lab(tmp_path), summary=True)
+    limits = health.Thresholds(warn_days=400, crit_days=0)
+    site = health.health(found.states, TODAY, limits, found.acks)
+    assert site.devices
+    for device in site.devices:
+        assert device.level is health.Level.WARNING
+        assert device.level == health.worst(c.level for c in device.checks)
+        assert device.checks == device.checks
