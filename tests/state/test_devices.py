@@ -105,5 +105,7 @@ def test_a_captures_folder_is_its_paths_parent() -> None:
     for path in ("a/b/c.txt", "c.txt", "/c.txt", "a//b/./c.txt", "./c", "a/b/", "a/..", "//a/b"):
         state = DeviceState("show-license-status", path=path)
         assert identify(state).folder == str(PurePath(path).parent)
-    member = DeviceState("show-license-status", path="x/site.tar!inner/c.txt")
-    assert identify(member).folder == "x"
+    member = DeviceState(
+        "show-license-status", path="x/site.tar!inner/c.txt", source=("x/site.tar", "inner/c.txt")
+    )
+    assert identify(member).folder == "x"  # the archive's folder, from the walk's parts
