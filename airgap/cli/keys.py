@@ -319,6 +319,7 @@ def trust(
 ) -> None:
     """Trust a public key: shows its key id and asks to confirm it with its holder."""
     from airgap.flows import ledger as steps
+    from airgap.ledger.store import Step
     from airgap.signing.minisign import PublicKey
     from airgap.signing.trust import TrustStore
 
@@ -332,7 +333,7 @@ def trust(
         raise typer.Exit(1)
     entry = TrustStore(folder).trust(key, name, role)
     steps.Recorder(steps.configured(ledger), announce)(
-        "key.trust", note=f"trusted key {entry.key_id} for {name} ({role})"
+        Step.KEY_TRUST, note=f"trusted key {entry.key_id} for {name} ({role})"
     )
     if fmt is Format.JSON:
         emit_json(True, [entry.to_dict()])
@@ -378,6 +379,7 @@ def revoke(
 ) -> None:
     """Revoke a trusted key: its signatures are refused from now on."""
     from airgap.flows import ledger as steps
+    from airgap.ledger.store import Step
     from airgap.signing.trust import TrustStore
 
     begin("key revoke", fmt)
@@ -385,7 +387,7 @@ def revoke(
     assert folder is not None
     entry = TrustStore(folder).revoke(key_id, reason)
     steps.Recorder(steps.configured(ledger), announce)(
-        "key.revoke",
+        Step.KEY_REVOKE,
         note=f"revoked key {entry.key_id} ({entry.name}, {entry.role})"
         + (f": {reason}" if reason else ""),
     )

@@ -15,7 +15,6 @@ from airgap.cli.keys import (
     PassphraseStdinOption,
     TrustedKeyOption,
     TrustedKeysOption,
-    announce,
     load_secret,
 )
 from airgap.cli.output import (
@@ -31,9 +30,9 @@ from airgap.cli.output import (
 )
 from airgap.errors import ExitCode, InputError, why
 from airgap.flows import ledger as steps
-from airgap.flows.ledger import configured, open_ledger, unchecked_text
+from airgap.flows.ledger import open_ledger, unchecked_text
 from airgap.ledger.export import Kind as ExportKind
-from airgap.ledger.store import Result, Step
+from airgap.ledger.store import Step
 
 if TYPE_CHECKING:
     from airgap.cli.reporters import Report
@@ -41,7 +40,7 @@ if TYPE_CHECKING:
     from airgap.ledger.verify import LedgerReport
     from airgap.signing.minisign import PublicKey, SecretKey
 
-__all__ = ["LedgerOption", "configured", "open_ledger"]  # for the commands that record
+__all__ = ["LedgerOption", "open_ledger"]  # for the commands that record
 
 app = typer.Typer(
     help="The audit ledger: record, show, verify, checkpoint, prove, export, repair.",
@@ -92,21 +91,6 @@ def verify_own(
 
 def on_stderr(line: str) -> None:
     err().print(line, markup=False)
-
-
-def record_step(
-    step: str,
-    *,
-    ledger: Path | None = None,
-    materials: dict[str, str] | None = None,
-    note: str = "",
-    result: Result = Result.OK,
-) -> dict[str, Any] | None:
-    """Record a step airgap itself performed in the configured ledger (else nothing), the
-    entry named on stderr."""
-    return steps.Recorder(configured(ledger), announce)(
-        step, materials=materials, note=note, result=result
-    )
 
 
 @app.command(

@@ -195,7 +195,9 @@ def _print_report(report: FileReport, *, quiet: bool, verbose: bool) -> None:
     if report.omitted:
         out().print(report.omitted, markup=False)
     if verbose:
-        verdict = "ok" if report.ok else "invalid"
+        from airgap.ledger.store import Result  # loaded already: validation records with it
+
+        verdict = Result.OK if report.ok else Result.INVALID
         out().print(f"{report.path}: {verdict}", markup=False, style=None if report.ok else "red")
 
 

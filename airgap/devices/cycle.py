@@ -39,7 +39,7 @@ from airgap.formats.common import Udi
 from airgap.formats.imports import ImportFile, rum_entries
 from airgap.fsutil import place, write_atomic
 from airgap.inventory import InventoryDevice, Platform
-from airgap.ledger.store import Result
+from airgap.ledger.store import Result, Step
 from airgap.state.deadlines import import_time
 from airgap.state.devices import merge
 from airgap.state.diff import Verdict, verdict
@@ -280,7 +280,7 @@ async def _check_one(
             raise
         fingerprint = await _accept(device, options.known_hosts, options.timeout)
         record(
-            "host.key.accept",
+            Step.HOST_KEY_ACCEPT,
             device=device.name,
             note=f"{device.host}:{device.port} {fingerprint} added to known_hosts",
         )
@@ -401,13 +401,16 @@ async def _collect_session(
     said = await session.run(f"license smart save usage {options.reports} file {remote}")
     if said.strip():  # IOS-XE prints nothing on success; any output is a failure
         record(
-            "usage.save", device=device.name, note=f"{remote}: {said.strip()}", result=Result.FAILED
+            Step.USAGE_SAVE,
+            device=device.name,
+            note=f"{remote}: {said.strip()}",
+            result=Result.FAILED,
         )
         raise DeviceError(
             "the device did not save its usage", device.name, said.strip().splitlines()[0]
         )
     record(
-        "usage.save",
+        Step.USAGE_SAVE,
         device=device.name,
         note=f"license smart save usage {options.reports} file {remote}",
     )
@@ -430,7 +433,7 @@ async def _collect_session(
     if not options.keep_remote:
         await session.run(f"delete /force {remote}")
     record(
-        "usage.collect",
+        Step.USAGE_COLLECT,
         device=device.name,
         materials={remote: _sha(data)},
         products={str(usage): _sha(data), str(before): _sha((header + text).encode())},
@@ -684,7 +687,7 @@ async def _push_session(
         )
     _refuse_stale(device, ack, before)
     record(
-        "import.before",
+        Step.IMPORT_BEFORE,
         device=device.name,
         materials={str(item.ack): _sha(data)},
         note=f"{item.evidence}; host key {session.fingerprint}",
@@ -699,7 +702,7 @@ async def _push_session(
     success = SUCCESS.get(device.platform, "Import Data Successful")
     imported = success in said
     record(
-        "import.apply",
+        Step.IMPORT_APPLY,
         device=device.name,
         materials={remote: _sha(data)},
         note=said.strip()[:200],
@@ -720,7 +723,7 @@ async def _push_session(
         else (Verdict.UNKNOWN, ("no capture to compare",))
     )
     record(
-        "import.after",
+        Step.IMPORT_AFTER,
         device=device.name,
         note=f"verdict {result}: {'; '.join(evidence)}"[:500],
         result=Result.OK if result is Verdict.TOOK_EFFECT and imported else Result.FAILED,

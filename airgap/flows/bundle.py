@@ -26,7 +26,7 @@ from airgap.flows import ledger as steps
 from airgap.flows.keys import Passphrase, load_secret, signing_time
 from airgap.flows.ledger import Notify, quiet
 from airgap.fsutil import refuse_link
-from airgap.ledger.store import Result
+from airgap.ledger.store import Result, Step
 
 if TYPE_CHECKING:
     from airgap.bundle import create
@@ -141,7 +141,7 @@ def create_bundle(options: CreateOptions, hooks: Hooks = SILENT) -> Created:
     answers = f", answers {options.answers}" if options.answers else ""
     for c in created:
         record(
-            "bundle.create",
+            Step.BUNDLE_CREATE,
             key=secret,
             materials={str(p.source): f"sha256:{p.sha256}" for p in payload},
             products={

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from airgap.errors import ConfigError, ExitCode, InputError, worst
 from airgap.findings import Finding
 from airgap.flows import ledger as steps
-from airgap.ledger.store import Result
+from airgap.ledger.store import Result, Step
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -174,7 +174,7 @@ def _record(
         )
     verdict = f", verdict {done.extra['verdict']}" if "verdict" in done.extra else ""
     steps.Recorder(store, announce)(
-        "diff",
+        Step.DIFF,
         materials={**old.sha256, **new.sha256},
         note=f"{done.extra['mode']}{verdict}",
         result=Result.OK if done.exit_code == ExitCode.OK else Result.FAILED,

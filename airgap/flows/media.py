@@ -15,7 +15,7 @@ from airgap.flows import ledger as steps
 from airgap.flows.bundle import SILENT, Hooks
 from airgap.flows.keys import trusted_keys
 from airgap.flows.verify import VerifyOptions, verify_bundles
-from airgap.ledger.store import Result
+from airgap.ledger.store import Result, Step
 
 if TYPE_CHECKING:
     from airgap.bundle.malware import AvScan
@@ -65,7 +65,7 @@ def write_media(options: WriteOptions, hooks: Hooks = SILENT) -> MediaWritten:
             shutil.copyfile(approval, destination / approval.name)
     medium = media.identity(destination)
     steps.Recorder(steps.configured(options.ledger), hooks.announce)(
-        "media.write",
+        Step.MEDIA_WRITE,
         materials={str(w.source): f"sha256:{w.sha256}" for w in written},
         products={str(w.target): f"sha256:{w.sha256}" for w in written},
         note="medium: " + (known_identity(medium) or "unknown"),
@@ -133,7 +133,7 @@ def _malware(options: ScanOptions, av: str, hooks: Hooks) -> AvScan:
     found = malware.scan(options.folder, options.av_db)
     identity = known_identity(media.identity(options.folder)) or "not exposed"
     steps.Recorder(steps.configured(options.ledger), hooks.announce)(
-        "media.scan",
+        Step.MEDIA_SCAN,
         materials={f.path: f.sha256 for f in found.files},
         note=(
             f"{found.engine}; databases: {'; '.join(found.databases)}; medium: {identity}; "

@@ -13,7 +13,7 @@ from airgap import config, inputs
 from airgap.errors import ConfigError, ExitCode, InputError, worst
 from airgap.findings import Finding
 from airgap.flows import ledger as steps
-from airgap.ledger.store import Result
+from airgap.ledger.store import Result, Step
 from airgap.names import escaped, plural
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ def validator_for(settings: config.Settings, lab: bool = False) -> Validator:
 
 def _record(store: Any, found: Validated, announce: Callable[[dict[str, Any]], None]) -> None:
     steps.Recorder(store, announce)(
-        "validate",
+        Step.VALIDATE,
         materials={r.path: f"sha256:{r.sha256}" for r in found.reports if r.sha256},
         note=f"{plural(len(found.reports), 'file')}: {plural(found.errors, 'error')}, "
         f"{plural(found.warnings, 'warning')}",

@@ -15,7 +15,7 @@ from airgap.errors import ExitCode, InputError, TrustError
 from airgap.flows import ledger as steps
 from airgap.flows.bundle import SILENT, Hooks, validator
 from airgap.flows.keys import load_secret, trusted_keys
-from airgap.ledger.store import Result
+from airgap.ledger.store import Result, Step
 
 if TYPE_CHECKING:
     from airgap.bundle.verify import Verified
@@ -62,7 +62,7 @@ def verify_bundles(options: VerifyOptions, hooks: Hooks = SILENT) -> list[Verifi
     record = steps.Recorder(store, hooks.announce)
     for result in results:
         check_sender(result, store)
-        _record(record, result, "bundle.verify")
+        _record(record, result, Step.BUNDLE_VERIFY)
     return results
 
 
@@ -157,14 +157,14 @@ def extract_bundle(options: ExtractOptions, hooks: Hooks = SILENT) -> Extracted:
         if result.exit_code == ExitCode.OK and options.scan_required:
             _scanned(result, store)
         if result.exit_code != ExitCode.OK:
-            _record(record, result, "bundle.extract")
+            _record(record, result, Step.BUNDLE_EXTRACT)
             return Extracted(result, destination)
         done = extract(result, destination, force=options.force)
         products = {
             str(destination / name): f"sha256:{digest}"
             for name, (_, digest) in sorted(result.payload.items())
         }
-        _record(record, result, "bundle.extract", products, done.moved_aside)
+        _record(record, result, Step.BUNDLE_EXTRACT, products, done.moved_aside)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return Extracted(result, destination, True, done.moved_aside)
@@ -226,7 +226,7 @@ def approve_bundle(options: ApproveOptions, hooks: Hooks = SILENT) -> Approved:
     )
     target, bundle_id = approval.approve(options.bundle, secret, options.role, options.note)
     steps.Recorder(steps.configured(options.ledger), hooks.announce)(
-        "bundle.approve",
+        Step.BUNDLE_APPROVE,
         key=secret,
         materials={str(options.bundle): f"sha256:{verified.sha256}"},
         products={str(target): steps.file_digest(target)},
@@ -266,7 +266,7 @@ def _scanned(result: Verified, store: Ledger | None) -> None:
     """A problem (exit 4) on the result unless the newest ``media.scan`` entry that names its
     exact bytes ended ok (bundle and ledger do not import each other: the workflow joins them)."""
     from airgap.bundle.malware import ScanRequiredError
-    from airgap.ledger.store import EntryError, Step, parse_entry
+    from airgap.ledger.store import EntryError, parse_entry
 
     digest, record = f"sha256:{result.sha256}", None
     if store is not None and store.path.exists():
@@ -298,7 +298,7 @@ def _scanned(result: Verified, store: Ledger | None) -> None:
 def _record(
     record: steps.Recorder,
     result: Verified,
-    step: str,
+    step: Step,
     products: dict[str, str] | None = None,
     moved_aside: Path | None = None,
 ) -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from airgap.errors import InputError
+from airgap.ledger.store import Step as LedgerStep
 
 JUMP, INTERNET, LAB = "jump host", "internet PC", "lab"
 HOMES = {JUMP: "jump", INTERNET: "internet"}  # each host's folder in the scratch folder
@@ -358,7 +359,7 @@ def _cycle(run: Demo, tamper: str | None) -> None:
         "ledger",
         "record",
         "--step",
-        "cssm.upload",
+        LedgerStep.CSSM_UPLOAD,
         "--material",
         "internet/upload.tar.gz",
         "--note",
@@ -382,7 +383,7 @@ def _cycle(run: Demo, tamper: str | None) -> None:
         "ledger",
         "record",
         "--step",
-        "cssm.download",
+        LedgerStep.CSSM_DOWNLOAD,
         *[a for ack in acks for a in ("--product", ack)],
     )
     run.run(

@@ -27,7 +27,7 @@ from typing import Any
 
 from airgap.ledger import merkle
 from airgap.ledger.checkpoint import proof_text
-from airgap.ledger.store import EntryError, Ledger, Result, parse_entry
+from airgap.ledger.store import EntryError, Ledger, Result, Step, parse_entry
 from airgap.signing.trust import RosterEntry
 
 REPORT_VERSION = 2  # 2: transfers
@@ -42,16 +42,12 @@ class Unchecked(StrEnum):
 
 
 NOT_RECORDED = Unchecked.NOT_RECORDED
-BUNDLE_STEPS = (
-    "bundle.create",
-    "bundle.approve",
-    "media.write",
-    "media.scan",
-    "media.read",
-    "bundle.verify",
-    "bundle.extract",
-)
-DEVICE_STEPS = ("usage.collect", "import.apply")  # each its own transfer, device <-> this host
+RECEIVE_STEPS = frozenset({Step.BUNDLE_VERIFY, Step.BUNDLE_EXTRACT})
+CHECK_STEPS = frozenset({Step.BUNDLE_CREATE, *RECEIVE_STEPS})  # each checks the bundle's files
+MEDIA_STEPS = frozenset({Step.MEDIA_WRITE, Step.MEDIA_SCAN, Step.MEDIA_READ})
+BUNDLE_STEPS = frozenset({*CHECK_STEPS, Step.BUNDLE_APPROVE, *MEDIA_STEPS})
+IMPORT_STEPS = frozenset({Step.IMPORT_BEFORE, Step.IMPORT_APPLY, Step.IMPORT_AFTER})
+DEVICE_STEPS = frozenset({Step.USAGE_COLLECT, Step.IMPORT_APPLY})  # each its own transfer
 # What airgap's recording calls write in a note (airgap/cli/bundle.py, media.py): the bundle id,
 # its direction and the bundle it answers, the signer, the sender's checkpoint, the medium.
 _BUNDLE = re.compile(
@@ -63,33 +59,37 @@ _SIGNER = re.compile(r"\bsigned by (?P<key>[0-9A-F]{16})\b")
 _SENDER = re.compile(r"; sender checkpoint (?P<origin>\S+) at (?P<size>[0-9]+)")
 _MEDIUM = re.compile(r"\bmedium: (?P<medium>[^;]+)")
 # control id -> (what it asks for, in our words; the steps that evidence it)
-CONTROLS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+CONTROLS: tuple[tuple[str, str, tuple[Step, ...]], ...] = (
     (
         "NERC CIP-003-8 Att. 1 s5",
         "removable media checked before use",
-        ("media.scan", "bundle.verify"),
+        (Step.MEDIA_SCAN, Step.BUNDLE_VERIFY),
     ),
-    ("NERC CIP-010-4 R4", "malicious code on transient media mitigated", ("media.scan",)),
+    ("NERC CIP-010-4 R4", "malicious code on transient media mitigated", (Step.MEDIA_SCAN,)),
     (
         "NIST SP 800-53 MP-5",
         "media transport documented, by whom",
-        ("media.write", "media.read", "bundle.create", "bundle.extract"),
+        (Step.MEDIA_WRITE, Step.MEDIA_READ, Step.BUNDLE_CREATE, Step.BUNDLE_EXTRACT),
     ),
     (
         "NIST SP 800-53 AC-4(12)",
         "content checked as it crosses",
-        ("validate", "bundle.create", "bundle.verify"),
+        (Step.VALIDATE, Step.BUNDLE_CREATE, Step.BUNDLE_VERIFY),
     ),
-    ("NIST SP 800-53 AC-4(26)", "what the filter did is recorded", ("validate", "bundle.verify")),
-    ("NIST SP 800-53 AC-3(2)", "dual authorisation", ("bundle.approve",)),
-    ("NIST SP 800-53 AU-9(5)", "dual authorisation over audit records", ("bundle.approve",)),
+    (
+        "NIST SP 800-53 AC-4(26)",
+        "what the filter did is recorded",
+        (Step.VALIDATE, Step.BUNDLE_VERIFY),
+    ),
+    ("NIST SP 800-53 AC-3(2)", "dual authorisation", (Step.BUNDLE_APPROVE,)),
+    ("NIST SP 800-53 AU-9(5)", "dual authorisation over audit records", (Step.BUNDLE_APPROVE,)),
     ("NIST SP 800-53 AU-10", "non-repudiation: each step signed", ()),
     (
         "IEC 62443-3-3 SR 2.3",
         "portable media use controlled",
-        ("media.write", "media.read", "media.scan"),
+        (Step.MEDIA_WRITE, Step.MEDIA_READ, Step.MEDIA_SCAN),
     ),
-    ("IEC 62443-3-3 SR 3.2", "protection from malicious code", ("media.scan",)),
+    ("IEC 62443-3-3 SR 3.2", "protection from malicious code", (Step.MEDIA_SCAN,)),
 )
 
 
@@ -99,7 +99,7 @@ class Row:
 
     seq: int
     time: str
-    step: str
+    step: Step | str  # an old or foreign ledger's own word stays the text it was
     key_id: str
     person: str | None
     role: str | None
@@ -120,7 +120,7 @@ class Row:
         return {
             "seq": self.seq,
             "time": self.time,
-            "step": self.step,
+            "step": str(self.step),
             "key_id": self.key_id,
             "person": self.person,
             "role": self.role,
@@ -142,14 +142,14 @@ class Control:
 
     control: str
     asks: str
-    steps: tuple[str, ...]
+    steps: tuple[Step, ...]
     rows: tuple[int, ...]
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "control": self.control,
             "asks": self.asks,
-            "steps": list(self.steps),
+            "steps": [str(step) for step in self.steps],
             "rows": list(self.rows),
             "evidenced": bool(self.rows),
         }
@@ -375,7 +375,7 @@ def _row(
     return Row(
         seq,
         str(entry.get("time")),
-        str(entry.get("step")),
+        Step.of(entry.get("step")),
         key,
         who.name if who else None,
         who.role if who else None,
@@ -411,16 +411,12 @@ class _Facts:
 def _facts(row: Row) -> _Facts:
     """Read ``row`` as airgap's recording calls write it; anything else reads as not recorded."""
     note, step = row.note, row.step
-    named = (
-        _BUNDLE.match(note)
-        if step in ("bundle.create", "bundle.verify", "bundle.extract")
-        else None
-    )
-    approved = _APPROVED.match(note) if step == "bundle.approve" else None
+    named = _BUNDLE.match(note) if step in CHECK_STEPS else None
+    approved = _APPROVED.match(note) if step == Step.BUNDLE_APPROVE else None
     ident = (named or approved or {"id": None})["id"]
     signer, sender = _SIGNER.search(note), _SENDER.search(note)
-    medium = _MEDIUM.search(note) if step.startswith("media.") else None
-    files = row.products if step == "bundle.create" else row.materials
+    medium = _MEDIUM.search(note) if step in MEDIA_STEPS else None
+    files = row.products if step == Step.BUNDLE_CREATE else row.materials
     return _Facts(
         ident if ident != "None" else None,
         named["direction"] if named else None,
@@ -430,7 +426,7 @@ def _facts(row: Row) -> _Facts:
         medium["medium"].strip() if medium else None,
         approved["role"].strip() if approved else None,
         {}
-        if step == "media.scan"
+        if step == Step.MEDIA_SCAN
         else {p: d for p, d in files.items() if not p.endswith(".minisig")},
     )
 
@@ -447,7 +443,7 @@ def transfers(
     known: dict[str, str] = {}  # archive SHA-256 -> the transfer it belongs to
     for r in ordered:
         f = facts.get(r.seq)
-        if f is not None and r.step.startswith("bundle."):
+        if f is not None and r.step not in MEDIA_STEPS:
             for digest in f.archive.values():
                 known.setdefault(digest, f.bundle_id or digest)
     groups: dict[str, list[Row]] = {}
@@ -458,7 +454,7 @@ def transfers(
     bundles = _receipts([_bundle(group, facts, origin, people) for group in groups.values()])
     by_device: dict[str | None, list[Row]] = {}
     for r in ordered:
-        if r.step.startswith("import."):
+        if r.step in IMPORT_STEPS:
             by_device.setdefault(r.device, []).append(r)
     devices = [
         _device(r, by_device.get(r.device, []), origin) for r in ordered if r.step in DEVICE_STEPS
@@ -495,10 +491,10 @@ def _bundle(
 ) -> Transfer:
     """One bundle's steps as a transfer (its receipt comes from :func:`_receipts`)."""
     said = [facts[r.seq] for r in group]
-    created = [r for r in group if r.step == "bundle.create"]
-    checked = [r for r in group if r.step in ("bundle.create", "bundle.verify", "bundle.extract")]
-    extracted = [r for r in group if r.step == "bundle.extract"]
-    received = any(r.step in ("bundle.verify", "bundle.extract") for r in group) and not created
+    created = [r for r in group if r.step == Step.BUNDLE_CREATE]
+    checked = [r for r in group if r.step in CHECK_STEPS]
+    extracted = [r for r in group if r.step == Step.BUNDLE_EXTRACT]
+    received = any(r.step in RECEIVE_STEPS for r in group) and not created
     signer = next((f.signer for f in said if f.signer), None)
     who = (
         Who(created[0].key_id, created[0].person, created[0].role)
@@ -510,7 +506,7 @@ def _bundle(
     media = dict.fromkeys(f.medium for f in said if f.medium)
     return Transfer(
         bundle or f"{group[0].step} #{group[0].seq}",
-        "bundle" if bundle or checked else group[0].step,
+        "bundle" if bundle or checked else str(group[0].step),
         bundle,
         next((f.direction for f in said if f.direction), None),
         next((f.answers for f in said if f.answers), None),
@@ -527,11 +523,11 @@ def _bundle(
         if extracted
         else {},
         _evidence(checked),
-        _evidence([r for r in group if r.step == "media.scan"]),
+        _evidence([r for r in group if r.step == Step.MEDIA_SCAN]),
         tuple(
             Approval(r.seq, replace(Who(r.key_id, r.person, r.role), role=f.role or r.role))
             for r, f in zip(group, said, strict=True)
-            if r.step == "bundle.approve"
+            if r.step == Step.BUNDLE_APPROVE
         ),
         sender,
         None,
@@ -580,19 +576,19 @@ def _device(row: Row, imports: Sequence[Row], origin: str) -> Transfer:
     (import.after, its receipt)."""
     device = row.device or NOT_RECORDED
     before = after = None
-    if row.step == "import.apply":
+    if row.step == Step.IMPORT_APPLY:
         digests = set(row.materials.values())
-        earlier = [r for r in imports if r.seq < row.seq and r.step == "import.before"]
+        earlier = [r for r in imports if r.seq < row.seq and r.step == Step.IMPORT_BEFORE]
         before = next((r for r in reversed(earlier) if digests & set(r.materials.values())), None)
         for r in imports:
-            if r.seq > row.seq and r.step in ("import.apply", "import.after"):
-                after = r if r.step == "import.after" else None
+            if r.seq > row.seq and r.step in (Step.IMPORT_APPLY, Step.IMPORT_AFTER):
+                after = r if r.step == Step.IMPORT_AFTER else None
                 break
     linked = [r for r in (before, row, after) if r is not None]
-    collect = row.step == "usage.collect"
+    collect = row.step == Step.USAGE_COLLECT
     return Transfer(
         f"{row.step} #{row.seq}",
-        row.step,
+        str(row.step),
         None,
         "outbound" if collect else "inbound",
         None,

@@ -13,7 +13,7 @@ from datetime import datetime
 from html import escape
 
 from airgap.ledger.audit import NOT_RECORDED, AuditReport, Evidence, Row, Transfer, Unchecked, Who
-from airgap.ledger.store import Result
+from airgap.ledger.store import Result, Step
 from airgap.state.deadlines import FAILING
 
 STYLE = """
@@ -94,7 +94,7 @@ def _receipt(t: Transfer) -> str:
     if t.receipt is None:
         return escape(t.receipt_status)
     found = t.receipt
-    parts = [f"bundle {escape(found.bundle_id)}" if found.bundle_id else "import.after"]
+    parts = [f"bundle {escape(found.bundle_id)}" if found.bundle_id else str(Step.IMPORT_AFTER)]
     if found.checkpoint:
         parts.append(f"checkpoint {escape(found.checkpoint)}")
     colour = "ok" if found.result is Result.OK else "bad"
@@ -345,7 +345,7 @@ def _csv_line(t: Transfer) -> list[object]:
             f"{a.who.person or a.who.key_id} ({a.who.role or '-'}, {a.who.key_id})"
             for a in t.approvals
         ),
-        (found.bundle_id or "import.after") if found else "",
+        (found.bundle_id or str(Step.IMPORT_AFTER)) if found else "",
         (found.checkpoint or "") if found else "",
         found.result if found else "",
         t.receipt_status,

@@ -59,6 +59,13 @@ class Step(StrEnum):
     LEDGER_REPAIR = "ledger.repair"
     NOTE = "note"
 
+    @classmethod
+    def of(cls, word: object) -> Step | str:
+        """The member a recorded word names, else the word itself as text: a step another
+        version of airgap recorded is shown as it stands, never a crash."""
+        text = str(word)
+        return cls(text) if text in STEPS else text
+
 
 class Result(StrEnum):
     """How a recorded step ended: the words an entry's ``result`` holds. A ledger written by
