@@ -143,15 +143,12 @@ def _report(result: Reconciliation, found: Evidence) -> Report:
     """The reconciliation for a CI reporter: each device with its findings (a device only a
     finding names, such as a foreign ACK's, too); the kinds at the levels reconcile gives."""
     from airgap.cli.reporters import Checked, Report, Rule
-    from airgap.findings import Level
-    from airgap.state.reconcile import FAILING, Kind
+    from airgap.state.reconcile import Kind, level_of
 
     by_device: dict[str, list[Finding]] = {d.device: [] for d in result.devices}
     for finding in result.findings:
         by_device.setdefault(finding.where.device or "-", []).append(finding)
-    rules = [
-        Rule(kind, Level.ERROR if kind in FAILING else Level.WARNING, KINDS[kind]) for kind in Kind
-    ]
+    rules = [Rule(kind, level_of(kind), KINDS[kind]) for kind in Kind]
     checked = [Checked(device, items) for device, items in by_device.items()]
     return Report("airgap reconcile", rules, checked, found.problems)
 

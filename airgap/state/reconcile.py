@@ -41,6 +41,11 @@ class Kind(StrEnum):
 FAILING = (Kind.OUTSTANDING, Kind.FOREIGN, Kind.STALE, Kind.EXPORTED_TWICE)  # exit 1
 
 
+def level_of(kind: Kind) -> Level:
+    """An error for the kinds that make ``reconcile`` exit 1, else a warning."""
+    return Level.ERROR if kind in FAILING else Level.WARNING
+
+
 class Shows(Enum):
     """What a piece of evidence that a report was acknowledged shows, its basis and its
     words; the words take the report id or ACK file name, then the file it is in."""
@@ -150,9 +155,8 @@ def mismatch(
 ) -> Finding:
     """Something that does not reconcile, where, and the evidence for it: an error for the
     kinds that make ``reconcile`` exit 1, else a warning."""
-    level = Level.ERROR if kind in FAILING else Level.WARNING
     where = Location(path, device=device)
-    return Finding(kind, level, message, where, evidence=evidence, report_ids=report_ids)
+    return Finding(kind, level_of(kind), message, where, evidence=evidence, report_ids=report_ids)
 
 
 def finding_dict(finding: Finding) -> dict[str, Any]:
