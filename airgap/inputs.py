@@ -98,13 +98,16 @@ def walk(
     limits: archive.Limits | None = None,
     *,
     strict: bool = True,
-) -> Iterator[Entry]:
+    deferred: bool = False,
+) -> Iterator[Entry | Unlooked]:
     """Every file under ``paths``, in a stable order, with its sniffed kind; archive members
     one at a time. With ``strict`` false (a hook naming every file that changed), named files
     are taken like walked ones: exclude patterns apply, and what is plainly no licensing file
-    is skipped."""
-    walking = _Walking(tuple(exclude), limits, whole=False)  # so no Archive comes
-    return cast(Iterator[Entry], _walk(paths, walking, strict))
+    is skipped. With ``deferred``, a file met in a folder whose name is not an archive's comes
+    as :class:`Unlooked`, not opened: the worker that reads it looks at it (:func:`look`), so
+    the walk itself only lists folders."""
+    walking = _Walking(tuple(exclude), limits, whole=False, deferred=deferred)
+    return cast(Iterator[Entry | Unlooked], _walk(paths, walking, strict))
 
 
 def walk_whole(
@@ -113,10 +116,14 @@ def walk_whole(
     """As :func:`walk`, and each archive read without a refusal comes first as an
     :class:`Archive` holding all its members (in memory at once, within the archive budget),
     then its members' entries: the archive is decompressed once for both."""
-    return _walk(paths, _Walking(tuple(exclude), limits, True), strict=True)
+    return cast(
+        Iterator[Entry | Archive], _walk(paths, _Walking(tuple(exclude), limits, True), strict=True)
+    )
 
 
-def _walk(paths: Iterable[str], walking: _Walking, strict: bool) -> Iterator[Entry | Archive]:
+def _walk(
+    paths: Iterable[str], walking: _Walking, strict: bool
+) -> Iterator[Entry | Archive | Unlooked]:
     for name in paths:
         path = Path(name)
         if path.is_dir():
@@ -131,41 +138,85 @@ def _walk(paths: Iterable[str], walking: _Walking, strict: bool) -> Iterator[Ent
 
 @dataclass(frozen=True)
 class _Walking:
-    """How one walk goes: exclude patterns, the archive budget, archives read whole."""
+    """How one walk goes: exclude patterns, the archive budget, archives read whole, files in
+    folders left for a worker to look at."""
 
     patterns: tuple[str, ...]
     limits: archive.Limits | None
     whole: bool
+    deferred: bool = False
 
 
-def _walk_folder(top: Path, walking: _Walking) -> Iterator[Entry | Archive]:
+@dataclass(frozen=True, slots=True)
+class Unlooked:
+    """A file met in a folder and not opened yet: :func:`look` gives its entries."""
+
+    path: str
+    walking: _Walking
+
+
+def look(entry: Entry | Unlooked) -> list[Entry]:
+    """The entries of one walked file: the file, or each member when it is an archive (read
+    in this process: a file named like an archive is looked at by the walk itself, so its
+    members go to every worker; this is for one whose name hides what it is)."""
+    if isinstance(entry, Unlooked):
+        return cast(
+            list[Entry], list(_entries(Path(entry.path), named=False, walking=entry.walking))
+        )
+    return [entry]
+
+
+# Names the walk opens itself even when deferred: an archive's members are spread over workers.
+_ARCHIVE_NAMES = (".tar", ".gz", ".tgz", ".7z", ".bz2", ".xz", ".zst", ".zip")
+
+
+def _walk_folder(
+    folder: Path, walking: _Walking, top: Path | None = None
+) -> Iterator[Entry | Archive | Unlooked]:
+    """The folder's subfolders that are not walked (hidden, linked), its files, then each
+    other subfolder in turn, all by name; exclude patterns match paths from ``top`` (the
+    folder named). The kinds come from the listing itself (no call per file to tell a link
+    or a folder)."""
+    top = top or folder
+    try:
+        with os.scandir(folder) as listing:
+            found = sorted(listing, key=lambda entry: entry.name)
+    except OSError as exc:
+        yield problem(exc.filename or str(folder), exc.strerror or str(exc))
+        return
     patterns = walking.patterns
-    errors: list[OSError] = []
-    for folder, subfolders, files in os.walk(top, onerror=errors.append):
-        yield from (problem(e.filename or str(top), e.strerror or str(e)) for e in errors)
-        errors.clear()
-        base = Path(folder)
-        keep = []
-        for name in sorted(subfolders):
-            path = base / name
-            if patterns and _excluded(path, top, patterns):
-                continue
-            if name.startswith("."):
-                yield Skipped(str(path), "hidden folder")
-            elif path.is_symlink():
-                yield Skipped(str(path), "symbolic link")
-            else:
-                keep.append(name)
-        subfolders[:] = keep
-        for name in sorted(files):
-            path = base / name
-            if patterns and _excluded(path, top, patterns):
-                continue
-            if path.is_symlink():
-                yield Skipped(str(path), "symbolic link")
-                continue
+    folders: list[tuple[os.DirEntry[str], Path]] = []
+    files: list[tuple[os.DirEntry[str], Path]] = []
+    for entry in found:
+        path = folder / entry.name
+        if patterns and _excluded(path, top, patterns):
+            continue
+        (folders if _is_folder(entry) else files).append((entry, path))
+    keep = []
+    for entry, path in folders:
+        if entry.name.startswith("."):
+            yield Skipped(str(path), "hidden folder")
+        elif entry.is_symlink():
+            yield Skipped(str(path), "symbolic link")
+        else:
+            keep.append(path)
+    for entry, path in files:
+        if entry.is_symlink():
+            yield Skipped(str(path), "symbolic link")
+        elif walking.deferred and not entry.name.lower().endswith(_ARCHIVE_NAMES):
+            yield Unlooked(str(path), walking)
+        else:
             yield from _entries(path, named=False, walking=walking)
-    yield from (problem(e.filename or str(top), e.strerror or str(e)) for e in errors)
+    for path in keep:
+        yield from _walk_folder(path, walking, top)
+
+
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    """A folder, or a link to one (as ``os.walk`` tells them: one it cannot tell is a file)."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def _excluded(path: Path, top: Path, patterns: tuple[str, ...]) -> bool:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache, partial
@@ -107,12 +107,12 @@ def load(
     rest = [p for p in paths if p not in stored_files]
     examined = ordered_map(
         partial(_examine, tz=tz, summary=summary, for_diff=for_diff),
-        inputs.walk(rest, exclude),
+        inputs.walk(rest, exclude, deferred=True),  # the workers open and sniff the files
         window=8,
         chunk=CHUNK,
-        needs_work=_is_item,
+        needs_work=_needs_work,
     )
-    for entry in counting(examined):
+    for entry in counting(_each_entry(examined)):
         if isinstance(entry, inputs.Skipped):
             found.skipped.append(entry)
         elif isinstance(entry, Finding):
@@ -160,8 +160,15 @@ def _stored(path: str) -> _Read | Finding:
         return problem(path, exc.why, exc.exit_code)
 
 
-def _is_item(entry: inputs.Entry) -> bool:
-    return isinstance(entry, inputs.Item)
+def _each_entry(examined: Iterable[Any]) -> Iterator[Any]:
+    """What the workers gave for each file (a list: an archive gives one a member), and the
+    entries that needed no work, one at a time."""
+    for got in examined:
+        yield from got if isinstance(got, list) else (got,)
+
+
+def _needs_work(entry: inputs.Entry | inputs.Unlooked) -> bool:
+    return isinstance(entry, inputs.Item | inputs.Unlooked)
 
 
 def summarise(state: DeviceState) -> DeviceState:
@@ -325,10 +332,23 @@ class _Read(PickledByCall):
 
 
 def _examine(
-    entry: inputs.Item,
+    entry: inputs.Item | inputs.Unlooked,
     tz: Mapping[str, timedelta] | None,
     summary: bool = False,
     for_diff: bool = False,
+) -> list[_Read | inputs.Entry]:
+    """What one walked file gives: itself read, or each member of an archive, or why not."""
+    return [
+        _read_item(e, tz, summary, for_diff) if isinstance(e, inputs.Item) else e
+        for e in inputs.look(entry)
+    ]
+
+
+def _read_item(
+    entry: inputs.Item,
+    tz: Mapping[str, timedelta] | None,
+    summary: bool,
+    for_diff: bool,
 ) -> _Read | inputs.Entry:
     from airgap.state.parse import parse_capture
 
