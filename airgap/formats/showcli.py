@@ -109,30 +109,43 @@ def command_kind(words: str) -> str | None:
 
 def commands_in(text: str) -> list[tuple[int, str]]:
     """Every ``show license ...`` command line in a capture: (line number, kind)."""
-    return list(_commands(text))
+    return commands_in_lines(text.splitlines())
 
 
-def _commands(text: str) -> Iterator[tuple[int, str]]:
-    """The command lines of ``commands_in`` one by one. Every command line holds an ``h``
-    (``sh``), a line without one is not matched (most lines of a capture)."""
-    for number, line in enumerate(text.splitlines(), start=1):
-        if "h" not in line and "H" not in line:
-            continue
-        stripped = line.strip()
-        match = _COMMAND_LINE.match(stripped)
-        if match and (kind := command_kind(match["rest"])):
+def commands_in_lines(lines: list[str]) -> list[tuple[int, str]]:
+    """``commands_in`` of a capture already split into lines (line 1 is ``lines[0]``)."""
+    return list(_commands(lines))
+
+
+def _commands(lines: list[str]) -> Iterator[tuple[int, str]]:
+    """The command lines of ``commands_in`` one by one. A command line starts with ``sh`` or
+    holds a prompt's ``#`` or ``>``: a line with none of them is not matched (most lines of a
+    capture); one that starts with other than ASCII goes to the patterns, which fold case."""
+    for number, line in enumerate(lines, start=1):
+        if "#" not in line and ">" not in line:
+            start = line.lstrip()[:2]
+            if start.isascii() and start.lower() != "sh":
+                continue
+        if (kind := _kind_of(line)) is not None:
             yield number, kind
-        elif "#" in stripped or ">" in stripped or stripped[:2].lower() == "sh":
-            other = next((k for pattern, k in OTHER_COMMANDS if pattern.match(stripped)), None)
-            if other is not None:
-                yield number, other
+
+
+def _kind_of(line: str) -> str | None:
+    """The kind of the command on one line, or None when it is no command line."""
+    stripped = line.strip()
+    match = _COMMAND_LINE.match(stripped)
+    if match and (kind := command_kind(match["rest"])):
+        return kind
+    if "#" in stripped or ">" in stripped or stripped[:2].lower() == "sh":
+        return next((k for pattern, k in OTHER_COMMANDS if pattern.match(stripped)), None)
+    return None
 
 
 def capture_kind(text: str) -> str | None:
     """The kind of the first command a capture holds, or None when it is no known capture."""
     if "\x00" in text:
         return None
-    first = next(_commands(text), None)  # the sniff of every file: the first command will do
+    first = next(_commands(text.splitlines()), None)  # a sniff: the first will do
     if first is not None:
         return first[1]
     body = "\n".join(line for line in text.splitlines() if not _NOISE.match(line.strip()))

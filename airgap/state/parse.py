@@ -170,11 +170,11 @@ def _lines(text: str) -> list[str]:
 
 
 def _segments(lines: list[str]) -> list[_Segment]:
-    text = "\n".join(lines)
-    if not text.strip():
+    if not any(line.strip() for line in lines):
         return []
-    commands = showcli.commands_in(text)
+    commands = showcli.commands_in_lines(lines)
     if not commands:
+        text = "\n".join(lines)
         return [_Segment(showcli.capture_kind(text) or UNKNOWN_KIND, None, lines)]
     segments = []
     for index, (number, kind) in enumerate(commands):
