@@ -98,16 +98,21 @@ def walk(
     limits: archive.Limits | None = None,
     *,
     strict: bool = True,
-    deferred: bool = False,
-) -> Iterator[Entry | Unlooked]:
+) -> Iterator[Entry]:
     """Every file under ``paths``, in a stable order, with its sniffed kind; archive members
     one at a time. With ``strict`` false (a hook naming every file that changed), named files
     are taken like walked ones: exclude patterns apply, and what is plainly no licensing file
-    is skipped. With ``deferred``, a file met in a folder whose name is not an archive's comes
-    as :class:`Unlooked`, not opened: the worker that reads it looks at it (:func:`look`), so
-    the walk itself only lists folders."""
-    walking = _Walking(tuple(exclude), limits, whole=False, deferred=deferred)
-    return cast(Iterator[Entry | Unlooked], _walk(paths, walking, strict))
+    is skipped."""
+    walking = _Walking(tuple(exclude), limits, whole=False)  # so no Archive comes
+    return cast(Iterator[Entry], _walk(paths, walking, strict))
+
+
+def walk_deferred(paths: Iterable[str], exclude: Iterable[str] = ()) -> Iterator[Entry | Unlooked]:
+    """As :func:`walk`, except that a file met in a folder whose name is not an archive's
+    comes as :class:`Unlooked`, not opened: the worker that reads it looks at it
+    (:func:`look`), so the walk itself only lists folders."""
+    walking = _Walking(tuple(exclude), None, whole=False, deferred=True)
+    return cast(Iterator[Entry | Unlooked], _walk(paths, walking, strict=True))
 
 
 def walk_whole(

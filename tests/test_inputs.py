@@ -182,7 +182,7 @@ def test_a_deferred_walk_gives_what_the_walk_gives_once_looked_at(tmp_path: Path
         return type(entry).__name__, entry.path
 
     plain = [shown(e) for e in inputs.walk([str(top)], ["skipme"])]
-    deferred = list(inputs.walk([str(top)], ["skipme"], deferred=True))
+    deferred = list(inputs.walk_deferred([str(top)], ["skipme"]))
     looked = [shown(e) for entry in deferred for e in inputs.look(entry)]
     assert looked == plain
     unlooked = {Path(e.path).name for e in deferred if isinstance(e, inputs.Unlooked)}

@@ -107,7 +107,7 @@ def load(
     rest = [p for p in paths if p not in stored_files]
     examined = ordered_map(
         partial(_examine, tz=tz, summary=summary, for_diff=for_diff),
-        inputs.walk(rest, exclude, deferred=True),  # the workers open and sniff the files
+        inputs.walk_deferred(rest, exclude),  # the workers open and sniff the files
         window=8,
         chunk=CHUNK,
         needs_work=_needs_work,
