@@ -36,6 +36,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from airgap.formats.common import Udi
+from airgap.state import model
 from airgap.state.model import DeviceState, Report, ReportState
 
 
@@ -173,47 +174,56 @@ def merge(states: Iterable[DeviceState]) -> DeviceState:
         raise ValueError("nothing to merge")
     if len(states) == 1:
         return _merge_one(states[0])
-    merged: dict[str, Any] = {}
-    for name in _FIELDS:
-        values = [getattr(s, name) for s in states]
-        if name == "reports":
-            joined = _reports(values)
-            merged[name] = values[0] if joined == values[0] else joined
-        elif isinstance(values[0], frozenset):
-            merged[name] = values[0] if len(values) == 1 else frozenset().union(*values)
-        elif isinstance(values[0], tuple):
-            joined = tuple(dict.fromkeys(v for value in values for v in value))
-            # one state's tuple as it is, when it has no repeats: a fleet's devices share it
-            merged[name] = values[0] if joined == values[0] else joined
-        elif isinstance(values[0], dict):  # one state's as it is (states are never changed)
-            merged[name] = (
-                values[0]
-                if len(values) == 1
-                else {k: v for value in reversed(values) for k, v in value.items()}
-            )
-        else:
-            merged[name] = next((v for v in values if v is not None), None)
-    merged["kind"] = "device"
-    merged["path"] = None
-    merged["source"] = ()
-    return DeviceState(**merged)
+    merged = [
+        _merged(name, values)
+        for name, values in zip(
+            _FIELDS, zip(*map(model.values_of, states), strict=True), strict=True
+        )
+    ]
+    merged[_KIND], merged[_PATH], merged[_SOURCE] = "device", None, ()
+    return DeviceState(*merged)
+
+
+def _merged(name: str, values: tuple[Any, ...]) -> Any:
+    """One field of several states merged: reports by id, sets and tuples joined in order
+    (repeats dropped), dicts with the first state's keys winning, else the first value set.
+    Where only one state has a value, its own object is kept: a fleet's devices share it."""
+    first = values[0]
+    if name == "reports":
+        joined = _reports(list(values))
+        return first if joined == first else joined
+    if isinstance(first, frozenset):
+        return frozenset().union(*values)
+    if isinstance(first, tuple | dict):
+        held = [value for value in values if value]
+        if not held:
+            return first
+        if len(held) == 1 and (isinstance(first, dict) or len(held[0]) < 2):
+            return held[0]
+        if isinstance(first, dict):
+            return {k: v for value in reversed(values) for k, v in value.items()}
+        joined = tuple(dict.fromkeys(v for value in values for v in value))
+        return first if joined == first else joined
+    return next((v for v in values if v is not None), None)
 
 
 _FIELDS = tuple(item.name for item in dataclasses.fields(DeviceState))
+_TUPLES = tuple(name for name in _FIELDS if getattr(DeviceState("x"), name) == ())
+_KIND, _PATH, _SOURCE = map(_FIELDS.index, ("kind", "path", "source"))
 
 
 def _merge_one(state: DeviceState) -> DeviceState:
     """What ``merge`` makes of one state, without building every field anew (most devices of
     a site are one capture file): its repeats dropped, its reports in order by id."""
-    changed: dict[str, Any] = {"kind": "device", "path": None}
-    for name in _FIELDS:
+    changes: dict[str, Any] = {"kind": "device", "path": None}
+    for name in _TUPLES:
         value = getattr(state, name)
-        if not isinstance(value, tuple) or len(value) < 2:
+        if len(value) < 2:
             continue
         joined = _reports([value]) if name == "reports" else tuple(dict.fromkeys(value))
         if joined != value:
-            changed[name] = joined
-    return dataclasses.replace(state, **changed)
+            changes[name] = joined
+    return model.changed(state, **changes)
 
 
 def _reports(values: list[tuple[Report, ...]]) -> tuple[Report, ...]:
@@ -246,7 +256,7 @@ def compact(states: list[DeviceState]) -> list[DeviceState]:
     identity = identify(states[0])
     if any(identify(s) != identity for s in states[1:]):
         return states
-    one = dataclasses.replace(merge(states), path=states[0].path, source=states[0].source)
+    one = model.changed(merge(states), path=states[0].path, source=states[0].source)
     acked = {r.id for r in one.reports if r.state == ReportState.ACK}
     keeps = (
         identify(one) == identity
@@ -304,24 +314,27 @@ def _ack_time(state: DeviceState) -> str:
 
 def group(states: Iterable[DeviceState]) -> list[Device]:
     """Devices in the order first met, grouped as the module docstring says."""
-    by_key: dict[str, list[DeviceState]] = {}
+    by_key: dict[str, list[tuple[DeviceState, Identity]]] = {}
     identity: dict[str, Identity] = {}
     for state in states:
         this = identify(state)
-        by_key.setdefault(this.key, []).append(state)
+        by_key.setdefault(this.key, []).append((state, this))
         best = identity.get(this.key)
         if best is None or _STRENGTH[this.by] < _STRENGTH[best.by]:
             identity[this.key] = this
     _join_names(by_key, identity)
     devices = []
-    for key, found in by_key.items():
+    for key, pairs in by_key.items():
+        found = [state for state, _ in pairs]
         ordered, decided = _newest_first(found)
         paths = tuple(dict.fromkeys(s.path or "" for s in found))
         devices.append(Device(key, merge(ordered), paths, identity[key], ordered[0].path, decided))
     return devices
 
 
-def _join_names(by_key: dict[str, list[DeviceState]], identity: dict[str, Identity]) -> None:
+def _join_names(
+    by_key: dict[str, list[tuple[DeviceState, Identity]]], identity: dict[str, Identity]
+) -> None:
     """A host-name or inventory-name device joins the one UDI device that shows the same name
     (in the same folder, for a host name), when exactly one does.
 
@@ -352,11 +365,12 @@ def _name(wanted: Identity) -> tuple[str, ...]:
 
 
 def _index_names(
-    shown: dict[tuple[str, ...], dict[str, None]], key: str, states: list[DeviceState]
+    shown: dict[tuple[str, ...], dict[str, None]],
+    key: str,
+    states: list[tuple[DeviceState, Identity]],
 ) -> None:
     """Record the inventory names and (host name, folder) pairs ``states`` show as ``key``'s."""
-    for state in states:
-        other = identify(state)
+    for _, other in states:
         if other.inventory is not None:
             shown.setdefault(("inventory", other.inventory), {})[key] = None
         if other.hostname is not None:

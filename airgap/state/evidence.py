@@ -31,7 +31,15 @@ from airgap.formats.usage import UsageFile
 from airgap.fsutil import open_regular
 from airgap.state import syslog
 from airgap.state.devices import compact
-from airgap.state.model import DeviceState, Policy, Report, Stamp, TrustCode, UsageReporting
+from airgap.state.model import (
+    DeviceState,
+    Policy,
+    Report,
+    Stamp,
+    TrustCode,
+    UsageReporting,
+    changed,
+)
 from airgap.workers import ordered_map
 
 CHUNK = 16  # files per task
@@ -185,7 +193,7 @@ def summarise(state: DeviceState) -> DeviceState:
 def _summary(state: DeviceState, policy: Policy | None) -> DeviceState:
     """``summarise`` with ``policy`` for the state's (its shared copy: one copy made, not two)."""
     udi, usage = state.udi, state.usage_reporting
-    return dataclasses.replace(
+    return changed(
         state,
         policy=policy,
         smart_account=None,
@@ -248,7 +256,7 @@ class _Shared:
         """The state with the shared copy of its policy (a state from a worker has it: see
         ``model._policy``)."""
         same = self.policy(state.policy)
-        return state if same is state.policy else dataclasses.replace(state, policy=same)
+        return state if same is state.policy else changed(state, policy=same)
 
     def policy(self, policy: Policy | None) -> Policy | None:
         """The shared copy of ``policy``."""
@@ -399,7 +407,7 @@ def diff_parts(state: DeviceState) -> DeviceState:
     are mostly the same on many devices of a site: each is one object per process, pickled
     once per chunk of files."""
     usage = state.usage_reporting
-    return dataclasses.replace(
+    return changed(
         state,
         smart_account=_one(state.smart_account),
         virtual_account=_one(state.virtual_account),
