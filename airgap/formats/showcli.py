@@ -118,14 +118,11 @@ def commands_in_lines(lines: list[str]) -> list[tuple[int, str]]:
 
 
 def _commands(lines: list[str]) -> Iterator[tuple[int, str]]:
-    """The command lines of ``commands_in`` one by one. A command line starts with ``sh`` or
-    holds a prompt's ``#`` or ``>``: a line with none of them is not matched (most lines of a
-    capture); one that starts with other than ASCII goes to the patterns, which fold case."""
+    """The command lines of ``commands_in`` one by one. Every command line holds an ``h``
+    (``sh``), a line without one is not matched (most lines of a capture)."""
     for number, line in enumerate(lines, start=1):
-        if "#" not in line and ">" not in line:
-            start = line.lstrip()[:2]
-            if start.isascii() and start.lower() != "sh":
-                continue
+        if "h" not in line and "H" not in line:
+            continue
         if (kind := _kind_of(line)) is not None:
             yield number, kind
 

@@ -241,7 +241,35 @@ def policy_kind(label: str) -> str | None:
 
 
 def policy(b: Builder, node: Node) -> None:
-    """``Policy:``: name, when it was installed, whether ACKs are required, reporting days."""
+    """``Policy:``: name, when it was installed, whether ACKs are required, reporting days.
+
+    A site's devices run a few policies, printed alike: when no lines are marked, a block
+    printed as one read before (its lines, the same zones) takes what that one gave."""
+    if b.marking:
+        _policy(b, node)
+        return
+    key = (tuple(b.lines[n.line - 1] for n in (node, *descendants(node))), _zones_key(b.tz))
+    known = _POLICIES.get(key)
+    if known is None:
+        if len(_POLICIES) >= 256:  # a site has a few: more means no two alike, start afresh
+            _POLICIES.clear()
+        scratch = Builder(b.kind, b.lines, b.tz, marking=False)  # what this block alone gives
+        _policy(scratch, node)
+        known = _POLICIES[key] = (scratch.policy, scratch.none_raw.get("policy.name"))
+    b.shown.add("policy")
+    b.policy, none_name = known
+    if none_name is not None:
+        b.none_raw["policy.name"] = none_name
+
+
+_POLICIES: dict[tuple[object, ...], tuple[Policy | None, str | None]] = {}
+
+
+def _zones_key(tz: Zones | None) -> tuple[tuple[str, object], ...] | None:
+    return tuple(sorted(tz.items())) if tz else None
+
+
+def _policy(b: Builder, node: Node) -> None:
     found = known_children(b, node, {"policy in use", "policy name", "reporting ack required"})
     installed = value(found.get("policy in use"))
     ack = (value(found.get("reporting ack required")) or "").lower()

@@ -66,34 +66,17 @@ def parse_lines(lines: list[str]) -> Node:
     """The tree of a capture already split into lines (line 1 is ``lines[0]``).
 
     Site health reads every line of 100,000 captures: a line's first character or a plain
-    ``in`` test decides before any pattern runs (the patterns give the same answers), and the
-    tests of ``_noise`` and ``_node`` are written out in the loop (no call a line)."""
+    ``in`` test decides before any pattern runs (the patterns give the same answers)."""
     root = Node("", None, 0, -1)
     stack = [root]
     top = root
     for number, raw in enumerate(lines, start=1):
         line = raw.rstrip()
         stripped = line.lstrip()
-        if not stripped:
-            continue
-        first = stripped[0]
-        if first in "=-" and _UNDERLINE.match(stripped) is not None:
-            continue
-        if (
-            first in "LlTt" or "#" in stripped or ">" in stripped or not first.isascii()
-        ) and _NOISE.match(stripped) is not None:
+        if not stripped or _noise(stripped):
             continue
         indent = len(line) - len(line.lstrip(" \t"))
-        # ``Label: value`` (as ``_LABEL`` reads it: up to the first colon, then white space
-        # and a value or nothing), else a bare line
-        colon = stripped.find(":")
-        rest = stripped[colon + 1 :] if colon > 0 else None
-        if rest == "":
-            node = Node(stripped[:colon].strip(), None, number, indent, [])
-        elif rest is not None and rest[0].isspace():
-            node = Node(stripped[:colon].strip(), rest.lstrip(), number, indent, [])
-        else:
-            node = Node(stripped, None, number, indent, [])
+        node = _node(stripped, number, indent)
         while top.indent >= indent:
             stack.pop()
             top = stack[-1]
@@ -101,3 +84,26 @@ def parse_lines(lines: list[str]) -> Node:
         stack.append(node)
         top = node
     return root
+
+
+def _noise(stripped: str) -> bool:
+    """Prompt lines, banners and underlines: lines the tree leaves out."""
+    first = stripped[0]
+    if first in "=-" and _UNDERLINE.match(stripped) is not None:
+        return True
+    if first in "LlTt" or "#" in stripped or ">" in stripped or not first.isascii():
+        return _NOISE.match(stripped) is not None
+    return False
+
+
+def _node(stripped: str, number: int, indent: int) -> Node:
+    """``Label: value`` (as ``_LABEL`` reads it: up to the first colon, then white space and
+    a value or nothing), else a bare line."""
+    colon = stripped.find(":")
+    if colon > 0:
+        rest = stripped[colon + 1 :]
+        if not rest:
+            return Node(stripped[:colon].strip(), None, number, indent)
+        if rest[0].isspace():
+            return Node(stripped[:colon].strip(), rest.lstrip(), number, indent)
+    return Node(stripped, None, number, indent)

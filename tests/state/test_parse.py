@@ -504,3 +504,22 @@ def test_deep_nesting_does_not_raise() -> None:
     assert len(got.unparsed_lines) == 3000
     (got,) = parse_capture("\n".join(" " * depth + "Data Privacy: x" for depth in range(3000)))
     assert got.data_privacy == {"data_privacy": "x"} and got.unparsed_lines == ()
+
+
+def test_a_policy_printed_alike_is_read_once_and_gives_what_reading_it_gives() -> None:
+    """Site summaries (no lines marked) take a policy block printed as one read before from
+    what that one gave: the same policy, and a name shown as ``<none>`` remembered again."""
+    text = next((SAMPLES / "show").glob("*status*")).read_text()
+    named = re.search(r"Policy name: (.*)", text)
+    assert named is not None
+    unnamed = text.replace(named[0], "Policy name: <none>")
+    for capture in (text, unnamed, text, unnamed):
+        full = parse_capture(capture)  # lines marked: read afresh
+        for quick in (parse_capture(capture, unparsed=False) for _ in range(2)):
+            assert [s.policy for s in quick] == [s.policy for s in full]
+            assert [s.none_raw for s in quick] == [s.none_raw for s in full]
+    assert parse_capture(unnamed)[0].none_raw.get("policy.name") == "<none>"
+    assert (
+        parse_capture(text, unparsed=False)[0].policy
+        is parse_capture(text, unparsed=False)[0].policy
+    )
