@@ -10,6 +10,7 @@ what the label means (``--tz PDT=-07:00``).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
@@ -76,6 +77,27 @@ def parse_time(text: str, tz: Zones | None = None) -> Stamp | None:
     :attr:`Stamp.shown_none`); blank text is None (not shown); text that is not a time this
     module knows is a Stamp with ``iso`` None, so the raw text still reaches the user.
     """
+    return _parse_time_no_zones(text) if tz is None else _parse_time(text, tz)
+
+
+def search_time(text: str, tz: Zones | None = None) -> Stamp | None:
+    """The first time found inside longer text (``INSTALLED on Oct 14 ... UTC``), or None."""
+    return _search_time_no_zones(text) if tz is None else _search_time(text, tz)
+
+
+# A site's devices print many times alike (``<none>``, when a policy or trust code was
+# installed): with no zones given, each text is read once (a Stamp is never changed).
+@functools.lru_cache(maxsize=4096)
+def _parse_time_no_zones(text: str) -> Stamp | None:
+    return _parse_time(text, None)
+
+
+@functools.lru_cache(maxsize=4096)
+def _search_time_no_zones(text: str) -> Stamp | None:
+    return _search_time(text, None)
+
+
+def _parse_time(text: str, tz: Zones | None) -> Stamp | None:
     raw = text.strip()
     if not raw:
         return None
@@ -88,8 +110,7 @@ def parse_time(text: str, tz: Zones | None = None) -> Stamp | None:
     return Stamp(raw, None)
 
 
-def search_time(text: str, tz: Zones | None = None) -> Stamp | None:
-    """The first time found inside longer text (``INSTALLED on Oct 14 ... UTC``), or None."""
+def _search_time(text: str, tz: Zones | None) -> Stamp | None:
     found = [
         (match.start(), rank, match)
         for rank, form in enumerate(_FORMS)
