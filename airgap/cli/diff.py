@@ -14,14 +14,14 @@ from airgap.cli.output import (
     TzOption,
     begin,
     counted,
-    emit_json,
+    emit_json_results,
     out,
     tell_problems,
 )
 from airgap.errors import ExitCode
 
 if TYPE_CHECKING:
-    pass
+    from collections.abc import Iterable
 
 
 def diff(
@@ -73,13 +73,15 @@ def diff(
     done = diff_inputs(options, announce, lambda files: counted(files, "reading", "files"))
     tell_problems(done.problems)
     if fmt is Format.JSON:
-        emit_json(done.exit_code == ExitCode.OK, done.results, problems=done.problems, **done.extra)
+        emit_json_results(
+            done.exit_code == ExitCode.OK, done.results, problems=done.problems, **done.extra
+        )
     elif done.extra:
         _print(done.extra, done.results)
     raise typer.Exit(done.exit_code)
 
 
-def _print(extra: dict[str, Any], results: list[dict[str, Any]]) -> None:
+def _print(extra: dict[str, Any], results: Iterable[dict[str, Any]]) -> None:
     from airgap.flows.diff import DiffMode
 
     console = out()
@@ -109,12 +111,14 @@ def _print(extra: dict[str, Any], results: list[dict[str, Any]]) -> None:
             for line in check["evidence"]:
                 console.print(f"  {line}", markup=False)
     else:
+        differs = False
         for change in results:
+            differs = True
             console.print(
                 f"{change['field']}: {_short(change['before'])} -> {_short(change['after'])}",
                 markup=False,
             )
-        if not results:
+        if not differs:
             console.print("no differences", markup=False)
 
 

@@ -196,6 +196,30 @@ def emit_json(ok: bool, results: list[Any], **extra: Any) -> None:
     sys.stdout.buffer.flush()
 
 
+def emit_json_results(ok: bool, results: Iterable[Any], **extra: Any) -> None:
+    """``emit_json`` of results made one at a time, each written as it comes: the same
+    bytes, with no list of them held."""
+    head = json_bytes(envelope(ok, [], **extra))
+    assert head.endswith(_NO_RESULTS), head[-40:]
+    sys.stdout.flush()
+    write = sys.stdout.buffer.write
+    write(head[: -len(_NO_RESULTS)] + b"[")
+    written = False
+    for result in results:
+        write((b",\n    " if written else b"\n    ") + rendered_result(result))
+        written = True
+    write((b"\n  ]" if written else b"]") + b"\n}\n")
+    sys.stdout.buffer.flush()
+
+
+_NO_RESULTS = b"[]\n}"  # how the envelope with no results ends
+
+
+def rendered_result(result: Any) -> bytes:
+    """One result as it stands in the envelope's results list."""
+    return json_bytes(result).replace(b"\n", b"\n    ")
+
+
 def json_bytes(value: Any, *, newline: bool = False) -> bytes:
     """``value`` as indented JSON in UTF-8; a name that is not UTF-8, or an integer over 64
     bits (a capture's), goes through the standard encoder with its strings escaped."""

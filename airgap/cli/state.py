@@ -22,6 +22,7 @@ from airgap.cli.output import (
     note,
     out,
     plural,
+    rendered_result,
     tell_problems,
 )
 from airgap.errors import ExitCode, worst
@@ -99,13 +100,8 @@ class _JsonStream:
         sys.stdout.flush()  # anything written as text before goes first
         self._out.write(json_bytes(head)[:-2] + b',\n  "results": [')
 
-    @staticmethod
-    def render(result: dict[str, Any]) -> bytes:
-        """One result as it stands in the results list (a worker renders it)."""
-        return json_bytes(result).replace(b"\n", b"\n    ")
-
     def write_rendered(self, text: bytes) -> None:
-        """One more result, rendered by ``render``, written now."""
+        """One more result, rendered by ``output.rendered_result``, written now."""
         self._out.write((b",\n    " if self._count else b"\n    ") + text)
         self._count += 1
 
@@ -144,7 +140,7 @@ def _read(entry: Any, zones: dict[str, Any], as_json: bool) -> Any:
     if not as_json:
         return _Parsed(states)
     return _Parsed(
-        [_JsonStream.render({**s.to_dict(), "identified_by": str(identify(s).by)}) for s in states]
+        [rendered_result({**s.to_dict(), "identified_by": str(identify(s).by)}) for s in states]
     )
 
 

@@ -14,9 +14,9 @@ from airgap.flows import ledger as steps
 from airgap.ledger.store import Result, Step
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Iterator
 
-    from airgap.state.diff import DeviceDiff, Verdict
+    from airgap.state.diff import DeviceDiff, Paired, Verdict
     from airgap.state.evidence import Evidence
 
 
@@ -48,7 +48,9 @@ class Diffed:
     inputs that could not be read, and the exit code."""
 
     extra: dict[str, Any] = field(default_factory=dict)
-    results: list[dict[str, Any]] = field(default_factory=list)
+    # For captures, each device's result is made as it is read (``Rediffed``): a site's
+    # results are never all held.
+    results: Iterable[dict[str, Any]] = field(default_factory=list)
     problems: list[Finding] = field(default_factory=list)
     exit_code: ExitCode = ExitCode.OK
 
@@ -71,9 +73,10 @@ def diff_inputs(
     problems = [*old.problems, *new.problems]
     codes: list[int] = [old.exit_code, new.exit_code]
     extra: dict[str, Any]
+    results: Iterable[dict[str, Any]]
     if old.states and new.states:
-        found = diffs.diff_devices(group(old.states), group(new.states), options.same_device)
-        results, verdict, differs = _states_diffed(found)
+        results = Rediffed(diffs.pair(group(old.states), group(new.states), options.same_device))
+        verdict, differs = _states_diffed(results.pairs)
         extra = {"mode": DiffMode.STATES, "verdict": verdict}
         codes.append(ExitCode.FINDINGS if verdict in diffs.FAILING else ExitCode.OK)
     elif old.usage and new.usage:
@@ -108,21 +111,30 @@ def diff_inputs(
     return done
 
 
-def _states_diffed(
-    found: Iterable[DeviceDiff],
-) -> tuple[list[dict[str, Any]], Verdict, bool]:
-    """Each device's diff as JSON, the overall verdict, and whether anything differs; each
-    diff is let go once it is JSON, so a site's diffs are not held twice."""
+class Rediffed:
+    """Each device's diff as JSON, made again each time the results are read (once, to
+    print them): only the paired devices are held, not their diffs."""
+
+    def __init__(self, pairs: Paired) -> None:
+        self.pairs = pairs
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        from airgap.state import diff as diffs
+
+        return (device.to_dict() for device in diffs.each_diff(self.pairs))
+
+
+def _states_diffed(pairs: Paired) -> tuple[Verdict, bool]:
+    """The overall verdict, and whether anything differs, from each device's diff (each let
+    go once read)."""
     from airgap.state import diff as diffs
 
-    results = []
     first: dict[str, DeviceDiff] = {}  # one device of each verdict decides the overall one
     differs = False
-    for device in found:
-        results.append(device.to_dict())
+    for device in diffs.each_diff(pairs):
         first.setdefault(device.verdict, device)
         differs = differs or bool(device.changes)
-    return results, diffs.overall(first.values()), differs
+    return diffs.overall(first.values()), differs
 
 
 def _acks_against(acks: Evidence, devices: Evidence) -> list[dict[str, Any]]:

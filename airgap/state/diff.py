@@ -212,9 +212,11 @@ def verdict(before: DeviceState, after: DeviceState) -> tuple[Verdict, tuple[str
     return Verdict.PARTLY, tuple(evidence)
 
 
-def pair(
-    before: list[Device], after: list[Device], same_device: bool = False
-) -> tuple[list[tuple[Device, Device, str | None]], list[Device], list[Device]]:
+# The devices :func:`pair` paired, with how, and those on one side only.
+Paired = tuple[list[tuple[Device, Device, str | None]], list[Device], list[Device]]
+
+
+def pair(before: list[Device], after: list[Device], same_device: bool = False) -> Paired:
     """Devices of the two sides taken for one device: by key (UDI, inventory name), then by
     host name, then the only device left on each side when nothing about them conflicts.
     Returns the pairs (with how each was paired when not by key) and the devices left over.
@@ -272,22 +274,11 @@ def pair(
     return pairs, left, list(new.values())
 
 
-def diff_devices(
-    before: Iterable[Device], after: Iterable[Device], same_device: bool = False
-) -> Iterator[DeviceDiff]:
-    """Per device (paired by :func:`pair`, at once: a mismatch raises here), the changes and
-    the verdict, one device at a time (a site's diffs need not all be held). A device on one
-    side only is reported as unknown."""
-    pairs, only_before, only_after = pair(list(before), list(after), same_device)
-    return _each_diff(pairs, only_before, only_after)
-
-
-def _each_diff(
-    pairs: list[tuple[Device, Device, str | None]],
-    only_before: list[Device],
-    only_after: list[Device],
-) -> Iterator[DeviceDiff]:
-    for old, new, how in pairs:
+def each_diff(pairs: Paired) -> Iterator[DeviceDiff]:
+    """Per device paired by :func:`pair`, the changes and the verdict, one device at a time
+    (a site's diffs need not all be held); a device on one side only is unknown."""
+    both, only_before, only_after = pairs
+    for old, new, how in both:
         state_verdict, evidence = verdict(old.state, new.state)
         if how:
             evidence = (*evidence, f"paired: {how}")

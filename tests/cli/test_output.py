@@ -87,3 +87,21 @@ def test_json_with_an_integer_over_64_bits_is_still_json(
     document = json.loads(capsys.readouterr().out)
     assert document["results"] == [{"count": 1 << 70, "name": "bad\\xff", "ok": [1.5, None, True]}]
     assert document["command"] == "test" and document["ok"] is True
+
+
+@pytest.mark.parametrize(
+    "results",
+    [[], [{"a": 1}], [{"device": "PID:X,SN:1", "changes": [{"f": "é", "n": None}]}, [], "x"]],
+)
+def test_results_written_as_they_come_are_the_bytes_of_the_whole_envelope(
+    results: list[object], capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    """``diff`` writes each device's result as it is made: the bytes ``emit_json`` writes
+    for the same results held in a list."""
+    with output.running(output.Run()):
+        output.begin("test", output.Format.JSON)
+        output.emit_json(False, results, mode="states", verdict="unknown")
+        whole = capsysbinary.readouterr().out
+        output.emit_json_results(False, iter(results), mode="states", verdict="unknown")
+        streamed = capsysbinary.readouterr().out
+    assert streamed == whole
