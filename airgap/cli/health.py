@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from airgap.cli.options import NoProgressOption, speak
-from airgap.cli.output import Format, TzOption, begin, emit_json, out, plural
+from airgap.cli.output import Format, TzOption, begin, emit_json_results, out, plural
 from airgap.cli.reconcile import (
     PathsArgument,
     TodayOption,
@@ -103,9 +103,9 @@ def health(
     elif fmt is HealthFormat.ICS:
         sys.stdout.buffer.write(render.ics(site).encode())
     elif fmt is HealthFormat.JSON:
-        emit_json(
+        emit_json_results(  # each device's JSON made as it is written
             code == ExitCode.OK,
-            [d.to_dict() for d in site.devices],
+            (d.to_dict() for d in site.devices),
             level=str(site.level),
             today=day.isoformat(),
             counts=site.counts(),
