@@ -46,7 +46,10 @@ def build(where: Path, devices: int) -> None:
             "lab fleet",
             [*AIRGAP, "lab", "fleet", "--devices", str(devices), "--out", str(where / "fleet")],
         ),
-        ("lab cssm", [*AIRGAP, "lab", "cssm", str(where / "fleet" / "usage"), str(where / "cssm")]),
+        (
+            "lab cssm",
+            [*AIRGAP, "lab", "cssm", str(where / "fleet" / "usage"), "--out", str(where / "cssm")],
+        ),
     ):
         start = time.perf_counter()
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
