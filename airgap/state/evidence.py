@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -98,20 +99,7 @@ def load(
     shared = _Shared()
     paths = list(paths)
     stored_files = [p for p in paths if _is_state_file(p)]  # named state JSON: other sites
-    for path in stored_files:
-        found_state = _stored(path)
-        if isinstance(found_state, Finding):
-            found.problems.append(found_state)
-        else:
-            found.sha256[path] = found_state.sha256
-            found.parsed += found_state.parsed
-            found.states += (
-                list(map(shared.state, _summaries(found_state.states)))
-                if summary
-                else list(map(diff_parts, found_state.states))
-                if for_diff
-                else found_state.states
-            )
+    named = [_stored(p, summary, for_diff) for p in stored_files]
     rest = [p for p in paths if p not in stored_files]
     examined = ordered_map(
         partial(_examine, tz=tz, summary=summary, for_diff=for_diff),
@@ -120,26 +108,28 @@ def load(
         chunk=CHUNK,
         needs_work=_needs_work,
     )
-    for entry in counting(_each_entry(examined)):
+    for entry in itertools.chain(named, counting(_each_entry(examined))):
         if isinstance(entry, inputs.Skipped):
             found.skipped.append(entry)
         elif isinstance(entry, Finding):
             found.problems.append(entry)
         elif isinstance(entry, _Read):
-            if not summary:
+            if entry.sha256:  # none kept for a capture's summary
                 found.sha256[entry.path] = entry.sha256
-            if summary:
-                found.states += map(shared.state, entry.states)
-                found.acks += [(entry.path, shared.ack(entry.ack))] if entry.ack else []
-            else:
-                found.states += map(shared.state, entry.states) if for_diff else entry.states
-                found.acks += [(entry.path, entry.ack)] if entry.ack is not None else []
+            found.states += map(shared.state, entry.states) if summary or for_diff else entry.states
+            if entry.ack is not None:
+                found.acks.append((entry.path, shared.ack(entry.ack) if summary else entry.ack))
             found.parsed += entry.parsed
             if entry.refs is not None:
                 found.usage.append((entry.path, shared.refs(entry.refs) if summary else entry.refs))
             if entry.refs is not None or entry.ack is not None:
                 found.names[entry.path] = inputs.file_name(entry.parts)
     return found
+
+
+def _may_be_state_file(path: str) -> bool:
+    """A file met in a folder that is named and starts as ``state --format json`` output."""
+    return path.lower().endswith(".json") and _is_state_file(path)
 
 
 def _is_state_file(path: str) -> bool:
@@ -153,19 +143,22 @@ def _is_state_file(path: str) -> bool:
         return False  # the walk names the problem
 
 
-def _stored(path: str) -> _Read | Finding:
+def _stored(path: str, summary: bool = False, for_diff: bool = False) -> _Read | Finding:
+    """The states a state JSON file holds (summarised, or kept for ``diff``, as a capture's
+    would be), or why they cannot be read."""
     from airgap.state import stored
 
     try:
         with open_regular(Path(path)) as handle:
             data = handle.read(inputs.MAX_FILE_BYTES + 1)
         states = stored.read(data, path)
-        digest = "sha256:" + hashlib.sha256(data).hexdigest()
-        return _Read((path,), digest, states=states, parsed=len(states))
     except OSError as exc:
         return problem(path, f"cannot read: {exc.strerror or exc}")
     except stored.StateFileError as exc:
         return problem(path, exc.why, exc.exit_code)
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    kept = _summaries(states) if summary else list(map(diff_parts, states)) if for_diff else states
+    return _Read((path,), digest, states=kept, parsed=len(states))
 
 
 def _each_entry(examined: Iterable[Any]) -> Iterator[Any]:
@@ -345,7 +338,10 @@ def _examine(
     summary: bool = False,
     for_diff: bool = False,
 ) -> list[_Read | inputs.Entry]:
-    """What one walked file gives: itself read, or each member of an archive, or why not."""
+    """What one walked file gives: itself read, or each member of an archive, or why not.
+    A state JSON file met in a folder (named ``*.json``) is read as one named would be."""
+    if isinstance(entry, inputs.Unlooked) and _may_be_state_file(entry.path):
+        return [_stored(entry.path, summary, for_diff)]
     return [
         _read_item(e, tz, summary, for_diff) if isinstance(e, inputs.Item) else e
         for e in inputs.look(entry)

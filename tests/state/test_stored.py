@@ -53,3 +53,29 @@ def test_a_broken_state_file_is_named(tmp_path: Path, cli: Cli) -> None:
     bad.write_text('{"airgap": "0.1.0", "json_version": 1, "command": "state", "results": 5}')
     run = cli("deadlines", "--today", "2023-06-05", bad)
     assert run.code == 1 and "site.json" in run.err and "Traceback" not in run.err
+
+
+def test_state_files_in_a_folder_are_read_as_named_ones(tmp_path: Path, cli: Cli) -> None:
+    """A central team's folder of state files from its sites: the walk reads each ``*.json``
+    that is state JSON, as when each is named, and skips other JSON with a note."""
+    sites = tmp_path / "sites"
+    (sites / "north").mkdir(parents=True)
+    for name, where in (("a.json", sites), ("b.json", sites / "north")):
+        written = cli(
+            "state",
+            "--format",
+            "json",
+            SAMPLES / "import" / ("after" if name == "a.json" else "before"),
+        )
+        (where / name).write_text(written.out)
+    (sites / "other.json").write_text('{"not": "a state file"}')
+    for command in ("deadlines", "health", "reconcile"):
+        extra = () if command == "reconcile" else ("--today", "2023-06-05")
+        walked = cli(command, "--format", "json", *extra, sites)
+        named = cli(
+            command, "--format", "json", *extra, sites / "a.json", sites / "north" / "b.json"
+        )
+        assert walked.code == named.code, walked.err
+        one, two = json.loads(walked.out), json.loads(named.out)
+        assert one["results"] == two["results"] and one["results"]
+        assert [s["path"] for s in one["skipped"]] == [str(sites / "other.json")]
