@@ -175,45 +175,43 @@ def look(entry: Entry | Unlooked) -> list[Entry]:
 _ARCHIVE_NAMES = (".tar", ".gz", ".tgz", ".7z", ".bz2", ".xz", ".zst", ".zip")
 
 
-def _walk_folder(
-    folder: Path, walking: _Walking, top: Path | None = None
-) -> Iterator[Entry | Archive | Unlooked]:
-    """The folder's subfolders that are not walked (hidden, linked), its files, then each
+def _walk_folder(top: Path, walking: _Walking) -> Iterator[Entry | Archive | Unlooked]:
+    """Each folder's subfolders that are not walked (hidden, linked) and its files, then each
     other subfolder in turn, all by name; exclude patterns match paths from ``top`` (the
     folder named). The kinds come from the listing itself (no call per file to tell a link
-    or a folder)."""
-    top = top or folder
-    try:
-        with os.scandir(folder) as listing:
-            found = sorted(listing, key=lambda entry: entry.name)
-    except OSError as exc:
-        yield problem(exc.filename or str(folder), exc.strerror or str(exc))
-        return
-    patterns = walking.patterns
-    folders: list[tuple[os.DirEntry[str], Path]] = []
-    files: list[tuple[os.DirEntry[str], Path]] = []
-    for entry in found:
-        path = folder / entry.name
-        if patterns and _excluded(path, top, patterns):
+    or a folder), and folders wait on a list, not on the stack (any depth is walked)."""
+    waiting = [top]
+    while waiting:
+        folder = waiting.pop()
+        try:
+            with os.scandir(folder) as listing:
+                found = sorted(listing, key=lambda entry: entry.name)
+        except OSError as exc:
+            yield problem(exc.filename or str(folder), exc.strerror or str(exc))
             continue
-        (folders if _is_folder(entry) else files).append((entry, path))
-    keep = []
-    for entry, path in folders:
-        if entry.name.startswith("."):
-            yield Skipped(str(path), "hidden folder")
-        elif entry.is_symlink():
-            yield Skipped(str(path), "symbolic link")
-        else:
-            keep.append(path)
-    for entry, path in files:
-        if entry.is_symlink():
-            yield Skipped(str(path), "symbolic link")
-        elif walking.deferred and not entry.name.lower().endswith(_ARCHIVE_NAMES):
-            yield Unlooked(str(path), walking)
-        else:
-            yield from _entries(path, named=False, walking=walking)
-    for path in keep:
-        yield from _walk_folder(path, walking, top)
+        folders: list[tuple[os.DirEntry[str], Path]] = []
+        files: list[tuple[os.DirEntry[str], Path]] = []
+        for entry in found:
+            path = folder / entry.name
+            if walking.patterns and _excluded(path, top, walking.patterns):
+                continue
+            (folders if _is_folder(entry) else files).append((entry, path))
+        keep = []
+        for entry, path in folders:
+            if entry.name.startswith("."):
+                yield Skipped(str(path), "hidden folder")
+            elif entry.is_symlink():
+                yield Skipped(str(path), "symbolic link")
+            else:
+                keep.append(path)
+        for entry, path in files:
+            if entry.is_symlink():
+                yield Skipped(str(path), "symbolic link")
+            elif walking.deferred and not entry.name.lower().endswith(_ARCHIVE_NAMES):
+                yield Unlooked(str(path), walking)
+            else:
+                yield from _entries(path, named=False, walking=walking)
+        waiting += reversed(keep)  # the first by name is walked next
 
 
 def _is_folder(entry: os.DirEntry[str]) -> bool:

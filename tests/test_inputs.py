@@ -188,3 +188,18 @@ def test_a_deferred_walk_gives_what_the_walk_gives_once_looked_at(tmp_path: Path
     unlooked = {Path(e.path).name for e in deferred if isinstance(e, inputs.Unlooked)}
     assert unlooked == {"a.txt", "c.txt", "disguised.dat", "notes.md", "pipe.txt", "usage.xml"}
     assert ("Item", f"{top / 'disguised.dat'}!inner.txt") in looked
+
+
+def test_a_folder_any_depth_is_walked(tmp_path: Path) -> None:
+    """Folders nested deeper than Python's recursion limit (a hostile tree): walked to the
+    bottom, not a crash."""
+    import sys
+
+    deep = tmp_path
+    for _ in range(sys.getrecursionlimit() + 200):
+        deep = deep / "d"
+    deep.mkdir(parents=True)
+    (deep / "usage.xml").write_bytes(b"<x/>")
+    for walked in (inputs.walk([str(tmp_path)]), inputs.walk_deferred([str(tmp_path)])):
+        (found,) = [e for entry in walked for e in inputs.look(entry)]
+        assert isinstance(found, inputs.Item) and found.path == str(deep / "usage.xml")
