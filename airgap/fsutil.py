@@ -42,6 +42,39 @@ def _kind(mode: int) -> str:
     return next((name for test, name in kinds if test(mode)), "not a regular file")
 
 
+def walk_tree(top: Path) -> Iterator[tuple[Path, list[str], list[str]]]:
+    """``os.walk(top)``, top down, links to folders listed but not followed, each folder's
+    subfolders walked in the order its list holds once the caller has seen (and maybe
+    pruned) it; the folders still to walk wait on a list, not on the stack, so a tree of
+    any depth is walked (a hostile medium or bundle folder), not a crash. A folder that
+    cannot be listed is passed over, as ``os.walk`` does."""
+    waiting = [top]
+    while waiting:
+        folder = waiting.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except OSError:
+            continue
+        folders: list[str] = []
+        files: list[str] = []
+        for entry in entries:
+            try:
+                is_folder = entry.is_dir()
+            except OSError:
+                is_folder = False
+            (folders if is_folder else files).append(entry.name)
+        yield folder, folders, files
+        waiting += reversed([folder / name for name in folders if not (folder / name).is_symlink()])
+
+
+def tree(top: Path) -> Iterator[Path]:
+    """Every path under ``top`` (as ``top.rglob("*")``, links to folders not followed), at
+    any depth."""
+    for folder, folders, files in walk_tree(top):
+        yield from (folder / name for name in (*folders, *files))
+
+
 def open_regular(path: Path, *, follow: bool = True) -> BinaryIO:
     """``path`` opened for reading, refused (OSError) unless it is a regular file; looked at
     before it is opened (opening a FIFO blocks, a device may act) and again once open.

@@ -10,7 +10,6 @@ no links, nothing else.
 
 from __future__ import annotations
 
-import os
 import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,7 +22,7 @@ from airgap.bundle.verify import (
     take_member,
 )
 from airgap.errors import ExitCode, InputError, why
-from airgap.fsutil import open_regular
+from airgap.fsutil import open_regular, walk_tree
 from airgap.signing.minisign import Signature, SignatureError
 from airgap.signing.trust import Trusted
 
@@ -130,8 +129,7 @@ def _read_payload(result: Verified, budget: tuple[int, int], validator: Validato
     the payload size, no more files than the payload count) and validated; anything else is
     a problem. A file that changed size then shows as a manifest mismatch, like any other."""
     size, count = budget
-    for top, folders, files in os.walk(result.bundle):
-        base = Path(top)
+    for base, folders, files in walk_tree(result.bundle):
         inside = base.relative_to(result.bundle).as_posix()
         for name in sorted(files):
             relative = name if inside == "." else f"{inside}/{name}"

@@ -25,7 +25,7 @@ from airgap import __version__
 from airgap.archive import write_tar
 from airgap.bundle import bag
 from airgap.errors import InputError
-from airgap.fsutil import place, staged_file
+from airgap.fsutil import place, staged_file, tree
 from airgap.names import escaped
 from airgap.signing.minisign import SecretKey, Signature, blake2b_file, read_chunks
 
@@ -94,7 +94,7 @@ def payload_names(paths: Sequence[Path]) -> list[tuple[str, Path]]:
     found: dict[str, Path] = {}
     for path in paths:
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if not p.is_dir() or p.is_symlink())
+            files = sorted(p for p in tree(path) if not p.is_dir() or p.is_symlink())
             for p in files:
                 if p.is_symlink() or not p.is_file():
                     raise InputError(

@@ -21,7 +21,7 @@ from airgap.bundle.create import Progress, no_progress
 from airgap.bundle.parts import Missing, missing_parts
 from airgap.bundle.verify import check_signature, read_signature, renamed, signed_message
 from airgap.errors import InputError, TrustError, why
-from airgap.fsutil import fsync_dir, staged_file
+from airgap.fsutil import fsync_dir, staged_file, walk_tree
 from airgap.signing.minisign import Signature, SignatureError
 from airgap.signing.trust import Trusted
 
@@ -220,8 +220,7 @@ def scan(top: Path, trusted: Trusted | None = None) -> Scan:
         raise InputError("cannot scan", top, "not a folder")
     result = Scan(signatures_verified=trusted is not None)
     signed: list[tuple[Path, Signature]] = []
-    for folder, subfolders, files in os.walk(top):
-        base = Path(folder)
+    for base, subfolders, files in walk_tree(top):
         for name in sorted(subfolders):
             path = base / name
             if path.is_symlink():

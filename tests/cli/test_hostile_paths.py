@@ -433,3 +433,37 @@ def test_a_bundle_named_with_hostile_bytes_signs_and_verifies(site: Site, cli: C
         verified = cli("bundle", "verify", out, "--trusted-key", site.pub)
         assert verified.code == 0, verified.err
         assert_harmless(verified)
+
+
+@pytest.fixture(scope="module")
+def deep_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Folders nested deeper than the recursion limit, a usage file at the bottom."""
+    import sys
+
+    top = deep = tmp_path_factory.mktemp("deep") / "top"
+    top.mkdir()
+    for _ in range(sys.getrecursionlimit() + 100):  # one by one: pathlib's parents recurse
+        deep = deep / "d"
+        deep.mkdir()
+    (deep / "usage.xml").write_bytes(VALID)
+    return top
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["validate"],
+        ["inspect"],
+        ["state"],
+        ["health", "--today", "2026-11-02"],
+        ["reconcile"],
+        ["media", "scan"],
+        ["bundle", "create", "--out", "{out}"],
+    ],
+)
+def test_a_tree_deeper_than_the_recursion_limit_is_walked(
+    args: list[str], deep_tree: Path, tmp_path: Path, cli: Cli
+) -> None:
+    run = cli(*[a.format(out=tmp_path / "b.tar.gz") for a in args], deep_tree)
+    assert run.code in (0, 1, 3), run.err
+    assert "internal error" not in run.err
