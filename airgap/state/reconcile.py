@@ -48,11 +48,12 @@ def level_of(kind: Kind) -> Level:
 
 class Shows(Enum):
     """What a piece of evidence that a report was acknowledged shows, its basis and its
-    words; the words take the report id or ACK file name, then the file it is in."""
+    words; the words take the report id, then the file it is in (and for an ACK's name,
+    the usage file it answers)."""
 
-    CAPTURE = (Basis.SEEN, "device shows report {0} as ACK in {1}")
+    CAPTURE = (Basis.SEEN, "device shows report {report} as ACK in {0}")
     ACK_NAME = (Basis.SEEN, "ACK file name {0} answers {1}")
-    RUM_ACK = (Basis.INFERRED, "RUM ACK data in {1} lists report {0}")
+    RUM_ACK = (Basis.INFERRED, "RUM ACK data in {0} lists report {report}")
 
     @property
     def basis(self) -> Basis:
@@ -60,15 +61,17 @@ class Shows(Enum):
         return self.value[0]
 
 
-# Evidence that a report was acknowledged, kept as (what it shows, what, where) and put in
-# words only for output: a site's 400,000 reports would otherwise hold a sentence each.
-Said = tuple[Shows, int | str, str]
+# Evidence that a report was acknowledged, kept as (what it shows, the file it is in, the
+# usage file an ACK's name answers or "") and put in words only for output: a site's 400,000
+# reports would otherwise hold a sentence each. It does not name the report, so one file's
+# reports share one piece of evidence, and a device's reports one tuple of them.
+Said = tuple[Shows, str, str]
 
 
-def words(said: Said) -> findings.Evidence:
-    """One piece of evidence in words, as ``reconcile`` prints it."""
-    shows, what, where = said
-    return findings.Evidence(shows.basis, shows.value[1].format(what, where))
+def words(said: Said, report_id: int) -> findings.Evidence:
+    """One piece of evidence for report ``report_id`` in words, as ``reconcile`` prints it."""
+    shows, where, answers = said
+    return findings.Evidence(shows.basis, shows.value[1].format(where, answers, report=report_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +85,7 @@ class ReportStatus:
     @property
     def evidence(self) -> tuple[findings.Evidence, ...]:
         """The evidence in words, seen first, each sentence once."""
-        said = dict.fromkeys(map(words, self.said))
+        said = dict.fromkeys(words(said, self.report_id) for said in self.said)
         return tuple(sorted(said, key=lambda e: (e.basis is not Basis.SEEN, str(e))))
 
     @property
@@ -204,19 +207,23 @@ class _Index:
 
     Compact at site scale: a report's key is the (UDI, report id) tuple its usage file's refs
     already hold, a file's reports are those refs, and the reports of one file share one tuple
-    of it (the one the results then hold)."""
+    of it (the one the results then hold). Reports given the same evidence in the same order
+    (a device's, mostly) share one tuple of it too."""
 
     def __init__(self, found: Evidence) -> None:
         self.exported: dict[ReportKey, tuple[str, ...]] = {}  # the usage files carrying the report
         self.by_file: dict[str, tuple[ReportRef, ...]] = {}
-        self.by_name: dict[str, list[str]] = {}
+        self.by_name: dict[str, tuple[str, ...]] = {}  # own name -> the usage files so named
         self.names = found.names  # shown path -> own file name
         self.udis: set[Udi] = set()
-        self.evidence: dict[ReportKey, tuple[Said, ...]] = {}
+        # the last evidence joined: (what a report had, what it was given, the two joined)
+        self._last: tuple[tuple[Said, ...], Said, tuple[Said, ...]] = ((), _NO_SAID, ())
         for path, refs in found.usage:
-            self.by_name.setdefault(self.names[path], []).append(path)
-            self.by_file[path] = refs
             alone = (path,)
+            name = self.names[path]
+            same = self.by_name.get(name)
+            self.by_name[name] = alone if same is None else (*same, path)
+            self.by_file[path] = refs
             for ref in refs:
                 udi, rid = ref
                 if udi is not None:
@@ -227,6 +234,9 @@ class _Index:
                 paths = self.exported.setdefault(key, alone)
                 if path not in paths:
                     self.exported[key] = (*paths, path)
+        # Every exported report, keyed by the refs' own tuples: a key looked up later is a new
+        # tuple of the same report, and setting it keeps the key the dict has.
+        self.evidence: dict[ReportKey, tuple[Said, ...]] = dict.fromkeys(self.exported, ())
 
     def reports(self, path: str) -> Iterator[ReportKey]:
         """The exported reports one usage file carries."""
@@ -235,11 +245,19 @@ class _Index:
                 yield cast(ReportKey, ref)
 
     def acknowledge(self, key: ReportKey, evidence: Said) -> None:
-        """Record evidence for an exported report; others are not tracked."""
-        if key in self.exported:
-            found = self.evidence.get(key, ())
-            if evidence not in found:
-                self.evidence[key] = (*found, evidence)
+        """Record evidence for an exported report; others are not tracked. The reports of one
+        file come one after another with the same evidence so far: they share one tuple."""
+        found = self.evidence.get(key)
+        if found is None or evidence in found:
+            return
+        before, given, joined = self._last
+        if found is not before or evidence is not given:
+            joined = (*found, evidence)
+            self._last = (found, evidence, joined)
+        self.evidence[key] = joined
+
+
+_NO_SAID: Said = (Shows.CAPTURE, "", "")  # what ``_Index._last`` starts with: no evidence
 
 
 def _states_by_path(states: Iterable[DeviceState]) -> dict[str, list[DeviceState]]:
@@ -256,12 +274,13 @@ def _device_acks(index: _Index, devices: list[Device], found: Evidence) -> None:
         if device.udi is None:
             continue
         for path in device.paths:
+            said: Said = (Shows.CAPTURE, path, "")  # one piece of evidence for the file's reports
             for state in by_path.get(path, []):
                 if state.udi not in (None, device.udi):
                     continue
                 for report in state.reports:
                     if report.state == ReportState.ACK:
-                        index.acknowledge((device.udi, report.id), (Shows.CAPTURE, report.id, path))
+                        index.acknowledge((device.udi, report.id), said)
 
 
 def _file_acks(index: _Index, path: str, doc: ImportFile) -> set[Udi]:
@@ -275,10 +294,11 @@ def _file_acks(index: _Index, path: str, doc: ImportFile) -> set[Udi]:
                 seen.add(key[0])
                 index.acknowledge(key, said)
     slac = [a.udi for a in doc.authorizations if a.udi is not None]
+    listed: Said = (Shows.RUM_ACK, name, "")
     for entry in rum_entries(doc):
         udi = entry.udi or (slac[0] if len(slac) == 1 else None)
         if udi is not None and entry.acknowledges:
-            index.acknowledge((udi, entry.report_id), (Shows.RUM_ACK, entry.report_id, name))
+            index.acknowledge((udi, entry.report_id), listed)
     return seen
 
 
@@ -384,7 +404,8 @@ def _devices(index: _Index, grouped: list[Device]) -> list[DeviceReconciliation]
         )
     results = []
     by_key = {d.key: d for d in grouped}
-    udi_of: dict[str, Udi | None] = {str(u): u for u in per_udi}
+    key_of = {d.udi: d.key for d in grouped if d.udi is not None}  # a UDI device: str(udi)
+    udi_of: dict[str, Udi | None] = {key_of.get(u) or str(u): u for u in per_udi}
     udi_of.update({d.key: d.udi for d in grouped})
     for key in sorted(udi_of):
         device = by_key.get(key)
