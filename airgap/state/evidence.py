@@ -14,7 +14,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache, partial
@@ -31,7 +32,15 @@ from airgap.formats.usage import UsageFile
 from airgap.fsutil import open_regular
 from airgap.state import syslog
 from airgap.state.devices import compact
-from airgap.state.model import DeviceState, Policy, Report, Stamp, TrustCode, UsageReporting
+from airgap.state.model import (
+    DeviceState,
+    Policy,
+    Report,
+    ReportState,
+    Stamp,
+    TrustCode,
+    UsageReporting,
+)
 from airgap.workers import ordered_map
 
 CHUNK = 16  # files per task
@@ -239,9 +248,21 @@ class _Shared:
 
     def state(self, state: DeviceState) -> DeviceState:
         """The state with the shared copy of its policy (a state from a worker has it: see
-        ``model._policy``)."""
+        ``model._policy``) and of the UDIs it and its trust codes name: the device's usage
+        files and ACKs name it too."""
         same = self.policy(state.policy)
-        return state if same is state.policy else dataclasses.replace(state, policy=same)
+        udi = self.udi(state.udi) if state.udi is not None else None
+        if same is state.policy and udi is state.udi:
+            return state
+        return dataclasses.replace(
+            state,
+            policy=same,
+            udi=udi,
+            trust_codes=tuple(
+                TrustCode(self.udi(t.udi), t.role, t.installed_on) if t.udi is not None else t
+                for t in state.trust_codes
+            ),
+        )
 
     def policy(self, policy: Policy | None) -> Policy | None:
         """The shared copy of ``policy``."""
@@ -446,8 +467,61 @@ _NONE: list[Any] = []  # never appended to: import files are read, never changed
 
 def _summaries(states: list[DeviceState]) -> list[DeviceState]:
     """One file's states, merged where they are one device (``devices.compact``) and
-    summarised: what a worker sends back in summary mode. The policies are the worker's
-    shared copies, so a chunk of files pickles (and the parent unpickles) each policy once."""
+    summarised: what a worker sends back in summary mode (``for_reconcile``: what reconcile
+    reads). The policies are the worker's shared copies, so a chunk of files pickles (and the
+    parent unpickles) each policy once."""
+    if _FOR_RECONCILE:
+        return list(map(reconciled, compact(states)))
     if len(_IN_WORKER.policies) > 1024:  # a site runs a few policies; more: start afresh
         _IN_WORKER.policies.clear()
     return [_summary(s, _IN_WORKER.policy(s.policy)) for s in compact(states)]
+
+
+_FOR_RECONCILE = False  # summaries as ``reconcile`` reads them: see ``for_reconcile``
+
+
+@contextmanager
+def for_reconcile() -> Iterator[None]:
+    """Within, ``load(..., summary=True)`` keeps of each capture state only what ``reconcile``
+    reads (``reconciled``). Its workers are forked inside ``load``, so they make such states
+    too; a worker that is not forked (not on Linux) makes the summaries ``health`` reads,
+    from which ``reconcile`` reads the same."""
+    global _FOR_RECONCILE
+    before, _FOR_RECONCILE = _FOR_RECONCILE, True
+    try:
+        yield
+    finally:
+        _FOR_RECONCILE = before
+
+
+def reconciled(state: DeviceState) -> DeviceState:
+    """A state with only what ``reconcile`` and device grouping read: where it was read, its
+    identity (UDI and its source, host name, airgap's capture header), clock, whether it shows
+    usage reporting and its last ACK received, the UDIs of trust codes and the reports shown
+    as ACK. Everything else is left empty, as if the capture did not show it."""
+    udi, usage = state.udi, state.usage_reporting
+    return DeviceState(
+        state.kind,
+        state.path,
+        udi,
+        state.udi_source,
+        state.hostname,
+        data_privacy=_EMPTY,
+        usage_reporting=UsageReporting(usage.last_ack_received) if usage else None,
+        trust_codes=tuple(
+            TrustCode(udi if t.udi == udi else t.udi)
+            for t in state.trust_codes
+            if t.udi is not None
+        ),
+        reports=tuple(Report(r.id, _one(r.state)) for r in state.reports if r.state == _ACK),
+        report_summary=_EMPTY,
+        forwarder=_EMPTY,
+        clock=state.clock,
+        clock_source=state.clock_source,
+        collected=state.collected or _EMPTY,
+        none_raw=_EMPTY,
+        source=state.source,
+    )
+
+
+_ACK = ReportState.ACK

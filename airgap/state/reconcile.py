@@ -51,9 +51,9 @@ class Shows(Enum):
     words; the words take the report id, then the file it is in (and for an ACK's name,
     the usage file it answers)."""
 
-    CAPTURE = (Basis.SEEN, "device shows report {report} as ACK in {0}")
-    ACK_NAME = (Basis.SEEN, "ACK file name {0} answers {1}")
-    RUM_ACK = (Basis.INFERRED, "RUM ACK data in {0} lists report {report}")
+    CAPTURE = (Basis.SEEN, "device shows report {report} as ACK in {where}")
+    ACK_NAME = (Basis.SEEN, "ACK file name {where} answers {answers}")
+    RUM_ACK = (Basis.INFERRED, "RUM ACK data in {where} lists report {report}")
 
     @property
     def basis(self) -> Basis:
@@ -71,7 +71,10 @@ Said = tuple[Shows, str, str]
 def words(said: Said, report_id: int) -> findings.Evidence:
     """One piece of evidence for report ``report_id`` in words, as ``reconcile`` prints it."""
     shows, where, answers = said
-    return findings.Evidence(shows.basis, shows.value[1].format(where, answers, report=report_id))
+    text: str = shows.value[1]  # each kind's words take only some of the three
+    return findings.Evidence(
+        shows.basis, text.format(report=report_id, where=where, answers=answers)
+    )
 
 
 @dataclass(frozen=True, slots=True)
