@@ -241,6 +241,12 @@ class _Index:
         # tuple of the same report, and setting it keeps the key the dict has.
         self.evidence: dict[ReportKey, tuple[Said, ...]] = dict.fromkeys(self.exported, ())
 
+    def clear(self) -> None:
+        """Let go of everything indexed."""
+        for held in (self.exported, self.by_file, self.by_name, self.evidence):
+            held.clear()
+        self.udis.clear()
+
     def reports(self, path: str) -> Iterator[ReportKey]:
         """The exported reports one usage file carries."""
         for ref in self.by_file.get(path, ()):
@@ -381,17 +387,10 @@ def reconcile(found: Evidence) -> Reconciliation:
     """Match exported reports with ACKs and device captures, and list what does not fit."""
     index = _Index(found)
     grouped = group(found.states)
-    devices = {d.udi: d for d in grouped if d.udi is not None}
-    known = set(devices) | index.udis
-    for device in grouped:  # a stack's members each have a UDI of their own
-        known.update(t.udi for t in device.state.trust_codes if t.udi is not None)
     _device_acks(index, grouped, found)
-    findings: list[Finding] = []
-    for path, doc in sorted(found.acks, key=lambda item: item[0]):
-        seen = _file_acks(index, path, doc)
-        findings += _ack_findings(devices, known, path, doc, seen, index.names[path])
+    findings = _acks(index, grouped, found.acks)
     results = _devices(index, grouped)
-    findings += _report_findings(index, results)
+    findings += _report_findings(results)
     order = {kind: n for n, kind in enumerate(Kind)}
     findings.sort(
         key=lambda f: (order[Kind(f.code)], f.where.device or "", f.where.path or "", f.report_ids)
@@ -399,12 +398,29 @@ def reconcile(found: Evidence) -> Reconciliation:
     return Reconciliation(tuple(results), tuple(findings))
 
 
+def _acks(
+    index: _Index, grouped: list[Device], acks: list[tuple[str, ImportFile]]
+) -> list[Finding]:
+    """The evidence of every ACK, and its foreign and stale findings."""
+    devices = {d.udi: d for d in grouped if d.udi is not None}
+    known = set(devices) | index.udis
+    for device in grouped:  # a stack's members each have a UDI of their own
+        known.update(t.udi for t in device.state.trust_codes if t.udi is not None)
+    findings: list[Finding] = []
+    for path, doc in sorted(acks, key=lambda item: item[0]):
+        seen = _file_acks(index, path, doc)
+        findings += _ack_findings(devices, known, path, doc, seen, index.names[path])
+    return findings
+
+
 def _devices(index: _Index, grouped: list[Device]) -> list[DeviceReconciliation]:
+    """The result of each device; the index is emptied once its reports are made."""
     per_udi: dict[Udi, list[ReportStatus]] = {}
     for report, paths in index.exported.items():
         per_udi.setdefault(report[0], []).append(
-            ReportStatus(report[1], paths, index.evidence.get(report, ()))
+            ReportStatus(report[1], paths, index.evidence[report])
         )
+    index.clear()  # at site scale, a few hundred bytes a device that the results need no more
     results = []
     by_key = {d.key: d for d in grouped}
     key_of = {d.udi: d.key for d in grouped if d.udi is not None}  # a UDI device: str(udi)
@@ -430,7 +446,7 @@ def _devices(index: _Index, grouped: list[Device]) -> list[DeviceReconciliation]
     return results
 
 
-def _report_findings(index: _Index, results: list[DeviceReconciliation]) -> Iterator[Finding]:
+def _report_findings(results: list[DeviceReconciliation]) -> Iterator[Finding]:
     for device in results:
         if device.outstanding:
             ids = tuple(device.outstanding)
