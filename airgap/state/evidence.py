@@ -245,6 +245,7 @@ class _Shared:
         self.imported: dict[tuple[object, ...], ImportedPolicy] = {}
         self.lists: dict[tuple[int, ...], list[ImportedPolicy]] = {}  # of shared policies
         self.udis: dict[Udi, Udi] = {}
+        self.infos: dict[AccountInfo, list[AccountInfo]] = {}  # the ACKs of one CSSM answer
 
     def state(self, state: DeviceState) -> DeviceState:
         """The state with the shared copy of its policy (a state from a worker has it: see
@@ -286,17 +287,28 @@ class _Shared:
         return tuple((self.udi(u) if u is not None else None, rid) for u, rid in refs)
 
     def ack(self, doc: ImportFile) -> ImportFile:
-        """The import file with the shared copies of its policies, of the list of them, and
-        of the UDIs and statuses it names."""
+        """The import file with the shared copies of its policies, of the list of them, of
+        its account info (the ACKs CSSM made at once carry the same) and of the UDIs, SLAC
+        date stamps and statuses it names."""
         policies = doc.policies
         if policies:
             policies = [self.imported.setdefault(_policy_key(p), p) for p in policies]
             policies = self.lists.setdefault(tuple(map(id, policies)), policies)
+        infos = doc.account_infos
+        if len(infos) == 1:
+            if len(self.infos) > 1024:  # a site's ACKs come in a few answers; more: start afresh
+                self.infos.clear()
+            infos = self.infos.setdefault(infos[0], infos)
         return dataclasses.replace(
             doc,
             policies=policies,
+            account_infos=infos,
             authorizations=[
-                dataclasses.replace(a, udi=self.udi(a.udi)) if a.udi is not None else a
+                dataclasses.replace(
+                    a,
+                    udi=self.udi(a.udi) if a.udi is not None else None,
+                    date_stamp=sys.intern(a.date_stamp) if a.date_stamp else a.date_stamp,
+                )
                 for a in doc.authorizations
             ]
             or doc.authorizations,
@@ -520,7 +532,7 @@ def reconciled(state: DeviceState) -> DeviceState:
         clock_source=state.clock_source,
         collected=state.collected or _EMPTY,
         none_raw=_EMPTY,
-        source=state.source,
+        source=() if state.source == (state.path,) else state.source,  # its folder is the path's
     )
 
 
