@@ -279,8 +279,12 @@ class _Shared:
 
     def udi(self, udi: Udi) -> Udi:
         """The one copy of a device's UDI: usage files and ACKs name each device again, and
-        a lookup by the same object is an identity check, not a comparison."""
-        return self.udis.setdefault(udi, udi)
+        a lookup by the same object is an identity check, not a comparison. Its PID is the
+        one copy of that text too (a site runs a few models)."""
+        same = self.udis.get(udi)
+        if same is None:
+            same = self.udis[udi] = Udi(sys.intern(udi.pid), udi.sn)
+        return same
 
     def refs(self, refs: tuple[ReportRef, ...]) -> tuple[ReportRef, ...]:
         """A usage file's report refs with the shared copies of their UDIs."""
