@@ -25,7 +25,7 @@ from airgap.formats.imports import ImportFile, rum_entries
 from airgap.state.deadlines import import_time
 from airgap.state.devices import Device, group
 from airgap.state.evidence import Evidence, ReportRef
-from airgap.state.model import DeviceState, Moment, ReportState
+from airgap.state.model import DeviceState, Moment, ReportState, Stamp, TrustCode
 
 
 class Kind(StrEnum):
@@ -276,7 +276,7 @@ def _states_by_path(states: Iterable[DeviceState]) -> dict[str, list[DeviceState
     return found
 
 
-def _device_acks(index: _Index, devices: list[Device], found: Evidence) -> None:
+def _device_acks(index: _Index, devices: list[_Captured], found: Evidence) -> None:
     """SEEN: a capture shows the report in state ACK."""
     by_path = _states_by_path(found.states)
     for device in devices:
@@ -331,7 +331,7 @@ def _earlier(ack: Moment, last: Moment) -> bool:
 
 
 def _ack_findings(
-    devices: dict[Udi, Device],
+    devices: dict[Udi, _Captured],
     known: set[Udi],
     path: str,
     doc: ImportFile,
@@ -364,8 +364,7 @@ def _ack_findings(
     )
     for udi, how in sorted(how_of.items()):
         device = devices.get(udi)
-        usage = device.state.usage_reporting if device else None
-        stamp = usage.last_ack_received if usage else None
+        stamp = device.last_ack if device else None
         last = stamp.moment if stamp else None
         if last is None or stamp is None or not _earlier(made, last):
             continue
@@ -383,10 +382,38 @@ def _ack_findings(
         )
 
 
+@dataclass(frozen=True, slots=True)
+class _Captured:
+    """What reconcile reads of a device the captures show: a ``devices.Device`` without its
+    merged state (several hundred bytes a device, let go before the index is built)."""
+
+    key: str
+    udi: Udi | None
+    hostname: str | None
+    paths: tuple[str, ...]
+    last_ack: Stamp | None  # the device's "Last ACK received"
+    trust_codes: tuple[TrustCode, ...]
+    identified_by: str
+
+    @classmethod
+    def of(cls, device: Device) -> _Captured:
+        state = device.state
+        usage = state.usage_reporting
+        return cls(
+            device.key,
+            device.udi,
+            state.hostname,
+            device.paths,
+            usage.last_ack_received if usage else None,
+            state.trust_codes,
+            device.identified_by.value,
+        )
+
+
 def reconcile(found: Evidence) -> Reconciliation:
     """Match exported reports with ACKs and device captures, and list what does not fit."""
+    grouped = list(map(_Captured.of, group(found.states)))
     index = _Index(found)
-    grouped = group(found.states)
     _device_acks(index, grouped, found)
     findings = _acks(index, grouped, found.acks)
     results = _devices(index, grouped)
@@ -399,13 +426,13 @@ def reconcile(found: Evidence) -> Reconciliation:
 
 
 def _acks(
-    index: _Index, grouped: list[Device], acks: list[tuple[str, ImportFile]]
+    index: _Index, grouped: list[_Captured], acks: list[tuple[str, ImportFile]]
 ) -> list[Finding]:
     """The evidence of every ACK, and its foreign and stale findings."""
     devices = {d.udi: d for d in grouped if d.udi is not None}
     known = set(devices) | index.udis
     for device in grouped:  # a stack's members each have a UDI of their own
-        known.update(t.udi for t in device.state.trust_codes if t.udi is not None)
+        known.update(t.udi for t in device.trust_codes if t.udi is not None)
     findings: list[Finding] = []
     for path, doc in sorted(acks, key=lambda item: item[0]):
         seen = _file_acks(index, path, doc)
@@ -413,7 +440,7 @@ def _acks(
     return findings
 
 
-def _devices(index: _Index, grouped: list[Device]) -> list[DeviceReconciliation]:
+def _devices(index: _Index, grouped: list[_Captured]) -> list[DeviceReconciliation]:
     """The result of each device; the index is emptied once its reports are made."""
     per_udi: dict[Udi, list[ReportStatus]] = {}
     for report, paths in index.exported.items():
@@ -429,18 +456,17 @@ def _devices(index: _Index, grouped: list[Device]) -> list[DeviceReconciliation]
     for key in sorted(udi_of):
         device = by_key.get(key)
         udi = udi_of[key]
-        usage = device.state.usage_reporting if device else None
-        last = usage.last_ack_received if usage else None
+        last = device.last_ack if device else None
         reports = sorted(per_udi.get(udi, []) if udi else [], key=lambda r: r.report_id)
         results.append(
             DeviceReconciliation(
                 key,
                 udi,
-                device.state.hostname if device else None,
+                device.hostname if device else None,
                 device.paths if device else (),
                 last.iso or last.raw if last else None,
                 tuple(reports),
-                str(device.identified_by) if device else "udi",
+                device.identified_by if device else "udi",
             )
         )
     return results
