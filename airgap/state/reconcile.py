@@ -241,11 +241,21 @@ class _Index:
         # tuple of the same report, and setting it keeps the key the dict has.
         self.evidence: dict[ReportKey, tuple[Said, ...]] = dict.fromkeys(self.exported, ())
 
-    def clear(self) -> None:
-        """Let go of everything indexed."""
-        for held in (self.exported, self.by_file, self.by_name, self.evidence):
-            held.clear()
+    def settle(self) -> dict[Udi, list[ReportStatus]]:
+        """Each device's exported reports with their evidence, once every piece of it is
+        recorded. The index is let go of as it goes: at site scale, a few hundred bytes a
+        device that the results do not need."""
+        self.by_file.clear()
+        self.by_name.clear()
         self.udis.clear()
+        per_udi: dict[Udi, list[ReportStatus]] = {}
+        for report, paths in self.exported.items():
+            per_udi.setdefault(report[0], []).append(
+                ReportStatus(report[1], paths, self.evidence[report])
+            )
+        self.exported.clear()
+        self.evidence.clear()
+        return per_udi
 
     def reports(self, path: str) -> Iterator[ReportKey]:
         """The exported reports one usage file carries."""
@@ -441,13 +451,8 @@ def _acks(
 
 
 def _devices(index: _Index, grouped: list[_Captured]) -> list[DeviceReconciliation]:
-    """The result of each device; the index is emptied once its reports are made."""
-    per_udi: dict[Udi, list[ReportStatus]] = {}
-    for report, paths in index.exported.items():
-        per_udi.setdefault(report[0], []).append(
-            ReportStatus(report[1], paths, index.evidence[report])
-        )
-    index.clear()  # at site scale, a few hundred bytes a device that the results need no more
+    """The result of each device; the index is let go of once its reports are made."""
+    per_udi = index.settle()
     results = []
     by_key = {d.key: d for d in grouped}
     key_of = {d.udi: d.key for d in grouped if d.udi is not None}  # a UDI device: str(udi)
