@@ -200,13 +200,15 @@ def merge(states: Iterable[DeviceState]) -> DeviceState:
 
 
 _FIELDS = tuple(item.name for item in dataclasses.fields(DeviceState))
+# the lists of a state (reports, licenses, ...): what merging one state may change
+_TUPLES = tuple(item.name for item in dataclasses.fields(DeviceState) if item.default == ())
 
 
 def _merge_one(state: DeviceState) -> DeviceState:
     """What ``merge`` makes of one state, without building every field anew (most devices of
     a site are one capture file): its repeats dropped, its reports in order by id."""
     changed: dict[str, Any] = {"kind": "device", "path": None}
-    for name in _FIELDS:
+    for name in _TUPLES:
         value = getattr(state, name)
         if not isinstance(value, tuple) or len(value) < 2:
             continue
