@@ -14,8 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache, partial
@@ -483,31 +482,19 @@ _NONE: list[Any] = []  # never appended to: import files are read, never changed
 
 def _summaries(states: list[DeviceState]) -> list[DeviceState]:
     """One file's states, merged where they are one device (``devices.compact``) and
-    summarised: what a worker sends back in summary mode (``for_reconcile``: what reconcile
-    reads). The policies are the worker's shared copies, so a chunk of files pickles (and the
-    parent unpickles) each policy once."""
-    if _FOR_RECONCILE:
-        return list(map(reconciled, compact(states)))
+    summarised: what a worker sends back in summary mode. The policies are the worker's
+    shared copies, so a chunk of files pickles (and the parent unpickles) each policy once."""
     if len(_IN_WORKER.policies) > 1024:  # a site runs a few policies; more: start afresh
         _IN_WORKER.policies.clear()
     return [_summary(s, _IN_WORKER.policy(s.policy)) for s in compact(states)]
 
 
-_FOR_RECONCILE = False  # summaries as ``reconcile`` reads them: see ``for_reconcile``
-
-
-@contextmanager
-def for_reconcile() -> Iterator[None]:
-    """Within, ``load(..., summary=True)`` keeps of each capture state only what ``reconcile``
-    reads (``reconciled``). Its workers are forked inside ``load``, so they make such states
-    too; a worker that is not forked (not on Linux) makes the summaries ``health`` reads,
-    from which ``reconcile`` reads the same."""
-    global _FOR_RECONCILE
-    before, _FOR_RECONCILE = _FOR_RECONCILE, True
-    try:
-        yield
-    finally:
-        _FOR_RECONCILE = before
+def for_reconcile(found: Evidence) -> None:
+    """Each state of ``found`` (read with ``summary``) in place with only what ``reconcile``
+    reads (``reconciled``), one at a time, so the two forms are never all held at once."""
+    states = found.states
+    for n, state in enumerate(states):
+        states[n] = reconciled(state)
 
 
 def reconciled(state: DeviceState) -> DeviceState:

@@ -75,7 +75,7 @@ def _reconciled(found: evidence.Evidence) -> tuple[object, ...]:
 
 
 def test_reconcile_summaries_give_the_reconciliation_of_full_states(tmp_path: Path) -> None:
-    """What reconcile's workers keep of a capture (``evidence.reconciled``) reconciles as the
+    """What reconcile keeps of a capture summary (``evidence.reconciled``) reconciles as the
     full states do: the lab fleet with its ACKs and after-import captures, the samples and
     the field captures; a stack's members, a report shown as ACK by only one command of a
     file, and captures that name no UDI among them."""
@@ -93,15 +93,14 @@ def test_reconcile_summaries_give_the_reconciliation_of_full_states(tmp_path: Pa
     paths = [*_lab(tmp_path / "lab"), str(tmp_path / "mixed"), str(SAMPLES)]
     paths += [str(FIELD)] if FIELD.exists() else []
     full = evidence.load(paths)
-    with evidence.for_reconcile():
-        summary = evidence.load(paths, summary=True)
+    summary = evidence.load(paths, summary=True)
+    evidence.for_reconcile(summary)
     assert _reconciled(summary) == _reconciled(full)
     assert all(
         s.policy is None and not s.history and not s.licenses and not s.report_summary
         for s in summary.states
     )
     assert all(r.state == "ACK" for s in summary.states for r in s.reports)
-    assert not evidence._FOR_RECONCILE  # only within the block
 
 
 def _state(
