@@ -83,3 +83,27 @@ def need_tool(name: str) -> str:
 def wrap_fragment(fragment: bytes) -> bytes:
     """A bare <RUMReport> element wrapped into a whole usage file."""
     return b"<smartLicense>" + fragment + b"</smartLicense>"
+
+
+def nested(top: Path, depth: int) -> Path:
+    """``depth`` folders nested in ``top``, made one by one (pathlib's parents recurse); the
+    innermost is returned. Remove them with ``unnested``: pytest removes old temporary
+    folders with ``shutil.rmtree``, which recurses too."""
+    deep = top
+    for _ in range(depth):
+        deep = deep / "d"
+        deep.mkdir()
+    return deep
+
+
+def unnested(top: Path) -> None:
+    """Everything under ``top`` removed, deepest first, with no recursion."""
+    from airgap.fsutil import walk_tree
+
+    folders = []
+    for folder, _, files in walk_tree(top):
+        folders.append(folder)
+        for name in files:
+            (folder / name).unlink()
+    for folder in reversed(folders[1:]):
+        folder.rmdir()

@@ -9,7 +9,7 @@ import pytest
 
 from airgap import formats, inputs
 from airgap.findings import Finding
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, nested, unnested
 
 
 @pytest.mark.parametrize(
@@ -195,11 +195,11 @@ def test_a_folder_any_depth_is_walked(tmp_path: Path) -> None:
     bottom, not a crash."""
     import sys
 
-    deep = tmp_path
-    for _ in range(sys.getrecursionlimit() + 200):  # one by one: pathlib's parents recurse
-        deep = deep / "d"
-        deep.mkdir()
+    deep = nested(tmp_path, sys.getrecursionlimit() + 200)
     (deep / "usage.xml").write_bytes(b"<x/>")
-    for walked in (inputs.walk([str(tmp_path)]), inputs.walk_deferred([str(tmp_path)])):
-        (found,) = [e for entry in walked for e in inputs.look(entry)]
-        assert isinstance(found, inputs.Item) and found.path == str(deep / "usage.xml")
+    try:
+        for walked in (inputs.walk([str(tmp_path)]), inputs.walk_deferred([str(tmp_path)])):
+            (found,) = [e for entry in walked for e in inputs.look(entry)]
+            assert isinstance(found, inputs.Item) and found.path == str(deep / "usage.xml")
+    finally:
+        unnested(tmp_path)

@@ -97,6 +97,7 @@ def reconcile(
     import, since a device may stamp that line with the time of the import. Exit 1 when
     anything is outstanding, foreign, stale or exported twice; 0 when all is reconciled.
     """
+    from airgap.state.evidence import for_reconcile
     from airgap.state.reconcile import finding_dict
     from airgap.state.reconcile import reconcile as match
     from airgap.state.times import parse_tz_options
@@ -110,8 +111,13 @@ def reconcile(
     gc.freeze()
     if not (found.states or found.usage or found.acks):
         note("nothing to reconcile: no 'show license' capture, usage file or ACK found")
+    # Matching builds the result, a few objects a report and no cycles: nothing for the
+    # collector to free, and scanning them again as they grow took a tenth of the run.
+    gc.disable()
+    for_reconcile(found)  # states with only what reconcile reads: 1.2 KB a device, not 1.8
     result = match(found)
     gc.freeze()  # and so does the result, which the output then reads
+    gc.enable()
     code = worst(found.exit_code, ExitCode.OK if result.ok else ExitCode.FINDINGS)
     if report_format.ci:
         from airgap.cli import reporters
@@ -159,11 +165,12 @@ def _print_reconciliation(
     """The table of devices, the findings and the counts (``-q``: the findings alone; ``-v``:
     first every file read)."""
     console = out()
-    read = {p for p, _ in found.usage} | {p for p, _ in found.acks}
-    read |= {s.path for s in found.states if s.path}
-    for path in sorted(read) if verbose else ():
-        digest = found.sha256.get(path)
-        console.print(f"{path}: read" + (f", sha256:{digest}" if digest else ""), markup=False)
+    if verbose:
+        read = {p for p, _ in found.usage} | {p for p, _ in found.acks}
+        read |= {s.path for s in found.states if s.path}
+        for path in sorted(read):
+            digest = found.sha256.get(path)
+            console.print(f"{path}: read" + (f", sha256:{digest}" if digest else ""), markup=False)
     width = max((len(d.device) for d in result.devices), default=6)
     if not quiet:
         header = f"{'DEVICE':<{width}}  EXPORTED  ACKED  OUTSTANDING  HOSTNAME"

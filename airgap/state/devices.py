@@ -208,7 +208,8 @@ def _merged(name: str, values: tuple[Any, ...]) -> Any:
 
 
 _FIELDS = tuple(item.name for item in dataclasses.fields(DeviceState))
-_TUPLES = tuple(name for name in _FIELDS if getattr(DeviceState("x"), name) == ())
+# the lists of a state (reports, licenses, ...): what merging one state may change
+_TUPLES = tuple(item.name for item in dataclasses.fields(DeviceState) if item.default == ())
 _KIND, _PATH, _SOURCE = map(_FIELDS.index, ("kind", "path", "source"))
 
 

@@ -36,6 +36,7 @@ from airgap.state.model import (
     DeviceState,
     Policy,
     Report,
+    ReportState,
     Stamp,
     TrustCode,
     UsageReporting,
@@ -244,12 +245,25 @@ class _Shared:
         self.imported: dict[tuple[object, ...], ImportedPolicy] = {}
         self.lists: dict[tuple[int, ...], list[ImportedPolicy]] = {}  # of shared policies
         self.udis: dict[Udi, Udi] = {}
+        self.infos: dict[AccountInfo, list[AccountInfo]] = {}  # the ACKs of one CSSM answer
 
     def state(self, state: DeviceState) -> DeviceState:
         """The state with the shared copy of its policy (a state from a worker has it: see
-        ``model._policy``)."""
+        ``model._policy``) and of the UDIs it and its trust codes name: the device's usage
+        files and ACKs name it too."""
         same = self.policy(state.policy)
-        return state if same is state.policy else changed(state, policy=same)
+        udi = self.udi(state.udi) if state.udi is not None else None
+        if same is state.policy and udi is state.udi:
+            return state
+        return changed(
+            state,
+            policy=same,
+            udi=udi,
+            trust_codes=tuple(
+                TrustCode(self.udi(t.udi), t.role, t.installed_on) if t.udi is not None else t
+                for t in state.trust_codes
+            ),
+        )
 
     def policy(self, policy: Policy | None) -> Policy | None:
         """The shared copy of ``policy``."""
@@ -265,25 +279,40 @@ class _Shared:
 
     def udi(self, udi: Udi) -> Udi:
         """The one copy of a device's UDI: usage files and ACKs name each device again, and
-        a lookup by the same object is an identity check, not a comparison."""
-        return self.udis.setdefault(udi, udi)
+        a lookup by the same object is an identity check, not a comparison. Its PID is the
+        one copy of that text too (a site runs a few models)."""
+        same = self.udis.get(udi)
+        if same is None:
+            same = self.udis[udi] = Udi(sys.intern(udi.pid), udi.sn)
+        return same
 
     def refs(self, refs: tuple[ReportRef, ...]) -> tuple[ReportRef, ...]:
         """A usage file's report refs with the shared copies of their UDIs."""
         return tuple((self.udi(u) if u is not None else None, rid) for u, rid in refs)
 
     def ack(self, doc: ImportFile) -> ImportFile:
-        """The import file with the shared copies of its policies, of the list of them, and
-        of the UDIs and statuses it names."""
+        """The import file with the shared copies of its policies, of the list of them, of
+        its account info (the ACKs CSSM made at once carry the same) and of the UDIs, SLAC
+        date stamps and statuses it names."""
         policies = doc.policies
         if policies:
             policies = [self.imported.setdefault(_policy_key(p), p) for p in policies]
             policies = self.lists.setdefault(tuple(map(id, policies)), policies)
+        infos = doc.account_infos
+        if len(infos) == 1:
+            if len(self.infos) > 1024:  # a site's ACKs come in a few answers; more: start afresh
+                self.infos.clear()
+            infos = self.infos.setdefault(infos[0], infos)
         return dataclasses.replace(
             doc,
             policies=policies,
+            account_infos=infos,
             authorizations=[
-                dataclasses.replace(a, udi=self.udi(a.udi)) if a.udi is not None else a
+                dataclasses.replace(
+                    a,
+                    udi=self.udi(a.udi) if a.udi is not None else None,
+                    date_stamp=sys.intern(a.date_stamp) if a.date_stamp else a.date_stamp,
+                )
                 for a in doc.authorizations
             ]
             or doc.authorizations,
@@ -475,3 +504,44 @@ def _summaries(states: list[DeviceState]) -> list[DeviceState]:
     if len(_IN_WORKER.policies) > 1024:  # a site runs a few policies; more: start afresh
         _IN_WORKER.policies.clear()
     return [_summary(s, _IN_WORKER.policy(s.policy)) for s in compact(states)]
+
+
+def for_reconcile(found: Evidence) -> None:
+    """Each state of ``found`` (read with ``summary``) in place with only what ``reconcile``
+    reads (``reconciled``), one at a time, so the two forms are never all held at once."""
+    states = found.states
+    for n, state in enumerate(states):
+        states[n] = reconciled(state)
+
+
+def reconciled(state: DeviceState) -> DeviceState:
+    """A state with only what ``reconcile`` and device grouping read: where it was read, its
+    identity (UDI and its source, host name, airgap's capture header), clock, whether it shows
+    usage reporting and its last ACK received, the UDIs of trust codes and the reports shown
+    as ACK. Everything else is left empty, as if the capture did not show it."""
+    udi, usage = state.udi, state.usage_reporting
+    return DeviceState(
+        state.kind,
+        state.path,
+        udi,
+        state.udi_source,
+        state.hostname,
+        data_privacy=_EMPTY,
+        usage_reporting=UsageReporting(usage.last_ack_received) if usage else None,
+        trust_codes=tuple(
+            TrustCode(udi if t.udi == udi else t.udi)
+            for t in state.trust_codes
+            if t.udi is not None
+        ),
+        reports=tuple(Report(r.id, _one(r.state)) for r in state.reports if r.state == _ACK),
+        report_summary=_EMPTY,
+        forwarder=_EMPTY,
+        clock=state.clock,
+        clock_source=state.clock_source,
+        collected=state.collected or _EMPTY,
+        none_raw=_EMPTY,
+        source=() if state.source == (state.path,) else state.source,  # its folder is the path's
+    )
+
+
+_ACK = ReportState.ACK

@@ -25,7 +25,7 @@ from airgap.formats.imports import ImportFile, rum_entries
 from airgap.state.deadlines import import_time
 from airgap.state.devices import Device, group
 from airgap.state.evidence import Evidence, ReportRef
-from airgap.state.model import DeviceState, Moment, ReportState
+from airgap.state.model import DeviceState, Moment, ReportState, Stamp, TrustCode
 
 
 class Kind(StrEnum):
@@ -48,11 +48,12 @@ def level_of(kind: Kind) -> Level:
 
 class Shows(Enum):
     """What a piece of evidence that a report was acknowledged shows, its basis and its
-    words; the words take the report id or ACK file name, then the file it is in."""
+    words; the words take the report id, then the file it is in (and for an ACK's name,
+    the usage file it answers)."""
 
-    CAPTURE = (Basis.SEEN, "device shows report {0} as ACK in {1}")
-    ACK_NAME = (Basis.SEEN, "ACK file name {0} answers {1}")
-    RUM_ACK = (Basis.INFERRED, "RUM ACK data in {1} lists report {0}")
+    CAPTURE = (Basis.SEEN, "device shows report {report} as ACK in {where}")
+    ACK_NAME = (Basis.SEEN, "ACK file name {where} answers {answers}")
+    RUM_ACK = (Basis.INFERRED, "RUM ACK data in {where} lists report {report}")
 
     @property
     def basis(self) -> Basis:
@@ -60,15 +61,20 @@ class Shows(Enum):
         return self.value[0]
 
 
-# Evidence that a report was acknowledged, kept as (what it shows, what, where) and put in
-# words only for output: a site's 400,000 reports would otherwise hold a sentence each.
-Said = tuple[Shows, int | str, str]
+# Evidence that a report was acknowledged, kept as (what it shows, the file it is in, the
+# usage file an ACK's name answers or "") and put in words only for output: a site's 400,000
+# reports would otherwise hold a sentence each. It does not name the report, so one file's
+# reports share one piece of evidence, and a device's reports one tuple of them.
+Said = tuple[Shows, str, str]
 
 
-def words(said: Said) -> findings.Evidence:
-    """One piece of evidence in words, as ``reconcile`` prints it."""
-    shows, what, where = said
-    return findings.Evidence(shows.basis, shows.value[1].format(what, where))
+def words(said: Said, report_id: int) -> findings.Evidence:
+    """One piece of evidence for report ``report_id`` in words, as ``reconcile`` prints it."""
+    shows, where, answers = said
+    text: str = shows.value[1]  # each kind's words take only some of the three
+    return findings.Evidence(
+        shows.basis, text.format(report=report_id, where=where, answers=answers)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +88,7 @@ class ReportStatus:
     @property
     def evidence(self) -> tuple[findings.Evidence, ...]:
         """The evidence in words, seen first, each sentence once."""
-        said = dict.fromkeys(map(words, self.said))
+        said = dict.fromkeys(words(said, self.report_id) for said in self.said)
         return tuple(sorted(said, key=lambda e: (e.basis is not Basis.SEEN, str(e))))
 
     @property
@@ -204,19 +210,23 @@ class _Index:
 
     Compact at site scale: a report's key is the (UDI, report id) tuple its usage file's refs
     already hold, a file's reports are those refs, and the reports of one file share one tuple
-    of it (the one the results then hold)."""
+    of it (the one the results then hold). Reports given the same evidence in the same order
+    (a device's, mostly) share one tuple of it too."""
 
     def __init__(self, found: Evidence) -> None:
         self.exported: dict[ReportKey, tuple[str, ...]] = {}  # the usage files carrying the report
         self.by_file: dict[str, tuple[ReportRef, ...]] = {}
-        self.by_name: dict[str, list[str]] = {}
+        self.by_name: dict[str, tuple[str, ...]] = {}  # own name -> the usage files so named
         self.names = found.names  # shown path -> own file name
         self.udis: set[Udi] = set()
-        self.evidence: dict[ReportKey, tuple[Said, ...]] = {}
+        # the last evidence joined: (what a report had, what it was given, the two joined)
+        self._last: tuple[tuple[Said, ...], Said, tuple[Said, ...]] = ((), _NO_SAID, ())
         for path, refs in found.usage:
-            self.by_name.setdefault(self.names[path], []).append(path)
-            self.by_file[path] = refs
             alone = (path,)
+            name = self.names[path]
+            same = self.by_name.get(name)
+            self.by_name[name] = alone if same is None else (*same, path)
+            self.by_file[path] = refs
             for ref in refs:
                 udi, rid = ref
                 if udi is not None:
@@ -227,6 +237,25 @@ class _Index:
                 paths = self.exported.setdefault(key, alone)
                 if path not in paths:
                     self.exported[key] = (*paths, path)
+        # Every exported report, keyed by the refs' own tuples: a key looked up later is a new
+        # tuple of the same report, and setting it keeps the key the dict has.
+        self.evidence: dict[ReportKey, tuple[Said, ...]] = dict.fromkeys(self.exported, ())
+
+    def settle(self) -> dict[Udi, list[ReportStatus]]:
+        """Each device's exported reports with their evidence, once every piece of it is
+        recorded. The index is let go of as it goes: at site scale, a few hundred bytes a
+        device that the results do not need."""
+        self.by_file.clear()
+        self.by_name.clear()
+        self.udis.clear()
+        per_udi: dict[Udi, list[ReportStatus]] = {}
+        for report, paths in self.exported.items():
+            per_udi.setdefault(report[0], []).append(
+                ReportStatus(report[1], paths, self.evidence[report])
+            )
+        self.exported.clear()
+        self.evidence.clear()
+        return per_udi
 
     def reports(self, path: str) -> Iterator[ReportKey]:
         """The exported reports one usage file carries."""
@@ -235,11 +264,19 @@ class _Index:
                 yield cast(ReportKey, ref)
 
     def acknowledge(self, key: ReportKey, evidence: Said) -> None:
-        """Record evidence for an exported report; others are not tracked."""
-        if key in self.exported:
-            found = self.evidence.get(key, ())
-            if evidence not in found:
-                self.evidence[key] = (*found, evidence)
+        """Record evidence for an exported report; others are not tracked. The reports of one
+        file come one after another with the same evidence so far: they share one tuple."""
+        found = self.evidence.get(key)
+        if found is None or evidence in found:
+            return
+        before, given, joined = self._last
+        if found is not before or evidence is not given:
+            joined = (*found, evidence)
+            self._last = (found, evidence, joined)
+        self.evidence[key] = joined
+
+
+_NO_SAID: Said = (Shows.CAPTURE, "", "")  # what ``_Index._last`` starts with: no evidence
 
 
 def _states_by_path(states: Iterable[DeviceState]) -> dict[str, list[DeviceState]]:
@@ -249,19 +286,20 @@ def _states_by_path(states: Iterable[DeviceState]) -> dict[str, list[DeviceState
     return found
 
 
-def _device_acks(index: _Index, devices: list[Device], found: Evidence) -> None:
+def _device_acks(index: _Index, devices: list[_Captured], found: Evidence) -> None:
     """SEEN: a capture shows the report in state ACK."""
     by_path = _states_by_path(found.states)
     for device in devices:
         if device.udi is None:
             continue
         for path in device.paths:
+            said: Said = (Shows.CAPTURE, path, "")  # one piece of evidence for the file's reports
             for state in by_path.get(path, []):
                 if state.udi not in (None, device.udi):
                     continue
                 for report in state.reports:
                     if report.state == ReportState.ACK:
-                        index.acknowledge((device.udi, report.id), (Shows.CAPTURE, report.id, path))
+                        index.acknowledge((device.udi, report.id), said)
 
 
 def _file_acks(index: _Index, path: str, doc: ImportFile) -> set[Udi]:
@@ -275,10 +313,11 @@ def _file_acks(index: _Index, path: str, doc: ImportFile) -> set[Udi]:
                 seen.add(key[0])
                 index.acknowledge(key, said)
     slac = [a.udi for a in doc.authorizations if a.udi is not None]
+    listed: Said = (Shows.RUM_ACK, name, "")
     for entry in rum_entries(doc):
         udi = entry.udi or (slac[0] if len(slac) == 1 else None)
         if udi is not None and entry.acknowledges:
-            index.acknowledge((udi, entry.report_id), (Shows.RUM_ACK, entry.report_id, name))
+            index.acknowledge((udi, entry.report_id), listed)
     return seen
 
 
@@ -302,7 +341,7 @@ def _earlier(ack: Moment, last: Moment) -> bool:
 
 
 def _ack_findings(
-    devices: dict[Udi, Device],
+    devices: dict[Udi, _Captured],
     known: set[Udi],
     path: str,
     doc: ImportFile,
@@ -335,8 +374,7 @@ def _ack_findings(
     )
     for udi, how in sorted(how_of.items()):
         device = devices.get(udi)
-        usage = device.state.usage_reporting if device else None
-        stamp = usage.last_ack_received if usage else None
+        stamp = device.last_ack if device else None
         last = stamp.moment if stamp else None
         if last is None or stamp is None or not _earlier(made, last):
             continue
@@ -354,21 +392,42 @@ def _ack_findings(
         )
 
 
+@dataclass(frozen=True, slots=True)
+class _Captured:
+    """What reconcile reads of a device the captures show: a ``devices.Device`` without its
+    merged state (several hundred bytes a device, let go before the index is built)."""
+
+    key: str
+    udi: Udi | None
+    hostname: str | None
+    paths: tuple[str, ...]
+    last_ack: Stamp | None  # the device's "Last ACK received"
+    trust_codes: tuple[TrustCode, ...]
+    identified_by: str
+
+    @classmethod
+    def of(cls, device: Device) -> _Captured:
+        state = device.state
+        usage = state.usage_reporting
+        return cls(
+            device.key,
+            device.udi,
+            state.hostname,
+            device.paths,
+            usage.last_ack_received if usage else None,
+            state.trust_codes,
+            device.identified_by.value,
+        )
+
+
 def reconcile(found: Evidence) -> Reconciliation:
     """Match exported reports with ACKs and device captures, and list what does not fit."""
+    grouped = list(map(_Captured.of, group(found.states)))
     index = _Index(found)
-    grouped = group(found.states)
-    devices = {d.udi: d for d in grouped if d.udi is not None}
-    known = set(devices) | index.udis
-    for device in grouped:  # a stack's members each have a UDI of their own
-        known.update(t.udi for t in device.state.trust_codes if t.udi is not None)
     _device_acks(index, grouped, found)
-    findings: list[Finding] = []
-    for path, doc in sorted(found.acks, key=lambda item: item[0]):
-        seen = _file_acks(index, path, doc)
-        findings += _ack_findings(devices, known, path, doc, seen, index.names[path])
+    findings = _acks(index, grouped, found.acks)
     results = _devices(index, grouped)
-    findings += _report_findings(index, results)
+    findings += _report_findings(results)
     order = {kind: n for n, kind in enumerate(Kind)}
     findings.sort(
         key=lambda f: (order[Kind(f.code)], f.where.device or "", f.where.path or "", f.report_ids)
@@ -376,37 +435,49 @@ def reconcile(found: Evidence) -> Reconciliation:
     return Reconciliation(tuple(results), tuple(findings))
 
 
-def _devices(index: _Index, grouped: list[Device]) -> list[DeviceReconciliation]:
-    per_udi: dict[Udi, list[ReportStatus]] = {}
-    for report, paths in index.exported.items():
-        per_udi.setdefault(report[0], []).append(
-            ReportStatus(report[1], paths, index.evidence.get(report, ()))
-        )
+def _acks(
+    index: _Index, grouped: list[_Captured], acks: list[tuple[str, ImportFile]]
+) -> list[Finding]:
+    """The evidence of every ACK, and its foreign and stale findings."""
+    devices = {d.udi: d for d in grouped if d.udi is not None}
+    known = set(devices) | index.udis
+    for device in grouped:  # a stack's members each have a UDI of their own
+        known.update(t.udi for t in device.trust_codes if t.udi is not None)
+    findings: list[Finding] = []
+    for path, doc in sorted(acks, key=lambda item: item[0]):
+        seen = _file_acks(index, path, doc)
+        findings += _ack_findings(devices, known, path, doc, seen, index.names[path])
+    return findings
+
+
+def _devices(index: _Index, grouped: list[_Captured]) -> list[DeviceReconciliation]:
+    """The result of each device; the index is let go of once its reports are made."""
+    per_udi = index.settle()
     results = []
     by_key = {d.key: d for d in grouped}
-    udi_of: dict[str, Udi | None] = {str(u): u for u in per_udi}
+    key_of = {d.udi: d.key for d in grouped if d.udi is not None}  # a UDI device: str(udi)
+    udi_of: dict[str, Udi | None] = {key_of.get(u) or str(u): u for u in per_udi}
     udi_of.update({d.key: d.udi for d in grouped})
     for key in sorted(udi_of):
         device = by_key.get(key)
         udi = udi_of[key]
-        usage = device.state.usage_reporting if device else None
-        last = usage.last_ack_received if usage else None
+        last = device.last_ack if device else None
         reports = sorted(per_udi.get(udi, []) if udi else [], key=lambda r: r.report_id)
         results.append(
             DeviceReconciliation(
                 key,
                 udi,
-                device.state.hostname if device else None,
+                device.hostname if device else None,
                 device.paths if device else (),
                 last.iso or last.raw if last else None,
                 tuple(reports),
-                str(device.identified_by) if device else "udi",
+                device.identified_by if device else "udi",
             )
         )
     return results
 
 
-def _report_findings(index: _Index, results: list[DeviceReconciliation]) -> Iterator[Finding]:
+def _report_findings(results: list[DeviceReconciliation]) -> Iterator[Finding]:
     for device in results:
         if device.outstanding:
             ids = tuple(device.outstanding)

@@ -17,7 +17,7 @@ import pytest
 from lxml import etree
 
 from tests.bundle.hostile import tar_bytes
-from tests.conftest import SAMPLES, Cli, Run
+from tests.conftest import SAMPLES, Cli, Run, nested, unnested
 
 VALID = (SAMPLES / "usage-n9k-nxos-v1.xml").read_bytes()
 INVALID = (SAMPLES / "invalid" / "not-xml.xml").read_bytes()
@@ -436,17 +436,15 @@ def test_a_bundle_named_with_hostile_bytes_signs_and_verifies(site: Site, cli: C
 
 
 @pytest.fixture(scope="module")
-def deep_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def deep_tree(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Folders nested deeper than the recursion limit, a usage file at the bottom."""
     import sys
 
-    top = deep = tmp_path_factory.mktemp("deep") / "top"
+    top = tmp_path_factory.mktemp("deep") / "top"
     top.mkdir()
-    for _ in range(sys.getrecursionlimit() + 100):  # one by one: pathlib's parents recurse
-        deep = deep / "d"
-        deep.mkdir()
-    (deep / "usage.xml").write_bytes(VALID)
-    return top
+    (nested(top, sys.getrecursionlimit() + 100) / "usage.xml").write_bytes(VALID)
+    yield top
+    unnested(top)
 
 
 @pytest.mark.parametrize(

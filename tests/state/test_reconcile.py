@@ -257,3 +257,16 @@ def test_file_name_of_members() -> None:
     assert file_name(("a/b.tar.gz", "x/ACK_usage_1.xml")) == "ACK_usage_1.xml"
     assert file_name(("usage/usage_1.xml",)) == "usage_1.xml"
     assert file_name(("in!out/a!b.xml",)) == "a!b.xml"  # '!' is only a character in a name
+
+
+def test_a_devices_reports_share_their_evidence(tmp_path: Path) -> None:
+    """At site scale the evidence is references, not sentences: each piece names a file and
+    not a report, so the reports of one device given the same evidence share one tuple of
+    it, and the words still name each report."""
+    scene = build(tmp_path / "set", problems=False)
+    (device,) = run(scene.root).devices
+    assert len(device.reports) > 1
+    first = device.reports[0].said
+    assert len(first) == 3 and all(r.said is first for r in device.reports)
+    for report in device.reports:
+        assert sum(str(report.report_id) in str(e) for e in report.evidence) == 2

@@ -64,6 +64,45 @@ def test_summaries_give_the_verdicts_of_full_states(tmp_path: Path) -> None:
     assert all(not s.unparsed_lines and not s.licenses for s in summary.states)
 
 
+def _reconciled(found: evidence.Evidence) -> tuple[object, ...]:
+    matched = reconcile.reconcile(found)
+    return (
+        [d.to_dict() for d in matched.devices],
+        [reconcile.finding_dict(f) for f in matched.findings],
+        matched.counts(),
+        [(p.path, p.message, p.exit_code) for p in found.problems],
+    )
+
+
+def test_reconcile_summaries_give_the_reconciliation_of_full_states(tmp_path: Path) -> None:
+    """What reconcile keeps of a capture summary (``evidence.reconciled``) reconciles as the
+    full states do: the lab fleet with its ACKs and after-import captures, the samples and
+    the field captures; a stack's members, a report shown as ACK by only one command of a
+    file, and captures that name no UDI among them."""
+    (tmp_path / "mixed").mkdir()
+    (tmp_path / "mixed" / "sw1.txt").write_text(
+        "sw1#show license udi\n"
+        "SlotID   PID                      SN              UDI\n"
+        "*        C9300-24UX               FCW2437L0TZ     C9300-24UX:FCW2437L0TZ\n\n"
+        "sw1#show license rum id all\n"
+        "Report Id,          State,    Flag, Feature Name\n"
+        "1700000001          CLOSED    N     network-advantage\n\n"
+        "sw1#show license rum id 1700000001 detail\n"
+        "Report Id: 1700000001\n  State: ACK\n"
+    )
+    paths = [*_lab(tmp_path / "lab"), str(tmp_path / "mixed"), str(SAMPLES)]
+    paths += [str(FIELD)] if FIELD.exists() else []
+    full = evidence.load(paths)
+    summary = evidence.load(paths, summary=True)
+    evidence.for_reconcile(summary)
+    assert _reconciled(summary) == _reconciled(full)
+    assert all(
+        s.policy is None and not s.history and not s.licenses and not s.report_summary
+        for s in summary.states
+    )
+    assert all(r.state == "ACK" for s in summary.states for r in s.reports)
+
+
 def _state(
     clock: str | None = None,
     reports: tuple[Report, ...] = (),
@@ -123,6 +162,7 @@ def test_states_come_back_from_a_worker_as_they_went(tmp_path: Path) -> None:
     for made in (
         states,
         [evidence.summarise(s) for s in states],
+        [evidence.reconciled(s) for s in states],
         [evidence.diff_parts(s) for s in states],
     ):
         assert pickle.loads(pickle.dumps(made)) == made
