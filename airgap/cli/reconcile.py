@@ -17,7 +17,7 @@ from airgap.cli.output import (
     TzOption,
     begin,
     counted,
-    emit_json,
+    emit_json_results,
     note,
     out,
     plural,
@@ -124,9 +124,9 @@ def reconcile(
 
         reporters.write(report_format, _report(result, found))
     elif fmt is Format.JSON:
-        emit_json(
+        emit_json_results(  # each device's JSON made as it is written
             code == ExitCode.OK,
-            [d.to_dict() for d in result.devices],
+            (d.to_dict() for d in result.devices),
             counts=result.counts(),
             findings=[finding_dict(f) for f in result.findings],
             **inputs_json(found),
@@ -262,9 +262,9 @@ def deadlines(
     failing = any(item.status in core.FAILING for item in result)
     code = worst(found.exit_code, ExitCode.FINDINGS if failing else ExitCode.OK)
     if fmt is Format.JSON:
-        emit_json(
+        emit_json_results(
             code == ExitCode.OK,
-            [item.to_dict() for item in result],
+            (item.to_dict() for item in result),
             today=day.isoformat(),
             warn_days=warn_days,
             counts=counts,
