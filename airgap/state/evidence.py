@@ -87,6 +87,7 @@ def load(
     *,
     summary: bool = False,
     for_diff: bool = False,
+    reduce: Callable[[DeviceState], DeviceState] | None = None,
     counting: Callable[[Iterable[Any]], Iterable[Any]] = iter,
 ) -> Evidence:
     """Read every capture, usage file and import file under ``paths``, in a stable order,
@@ -95,15 +96,17 @@ def load(
     and ``reconcile`` read and no more (see ``summarise``), and no file hashes are kept. With
     ``for_diff``, the states of one device in one capture file are merged (``compact``) and
     keep what ``diff`` compares (see ``diff_parts``); ``parsed`` still counts every state.
-    ``counting`` sees each file as it comes back (a running count on the terminal)."""
+    ``reduce`` (a module's function, so workers are handed it) makes each summary smaller
+    still, in the worker (``reconciled``). ``counting`` sees each file as it comes back (a
+    running count on the terminal)."""
     found = Evidence()
     shared = _Shared()
     paths = list(paths)
     stored_files = [p for p in paths if _is_state_file(p)]  # named state JSON: other sites
-    named = [_stored(p, summary, for_diff) for p in stored_files]
+    named = [_stored(p, summary, for_diff, reduce) for p in stored_files]
     rest = [p for p in paths if p not in stored_files]
     examined = ordered_map(
-        partial(_examine, tz=tz, summary=summary, for_diff=for_diff),
+        partial(_examine, tz=tz, summary=summary, for_diff=for_diff, reduce=reduce),
         inputs.walk_deferred(rest, exclude),  # the workers open and sniff the files
         window=8,
         chunk=CHUNK,
@@ -144,7 +147,12 @@ def _is_state_file(path: str) -> bool:
         return False  # the walk names the problem
 
 
-def _stored(path: str, summary: bool = False, for_diff: bool = False) -> _Read | Finding:
+def _stored(
+    path: str,
+    summary: bool = False,
+    for_diff: bool = False,
+    reduce: Callable[[DeviceState], DeviceState] | None = None,
+) -> _Read | Finding:
     """The states a state JSON file holds (summarised, or kept for ``diff``, as a capture's
     would be), or why they cannot be read."""
     from airgap.state import stored
@@ -158,7 +166,13 @@ def _stored(path: str, summary: bool = False, for_diff: bool = False) -> _Read |
     except stored.StateFileError as exc:
         return problem(path, exc.why, exc.exit_code)
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    kept = _summaries(states) if summary else list(map(diff_parts, states)) if for_diff else states
+    kept = (
+        _summaries(states, reduce)
+        if summary
+        else list(map(diff_parts, states))
+        if for_diff
+        else states
+    )
     return _Read((path,), digest, states=kept, parsed=len(states))
 
 
@@ -366,13 +380,14 @@ def _examine(
     tz: Mapping[str, timedelta] | None,
     summary: bool = False,
     for_diff: bool = False,
+    reduce: Callable[[DeviceState], DeviceState] | None = None,
 ) -> list[_Read | inputs.Entry]:
     """What one walked file gives: itself read, or each member of an archive, or why not.
     A state JSON file met in a folder (named ``*.json``) is read as one named would be."""
     if isinstance(entry, inputs.Unlooked) and _may_be_state_file(entry.path):
-        return [_stored(entry.path, summary, for_diff)]
+        return [_stored(entry.path, summary, for_diff, reduce)]
     return [
-        _read_item(e, tz, summary, for_diff) if isinstance(e, inputs.Item) else e
+        _read_item(e, tz, summary, for_diff, reduce) if isinstance(e, inputs.Item) else e
         for e in inputs.look(entry)
     ]
 
@@ -382,6 +397,7 @@ def _read_item(
     tz: Mapping[str, timedelta] | None,
     summary: bool,
     for_diff: bool,
+    reduce: Callable[[DeviceState], DeviceState] | None = None,
 ) -> _Read | inputs.Entry:
     from airgap.state.parse import parse_capture
 
@@ -397,7 +413,7 @@ def _read_item(
         )
         parsed = len(states)
         if summary:
-            states = _summaries(states)
+            states = _summaries(states, reduce)
         elif for_diff:
             states = [diff_parts(s) for s in compact(states)]
         return _Read(entry.parts, digest, states=states, parsed=parsed)
@@ -497,21 +513,17 @@ def _ack_summary(doc: ImportFile) -> ImportFile:
 _NONE: list[Any] = []  # never appended to: import files are read, never changed
 
 
-def _summaries(states: list[DeviceState]) -> list[DeviceState]:
+def _summaries(
+    states: list[DeviceState], reduce: Callable[[DeviceState], DeviceState] | None = None
+) -> list[DeviceState]:
     """One file's states, merged where they are one device (``devices.compact``) and
-    summarised: what a worker sends back in summary mode. The policies are the worker's
-    shared copies, so a chunk of files pickles (and the parent unpickles) each policy once."""
+    summarised (then ``reduce``d): what a worker sends back in summary mode. The policies are
+    the worker's shared copies, so a chunk of files pickles (and the parent unpickles) each
+    policy once."""
     if len(_IN_WORKER.policies) > 1024:  # a site runs a few policies; more: start afresh
         _IN_WORKER.policies.clear()
-    return [_summary(s, _IN_WORKER.policy(s.policy)) for s in compact(states)]
-
-
-def for_reconcile(found: Evidence) -> None:
-    """Each state of ``found`` (read with ``summary``) in place with only what ``reconcile``
-    reads (``reconciled``), one at a time, so the two forms are never all held at once."""
-    states = found.states
-    for n, state in enumerate(states):
-        states[n] = reconciled(state)
+    summaries = [_summary(s, _IN_WORKER.policy(s.policy)) for s in compact(states)]
+    return list(map(reduce, summaries)) if reduce is not None else summaries
 
 
 def reconciled(state: DeviceState) -> DeviceState:

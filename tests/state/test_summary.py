@@ -93,8 +93,7 @@ def test_reconcile_summaries_give_the_reconciliation_of_full_states(tmp_path: Pa
     paths = [*_lab(tmp_path / "lab"), str(tmp_path / "mixed"), str(SAMPLES)]
     paths += [str(FIELD)] if FIELD.exists() else []
     full = evidence.load(paths)
-    summary = evidence.load(paths, summary=True)
-    evidence.for_reconcile(summary)
+    summary = evidence.load(paths, summary=True, reduce=evidence.reconciled)  # in the workers
     assert _reconciled(summary) == _reconciled(full)
     assert all(
         s.policy is None and not s.history and not s.licenses and not s.report_summary
