@@ -107,28 +107,16 @@ def walk(
     return cast(Iterator[Entry], _walk(paths, walking, strict))
 
 
-def walk_deferred(paths: Iterable[str], exclude: Iterable[str] = ()) -> Iterator[Entry | Unlooked]:
-    """As :func:`walk`, except that a file met in a folder whose name is not an archive's
-    comes as :class:`Unlooked`, not opened: the worker that reads it looks at it
-    (:func:`look`), so the walk itself only lists folders."""
-    walking = _Walking(tuple(exclude), None, whole=False, deferred=True)
-    return cast(Iterator[Entry | Unlooked], _walk(paths, walking, strict=True))
-
-
 def walk_whole(
     paths: Iterable[str], exclude: Iterable[str] = (), limits: archive.Limits | None = None
 ) -> Iterator[Entry | Archive]:
     """As :func:`walk`, and each archive read without a refusal comes first as an
     :class:`Archive` holding all its members (in memory at once, within the archive budget),
     then its members' entries: the archive is decompressed once for both."""
-    return cast(
-        Iterator[Entry | Archive], _walk(paths, _Walking(tuple(exclude), limits, True), strict=True)
-    )
+    return _walk(paths, _Walking(tuple(exclude), limits, True), strict=True)
 
 
-def _walk(
-    paths: Iterable[str], walking: _Walking, strict: bool
-) -> Iterator[Entry | Archive | Unlooked]:
+def _walk(paths: Iterable[str], walking: _Walking, strict: bool) -> Iterator[Entry | Archive]:
     for name in paths:
         path = Path(name)
         if path.is_dir():
@@ -143,39 +131,14 @@ def _walk(
 
 @dataclass(frozen=True)
 class _Walking:
-    """How one walk goes: exclude patterns, the archive budget, archives read whole, files in
-    folders left for a worker to look at."""
+    """How one walk goes: exclude patterns, the archive budget, archives read whole."""
 
     patterns: tuple[str, ...]
     limits: archive.Limits | None
     whole: bool
-    deferred: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Unlooked:
-    """A file met in a folder and not opened yet: :func:`look` gives its entries."""
-
-    path: str
-    walking: _Walking
-
-
-def look(entry: Entry | Unlooked) -> list[Entry]:
-    """The entries of one walked file: the file, or each member when it is an archive (read
-    in this process: a file named like an archive is looked at by the walk itself, so its
-    members go to every worker; this is for one whose name hides what it is)."""
-    if isinstance(entry, Unlooked):
-        return cast(
-            list[Entry], list(_entries(Path(entry.path), named=False, walking=entry.walking))
-        )
-    return [entry]
-
-
-# Names the walk opens itself even when deferred: an archive's members are spread over workers.
-_ARCHIVE_NAMES = (".tar", ".gz", ".tgz", ".7z", ".bz2", ".xz", ".zst", ".zip")
-
-
-def _walk_folder(top: Path, walking: _Walking) -> Iterator[Entry | Archive | Unlooked]:
+def _walk_folder(top: Path, walking: _Walking) -> Iterator[Entry | Archive]:
     """Each folder's subfolders that are not walked (hidden, linked) and its files, then each
     other subfolder in turn, all by name; exclude patterns match paths from ``top`` (the
     folder named). The kinds come from the listing itself (no call per file to tell a link
@@ -207,8 +170,6 @@ def _walk_folder(top: Path, walking: _Walking) -> Iterator[Entry | Archive | Unl
         for entry, path in files:
             if entry.is_symlink():
                 yield Skipped(str(path), "symbolic link")
-            elif walking.deferred and not entry.name.lower().endswith(_ARCHIVE_NAMES):
-                yield Unlooked(str(path), walking)
             else:
                 yield from _entries(path, named=False, walking=walking)
         waiting += reversed(keep)  # the first by name is walked next

@@ -149,47 +149,6 @@ def test_a_smart_license_with_no_known_part_names_what_it_holds() -> None:
         assert isinstance(formats.read(kept), formats.XmlDocument), kept
 
 
-def test_a_deferred_walk_gives_what_the_walk_gives_once_looked_at(tmp_path: Path) -> None:
-    """The workers look at the files a deferred walk lists: the entries, once looked at, are
-    the walk's own, in its order (links, hidden and excluded folders, archives named and not,
-    what is no licensing file, a FIFO), and a file named like an archive is opened by the walk."""
-    import io
-    import os
-    import tarfile
-
-    top = tmp_path / "site"
-    (top / "b" / "deep").mkdir(parents=True)
-    (top / ".hidden").mkdir()
-    (top / "skipme").mkdir()
-    (top / "skipme" / "usage.xml").write_bytes(b"<x/>")
-    capture = next((SAMPLES / "show").glob("*status*")).read_bytes()
-    (top / "a.txt").write_bytes(capture)
-    (top / "notes.md").write_bytes(b"just notes\n")
-    (top / "usage.xml").write_bytes(b"")
-    (top / "b" / "deep" / "c.txt").write_bytes(capture)
-    packed = io.BytesIO()
-    with tarfile.open(fileobj=packed, mode="w:gz") as tar:
-        info = tarfile.TarInfo("inner.txt")
-        info.size = len(capture)
-        tar.addfile(info, io.BytesIO(capture))
-    (top / "bundle.tar.gz").write_bytes(packed.getvalue())
-    (top / "disguised.dat").write_bytes(packed.getvalue())  # an archive by its bytes only
-    (top / "link.txt").symlink_to(top / "a.txt")
-    (top / "linked").symlink_to(top / "b")
-    os.mkfifo(top / "pipe.txt")
-
-    def shown(entry: inputs.Entry) -> tuple[str, str]:
-        return type(entry).__name__, entry.path
-
-    plain = [shown(e) for e in inputs.walk([str(top)], ["skipme"])]
-    deferred = list(inputs.walk_deferred([str(top)], ["skipme"]))
-    looked = [shown(e) for entry in deferred for e in inputs.look(entry)]
-    assert looked == plain
-    unlooked = {Path(e.path).name for e in deferred if isinstance(e, inputs.Unlooked)}
-    assert unlooked == {"a.txt", "c.txt", "disguised.dat", "notes.md", "pipe.txt", "usage.xml"}
-    assert ("Item", f"{top / 'disguised.dat'}!inner.txt") in looked
-
-
 def test_a_folder_any_depth_is_walked(tmp_path: Path) -> None:
     """Folders nested deeper than Python's recursion limit (a hostile tree): walked to the
     bottom, not a crash."""
@@ -198,8 +157,7 @@ def test_a_folder_any_depth_is_walked(tmp_path: Path) -> None:
     deep = nested(tmp_path, sys.getrecursionlimit() + 200)
     (deep / "usage.xml").write_bytes(b"<x/>")
     try:
-        for walked in (inputs.walk([str(tmp_path)]), inputs.walk_deferred([str(tmp_path)])):
-            (found,) = [e for entry in walked for e in inputs.look(entry)]
-            assert isinstance(found, inputs.Item) and found.path == str(deep / "usage.xml")
+        (found,) = inputs.walk([str(tmp_path)])
+        assert isinstance(found, inputs.Item) and found.path == str(deep / "usage.xml")
     finally:
         unnested(tmp_path)

@@ -28,8 +28,6 @@ from airgap.cli.output import (
 from airgap.errors import ExitCode, worst
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
-
     from airgap.state.model import DeviceState
 
 
@@ -63,10 +61,10 @@ def state(
     codes: list[int] = [ExitCode.OK]
     # Captures are parsed (and under --format json rendered) on every core, in input order.
     read = partial(_read, zones=zones, as_json=results is not None)
-    parsed = ordered_map(  # the workers open and sniff the files a folder walk lists
-        read, inputs.walk_deferred(paths, settings["exclude"]), window=8, chunk=16, needs_work=_work
+    parsed = ordered_map(
+        read, inputs.walk(paths, settings["exclude"]), window=8, chunk=16, needs_work=_is_capture
     )
-    for entry in counted(_each(parsed), "reading", "files"):
+    for entry in counted(parsed, "reading", "files"):
         if isinstance(entry, _Parsed):
             for one in entry.states:
                 if isinstance(one, bytes) and results is not None:
@@ -124,41 +122,12 @@ class _Parsed:
     states: list[DeviceState] | list[bytes]
 
 
-def _work(entry: Any) -> bool:
-    """A file left for a worker to look at, or a capture to parse."""
-    from airgap import inputs
-
-    return isinstance(entry, inputs.Unlooked) or _refusal(entry)[0] is None
+def _is_capture(entry: Any) -> bool:
+    return _refusal(entry)[0] is None
 
 
-def _each(parsed: Iterable[Any]) -> Iterator[Any]:
-    """What the workers gave for each file (a list: an archive gives one a member), and the
-    entries that needed no work, one at a time."""
-    for got in parsed:
-        yield from got if isinstance(got, list) else (got,)
-
-
-def _read(entry: Any, zones: dict[str, Any], as_json: bool) -> list[Any]:
-    """Each capture's states (or their JSON) in one walked file, the problem reading it, or
-    why it is not read; run by a worker."""
-    from airgap import inputs
-
-    return [
-        _parsed(e, zones, as_json) if _refusal(e)[0] is None else _unread(e)
-        for e in inputs.look(entry)
-    ]
-
-
-def _unread(entry: Any) -> Any:
-    """An entry that is not read, without the bytes a look at its head kept."""
-    import dataclasses
-
-    from airgap import inputs
-
-    return dataclasses.replace(entry, data=None) if isinstance(entry, inputs.Item) else entry
-
-
-def _parsed(entry: Any, zones: dict[str, Any], as_json: bool) -> Any:
+def _read(entry: Any, zones: dict[str, Any], as_json: bool) -> Any:
+    """One capture's states (or their JSON), or the problem reading it; run by a worker."""
     from airgap.findings import problem
     from airgap.state.devices import identify
     from airgap.state.parse import parse_capture

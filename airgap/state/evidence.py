@@ -15,7 +15,7 @@ import dataclasses
 import hashlib
 import itertools
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache, partial
@@ -107,12 +107,14 @@ def load(
     rest = [p for p in paths if p not in stored_files]
     examined = ordered_map(
         partial(_examine, tz=tz, summary=summary, for_diff=for_diff, reduce=reduce),
-        inputs.walk_deferred(rest, exclude),  # the workers open and sniff the files
+        inputs.walk(rest, exclude),
         window=8,
         chunk=CHUNK,
-        needs_work=_needs_work,
+        needs_work=_is_item,
     )
-    for entry in itertools.chain(named, counting(_each_entry(examined))):
+    for entry in itertools.chain(named, counting(examined)):
+        if isinstance(entry, inputs.Skipped) and _may_be_state_file(entry.path):
+            entry = _stored(entry.path, summary, for_diff, reduce)  # another site's states
         if isinstance(entry, inputs.Skipped):
             found.skipped.append(entry)
         elif isinstance(entry, Finding):
@@ -132,7 +134,9 @@ def load(
 
 
 def _may_be_state_file(path: str) -> bool:
-    """A file met in a folder that is named and starts as ``state --format json`` output."""
+    """A file met in a folder that is named and starts as ``state --format json`` output
+    (the walk's sniff knows no JSON: it skips it, or takes it for a capture when its head
+    holds a capture's words): read as a state file named on the command line."""
     return path.lower().endswith(".json") and _is_state_file(path)
 
 
@@ -176,15 +180,8 @@ def _stored(
     return _Read((path,), digest, states=kept, parsed=len(states))
 
 
-def _each_entry(examined: Iterable[Any]) -> Iterator[Any]:
-    """What the workers gave for each file (a list: an archive gives one a member), and the
-    entries that needed no work, one at a time."""
-    for got in examined:
-        yield from got if isinstance(got, list) else (got,)
-
-
-def _needs_work(entry: inputs.Entry | inputs.Unlooked) -> bool:
-    return isinstance(entry, inputs.Item | inputs.Unlooked)
+def _is_item(entry: inputs.Entry) -> bool:
+    return isinstance(entry, inputs.Item)
 
 
 def summarise(state: DeviceState) -> DeviceState:
@@ -376,31 +373,16 @@ class _Read(PickledByCall):
 
 
 def _examine(
-    entry: inputs.Item | inputs.Unlooked,
+    entry: inputs.Item,
     tz: Mapping[str, timedelta] | None,
     summary: bool = False,
     for_diff: bool = False,
     reduce: Callable[[DeviceState], DeviceState] | None = None,
-) -> list[_Read | inputs.Entry]:
-    """What one walked file gives: itself read, or each member of an archive, or why not.
-    A state JSON file met in a folder (named ``*.json``) is read as one named would be."""
-    if isinstance(entry, inputs.Unlooked) and _may_be_state_file(entry.path):
-        return [_stored(entry.path, summary, for_diff, reduce)]
-    return [
-        _read_item(e, tz, summary, for_diff, reduce) if isinstance(e, inputs.Item) else e
-        for e in inputs.look(entry)
-    ]
-
-
-def _read_item(
-    entry: inputs.Item,
-    tz: Mapping[str, timedelta] | None,
-    summary: bool,
-    for_diff: bool,
-    reduce: Callable[[DeviceState], DeviceState] | None = None,
 ) -> _Read | inputs.Entry:
     from airgap.state.parse import parse_capture
 
+    if len(entry.parts) == 1 and _may_be_state_file(entry.path):  # its text sniffed as a capture
+        return _stored(entry.path, summary, for_diff, reduce)
     try:
         data = entry.read()
     except OSError as exc:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from airgap import formats
 from airgap.state import stored
 from airgap.state.parse import parse_capture
 from tests.conftest import FIELD, SAMPLES, Cli
@@ -60,14 +61,15 @@ def test_state_files_in_a_folder_are_read_as_named_ones(tmp_path: Path, cli: Cli
     that is state JSON, as when each is named, and skips other JSON with a note."""
     sites = tmp_path / "sites"
     (sites / "north").mkdir(parents=True)
-    for name, where in (("a.json", sites), ("b.json", sites / "north")):
-        written = cli(
-            "state",
-            "--format",
-            "json",
-            SAMPLES / "import" / ("after" if name == "a.json" else "before"),
-        )
-        (where / name).write_text(written.out)
+    (sites / "a.json").write_text(
+        cli("state", "--format", "json", SAMPLES / "import" / "after").out
+    )
+    # b.json keeps a line it did not understand that reads as a syslog event: to the walk's
+    # sniff, its head is a capture's
+    written = json.loads(cli("state", "--format", "json", SAMPLES / "import" / "before").out)
+    written["results"][0]["unparsed_lines"].append("%SMART_LIC-3-AUTHORIZATION_FAILED: x")
+    (sites / "north" / "b.json").write_text(json.dumps(written, indent=2))
+    assert formats.sniff((sites / "north" / "b.json").read_bytes()).family == "capture"
     (sites / "other.json").write_text('{"not": "a state file"}')
     for command in ("deadlines", "health", "reconcile"):
         extra = () if command == "reconcile" else ("--today", "2023-06-05")
