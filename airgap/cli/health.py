@@ -14,6 +14,7 @@ from airgap.cli.output import Format, TzOption, begin, emit_json_results, out, p
 from airgap.cli.reconcile import (
     PathsArgument,
     TodayOption,
+    collector_resting,
     inputs_json,
     load_inputs,
     parse_today,
@@ -91,7 +92,8 @@ def health(
     devices = inventories.load(inventory) if inventory else []
     found = load_inputs(paths, parse_tz_options(tz or []))
     limits = core.Thresholds(warn_days, crit_days, backlog_warn, backlog_crit, stale_days)
-    site = core.health(found.states, day, limits, found.acks, devices)
+    with collector_resting():
+        site = core.health(found.states, day, limits, found.acks, devices)
     failing = site.level in (core.Level.WARNING, core.Level.CRITICAL)
     code = worst(found.exit_code, ExitCode.FINDINGS if failing else ExitCode.OK)
     if fmt is HealthFormat.NAGIOS:

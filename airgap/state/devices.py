@@ -287,6 +287,8 @@ def _file_time(path: str) -> float | None:
 
 def _newest_first(states: list[DeviceState]) -> tuple[list[DeviceState], str | None]:
     """States of one device, the newest capture file first, and what decided it."""
+    if len(states) == 1:  # most devices of a site: one capture file, one state
+        return states, None
     per_file: dict[str, list[DeviceState]] = {}
     for state in states:
         per_file.setdefault(state.path or "", []).append(state)
