@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatch
@@ -29,6 +30,7 @@ from airgap.findings import SEP, Finding, problem
 PROLOG_BYTES = 4096  # the prolog and root element of a licensing file; a longer one reads on
 HEAD_BYTES = 64 * 1024  # a capture can take this long to show what it is
 MAX_FILE_BYTES = 1 << 30
+_READ = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC  # a FIFO swapped in does not block
 
 
 @dataclass(frozen=True)
@@ -171,7 +173,8 @@ def _walk_folder(top: Path, walking: _Walking) -> Iterator[Entry | Archive]:
             if entry.is_symlink():
                 yield Skipped(str(path), "symbolic link")
             else:
-                yield from _entries(path, named=False, walking=walking)
+                regular = entry.is_file(follow_symlinks=False)
+                yield from _entries(path, named=False, walking=walking, regular=regular)
         waiting += reversed(keep)  # the first by name is walked next
 
 
@@ -193,20 +196,25 @@ def _matches(name: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch(name, p) for p in patterns)
 
 
-def _entries(path: Path, *, named: bool, walking: _Walking) -> Iterator[Entry | Archive]:
-    """One file, or every member when it is an archive."""
-    if not path.is_file():  # checked before opening: a FIFO would block the open
-        if named:
-            yield problem(str(path), "not a regular file")
-        else:
-            yield Skipped(str(path), "not a regular file")
+def _entries(
+    path: Path, *, named: bool, walking: _Walking, regular: bool | None = None
+) -> Iterator[Entry | Archive]:
+    """One file, or every member when it is an archive. ``regular`` is what the folder's
+    listing says of the file, else it is looked at first (opening a FIFO blocks, a device
+    may act); it is opened without blocking and looked at again once open."""
+    shown = str(path)
+    if not (path.is_file() if regular is None else regular):
+        yield (problem if named else Skipped)(shown, "not a regular file")
         return
     try:
-        with path.open("rb") as handle:
+        with os.fdopen(os.open(shown, _READ), "rb", buffering=0) as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):  # swapped since the look
+                yield (problem if named else Skipped)(shown, "not a regular file")
+                return
             head, sniff = _sniff(handle, path.name)
             whole = len(head) < HEAD_BYTES and not handle.read(1)  # a capture mostly is
     except OSError as exc:
-        yield problem(str(path), exc.strerror or str(exc))
+        yield problem(shown, exc.strerror or str(exc))
         return
     if archive.archive_type(head):
         yield from _members(path, walking)
