@@ -150,32 +150,36 @@ def _walk_folder(top: Path, walking: _Walking) -> Iterator[Entry | Archive]:
         folder = waiting.pop()
         try:
             with os.scandir(folder) as listing:
-                found = sorted(listing, key=lambda entry: entry.name)
+                found = sorted(map(_listed, listing))  # by name; a few bytes a file held
         except OSError as exc:
             yield problem(exc.filename or str(folder), exc.strerror or str(exc))
             continue
-        folders: list[tuple[os.DirEntry[str], Path]] = []
-        files: list[tuple[os.DirEntry[str], Path]] = []
-        for entry in found:
-            path = folder / entry.name
-            if walking.patterns and _excluded(path, top, walking.patterns):
-                continue
-            (folders if _is_folder(entry) else files).append((entry, path))
         keep = []
-        for entry, path in folders:
-            if entry.name.startswith("."):
+        for name, is_folder, is_link, _ in found:
+            path = folder / name
+            if not is_folder or (walking.patterns and _excluded(path, top, walking.patterns)):
+                continue
+            if name.startswith("."):
                 yield Skipped(str(path), "hidden folder")
-            elif entry.is_symlink():
+            elif is_link:
                 yield Skipped(str(path), "symbolic link")
             else:
                 keep.append(path)
-        for entry, path in files:
-            if entry.is_symlink():
+        for name, is_folder, is_link, regular in found:
+            path = folder / name
+            if is_folder or (walking.patterns and _excluded(path, top, walking.patterns)):
+                continue
+            if is_link:
                 yield Skipped(str(path), "symbolic link")
             else:
-                regular = entry.is_file(follow_symlinks=False)
                 yield from _entries(path, named=False, walking=walking, regular=regular)
         waiting += reversed(keep)  # the first by name is walked next
+
+
+def _listed(entry: os.DirEntry[str]) -> tuple[str, bool, bool, bool]:
+    """What the walk needs of a folder's entry: its name, whether it is a folder (or a link
+    to one), a link, a regular file (the listing says, mostly without a call per file)."""
+    return entry.name, _is_folder(entry), entry.is_symlink(), entry.is_file(follow_symlinks=False)
 
 
 def _is_folder(entry: os.DirEntry[str]) -> bool:
