@@ -58,14 +58,17 @@ def walk_tree(top: Path) -> Iterator[tuple[Path, list[str], list[str]]]:
             continue
         folders: list[str] = []
         files: list[str] = []
+        links: set[str] = set()  # folders listed that are links to one: not followed
         for entry in entries:
             try:
                 is_folder = entry.is_dir()
             except OSError:
                 is_folder = False
             (folders if is_folder else files).append(entry.name)
+            if is_folder and entry.is_symlink():
+                links.add(entry.name)
         yield folder, folders, files
-        waiting += reversed([folder / name for name in folders if not (folder / name).is_symlink()])
+        waiting += reversed([folder / name for name in folders if name not in links])
 
 
 def tree(top: Path) -> Iterator[Path]:

@@ -207,7 +207,7 @@ def _merged(name: str, values: tuple[Any, ...]) -> Any:
     return next((v for v in values if v is not None), None)
 
 
-_FIELDS = tuple(item.name for item in dataclasses.fields(DeviceState))
+_FIELDS = model.STATE_FIELDS
 # the lists of a state (reports, licenses, ...): what merging one state may change
 _TUPLES = tuple(item.name for item in dataclasses.fields(DeviceState) if item.default == ())
 _KIND, _PATH, _SOURCE = map(_FIELDS.index, ("kind", "path", "source"))

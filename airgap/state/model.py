@@ -403,9 +403,9 @@ class DeviceState:
         return data
 
 
-_STATE_FIELDS = tuple(item.name for item in fields(DeviceState))
-values_of = operator.attrgetter(*_STATE_FIELDS)  # a state's fields, in order
-_STATE_INDEX = {name: index for index, name in enumerate(_STATE_FIELDS)}
+STATE_FIELDS = tuple(item.name for item in fields(DeviceState))  # in order
+values_of = operator.attrgetter(*STATE_FIELDS)  # a state's field values, in that order
+_STATE_INDEX = {name: index for index, name in enumerate(STATE_FIELDS)}
 
 
 def changed(state: DeviceState, **values: Any) -> DeviceState:
