@@ -26,6 +26,7 @@ from typing import IO, cast
 from airgap import archive, formats
 from airgap.errors import AirgapError
 from airgap.findings import SEP, Finding, problem
+from airgap.fsutil import open_regular
 
 PROLOG_BYTES = 4096  # the prolog and root element of a licensing file; a longer one reads on
 HEAD_BYTES = 64 * 1024  # a capture can take this long to show what it is
@@ -57,10 +58,11 @@ class Item:
         return file_name(self.parts)
 
     def read(self) -> bytes:
-        """The whole file; OSError when it went away or became unreadable since the walk."""
+        """The whole file; OSError when it went away, became unreadable or stopped being a
+        regular file since the walk (a FIFO swapped in is refused, not waited on)."""
         if self.data is not None:
             return self.data
-        with Path(self.parts[0]).open("rb") as handle:
+        with open_regular(Path(self.parts[0])) as handle:
             size = os.fstat(handle.fileno()).st_size
             if size > MAX_FILE_BYTES:
                 raise OSError(f"{size} bytes, over the {MAX_FILE_BYTES} limit")

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -116,6 +118,29 @@ def test_the_walk_reads_the_head_of_a_file_only(tmp_path: Path) -> None:
         head, sniff = inputs._sniff(handle, big.name)
         assert len(head) == inputs.HEAD_BYTES and handle.tell() == inputs.HEAD_BYTES
     assert sniff.family == "xml"  # named like a usage file: reading it says not-xml
+
+
+def test_a_file_swapped_for_a_fifo_after_the_walk_is_refused_not_waited_on(
+    tmp_path: Path,
+) -> None:
+    usage = tmp_path / "usage.xml"
+    usage.write_bytes(b"<smartLicense>" + b" " * inputs.PROLOG_BYTES * 2 + b"</smartLicense>")
+    [item] = inputs.walk([str(tmp_path)])
+    assert isinstance(item, inputs.Item) and item.data is None  # read again where examined
+    usage.unlink()
+    os.mkfifo(usage)  # no writer: opening it to read would block for ever
+
+    def waited(*_: object) -> None:
+        raise AssertionError("read() waited on the FIFO")
+
+    signal.signal(signal.SIGALRM, waited)
+    signal.alarm(5)
+    try:
+        with pytest.raises(OSError, match="not a regular file"):
+            item.read()
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
 
 
 @pytest.mark.parametrize(
