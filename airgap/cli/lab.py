@@ -186,7 +186,10 @@ def _cssm_inputs(
         if isinstance(entry, Finding):
             raise InputError("cannot read", entry.path, entry.message)
         if isinstance(entry, inputs.Item) and entry.sniff.family == "xml":
-            data = entry.read()
+            try:
+                data = entry.read()
+            except OSError as exc:
+                raise InputError("cannot read", entry.path, exc.strerror or str(exc)) from None
             if (doc := usage_of(data)) is not None:
                 loose.append((entry.name, data, doc))
     return uploads, loose

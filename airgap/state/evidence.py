@@ -386,7 +386,7 @@ def _examine(
     try:
         data = entry.read()
     except OSError as exc:
-        return problem(entry.path, f"cannot read: {exc}")
+        return problem(entry.path, f"cannot read: {exc.strerror or exc}")
     digest = "" if summary else "sha256:" + hashlib.sha256(data).hexdigest()
     if entry.sniff.family == "capture":
         text = data.decode("utf-8", errors="replace")
