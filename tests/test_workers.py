@@ -4,10 +4,13 @@ says the same whatever the number of jobs."""
 from __future__ import annotations
 
 import gc
+import itertools
 import json
+import os
+import time
 from pathlib import Path
 
-from airgap.workers import ordered_map
+from airgap.workers import _growing, ordered_map
 from tests.conftest import Cli
 from tests.formats.helpers import payload, report_xml
 
@@ -30,6 +33,22 @@ def test_chunks_keep_input_order_and_pass_other_items_through() -> None:
             )
         )
         assert got == expected, chunk
+
+
+def pid_of(_: int) -> int:
+    time.sleep(0.002)  # so one worker cannot take every task before the other starts
+    return os.getpid()
+
+
+def test_tasks_grow_from_the_first_size_to_the_chunk() -> None:
+    assert list(itertools.islice(_growing(16, 64, 2), 9)) == [16, 16, 32, 32, 64, 64, 64, 64, 64]
+    assert list(itertools.islice(_growing(8, 8, 4), 3)) == [8, 8, 8]
+    items = list(range(5000))
+    expected = [n * n if n % 2 else n for n in items]
+    got = list(ordered_map(square, items, jobs=2, window=4, chunk=256, needs_work=odd))
+    assert got == expected
+    # a few hundred items still reach both workers: the first tasks are small
+    assert len(set(ordered_map(pid_of, range(300), jobs=2, window=4, chunk=256))) == 2
 
 
 def collector_on(_: int) -> bool:

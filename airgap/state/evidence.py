@@ -44,7 +44,7 @@ from airgap.state.model import (
 )
 from airgap.workers import ordered_map
 
-CHUNK = 16  # files per task
+CHUNK = 256  # files per task, at most (see workers.ordered_map)
 ReportRef = tuple[Udi | None, int | None]  # what a usage file says of a report, maybe partly
 _NOTHING: frozenset[str] = frozenset()
 
