@@ -30,7 +30,7 @@ from airgap.formats.imports import AccountInfo, AckEntry, ImportFile, rum_entrie
 from airgap.formats.imports import Policy as ImportedPolicy
 from airgap.formats.usage import UsageFile
 from airgap.fsutil import open_regular
-from airgap.state import syslog
+from airgap.state import stored, syslog
 from airgap.state.devices import compact
 from airgap.state.model import (
     DeviceState,
@@ -102,7 +102,7 @@ def load(
     found = Evidence()
     shared = _Shared()
     paths = list(paths)
-    stored_files = [p for p in paths if _is_state_file(p)]  # named state JSON: other sites
+    stored_files = [p for p in paths if stored.is_state_file(p)]  # named state JSON: other sites
     named = [_stored(p, summary, for_diff, reduce) for p in stored_files]
     rest = [p for p in paths if p not in stored_files]
     examined = ordered_map(
@@ -135,20 +135,9 @@ def load(
 
 def _may_be_state_file(path: str) -> bool:
     """A file met in a folder that is named and starts as ``state --format json`` output
-    (the walk's sniff knows no JSON: it skips it, or takes it for a capture when its head
-    holds a capture's words): read as a state file named on the command line."""
-    return path.lower().endswith(".json") and _is_state_file(path)
-
-
-def _is_state_file(path: str) -> bool:
-    """A named file that holds what ``airgap state --format json`` writes."""
-    from airgap.state import stored
-
-    try:
-        with open_regular(Path(path)) as handle:
-            return stored.is_state_json(handle.read(400))
-    except OSError:
-        return False  # the walk names the problem
+    (the walk's sniff knows no JSON: it skips it): read as a state file named on the command
+    line."""
+    return path.lower().endswith(".json") and stored.is_state_file(path)
 
 
 def _stored(
@@ -157,16 +146,29 @@ def _stored(
     for_diff: bool = False,
     reduce: Callable[[DeviceState], DeviceState] | None = None,
 ) -> _Read | Finding:
-    """The states a state JSON file holds (summarised, or kept for ``diff``, as a capture's
-    would be), or why they cannot be read."""
-    from airgap.state import stored
-
+    """The states a state JSON file on disk holds, or why they cannot be read."""
     try:
         with open_regular(Path(path)) as handle:
             data = handle.read(inputs.MAX_FILE_BYTES + 1)
-        states = stored.read(data, path)
     except OSError as exc:
         return problem(path, f"cannot read: {exc.strerror or exc}")
+    if len(data) > inputs.MAX_FILE_BYTES:
+        return problem(path, f"cannot read: over the {inputs.MAX_FILE_BYTES} bytes limit")
+    return _states_of((path,), data, summary, for_diff, reduce)
+
+
+def _states_of(
+    parts: archive.Where,
+    data: bytes,
+    summary: bool = False,
+    for_diff: bool = False,
+    reduce: Callable[[DeviceState], DeviceState] | None = None,
+) -> _Read | Finding:
+    """The states state JSON holds (summarised, or kept for ``diff``, as a capture's would
+    be), or why they cannot be read."""
+    path = archive.shown(parts)
+    try:
+        states = stored.read(data, path)
     except stored.StateFileError as exc:
         return problem(path, exc.why, exc.exit_code)
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
@@ -177,7 +179,7 @@ def _stored(
         if for_diff
         else states
     )
-    return _Read((path,), digest, states=kept, parsed=len(states))
+    return _Read(parts, digest, states=kept, parsed=len(states))
 
 
 def _is_item(entry: inputs.Entry) -> bool:
@@ -381,12 +383,12 @@ def _examine(
 ) -> _Read | inputs.Entry:
     from airgap.state.parse import parse_capture
 
-    if len(entry.parts) == 1 and _may_be_state_file(entry.path):  # its text sniffed as a capture
-        return _stored(entry.path, summary, for_diff, reduce)
     try:
         data = entry.read()
     except OSError as exc:
         return problem(entry.path, f"cannot read: {exc.strerror or exc}")
+    if entry.sniff.family == "capture" and stored.holds_states(entry.name, data):
+        return _states_of(entry.parts, data, summary, for_diff, reduce)  # its head read as one
     digest = "" if summary else "sha256:" + hashlib.sha256(data).hexdigest()
     if entry.sniff.family == "capture":
         text = data.decode("utf-8", errors="replace")

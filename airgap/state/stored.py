@@ -10,10 +10,12 @@ error naming the file.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from airgap.errors import AirgapError, ExitCode
 from airgap.formats.common import Udi
+from airgap.fsutil import open_regular
 from airgap.state.model import (
     PARTS,
     Authorization,
@@ -42,6 +44,22 @@ def is_state_json(head: bytes) -> bool:
     """True for the start of what ``airgap state --format json`` writes."""
     text = head.lstrip()
     return text.startswith(b"{") and b'"airgap"' in text[:200] and _PREFIX in text[:400]
+
+
+def is_state_file(path: str) -> bool:
+    """A file on disk that holds what ``airgap state --format json`` writes."""
+    try:
+        with open_regular(Path(path)) as handle:
+            return is_state_json(handle.read(400))
+    except OSError:
+        return False  # whoever reads it names the problem
+
+
+def holds_states(name: str, data: bytes) -> bool:
+    """A file (or archive member) met while walking, named ``*.json``, that holds what
+    ``airgap state --format json`` writes: another site's states, even when the walk's sniff
+    took its head for a capture's (a capture's words in it)."""
+    return name.lower().endswith(".json") and is_state_json(data[:400])
 
 
 def read(data: bytes, path: str) -> list[DeviceState]:

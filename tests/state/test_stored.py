@@ -3,7 +3,9 @@ sites combine by the state files they carry."""
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -81,3 +83,44 @@ def test_state_files_in_a_folder_are_read_as_named_ones(tmp_path: Path, cli: Cli
         one, two = json.loads(walked.out), json.loads(named.out)
         assert one["results"] == two["results"] and one["results"]
         assert [s["path"] for s in one["skipped"]] == [str(sites / "other.json")]
+
+
+def _sniffed_as_capture(cli: Cli) -> bytes:
+    """State JSON whose head the walk's sniff takes for a capture's: an unparsed line in it
+    reads as a syslog event."""
+    written = json.loads(cli("state", "--format", "json", SAMPLES / "import" / "before").out)
+    written["results"][0]["unparsed_lines"].append("%SMART_LIC-3-AUTHORIZATION_FAILED: x")
+    data = json.dumps(written, indent=2).encode()
+    assert formats.sniff(data).family == "capture"
+    return data
+
+
+def test_state_json_in_an_archive_is_read_as_states_not_as_a_capture(
+    tmp_path: Path, cli: Cli
+) -> None:
+    data = _sniffed_as_capture(cli)
+    (tmp_path / "site.json").write_bytes(data)
+    member = tarfile.TarInfo("north/site.json")
+    member.size = len(data)
+    with tarfile.open(tmp_path / "sites.tar.gz", "w:gz") as archive:
+        archive.addfile(member, io.BytesIO(data))
+    for command in ("deadlines", "health", "reconcile"):
+        extra = () if command == "reconcile" else ("--today", "2023-06-05")
+        packed = cli(command, "--format", "json", *extra, tmp_path / "sites.tar.gz")
+        named = cli(command, "--format", "json", *extra, tmp_path / "site.json")
+        assert packed.code == named.code, packed.err
+        one, two = json.loads(packed.out), json.loads(named.out)
+        assert [r["device"] for r in one["results"]] == [r["device"] for r in two["results"]]
+        assert one["results"] and not one.get("problems")
+
+
+def test_state_says_state_json_is_no_capture(tmp_path: Path, cli: Cli) -> None:
+    """``airgap state`` reads captures: state JSON is skipped in a folder and refused when
+    named (exit 3), never parsed as a capture because its head holds a capture's words."""
+    (tmp_path / "site.json").write_bytes(_sniffed_as_capture(cli))
+    walked = cli("state", "--format", "json", tmp_path)
+    assert walked.code == 0 and json.loads(walked.out)["results"] == []
+    [skipped] = json.loads(walked.out)["skipped"]
+    assert skipped["path"] == str(tmp_path / "site.json") and "state JSON" in skipped["reason"]
+    named = cli("state", tmp_path / "site.json")
+    assert named.code == 3 and "state JSON" in named.err and "Traceback" not in named.err
