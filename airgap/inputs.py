@@ -57,6 +57,11 @@ class Item:
         """The file's own name, without its folders or the archives holding it."""
         return file_name(self.parts)
 
+    @property
+    def carried(self) -> int:
+        """The bytes the item carries with it (to a worker), none when it is read there."""
+        return len(self.data) if self.data is not None else 0
+
     def read(self) -> bytes:
         """The whole file; OSError when it went away, became unreadable or stopped being a
         regular file since the walk (a FIFO swapped in is refused, not waited on)."""
@@ -87,6 +92,11 @@ class Archive:
 
 
 Entry = Item | Skipped | Finding  # a Finding: a path that could not be examined (a problem)
+
+
+def carried(entry: Entry) -> int:
+    """The bytes an entry carries with it to a worker (an item's, when it holds them)."""
+    return entry.carried if isinstance(entry, Item) else 0
 
 
 def file_name(parts: archive.Where) -> str:

@@ -19,6 +19,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, TypeVar
 
 FIRST_CHUNK = 16  # items in each of the first tasks (see ordered_map)
+TASK_BYTES = 4 << 20  # what one task's items may carry before it is sent
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -65,21 +66,25 @@ def ordered_map(
     initializer: Callable[..., None] | None = None,
     initargs: tuple[Any, ...] = (),
     before_fork: Callable[[], None] | None = None,
+    weigh: Callable[[T], int] = lambda _: 0,
 ) -> Iterator[R | T]:
     """``fn(item)`` for items that need work, the item itself otherwise, in input order.
 
     Runs in this process when ``jobs`` is 1 or fewer than ``serial_below`` of the first
-    ``window * chunk`` items need work; else in ``jobs`` worker processes (0: every core), after
-    ``before_fork`` has loaded in the parent what every worker would otherwise load again.
+    ``window * FIRST_CHUNK`` items need work; else in ``jobs`` worker processes (0: every
+    core), after ``before_fork`` has loaded in the parent what every worker would otherwise
+    load again.
     Items that need work in a row go to a worker together, up to ``chunk`` of them (fewer
     round trips when each item is quick); at most ``window`` such tasks are in flight. Tasks
     start at ``FIRST_CHUNK`` items and double every ``window`` tasks up to ``chunk``: a few
     hundred files still keep every core busy, and 100,000 go in a few large tasks (each round
-    trip costs the parent about half a millisecond).
+    trip costs the parent about half a millisecond). A task is sent sooner once what its
+    items carry (``weigh``: bytes) reaches ``TASK_BYTES``, so the window holds a few tens of
+    megabytes at most, whatever the items' sizes.
     """
     items = iter(items)
     jobs = jobs or default_jobs()
-    head = list(itertools.islice(items, window * chunk))
+    head = list(itertools.islice(items, window * min(chunk, FIRST_CHUNK)))
     if jobs == 1 or sum(map(needs_work, head)) < serial_below:
         if initializer is not None:
             initializer(*initargs)
@@ -97,7 +102,15 @@ def ordered_map(
     gc.freeze()
     try:
         yield from _in_workers(
-            fn, itertools.chain(head, items), jobs, window, chunk, needs_work, initializer, initargs
+            fn,
+            itertools.chain(head, items),
+            jobs,
+            window,
+            chunk,
+            needs_work,
+            weigh,
+            initializer,
+            initargs,
         )
     finally:
         gc.unfreeze()
@@ -112,6 +125,7 @@ def _in_workers(
     window: int,
     chunk: int,
     needs_work: Callable[[T], bool],
+    weigh: Callable[[T], int],
     initializer: Callable[..., None] | None,
     initargs: tuple[Any, ...],
 ) -> Iterator[R | T]:
@@ -120,30 +134,41 @@ def _in_workers(
         jobs, mp_context=context, initializer=_start, initargs=(initializer, initargs)
     ) as pool:
         pending: deque[Future[list[R]] | _Ready] = deque()
-        batch: list[T] = []
-        sizes = _growing(min(chunk, FIRST_CHUNK), chunk, window)
-        size = next(sizes)
-
-        def send() -> None:
-            nonlocal size
-            if batch:
-                pending.append(pool.submit(_each, fn, batch.copy()))
-                batch.clear()
-                size = next(sizes)
-
-        for item in items:
-            if needs_work(item):
-                batch.append(item)
-                if len(batch) >= size:
-                    send()
-            else:
-                send()
-                pending.append(_Ready([item]))
+        for task in _tasks(items, needs_work, chunk, window, weigh):
+            pending.append(task if isinstance(task, _Ready) else pool.submit(_each, fn, task))
             while len(pending) >= window:
                 yield from pending.popleft().result()
-        send()
         while pending:
             yield from pending.popleft().result()
+
+
+def _tasks(
+    items: Iterable[T],
+    needs_work: Callable[[T], bool],
+    chunk: int,
+    window: int,
+    weigh: Callable[[T], int] = lambda _: 0,
+) -> Iterator[list[T] | _Ready]:
+    """The items in order as ``ordered_map`` hands them out: each run of items that need work
+    as tasks (lists of them, sized as ``_growing`` says, cut once they carry ``TASK_BYTES``),
+    each other item as it is."""
+    sizes = _growing(min(chunk, FIRST_CHUNK), chunk, window)
+    size, carried = next(sizes), 0
+    batch: list[T] = []
+    for item in items:
+        if not needs_work(item):
+            if batch:
+                yield batch
+                size, carried, batch = next(sizes), 0, []
+            yield _Ready([item])
+            continue
+        batch.append(item)
+        carried += weigh(item)
+        if len(batch) >= size or carried >= TASK_BYTES:
+            yield batch
+            size, carried, batch = next(sizes), 0, []
+    if batch:
+        yield batch
 
 
 def _growing(first: int, most: int, every: int) -> Iterator[int]:

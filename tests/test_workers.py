@@ -10,7 +10,7 @@ import os
 import time
 from pathlib import Path
 
-from airgap.workers import _growing, ordered_map
+from airgap.workers import TASK_BYTES, _growing, _tasks, ordered_map
 from tests.conftest import Cli
 from tests.formats.helpers import payload, report_xml
 
@@ -43,6 +43,20 @@ def pid_of(_: int) -> int:
 def test_tasks_grow_from_the_first_size_to_the_chunk() -> None:
     assert list(itertools.islice(_growing(16, 64, 2), 9)) == [16, 16, 32, 32, 64, 64, 64, 64, 64]
     assert list(itertools.islice(_growing(8, 8, 4), 3)) == [8, 8, 8]
+    every = list(_tasks(range(1000), lambda _: True, chunk=64, window=2))
+    assert [len(t) for t in every] == [16, 16, 32, 32, *[64] * 14, 8]
+    assert [n for t in every for n in t] == list(range(1000))
+    # an item that needs no work ends the task before it and goes on its own
+    parts = list(_tasks(range(40), lambda n: n != 20, chunk=64, window=2))
+    assert [t if isinstance(t, list) else t.value for t in parts] == [
+        list(range(16)),
+        [16, 17, 18, 19],
+        [20],
+        list(range(21, 40)),
+    ]
+    # a task is cut once its items carry TASK_BYTES, whatever its size
+    heavy = list(_tasks(range(10), lambda _: True, 256, 8, weigh=lambda _: TASK_BYTES // 4))
+    assert [len(t) for t in heavy] == [4, 4, 2]
     items = list(range(5000))
     expected = [n * n if n % 2 else n for n in items]
     got = list(ordered_map(square, items, jobs=2, window=4, chunk=256, needs_work=odd))

@@ -62,7 +62,12 @@ def state(
     # Captures are parsed (and under --format json rendered) on every core, in input order.
     read = partial(_read, zones=zones, as_json=results is not None)
     parsed = ordered_map(
-        read, inputs.walk(paths, settings["exclude"]), window=8, chunk=256, needs_work=_is_capture
+        read,
+        inputs.walk(paths, settings["exclude"]),
+        window=8,
+        chunk=256,
+        needs_work=_is_capture,
+        weigh=inputs.carried,
     )
     for entry in counted(parsed, "reading", "files"):
         if isinstance(entry, _Parsed):

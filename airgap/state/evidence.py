@@ -111,6 +111,7 @@ def load(
         window=8,
         chunk=CHUNK,
         needs_work=_is_item,
+        weigh=inputs.carried,
     )
     for entry in itertools.chain(named, counting(examined)):
         if isinstance(entry, inputs.Skipped) and _may_be_state_file(entry.path):
