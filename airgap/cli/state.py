@@ -28,6 +28,8 @@ from airgap.cli.output import (
 from airgap.errors import ExitCode, worst
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from airgap.state.model import DeviceState
 
 
@@ -46,10 +48,9 @@ def state(
     --format json writes each state as it is read, so memory stays flat for any number of
     captures; the envelope's ok, error, problems and skipped follow the results.
     """
-    from airgap import config, inputs
+    from airgap import config
     from airgap.findings import Finding, problem
     from airgap.state.times import parse_tz_options
-    from airgap.workers import ordered_map
 
     begin("state", fmt)
     speak(no_progress=no_progress)
@@ -59,16 +60,7 @@ def state(
     problems: list[Finding] = []
     skipped: list[dict[str, str]] = []
     codes: list[int] = [ExitCode.OK]
-    # Captures are parsed (and under --format json rendered) on every core, in input order.
-    read = partial(_read, zones=zones, as_json=results is not None)
-    parsed = ordered_map(
-        read,
-        inputs.walk(paths, settings["exclude"]),
-        window=8,
-        chunk=256,
-        needs_work=_is_capture,
-        weigh=inputs.carried,
-    )
+    parsed = _parsed(paths, settings["exclude"], zones, as_json=results is not None)
     for entry in counted(parsed, "reading", "files"):
         if isinstance(entry, _Parsed):
             for one in entry.states:
@@ -90,6 +82,24 @@ def state(
     if results is not None:
         results.close(code == ExitCode.OK, problems, skipped)
     raise typer.Exit(code)
+
+
+def _parsed(
+    paths: list[str], exclude: list[str], zones: dict[str, Any], *, as_json: bool
+) -> Iterator[Any]:
+    """Each entry of the walk, a capture parsed (and under --format json rendered) on every
+    core, in input order."""
+    from airgap import inputs
+    from airgap.workers import ordered_map
+
+    return ordered_map(
+        partial(_read, zones=zones, as_json=as_json),
+        inputs.walk(paths, exclude),
+        window=8,
+        chunk=256,
+        needs_work=_is_capture,
+        weigh=inputs.carried,
+    )
 
 
 class _JsonStream:
