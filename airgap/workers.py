@@ -19,7 +19,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, TypeVar
 
 FIRST_CHUNK = 16  # items in each of the first tasks (see ordered_map)
-TASK_BYTES = 4 << 20  # what one task's items may carry before it is sent
+TASK_BYTES = 1 << 20  # what one task's items may carry before it is sent
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -79,8 +79,8 @@ def ordered_map(
     start at ``FIRST_CHUNK`` items and double every ``window`` tasks up to ``chunk``: a few
     hundred files still keep every core busy, and 100,000 go in a few large tasks (each round
     trip costs the parent about half a millisecond). A task is sent sooner once what its
-    items carry (``weigh``: bytes) reaches ``TASK_BYTES``, so the window holds a few tens of
-    megabytes at most, whatever the items' sizes.
+    items carry (``weigh``: bytes) reaches ``TASK_BYTES``, so the window holds about ``window``
+    MiB at most, whatever the items' sizes.
     """
     items = iter(items)
     jobs = jobs or default_jobs()
