@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import itertools
+import os
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -150,10 +151,11 @@ def _stored(
     """The states a state JSON file on disk holds, or why they cannot be read."""
     try:
         with open_regular(Path(path)) as handle:
-            data = handle.read(inputs.MAX_FILE_BYTES + 1)
+            too_long = os.fstat(handle.fileno()).st_size > inputs.MAX_FILE_BYTES
+            data = b"" if too_long else handle.read(inputs.MAX_FILE_BYTES + 1)
     except OSError as exc:
         return problem(path, f"cannot read: {exc.strerror or exc}")
-    if len(data) > inputs.MAX_FILE_BYTES:
+    if too_long or len(data) > inputs.MAX_FILE_BYTES:  # or it grew while read
         return problem(path, f"cannot read: over the {inputs.MAX_FILE_BYTES} bytes limit")
     return _states_of((path,), data, summary, for_diff, reduce)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from airgap import formats
+from airgap import formats, inputs
 from airgap.state import stored
 from airgap.state.parse import parse_capture
 from tests.conftest import FIELD, SAMPLES, Cli
@@ -124,3 +124,13 @@ def test_state_says_state_json_is_no_capture(tmp_path: Path, cli: Cli) -> None:
     assert skipped["path"] == str(tmp_path / "site.json") and "state JSON" in skipped["reason"]
     named = cli("state", tmp_path / "site.json")
     assert named.code == 3 and "state JSON" in named.err and "Traceback" not in named.err
+
+
+def test_a_state_file_over_the_size_limit_is_refused_unread(tmp_path: Path, cli: Cli) -> None:
+    huge = tmp_path / "site.json"
+    huge.write_text(cli("state", "--format", "json", SAMPLES / "import" / "after").out)
+    with huge.open("r+b") as handle:
+        handle.truncate(inputs.MAX_FILE_BYTES + 1)  # sparse: no disk taken, nothing to read
+    run = cli("health", "--today", "2023-06-05", huge)
+    assert run.code == 3 and "site.json" in run.err and "limit" in run.err, run.err
+    assert "Traceback" not in run.err
