@@ -44,7 +44,8 @@ def state(
     transport, trust codes, licenses, RUM report states, history, and the lines not understood.
 
     One state per command in a capture; a file may hold a whole session. A named file that is
-    no capture exits 3; such files met while walking a folder are skipped with a note.
+    no capture (state JSON this command wrote included) exits 3; such files met while walking
+    a folder are skipped with a note.
     --format json writes each state as it is read, so memory stays flat for any number of
     captures; the envelope's ok, error, problems and skipped follow the results.
     """
