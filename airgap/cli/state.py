@@ -164,28 +164,18 @@ def _refusal(entry: Any) -> tuple[str | None, int]:
     """Why an entry is not read, and the exit code (OK when it is only skipped)."""
     from airgap import inputs
     from airgap.findings import Finding
+    from airgap.state import stored
 
     if isinstance(entry, inputs.Skipped):
         return entry.reason, ExitCode.OK
     if isinstance(entry, Finding):
         return entry.message, entry.exit_code or ExitCode.CANNOT_RUN
-    if entry.sniff.family == "capture" and not _holds_states(entry):
+    if entry.sniff.family == "capture" and not stored.holds_states(entry):
         return None, ExitCode.OK
     reason = "not a 'show license' capture"
     if entry.sniff.family == "capture":  # its head read as a capture's
         reason = "state JSON, not a 'show license' capture (health, deadlines, reconcile read it)"
     return reason, ExitCode.CANNOT_RUN if entry.named else ExitCode.OK
-
-
-def _holds_states(entry: Any) -> bool:
-    """What ``airgap state --format json`` wrote (another site's states), not a capture."""
-    from airgap.state import stored
-
-    if not entry.name.lower().endswith(".json"):
-        return False
-    if entry.data is not None:
-        return stored.holds_states(entry.name, entry.data)
-    return len(entry.parts) == 1 and stored.is_state_file(entry.parts[0])
 
 
 def _when(stamp: dict[str, Any] | None, name: str) -> str | None:

@@ -390,7 +390,7 @@ def _examine(
         data = entry.read()
     except OSError as exc:
         return problem(entry.path, f"cannot read: {exc.strerror or exc}")
-    if entry.sniff.family == "capture" and stored.holds_states(entry.name, data):
+    if entry.sniff.family == "capture" and stored.holds_states(entry, data):
         return _states_of(entry.parts, data, summary, for_diff, reduce)  # its head read as one
     digest = "" if summary else "sha256:" + hashlib.sha256(data).hexdigest()
     if entry.sniff.family == "capture":

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from airgap.errors import AirgapError, ExitCode
 from airgap.formats.common import Udi
@@ -29,6 +29,9 @@ from airgap.state.model import (
     TrustCode,
     UsageReporting,
 )
+
+if TYPE_CHECKING:
+    from airgap.inputs import Item
 
 T = TypeVar("T")
 _PREFIX = b'"command": "state"'
@@ -55,11 +58,17 @@ def is_state_file(path: str) -> bool:
         return False  # whoever reads it names the problem
 
 
-def holds_states(name: str, data: bytes) -> bool:
+def holds_states(item: Item, data: bytes | None = None) -> bool:
     """A file (or archive member) met while walking, named ``*.json``, that holds what
     ``airgap state --format json`` writes: another site's states, even when the walk's sniff
-    took its head for a capture's (a capture's words in it)."""
-    return name.lower().endswith(".json") and is_state_json(data[:400])
+    took its head for a capture's (a capture's words in it). Its bytes are ``data`` when read
+    already, else the item's, else looked at on disk."""
+    if not item.name.lower().endswith(".json"):
+        return False
+    head = data if data is not None else item.data
+    if head is None:
+        return len(item.parts) == 1 and is_state_file(item.parts[0])
+    return is_state_json(head[:400])
 
 
 def read(data: bytes, path: str) -> list[DeviceState]:

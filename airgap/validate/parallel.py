@@ -19,7 +19,7 @@ from airgap.workers import ordered_map
 Result = Entry | engine.Checked
 
 CHUNK = 128  # files per task, at most: fewer round trips to the workers (see ordered_map)
-WINDOW = 8  # tasks in flight; archive members travel with their bytes, 1 MiB a task at most
+WINDOW = 8  # tasks in flight; archive members travel with their bytes (workers.TASK_BYTES)
 
 
 def _validated(entry: Entry) -> TypeGuard[Item]:
