@@ -11,7 +11,9 @@ import time
 from pathlib import Path
 from typing import TypeGuard
 
-from airgap.workers import TASK_BYTES, _growing, _tasks, ordered_map
+import pytest
+
+from airgap.workers import TASK_BYTES, _each, _growing, _tasks, ordered_map
 from tests.conftest import Cli
 from tests.formats.helpers import payload, report_xml
 
@@ -75,13 +77,18 @@ def collector_on(_: int) -> bool:
     return gc.isenabled()
 
 
-def test_the_collector_rests_in_the_parent_only_while_workers_run() -> None:
+def test_the_collector_rests_in_the_parent_while_workers_run_and_in_a_task() -> None:
     seen_in_parent = []
     for in_worker in ordered_map(collector_on, range(40), jobs=2, window=2, serial_below=1):
-        assert in_worker  # workers collect as usual
+        assert not in_worker  # a task runs with its worker's collector at rest
         seen_in_parent.append(gc.isenabled())
     assert not any(seen_in_parent)
     assert gc.isenabled() and not gc.get_freeze_count()
+    # the collector runs again once a task is done, also when the task failed
+    assert _each(collector_on, [1, 2]) == [False, False] and gc.isenabled()
+    with pytest.raises(ZeroDivisionError):
+        _each(lambda n: 1 // n, [0])
+    assert gc.isenabled()
 
 
 def test_validate_gives_the_same_report_on_one_core_and_on_two(tmp_path: Path, cli: Cli) -> None:

@@ -66,17 +66,31 @@ def parse_lines(lines: list[str]) -> Node:
     """The tree of a capture already split into lines (line 1 is ``lines[0]``).
 
     Site health reads every line of 100,000 captures: a line's first character or a plain
-    ``in`` test decides before any pattern runs (the patterns give the same answers)."""
+    ``in`` test decides before any pattern runs (the patterns give the same answers), and
+    the loop calls nothing per line but what makes its node."""
     root = Node("", None, 0, -1)
     stack = [root]
     top = root
     for number, raw in enumerate(lines, start=1):
-        line = raw.rstrip()
-        stripped = line.lstrip()
-        if not stripped or _noise(stripped):
+        rest = raw.lstrip(" \t")
+        stripped = rest.strip()
+        if not stripped:
             continue
-        indent = len(line) - len(line.lstrip(" \t"))
-        node = _node(stripped, number, indent)
+        first = stripped[0]
+        if first in "=-":
+            if _UNDERLINE.match(stripped) is not None:
+                continue
+        elif (
+            first in "LlTt" or "#" in stripped or ">" in stripped or not first.isascii()
+        ) and _NOISE.match(stripped) is not None:
+            continue  # prompt lines and banners
+        indent = len(raw) - len(rest)
+        colon = stripped.find(":")  # "Label: value" as _LABEL reads it, else a bare line
+        if colon > 0 and (colon + 1 == len(stripped) or stripped[colon + 1].isspace()):
+            after = stripped[colon + 1 :].lstrip()
+            node = Node(stripped[:colon].strip(), after or None, number, indent)
+        else:
+            node = Node(stripped, None, number, indent)
         while top.indent >= indent:
             stack.pop()
             top = stack[-1]
@@ -84,26 +98,3 @@ def parse_lines(lines: list[str]) -> Node:
         stack.append(node)
         top = node
     return root
-
-
-def _noise(stripped: str) -> bool:
-    """Prompt lines, banners and underlines: lines the tree leaves out."""
-    first = stripped[0]
-    if first in "=-" and _UNDERLINE.match(stripped) is not None:
-        return True
-    if first in "LlTt" or "#" in stripped or ">" in stripped or not first.isascii():
-        return _NOISE.match(stripped) is not None
-    return False
-
-
-def _node(stripped: str, number: int, indent: int) -> Node:
-    """``Label: value`` (as ``_LABEL`` reads it: up to the first colon, then white space and
-    a value or nothing), else a bare line."""
-    colon = stripped.find(":")
-    if colon > 0:
-        rest = stripped[colon + 1 :]
-        if not rest:
-            return Node(stripped[:colon].strip(), None, number, indent)
-        if rest[0].isspace():
-            return Node(stripped[:colon].strip(), rest.lstrip(), number, indent)
-    return Node(stripped, None, number, indent)
