@@ -17,11 +17,12 @@ from __future__ import annotations
 import io
 import os
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatch
+from functools import partial
 from pathlib import Path, PurePosixPath
-from typing import IO, cast
+from typing import cast
 
 from airgap import archive, formats
 from airgap.errors import AirgapError
@@ -138,7 +139,7 @@ def _walk(paths: Iterable[str], walking: _Walking, strict: bool) -> Iterator[Ent
         elif not strict and _matches(path.as_posix(), walking.patterns):
             continue
         elif path.exists() or path.is_symlink():
-            yield from _entries(path, named=strict, walking=walking)
+            yield from _entries(str(path), named=strict, walking=walking)
         else:
             yield problem(name, "no such file or folder")
 
@@ -168,8 +169,10 @@ def _walk_folder(top: Path, walking: _Walking) -> Iterator[Entry | Archive]:
             continue
         keep = []
         for name, is_folder, is_link, _ in found:
+            if not is_folder:
+                continue
             path = folder / name
-            if not is_folder or (walking.patterns and _excluded(path, top, walking.patterns)):
+            if walking.patterns and _excluded(path, top, walking.patterns):
                 continue
             if name.startswith("."):
                 yield Skipped(str(path), "hidden folder")
@@ -177,15 +180,22 @@ def _walk_folder(top: Path, walking: _Walking) -> Iterator[Entry | Archive]:
                 yield Skipped(str(path), "symbolic link")
             else:
                 keep.append(path)
+        within = _prefix(folder)
         for name, is_folder, is_link, regular in found:
-            path = folder / name
-            if is_folder or (walking.patterns and _excluded(path, top, walking.patterns)):
+            if is_folder or (walking.patterns and _excluded(folder / name, top, walking.patterns)):
                 continue
             if is_link:
-                yield Skipped(str(path), "symbolic link")
+                yield Skipped(within + name, "symbolic link")
             else:
-                yield from _entries(path, named=False, walking=walking, regular=regular)
+                yield from _entries(within + name, named=False, walking=walking, regular=regular)
         waiting += reversed(keep)  # the first by name is walked next
+
+
+def _prefix(folder: Path) -> str:
+    """What a file's name in ``folder`` follows in its path, as ``folder / name`` shows it
+    (made once a folder, not a path object a file)."""
+    shown = str(folder)
+    return "" if shown == "." else shown if shown.endswith("/") else shown + "/"
 
 
 def _listed(entry: os.DirEntry[str]) -> tuple[str, bool, bool, bool]:
@@ -213,45 +223,48 @@ def _matches(name: str, patterns: tuple[str, ...]) -> bool:
 
 
 def _entries(
-    path: Path, *, named: bool, walking: _Walking, regular: bool | None = None
+    shown: str, *, named: bool, walking: _Walking, regular: bool | None = None
 ) -> Iterator[Entry | Archive]:
     """One file, or every member when it is an archive. ``regular`` is what the folder's
     listing says of the file, else it is looked at first (opening a FIFO blocks, a device
     may act); it is opened without blocking and looked at again once open."""
-    shown = str(path)
-    if not (path.is_file() if regular is None else regular):
+    if not (Path(shown).is_file() if regular is None else regular):
         yield (problem if named else Skipped)(shown, "not a regular file")
         return
+    name = shown.rsplit("/", 1)[-1]  # as Path(shown).name: the path is as a Path shows it
     try:
-        with os.fdopen(os.open(shown, _READ), "rb", buffering=0) as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):  # swapped since the look
+        descriptor = os.open(shown, _READ)
+        try:
+            if not stat.S_ISREG(os.fstat(descriptor).st_mode):  # swapped since the look
                 yield (problem if named else Skipped)(shown, "not a regular file")
                 return
-            head, sniff = _sniff(handle, path.name)
-            whole = len(head) < HEAD_BYTES and not handle.read(1)  # a capture mostly is
+            head, sniff = _sniff(partial(os.read, descriptor), name)
+            whole = len(head) < HEAD_BYTES and not os.read(descriptor, 1)  # a capture mostly is
+        finally:
+            os.close(descriptor)
     except OSError as exc:
         yield problem(shown, exc.strerror or str(exc))
         return
     if archive.archive_type(head):
-        yield from _members(path, walking)
+        yield from _members(Path(shown), walking)
     elif sniff.family is not None:
-        yield Item((str(path),), sniff, named, head if whole else None)  # not read a second time
+        yield Item((shown,), sniff, named, head if whole else None)  # not read a second time
     elif not named:
-        yield Skipped(str(path), f"not a licensing file ({formats.plainly(head)})")
+        yield Skipped(shown, f"not a licensing file ({formats.plainly(head)})")
     elif formats.blank(head):  # named: an empty file is a finding whatever its name
-        yield Item((str(path),), formats.Sniff("xml"), named)
+        yield Item((shown,), formats.Sniff("xml"), named)
     else:
-        yield problem(str(path), f"no kind airgap knows ({formats.plainly(head)})")
+        yield problem(shown, f"no kind airgap knows ({formats.plainly(head)})")
 
 
-def _sniff(stream: IO[bytes], name: str) -> tuple[bytes, formats.Sniff]:
-    """The start of a file and what it and its name say the file is. 4 KiB tell an archive or
-    an XML root; anything else gets up to 64 KiB, which a capture may need (reading less of
-    each of thousands of XML files keeps the walk quick)."""
-    head = stream.read(PROLOG_BYTES)
+def _sniff(read: Callable[[int], bytes], name: str) -> tuple[bytes, formats.Sniff]:
+    """The start of a file (given by ``read``) and what it and its name say the file is.
+    4 KiB tell an archive or an XML root; anything else gets up to 64 KiB, which a capture
+    may need (reading less of each of thousands of XML files keeps the walk quick)."""
+    head = read(PROLOG_BYTES)
     sniff = formats.sniff(head)
     if sniff.family != "xml" and len(head) == PROLOG_BYTES and not archive.archive_type(head):
-        head += stream.read(HEAD_BYTES - PROLOG_BYTES)
+        head += read(HEAD_BYTES - PROLOG_BYTES)
         sniff = formats.sniff(head)
     if sniff.family is None and formats.licensing_name(name):
         sniff = formats.Sniff("xml")  # as formats.sniff(head, name): no second look at the bytes
@@ -273,7 +286,7 @@ def _members(path: Path, walking: _Walking) -> Iterator[Entry | Archive]:
         members = iter(read)
     try:
         for member in members:
-            head, sniff = _sniff(io.BytesIO(member.data), file_name(member.parts))
+            head, sniff = _sniff(io.BytesIO(member.data).read, file_name(member.parts))
             if sniff.family is None:
                 yield Skipped(member.path, f"not a licensing file ({formats.plainly(head)})")
             else:
