@@ -77,13 +77,11 @@ def parse_lines(lines: list[str]) -> Node:
         if not stripped:
             continue
         first = stripped[0]
-        if first in "=-":
-            if _UNDERLINE.match(stripped) is not None:
-                continue
-        elif (
-            first in "LlTt" or "#" in stripped or ">" in stripped or not first.isascii()
-        ) and _NOISE.match(stripped) is not None:
-            continue  # prompt lines and banners
+        if (first in "=-" and _UNDERLINE.match(stripped) is not None) or (
+            (first in "LlTt" or "#" in stripped or ">" in stripped or not first.isascii())
+            and _NOISE.match(stripped) is not None
+        ):
+            continue  # underlines, prompt lines and banners
         indent = len(raw) - len(rest)
         colon = stripped.find(":")  # "Label: value" as _LABEL reads it, else a bare line
         if colon > 0 and (colon + 1 == len(stripped) or stripped[colon + 1].isspace()):
