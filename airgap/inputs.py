@@ -104,7 +104,9 @@ def file_name(parts: archive.Where) -> str:
     """The own name of a file on disk (``(path,)``) or of an archive member (the archive's
     path, each nested archive's name, the member's name): the last part without its folders.
     Taken from the parts, never from the shown path: ``!`` may be in a file's own name."""
-    return PurePosixPath(parts[-1].replace("\\", "/")).name
+    text = parts[-1].replace("\\", "/")
+    name = text.rsplit("/", 1)[-1]
+    return name if name not in ("", ".") else PurePosixPath(text).name  # else: as it says
 
 
 def walk(

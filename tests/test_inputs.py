@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 
@@ -186,3 +187,10 @@ def test_a_folder_any_depth_is_walked(tmp_path: Path) -> None:
         assert isinstance(found, inputs.Item) and found.path == str(deep / "usage.xml")
     finally:
         unnested(tmp_path)
+
+
+def test_a_file_name_is_the_last_part_of_its_path_as_a_posix_path_names_it() -> None:
+    for length in range(1, 6):  # every short path of these pieces, "\\" read as "/"
+        for pieces in itertools.product(["a", "/", ".", "\\", "..", ""], repeat=length):
+            path = "".join(pieces)
+            assert inputs.file_name((path,)) == PurePosixPath(path.replace("\\", "/")).name
