@@ -25,12 +25,28 @@ class PickledByCall:
     __match_args__: tuple[str, ...] = ()  # the fields, in order: set by @dataclass
 
 
+class _HashedOnce(PickledByCall):
+    """A base that holds its hash, made once (not a field: no output or pickle shows it)."""
+
+    __slots__ = ("_hash",)
+    _hash: int
+
+
 @dataclass(frozen=True, order=True, slots=True)
-class Udi(PickledByCall):
-    """A device's unique device identifier: product id and serial number."""
+class Udi(_HashedOnce):
+    """A device's unique device identifier: product id and serial number.
+
+    Reports, ACKs and devices are looked up by UDI by the million at site scale: its hash is
+    made once, when it is made or unpickled (a call of the class on its fields)."""
 
     pid: str
     sn: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.pid, self.sn)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def __str__(self) -> str:
         return f"PID:{self.pid},SN:{self.sn}"
