@@ -237,11 +237,17 @@ def _entries(
     try:
         descriptor = os.open(shown, _READ)
         try:
-            if not stat.S_ISREG(os.fstat(descriptor).st_mode):  # swapped since the look
+            info = os.fstat(descriptor)
+            if not stat.S_ISREG(info.st_mode):  # swapped since the look
                 yield (problem if named else Skipped)(shown, "not a regular file")
                 return
-            head, sniff = _sniff(partial(os.read, descriptor), name)
-            whole = len(head) < HEAD_BYTES and not os.read(descriptor, 1)  # a capture mostly is
+            if info.st_size < HEAD_BYTES:  # most licensing files: read whole, at one call
+                data = os.read(descriptor, HEAD_BYTES)
+                head, sniff = _sniff(io.BytesIO(data).read, name)
+                whole = data if len(data) == info.st_size else None  # else it grew or shrank
+            else:
+                head, sniff = _sniff(partial(os.read, descriptor), name)
+                whole = head if len(head) < HEAD_BYTES and not os.read(descriptor, 1) else None
         finally:
             os.close(descriptor)
     except OSError as exc:
@@ -250,7 +256,7 @@ def _entries(
     if archive.archive_type(head):
         yield from _members(Path(shown), walking)
     elif sniff.family is not None:
-        yield Item((shown,), sniff, named, head if whole else None)  # not read a second time
+        yield Item((shown,), sniff, named, whole)  # when read whole, not read a second time
     elif not named:
         yield Skipped(shown, f"not a licensing file ({formats.plainly(head)})")
     elif formats.blank(head):  # named: an empty file is a finding whatever its name

@@ -125,7 +125,7 @@ def test_a_file_swapped_for_a_fifo_after_the_walk_is_refused_not_waited_on(
     tmp_path: Path,
 ) -> None:
     usage = tmp_path / "usage.xml"
-    usage.write_bytes(b"<smartLicense>" + b" " * inputs.PROLOG_BYTES * 2 + b"</smartLicense>")
+    usage.write_bytes(b"<smartLicense>" + b" " * inputs.HEAD_BYTES + b"</smartLicense>")
     [item] = inputs.walk([str(tmp_path)])
     assert isinstance(item, inputs.Item) and item.data is None  # read again where examined
     usage.unlink()
@@ -194,3 +194,16 @@ def test_a_file_name_is_the_last_part_of_its_path_as_a_posix_path_names_it() -> 
         for pieces in itertools.product(["a", "/", ".", "\\", "..", ""], repeat=length):
             path = "".join(pieces)
             assert inputs.file_name((path,)) == PurePosixPath(path.replace("\\", "/")).name
+
+
+def test_a_small_file_is_read_whole_by_the_walk_and_a_large_one_only_at_its_head(
+    tmp_path: Path,
+) -> None:
+    small = b"<smartLicense>" + b" " * inputs.PROLOG_BYTES * 2 + b"</smartLicense>"
+    large = b"<smartLicense>" + b" " * inputs.HEAD_BYTES + b"</smartLicense>"
+    found = entries(tmp_path / "d", {"small.xml": small, "large.xml": large})
+    read_whole, read_later = found["small.xml"], found["large.xml"]
+    assert isinstance(read_whole, inputs.Item) and isinstance(read_later, inputs.Item)
+    assert read_whole.data == small  # carried to the worker, not read there again
+    assert read_later.data is None
+    assert read_whole.read() == small and read_later.read() == large

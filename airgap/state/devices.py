@@ -321,10 +321,11 @@ def group(states: Iterable[DeviceState]) -> list[Device]:
     identity: dict[str, Identity] = {}
     for state in states:
         this = identify(state)
-        by_key.setdefault(this.key, []).append((state, this))
-        best = identity.get(this.key)
+        key = this.key
+        by_key.setdefault(key, []).append((state, this))
+        best = identity.get(key)
         if best is None or _STRENGTH[this.by] < _STRENGTH[best.by]:
-            identity[this.key] = this
+            identity[key] = this
     _join_names(by_key, identity)
     devices = []
     for key, pairs in by_key.items():
