@@ -54,11 +54,13 @@ def _each(fn: Callable[[T], R], items: list[T]) -> list[R]:
     """One task in a worker. Its collector rests while the task runs: the results grow to a
     few thousand objects, which it would otherwise scan again and again (a tenth of the
     task's time). The objects a task let go in cycles are collected once it is done."""
+    collecting = gc.isenabled()
     gc.disable()
     try:
         return [fn(item) for item in items]
     finally:
-        gc.enable()
+        if collecting:
+            gc.enable()
 
 
 def ordered_map(

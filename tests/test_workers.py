@@ -89,6 +89,11 @@ def test_the_collector_rests_in_the_parent_while_workers_run_and_in_a_task() -> 
     with pytest.raises(ZeroDivisionError):
         _each(lambda n: 1 // n, [0])
     assert gc.isenabled()
+    gc.disable()  # and one that was at rest before stays so
+    try:
+        assert _each(collector_on, [1]) == [False] and not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_validate_gives_the_same_report_on_one_core_and_on_two(tmp_path: Path, cli: Cli) -> None:
