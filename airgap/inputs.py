@@ -106,7 +106,7 @@ def file_name(parts: archive.Where) -> str:
     Taken from the parts, never from the shown path: ``!`` may be in a file's own name."""
     text = parts[-1].replace("\\", "/")
     name = text.rsplit("/", 1)[-1]
-    return name if name not in ("", ".") else PurePosixPath(text).name  # else: as it says
+    return name if name not in ("", ".") else PurePosixPath(text).name  # "a/", "a/.", ""
 
 
 def walk(
@@ -241,13 +241,14 @@ def _entries(
             if not stat.S_ISREG(info.st_mode):  # swapped since the look
                 yield (problem if named else Skipped)(shown, "not a regular file")
                 return
+            whole = None  # read again where it is examined
             if info.st_size < HEAD_BYTES:  # most licensing files: read whole, at one call
                 data = os.read(descriptor, HEAD_BYTES)
                 head, sniff = _sniff(io.BytesIO(data).read, name)
-                whole = data if len(data) == info.st_size else None  # else it grew or shrank
+                if len(data) == info.st_size:  # else it grew or shrank since
+                    whole = data
             else:
                 head, sniff = _sniff(partial(os.read, descriptor), name)
-                whole = head if len(head) < HEAD_BYTES and not os.read(descriptor, 1) else None
         finally:
             os.close(descriptor)
     except OSError as exc:
