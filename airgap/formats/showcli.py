@@ -119,9 +119,12 @@ def commands_in_lines(lines: list[str]) -> list[tuple[int, str]]:
 
 def _commands(lines: list[str]) -> Iterator[tuple[int, str]]:
     """The command lines of ``commands_in`` one by one. Every command line holds an ``h``
-    (``sh``), a line without one is not matched (most lines of a capture)."""
+    (``sh``) and a prompt's ``#`` or ``>``, or starts with ``sh`` (``casefold`` folds what the
+    patterns' case-blind ``s`` takes, ``ſ`` too): no other line is matched (most of them)."""
     for number, line in enumerate(lines, start=1):
         if "h" not in line and "H" not in line:
+            continue
+        if "#" not in line and ">" not in line and line.lstrip()[:2].casefold() != "sh":
             continue
         if (kind := _kind_of(line)) is not None:
             yield number, kind

@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path, PurePath
@@ -168,46 +168,72 @@ class Device:
 
 
 def merge(states: Iterable[DeviceState]) -> DeviceState:
-    """One state from several captures of the same device, the first speaking first."""
+    """One state from several captures of the same device, the first speaking first: reports
+    by id, sets and tuples joined in order (repeats dropped), dicts with the first state's keys
+    winning, else the first value set. Where only one state has a value, its own object is
+    kept: a fleet's devices share it."""
     states = list(states)
     if not states:
         raise ValueError("nothing to merge")
     if len(states) == 1:
         return _merge_one(states[0])
-    merged = [
-        _merged(name, values)
-        for name, values in zip(
-            _FIELDS, zip(*map(model.values_of, states), strict=True), strict=True
-        )
-    ]
+    columns = zip(*map(model.values_of, states), strict=True)
+    merged = [join(values) for join, values in zip(_JOINS, columns, strict=True)]
     merged[_KIND], merged[_PATH], merged[_SOURCE] = "device", None, ()
     return DeviceState(*merged)
 
 
-def _merged(name: str, values: tuple[Any, ...]) -> Any:
-    """One field of several states merged: reports by id, sets and tuples joined in order
-    (repeats dropped), dicts with the first state's keys winning, else the first value set.
-    Where only one state has a value, its own object is kept: a fleet's devices share it."""
+def _first_set(values: tuple[Any, ...]) -> Any:
+    for value in values:
+        if value is not None:
+            return value
+    return None
+
+
+def _joined_tuples(values: tuple[tuple[Any, ...], ...]) -> tuple[Any, ...]:
     first = values[0]
-    if name == "reports":
-        joined = _reports(list(values))
-        return first if joined == first else joined
-    if isinstance(first, frozenset):
-        return frozenset().union(*values)
-    if isinstance(first, tuple | dict):
-        held = [value for value in values if value]
-        if not held:
-            return first
-        if len(held) == 1 and (isinstance(first, dict) or len(held[0]) < 2):
-            return held[0]
-        if isinstance(first, dict):
-            return {k: v for value in reversed(values) for k, v in value.items()}
-        joined = tuple(dict.fromkeys(v for value in values for v in value))
-        return first if joined == first else joined
-    return next((v for v in values if v is not None), None)
+    held = [value for value in values if value]
+    if not held:
+        return first
+    if len(held) == 1 and len(held[0]) < 2:
+        return held[0]
+    joined = tuple(dict.fromkeys(v for value in values for v in value))
+    return first if joined == first else joined
+
+
+def _joined_dicts(values: tuple[dict[str, Any], ...]) -> dict[str, Any]:
+    held = [value for value in values if value]
+    if not held:
+        return values[0]
+    if len(held) == 1:
+        return held[0]
+    return {k: v for value in reversed(values) for k, v in value.items()}
+
+
+def _joined_sets(values: tuple[frozenset[str], ...]) -> frozenset[str]:
+    return frozenset().union(*values)
+
+
+def _joined_reports(values: tuple[tuple[Report, ...], ...]) -> tuple[Report, ...]:
+    joined = _reports(list(values))
+    return first if joined == (first := values[0]) else joined
+
+
+def _join_of(item: dataclasses.Field[Any]) -> Callable[[tuple[Any, ...]], Any]:
+    """How ``merge`` joins one field's values, by the field's kind (its default's type)."""
+    if item.name == "reports":
+        return _joined_reports
+    if item.default_factory is dict:
+        return _joined_dicts
+    if isinstance(item.default, tuple):
+        return _joined_tuples
+    if isinstance(item.default, frozenset):
+        return _joined_sets
+    return _first_set
 
 
 _FIELDS = model.STATE_FIELDS
+_JOINS = tuple(map(_join_of, dataclasses.fields(DeviceState)))  # in the order of _FIELDS
 # the lists of a state (reports, licenses, ...): what merging one state may change
 _TUPLES = tuple(item.name for item in dataclasses.fields(DeviceState) if item.default == ())
 _KIND, _PATH, _SOURCE = map(_FIELDS.index, ("kind", "path", "source"))
