@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from airgap.lab import captures, fleet
 from airgap.state.devices import group
 from airgap.state.model import DeviceState
 from airgap.state.parse import parse_capture
+from tests.conftest import FIELD, SAMPLES
 
 
 def test_after_import_capture_wins_over_before_in_any_order() -> None:
@@ -109,3 +114,63 @@ def test_a_captures_folder_is_its_paths_parent() -> None:
         "show-license-status", path="x/site.tar!inner/c.txt", source=("x/site.tar", "inner/c.txt")
     )
     assert identify(member).folder == "x"  # the archive's folder, from the walk's parts
+
+
+def _merged_by_value(states: list[DeviceState]) -> DeviceState:
+    """``merge`` as its docstring says it, each value looked at for what it is: reports by id,
+    sets and tuples joined in order without repeats, dicts with the first state's keys
+    winning, else the first value set; a value only one state has is its own object."""
+    from airgap.state.devices import _reports
+
+    def joined(values: tuple[Any, ...]) -> Any:
+        first, held = values[0], [v for v in values if v]
+        if isinstance(first, frozenset):
+            return frozenset().union(*values)
+        if not isinstance(first, tuple | dict):
+            return next((v for v in values if v is not None), None)
+        if not held:
+            return first
+        if len(held) == 1 and (isinstance(first, dict) or len(held[0]) < 2):
+            return held[0]
+        if isinstance(first, dict):
+            return {k: v for value in reversed(values) for k, v in value.items()}
+        together = tuple(dict.fromkeys(v for value in values for v in value))
+        return first if together == first else together
+
+    fields = {f.name: [getattr(s, f.name) for s in states] for f in dataclasses.fields(states[0])}
+    values = {name: joined(tuple(found)) for name, found in fields.items()}
+    reports = _reports(fields["reports"])
+    values["reports"] = fields["reports"][0] if reports == fields["reports"][0] else reports
+    return DeviceState(**{**values, "kind": "device", "path": None, "source": ()})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_merge_joins_each_field_as_its_values_ask(data: st.DataObject) -> None:
+    from airgap.state.devices import merge
+
+    states = data.draw(st.lists(st.sampled_from(_ALL_STATES) | _REPEATS, min_size=2, max_size=5))
+    got, want = merge(states), _merged_by_value(states)
+    assert got == want
+    assert [type(v) for v in dataclasses.astuple(got)] == [
+        type(v) for v in dataclasses.astuple(want)
+    ]
+
+
+def _states_of_every_capture() -> list[DeviceState]:
+    files = [p for root in (SAMPLES, FIELD) if root.is_dir() for p in sorted(root.rglob("*.txt"))]
+    return [
+        state
+        for path in files
+        for unparsed in (True, False)
+        for state in parse_capture(path.read_text(errors="replace"), str(path), unparsed=unparsed)
+    ]
+
+
+_ALL_STATES = _states_of_every_capture()
+# states whose lists hold repeats, as a capture printing a line twice gives
+_REPEATS = st.sampled_from(_ALL_STATES).map(
+    lambda s: dataclasses.replace(
+        s, trust_codes=s.trust_codes * 2, history=s.history * 2, licenses=s.licenses * 2
+    )
+)
