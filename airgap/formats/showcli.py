@@ -7,6 +7,7 @@ Parsing a capture into a device state is ``airgap.state``'s job; this module onl
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 
@@ -93,8 +94,10 @@ _OTHER_KINDS = {
 _NOISE = re.compile(r"^(Load for five secs:|Time source is )")
 
 
+@functools.lru_cache(maxsize=1024)
 def command_kind(words: str) -> str | None:
-    """The kind for the words typed after ``show license`` (abbreviations allowed)."""
+    """The kind for the words typed after ``show license`` (abbreviations allowed). A site
+    types the same few commands on every device: each is looked up once."""
     typed = words.split()
     for expected, suffix in COMMANDS:
         if len(typed) < len(expected):

@@ -68,12 +68,11 @@ def parse_lines(lines: list[str]) -> Node:
     Site health reads every line of 100,000 captures: a line's first character or a plain
     ``in`` test decides before any pattern runs (the patterns give the same answers), and
     the loop calls nothing per line but what makes its node."""
-    root = Node("", None, 0, -1)
+    root = Node("", None, 0, -1, [])
     stack = [root]
     top = root
     for number, raw in enumerate(lines, start=1):
-        rest = raw.lstrip(" \t")
-        stripped = rest.strip()
+        stripped = raw.strip()
         if not stripped:
             continue
         first = stripped[0]
@@ -82,13 +81,13 @@ def parse_lines(lines: list[str]) -> Node:
             and _NOISE.match(stripped) is not None
         ):
             continue  # underlines, prompt lines and banners
-        indent = len(raw) - len(rest)
+        indent = len(raw) - len(raw.lstrip(" \t"))
         colon = stripped.find(":")  # "Label: value" as _LABEL reads it, else a bare line
         if colon > 0 and (colon + 1 == len(stripped) or stripped[colon + 1].isspace()):
             after = stripped[colon + 1 :].lstrip()
-            node = Node(stripped[:colon].strip(), after or None, number, indent)
+            node = Node(stripped[:colon].rstrip(), after or None, number, indent, [])
         else:
-            node = Node(stripped, None, number, indent)
+            node = Node(stripped, None, number, indent, [])
         while top.indent >= indent:
             stack.pop()
             top = stack[-1]
