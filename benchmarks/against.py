@@ -7,17 +7,24 @@ field captures in ``../shared/field`` when they are there. ``cpu`` runs the flee
 with each tree in turn, ``--repeat`` times, and prints each run's wall and CPU seconds (the
 process and its workers) with the medians: on a machine whose speed swings from one minute
 to the next, CPU seconds of runs made in turn tell a change from the noise where one wall
-time does not. The revision is checked out in a temporary worktree, removed at the end.
+time does not. ``instructions`` counts the machine instructions one file of each kind costs
+as ``health``, ``reconcile`` and ``diff`` read it (walked, parsed and summarised, in one
+process under valgrind's callgrind, which must be installed): the same count on any machine
+at any load, to a fraction of a percent, so a change of 2% shows where CPU seconds swing by a
+quarter. The revision is checked out in a temporary worktree, removed at the end.
 
     python benchmarks/against.py same --base REV --fleet DIR/10000
     python benchmarks/against.py cpu --base REV --fleet DIR/100000 [--repeat 3]
                                      [--only health reconcile]
+    python benchmarks/against.py instructions --base REV --fleet DIR/10000 [--files 200]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -137,19 +144,95 @@ def cpu(base: Path, fleet: Path, repeat: int, only: list[str]) -> int:
     return 0
 
 
+# What each kind of file costs: the folder of the fleet it is taken from, the files' names,
+# and how it is read (as ``health``, ``reconcile`` and ``diff`` ask ``evidence.load``).
+KINDS = {
+    "capture (health)": ("cssm/after", "", "summary=True"),
+    "capture (reconcile)": ("cssm/after", "", "summary=True, reduce=evidence.reconciled"),
+    "capture (diff)": ("cssm/after", "", "for_diff=True"),
+    "usage file": ("fleet/usage", "", "summary=True"),
+    "ACK": ("cssm", "ACK_", "summary=True"),
+}
+_COUNTED = re.compile(rb"Collected : (\d+)")
+
+
+def instructions(base: Path, fleet: Path, files: int) -> int:
+    """Machine instructions a file of each kind costs, each tree: the count for ``2 * files``
+    files less the count for ``files`` (start-up and the walk's first look cancel out), over
+    ``files``. One process, no workers (on one core ``evidence.load`` reads in-process)."""
+    if shutil.which("valgrind") is None:
+        sys.exit("valgrind is not installed (apt-get install valgrind)")
+    print(f"{'kind':20} {'base':>12} {'new':>12} {'new/base':>9}  (instructions a file)")
+    with tempfile.TemporaryDirectory(prefix="airgap-files-") as folder:
+        for kind, (where, prefix, how) in KINDS.items():
+            names = sorted(
+                n for n in os.listdir(fleet / where) if n.startswith(prefix) and "." in n
+            )[: 2 * files]
+            if len(names) < 2 * files:
+                sys.exit(f"{fleet / where}: fewer than {2 * files} files")
+            counts = []
+            for tree in (base, ROOT):
+                small, large = (
+                    _counted(
+                        tree, _linked(fleet / where, names[:n], Path(folder) / f"{kind}{n}"), how
+                    )
+                    for n in (files, 2 * files)
+                )
+                counts.append((large - small) / files)
+            print(f"{kind:20} {counts[0]:12,.0f} {counts[1]:12,.0f} {counts[1] / counts[0]:9.3f}")
+    return 0
+
+
+def _linked(source: Path, names: list[str], where: Path) -> Path:
+    """A folder of ``names`` from ``source``, each a hard link (a regular file, as walked)
+    or a copy where no link can be made."""
+    if not where.exists():
+        where.mkdir()
+        for name in names:
+            try:
+                os.link(source / name, where / name)
+            except OSError:
+                shutil.copyfile(source / name, where / name)
+    return where
+
+
+def _counted(tree: Path, folder: Path, how: str) -> int:
+    """Instructions of one in-process ``evidence.load`` of ``folder`` with ``tree``."""
+    code = f"from airgap.state import evidence; evidence.load([{str(folder)!r}], {how})"
+    env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONHASHSEED": "0"}
+    counter = [
+        "taskset",
+        "-c",
+        "0",
+        "valgrind",
+        "--tool=callgrind",
+        "--callgrind-out-file=/dev/null",
+    ]
+    done = subprocess.run(  # in the files' folder: no airgap there to import before the tree's
+        [*counter, sys.executable, "-c", code], cwd=folder, env=env, capture_output=True
+    )
+    found = _COUNTED.search(done.stderr)
+    if done.returncode != 0 or found is None:
+        sys.exit(f"{tree}: evidence.load failed under valgrind: {done.stderr[-300:]!r}")
+    return int(found[1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=("same", "cpu"))
+    parser.add_argument("what", choices=("same", "cpu", "instructions"))
     parser.add_argument("--base", required=True, help="the git revision to compare against")
     parser.add_argument("--fleet", type=Path, required=True, help="a lab fleet: DIR/<N>")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each tree (cpu)")
     parser.add_argument("--only", nargs="*", default=[], help="commands to time (cpu)")
+    parser.add_argument("--files", type=int, default=200, help="files of each kind (instructions)")
     options = parser.parse_args()
     if not (options.fleet / "fleet").is_dir():
         sys.exit(f"{options.fleet}: no lab fleet here (benchmarks/state.py --keep builds one)")
     with worktree(options.base) as base:
         if options.what == "same":
             sys.exit(same(base, options.fleet))
+        if options.what == "instructions":
+            sys.exit(instructions(base, options.fleet, options.files))
         sys.exit(cpu(base, options.fleet, options.repeat, options.only))
 
 

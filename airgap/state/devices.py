@@ -220,8 +220,8 @@ def _joined_sets(values: tuple[frozenset[str], ...]) -> frozenset[str]:
 
 
 def _joined_reports(values: tuple[tuple[Report, ...], ...]) -> tuple[Report, ...]:
-    joined = _reports(list(values))
-    return first if joined == (first := values[0]) else joined
+    first, joined = values[0], _reports(list(values))
+    return first if joined == first else joined
 
 
 def _join_of(item: dataclasses.Field[Any]) -> Callable[[tuple[Any, ...]], Any]:
