@@ -395,16 +395,17 @@ def _finish(
 ) -> list[DeviceState]:
     """States from builders; a state that names no device takes the file's UDI and host, and
     every state of the file takes the file's clock (one session, one device)."""
-    file_udi = next((udi for b, _ in read if (udi := b.device_udi())), None)
+    own = [b.device_udi() for b, _ in read]  # the UDI each command shows, if any
+    file_udi = next((udi for udi in own if udi), None)
     header_udi = blocks.udi_in(collected.get("udi", ""))
     file_host = next((b.hostname for b, _ in read if b.hostname), None)
     clock, clock_source = _clock(read, collected)
     states = []
-    for b, tree in read:
-        udi = b.device_udi() or file_udi
+    for (b, tree), shown_udi in zip(read, own, strict=True):
+        udi = shown_udi or file_udi
         udi_source = (
             "capture"
-            if b.device_udi()
+            if shown_udi
             else "file"
             if file_udi
             else "header"
