@@ -404,13 +404,7 @@ def _finish(
     for (b, tree), shown_udi in zip(read, own, strict=True):
         udi = shown_udi or file_udi
         udi_source = (
-            "capture"
-            if shown_udi
-            else "file"
-            if file_udi
-            else "header"
-            if header_udi
-            else None
+            "capture" if shown_udi else "file" if file_udi else "header" if header_udi else None
         )
         udi = udi or header_udi
         if b.bare_trust is not None:  # "Trust Code Installed: <time>": the device's own
