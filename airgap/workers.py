@@ -16,6 +16,7 @@ import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 FIRST_CHUNK = 16  # items in each of the first tasks (see ordered_map)
@@ -54,10 +55,17 @@ def _each(fn: Callable[[T], R], items: list[T]) -> list[R]:
     """One task in a worker. Its collector rests while the task runs: the results grow to a
     few thousand objects, which it would otherwise scan again and again (a tenth of the
     task's time). The objects a task let go in cycles are collected once it is done."""
+    with _collector_resting():
+        return [fn(item) for item in items]
+
+
+@contextmanager
+def _collector_resting() -> Iterator[None]:
+    """The cyclic collector off while the block runs, then as it was before."""
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return [fn(item) for item in items]
+        yield
     finally:
         if collecting:
             gc.enable()
@@ -106,25 +114,22 @@ def ordered_map(
     # in a worker would write to every object it scans. Frozen objects are never scanned.
     # The parent then mostly unpickles results: containers by the thousand and no cycles, which
     # the collector would only scan again and again (a tenth of the parent's time), so it rests.
-    collecting = gc.isenabled()
-    gc.disable()
-    gc.freeze()
-    try:
-        yield from _in_workers(
-            fn,
-            itertools.chain(head, items),
-            jobs,
-            window,
-            chunk,
-            needs_work,
-            weigh,
-            initializer,
-            initargs,
-        )
-    finally:
-        gc.unfreeze()
-        if collecting:
-            gc.enable()
+    with _collector_resting():
+        gc.freeze()
+        try:
+            yield from _in_workers(
+                fn,
+                itertools.chain(head, items),
+                jobs,
+                window,
+                chunk,
+                needs_work,
+                weigh,
+                initializer,
+                initargs,
+            )
+        finally:
+            gc.unfreeze()
 
 
 def _in_workers(

@@ -165,8 +165,10 @@ def instructions(base: Path, fleet: Path, files: int) -> int:
     print(f"{'kind':20} {'base':>12} {'new':>12} {'new/base':>9}  (instructions a file)")
     with tempfile.TemporaryDirectory(prefix="airgap-files-") as folder:
         for kind, (where, prefix, how) in KINDS.items():
-            names = sorted(
-                n for n in os.listdir(fleet / where) if n.startswith(prefix) and "." in n
+            names = sorted(  # files, not the folders beside them (cssm/after)
+                n
+                for n in os.listdir(fleet / where)
+                if n.startswith(prefix) and (fleet / where / n).is_file()
             )[: 2 * files]
             if len(names) < 2 * files:
                 sys.exit(f"{fleet / where}: fewer than {2 * files} files")

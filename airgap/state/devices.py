@@ -285,14 +285,14 @@ def compact(states: list[DeviceState]) -> list[DeviceState]:
     then travels and stays in memory as one state, not four."""
     if len(states) < 2:
         return states
-    alike = len(set(map(_named_by, states))) == 1  # then so is the merged state
-    identity = identify(states[0])
-    if not alike and any(identify(s) != identity for s in states[1:]):
+    # states alike in what identify reads are one identity, and so is their merged state
+    identity = None if len(set(map(_named_by, states))) == 1 else identify(states[0])
+    if identity is not None and any(identify(s) != identity for s in states[1:]):
         return states
     one = _joined(states, states[0].path, states[0].source)
     acked = {r.id for r in one.reports if r.state == ReportState.ACK}
     keeps = (
-        (alike or identify(one) == identity)
+        (identity is None or identify(one) == identity)
         and _clock(states) == _clock([one])
         and _sources(states) == _sources([one])
         and max(map(_ack_time, states)) == _ack_time(one)
