@@ -314,6 +314,12 @@ def ack_by(state: DeviceState, policy: PolicyInForce) -> tuple[DueDate | None, l
         notes.append(f"cannot read the Next ACK deadline {deadline.raw!r}")
     if (logged := _syslog_deadline(state)) is not None:
         return logged, notes
+    notes += [
+        f"%{entry.category} logged {entry.time.raw if entry.time else 'with no time'} has no "
+        "year to count its days from: capture 'show clock' with the log"
+        for entry in state.history
+        if syslog.required_in(entry) is not None
+    ]
     if policy.ack_required is False:
         return None, [*notes, f"{policy.origin} requires no ACK"]
     received = usage.last_ack_received if usage else None

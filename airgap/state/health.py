@@ -385,7 +385,8 @@ def _age(state: DeviceState, today: date) -> int | None:
 
 class _Inventory:
     """The inventory looked up by UDI and by name: the first device of the inventory whose
-    UDI is the device's, or whose name is the device's inventory name or host name."""
+    UDI is the device's, whose name is the device's inventory name or host name, or whose
+    host is the device's host name (a syslog server names a device by its address)."""
 
     def __init__(self, items: Sequence[InventoryDevice]) -> None:
         self.items = items
@@ -395,6 +396,8 @@ class _Inventory:
             if item.udi is not None:
                 self.by_udi.setdefault(item.udi, index)
             self.by_name.setdefault(item.name, index)
+        for index, item in enumerate(items):
+            self.by_name.setdefault(item.host, index)  # a name says more than an address
 
     def name_of(self, device: Device) -> str | None:
         """The inventory name of a captured device, or None."""
@@ -413,7 +416,9 @@ class _Inventory:
         return [
             item
             for item in self.items
-            if not (item.udi is not None and item.udi in udis) and item.name not in names
+            if not (item.udi is not None and item.udi in udis)
+            and item.name not in names
+            and item.host not in names
         ]
 
 

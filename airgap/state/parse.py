@@ -41,6 +41,13 @@ _BARE_PROMPT = re.compile(r"^[\w.\-()/:]+[#>]\s*$")
 _UNDERLINE = re.compile(r"^\s*[=\-]{3,}\s*$")
 _EVENT = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d")
 _SYSLOG = re.compile(r"%(?P<category>[A-Z][A-Z0-9_]*-\d-[A-Z0-9_]+)\s*:\s*(?P<message>.*)$")
+# The host a syslog server wrote before an event it received: after RFC 5424's version and
+# time (``-`` is no host), an RFC 3339 time (rsyslog's file format) or RFC 3164's
+# ``Mmm dd hh:mm:ss``. A device's own ``show logging`` line names no host: its time ends in ":".
+_SENDER = re.compile(
+    r"^(?:<\d{1,3}>)?(?:1 (?:\d{4}-\d{2}-\d{2}T\S+|-)|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\S*"
+    r"|[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}) (?P<host>\S*[^\s:])(?=\s)"
+)
 _TRUST_DATA = re.compile(r"^P:(?P<pid>[^,\s]+),S:(?P<sn>[^:\s]+):\s*(?P<rest>.*)$")
 _HEADERS = {
     "license": re.compile(r"^License\s+Entitlement Tag\s+Count\s+Status", re.I),
@@ -303,7 +310,16 @@ class _Walker:
     def _event(self, text: str) -> bool:
         event = _SYSLOG.search(text) if "%" in text else None
         if event:
-            stamp = search_time(text[: event.start()], self.b.tz)
+            head = text[: event.start()]
+            sender = _SENDER.match(head)
+            if sender is None:
+                stamp = search_time(head, self.b.tz)
+            else:  # the device's own time after the host, if it sent one, else the server's
+                stamp = search_time(head[sender.end() :], self.b.tz) or search_time(
+                    head[: sender.start("host")], self.b.tz
+                )
+                if sender["host"] != "-":
+                    self.b.senders[len(self.b.history)] = sender["host"]
             self.b.history.append(
                 HistoryEntry(
                     event["category"], event["message"], stamp, syslog.meaning(event["category"])
@@ -394,11 +410,15 @@ def _finish(
     source: tuple[str, ...],
 ) -> list[DeviceState]:
     """States from builders; a state that names no device takes the file's UDI and host, and
-    every state of the file takes the file's clock (one session, one device)."""
+    every state of the file takes the file's clock (one session, one device). Events a syslog
+    server received from other hosts are one state per host (:func:`_relayed`)."""
+    file_host = next((b.hostname for b, _ in read if b.hostname), None)
+    relayed: dict[str, tuple[str, list[HistoryEntry]]] = {}  # by host name, case folded
+    for b, _ in read:
+        _relayed(b, b.hostname or file_host, relayed)
     own = [b.device_udi() for b, _ in read]  # the UDI each command shows, if any
     file_udi = next((udi for udi in own if udi), None)
     header_udi = blocks.udi_in(collected.get("udi", ""))
-    file_host = next((b.hostname for b, _ in read if b.hostname), None)
     clock, clock_source = _clock(read, collected)
     states = []
     for (b, tree), shown_udi in zip(read, own, strict=True):
@@ -419,6 +439,8 @@ def _finish(
             if unparsed
             else ()
         )
+        if relayed and not (b.shown or left):
+            continue  # a syslog server's file: nothing in it is the file's own device
         states.append(
             DeviceState(
                 kind=b.kind,
@@ -449,7 +471,49 @@ def _finish(
                 unparsed_lines=left,
             )
         )
+    kind = read[0][0].kind if read else UNKNOWN_KIND
+    states.extend(_sent(kind, host, events, path, source) for host, events in relayed.values())
     return states
+
+
+def _relayed(
+    b: Builder, own_host: str | None, into: dict[str, tuple[str, list[HistoryEntry]]]
+) -> None:
+    """Move the events a syslog server wrote for other hosts than ``own_host`` out of the
+    builder, into ``into`` by host (a central server's file names every device it hears; one
+    device they are not). Events of the capture's own host stay; names are not case-sensitive."""
+    if not b.senders:
+        return
+    own = own_host.casefold() if own_host else None
+    kept = []
+    for index, entry in enumerate(b.history):
+        host = b.senders.get(index)
+        if host is None or host.casefold() == own:
+            kept.append(entry)
+        else:
+            into.setdefault(host.casefold(), (host, []))[1].append(entry)
+    if not kept:
+        b.shown.discard("history")  # what it showed was other devices' history
+    b.history = kept
+
+
+def _sent(
+    kind: str, host: str, events: list[HistoryEntry], path: str | None, source: tuple[str, ...]
+) -> DeviceState:
+    """The state of one host a syslog server's file names: its events, and as its clock the
+    newest of them (the file's other times are other devices' clocks)."""
+    times = [h.time for h in events if h.time and h.time.iso]
+    clock = max(times, key=lambda t: t.iso or "") if times else None
+    return DeviceState(
+        kind=kind,
+        path=path,
+        source=source,
+        hostname=host,
+        history=tuple(syslog.with_year(h, clock) for h in events),
+        clock=clock,
+        clock_source=f"the newest event of {host} in the file" if clock else None,
+        shown=frozenset({"history"}),
+    )
 
 
 def _clock(

@@ -68,6 +68,7 @@ class Builder:
     licenses: list[License] = field(default_factory=list)
     reports: list[Report] = field(default_factory=list)
     history: list[HistoryEntry] = field(default_factory=list)
+    senders: dict[int, str] = field(default_factory=dict)  # history index -> its syslog host
     authorizations: list[Authorization] = field(default_factory=list)
     report_summary: dict[str, int] = field(default_factory=dict)
     forwarder: dict[str, bool] = field(default_factory=dict)

@@ -57,13 +57,18 @@ def required_by(entry: HistoryEntry) -> tuple[datetime, int] | None:
     """For ``... will be required in N days``: the log time + N days (naive or UTC as the log
     time is) and N; None for other events or a log time with no known year."""
     logged = entry.time.moment if entry.time else None
-    if code_of(entry.category) != "REPORTING_REQUIRED" or logged is None:
+    days = required_in(entry)
+    if days is None or logged is None:
+        return None
+    return logged.plus(days).when, days
+
+
+def required_in(entry: HistoryEntry) -> int | None:
+    """N for a ``REPORTING_REQUIRED ... will be required in N days`` event, else None."""
+    if code_of(entry.category) != "REPORTING_REQUIRED":
         return None
     match = _REQUIRED_IN.search(entry.message)
-    if match is None:
-        return None
-    days = int(match["days"])
-    return logged.plus(days).when, days
+    return None if match is None else int(match["days"])
 
 
 def with_year(entry: HistoryEntry, clock: Stamp | None) -> HistoryEntry:

@@ -44,14 +44,17 @@ _ZONE = r"(?P<zone>[A-Za-z]{2,16})\b"
 _MON = r"(?P<month>[A-Za-z]{3})"
 _DAY = r"(?P<day>\d{1,2})"
 _YEAR = r"(?P<year>\d{4})"
+# RFC 3339 (RFC 5424's syslog time, rsyslog's file format): Z or an offset right after the time.
+_UTC_OFFSET = r"(?:(?P<utc>Z)|(?P<off_sign>[+-])(?P<off_hours>\d{2}):?(?P<off_minutes>\d{2}))\b"
 # Most common first; each matches from the start of the text. In order: Oct 14 12:10:32 2021
 # UTC; 2021-11-17 03:31:32.920 UTC (event log); Oct 14 2021 12:10:32.123 UTC (syslog with the
 # year); 14:37:25.569 UTC Tue Mar 22 2022 (the clock); Oct 14 12:10:32.123 (syslog, no year).
+# The event log's form also reads RFC 3339 (2026-11-30T10:00:00.123+01:00, or Z for UTC).
 _FORMS = tuple(
     re.compile(rf"[*.]?\s*{form}")
     for form in (
         rf"{_MON}\s+{_DAY}\s+{_CLOCK}\s+{_YEAR}(?:\s+{_ZONE})?",
-        rf"{_YEAR}-(?P<num_month>\d{{2}})-{_DAY}[ T]{_CLOCK}(?:\s*{_ZONE})?",
+        rf"{_YEAR}-(?P<num_month>\d{{2}})-{_DAY}[ T]{_CLOCK}(?:{_UTC_OFFSET}|\s*{_ZONE})?",
         rf"{_MON}\s+{_DAY}\s+{_YEAR}\s+{_CLOCK}(?:\s+{_ZONE})?",
         rf"{_CLOCK}\s+{_ZONE}\s+(?:[A-Za-z]{{3}}\s+)?{_MON}\s+{_DAY}\s+{_YEAR}",
         rf"{_MON}\s+{_DAY}\s+{_CLOCK}(?:\s+{_ZONE})?",
@@ -159,6 +162,14 @@ def _iso(match: re.Match[str], tz: Zones | None) -> str | None:
         )
     except ValueError:
         return None
+    if parts.get("utc"):
+        return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if parts.get("off_sign"):
+        hours, minutes = int(parts["off_hours"]), int(parts["off_minutes"])
+        if hours > 14 or minutes >= 60:
+            return None  # not an offset any clock has: the time is not known
+        east = timedelta(hours=hours, minutes=minutes)
+        return (when - (east if parts["off_sign"] == "+" else -east)).strftime("%Y-%m-%dT%H:%M:%SZ")
     zone = parts.get("zone")
     if zone and zone.upper() == "UTC":
         return when.strftime("%Y-%m-%dT%H:%M:%SZ")

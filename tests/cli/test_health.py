@@ -271,3 +271,26 @@ def test_a_stored_state_whose_clock_is_no_time_has_no_age(tmp_path: Path, cli: C
         (device,) = json.loads(run.out)["results"]
         ages.append(device["capture_age_days"])
     assert ages == [2, None]
+
+
+def test_a_syslog_servers_file_warns_each_host_it_names(tmp_path: Path, cli: Cli) -> None:
+    """One file from a central syslog server is many devices, never one: each host's deadline
+    is its own, and a host written as an address finds its inventory entry by ``host``."""
+    log = tmp_path / "logs" / "site.log"
+    log.parent.mkdir()
+    log.write_text(
+        "<134>1 2026-10-30T10:00:00Z sw1 smartagent - - - %SMART_LIC-6-REPORTING_REQUIRED: "
+        "A Usage report acknowledgement will be required in 5 days.\n"
+        "2026-10-31T09:00:00+01:00 192.0.2.1 77: %SMART_LIC-3-COMM_FAILED: Communications "
+        "failure\n"
+    )
+    inventory = tmp_path / "inventory.toml"
+    inventory.write_text('[[device]]\nname = "sw-ok"\nhost = "192.0.2.1"\n')
+    run = cli("health", "--today", TODAY, "--inventory", inventory, "--format", "json", log)
+    found = by_host(json.loads(run.out)["results"])
+    assert set(found) == {"sw1", "192.0.2.1"}
+    assert "ack-by" in kinds(found["sw1"], "critical")  # Oct 30 + 5 days < Nov 2
+    assert found["sw1"]["capture_age_days"] == 3
+    assert kinds(found["192.0.2.1"], "warning") == {"syslog"}
+    assert "ack-by" not in kinds(found["192.0.2.1"], "critical")
+    assert found["192.0.2.1"]["inventory"] == "sw-ok"

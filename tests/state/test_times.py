@@ -69,6 +69,23 @@ def test_a_label_the_operator_names_converts_to_utc() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("raw", "iso"),
+    [
+        ("2026-11-30T10:00:00Z", "2026-11-30T10:00:00Z"),
+        ("2026-11-30T10:00:00.123456Z", "2026-11-30T10:00:00Z"),
+        ("2026-11-30T10:00:00.123+01:00", "2026-11-30T09:00:00Z"),
+        ("2026-11-30T10:00:00-0530", "2026-11-30T15:30:00Z"),
+        ("2026-11-30T23:30:00-01:00", "2026-12-01T00:30:00Z"),
+        ("2026-11-30T10:00:00+19:00", None),  # no clock has that offset: not a known time
+    ],
+)
+def test_rfc3339_offsets_give_utc(raw: str, iso: str | None) -> None:
+    """RFC 5424's syslog time (and rsyslog's files) says its offset: it is never local."""
+    assert parse_time(raw) == Stamp(raw, iso)
+    assert search_time(f"<134>1 {raw} sw1 agent - - - %SMART_LIC-6-X: y") == Stamp(raw, iso)
+
+
 @pytest.mark.parametrize("raw", ["<none>", "<empty>", "None", "  <none> "])
 def test_sentinels_are_shown_as_none(raw: str) -> None:
     stamp = parse_time(raw)
